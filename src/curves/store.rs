@@ -1,0 +1,405 @@
+//! [`CurveStore`]: many curves as a structure of arrays.
+//!
+//! All y values of all curves live in one contiguous `Vec<f32>`, addressed by per-curve
+//! offsets, so decimation can hand each rayon worker a plain slice. x is either implicit
+//! (uniform sampling: `x0 + i * dx`) or explicit in a second contiguous `Vec<f64>`; f64 keeps
+//! epoch timestamps exact to well below a millisecond. Per-curve metadata (series key and
+//! label columns) is stored column-wise too.
+
+use std::collections::HashMap;
+
+/// Index of a curve inside one [`CurveStore`].
+pub type CurveId = u32;
+
+/// How the x values of one curve are known.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Sampling {
+    /// `x[i] = x0 + i * dx`; nothing is stored per sample.
+    Uniform { x0: f64, dx: f64 },
+    /// One stored f64 per sample.
+    Explicit,
+}
+
+/// One metadata column: a value per curve (part serial, station, OK/NOK, …).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LabelColumn {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+/// Errors building a store; they name the curve so a bad source row can be found.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StoreError {
+    #[error("curve `{key}` has {x_len} x values but {y_len} y values")]
+    LengthMismatch {
+        key: String,
+        x_len: usize,
+        y_len: usize,
+    },
+    #[error("curve `{key}` has {got} label values, the store has {expected} label columns")]
+    LabelCount {
+        key: String,
+        expected: usize,
+        got: usize,
+    },
+    #[error("points were added before any curve was started")]
+    NoOpenCurve,
+}
+
+/// Curves in columnar memory. Build one with [`CurveStoreBuilder`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CurveStore {
+    y_values: Vec<f32>,
+    /// `y_offsets[id]..y_offsets[id + 1]` is curve `id`'s range in `y_values`.
+    y_offsets: Vec<usize>,
+    x_values: Vec<f64>,
+    /// Same layout as `y_offsets`; uniform curves own an empty range.
+    x_offsets: Vec<usize>,
+    sampling: Vec<Sampling>,
+    keys: Vec<String>,
+    labels: Vec<LabelColumn>,
+}
+
+impl CurveStore {
+    /// Number of curves.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Number of samples over all curves.
+    pub fn point_count(&self) -> usize {
+        self.y_values.len()
+    }
+
+    /// The series key of a curve (curve id in the source, sensor id, …).
+    pub fn key(&self, id: CurveId) -> &str {
+        &self.keys[id as usize]
+    }
+
+    pub fn keys(&self) -> &[String] {
+        &self.keys
+    }
+
+    /// The curve whose key is `key`, by linear search; callers that look up many keys
+    /// should build [`Self::key_index`] once.
+    pub fn find(&self, key: &str) -> Option<CurveId> {
+        self.keys
+            .iter()
+            .position(|k| k == key)
+            .map(|i| i as CurveId)
+    }
+
+    /// A map from key to curve id.
+    pub fn key_index(&self) -> HashMap<&str, CurveId> {
+        self.keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i as CurveId))
+            .collect()
+    }
+
+    pub fn y(&self, id: CurveId) -> &[f32] {
+        let id = id as usize;
+        &self.y_values[self.y_offsets[id]..self.y_offsets[id + 1]]
+    }
+
+    /// The stored x values of an explicitly sampled curve; `None` for uniform sampling.
+    pub fn x_explicit(&self, id: CurveId) -> Option<&[f64]> {
+        let i = id as usize;
+        match self.sampling[i] {
+            Sampling::Uniform { .. } => None,
+            Sampling::Explicit => Some(&self.x_values[self.x_offsets[i]..self.x_offsets[i + 1]]),
+        }
+    }
+
+    /// x of sample `index` of curve `id`, whatever the sampling.
+    pub fn x_at(&self, id: CurveId, index: usize) -> f64 {
+        match self.sampling[id as usize] {
+            Sampling::Uniform { x0, dx } => x0 + index as f64 * dx,
+            Sampling::Explicit => self.x_values[self.x_offsets[id as usize] + index],
+        }
+    }
+
+    pub fn sampling(&self, id: CurveId) -> Sampling {
+        self.sampling[id as usize]
+    }
+
+    /// All y values, curve after curve; with [`Self::y_offsets`] this is what decimation reads.
+    pub fn y_values(&self) -> &[f32] {
+        &self.y_values
+    }
+
+    /// `len() + 1` offsets into [`Self::y_values`].
+    pub fn y_offsets(&self) -> &[usize] {
+        &self.y_offsets
+    }
+
+    pub fn label_columns(&self) -> &[LabelColumn] {
+        &self.labels
+    }
+
+    /// The value of label column `name` for curve `id`.
+    pub fn label(&self, name: &str, id: CurveId) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.values[id as usize].as_str())
+    }
+
+    /// Bytes of sample data as a source would hold them: an f32 per y, an f64 per stored x.
+    pub fn raw_sample_bytes(&self) -> usize {
+        self.y_values.len() * size_of::<f32>() + self.x_values.len() * size_of::<f64>()
+    }
+
+    /// Bytes this store holds on the heap (capacities, keys and labels included).
+    pub fn heap_bytes(&self) -> usize {
+        let strings = |v: &[String]| v.iter().map(|s| s.capacity()).sum::<usize>();
+        self.y_values.capacity() * size_of::<f32>()
+            + self.x_values.capacity() * size_of::<f64>()
+            + (self.y_offsets.capacity() + self.x_offsets.capacity()) * size_of::<usize>()
+            + self.sampling.capacity() * size_of::<Sampling>()
+            + self.keys.capacity() * size_of::<String>()
+            + strings(&self.keys)
+            + self
+                .labels
+                .iter()
+                .map(|c| c.values.capacity() * size_of::<String>() + strings(&c.values))
+                .sum::<usize>()
+    }
+}
+
+/// Appends curves to a [`CurveStore`] without per-curve allocations for the samples.
+///
+/// Decoders stream into it: [`Self::start_curve`] opens a curve, then samples are appended
+/// with [`Self::extend_y`] (uniform) or [`Self::push_xy`] (explicit).
+#[derive(Debug)]
+pub struct CurveStoreBuilder {
+    store: CurveStore,
+    open: bool,
+}
+
+impl CurveStoreBuilder {
+    /// A builder whose curves carry one value for each of `label_names`.
+    pub fn new(label_names: &[&str]) -> Self {
+        let labels = label_names
+            .iter()
+            .map(|name| LabelColumn {
+                name: (*name).to_owned(),
+                values: Vec::new(),
+            })
+            .collect();
+        Self {
+            store: CurveStore {
+                y_offsets: vec![0],
+                x_offsets: vec![0],
+                labels,
+                ..CurveStore::default()
+            },
+            open: false,
+        }
+    }
+
+    /// Reserve room for `curves` curves of `points` samples in all.
+    pub fn reserve(&mut self, curves: usize, points: usize, explicit_x: bool) {
+        let s = &mut self.store;
+        s.y_values.reserve(points);
+        if explicit_x {
+            s.x_values.reserve(points);
+        }
+        s.y_offsets.reserve(curves);
+        s.x_offsets.reserve(curves);
+        s.sampling.reserve(curves);
+        s.keys.reserve(curves);
+        for column in &mut s.labels {
+            column.values.reserve(curves);
+        }
+    }
+
+    /// Number of curves started so far.
+    pub fn len(&self) -> usize {
+        self.store.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.store.keys.is_empty()
+    }
+
+    /// Key of the curve currently open, if any.
+    pub fn open_key(&self) -> Option<&str> {
+        if self.open {
+            self.store.keys.last().map(String::as_str)
+        } else {
+            None
+        }
+    }
+
+    /// Close the open curve (if any) and open a new one.
+    pub fn start_curve(
+        &mut self,
+        key: impl Into<String>,
+        labels: &[&str],
+        sampling: Sampling,
+    ) -> Result<(), StoreError> {
+        let key = key.into();
+        if labels.len() != self.store.labels.len() {
+            return Err(StoreError::LabelCount {
+                key,
+                expected: self.store.labels.len(),
+                got: labels.len(),
+            });
+        }
+        self.close_curve()?;
+        for (column, value) in self.store.labels.iter_mut().zip(labels) {
+            column.values.push((*value).to_owned());
+        }
+        self.store.keys.push(key);
+        self.store.sampling.push(sampling);
+        self.open = true;
+        Ok(())
+    }
+
+    /// Append y samples to the open curve (uniform sampling).
+    pub fn extend_y(&mut self, ys: &[f32]) -> Result<(), StoreError> {
+        if !self.open {
+            return Err(StoreError::NoOpenCurve);
+        }
+        self.store.y_values.extend_from_slice(ys);
+        Ok(())
+    }
+
+    /// Append one (x, y) sample to the open curve (explicit sampling).
+    pub fn push_xy(&mut self, x: f64, y: f32) -> Result<(), StoreError> {
+        if !self.open {
+            return Err(StoreError::NoOpenCurve);
+        }
+        self.store.x_values.push(x);
+        self.store.y_values.push(y);
+        Ok(())
+    }
+
+    /// Append x samples to the open curve; with [`Self::extend_y`] for array sources.
+    pub fn extend_x(&mut self, xs: &[f64]) -> Result<(), StoreError> {
+        if !self.open {
+            return Err(StoreError::NoOpenCurve);
+        }
+        self.store.x_values.extend_from_slice(xs);
+        Ok(())
+    }
+
+    /// Add a whole uniformly sampled curve.
+    pub fn push_uniform(
+        &mut self,
+        key: impl Into<String>,
+        labels: &[&str],
+        x0: f64,
+        dx: f64,
+        ys: &[f32],
+    ) -> Result<(), StoreError> {
+        self.start_curve(key, labels, Sampling::Uniform { x0, dx })?;
+        self.extend_y(ys)
+    }
+
+    /// Add a whole explicitly sampled curve.
+    pub fn push_explicit(
+        &mut self,
+        key: impl Into<String>,
+        labels: &[&str],
+        xs: &[f64],
+        ys: &[f32],
+    ) -> Result<(), StoreError> {
+        self.start_curve(key, labels, Sampling::Explicit)?;
+        self.extend_x(xs)?;
+        self.extend_y(ys)
+    }
+
+    fn close_curve(&mut self) -> Result<(), StoreError> {
+        if !self.open {
+            return Ok(());
+        }
+        let s = &mut self.store;
+        let y_start = s.y_offsets[s.y_offsets.len() - 1];
+        let x_start = s.x_offsets[s.x_offsets.len() - 1];
+        let y_len = s.y_values.len() - y_start;
+        let x_len = s.x_values.len() - x_start;
+        let explicit = matches!(s.sampling.last(), Some(Sampling::Explicit));
+        if (explicit && x_len != y_len) || (!explicit && x_len != 0) {
+            return Err(StoreError::LengthMismatch {
+                key: s.keys.last().cloned().unwrap_or_default(),
+                x_len,
+                y_len,
+            });
+        }
+        s.y_offsets.push(s.y_values.len());
+        s.x_offsets.push(s.x_values.len());
+        self.open = false;
+        Ok(())
+    }
+
+    /// Close the open curve and hand out the store, trimmed to its size.
+    pub fn finish(mut self) -> Result<CurveStore, StoreError> {
+        self.close_curve()?;
+        let mut store = self.store;
+        store.y_values.shrink_to_fit();
+        store.x_values.shrink_to_fit();
+        Ok(store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mixed_sampling_round_trips() -> Result<(), StoreError> {
+        let mut b = CurveStoreBuilder::new(&["station"]);
+        b.push_uniform("a", &["S1"], 10.0, 0.5, &[1.0, 2.0, 3.0])?;
+        b.push_explicit("b", &["S2"], &[1.7e9, 1.7e9 + 0.001], &[4.0, f32::NAN])?;
+        let s = b.finish()?;
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.point_count(), 5);
+        assert_eq!(s.y(0), &[1.0, 2.0, 3.0]);
+        assert_eq!(s.x_at(0, 2), 11.0);
+        assert_eq!(s.x_explicit(1), Some(&[1.7e9, 1.7e9 + 0.001][..]));
+        assert!(s.y(1)[1].is_nan());
+        assert_eq!(s.label("station", 1), Some("S2"));
+        assert_eq!(s.find("b"), Some(1));
+        assert_eq!(s.raw_sample_bytes(), 5 * 4 + 2 * 8);
+        Ok(())
+    }
+
+    #[test]
+    fn explicit_curve_with_missing_x_is_an_error() -> Result<(), StoreError> {
+        let mut b = CurveStoreBuilder::new(&[]);
+        b.start_curve("c", &[], Sampling::Explicit)?;
+        b.extend_y(&[1.0, 2.0])?;
+        b.extend_x(&[0.0])?;
+        let err = b.finish().err();
+        assert_eq!(
+            err,
+            Some(StoreError::LengthMismatch {
+                key: "c".into(),
+                x_len: 1,
+                y_len: 2
+            })
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn wrong_label_count_is_refused() {
+        let mut b = CurveStoreBuilder::new(&["a", "b"]);
+        assert!(matches!(
+            b.push_uniform("k", &["only one"], 0.0, 1.0, &[]),
+            Err(StoreError::LabelCount {
+                expected: 2,
+                got: 1,
+                ..
+            })
+        ));
+        assert!(matches!(b.extend_y(&[1.0]), Err(StoreError::NoOpenCurve)));
+    }
+}

@@ -1,0 +1,12 @@
+//! Lyceum: a native analytics workstation for manufacturing curves stored in ClickHouse.
+//!
+//! The crate is a library with a thin binary (`main.rs`). Rooms, lower ones never importing
+//! higher ones (see `ARCHITECTURE.md`):
+//! - [`curves`]: the columnar curve store. Pure, no I/O.
+//! - [`source`]: where curves come from: ClickHouse ([`source::clickhouse`]), CSV files
+//!   ([`source::csv_file`]) and the synthetic demo plant ([`source::demo`]).
+//! - [`secrets`]: OS keychain access for connection passwords.
+
+pub mod curves;
+pub mod secrets;
+pub mod source;

@@ -1,0 +1,527 @@
+//! The `lyceum` binary: a thin CLI over the library. With no subcommand it runs the embedded
+//! default (the demo plant, no server needed); subcommands do headless work against a
+//! ClickHouse server (capabilities, schema browsing, seeding, CSV import, curve fetches).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use lyceum::secrets::{self, Password};
+use lyceum::source::clickhouse::{
+    self as ch, ArrayX, Connection, ConnectionProfile, CurveLayout, CurveQuery, CurveSelection,
+    FetchOptions, FetchProgress, PixelView, SourceMapping,
+};
+use lyceum::source::demo::{Plant, PlantConfig};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lyceum",
+    version,
+    about = "Analytics workstation for manufacturing curves in ClickHouse"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Summarise the embedded demo plant (the default when no subcommand is given).
+    Demo(DemoArgs),
+    /// Show the server's version and the features Lyceum will use.
+    Caps(ConnectArgs),
+    /// Store the password for --url/--user in the OS keychain (read from standard input).
+    Login(ConnectArgs),
+    /// Remove the stored password for --url/--user from the OS keychain.
+    Logout(ConnectArgs),
+    /// List databases, the tables of --database, or the columns of --table.
+    Schema {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        #[arg(long)]
+        table: Option<String>,
+    },
+    /// Create the manufacturing schema and load the demo plant into it.
+    Seed {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        #[command(flatten)]
+        plant: PlantArgs,
+        /// Drop the template's tables first if they hold data.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Import a CSV file (long or wide format) into a table.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        connect: ConnectArgs,
+        #[arg(long)]
+        table: String,
+        /// Series id column (long format).
+        #[arg(long)]
+        series: Option<String>,
+        /// x or sample-index column (long format).
+        #[arg(long)]
+        x: Option<String>,
+        /// Value column (long format).
+        #[arg(long)]
+        value: Option<String>,
+        #[arg(long, default_value_t = 500_000)]
+        batch_rows: usize,
+    },
+    /// Fetch curves into the columnar store and report counts and speed.
+    Fetch(FetchArgs),
+}
+
+#[derive(Args, Debug)]
+struct ConnectArgs {
+    /// Server URL, e.g. http://localhost:8123 or https://host:8443.
+    #[arg(long, env = "LYCEUM_URL")]
+    url: String,
+    #[arg(long, default_value = "default", env = "LYCEUM_USER")]
+    user: String,
+    #[arg(long, default_value = "lyceum_demo")]
+    database: String,
+    /// Read the password from standard input instead of the keychain.
+    #[arg(long)]
+    password_stdin: bool,
+    #[arg(long, default_value_t = 10.0)]
+    connect_timeout_secs: f64,
+    #[arg(long, default_value_t = 600.0)]
+    query_timeout_secs: f64,
+}
+
+#[derive(Args, Debug)]
+struct PlantArgs {
+    #[arg(long, default_value_t = PlantConfig::default().curves)]
+    curves: usize,
+    #[arg(long, default_value_t = PlantConfig::default().samples)]
+    samples: usize,
+    #[arg(long, default_value_t = PlantConfig::default().sensors)]
+    sensors: usize,
+    #[arg(long, default_value_t = PlantConfig::default().days)]
+    days: f64,
+    #[arg(long, default_value_t = PlantConfig::default().seed)]
+    seed: u64,
+}
+
+impl From<PlantConfig> for PlantArgs {
+    fn from(c: PlantConfig) -> Self {
+        Self {
+            curves: c.curves,
+            samples: c.samples,
+            sensors: c.sensors,
+            days: c.days,
+            seed: c.seed,
+        }
+    }
+}
+
+impl PlantArgs {
+    fn config(&self) -> anyhow::Result<PlantConfig> {
+        if !(self.days.is_finite() && self.days > 0.0) || self.samples < 2 {
+            bail!("--days must be positive and --samples at least 2");
+        }
+        Ok(PlantConfig {
+            seed: self.seed,
+            curves: self.curves,
+            samples: self.samples,
+            sensors: self.sensors,
+            days: self.days,
+            ..PlantConfig::default()
+        })
+    }
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    #[command(flatten)]
+    plant: PlantArgs,
+}
+
+#[derive(Args, Debug)]
+struct FetchArgs {
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// `process-curves` or `sensor-readings` of the template, or `custom` with the options below.
+    #[arg(long, default_value = "process-curves")]
+    preset: String,
+    #[arg(long)]
+    table: Option<String>,
+    /// Series key columns (custom), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    series_keys: Vec<String>,
+    /// Label columns (custom), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    labels: Vec<String>,
+    /// Long layout: x column.
+    #[arg(long)]
+    x: Option<String>,
+    /// Long layout: y column. Array layout: y array column.
+    #[arg(long)]
+    y: Option<String>,
+    /// Array layout: x array column (else sample index).
+    #[arg(long)]
+    x_array: Option<String>,
+    /// x-range start for long series (epoch seconds or number).
+    #[arg(long)]
+    from: Option<f64>,
+    #[arg(long)]
+    to: Option<f64>,
+    #[arg(long, default_value_t = 1920)]
+    width_px: u32,
+    #[arg(long)]
+    limit: Option<u64>,
+    /// Only these series keys, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    keys: Vec<String>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        None => demo(&PlantArgs::from(PlantConfig::default())),
+        Some(command) => runtime.block_on(run(command)),
+    }
+}
+
+fn demo(args: &PlantArgs) -> anyhow::Result<()> {
+    let config = args.config()?;
+    let plant = Plant::new(config);
+    let started = Instant::now();
+    let curves = plant.process_curves()?;
+    let curves_secs = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let sensors = plant.sensor_curves()?;
+    let sensors_secs = started.elapsed().as_secs_f64();
+    println!("Lyceum demo plant (seed {}), no server needed", config.seed);
+    println!(
+        "  lines {}, stations {}, sensors {}",
+        plant.lines.len(),
+        plant.stations.len(),
+        plant.sensors.len()
+    );
+    println!(
+        "  process curves: {} curves, {} samples, generated in {:.2} s; {:.1} MB in the store ({:.2} x raw f32)",
+        curves.len(),
+        curves.point_count(),
+        curves_secs,
+        curves.heap_bytes() as f64 / 1e6,
+        curves.heap_bytes() as f64 / curves.raw_sample_bytes().max(1) as f64
+    );
+    let mut modes: Vec<(String, usize)> = Vec::new();
+    for id in 0..curves.len() as u32 {
+        let mode = curves.label("failure_mode", id).unwrap_or_default();
+        if !mode.is_empty() {
+            match modes.iter_mut().find(|(m, _)| m == mode) {
+                Some((_, n)) => *n += 1,
+                None => modes.push((mode.to_owned(), 1)),
+            }
+        }
+    }
+    let nok: usize = modes.iter().map(|(_, n)| n).sum();
+    println!(
+        "  NOK: {nok} ({:.2} %)",
+        100.0 * nok as f64 / curves.len().max(1) as f64
+    );
+    modes.sort();
+    for (mode, n) in modes {
+        println!("    {mode:<16} {n}");
+    }
+    println!(
+        "  sensor readings: {} series, {} samples at 1 Hz over {} day(s), generated in {:.2} s",
+        sensors.len(),
+        sensors.point_count(),
+        config.days,
+        sensors_secs
+    );
+    println!("Load it into ClickHouse with: lyceum seed --url http://localhost:8123");
+    Ok(())
+}
+
+fn read_password_from_stdin() -> anyhow::Result<Password> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("password: ");
+        std::io::stderr().flush()?;
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(Password::new(line.trim_end_matches(['\r', '\n'])))
+}
+
+impl ConnectArgs {
+    fn profile(&self) -> ConnectionProfile {
+        ConnectionProfile {
+            connect_timeout_secs: self.connect_timeout_secs,
+            query_timeout_secs: self.query_timeout_secs,
+            ..ConnectionProfile::new(&self.url, &self.database, &self.user)
+        }
+    }
+
+    async fn connect(&self) -> anyhow::Result<Connection> {
+        let profile = self.profile();
+        let password = if self.password_stdin {
+            Some(read_password_from_stdin()?)
+        } else {
+            match secrets::use_platform_store()
+                .and_then(|()| secrets::load_password(&profile.keychain_account()))
+            {
+                Ok(password) => password,
+                Err(e) => {
+                    eprintln!("note: {e}; connecting without a password");
+                    None
+                }
+            }
+        };
+        Ok(Connection::open(profile, password).await?)
+    }
+}
+
+fn progress_line(text: &str) {
+    let mut err = std::io::stderr();
+    if err.is_terminal() {
+        let _ = write!(err, "\r{text:<78}");
+    } else {
+        let _ = writeln!(err, "{text}");
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Demo(args) => demo(&args.plant)?,
+        Command::Caps(args) => {
+            let connection = args.connect().await?;
+            let caps = connection.capabilities();
+            println!("{} — ClickHouse {}", args.url, caps.version);
+            for (feature, on) in caps.describe() {
+                println!("  {} {feature}", if on { "yes" } else { "no " });
+            }
+            for policy in &caps.storage_policies {
+                println!(
+                    "  storage policy {}: {}",
+                    policy.name,
+                    policy.volumes.join(" → ")
+                );
+            }
+        }
+        Command::Login(args) => {
+            let profile = args.profile();
+            profile.validate()?;
+            secrets::use_platform_store()?;
+            let password = read_password_from_stdin()?;
+            secrets::store_password(&profile.keychain_account(), &password)?;
+            Connection::open(profile.clone(), Some(password))
+                .await
+                .context("the password is stored, but")?;
+            println!(
+                "password for {} stored in the OS keychain and checked",
+                profile.keychain_account()
+            );
+        }
+        Command::Logout(args) => {
+            secrets::use_platform_store()?;
+            secrets::delete_password(&args.profile().keychain_account())?;
+            println!("password for {} removed", args.profile().keychain_account());
+        }
+        Command::Schema { connect, table } => {
+            let connection = connect.connect().await?;
+            match table {
+                Some(table) => {
+                    for c in connection.list_columns(&connect.database, &table).await? {
+                        println!("{:<24} {:<36} {:?}", c.name, c.type_name, c.kind);
+                    }
+                }
+                None => {
+                    println!(
+                        "databases: {}",
+                        connection.list_databases().await?.join(", ")
+                    );
+                    for t in connection.list_tables(&connect.database).await? {
+                        println!("  {:<32} {}", t.name, t.engine);
+                    }
+                }
+            }
+        }
+        Command::Seed {
+            connect,
+            plant,
+            replace,
+        } => {
+            let connection = connect.connect().await?;
+            let plant = Plant::new(plant.config()?);
+            let report = connection
+                .seed_demo_plant(&connect.database, &plant, replace, |p| {
+                    progress_line(&format!("seeding {}: {} rows", p.table, p.rows));
+                })
+                .await?;
+            eprintln!();
+            for note in &report.notes {
+                println!("schema: {note}");
+            }
+            for (table, rows) in &report.rows {
+                println!("{table:<22} {rows:>12} rows");
+            }
+            let secs = report.elapsed.as_secs_f64();
+            println!(
+                "{} rows in {secs:.2} s ({:.0} rows/s)",
+                report.total_rows(),
+                report.total_rows() as f64 / secs
+            );
+        }
+        Command::Import {
+            file,
+            connect,
+            table,
+            series,
+            x,
+            value,
+            batch_rows,
+        } => {
+            let connection = connect.connect().await?;
+            let options = ch::import::ImportOptions {
+                database: connect.database.clone(),
+                table,
+                series,
+                x,
+                value,
+                batch_rows,
+            };
+            let report = connection
+                .import_csv(&file, &options, |p| {
+                    let pct = 100.0 * p.bytes_read as f64 / p.file_bytes.max(1) as f64;
+                    progress_line(&format!(
+                        "importing: {pct:5.1} %, {} rows inserted",
+                        p.rows_inserted
+                    ));
+                })
+                .await?;
+            eprintln!();
+            println!("layout {}", report.layout);
+            for note in &report.notes {
+                println!("note: {note}");
+            }
+            println!("{report}");
+            let secs = report.elapsed.as_secs_f64();
+            println!(
+                "{} CSV rows in {secs:.2} s ({:.0} rows/s)",
+                report.csv_rows,
+                report.csv_rows as f64 / secs
+            );
+        }
+        Command::Fetch(args) => fetch(args).await?,
+    }
+    Ok(())
+}
+
+async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
+    let connection = args.connect.connect().await?;
+    let db = &args.connect.database;
+    let mapping = match args.preset.as_str() {
+        "process-curves" => ch::ddl::process_curves_mapping(db),
+        "sensor-readings" => ch::ddl::sensor_readings_mapping(db),
+        "custom" => {
+            let table = args
+                .table
+                .clone()
+                .context("--table is needed with --preset custom")?;
+            let y = args
+                .y
+                .clone()
+                .context("--y is needed with --preset custom")?;
+            let layout = match &args.x {
+                Some(x) => CurveLayout::Long { x: x.clone(), y },
+                None => CurveLayout::Arrays {
+                    y,
+                    x: args
+                        .x_array
+                        .clone()
+                        .map_or(ArrayX::Uniform { x0: 0.0, dx: 1.0 }, ArrayX::Column),
+                },
+            };
+            SourceMapping {
+                database: db.clone(),
+                table,
+                series_keys: args.series_keys.clone(),
+                labels: args.labels.clone(),
+                layout,
+            }
+        }
+        other => bail!("unknown preset `{other}` (process-curves, sensor-readings, custom)"),
+    };
+    let columns = connection
+        .list_columns(&mapping.database, &mapping.table)
+        .await?;
+    let validated = mapping.validate(&columns)?;
+    let selection = CurveSelection {
+        keys: args.keys.clone(),
+        limit: args.limit,
+        ..CurveSelection::default()
+    };
+    let plan = match mapping.layout {
+        CurveLayout::Long { .. } => {
+            let (from, to) = match (args.from, args.to) {
+                (Some(from), Some(to)) => (from, to),
+                _ => {
+                    let start = lyceum::source::demo::DEMO_START_EPOCH_SECS as f64;
+                    (
+                        args.from.unwrap_or(start),
+                        args.to.unwrap_or(start + 86_400.0),
+                    )
+                }
+            };
+            CurveQuery::long_m4(
+                &validated,
+                &selection,
+                PixelView {
+                    x_start: from,
+                    x_end: to,
+                    width_px: args.width_px,
+                },
+            )?
+        }
+        CurveLayout::Arrays { .. } => CurveQuery::arrays(&validated, &selection)?,
+    };
+    let (tx, mut rx) = tokio::sync::watch::channel(FetchProgress::default());
+    let reporter = tokio::spawn(async move {
+        while rx.changed().await.is_ok() {
+            let p = *rx.borrow_and_update();
+            progress_line(&format!(
+                "fetching: {} rows, {:.1} MB",
+                p.rows,
+                p.bytes as f64 / 1e6
+            ));
+        }
+    });
+    let started = Instant::now();
+    let store = connection
+        .fetch_curves(
+            &plan,
+            FetchOptions {
+                progress: Some(&tx),
+                cancel: None,
+            },
+        )
+        .await?;
+    let secs = started.elapsed().as_secs_f64();
+    drop(tx);
+    let _ = reporter.await;
+    eprintln!();
+    println!(
+        "{} curves, {} points in {secs:.3} s ({:.1} M points/s), store {:.1} MB",
+        store.len(),
+        store.point_count(),
+        store.point_count() as f64 / secs / 1e6,
+        store.heap_bytes() as f64 / 1e6
+    );
+    Ok(())
+}

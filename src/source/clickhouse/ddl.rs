@@ -1,0 +1,357 @@
+//! The default manufacturing schema (project template "manufacturing analytics"), generated
+//! for what a server can do: modern servers get `LowCardinality`, `DateTime64`, column codecs
+//! and TTL moves hot → warm → cold → archive (when a tiered storage policy exists); old ones
+//! get plain types that work the same for every query Lyceum makes. [`SchemaPlan::notes`]
+//! says which way each choice went, for the UI and the CLI.
+
+use super::capabilities::Capabilities;
+use super::error::Result;
+use super::insert::{check_plain_identifier, quote_identifier};
+use super::schema::{ArrayX, CurveLayout, SourceMapping};
+
+/// Volume names of the storage tiers, hottest first.
+pub const TIER_VOLUMES: [&str; 4] = ["hot", "warm", "cold", "archive"];
+
+/// Ages at which data moves to the next tier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TierDays {
+    pub warm: u32,
+    pub cold: u32,
+    pub archive: u32,
+}
+
+impl Default for TierDays {
+    fn default() -> Self {
+        Self {
+            warm: 7,
+            cold: 30,
+            archive: 365,
+        }
+    }
+}
+
+/// One DDL statement and the object it creates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    pub object: &'static str,
+    pub sql: String,
+}
+
+/// The statements, in order, and what was chosen for this server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchemaPlan {
+    pub database: String,
+    pub statements: Vec<Statement>,
+    pub notes: Vec<String>,
+}
+
+/// Table names of the template, for callers that check or clear them.
+pub const TABLES: [&str; 5] = [
+    "sensors",
+    "sensor_readings",
+    "process_curves",
+    "quality_measurements",
+    "production_events",
+];
+
+/// Rollups (materialized views) of the template.
+pub const ROLLUPS: [&str; 3] = [
+    "sensor_readings_1m",
+    "sensor_readings_1h",
+    "process_results_hourly",
+];
+
+struct Types<'a> {
+    caps: &'a Capabilities,
+}
+
+impl Types<'_> {
+    fn label(&self) -> &'static str {
+        if self.caps.low_cardinality {
+            "LowCardinality(String)"
+        } else {
+            "String"
+        }
+    }
+
+    fn time(&self) -> &'static str {
+        if self.caps.datetime64 {
+            "DateTime64(3)"
+        } else {
+            "DateTime"
+        }
+    }
+
+    fn codec(&self, codec: &str) -> String {
+        if self.caps.codecs {
+            format!(" CODEC({codec})")
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// The template's DDL for `database` on a server with `caps`.
+pub fn manufacturing_schema(
+    database: &str,
+    caps: &Capabilities,
+    tiers: TierDays,
+) -> Result<SchemaPlan> {
+    check_plain_identifier("database", database)?;
+    let db = quote_identifier(database);
+    let t = Types { caps };
+    let (lc, time) = (t.label(), t.time());
+    let mut notes = vec![
+        format!("server {}", caps.version),
+        if caps.low_cardinality {
+            "labels stored as LowCardinality(String)".to_owned()
+        } else {
+            "no usable LowCardinality: labels stored as String".to_owned()
+        },
+        if caps.datetime64 {
+            "timestamps stored as DateTime64(3) (milliseconds)".to_owned()
+        } else {
+            "no DateTime64: timestamps stored as DateTime (whole seconds)".to_owned()
+        },
+        if caps.codecs {
+            "column codecs: DoubleDelta for time, Gorilla for values, ZSTD for sample arrays"
+                .to_owned()
+        } else {
+            "no column codecs: the server's default compression applies".to_owned()
+        },
+    ];
+    let tiering = match caps.tiered_policy() {
+        Some(policy) => {
+            let moves: Vec<String> = [(1, tiers.warm), (2, tiers.cold), (3, tiers.archive)]
+                .into_iter()
+                .filter(|(tier, _)| policy.volumes.iter().any(|v| v == TIER_VOLUMES[*tier]))
+                .map(|(tier, days)| {
+                    format!(
+                        "{{ts}} + INTERVAL {days} DAY TO VOLUME '{}'",
+                        TIER_VOLUMES[tier]
+                    )
+                })
+                .collect();
+            notes.push(format!(
+                "TTL moves data through storage policy `{}` ({})",
+                policy.name,
+                policy.volumes.join(" → ")
+            ));
+            Some((moves.join(", "), policy.name.replace('\'', "")))
+        }
+        None if caps.ttl => {
+            notes.push(
+                "no tiered storage policy (volumes hot/warm/cold/archive): no TTL moves".to_owned(),
+            );
+            None
+        }
+        None => {
+            notes.push("no TTL support: data stays on the default disk".to_owned());
+            None
+        }
+    };
+    let tiered = |time_column: &str| -> String {
+        match &tiering {
+            Some((moves, policy)) => format!(
+                " TTL {} SETTINGS storage_policy = '{policy}'",
+                moves.replace("{ts}", &format!("toDateTime({time_column})"))
+            ),
+            None => String::new(),
+        }
+    };
+    let time_codec = t.codec("DoubleDelta, LZ4");
+    let value_codec = t.codec("Gorilla, LZ4");
+    let array_codec = t.codec("ZSTD(3)");
+    let statements = vec![
+        Statement {
+            object: "database",
+            sql: format!("CREATE DATABASE IF NOT EXISTS {db}"),
+        },
+        Statement {
+            object: "sensors",
+            sql: format!(
+                "CREATE TABLE IF NOT EXISTS {db}.sensors (sensor_id {lc}, line {lc}, station {lc}, \
+                 kind {lc}, unit {lc}, description String, nominal Float64, lower_limit Float64, \
+                 upper_limit Float64, sample_rate_hz Float64) ENGINE = MergeTree() ORDER BY sensor_id"
+            ),
+        },
+        Statement {
+            object: "sensor_readings",
+            sql: format!(
+                "CREATE TABLE IF NOT EXISTS {db}.sensor_readings (sensor_id {lc}, ts {time}{time_codec}, \
+                 value Float32{value_codec}) ENGINE = MergeTree() PARTITION BY toYYYYMM(ts) \
+                 ORDER BY (sensor_id, ts){}",
+                tiered("ts")
+            ),
+        },
+        Statement {
+            object: "process_curves",
+            sql: format!(
+                "CREATE TABLE IF NOT EXISTS {db}.process_curves (cycle_id UInt64, part_serial String, \
+                 line {lc}, station {lc}, program {lc}, cycle_time {time}{time_codec}, \
+                 result Enum8('OK' = 1, 'NOK' = 2), failure_mode {lc}, x_name {lc}, x_unit {lc}, \
+                 y_name {lc}, y_unit {lc}, x0 Float64, dx Float64, peak Float32, final_value Float32, \
+                 samples Array(Float32){array_codec}) ENGINE = MergeTree() \
+                 PARTITION BY toYYYYMM(cycle_time) ORDER BY (station, cycle_time, cycle_id){}",
+                tiered("cycle_time")
+            ),
+        },
+        Statement {
+            object: "quality_measurements",
+            sql: format!(
+                "CREATE TABLE IF NOT EXISTS {db}.quality_measurements (cycle_id UInt64, part_serial String, \
+                 station {lc}, characteristic {lc}, unit {lc}, measured_at {time}{time_codec}, \
+                 value Float64, nominal Float64, lower_spec Float64, upper_spec Float64) \
+                 ENGINE = MergeTree() PARTITION BY toYYYYMM(measured_at) \
+                 ORDER BY (characteristic, measured_at)"
+            ),
+        },
+        Statement {
+            object: "production_events",
+            sql: format!(
+                "CREATE TABLE IF NOT EXISTS {db}.production_events (ts {time}{time_codec}, line {lc}, \
+                 station {lc}, event_type {lc}, state {lc}, batch_id String, alarm_code {lc}, \
+                 severity {lc}, message String) ENGINE = MergeTree() PARTITION BY toYYYYMM(ts) \
+                 ORDER BY (line, station, ts)"
+            ),
+        },
+        rollup(&db, "sensor_readings_1m", "toStartOfMinute"),
+        rollup(&db, "sensor_readings_1h", "toStartOfHour"),
+        Statement {
+            object: "process_results_hourly",
+            sql: format!(
+                "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.process_results_hourly \
+                 ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(hour) ORDER BY (line, station, program, hour) \
+                 AS SELECT line, station, program, toStartOfHour(toDateTime(cycle_time)) AS hour, \
+                 count() AS cycles, countIf(result = 'NOK') AS nok_cycles \
+                 FROM {db}.process_curves GROUP BY line, station, program, hour"
+            ),
+        },
+    ];
+    Ok(SchemaPlan {
+        database: database.to_owned(),
+        statements,
+        notes,
+    })
+}
+
+/// A per-bucket M4 rollup of sensor readings (first/min/max/last plus sum and count).
+fn rollup(db: &str, name: &'static str, bucket: &str) -> Statement {
+    Statement {
+        object: name,
+        sql: format!(
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.{name} ENGINE = AggregatingMergeTree() \
+             PARTITION BY toYYYYMM(bucket) ORDER BY (sensor_id, bucket) AS SELECT sensor_id, \
+             {bucket}(toDateTime(ts)) AS bucket, argMinState(value, ts) AS first_value, \
+             minState(value) AS min_value, maxState(value) AS max_value, \
+             argMaxState(value, ts) AS last_value, sumState(toFloat64(value)) AS sum_value, \
+             countState() AS samples FROM {db}.sensor_readings GROUP BY sensor_id, bucket"
+        ),
+    }
+}
+
+/// The template's process curves as curves: one row per cycle, uniform x from `x0`/`dx`.
+pub fn process_curves_mapping(database: &str) -> SourceMapping {
+    SourceMapping {
+        database: database.to_owned(),
+        table: "process_curves".to_owned(),
+        series_keys: vec!["cycle_id".to_owned()],
+        labels: [
+            "part_serial",
+            "line",
+            "station",
+            "program",
+            "result",
+            "failure_mode",
+            "cycle_time",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        layout: CurveLayout::Arrays {
+            y: "samples".to_owned(),
+            x: ArrayX::UniformColumns {
+                x0: "x0".to_owned(),
+                dx: "dx".to_owned(),
+            },
+        },
+    }
+}
+
+/// The template's sensor readings as curves: one series per sensor over time.
+pub fn sensor_readings_mapping(database: &str) -> SourceMapping {
+    SourceMapping {
+        database: database.to_owned(),
+        table: "sensor_readings".to_owned(),
+        series_keys: vec!["sensor_id".to_owned()],
+        labels: Vec::new(),
+        layout: CurveLayout::Long {
+            x: "ts".to_owned(),
+            y: "value".to_owned(),
+        },
+    }
+}
+
+impl super::connection::Connection {
+    /// Create the template's database, tables and rollups (existing ones are kept).
+    pub async fn create_manufacturing_schema(
+        &self,
+        database: &str,
+        tiers: TierDays,
+    ) -> Result<SchemaPlan> {
+        let plan = manufacturing_schema(database, self.capabilities(), tiers)?;
+        for statement in &plan.statements {
+            self.execute(&statement.sql).await?;
+        }
+        Ok(plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::clickhouse::ServerVersion;
+
+    #[test]
+    fn fallback_has_no_modern_features_and_modern_has_them_all() {
+        let v = ServerVersion {
+            major: 18,
+            minor: 16,
+            patch: 1,
+        };
+        let old =
+            manufacturing_schema("plant", &Capabilities::baseline(v), TierDays::default()).unwrap();
+        let all_old: String = old.statements.iter().map(|s| s.sql.as_str()).collect();
+        for modern in [
+            "LowCardinality",
+            "DateTime64",
+            "CODEC",
+            "TTL",
+            "storage_policy",
+        ] {
+            assert!(!all_old.contains(modern), "{modern} in fallback DDL");
+        }
+        let new =
+            manufacturing_schema("plant", &Capabilities::modern(v), TierDays::default()).unwrap();
+        let all_new: String = new.statements.iter().map(|s| s.sql.as_str()).collect();
+        for modern in [
+            "LowCardinality",
+            "DateTime64(3)",
+            "CODEC(DoubleDelta",
+            "TO VOLUME 'archive'",
+            "storage_policy = 'tiered'",
+        ] {
+            assert!(all_new.contains(modern), "{modern} missing from modern DDL");
+        }
+        assert_eq!(new.statements.len(), 1 + TABLES.len() + ROLLUPS.len());
+    }
+
+    #[test]
+    fn database_names_that_would_break_ddl_are_refused() {
+        let caps = Capabilities::baseline(ServerVersion {
+            major: 18,
+            minor: 16,
+            patch: 1,
+        });
+        assert!(manufacturing_schema("plant`; DROP", &caps, TierDays::default()).is_err());
+    }
+}

@@ -1,0 +1,550 @@
+//! `lyceum import`: a CSV file into a ClickHouse table, streaming in constant memory.
+//!
+//! The file is read and encoded on a blocking thread in batches; each batch is one `INSERT`
+//! (so it lands whole or not at all) and carries a batch id: a hash of the file name, the batch
+//! number and the batch's raw bytes, stored in the `_lyceum_batch` column. Before inserting,
+//! the importer loads the ids already in the table and skips those batches, so re-running an
+//! interrupted or failed import resumes without duplicating a row. A bad value stops the import
+//! before its batch is sent, and the error says exactly which batches and rows landed.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use xxhash_rust::xxh3::Xxh3;
+
+use super::connection::Connection;
+use super::error::ClickHouseError;
+use super::insert::{check_plain_identifier, quote_identifier};
+use super::rowbinary::RowBinaryWriter;
+use super::schema::ColumnKind;
+use crate::source::csv_file::{self, CsvError, CsvLayout, CsvSniff, CsvType};
+
+/// Column holding the batch id of every imported row.
+pub const BATCH_COLUMN: &str = "_lyceum_batch";
+
+/// What to import and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportOptions {
+    pub database: String,
+    pub table: String,
+    /// Column names for the long layout; `None` lets the importer tell by name.
+    pub series: Option<String>,
+    pub x: Option<String>,
+    pub value: Option<String>,
+    /// CSV rows per insert.
+    pub batch_rows: usize,
+}
+
+/// Progress of an import, after each batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImportProgress {
+    pub bytes_read: u64,
+    pub file_bytes: u64,
+    pub rows_inserted: u64,
+    pub rows_already_present: u64,
+}
+
+/// What an import did (or, inside [`ImportError`], what it did before it stopped).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ImportReport {
+    pub file: PathBuf,
+    pub table: String,
+    pub layout: String,
+    /// CSV data rows read and accepted.
+    pub csv_rows: u64,
+    /// Table rows inserted by this run (wide files give one per series and CSV row).
+    pub rows_inserted: u64,
+    pub batches_inserted: u64,
+    /// Batches found in the table already (an earlier run loaded them) and skipped.
+    pub batches_already_present: u64,
+    pub rows_already_present: u64,
+    /// Last CSV line whose batch is in the table (0: none).
+    pub last_line_landed: u64,
+    pub notes: Vec<String>,
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} rows inserted into {} in {} batches, {} rows in {} batches were already there; \
+             lines up to {} are in the table",
+            self.file.display(),
+            self.rows_inserted,
+            self.table,
+            self.batches_inserted,
+            self.rows_already_present,
+            self.batches_already_present,
+            self.last_line_landed
+        )
+    }
+}
+
+/// Why an import stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportFailure {
+    #[error(transparent)]
+    Csv(#[from] CsvError),
+    #[error(transparent)]
+    ClickHouse(#[from] ClickHouseError),
+}
+
+/// An import that stopped, with what it had loaded: re-running the same command resumes.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{cause}\nwhat landed: {landed}\nre-run the same import to load the rest: batches already in the table are skipped"
+)]
+pub struct ImportError {
+    pub cause: ImportFailure,
+    pub landed: ImportReport,
+}
+
+struct EncodedBatch {
+    id: String,
+    csv_rows: u64,
+    table_rows: u64,
+    last_line: u64,
+    bytes_read: u64,
+    data: bytes::Bytes,
+}
+
+/// Turn a CSV header into a plain column name (`Part Serial` → `part_serial`).
+fn column_name(header: &str, taken: &mut Vec<String>) -> String {
+    let mut name: String = header
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert_str(0, "c_");
+    }
+    let base = name.clone();
+    let mut n = 2;
+    while taken.contains(&name) {
+        name = format!("{base}_{n}");
+        n += 1;
+    }
+    taken.push(name.clone());
+    name
+}
+
+/// The target table's columns for a layout: series, x, value, labels…, batch id.
+struct TableShape {
+    x_is_time: bool,
+    labels: Vec<(usize, String)>,
+}
+
+impl TableShape {
+    fn new(sniff: &CsvSniff, layout: &CsvLayout) -> Self {
+        let mut taken: Vec<String> = ["series", "x", "value", BATCH_COLUMN]
+            .map(str::to_owned)
+            .to_vec();
+        let (x, labels) = match layout {
+            CsvLayout::Long { x, labels, .. } => (*x, labels.clone()),
+            CsvLayout::Wide { x, .. } => (*x, Vec::new()),
+        };
+        Self {
+            x_is_time: sniff.columns[x].kind == CsvType::DateTime,
+            labels: labels
+                .into_iter()
+                .map(|i| (i, column_name(&sniff.columns[i].name, &mut taken)))
+                .collect(),
+        }
+    }
+
+    fn column_names(&self) -> Vec<&str> {
+        let mut names = vec!["series", "x", "value"];
+        names.extend(self.labels.iter().map(|(_, n)| n.as_str()));
+        names.push(BATCH_COLUMN);
+        names
+    }
+
+    fn create_sql(&self, database: &str, table: &str, datetime64: bool) -> String {
+        let x_type = match (self.x_is_time, datetime64) {
+            (false, _) => "Float64",
+            (true, true) => "DateTime64(3)",
+            (true, false) => "DateTime",
+        };
+        let labels: String = self
+            .labels
+            .iter()
+            .map(|(_, n)| format!(", {} String", quote_identifier(n)))
+            .collect();
+        format!(
+            "CREATE TABLE IF NOT EXISTS {}.{} (series String, x {x_type}, value Float64{labels}, {} String) \
+             ENGINE = MergeTree() ORDER BY (series, x)",
+            quote_identifier(database),
+            quote_identifier(table),
+            quote_identifier(BATCH_COLUMN)
+        )
+    }
+}
+
+/// Read, check and encode the file batch by batch into `tx`.
+fn produce(
+    sniff: &CsvSniff,
+    layout: &CsvLayout,
+    shape: &TableShape,
+    batch_rows: usize,
+    datetime64: bool,
+    tx: &mpsc::Sender<Result<EncodedBatch, CsvError>>,
+) {
+    let result = (|| -> Result<(), CsvError> {
+        let mut reader = csv_file::reader(sniff)?;
+        let file_name = sniff
+            .path
+            .file_name()
+            .map(|n| n.as_encoded_bytes().to_vec())
+            .unwrap_or_default();
+        let mut pool: Vec<csv::ByteRecord> = Vec::new();
+        let mut batch_index = 0u64;
+        loop {
+            let mut filled = 0;
+            while filled < batch_rows {
+                if filled == pool.len() {
+                    pool.push(csv::ByteRecord::new());
+                }
+                let more =
+                    reader
+                        .read_byte_record(&mut pool[filled])
+                        .map_err(|e| CsvError::BadRow {
+                            path: sniff.path.clone(),
+                            line: e.position().map_or(0, csv::Position::line),
+                            problem: e.to_string(),
+                        })?;
+                if !more {
+                    break;
+                }
+                filled += 1;
+            }
+            if filled == 0 {
+                return Ok(());
+            }
+            let batch = encode(
+                sniff,
+                layout,
+                shape,
+                &pool[..filled],
+                datetime64,
+                &file_name,
+                batch_index,
+            )?;
+            let batch = EncodedBatch {
+                bytes_read: reader.position().byte(),
+                ..batch
+            };
+            if tx.blocking_send(Ok(batch)).is_err() {
+                return Ok(());
+            }
+            batch_index += 1;
+            if filled < batch_rows {
+                return Ok(());
+            }
+        }
+    })();
+    if let Err(e) = result {
+        let _ = tx.blocking_send(Err(e));
+    }
+}
+
+fn field(record: &csv::ByteRecord, i: usize) -> &str {
+    record
+        .get(i)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .unwrap_or("")
+        .trim()
+}
+
+fn encode(
+    sniff: &CsvSniff,
+    layout: &CsvLayout,
+    shape: &TableShape,
+    records: &[csv::ByteRecord],
+    datetime64: bool,
+    file_name: &[u8],
+    batch_index: u64,
+) -> Result<EncodedBatch, CsvError> {
+    let mut hasher = Xxh3::new();
+    hasher.update(file_name);
+    hasher.update(&batch_index.to_le_bytes());
+    for record in records {
+        hasher.update(record.as_slice());
+        for end in (0..record.len())
+            .filter_map(|i| record.range(i))
+            .map(|r| r.end as u64)
+        {
+            hasher.update(&end.to_le_bytes());
+        }
+    }
+    let id = format!("{:032x}", hasher.digest128());
+    let mut w = RowBinaryWriter::with_capacity(records.len() * 64);
+    let mut table_rows = 0;
+    let mut last_line = 0;
+    for record in records {
+        let line = record.position().map_or(0, csv::Position::line);
+        last_line = line;
+        if record.len() != sniff.columns.len() {
+            return Err(CsvError::BadRow {
+                path: sniff.path.clone(),
+                line,
+                problem: format!(
+                    "{} fields, the header has {}",
+                    record.len(),
+                    sniff.columns.len()
+                ),
+            });
+        }
+        let x_value = |i: usize| -> Result<f64, CsvError> {
+            let text = field(record, i);
+            let parsed = if shape.x_is_time {
+                csv_file::parse_datetime_ms(text).map(|ms| ms as f64)
+            } else {
+                csv_file::parse_number(text)
+            };
+            parsed.ok_or_else(|| {
+                sniff.bad_value(
+                    line,
+                    i,
+                    text,
+                    if shape.x_is_time {
+                        "a date-time"
+                    } else {
+                        "a number"
+                    },
+                )
+            })
+        };
+        // An empty value is a gap (NaN), not a zero.
+        let y_value = |i: usize| -> Result<f64, CsvError> {
+            let text = field(record, i);
+            if text.is_empty() {
+                return Ok(f64::NAN);
+            }
+            csv_file::parse_number(text).ok_or_else(|| sniff.bad_value(line, i, text, "a number"))
+        };
+        let put_x = |w: &mut RowBinaryWriter, x: f64| {
+            if shape.x_is_time {
+                w.time_ms(x as i64, datetime64);
+            } else {
+                w.f64(x);
+            }
+        };
+        match layout {
+            CsvLayout::Long {
+                series, x, value, ..
+            } => {
+                let key = field(record, *series);
+                if key.is_empty() {
+                    return Err(sniff.bad_value(line, *series, key, "a series id"));
+                }
+                let (x, y) = (x_value(*x)?, y_value(*value)?);
+                w.str(key);
+                put_x(&mut w, x);
+                w.f64(y);
+                for (i, _) in &shape.labels {
+                    w.str(field(record, *i));
+                }
+                w.str(&id);
+                table_rows += 1;
+            }
+            CsvLayout::Wide { x, series } => {
+                let x = x_value(*x)?;
+                for &s in series {
+                    if field(record, s).is_empty() {
+                        continue;
+                    }
+                    let y = y_value(s)?;
+                    w.str(&sniff.columns[s].name);
+                    put_x(&mut w, x);
+                    w.f64(y);
+                    w.str(&id);
+                    table_rows += 1;
+                }
+            }
+        }
+    }
+    Ok(EncodedBatch {
+        id,
+        csv_rows: records.len() as u64,
+        table_rows,
+        last_line,
+        bytes_read: 0,
+        data: w.take(),
+    })
+}
+
+impl Connection {
+    /// Import `path` into `options.database.options.table` (created when missing).
+    pub async fn import_csv(
+        &self,
+        path: &Path,
+        options: &ImportOptions,
+        mut progress: impl FnMut(ImportProgress),
+    ) -> Result<ImportReport, ImportError> {
+        let started = Instant::now();
+        let mut report = ImportReport {
+            file: path.to_owned(),
+            table: format!("{}.{}", options.database, options.table),
+            ..ImportReport::default()
+        };
+        let fail = |cause: ImportFailure, landed: &ImportReport| ImportError {
+            cause,
+            landed: landed.clone(),
+        };
+        let prepared = self.prepare_import(path, options).await;
+        let (sniff, layout, shape, existing) = match prepared {
+            Ok(p) => p,
+            Err(cause) => return Err(fail(cause, &report)),
+        };
+        report.layout = match &layout {
+            CsvLayout::Long {
+                series, x, value, ..
+            } => format!(
+                "long: series `{}`, x `{}`, value `{}`, {} label column(s)",
+                sniff.columns[*series].name,
+                sniff.columns[*x].name,
+                sniff.columns[*value].name,
+                shape.labels.len()
+            ),
+            CsvLayout::Wide { series, .. } => format!("wide: {} series", series.len()),
+        };
+        let datetime64 = self.capabilities().datetime64;
+        if shape.x_is_time && !datetime64 {
+            report.notes.push(
+                "the server has no DateTime64: timestamps are stored in whole seconds".to_owned(),
+            );
+        }
+        let file_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let columns = shape
+            .column_names()
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+        let (tx, mut rx) = mpsc::channel(2);
+        let batch_rows = options.batch_rows.max(1);
+        let producer = tokio::task::spawn_blocking(move || {
+            produce(&sniff, &layout, &shape, batch_rows, datetime64, &tx);
+        });
+        let column_refs: Vec<&str> = columns.iter().map(String::as_str).collect();
+        let mut prog = ImportProgress {
+            file_bytes,
+            ..ImportProgress::default()
+        };
+        while let Some(batch) = rx.recv().await {
+            let batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    report.elapsed = started.elapsed();
+                    return Err(fail(e.into(), &report));
+                }
+            };
+            if existing.contains(&batch.id) {
+                report.batches_already_present += 1;
+                report.rows_already_present += batch.table_rows;
+                prog.rows_already_present += batch.table_rows;
+            } else {
+                if let Err(e) = self
+                    .insert_rowbinary(&options.database, &options.table, &column_refs, batch.data)
+                    .await
+                {
+                    report.elapsed = started.elapsed();
+                    return Err(fail(e.into(), &report));
+                }
+                report.batches_inserted += 1;
+                report.rows_inserted += batch.table_rows;
+                prog.rows_inserted += batch.table_rows;
+            }
+            report.csv_rows += batch.csv_rows;
+            report.last_line_landed = batch.last_line;
+            prog.bytes_read = batch.bytes_read;
+            progress(prog);
+        }
+        // The producer ends by closing the channel; a panic there must not pass for success.
+        if let Err(e) = producer.await {
+            report.elapsed = started.elapsed();
+            let cause = ClickHouseError::Decode {
+                detail: format!("the CSV reader stopped: {e}"),
+            };
+            return Err(fail(cause.into(), &report));
+        }
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    async fn prepare_import(
+        &self,
+        path: &Path,
+        options: &ImportOptions,
+    ) -> Result<(CsvSniff, CsvLayout, TableShape, HashSet<String>), ImportFailure> {
+        check_plain_identifier("database", &options.database)?;
+        check_plain_identifier("table", &options.table)?;
+        let owned_path = path.to_owned();
+        let sniff = tokio::task::spawn_blocking(move || csv_file::sniff(&owned_path))
+            .await
+            .map_err(|e| ClickHouseError::Decode {
+                detail: format!("the CSV reader stopped: {e}"),
+            })??;
+        let layout = sniff.layout(
+            options.series.as_deref(),
+            options.x.as_deref(),
+            options.value.as_deref(),
+        )?;
+        let shape = TableShape::new(&sniff, &layout);
+        match self.list_columns(&options.database, &options.table).await {
+            Ok(columns) => {
+                for needed in shape.column_names() {
+                    if !columns.iter().any(|c| c.name == needed) {
+                        return Err(ClickHouseError::InvalidRequest(format!(
+                            "table {}.{} exists without column `{needed}`: import appends only to tables \
+                             of the same shape; choose a new table name",
+                            options.database, options.table
+                        ))
+                        .into());
+                    }
+                }
+                let x_is_time = columns.iter().any(|c| {
+                    c.name == "x"
+                        && matches!(c.kind, ColumnKind::DateTime | ColumnKind::DateTime64 { .. })
+                });
+                if x_is_time != shape.x_is_time {
+                    return Err(ClickHouseError::InvalidRequest(format!(
+                        "table {}.{} has an x column of another kind (time vs number) than the file",
+                        options.database, options.table
+                    ))
+                    .into());
+                }
+            }
+            Err(ClickHouseError::UnknownTable { .. }) => {
+                self.execute(&format!(
+                    "CREATE DATABASE IF NOT EXISTS {}",
+                    quote_identifier(&options.database)
+                ))
+                .await?;
+                self.execute(&shape.create_sql(
+                    &options.database,
+                    &options.table,
+                    self.capabilities().datetime64,
+                ))
+                .await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let query = self
+            .client()
+            .query("SELECT DISTINCT ? FROM ?.?")
+            .bind(clickhouse::sql::Identifier(BATCH_COLUMN))
+            .bind(clickhouse::sql::Identifier(&options.database))
+            .bind(clickhouse::sql::Identifier(&options.table));
+        let existing: Vec<String> = self.fetch_all(query).await?;
+        Ok((sniff, layout, shape, existing.into_iter().collect()))
+    }
+}

@@ -1,0 +1,30 @@
+//! ClickHouse as a curve source, on the official `clickhouse` crate over HTTP(S).
+//!
+//! - [`connection`]: profiles, the live [`Connection`], timeouts and cancellation.
+//! - [`capabilities`]: per-server feature detection ([`Capabilities`]).
+//! - [`error`]: [`ClickHouseError`], failures sorted into what a person can act on.
+//! - [`schema`]: browsing databases/tables/columns and [`SourceMapping`] (table → curves).
+//! - [`ddl`]: the default manufacturing schema, generated per capabilities.
+//! - [`plan`]: query planning (server-side M4, array fetch) and decoding into the store.
+//! - [`rowbinary`] and [`insert`]: batched `RowBinary` inserts with progress.
+//! - [`import`]: CSV files into tables, streaming, idempotent per batch.
+//! - [`seed`]: loading the demo plant into a server.
+
+pub mod capabilities;
+pub mod connection;
+pub mod ddl;
+pub mod error;
+pub mod import;
+pub mod insert;
+pub mod plan;
+pub mod rowbinary;
+pub mod schema;
+pub mod seed;
+
+pub use capabilities::{Capabilities, ServerVersion, StoragePolicy};
+pub use connection::{Budget, Connection, ConnectionProfile};
+pub use error::{ClickHouseError, Result};
+pub use plan::{CurveQuery, CurveSelection, FetchOptions, FetchProgress, PixelView};
+pub use schema::{
+    ArrayX, ColumnInfo, ColumnKind, CurveLayout, MappingError, SourceMapping, TableInfo,
+};

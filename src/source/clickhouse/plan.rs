@@ -1,0 +1,499 @@
+//! Query planning for curves, and decoding the answers into a [`CurveStore`].
+//!
+//! Two shapes, chosen by the mapping's layout:
+//! - **Long series** ([`CurveQuery::long_m4`]): the server groups samples per series and per
+//!   pixel column and returns first/min/max/last (M4), so a month of 1 kHz data arrives as at
+//!   most four points per series and column instead of billions of rows.
+//! - **Cycle curves** ([`CurveQuery::arrays`]): one row per curve with the sample arrays; the
+//!   client decimates, since the arrays are small and the server would only slow down.
+//!
+//! Every value from a person (x-range, keys, filter values) is bound with the client's `?`
+//! escaping; identifiers are bound as [`clickhouse::sql::Identifier`]. Nothing is formatted in.
+
+use serde::Deserialize;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::connection::{Budget, Connection};
+use super::error::{ClickHouseError, Result};
+use super::schema::{ArrayX, ColumnInfo, ColumnKind, CurveLayout, ValidatedMapping};
+use crate::curves::{CurveStore, CurveStoreBuilder, Sampling};
+
+/// A value bound to one `?` of a planned query.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BindValue {
+    Identifier(String),
+    F64(f64),
+    I64(i64),
+    U64(u64),
+    Str(String),
+}
+
+/// SQL text with `?` placeholders and the values bound to them, in order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BoundSql {
+    pub sql: String,
+    pub binds: Vec<BindValue>,
+}
+
+impl BoundSql {
+    fn push(&mut self, text: &str) -> &mut Self {
+        self.sql.push_str(text);
+        self
+    }
+
+    fn bind(&mut self, value: BindValue) -> &mut Self {
+        self.sql.push('?');
+        self.binds.push(value);
+        self
+    }
+
+    fn column(&mut self, name: &str) -> &mut Self {
+        self.bind(BindValue::Identifier(name.to_owned()))
+    }
+
+    /// A `clickhouse` query with every value bound.
+    pub fn to_query(&self, client: &clickhouse::Client) -> clickhouse::query::Query {
+        self.binds
+            .iter()
+            .fold(client.query(&self.sql), |q, value| match value {
+                BindValue::Identifier(name) => q.bind(clickhouse::sql::Identifier(name)),
+                BindValue::F64(v) => q.bind(*v),
+                BindValue::I64(v) => q.bind(*v),
+                BindValue::U64(v) => q.bind(*v),
+                BindValue::Str(v) => q.bind(v.as_str()),
+            })
+    }
+
+    /// The SQL as the server will see it (for logs, tests and the SQL panel).
+    pub fn display(&self) -> String {
+        self.to_query(&clickhouse::Client::default())
+            .sql_display()
+            .to_string()
+    }
+}
+
+/// Which curves to fetch.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CurveSelection {
+    /// Only these series (values of the key expression); empty: all.
+    pub keys: Vec<String>,
+    /// `column = value` conditions (station, result, program, …), compared as text.
+    pub equals: Vec<(String, String)>,
+    /// For array layouts: only rows whose `column` lies in `[from, to)` (epoch seconds or
+    /// plain numbers, by the column's kind).
+    pub row_range: Option<(String, f64, f64)>,
+    /// At most this many curves (array layouts), newest first when a row range is set.
+    pub limit: Option<u64>,
+}
+
+/// The visible x-range and its width in pixel columns.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PixelView {
+    pub x_start: f64,
+    pub x_end: f64,
+    pub width_px: u32,
+}
+
+/// Progress of a streaming fetch, for progress bars.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FetchProgress {
+    pub rows: u64,
+    /// Bytes received from the server (compressed, as on the wire).
+    pub bytes: u64,
+}
+
+/// Options of one fetch: a progress channel and a cancellation token.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FetchOptions<'a> {
+    pub progress: Option<&'a watch::Sender<FetchProgress>>,
+    pub cancel: Option<&'a CancellationToken>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Decode {
+    M4,
+    Arrays(ArrayXDecode),
+}
+
+/// How the `x` column of an array row is read.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum ArrayXDecode {
+    /// `x` holds one value per sample.
+    Explicit,
+    /// `x` holds `[x0, dx]` read from the row's own columns.
+    UniformFromRow,
+    /// `x` is empty; the constants apply.
+    Uniform { x0: f64, dx: f64 },
+}
+
+/// A planned curve query: SQL plus how to decode its rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CurveQuery {
+    pub sql: BoundSql,
+    decode: Decode,
+    label_names: Vec<String>,
+}
+
+/// A Float64 expression of an axis column, in seconds for times.
+fn x_as_f64(sql: &mut BoundSql, column: &ColumnInfo) {
+    match column.kind {
+        ColumnKind::DateTime => sql
+            .push("toFloat64(toUInt32(")
+            .column(&column.name)
+            .push("))"),
+        ColumnKind::Date => sql
+            .push("toFloat64(toUInt32(toDateTime(")
+            .column(&column.name)
+            .push(")))"),
+        ColumnKind::DateTime64 { scale } if scale <= 3 => sql
+            .push("toFloat64(toUnixTimestamp64Milli(")
+            .column(&column.name)
+            .push(")) / 1000"),
+        ColumnKind::DateTime64 { .. } => sql
+            .push("toFloat64(toUnixTimestamp64Micro(")
+            .column(&column.name)
+            .push(")) / 1000000"),
+        _ => sql.push("toFloat64(").column(&column.name).push(")"),
+    };
+}
+
+/// `column >= from AND column < to` on the raw column, so the primary key index applies.
+fn range_condition(sql: &mut BoundSql, column: &ColumnInfo, from: f64, to: f64) {
+    let time_bound = |sql: &mut BoundSql, op: &str, secs: f64| {
+        sql.column(&column.name).push(op).push("toDateTime(");
+        sql.bind(BindValue::I64(secs as i64)).push(")");
+    };
+    match column.kind {
+        // Whole seconds on the raw column (widened to cover the range), exact on the f64 form.
+        ColumnKind::DateTime | ColumnKind::Date | ColumnKind::DateTime64 { .. } => {
+            time_bound(sql, " >= ", from.floor());
+            sql.push(" AND ");
+            time_bound(sql, " <= ", to.ceil());
+            sql.push(" AND ");
+            x_as_f64(sql, column);
+            sql.push(" >= ").bind(BindValue::F64(from)).push(" AND ");
+            x_as_f64(sql, column);
+            sql.push(" < ").bind(BindValue::F64(to));
+        }
+        _ => {
+            sql.column(&column.name)
+                .push(" >= ")
+                .bind(BindValue::F64(from));
+            sql.push(" AND ")
+                .column(&column.name)
+                .push(" < ")
+                .bind(BindValue::F64(to));
+        }
+    }
+}
+
+/// The series key: the key columns as text, joined with `/`.
+fn key_expression(sql: &mut BoundSql, keys: &[ColumnInfo]) {
+    if let [single] = keys {
+        sql.push("toString(").column(&single.name).push(")");
+        return;
+    }
+    sql.push("concat(");
+    for (i, key) in keys.iter().enumerate() {
+        if i > 0 {
+            sql.push(", '/', ");
+        }
+        sql.push("toString(").column(&key.name).push(")");
+    }
+    sql.push(")");
+}
+
+fn label_array(sql: &mut BoundSql, labels: &[ColumnInfo]) {
+    if labels.is_empty() {
+        // A bare `[]` has type Array(Nothing); the row type needs Array(String).
+        sql.push("emptyArrayString()");
+        return;
+    }
+    sql.push("[");
+    for (i, label) in labels.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("toString(").column(&label.name).push(")");
+    }
+    sql.push("]");
+}
+
+fn selection_conditions(sql: &mut BoundSql, m: &ValidatedMapping, selection: &CurveSelection) {
+    if !selection.keys.is_empty() {
+        sql.push(" AND ");
+        // A single text key is compared as stored, so the primary key index applies.
+        match m.key_columns.as_slice() {
+            [single] if single.kind == ColumnKind::Text => {
+                sql.column(&single.name);
+            }
+            keys => key_expression(sql, keys),
+        }
+        // One placeholder per key: `IN (…)` takes a tuple on every server version.
+        sql.push(" IN (");
+        for (i, key) in selection.keys.iter().enumerate() {
+            sql.push(if i > 0 { ", " } else { "" })
+                .bind(BindValue::Str(key.clone()));
+        }
+        sql.push(")");
+    }
+    for (column, value) in &selection.equals {
+        sql.push(" AND toString(")
+            .column(column)
+            .push(") = ")
+            .bind(BindValue::Str(value.clone()));
+    }
+}
+
+fn table(sql: &mut BoundSql, m: &ValidatedMapping) {
+    sql.bind(BindValue::Identifier(m.mapping.database.clone()))
+        .push(".")
+        .bind(BindValue::Identifier(m.mapping.table.clone()));
+}
+
+impl CurveQuery {
+    /// Server-side M4 for long series: per series and pixel column of `view`, the first,
+    /// minimum, maximum and last sample.
+    pub fn long_m4(
+        m: &ValidatedMapping,
+        selection: &CurveSelection,
+        view: PixelView,
+    ) -> Result<Self> {
+        let (CurveLayout::Long { .. }, Some(x)) = (&m.mapping.layout, &m.x_column) else {
+            return Err(ClickHouseError::InvalidRequest(
+                "server-side M4 needs a long-format mapping".to_owned(),
+            ));
+        };
+        if view.x_end.partial_cmp(&view.x_start) != Some(std::cmp::Ordering::Greater)
+            || view.width_px == 0
+        {
+            return Err(ClickHouseError::InvalidRequest(format!(
+                "empty view: x from {} to {} over {} px",
+                view.x_start, view.x_end, view.width_px
+            )));
+        }
+        let dx = (view.x_end - view.x_start) / f64::from(view.width_px);
+        let mut sql = BoundSql::default();
+        sql.push(
+            "SELECT key, l AS labels, min(xf) AS x_first, argMin(yf, xf) AS y_first, \
+             argMin(xf, yf) AS x_low, min(yf) AS y_low, argMax(xf, yf) AS x_high, max(yf) AS y_high, \
+             max(xf) AS x_last, argMax(yf, xf) AS y_last FROM (SELECT ",
+        );
+        key_expression(&mut sql, &m.key_columns);
+        sql.push(" AS key, ");
+        x_as_f64(&mut sql, x);
+        sql.push(" AS xf, toFloat32(")
+            .column(&m.y_column.name)
+            .push(") AS yf, ");
+        sql.push("floor((xf - ")
+            .bind(BindValue::F64(view.x_start))
+            .push(") / ");
+        sql.bind(BindValue::F64(dx)).push(") AS px, ");
+        label_array(&mut sql, &m.label_columns);
+        sql.push(" AS l FROM ");
+        table(&mut sql, m);
+        sql.push(" WHERE ");
+        range_condition(&mut sql, x, view.x_start, view.x_end);
+        selection_conditions(&mut sql, m, selection);
+        // NaN marks a gap in the source; it has no place in min/max.
+        sql.push(" AND isFinite(yf)) GROUP BY key, px, l ORDER BY key, x_first");
+        Ok(Self {
+            sql,
+            decode: Decode::M4,
+            label_names: m.mapping.labels.clone(),
+        })
+    }
+
+    /// Whole curves of an array layout, one row per curve.
+    pub fn arrays(m: &ValidatedMapping, selection: &CurveSelection) -> Result<Self> {
+        let CurveLayout::Arrays { x: array_x, .. } = &m.mapping.layout else {
+            return Err(ClickHouseError::InvalidRequest(
+                "array fetch needs an array-format mapping".to_owned(),
+            ));
+        };
+        let mut sql = BoundSql::default();
+        sql.push("SELECT ");
+        key_expression(&mut sql, &m.key_columns);
+        sql.push(" AS key, ");
+        label_array(&mut sql, &m.label_columns);
+        sql.push(" AS labels, ");
+        let x_decode = match array_x {
+            ArrayX::Column(name) => {
+                sql.push("arrayMap(v -> toFloat64(v), ")
+                    .column(name)
+                    .push(")");
+                ArrayXDecode::Explicit
+            }
+            ArrayX::UniformColumns { x0, dx } => {
+                sql.push("[toFloat64(")
+                    .column(x0)
+                    .push("), toFloat64(")
+                    .column(dx)
+                    .push(")]");
+                ArrayXDecode::UniformFromRow
+            }
+            ArrayX::Uniform { x0, dx } => {
+                sql.push("emptyArrayFloat64()");
+                ArrayXDecode::Uniform { x0: *x0, dx: *dx }
+            }
+        };
+        sql.push(" AS x, arrayMap(v -> toFloat32(v), ")
+            .column(&m.y_column.name)
+            .push(") AS y FROM ");
+        table(&mut sql, m);
+        sql.push(" WHERE 1");
+        let mut order_by_row_column = None;
+        if let Some((column, from, to)) = &selection.row_range {
+            let info = m
+                .key_columns
+                .iter()
+                .chain(&m.label_columns)
+                .find(|c| &c.name == column)
+                .cloned()
+                .unwrap_or_else(|| ColumnInfo {
+                    name: column.clone(),
+                    type_name: "DateTime".to_owned(),
+                    kind: ColumnKind::DateTime,
+                });
+            sql.push(" AND ");
+            range_condition(&mut sql, &info, *from, *to);
+            order_by_row_column = Some(column.clone());
+        }
+        selection_conditions(&mut sql, m, selection);
+        // Order only where it picks which curves come back (a limit); otherwise rows stream as
+        // the server reads them instead of after a sort of every array.
+        if let Some(limit) = selection.limit {
+            sql.push(" ORDER BY ");
+            if let Some(column) = order_by_row_column {
+                sql.column(&column).push(" DESC, ");
+            }
+            sql.push("key LIMIT ").bind(BindValue::U64(limit));
+        }
+        Ok(Self {
+            sql,
+            decode: Decode::Arrays(x_decode),
+            label_names: m.mapping.labels.clone(),
+        })
+    }
+}
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct M4Row {
+    key: String,
+    labels: Vec<String>,
+    x_first: f64,
+    y_first: f32,
+    x_low: f64,
+    y_low: f32,
+    x_high: f64,
+    y_high: f32,
+    x_last: f64,
+    y_last: f32,
+}
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct ArrayRow {
+    key: String,
+    labels: Vec<String>,
+    x: Vec<f64>,
+    y: Vec<f32>,
+}
+
+fn labels_of(labels: &[String]) -> Vec<&str> {
+    labels.iter().map(String::as_str).collect()
+}
+
+impl Connection {
+    /// Run a planned query and decode it into a new [`CurveStore`], streaming, with progress
+    /// and cancellation.
+    pub async fn fetch_curves(
+        &self,
+        plan: &CurveQuery,
+        options: FetchOptions<'_>,
+    ) -> Result<CurveStore> {
+        let query_id = super::connection::new_query_id();
+        let query = plan
+            .sql
+            .to_query(self.client())
+            .with_setting("query_id", query_id.as_str());
+        let labels: Vec<&str> = plan.label_names.iter().map(String::as_str).collect();
+        let work = async {
+            let mut builder = CurveStoreBuilder::new(&labels);
+            let report = |rows: u64, bytes: u64| {
+                if let Some(progress) = options.progress {
+                    progress.send_replace(FetchProgress { rows, bytes });
+                }
+            };
+            match plan.decode {
+                Decode::M4 => {
+                    let mut cursor = query.fetch::<M4Row>().map_err(|e| self.map_error(e))?;
+                    while let Some(row) = cursor.next().await.map_err(|e| self.map_error(e))? {
+                        if builder.open_key() != Some(row.key.as_str()) {
+                            builder.start_curve(
+                                row.key.as_str(),
+                                &labels_of(&row.labels),
+                                Sampling::Explicit,
+                            )?;
+                        }
+                        push_m4_column(&mut builder, &row)?;
+                        if cursor.returned_rows() % 4096 == 0 {
+                            report(cursor.returned_rows(), cursor.received_bytes());
+                        }
+                    }
+                    report(cursor.returned_rows(), cursor.received_bytes());
+                }
+                Decode::Arrays(x_decode) => {
+                    let mut cursor = query.fetch::<ArrayRow>().map_err(|e| self.map_error(e))?;
+                    while let Some(row) = cursor.next().await.map_err(|e| self.map_error(e))? {
+                        let labels = labels_of(&row.labels);
+                        match (x_decode, row.x.as_slice()) {
+                            (ArrayXDecode::Uniform { x0, dx }, _)
+                            | (ArrayXDecode::UniformFromRow, &[x0, dx]) => {
+                                builder.push_uniform(row.key.as_str(), &labels, x0, dx, &row.y)?;
+                            }
+                            (ArrayXDecode::UniformFromRow, _) => {
+                                return Err(ClickHouseError::Decode {
+                                    detail: format!("curve `{}`: expected [x0, dx]", row.key),
+                                });
+                            }
+                            (ArrayXDecode::Explicit, xs) => {
+                                builder.push_explicit(row.key.as_str(), &labels, xs, &row.y)?;
+                            }
+                        }
+                        if cursor.returned_rows() % 256 == 0 {
+                            report(cursor.returned_rows(), cursor.received_bytes());
+                        }
+                    }
+                    report(cursor.returned_rows(), cursor.received_bytes());
+                }
+            }
+            Ok(builder.finish()?)
+        };
+        self.run(Budget::Data, Some(&query_id), options.cancel, work)
+            .await
+    }
+}
+
+/// The column's four extreme points in x order, without repeating a sample.
+fn push_m4_column(
+    builder: &mut CurveStoreBuilder,
+    row: &M4Row,
+) -> Result<(), crate::curves::StoreError> {
+    let mut points = [
+        (row.x_first, row.y_first),
+        (row.x_low, row.y_low),
+        (row.x_high, row.y_high),
+        (row.x_last, row.y_last),
+    ];
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut previous: Option<(f64, f32)> = None;
+    for point in points {
+        if previous.is_some_and(|p| p.0 == point.0 && p.1 == point.1) {
+            continue;
+        }
+        builder.push_xy(point.0, point.1)?;
+        previous = Some(point);
+    }
+    Ok(())
+}

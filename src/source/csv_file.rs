@@ -1,0 +1,478 @@
+//! CSV files as curve input: [`sniff`] detects the delimiter, the header and each column's
+//! type from the head of the file; [`CsvLayout`] says how rows become curve samples (long or
+//! wide). Reading itself streams with the `csv` crate, so files larger than memory are fine.
+//! Every value error names the file, the line and the column.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// What a column holds, judged from the sampled rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CsvType {
+    /// Integers or decimals (read as f64).
+    Number,
+    /// ISO 8601 date-times (`2026-11-02 06:00:00`, `2026-11-02T06:00:00.250Z`), read as epoch ms.
+    DateTime,
+    Text,
+}
+
+/// A detected column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CsvColumn {
+    pub name: String,
+    pub kind: CsvType,
+}
+
+/// What [`sniff`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CsvSniff {
+    pub path: PathBuf,
+    pub delimiter: u8,
+    pub has_header: bool,
+    pub columns: Vec<CsvColumn>,
+}
+
+/// How CSV rows map to curve samples.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CsvLayout {
+    /// One row per sample: series id, x (or sample index), value, and any label columns.
+    Long {
+        series: usize,
+        x: usize,
+        value: usize,
+        labels: Vec<usize>,
+    },
+    /// One row per x: the x column, then one numeric column per series.
+    Wide { x: usize, series: Vec<usize> },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: line {line}, column {column} (`{name}`): {problem}", path.display())]
+    BadValue {
+        path: PathBuf,
+        line: u64,
+        column: usize,
+        name: String,
+        problem: String,
+    },
+    #[error("{}: line {line}: {problem}", path.display())]
+    BadRow {
+        path: PathBuf,
+        line: u64,
+        problem: String,
+    },
+    #[error("{}: {problem}", path.display())]
+    Layout { path: PathBuf, problem: String },
+}
+
+const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+const SNIFF_BYTES: u64 = 256 * 1024;
+const SNIFF_ROWS: usize = 1000;
+
+/// Parse an ISO 8601 date-time (no zone or `Z`: UTC; with an offset: converted) to epoch ms.
+pub fn parse_datetime_ms(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(dt.timestamp_millis());
+    }
+    let text = text.strip_suffix('Z').unwrap_or(text);
+    [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok())
+    .map(|dt| dt.and_utc().timestamp_millis())
+}
+
+/// Parse a number as written in CSV files (surrounding spaces allowed).
+pub fn parse_number(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok()
+}
+
+fn classify(value: &str) -> CsvType {
+    if parse_number(value).is_some() {
+        CsvType::Number
+    } else if parse_datetime_ms(value).is_some() {
+        CsvType::DateTime
+    } else {
+        CsvType::Text
+    }
+}
+
+fn open(path: &Path) -> Result<File, CsvError> {
+    File::open(path).map_err(|source| CsvError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// A `csv` reader over `path` with the sniffed settings, positioned at the first data row.
+pub fn reader(sniff: &CsvSniff) -> Result<csv::Reader<BufReader<File>>, CsvError> {
+    let file = open(&sniff.path)?;
+    Ok(csv::ReaderBuilder::new()
+        .delimiter(sniff.delimiter)
+        .has_headers(sniff.has_header)
+        .flexible(true)
+        .buffer_capacity(1 << 20)
+        .from_reader(BufReader::with_capacity(1 << 20, file)))
+}
+
+/// Detect delimiter, header and column types from the head of the file.
+pub fn sniff(path: &Path) -> Result<CsvSniff, CsvError> {
+    let mut head = Vec::new();
+    open(path)?
+        .take(SNIFF_BYTES)
+        .read_to_end(&mut head)
+        .map_err(|source| CsvError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    // Drop a partial last line (the file continues past the sniffed bytes).
+    if head.len() as u64 == SNIFF_BYTES
+        && let Some(end) = head.iter().rposition(|&b| b == b'\n')
+    {
+        head.truncate(end + 1);
+    }
+    let layout_error = |problem: &str| CsvError::Layout {
+        path: path.to_owned(),
+        problem: problem.to_owned(),
+    };
+    let parse = |delimiter: u8| -> Vec<csv::StringRecord> {
+        csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(head.as_slice())
+            .records()
+            .take(SNIFF_ROWS)
+            .filter_map(Result::ok)
+            .collect()
+    };
+    // The delimiter that splits the most sampled rows into as many (> 1) fields as the first
+    // row; a ragged row is then reported with its line when it is read.
+    let (delimiter, rows) = DELIMITERS
+        .iter()
+        .map(|&d| (d, parse(d)))
+        .filter(|(_, rows)| rows.first().is_some_and(|first| first.len() > 1))
+        .max_by_key(|(_, rows)| {
+            let width = rows[0].len();
+            (rows.iter().filter(|r| r.len() == width).count(), width)
+        })
+        .ok_or_else(|| {
+            layout_error("no delimiter (, ; tab |) splits the first line into several columns")
+        })?;
+    let rows: Vec<csv::StringRecord> = rows
+        .iter()
+        .filter(|r| r.len() == rows[0].len())
+        .cloned()
+        .collect();
+    let width = rows[0].len();
+    // The type most values have; a stray bad value is reported with its line on import.
+    let column_type = |rows: &[csv::StringRecord], i: usize| {
+        let mut counts = [0usize; 3];
+        for value in rows.iter().map(|r| r[i].trim()).filter(|v| !v.is_empty()) {
+            counts[classify(value) as usize] += 1;
+        }
+        let total: usize = counts.iter().sum();
+        if total == 0 || counts[CsvType::Text as usize] * 2 > total {
+            CsvType::Text
+        } else if counts[CsvType::DateTime as usize] > counts[CsvType::Number as usize] {
+            CsvType::DateTime
+        } else {
+            CsvType::Number
+        }
+    };
+    // A header is a first row whose cells are text where the data below is not, or a first
+    // row of text above a table with any non-text column.
+    let data_types: Vec<CsvType> = (0..width)
+        .map(|i| column_type(&rows[1.min(rows.len())..], i))
+        .collect();
+    let first_types: Vec<CsvType> = (0..width).map(|i| classify(rows[0][i].trim())).collect();
+    let has_header = rows.len() > 1
+        && first_types.iter().all(|t| *t == CsvType::Text)
+        && (data_types.iter().any(|t| *t != CsvType::Text)
+            || rows[0].iter().all(|v| !v.trim().is_empty()));
+    let data = if has_header { &rows[1..] } else { &rows[..] };
+    if data.is_empty() {
+        return Err(layout_error("the file has no data rows"));
+    }
+    let columns = (0..width)
+        .map(|i| CsvColumn {
+            name: if has_header {
+                rows[0][i].trim().to_owned()
+            } else {
+                format!("column_{}", i + 1)
+            },
+            kind: column_type(data, i),
+        })
+        .collect();
+    Ok(CsvSniff {
+        path: path.to_owned(),
+        delimiter,
+        has_header,
+        columns,
+    })
+}
+
+/// Column names a person would use for each role, lower case.
+const SERIES_NAMES: [&str; 9] = [
+    "series",
+    "series_id",
+    "curve",
+    "curve_id",
+    "cycle_id",
+    "sensor_id",
+    "sensor",
+    "id",
+    "key",
+];
+const X_NAMES: [&str; 12] = [
+    "x",
+    "t",
+    "ts",
+    "time",
+    "timestamp",
+    "datetime",
+    "index",
+    "sample",
+    "sample_index",
+    "angle",
+    "displacement",
+    "position",
+];
+const VALUE_NAMES: [&str; 8] = [
+    "value",
+    "y",
+    "val",
+    "reading",
+    "measurement",
+    "torque",
+    "force",
+    "v",
+];
+
+impl CsvSniff {
+    /// Index of the column called `name` (case-insensitive).
+    pub fn column_index(&self, name: &str) -> Result<usize, CsvError> {
+        self.columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| CsvError::Layout {
+                path: self.path.clone(),
+                problem: format!(
+                    "no column `{name}` (columns: {})",
+                    self.columns
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })
+    }
+
+    fn find_role(&self, names: &[&str], exclude: &[usize]) -> Option<usize> {
+        names.iter().find_map(|n| {
+            self.columns
+                .iter()
+                .enumerate()
+                .position(|(i, c)| !exclude.contains(&i) && c.name.eq_ignore_ascii_case(n))
+        })
+    }
+
+    /// Decide the layout: explicit column names win; otherwise long when series, x and value
+    /// columns can be told by name, wide when the first column is x and all others numbers.
+    pub fn layout(
+        &self,
+        series: Option<&str>,
+        x: Option<&str>,
+        value: Option<&str>,
+    ) -> Result<CsvLayout, CsvError> {
+        let explicit = |name: Option<&str>| name.map(|n| self.column_index(n)).transpose();
+        let (series_i, x_i, value_i) = (explicit(series)?, explicit(x)?, explicit(value)?);
+        let series_i = series_i.or_else(|| self.find_role(&SERIES_NAMES, &[]));
+        let x_i =
+            x_i.or_else(|| self.find_role(&X_NAMES, &series_i.into_iter().collect::<Vec<_>>()));
+        let value_i = value_i.or_else(|| {
+            self.find_role(
+                &VALUE_NAMES,
+                &[series_i, x_i].into_iter().flatten().collect::<Vec<_>>(),
+            )
+        });
+        let layout = match (series_i, x_i, value_i) {
+            (Some(series), Some(x), Some(value)) => CsvLayout::Long {
+                series,
+                x,
+                value,
+                labels: (0..self.columns.len())
+                    .filter(|i| ![series, x, value].contains(i))
+                    .collect(),
+            },
+            _ if self.columns.len() >= 2
+                && self.columns[0].kind != CsvType::Text
+                && self.columns[1..].iter().all(|c| c.kind == CsvType::Number) =>
+            {
+                CsvLayout::Wide {
+                    x: 0,
+                    series: (1..self.columns.len()).collect(),
+                }
+            }
+            _ => {
+                return Err(CsvError::Layout {
+                    path: self.path.clone(),
+                    problem: "cannot tell the layout: name the columns with --series, --x and --value \
+                              (long format), or put x first and one numeric column per series (wide format)"
+                        .to_owned(),
+                });
+            }
+        };
+        self.check_layout(&layout)?;
+        Ok(layout)
+    }
+
+    fn check_layout(&self, layout: &CsvLayout) -> Result<(), CsvError> {
+        let need = |i: usize, ok: &[CsvType], role: &str| {
+            if ok.contains(&self.columns[i].kind) {
+                Ok(())
+            } else {
+                Err(CsvError::Layout {
+                    path: self.path.clone(),
+                    problem: format!(
+                        "column `{}` cannot be the {role}: its values are not {}",
+                        self.columns[i].name,
+                        if ok.len() > 1 {
+                            "numbers or date-times"
+                        } else {
+                            "numbers"
+                        }
+                    ),
+                })
+            }
+        };
+        match layout {
+            CsvLayout::Long { x, value, .. } => {
+                need(*x, &[CsvType::Number, CsvType::DateTime], "x column")?;
+                need(*value, &[CsvType::Number], "value column")
+            }
+            CsvLayout::Wide { x, series } => {
+                need(*x, &[CsvType::Number, CsvType::DateTime], "x column")?;
+                series
+                    .iter()
+                    .try_for_each(|&s| need(s, &[CsvType::Number], "series column"))
+            }
+        }
+    }
+
+    /// The error for a value in `record` that does not fit its column.
+    pub fn bad_value(&self, line: u64, column: usize, value: &str, expected: &str) -> CsvError {
+        CsvError::BadValue {
+            path: self.path.clone(),
+            line,
+            column: column + 1,
+            name: self
+                .columns
+                .get(column)
+                .map_or_else(String::new, |c| c.name.clone()),
+            problem: format!("expected {expected}, found `{value}`"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn semicolon_long_file_with_header() {
+        let f = file("curve_id;sample;value;station\nc1;0;1.5;S1\nc1;1;2.5;S1\nc2;0;3;S2\n");
+        let s = sniff(f.path()).unwrap();
+        assert_eq!(s.delimiter, b';');
+        assert!(s.has_header);
+        let kinds: Vec<_> = s.columns.iter().map(|c| c.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                CsvType::Text,
+                CsvType::Number,
+                CsvType::Number,
+                CsvType::Text
+            ]
+        );
+        assert_eq!(
+            s.layout(None, None, None).unwrap(),
+            CsvLayout::Long {
+                series: 0,
+                x: 1,
+                value: 2,
+                labels: vec![3]
+            }
+        );
+    }
+
+    #[test]
+    fn wide_file_with_timestamps_and_tabs() {
+        let f = file("time\tp1\tp2\n2026-11-02 06:00:00\t1\t2\n2026-11-02T06:00:01Z\t1.1\t\n");
+        let s = sniff(f.path()).unwrap();
+        assert_eq!(s.delimiter, b'\t');
+        assert_eq!(s.columns[0].kind, CsvType::DateTime);
+        assert_eq!(
+            s.layout(None, None, None).unwrap(),
+            CsvLayout::Wide {
+                x: 0,
+                series: vec![1, 2]
+            }
+        );
+        assert_eq!(
+            parse_datetime_ms("2026-11-02T06:00:01Z"),
+            Some(1_793_577_600_000 + 6 * 3_600_000 + 1000)
+        );
+        assert_eq!(
+            parse_datetime_ms("2026-11-02T07:00:01+01:00"),
+            Some(1_793_577_600_000 + 6 * 3_600_000 + 1000)
+        );
+    }
+
+    #[test]
+    fn headerless_numbers_and_unknown_layouts() {
+        let f = file("1,2,3\n4,5,6\n");
+        let s = sniff(f.path()).unwrap();
+        assert!(!s.has_header);
+        assert_eq!(s.columns[2].name, "column_3");
+        let f = file("a,b\nfoo,bar\n");
+        let s = sniff(f.path()).unwrap();
+        assert!(matches!(
+            s.layout(None, None, None),
+            Err(CsvError::Layout { .. })
+        ));
+        assert!(
+            s.layout(Some("a"), Some("nope"), None)
+                .unwrap_err()
+                .to_string()
+                .contains("no column `nope`")
+        );
+        let f = file("n,v\n1,2\n3,oops\n5,6\n");
+        assert_eq!(
+            sniff(f.path()).unwrap().columns[1].kind,
+            CsvType::Number,
+            "one bad value does not make text"
+        );
+        let f = file("only one column\nx\n");
+        assert!(matches!(sniff(f.path()), Err(CsvError::Layout { .. })));
+    }
+}

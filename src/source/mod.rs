@@ -1,0 +1,9 @@
+//! Where curves come from. Every source decodes into [`crate::curves::CurveStore`].
+//! - [`clickhouse`]: connections, capability detection, schema browsing, DDL, query planning,
+//!   fetch, inserts and CSV import into a ClickHouse server.
+//! - [`csv_file`]: streaming CSV reading with header, delimiter and type detection.
+//! - [`demo`]: the deterministic synthetic plant (the embedded default, no server needed).
+
+pub mod clickhouse;
+pub mod csv_file;
+pub mod demo;

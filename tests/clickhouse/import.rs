@@ -1,0 +1,271 @@
+//! CSV import into the real server: long and wide files, a bad row that stops the import with
+//! file, line and column and an exact account of what landed, and retries that resume
+//! without duplicating a row.
+
+use std::io::Write;
+use std::path::Path;
+
+use lyceum::source::clickhouse::Connection;
+use lyceum::source::clickhouse::import::{ImportFailure, ImportOptions};
+use lyceum::source::csv_file::CsvError;
+
+use crate::support::ClickHouseServer;
+
+fn options(table: &str, batch_rows: usize) -> ImportOptions {
+    ImportOptions {
+        database: "imports".into(),
+        table: table.into(),
+        series: None,
+        x: None,
+        value: None,
+        batch_rows,
+    }
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::File::create(path)
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+}
+
+async fn sum_and_count(c: &Connection, table: &str) -> (u64, f64) {
+    let rows: Vec<(u64, f64)> = c
+        .fetch_all(
+            c.client()
+                .query(&format!("SELECT count(), sum(value) FROM imports.{table}")),
+        )
+        .await
+        .unwrap();
+    rows[0]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn long_and_wide_files_land_completely() {
+    let server = ClickHouseServer::start();
+    let c = server.connect("imports").await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // Long, semicolons, a label column with a header that is not an identifier.
+    let long = dir.path().join("curves.csv");
+    let mut text = String::from("curve_id;sample;value;Part Serial\n");
+    for curve in 0..30 {
+        for i in 0..100 {
+            text.push_str(&format!("c{curve};{i};{};P-{curve}\n", curve * 1000 + i));
+        }
+    }
+    write(&long, &text);
+    let report = c
+        .import_csv(&long, &options("long", 1000), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            report.csv_rows,
+            report.rows_inserted,
+            report.batches_inserted
+        ),
+        (3000, 3000, 3)
+    );
+    let expected_sum: f64 = (0..30)
+        .flat_map(|c| (0..100).map(move |i| f64::from(c * 1000 + i)))
+        .sum();
+    assert_eq!(sum_and_count(&c, "long").await, (3000, expected_sum));
+    let columns: Vec<String> = c
+        .list_columns("imports", "long")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(
+        columns,
+        ["series", "x", "value", "part_serial", "_lyceum_batch"]
+    );
+
+    // Wide, tab-separated, time stamps; an empty cell is a missing sample.
+    let wide = dir.path().join("sensors.tsv");
+    write(
+        &wide,
+        "time\tpressure\ttemperature\n2026-11-02 06:00:00\t6.1\t40\n2026-11-02 06:00:01\t\t41\n2026-11-02T06:00:02Z\t6.3\t42\n",
+    );
+    let report = c
+        .import_csv(&wide, &options("wide", 1000), |_| {})
+        .await
+        .unwrap();
+    assert_eq!((report.csv_rows, report.rows_inserted), (3, 5));
+    assert!(
+        report.layout.starts_with("wide: 2 series"),
+        "{}",
+        report.layout
+    );
+    let rows: Vec<(String, u32, f64)> = c
+        .fetch_all(
+            c.client()
+                .query("SELECT series, toUInt32(x), value FROM imports.wide ORDER BY series, x"),
+        )
+        .await
+        .unwrap();
+    let t = 1_793_577_600 + 6 * 3600;
+    assert_eq!(
+        rows,
+        [
+            ("pressure".into(), t, 6.1),
+            ("pressure".into(), t + 2, 6.3),
+            ("temperature".into(), t, 40.0),
+            ("temperature".into(), t + 1, 41.0),
+            ("temperature".into(), t + 2, 42.0),
+        ]
+    );
+
+    // Streaming: many batches, constant memory; progress reaches the end of the file.
+    let big = dir.path().join("big.csv");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+    writeln!(f, "series,x,value").unwrap();
+    for i in 0..200_000u64 {
+        writeln!(f, "s{},{},{}", i % 10, i / 10, i % 97).unwrap();
+    }
+    drop(f);
+    let mut last = None;
+    let report = c
+        .import_csv(&big, &options("big", 30_000), |p| last = Some(p))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.rows_inserted, report.batches_inserted),
+        (200_000, 7)
+    );
+    let last = last.unwrap();
+    assert_eq!(last.bytes_read, last.file_bytes);
+    assert_eq!(sum_and_count(&c, "big").await.0, 200_000);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_row_stops_with_its_position_and_a_retry_resumes_without_duplicates() {
+    let server = ClickHouseServer::start();
+    let c = server.connect("imports").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("readings.csv");
+    let good = |i: usize| format!("s1,{i},{}.5\n", i * 2);
+    let mut text = String::from("series,x,value\n");
+    for i in 0..10 {
+        text.push_str(&if i == 6 {
+            "s1,6,oops\n".to_owned()
+        } else {
+            good(i)
+        });
+    }
+    write(&path, &text);
+
+    let err = c
+        .import_csv(&path, &options("r", 2), |_| {})
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    // Line 8 of the file (header is line 1) holds the bad value in column 3.
+    assert!(
+        matches!(
+            &err.cause,
+            ImportFailure::Csv(CsvError::BadValue {
+                line: 8,
+                column: 3,
+                ..
+            })
+        ),
+        "{message}"
+    );
+    assert!(
+        message
+            .contains("readings.csv: line 8, column 3 (`value`): expected a number, found `oops`"),
+        "{message}"
+    );
+    assert_eq!(
+        (
+            err.landed.rows_inserted,
+            err.landed.batches_inserted,
+            err.landed.last_line_landed
+        ),
+        (6, 3, 7)
+    );
+    assert!(message.contains("6 rows inserted"), "{message}");
+    assert_eq!(
+        sum_and_count(&c, "r").await.0,
+        6,
+        "exactly what the report says landed"
+    );
+
+    // Fix the row and run the same import again: the first three batches are skipped.
+    write(&path, &text.replace("s1,6,oops", "s1,6,12.5"));
+    let report = c.import_csv(&path, &options("r", 2), |_| {}).await.unwrap();
+    assert_eq!(
+        (report.batches_already_present, report.rows_already_present),
+        (3, 6)
+    );
+    assert_eq!((report.batches_inserted, report.rows_inserted), (2, 4));
+    let expected: f64 = (0..10).map(|i| (i * 2) as f64 + 0.5).sum();
+    assert_eq!(sum_and_count(&c, "r").await, (10, expected));
+
+    // A third run adds nothing.
+    let report = c.import_csv(&path, &options("r", 2), |_| {}).await.unwrap();
+    assert_eq!((report.rows_inserted, report.rows_already_present), (0, 10));
+    assert_eq!(sum_and_count(&c, "r").await.0, 10);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_files_and_mismatched_tables_are_refused_before_anything_lands() {
+    let server = ClickHouseServer::start();
+    let c = server.connect("imports").await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let ragged = dir.path().join("ragged.csv");
+    write(&ragged, "series,x,value\na,1,2\na,2,3\na,3\n");
+    let err = c
+        .import_csv(&ragged, &options("ragged", 100), |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("ragged.csv: line 4: 2 fields, the header has 3"),
+        "{err}"
+    );
+    assert_eq!(err.landed.rows_inserted, 0);
+    assert_eq!(c.count_rows("imports", "ragged").await.unwrap(), 0);
+
+    let missing = dir.path().join("absent.csv");
+    let err = c
+        .import_csv(&missing, &options("absent", 100), |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("cannot read") && err.to_string().contains("absent.csv"),
+        "{err}"
+    );
+
+    let no_layout = dir.path().join("words.csv");
+    write(&no_layout, "a,b\nfoo,bar\n");
+    let err = c
+        .import_csv(&no_layout, &options("words", 100), |_| {})
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot tell the layout"), "{err}");
+
+    c.execute("CREATE TABLE imports.other (k String) ENGINE = MergeTree() ORDER BY k")
+        .await
+        .unwrap();
+    let fine = dir.path().join("fine.csv");
+    write(&fine, "series,x,value\na,1,2\n");
+    let err = c
+        .import_csv(&fine, &options("other", 100), |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("exists without column `series`"),
+        "{err}"
+    );
+
+    let err = c
+        .import_csv(&fine, &options("bad-name", 100), |_| {})
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("table name `bad-name`"), "{err}");
+}
