@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command. Installs what the tests need when it is missing (Debian's
-# clickhouse-server, a Python venv with chdb-core for checking modern ClickHouse SQL), then runs
+# clickhouse-server, gnome-keyring and dbus for a headless Secret Service, a Python venv with
+# chdb-core for checking modern ClickHouse SQL), then runs
 # rustfmt, clippy with -D warnings, and every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,13 @@ if ! command -v clickhouse-server >/dev/null && [ ! -x /usr/sbin/clickhouse-serv
   echo "== installing clickhouse-server (Debian package)"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clickhouse-server >/dev/null
+fi
+
+# A headless Secret Service for the keychain test.
+if ! command -v gnome-keyring-daemon >/dev/null || ! command -v dbus-run-session >/dev/null; then
+  echo "== installing gnome-keyring and dbus"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnome-keyring dbus >/dev/null
 fi
 
 # chdb (ClickHouse 26.9 in-process) checks the DDL and SQL generated for modern servers.
@@ -29,4 +37,9 @@ cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
 echo "== cargo test"
-cargo test --locked
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --locked 2>&1 | tee "$log"
+# One closing line over every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
+     END { printf "%d passed, %d failed\n", p, f }' "$log"

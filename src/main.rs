@@ -274,7 +274,7 @@ impl ConnectArgs {
             Some(read_password_from_stdin()?)
         } else {
             match secrets::use_platform_store()
-                .and_then(|()| secrets::load_password(&profile.keychain_account()))
+                .and_then(|_store| secrets::load_password(&profile.keychain_account()))
             {
                 Ok(password) => password,
                 Err(e) => {
@@ -317,14 +317,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Login(args) => {
             let profile = args.profile();
             profile.validate()?;
-            secrets::use_platform_store()?;
+            let store = secrets::use_platform_store()?;
             let password = read_password_from_stdin()?;
+            // Check before storing, so a typo never replaces a working password.
+            Connection::open(profile.clone(), Some(password.clone())).await?;
             secrets::store_password(&profile.keychain_account(), &password)?;
-            Connection::open(profile.clone(), Some(password))
-                .await
-                .context("the password is stored, but")?;
             println!(
-                "password for {} stored in the OS keychain and checked",
+                "password for {} checked and stored in {store}",
                 profile.keychain_account()
             );
         }

@@ -3,7 +3,8 @@
 //! prints as `***`.
 //!
 //! The store is process-global in `keyring-core`; the binary calls [`use_platform_store`]
-//! once at start, unit tests install `keyring_core::mock::Store` instead.
+//! once at start, unit tests install `keyring_core::mock::Store` instead. On Linux the Secret
+//! Service is preferred (persistent), the kernel keyring is the fallback.
 
 use std::fmt;
 use std::sync::Arc;
@@ -40,16 +41,22 @@ pub enum SecretsError {
     Access { account: String, detail: String },
 }
 
-/// Install the platform's credential store as the process default.
-pub fn use_platform_store() -> Result<(), SecretsError> {
+/// Install the platform's credential store as the process default; returns its name.
+pub fn use_platform_store() -> Result<String, SecretsError> {
     let store = platform_store().map_err(|e| SecretsError::NoKeychain(e.to_string()))?;
+    let name = store.vendor();
     keyring_core::set_default_store(store);
-    Ok(())
+    Ok(name)
 }
 
+/// Secret Service (GNOME Keyring, KWallet) keeps secrets across reboots; the kernel keyring
+/// only for the login session, so it is the fallback where no Secret Service runs.
 #[cfg(target_os = "linux")]
 fn platform_store() -> keyring_core::Result<Arc<keyring_core::CredentialStore>> {
-    Ok(linux_keyutils_keyring_store::Store::new()?)
+    match zbus_secret_service_keyring_store::Store::new() {
+        Ok(store) => Ok(store),
+        Err(_) => Ok(linux_keyutils_keyring_store::Store::new()?),
+    }
 }
 
 #[cfg(target_os = "macos")]

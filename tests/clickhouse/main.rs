@@ -10,5 +10,6 @@ mod support;
 mod connection;
 mod ddl;
 mod import;
+mod keychain;
 mod roundtrip;
 mod schema;

@@ -24,6 +24,8 @@ pub struct ClickHouseServer {
     guard: Option<Child>,
     guard_stdin: Option<ChildStdin>,
     pub http_port: u16,
+    /// Native protocol port, for `clickhouse-client` baselines.
+    pub tcp_port: u16,
 }
 
 fn free_port() -> u16 {
@@ -144,6 +146,7 @@ exit 0"#;
             guard: Some(guard),
             guard_stdin,
             http_port,
+            tcp_port,
         };
         server.wait_ready();
         server
