@@ -262,12 +262,12 @@ impl CurveStoreBuilder {
         Ok(())
     }
 
-    /// Append y samples to the open curve (uniform sampling).
-    pub fn extend_y(&mut self, ys: &[f32]) -> Result<(), StoreError> {
+    /// Append y samples to the open curve.
+    pub fn extend_y(&mut self, ys: impl IntoIterator<Item = f32>) -> Result<(), StoreError> {
         if !self.open {
             return Err(StoreError::NoOpenCurve);
         }
-        self.store.y_values.extend_from_slice(ys);
+        self.store.y_values.extend(ys);
         Ok(())
     }
 
@@ -281,12 +281,12 @@ impl CurveStoreBuilder {
         Ok(())
     }
 
-    /// Append x samples to the open curve; with [`Self::extend_y`] for array sources.
-    pub fn extend_x(&mut self, xs: &[f64]) -> Result<(), StoreError> {
+    /// Append x samples to the open curve (explicit sampling); with [`Self::extend_y`].
+    pub fn extend_x(&mut self, xs: impl IntoIterator<Item = f64>) -> Result<(), StoreError> {
         if !self.open {
             return Err(StoreError::NoOpenCurve);
         }
-        self.store.x_values.extend_from_slice(xs);
+        self.store.x_values.extend(xs);
         Ok(())
     }
 
@@ -300,7 +300,7 @@ impl CurveStoreBuilder {
         ys: &[f32],
     ) -> Result<(), StoreError> {
         self.start_curve(key, labels, Sampling::Uniform { x0, dx })?;
-        self.extend_y(ys)
+        self.extend_y(ys.iter().copied())
     }
 
     /// Add a whole explicitly sampled curve.
@@ -312,8 +312,8 @@ impl CurveStoreBuilder {
         ys: &[f32],
     ) -> Result<(), StoreError> {
         self.start_curve(key, labels, Sampling::Explicit)?;
-        self.extend_x(xs)?;
-        self.extend_y(ys)
+        self.extend_x(xs.iter().copied())?;
+        self.extend_y(ys.iter().copied())
     }
 
     fn close_curve(&mut self) -> Result<(), StoreError> {
@@ -375,8 +375,8 @@ mod tests {
     fn explicit_curve_with_missing_x_is_an_error() -> Result<(), StoreError> {
         let mut b = CurveStoreBuilder::new(&[]);
         b.start_curve("c", &[], Sampling::Explicit)?;
-        b.extend_y(&[1.0, 2.0])?;
-        b.extend_x(&[0.0])?;
+        b.extend_y([1.0, 2.0])?;
+        b.extend_x([0.0])?;
         let err = b.finish().err();
         assert_eq!(
             err,
@@ -400,6 +400,6 @@ mod tests {
                 ..
             })
         ));
-        assert!(matches!(b.extend_y(&[1.0]), Err(StoreError::NoOpenCurve)));
+        assert!(matches!(b.extend_y([1.0]), Err(StoreError::NoOpenCurve)));
     }
 }

@@ -5,7 +5,8 @@
 //! - [`error`]: [`ClickHouseError`], failures sorted into what a person can act on.
 //! - [`schema`]: browsing databases/tables/columns and [`SourceMapping`] (table → curves).
 //! - [`ddl`]: the default manufacturing schema, generated per capabilities.
-//! - [`plan`]: query planning (server-side M4, array fetch) and decoding into the store.
+//! - [`plan`]: query planning (server-side M4, array fetch) and fetching into the store.
+//! - [`decode`]: streaming `RowBinary` decoding of planned queries into the store.
 //! - [`rowbinary`] and [`insert`]: batched `RowBinary` inserts with progress.
 //! - [`import`]: CSV files into tables, streaming, idempotent per batch.
 //! - [`seed`]: loading the demo plant into a server.
@@ -13,6 +14,7 @@
 pub mod capabilities;
 pub mod connection;
 pub mod ddl;
+pub mod decode;
 pub mod error;
 pub mod import;
 pub mod insert;

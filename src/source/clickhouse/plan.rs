@@ -10,14 +10,14 @@
 //! Every value from a person (x-range, keys, filter values) is bound with the client's `?`
 //! escaping; identifiers are bound as [`clickhouse::sql::Identifier`]. Nothing is formatted in.
 
-use serde::Deserialize;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::connection::{Budget, Connection};
+use super::decode::{ArrayXDecode, DecodeError, RowShape, RowStream};
 use super::error::{ClickHouseError, Result};
 use super::schema::{ArrayX, ColumnInfo, ColumnKind, CurveLayout, ValidatedMapping};
-use crate::curves::{CurveStore, CurveStoreBuilder, Sampling};
+use crate::curves::{CurveStore, CurveStoreBuilder};
 
 /// A value bound to one `?` of a planned query.
 #[derive(Clone, Debug, PartialEq)]
@@ -110,28 +110,11 @@ pub struct FetchOptions<'a> {
     pub cancel: Option<&'a CancellationToken>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Decode {
-    M4,
-    Arrays(ArrayXDecode),
-}
-
-/// How the `x` column of an array row is read.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum ArrayXDecode {
-    /// `x` holds one value per sample.
-    Explicit,
-    /// `x` holds `[x0, dx]` read from the row's own columns.
-    UniformFromRow,
-    /// `x` is empty; the constants apply.
-    Uniform { x0: f64, dx: f64 },
-}
-
 /// A planned curve query: SQL plus how to decode its rows.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CurveQuery {
     pub sql: BoundSql,
-    decode: Decode,
+    shape: RowShape,
     label_names: Vec<String>,
 }
 
@@ -300,7 +283,7 @@ impl CurveQuery {
         sql.push(" AND isFinite(yf)) GROUP BY key, px, l ORDER BY key, x_first");
         Ok(Self {
             sql,
-            decode: Decode::M4,
+            shape: RowShape::M4,
             label_names: m.mapping.labels.clone(),
         })
     }
@@ -372,36 +355,10 @@ impl CurveQuery {
         }
         Ok(Self {
             sql,
-            decode: Decode::Arrays(x_decode),
+            shape: RowShape::Arrays(x_decode),
             label_names: m.mapping.labels.clone(),
         })
     }
-}
-
-#[derive(Debug, clickhouse::Row, Deserialize)]
-struct M4Row {
-    key: String,
-    labels: Vec<String>,
-    x_first: f64,
-    y_first: f32,
-    x_low: f64,
-    y_low: f32,
-    x_high: f64,
-    y_high: f32,
-    x_last: f64,
-    y_last: f32,
-}
-
-#[derive(Debug, clickhouse::Row, Deserialize)]
-struct ArrayRow {
-    key: String,
-    labels: Vec<String>,
-    x: Vec<f64>,
-    y: Vec<f32>,
-}
-
-fn labels_of(labels: &[String]) -> Vec<&str> {
-    labels.iter().map(String::as_str).collect()
 }
 
 impl Connection {
@@ -420,80 +377,26 @@ impl Connection {
         let labels: Vec<&str> = plan.label_names.iter().map(String::as_str).collect();
         let work = async {
             let mut builder = CurveStoreBuilder::new(&labels);
-            let report = |rows: u64, bytes: u64| {
-                if let Some(progress) = options.progress {
-                    progress.send_replace(FetchProgress { rows, bytes });
-                }
+            let mut stream = RowStream::new(plan.shape);
+            let mut cursor = query
+                .fetch_bytes("RowBinary")
+                .map_err(|e| self.map_error(e))?;
+            let decode_error = |e: DecodeError| ClickHouseError::Decode {
+                detail: e.to_string(),
             };
-            match plan.decode {
-                Decode::M4 => {
-                    let mut cursor = query.fetch::<M4Row>().map_err(|e| self.map_error(e))?;
-                    while let Some(row) = cursor.next().await.map_err(|e| self.map_error(e))? {
-                        if builder.open_key() != Some(row.key.as_str()) {
-                            builder.start_curve(
-                                row.key.as_str(),
-                                &labels_of(&row.labels),
-                                Sampling::Explicit,
-                            )?;
-                        }
-                        push_m4_column(&mut builder, &row)?;
-                        if cursor.returned_rows() % 4096 == 0 {
-                            report(cursor.returned_rows(), cursor.received_bytes());
-                        }
-                    }
-                    report(cursor.returned_rows(), cursor.received_bytes());
-                }
-                Decode::Arrays(x_decode) => {
-                    let mut cursor = query.fetch::<ArrayRow>().map_err(|e| self.map_error(e))?;
-                    while let Some(row) = cursor.next().await.map_err(|e| self.map_error(e))? {
-                        let labels = labels_of(&row.labels);
-                        match (x_decode, row.x.as_slice()) {
-                            (ArrayXDecode::Uniform { x0, dx }, _)
-                            | (ArrayXDecode::UniformFromRow, &[x0, dx]) => {
-                                builder.push_uniform(row.key.as_str(), &labels, x0, dx, &row.y)?;
-                            }
-                            (ArrayXDecode::UniformFromRow, _) => {
-                                return Err(ClickHouseError::Decode {
-                                    detail: format!("curve `{}`: expected [x0, dx]", row.key),
-                                });
-                            }
-                            (ArrayXDecode::Explicit, xs) => {
-                                builder.push_explicit(row.key.as_str(), &labels, xs, &row.y)?;
-                            }
-                        }
-                        if cursor.returned_rows() % 256 == 0 {
-                            report(cursor.returned_rows(), cursor.received_bytes());
-                        }
-                    }
-                    report(cursor.returned_rows(), cursor.received_bytes());
+            while let Some(chunk) = cursor.next().await.map_err(|e| self.map_error(e))? {
+                stream.push(&chunk, &mut builder).map_err(decode_error)?;
+                if let Some(progress) = options.progress {
+                    progress.send_replace(FetchProgress {
+                        rows: stream.rows(),
+                        bytes: cursor.received_bytes(),
+                    });
                 }
             }
+            stream.finish().map_err(decode_error)?;
             Ok(builder.finish()?)
         };
         self.run(Budget::Data, Some(&query_id), options.cancel, work)
             .await
     }
-}
-
-/// The column's four extreme points in x order, without repeating a sample.
-fn push_m4_column(
-    builder: &mut CurveStoreBuilder,
-    row: &M4Row,
-) -> Result<(), crate::curves::StoreError> {
-    let mut points = [
-        (row.x_first, row.y_first),
-        (row.x_low, row.y_low),
-        (row.x_high, row.y_high),
-        (row.x_last, row.y_last),
-    ];
-    points.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut previous: Option<(f64, f32)> = None;
-    for point in points {
-        if previous.is_some_and(|p| p.0 == point.0 && p.1 == point.1) {
-            continue;
-        }
-        builder.push_xy(point.0, point.1)?;
-        previous = Some(point);
-    }
-    Ok(())
 }
