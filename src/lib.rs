@@ -6,7 +6,9 @@
 //! - [`source`]: where curves come from: ClickHouse ([`source::clickhouse`]), CSV files
 //!   ([`source::csv_file`]) and the synthetic demo plant ([`source::demo`]).
 //! - [`secrets`]: OS keychain access for connection passwords.
+//! - [`bench`]: the `lyceum bench` table (decimation against a plain read of the same bytes).
 
+pub mod bench;
 pub mod curves;
 pub mod secrets;
 pub mod source;

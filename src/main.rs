@@ -74,6 +74,15 @@ enum Command {
     },
     /// Fetch curves into the columnar store and report counts and speed.
     Fetch(FetchArgs),
+    /// Benchmark the curve engine and print a table (each case beside its baseline).
+    Bench {
+        /// Also write the rows as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Shrink the big cases (1.0: 10,000 × 2,000, 100 × 1 M, 1 × 100 M).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -418,6 +427,15 @@ async fn run(command: Command) -> anyhow::Result<()> {
             );
         }
         Command::Fetch(args) => fetch(args).await?,
+        Command::Bench { json, scale } => {
+            let rows = lyceum::bench::run_decimation(scale)?;
+            print!("{}", lyceum::bench::table(&rows));
+            println!("({} rayon threads)", rayon::current_num_threads());
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&rows)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+        }
     }
     Ok(())
 }

@@ -1,6 +1,11 @@
-//! Curves in memory: the columnar [`CurveStore`] every source decodes into and every later
-//! stage (decimation, rendering, datasets) reads from. Pure: no I/O, no UI.
+//! Curves in memory and the work done on them: the columnar [`CurveStore`] every source
+//! decodes into, M4 decimation ([`decimate`]) and the reference 1-px rasteriser ([`raster`]).
+//! Pure: no I/O, no UI.
 
+pub mod decimate;
+pub mod raster;
 mod store;
 
+pub use decimate::{Decimated, PixelMap, all_points, decimate_m4};
+pub use raster::{Raster, RowMap};
 pub use store::{CurveId, CurveStore, CurveStoreBuilder, LabelColumn, Sampling, StoreError};

@@ -1,0 +1,685 @@
+//! M4 decimation: per pixel column, the first, minimum, maximum and last sample of every
+//! curve, so drawing the result with per-column 1-px lines ([`super::raster`]) lights exactly
+//! the pixels that drawing every sample would.
+//!
+//! - Only the visible samples are read (found by binary search or index arithmetic), plus one
+//!   sample on each side so the segments entering and leaving the view are kept.
+//! - NaN is a gap: the runs on either side are decimated separately and a NaN separator is
+//!   written between them.
+//! - Curves run in parallel (rayon). Each worker writes into its own pre-computed slice of one
+//!   output buffer (prefix sums of per-curve bounds): no locks and no per-curve allocation.
+//!   A curve whose gaps make it exceed its slot (more than ~1 gap per column) is redone into
+//!   a spill buffer afterwards.
+//! - x leaves as f32 pixel coordinates relative to the view's left edge ([`PixelMap::px`]), so
+//!   epoch-second timestamps keep their precision: the f64 subtraction happens first.
+
+use rayon::prelude::*;
+
+use super::store::{CurveStore, Sampling};
+
+/// The visible x-range and its width in pixel columns.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PixelMap {
+    pub x_start: f64,
+    pub x_end: f64,
+    pub width_px: u32,
+    px_per_x: f64,
+}
+
+impl PixelMap {
+    pub fn new(x_start: f64, x_end: f64, width_px: u32) -> Self {
+        Self {
+            x_start,
+            x_end,
+            width_px,
+            px_per_x: f64::from(width_px) / (x_end - x_start),
+        }
+    }
+
+    /// The pixel x of data x: the one conversion every stage uses, so that decimation, the
+    /// rasteriser and the GPU agree on each sample's column.
+    #[inline]
+    pub fn px(&self, x: f64) -> f32 {
+        ((x - self.x_start) * self.px_per_x) as f32
+    }
+
+    /// Whether the map spans a positive, finite range over at least one column.
+    pub fn is_valid(&self) -> bool {
+        self.width_px > 0 && (self.x_end - self.x_start).is_finite() && self.x_end > self.x_start
+    }
+}
+
+/// Decimated curves: points in pixel x and data y, curve after curve; a NaN y separates runs
+/// (it may repeat, and may stand first or last where a curve was copied whole).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Decimated {
+    pub x_px: Vec<f32>,
+    pub y: Vec<f32>,
+    /// Per curve: `(start, len)` into `x_px`/`y`.
+    pub ranges: Vec<(u32, u32)>,
+}
+
+impl Decimated {
+    pub fn points(&self, curve: usize) -> impl Iterator<Item = (f32, f32)> + '_ {
+        let (start, len) = self.ranges[curve];
+        let range = start as usize..(start + len) as usize;
+        self.x_px[range.clone()]
+            .iter()
+            .copied()
+            .zip(self.y[range].iter().copied())
+    }
+
+    pub fn point_count(&self) -> usize {
+        self.ranges.iter().map(|&(_, len)| len as usize).sum()
+    }
+}
+
+/// x of sample `i` for one curve, without a branch per sample.
+#[derive(Clone, Copy)]
+enum Xs<'a> {
+    Uniform { x0: f64, dx: f64 },
+    Explicit(&'a [f64]),
+}
+
+impl Xs<'_> {
+    #[inline]
+    fn at(&self, i: usize) -> f64 {
+        match self {
+            Self::Uniform { x0, dx } => x0 + i as f64 * dx,
+            Self::Explicit(xs) => xs[i],
+        }
+    }
+}
+
+fn xs_of(store: &CurveStore, id: u32) -> Xs<'_> {
+    match store.sampling(id) {
+        Sampling::Uniform { x0, dx } => Xs::Uniform { x0, dx },
+        Sampling::Explicit => Xs::Explicit(store.x_explicit(id).unwrap_or_default()),
+    }
+}
+
+/// First index whose x is at or past `x` (x is ascending).
+fn lower_bound(xs: Xs<'_>, n: usize, x: f64) -> usize {
+    match xs {
+        Xs::Explicit(values) => values[..n].partition_point(|&v| v < x),
+        Xs::Uniform { x0, dx } if dx > 0.0 => {
+            let guess = ((x - x0) / dx).ceil().clamp(0.0, n as f64) as usize;
+            // Correct the float estimate against the exact per-sample rule.
+            let mut i = guess;
+            while i > 0 && xs.at(i - 1) >= x {
+                i -= 1;
+            }
+            while i < n && xs.at(i) < x {
+                i += 1;
+            }
+            i
+        }
+        Xs::Uniform { x0, .. } => {
+            if x0 < x {
+                n
+            } else {
+                0
+            }
+        }
+    }
+}
+
+/// Samples of one curve that matter for the view: the visible ones and one on each side.
+fn visible_range(xs: Xs<'_>, n: usize, map: &PixelMap) -> (usize, usize) {
+    let lo = lower_bound(xs, n, map.x_start).saturating_sub(1);
+    let hi = (lower_bound(xs, n, map.x_end) + 1).min(n);
+    (lo, hi.max(lo))
+}
+
+/// Output slot bound of one curve: every output point is a distinct input sample, and a
+/// gap-free curve gives at most four per column plus the two outside ones.
+fn slot_bound(visible: usize, width_px: u32) -> usize {
+    visible.min(4 * width_px as usize + 2 + 64)
+}
+
+/// Writes decimated points into a fixed slice; `None` when the slice is full.
+struct Writer<'a> {
+    x_px: &'a mut [f32],
+    y: &'a mut [f32],
+    len: usize,
+    /// A part of a split curve may start with a gap: the part before it decides.
+    leading_gap_allowed: bool,
+}
+
+impl Writer<'_> {
+    #[inline]
+    fn push(&mut self, x: f32, y: f32) -> Option<()> {
+        *self.x_px.get_mut(self.len)? = x;
+        *self.y.get_mut(self.len)? = y;
+        self.len += 1;
+        Some(())
+    }
+
+    /// A gap separator, never two in a row.
+    fn gap(&mut self) -> Option<()> {
+        let after_point = self.len > 0 && !self.y[self.len - 1].is_nan();
+        if after_point || (self.len == 0 && self.leading_gap_allowed) {
+            self.push(f32::NAN, f32::NAN)?;
+        }
+        Some(())
+    }
+}
+
+/// First index in `from..to` whose pixel x is at least `edge` (`to` if none): galloping, so a
+/// column of k samples costs O(log k) probes, not k.
+fn first_at_or_past(xs: Xs<'_>, map: &PixelMap, from: usize, to: usize, edge: f32) -> usize {
+    let before = |i: usize| map.px(xs.at(i)) < edge;
+    let (mut lo, mut step) = (from, 1usize);
+    let mut hi = from;
+    while hi < to && before(hi) {
+        lo = hi + 1;
+        hi = from.saturating_add(step).min(to);
+        step = step.saturating_mul(2);
+    }
+    let mut hi = hi.min(to);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if before(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// Emit the M4 of samples `from..to` (all in one column, no NaN), in index order, once each.
+fn emit_m4(
+    xs: Xs<'_>,
+    ys: &[f32],
+    from: usize,
+    low: usize,
+    high: usize,
+    map: &PixelMap,
+    out: &mut Writer<'_>,
+) -> Option<()> {
+    let mut picks = [from, low, high, ys.len() - 1];
+    picks.sort_unstable();
+    let mut previous = usize::MAX;
+    for k in picks {
+        if k != previous {
+            out.push(map.px(xs.at(k)), ys[k])?;
+            previous = k;
+        }
+    }
+    Some(())
+}
+
+/// Minimum, maximum and whether any value is NaN, in 16 independent lanes so it vectorises.
+#[inline]
+fn min_max_nan(values: &[f32]) -> (f32, f32, bool) {
+    const LANES: usize = 16;
+    let (mut min, mut max, mut nan) = (
+        [f32::INFINITY; LANES],
+        [f32::NEG_INFINITY; LANES],
+        [false; LANES],
+    );
+    let chunks = values.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for k in 0..LANES {
+            let v = chunk[k];
+            // Comparisons, not f32::min/max: they vectorise, and NaN never wins one.
+            min[k] = if v < min[k] { v } else { min[k] };
+            max[k] = if v > max[k] { v } else { max[k] };
+            nan[k] |= v.is_nan();
+        }
+    }
+    for (k, &v) in tail.iter().enumerate() {
+        min[k] = if v < min[k] { v } else { min[k] };
+        max[k] = if v > max[k] { v } else { max[k] };
+        nan[k] |= v.is_nan();
+    }
+    let min = min
+        .iter()
+        .copied()
+        .fold(f32::INFINITY, |a, b| if b < a { b } else { a });
+    let max = max
+        .iter()
+        .copied()
+        .fold(f32::NEG_INFINITY, |a, b| if b > a { b } else { a });
+    (min, max, nan.contains(&true))
+}
+
+/// One column, samples `from..to`: a tight min/max pass, or run by run where NaN splits it.
+fn decimate_column(
+    xs: Xs<'_>,
+    ys: &[f32],
+    from: usize,
+    to: usize,
+    map: &PixelMap,
+    out: &mut Writer<'_>,
+) -> Option<()> {
+    let slice = &ys[from..to];
+    let (min, max, has_nan) = min_max_nan(slice);
+    let nans = u32::from(has_nan);
+    if nans == 0 {
+        let low = from + slice.iter().position(|&v| v == min).unwrap_or(0);
+        let high = from + slice.iter().position(|&v| v == max).unwrap_or(0);
+        return emit_m4(xs, &ys[..to], from, low, high, map, out);
+    }
+    let mut i = from;
+    while i < to {
+        if ys[i].is_nan() {
+            out.gap()?;
+            i += 1;
+            continue;
+        }
+        let (mut low, mut high, mut j) = (i, i, i + 1);
+        while j < to && !ys[j].is_nan() {
+            if ys[j] < ys[low] {
+                low = j;
+            }
+            if ys[j] > ys[high] {
+                high = j;
+            }
+            j += 1;
+        }
+        emit_m4(xs, &ys[..j], i, low, high, map, out)?;
+        i = j;
+    }
+    Some(())
+}
+
+/// Every sample of `lo..hi` as is: exact by definition, and cheaper than M4 where M4 could
+/// not shrink the curve anyway (at most about four samples per column).
+fn copy_curve(
+    xs: Xs<'_>,
+    ys: &[f32],
+    lo: usize,
+    hi: usize,
+    map: &PixelMap,
+    out: &mut Writer<'_>,
+) -> Option<()> {
+    let n = hi - lo;
+    let x_out = out.x_px.get_mut(out.len..out.len + n)?;
+    match xs {
+        Xs::Uniform { x0, dx } => {
+            for (k, x) in x_out.iter_mut().enumerate() {
+                *x = map.px(x0 + (lo + k) as f64 * dx);
+            }
+        }
+        Xs::Explicit(values) => {
+            for (x, &v) in x_out.iter_mut().zip(&values[lo..hi]) {
+                *x = map.px(v);
+            }
+        }
+    }
+    out.y
+        .get_mut(out.len..out.len + n)?
+        .copy_from_slice(&ys[lo..hi]);
+    out.len += n;
+    Some(())
+}
+
+/// M4 of samples `lo..hi` of one curve into `out`, column by column; `None` if `out` is full.
+fn decimate_curve(
+    xs: Xs<'_>,
+    ys: &[f32],
+    lo: usize,
+    hi: usize,
+    map: &PixelMap,
+    out: &mut Writer<'_>,
+) -> Option<()> {
+    if hi - lo <= 4 * map.width_px as usize {
+        return copy_curve(xs, ys, lo, hi, map, out);
+    }
+    let mut i = lo;
+    while i < hi {
+        let column = map.px(xs.at(i)).floor();
+        let j = first_at_or_past(xs, map, i + 1, hi, column + 1.0);
+        decimate_column(xs, ys, i, j, map, out)?;
+        i = j;
+    }
+    Some(())
+}
+
+/// Samples above which one curve is split into parts that run in parallel.
+const SPLIT_SAMPLES: usize = 1 << 20;
+
+/// A piece of work: samples `lo..hi` of one curve, starting at a column boundary.
+#[derive(Clone, Copy, Debug)]
+struct Part {
+    curve: usize,
+    lo: usize,
+    hi: usize,
+    first: bool,
+}
+
+/// Split long curves into column-aligned parts so a single 100 M-sample curve uses every core.
+fn plan_parts(store: &CurveStore, map: &PixelMap, spans: &[(usize, usize)]) -> Vec<Part> {
+    let threads = rayon::current_num_threads().max(1);
+    let mut parts = Vec::with_capacity(spans.len());
+    for (curve, &(lo, hi)) in spans.iter().enumerate() {
+        let pieces = ((hi - lo) / SPLIT_SAMPLES).clamp(1, 4 * threads);
+        let xs = xs_of(store, curve as u32);
+        let mut start = lo;
+        for k in 1..=pieces {
+            let mut end = if k == pieces {
+                hi
+            } else {
+                lo + (hi - lo) * k / pieces
+            };
+            if end < hi && end > start {
+                // Move the cut to the next column boundary: a column never spans two parts.
+                let column = map.px(xs.at(end - 1)).floor();
+                end = first_at_or_past(xs, map, end, hi, column + 1.0);
+            }
+            if end > start || (k == 1 && lo == hi) {
+                parts.push(Part {
+                    curve,
+                    lo: start,
+                    hi: end.max(start),
+                    first: start == lo,
+                });
+            }
+            start = end.max(start);
+        }
+    }
+    parts
+}
+
+/// M4-decimate every curve of `store` for `map`, in parallel.
+pub fn decimate_m4(store: &CurveStore, map: &PixelMap) -> Decimated {
+    let n_curves = store.len();
+    if !map.is_valid() {
+        return Decimated {
+            ranges: vec![(0, 0); n_curves],
+            ..Decimated::default()
+        };
+    }
+    let offsets = store.y_offsets();
+    let all_y = store.y_values();
+    let spans: Vec<(usize, usize)> = (0..n_curves as u32)
+        .into_par_iter()
+        .map(|id| {
+            visible_range(
+                xs_of(store, id),
+                offsets[id as usize + 1] - offsets[id as usize],
+                map,
+            )
+        })
+        .collect();
+    let parts = plan_parts(store, map, &spans);
+    // Prefix sums of the parts' slot bounds: each part owns one slice of the output.
+    let mut slot_starts = Vec::with_capacity(parts.len() + 1);
+    let mut total = 0usize;
+    for part in &parts {
+        slot_starts.push(total);
+        total += slot_bound(part.hi - part.lo, map.width_px);
+    }
+    slot_starts.push(total);
+    let mut x_px = vec![0.0f32; total];
+    let mut y = vec![0.0f32; total];
+    let mut slots = Vec::with_capacity(parts.len());
+    let (mut x_rest, mut y_rest) = (x_px.as_mut_slice(), y.as_mut_slice());
+    for window in slot_starts.windows(2) {
+        let (xa, xb) = x_rest.split_at_mut(window[1] - window[0]);
+        let (ya, yb) = y_rest.split_at_mut(window[1] - window[0]);
+        slots.push((xa, ya));
+        (x_rest, y_rest) = (xb, yb);
+    }
+    let lens: Vec<Option<usize>> = slots
+        .into_par_iter()
+        .zip(&parts)
+        .map(|((xs_out, ys_out), part)| {
+            let ys = &all_y[offsets[part.curve]..offsets[part.curve + 1]];
+            let mut out = Writer {
+                x_px: xs_out,
+                y: ys_out,
+                len: 0,
+                leading_gap_allowed: !part.first,
+            };
+            decimate_curve(
+                xs_of(store, part.curve as u32),
+                ys,
+                part.lo,
+                part.hi,
+                map,
+                &mut out,
+            )
+            .map(|()| out.len)
+        })
+        .collect();
+    // Join each curve's parts (moving them left over their slots' slack), drop doubled and
+    // trailing gap separators; a curve that overflowed its slots is redone into a spill area.
+    let mut ranges = vec![(0u32, 0u32); n_curves];
+    let mut overflowed = Vec::new();
+    let mut k = 0;
+    while k < parts.len() {
+        let curve = parts[k].curve;
+        let start = slot_starts[k];
+        let mut end = start;
+        let mut failed = false;
+        while k < parts.len() && parts[k].curve == curve {
+            match lens[k] {
+                Some(len) => {
+                    let from = slot_starts[k];
+                    let skip = usize::from(
+                        len > 0 && y[from].is_nan() && (end == start || y[end - 1].is_nan()),
+                    );
+                    x_px.copy_within(from + skip..from + len, end);
+                    y.copy_within(from + skip..from + len, end);
+                    end += len - skip;
+                }
+                None => failed = true,
+            }
+            k += 1;
+        }
+        while end > start && y[end - 1].is_nan() {
+            end -= 1;
+        }
+        if failed {
+            overflowed.push(curve);
+        }
+        ranges[curve] = (start as u32, (end - start) as u32);
+    }
+    for curve in overflowed {
+        let (lo, hi) = spans[curve];
+        let start = x_px.len();
+        x_px.resize(start + (hi - lo), 0.0);
+        y.resize(start + (hi - lo), 0.0);
+        let ys = &all_y[offsets[curve]..offsets[curve + 1]];
+        let mut out = Writer {
+            x_px: &mut x_px[start..],
+            y: &mut y[start..],
+            len: 0,
+            leading_gap_allowed: false,
+        };
+        let written = decimate_curve(xs_of(store, curve as u32), ys, lo, hi, map, &mut out)
+            .map_or(0, |()| out.len);
+        let mut end = start + written;
+        while end > start && y[end - 1].is_nan() {
+            end -= 1;
+        }
+        ranges[curve] = (start as u32, (end - start) as u32);
+    }
+    Decimated { x_px, y, ranges }
+}
+
+/// Every sample of every curve, in the same form, without decimation: the reference that
+/// M4 must reproduce pixel for pixel (`--decimation none`).
+pub fn all_points(store: &CurveStore, map: &PixelMap) -> Decimated {
+    let mut out = Decimated::default();
+    for id in 0..store.len() as u32 {
+        let xs = xs_of(store, id);
+        let ys = if map.is_valid() { store.y(id) } else { &[] };
+        let start = out.x_px.len() as u32;
+        for (i, &y) in ys.iter().enumerate() {
+            if y.is_nan() {
+                if out.y.last().is_some_and(|v| !v.is_nan()) && out.x_px.len() as u32 > start {
+                    out.x_px.push(f32::NAN);
+                    out.y.push(f32::NAN);
+                }
+            } else {
+                out.x_px.push(map.px(xs.at(i)));
+                out.y.push(y);
+            }
+        }
+        if out.x_px.len() as u32 > start && out.y.last().is_some_and(|v| v.is_nan()) {
+            out.x_px.pop();
+            out.y.pop();
+        }
+        out.ranges.push((start, out.x_px.len() as u32 - start));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::curves::{CurveStoreBuilder, Raster, RowMap};
+    use proptest::prelude::*;
+
+    /// A random-walk curve with occasional NaN gaps, uniform or explicit sampling.
+    fn curve_strategy() -> impl Strategy<Value = (Vec<f32>, Option<Vec<f64>>)> {
+        (2usize..600, any::<bool>(), 0.0f64..0.08, any::<u64>()).prop_map(
+            |(n, explicit, nan_rate, seed)| {
+                let mut state = seed | 1;
+                let mut next = move || {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state >> 11) as f64 / (1u64 << 53) as f64
+                };
+                let mut y = 0.0f64;
+                let ys = (0..n)
+                    .map(|_| {
+                        y += next() - 0.5
+                            + if next() < 0.02 {
+                                (next() - 0.5) * 40.0
+                            } else {
+                                0.0
+                            };
+                        if next() < nan_rate {
+                            f32::NAN
+                        } else {
+                            y as f32
+                        }
+                    })
+                    .collect();
+                let xs = explicit.then(|| {
+                    let mut x = 1.7e9;
+                    (0..n)
+                        .map(|_| {
+                            x += next() * 3.0;
+                            x
+                        })
+                        .collect()
+                });
+                (ys, xs)
+            },
+        )
+    }
+
+    fn store_of(curves: &[(Vec<f32>, Option<Vec<f64>>)]) -> CurveStore {
+        let mut b = CurveStoreBuilder::new(&[]);
+        for (i, (ys, xs)) in curves.iter().enumerate() {
+            match xs {
+                Some(xs) => b.push_explicit(i.to_string(), &[], xs, ys).unwrap(),
+                None => b.push_uniform(i.to_string(), &[], 1.7e9, 1.5, ys).unwrap(),
+            }
+        }
+        b.finish().unwrap()
+    }
+
+    fn raster(curves: &Decimated, width: u32, rows: RowMap) -> Raster {
+        let mut r = Raster::new(width, rows.height_px);
+        r.draw(curves, rows);
+        r
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// The heart of the curve engine: M4 draws exactly the pixels of every sample.
+        #[test]
+        fn m4_is_pixel_identical_to_drawing_every_sample(
+            curves in proptest::collection::vec(curve_strategy(), 1..6),
+            width in 1u32..300,
+            height in 1u32..200,
+            view_start in -0.2f64..0.9,
+            view_len in 0.01f64..1.5,
+            y_lo in -30.0f32..0.0,
+            y_span in 1.0f32..60.0,
+        ) {
+            let store = store_of(&curves);
+            // The view as a share of the longest curve's x extent, partial views included.
+            let extent = (0..store.len() as u32).map(|id| store.x_at(id, store.y(id).len() - 1) - 1.7e9).fold(1.0, f64::max);
+            let map = PixelMap::new(1.7e9 + view_start * extent, 1.7e9 + (view_start + view_len) * extent, width);
+            let rows = RowMap { y_min: y_lo, y_max: y_lo + y_span, height_px: height };
+            let full = all_points(&store, &map);
+            let m4 = decimate_m4(&store, &map);
+            let samples = |d: &Decimated| d.y.iter().zip(0..).filter(|(v, i)| !v.is_nan() && d.ranges.iter().any(|&(s, l)| (s..s + l).contains(i))).count();
+            prop_assert!(samples(&m4) <= samples(&full));
+            let (a, b) = (raster(&full, width, rows), raster(&m4, width, rows));
+            prop_assert!(a.same_pixels(&b), "{} vs {} lit pixels", a.lit(), b.lit());
+        }
+    }
+
+    #[test]
+    fn a_long_uniform_curve_shrinks_to_four_points_per_column() {
+        let ys: Vec<f32> = (0..100_000).map(|i| ((i as f32) * 0.01).sin()).collect();
+        let store = store_of(&[(ys, None)]);
+        let map = PixelMap::new(1.7e9, 1.7e9 + 150_000.0, 1000);
+        let m4 = decimate_m4(&store, &map);
+        assert!(m4.point_count() <= 4 * 1000 + 2, "{}", m4.point_count());
+        assert!(m4.point_count() > 2 * 1000);
+        // Timestamps near 1.7e9 s keep sub-pixel precision: x is offset before narrowing.
+        let xs: Vec<f32> = m4.points(0).map(|p| p.0).collect();
+        assert!(xs.windows(2).all(|w| w[0] <= w[1]));
+        assert!(xs[1] > 0.0 && xs[1] < 1.0, "{}", xs[1]);
+    }
+
+    #[test]
+    fn a_curve_split_across_cores_draws_like_a_whole_one() {
+        let n = 5 * SPLIT_SAMPLES / 2;
+        let mut ys: Vec<f32> = (0..n)
+            .map(|i| ((i as f32) * 0.001).sin() * (1.0 + (i % 97) as f32 * 0.01))
+            .collect();
+        // Gaps everywhere, runs of them across likely cut points.
+        for i in (0..n).step_by(50_021) {
+            for y in ys.iter_mut().skip(i).take(1 + i % 5) {
+                *y = f32::NAN;
+            }
+        }
+        let store = store_of(&[(ys, None)]);
+        let map = PixelMap::new(1.7e9 + 1000.0, 1.7e9 + n as f64 * 1.5 - 1000.0, 1500);
+        assert!(plan_parts(&store, &map, &[(0, n)]).len() > 1);
+        let rows = RowMap {
+            y_min: -2.2,
+            y_max: 2.2,
+            height_px: 300,
+        };
+        let m4 = decimate_m4(&store, &map);
+        let ys: Vec<f32> = m4.points(0).map(|p| p.1).collect();
+        assert!(!ys[0].is_nan() && !ys[ys.len() - 1].is_nan());
+        assert!(
+            ys.windows(2).all(|w| !(w[0].is_nan() && w[1].is_nan())),
+            "doubled separators"
+        );
+        assert!(
+            raster(&all_points(&store, &map), 1500, rows).same_pixels(&raster(&m4, 1500, rows))
+        );
+    }
+
+    #[test]
+    fn gaps_become_separators_and_invalid_views_give_nothing() {
+        let store = store_of(&[(vec![1.0, f32::NAN, f32::NAN, 2.0, 3.0, 2.5, f32::NAN], None)]);
+        // One column: M4 per run, one separator for the two NaNs, none at the end.
+        let m4 = decimate_m4(&store, &PixelMap::new(1.7e9 - 1.0, 1.7e9 + 10.0, 1));
+        let ys: Vec<f32> = m4.points(0).map(|p| p.1).collect();
+        assert_eq!(ys.len(), 5, "{ys:?}");
+        assert!(ys[1].is_nan() && ys[0] == 1.0 && ys[2..] == [2.0, 3.0, 2.5]);
+        // Many columns: nothing to shrink, every sample is kept.
+        let copied = decimate_m4(&store, &PixelMap::new(1.7e9 - 1.0, 1.7e9 + 10.0, 100));
+        assert_eq!(copied.points(0).filter(|p| !p.1.is_nan()).count(), 4);
+        let empty = decimate_m4(&store, &PixelMap::new(5.0, 5.0, 100));
+        assert_eq!(empty.point_count(), 0);
+    }
+}
