@@ -217,7 +217,7 @@ fn min_max_nan(values: &[f32]) -> (f32, f32, bool) {
     let (mut min, mut max, mut nan) = (
         [f32::INFINITY; LANES],
         [f32::NEG_INFINITY; LANES],
-        [false; LANES],
+        [0u32; LANES],
     );
     let chunks = values.chunks_exact(LANES);
     let tail = chunks.remainder();
@@ -227,23 +227,39 @@ fn min_max_nan(values: &[f32]) -> (f32, f32, bool) {
             // Comparisons, not f32::min/max: they vectorise, and NaN never wins one.
             min[k] = if v < min[k] { v } else { min[k] };
             max[k] = if v > max[k] { v } else { max[k] };
-            nan[k] |= v.is_nan();
+            // NaN by its bits (exponent all ones, mantissa not zero): integer lanes vectorise.
+            nan[k] |= u32::from((v.to_bits() & 0x7fff_ffff) > 0x7f80_0000);
         }
     }
-    for (k, &v) in tail.iter().enumerate() {
-        min[k] = if v < min[k] { v } else { min[k] };
-        max[k] = if v > max[k] { v } else { max[k] };
-        nan[k] |= v.is_nan();
+    let (mut min, mut max) = (
+        min.iter()
+            .copied()
+            .fold(f32::INFINITY, |a, b| if b < a { b } else { a }),
+        max.iter()
+            .copied()
+            .fold(f32::NEG_INFINITY, |a, b| if b > a { b } else { a }),
+    );
+    let mut has_nan = nan.iter().any(|&n| n != 0);
+    for &v in tail {
+        min = if v < min { v } else { min };
+        max = if v > max { v } else { max };
+        has_nan |= v.is_nan();
     }
-    let min = min
-        .iter()
-        .copied()
-        .fold(f32::INFINITY, |a, b| if b < a { b } else { a });
-    let max = max
-        .iter()
-        .copied()
-        .fold(f32::NEG_INFINITY, |a, b| if b > a { b } else { a });
-    (min, max, nan.contains(&true))
+    (min, max, has_nan)
+}
+
+/// Index of the first `target` in `values` (0 if absent): whole blocks are tested without
+/// branches (vectorised), then the hit block is searched.
+#[inline]
+fn first_index_of(values: &[f32], target: f32) -> usize {
+    let mut base = 0;
+    for block in values.chunks(64) {
+        if block.iter().fold(false, |hit, &v| hit | (v == target)) {
+            return base + block.iter().position(|&v| v == target).unwrap_or(0);
+        }
+        base += block.len();
+    }
+    0
 }
 
 /// One column, samples `from..to`: a tight min/max pass, or run by run where NaN splits it.
@@ -259,8 +275,8 @@ fn decimate_column(
     let (min, max, has_nan) = min_max_nan(slice);
     let nans = u32::from(has_nan);
     if nans == 0 {
-        let low = from + slice.iter().position(|&v| v == min).unwrap_or(0);
-        let high = from + slice.iter().position(|&v| v == max).unwrap_or(0);
+        let low = from + first_index_of(slice, min);
+        let high = from + first_index_of(slice, max);
         return emit_m4(xs, &ys[..to], from, low, high, map, out);
     }
     let mut i = from;
@@ -384,14 +400,21 @@ fn plan_parts(store: &CurveStore, map: &PixelMap, spans: &[(usize, usize)]) -> V
     parts
 }
 
-/// M4-decimate every curve of `store` for `map`, in parallel.
+/// M4-decimate every curve of `store` for `map`, in parallel, into new buffers.
 pub fn decimate_m4(store: &CurveStore, map: &PixelMap) -> Decimated {
+    let mut out = Decimated::default();
+    decimate_m4_into(store, map, &mut out);
+    out
+}
+
+/// M4-decimate into `out`, reusing its buffers: re-decimating on every pan or zoom then
+/// allocates (and page-faults) nothing once the buffers have grown to size.
+pub fn decimate_m4_into(store: &CurveStore, map: &PixelMap, out: &mut Decimated) {
     let n_curves = store.len();
+    out.ranges.clear();
     if !map.is_valid() {
-        return Decimated {
-            ranges: vec![(0, 0); n_curves],
-            ..Decimated::default()
-        };
+        out.ranges.resize(n_curves, (0, 0));
+        return;
     }
     let offsets = store.y_offsets();
     let all_y = store.y_values();
@@ -414,10 +437,14 @@ pub fn decimate_m4(store: &CurveStore, map: &PixelMap) -> Decimated {
         total += slot_bound(part.hi - part.lo, map.width_px);
     }
     slot_starts.push(total);
-    let mut x_px = vec![0.0f32; total];
-    let mut y = vec![0.0f32; total];
+    // Stale values past what is written are never read: `ranges` says what is valid.
+    if out.x_px.len() < total {
+        out.x_px.resize(total, 0.0);
+        out.y.resize(total, 0.0);
+    }
+    let (x_px, y) = (&mut out.x_px, &mut out.y);
     let mut slots = Vec::with_capacity(parts.len());
-    let (mut x_rest, mut y_rest) = (x_px.as_mut_slice(), y.as_mut_slice());
+    let (mut x_rest, mut y_rest) = (&mut x_px[..total], &mut y[..total]);
     for window in slot_starts.windows(2) {
         let (xa, xb) = x_rest.split_at_mut(window[1] - window[0]);
         let (ya, yb) = y_rest.split_at_mut(window[1] - window[0]);
@@ -479,27 +506,30 @@ pub fn decimate_m4(store: &CurveStore, map: &PixelMap) -> Decimated {
         }
         ranges[curve] = (start as u32, (end - start) as u32);
     }
+    let mut spill = total;
     for curve in overflowed {
         let (lo, hi) = spans[curve];
-        let start = x_px.len();
-        x_px.resize(start + (hi - lo), 0.0);
-        y.resize(start + (hi - lo), 0.0);
+        if x_px.len() < spill + (hi - lo) {
+            x_px.resize(spill + (hi - lo), 0.0);
+            y.resize(spill + (hi - lo), 0.0);
+        }
         let ys = &all_y[offsets[curve]..offsets[curve + 1]];
-        let mut out = Writer {
-            x_px: &mut x_px[start..],
-            y: &mut y[start..],
+        let mut writer = Writer {
+            x_px: &mut x_px[spill..],
+            y: &mut y[spill..],
             len: 0,
             leading_gap_allowed: false,
         };
-        let written = decimate_curve(xs_of(store, curve as u32), ys, lo, hi, map, &mut out)
-            .map_or(0, |()| out.len);
-        let mut end = start + written;
-        while end > start && y[end - 1].is_nan() {
+        let written = decimate_curve(xs_of(store, curve as u32), ys, lo, hi, map, &mut writer)
+            .map_or(0, |()| writer.len);
+        let mut end = spill + written;
+        while end > spill && y[end - 1].is_nan() {
             end -= 1;
         }
-        ranges[curve] = (start as u32, (end - start) as u32);
+        ranges[curve] = (spill as u32, (end - spill) as u32);
+        spill = end;
     }
-    Decimated { x_px, y, ranges }
+    out.ranges = ranges;
 }
 
 /// Every sample of every curve, in the same form, without decimation: the reference that

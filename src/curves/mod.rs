@@ -6,6 +6,6 @@ pub mod decimate;
 pub mod raster;
 mod store;
 
-pub use decimate::{Decimated, PixelMap, all_points, decimate_m4};
+pub use decimate::{Decimated, PixelMap, all_points, decimate_m4, decimate_m4_into};
 pub use raster::{Raster, RowMap};
 pub use store::{CurveId, CurveStore, CurveStoreBuilder, LabelColumn, Sampling, StoreError};
