@@ -74,6 +74,8 @@ enum Command {
     },
     /// Fetch curves into the columnar store and report counts and speed.
     Fetch(FetchArgs),
+    /// Draw the demo plant's curves with 1-px lines into a PNG (CPU reference renderer).
+    Render(RenderArgs),
     /// Benchmark the curve engine and print a table (each case beside its baseline).
     Bench {
         /// Also write the rows as JSON.
@@ -147,6 +149,27 @@ impl PlantArgs {
 
 #[derive(Args, Debug)]
 struct DemoArgs {
+    #[command(flatten)]
+    plant: PlantArgs,
+}
+
+#[derive(Args, Debug)]
+struct RenderArgs {
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value_t = 1920)]
+    width: u32,
+    #[arg(long, default_value_t = 1080)]
+    height: u32,
+    /// `m4` (pixel-exact decimation) or `none` (every sample); both give the same image.
+    #[arg(long, default_value = "m4")]
+    decimation: String,
+    /// `process-curves` (OK below NOK) or `sensors`.
+    #[arg(long, default_value = "process-curves")]
+    source: String,
+    /// Only curves whose `program` label is this (screwdriving, press_fit).
+    #[arg(long)]
+    program: Option<String>,
     #[command(flatten)]
     plant: PlantArgs,
 }
@@ -427,6 +450,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             );
         }
         Command::Fetch(args) => fetch(args).await?,
+        Command::Render(args) => render(&args)?,
         Command::Bench { json, scale } => {
             let rows = lyceum::bench::run_decimation(scale)?;
             print!("{}", lyceum::bench::table(&rows));
@@ -539,6 +563,106 @@ async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
         store.point_count(),
         store.point_count() as f64 / secs / 1e6,
         store.heap_bytes() as f64 / 1e6
+    );
+    Ok(())
+}
+
+fn render(args: &RenderArgs) -> anyhow::Result<()> {
+    use lyceum::curves::{CurveStore, PixelMap, RowMap, all_points, decimate_m4};
+    use lyceum::render::cpu::{Layer, render_layers, write_png};
+    let plant = Plant::new(args.plant.config()?);
+    let store = match args.source.as_str() {
+        "process-curves" => plant.process_curves()?,
+        "sensors" => plant.sensor_curves()?,
+        other => bail!("unknown source `{other}` (process-curves, sensors)"),
+    };
+    let keep = |id: u32, result: Option<&str>| {
+        args.program
+            .as_deref()
+            .is_none_or(|p| store.label("program", id) == Some(p))
+            && (result.is_none() || store.label("result", id) == result)
+    };
+    let subset = |result: Option<&str>| -> anyhow::Result<CurveStore> {
+        let mut b = lyceum::curves::CurveStoreBuilder::new(&[]);
+        for id in (0..store.len() as u32).filter(|&id| keep(id, result)) {
+            match store.x_explicit(id) {
+                Some(xs) => b.push_explicit(store.key(id), &[], xs, store.y(id))?,
+                None => {
+                    let (x0, dx) = match store.sampling(id) {
+                        lyceum::curves::Sampling::Uniform { x0, dx } => (x0, dx),
+                        lyceum::curves::Sampling::Explicit => (0.0, 1.0),
+                    };
+                    b.push_uniform(store.key(id), &[], x0, dx, store.y(id))?;
+                }
+            }
+        }
+        Ok(b.finish()?)
+    };
+    let layers_data = if args.source == "process-curves" {
+        vec![
+            (subset(Some("OK"))?, [70, 110, 170, 255]),
+            (subset(Some("NOK"))?, [220, 40, 40, 255]),
+        ]
+    } else {
+        vec![(subset(None)?, [70, 110, 170, 255])]
+    };
+    let all = subset(None)?;
+    let (mut x_min, mut x_max, mut y_min, mut y_max) = (f64::MAX, f64::MIN, f32::MAX, f32::MIN);
+    for id in 0..all.len() as u32 {
+        let n = all.y(id).len();
+        if n > 0 {
+            x_min = x_min.min(all.x_at(id, 0));
+            x_max = x_max.max(all.x_at(id, n - 1));
+        }
+        for &y in all.y(id).iter().filter(|y| y.is_finite()) {
+            y_min = y_min.min(y);
+            y_max = y_max.max(y);
+        }
+    }
+    if all.is_empty() || x_max <= x_min {
+        bail!("no curves to draw");
+    }
+    let pad = (y_max - y_min).max(1e-6) * 0.03;
+    let map = PixelMap::new(x_min, x_max + (x_max - x_min) * 1e-9, args.width);
+    let rows = RowMap {
+        y_min: y_min - pad,
+        y_max: y_max + pad,
+        height_px: args.height,
+    };
+    let started = Instant::now();
+    let decimated: Vec<_> = match args.decimation.as_str() {
+        "m4" => layers_data
+            .iter()
+            .map(|(s, _)| decimate_m4(s, &map))
+            .collect(),
+        "none" => layers_data
+            .iter()
+            .map(|(s, _)| all_points(s, &map))
+            .collect(),
+        other => bail!("unknown decimation `{other}` (m4, none)"),
+    };
+    let decimate_ms = started.elapsed().as_secs_f64() * 1e3;
+    let layers: Vec<Layer<'_>> = decimated
+        .iter()
+        .zip(&layers_data)
+        .map(|(d, (_, rgba))| Layer {
+            curves: d,
+            rgba: *rgba,
+        })
+        .collect();
+    let started = Instant::now();
+    let image = render_layers(&layers, rows, args.width, [255, 255, 255, 255])?;
+    write_png(&image, &args.out)?;
+    println!(
+        "{} curves, {} points drawn ({} decimation in {decimate_ms:.1} ms), rasterised and written in {:.0} ms: {}",
+        all.len(),
+        decimated
+            .iter()
+            .map(lyceum::curves::Decimated::point_count)
+            .sum::<usize>(),
+        args.decimation,
+        started.elapsed().as_secs_f64() * 1e3,
+        args.out.display()
     );
     Ok(())
 }

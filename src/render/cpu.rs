@@ -1,0 +1,168 @@
+//! [`render_layers`]: curves in layers (e.g. OK below NOK) rasterised with the reference 1-px
+//! rule and composed into RGBA, and [`write_png`]. A pixel takes the colour of the topmost
+//! layer that lights it, so the picture depends only on which pixels are lit: drawing every
+//! sample or the M4-decimated curves gives byte-identical images.
+
+use std::io::BufWriter;
+use std::path::Path;
+
+use crate::curves::{Decimated, Raster, RowMap};
+
+/// An RGBA8 image, rows top to bottom.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Image {
+    pub width: u32,
+    pub height: u32,
+    pub rgba: Vec<u8>,
+}
+
+/// One layer: curves (already mapped to pixel x) and their colour.
+#[derive(Debug)]
+pub struct Layer<'a> {
+    pub curves: &'a Decimated,
+    pub rgba: [u8; 4],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot encode {}: {detail}", path.display())]
+    Encode {
+        path: std::path::PathBuf,
+        detail: String,
+    },
+    #[error("an image needs a positive width and height, not {width} × {height}")]
+    EmptyImage { width: u32, height: u32 },
+}
+
+/// Rasterise `layers` (first at the bottom) over a `background`.
+pub fn render_layers(
+    layers: &[Layer<'_>],
+    rows: RowMap,
+    width: u32,
+    background: [u8; 4],
+) -> Result<Image, RenderError> {
+    let height = rows.height_px;
+    if width == 0 || height == 0 {
+        return Err(RenderError::EmptyImage { width, height });
+    }
+    let mut rgba = background.repeat(width as usize * height as usize);
+    for layer in layers {
+        let mut raster = Raster::new(width, height);
+        raster.draw(layer.curves, rows);
+        for (i, &hits) in raster.counts.iter().enumerate() {
+            if hits > 0 {
+                // Raster row 0 is the bottom; image row 0 is the top.
+                let (row, column) = (i / width as usize, i % width as usize);
+                let at = ((height as usize - 1 - row) * width as usize + column) * 4;
+                rgba[at..at + 4].copy_from_slice(&layer.rgba);
+            }
+        }
+    }
+    Ok(Image {
+        width,
+        height,
+        rgba,
+    })
+}
+
+/// Write `image` as an 8-bit RGBA PNG.
+pub fn write_png(image: &Image, path: &Path) -> Result<(), RenderError> {
+    let io = |source| RenderError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let encode = |e: png::EncodingError| RenderError::Encode {
+        path: path.to_owned(),
+        detail: e.to_string(),
+    };
+    let file = std::fs::File::create(path).map_err(io)?;
+    let mut encoder = png::Encoder::new(BufWriter::new(file), image.width, image.height);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(encode)?;
+    writer.write_image_data(&image.rgba).map_err(encode)?;
+    writer.finish().map_err(encode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::curves::{PixelMap, all_points, decimate_m4};
+    use crate::source::demo::{Plant, PlantConfig};
+
+    #[test]
+    fn decimated_and_full_demo_curves_give_identical_images() {
+        let plant = Plant::new(PlantConfig {
+            curves: 1_000,
+            samples: 2_000,
+            ..PlantConfig::default()
+        });
+        let store = plant.process_curves().unwrap();
+        let map = PixelMap::new(0.0, 720.0, 320);
+        let rows = RowMap {
+            y_min: -1.0,
+            y_max: 30.0,
+            height_px: 180,
+        };
+        let image = |curves: &Decimated| {
+            render_layers(
+                &[Layer {
+                    curves,
+                    rgba: [0, 0, 0, 255],
+                }],
+                rows,
+                320,
+                [255; 4],
+            )
+            .unwrap()
+        };
+        let (m4, full) = (decimate_m4(&store, &map), all_points(&store, &map));
+        assert!(
+            m4.point_count() * 2 < full.point_count(),
+            "M4 must shrink this view: {} vs {}",
+            m4.point_count(),
+            full.point_count()
+        );
+        let (a, b) = (image(&m4), image(&full));
+        assert_eq!(a, b);
+        assert!(
+            a.rgba.chunks(4).filter(|p| p[0] == 0).count() > 1000,
+            "the curves are drawn"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("curves.png");
+        write_png(&a, &path).unwrap();
+        let decoder =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
+        let mut reader = decoder.read_info().unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        reader.next_frame(&mut pixels).unwrap();
+        assert_eq!(pixels, a.rgba);
+    }
+
+    #[test]
+    fn bad_targets_are_errors_that_name_the_file() {
+        let image = Image {
+            width: 1,
+            height: 1,
+            rgba: vec![0; 4],
+        };
+        let err = write_png(&image, Path::new("/nonexistent-dir/x.png")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent-dir/x.png"), "{err}");
+        let rows = RowMap {
+            y_min: 0.0,
+            y_max: 1.0,
+            height_px: 0,
+        };
+        assert!(matches!(
+            render_layers(&[], rows, 10, [0; 4]),
+            Err(RenderError::EmptyImage { .. })
+        ));
+    }
+}
