@@ -188,17 +188,15 @@ fn first_at_or_past(xs: Xs<'_>, map: &PixelMap, from: usize, to: usize, edge: f3
     lo
 }
 
-/// Emit the M4 of samples `from..to` (all in one column, no NaN), in index order, once each.
+/// Emit the picked samples (first, min, max, last of one run in one column) in index order,
+/// each once.
 fn emit_m4(
     xs: Xs<'_>,
     ys: &[f32],
-    from: usize,
-    low: usize,
-    high: usize,
+    mut picks: [usize; 4],
     map: &PixelMap,
     out: &mut Writer<'_>,
 ) -> Option<()> {
-    let mut picks = [from, low, high, ys.len() - 1];
     picks.sort_unstable();
     let mut previous = usize::MAX;
     for k in picks {
@@ -273,11 +271,10 @@ fn decimate_column(
 ) -> Option<()> {
     let slice = &ys[from..to];
     let (min, max, has_nan) = min_max_nan(slice);
-    let nans = u32::from(has_nan);
-    if nans == 0 {
+    if !has_nan {
         let low = from + first_index_of(slice, min);
         let high = from + first_index_of(slice, max);
-        return emit_m4(xs, &ys[..to], from, low, high, map, out);
+        return emit_m4(xs, ys, [from, low, high, to - 1], map, out);
     }
     let mut i = from;
     while i < to {
@@ -296,7 +293,7 @@ fn decimate_column(
             }
             j += 1;
         }
-        emit_m4(xs, &ys[..j], i, low, high, map, out)?;
+        emit_m4(xs, ys, [i, low, high, j - 1], map, out)?;
         i = j;
     }
     Some(())
