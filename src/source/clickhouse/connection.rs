@@ -250,19 +250,33 @@ impl Connection {
         .await
     }
 
-    /// Fetch a small result whole (metadata, counts).
+    /// Fetch a small result whole (metadata, counts, batch ids) within the query timeout.
     pub async fn fetch_all<T>(&self, query: clickhouse::query::Query) -> Result<Vec<T>>
     where
         T: clickhouse::RowOwned + clickhouse::RowRead,
     {
-        self.run(Budget::Metadata, None, None, async {
+        self.fetch_all_within(Budget::Data, query).await
+    }
+
+    async fn fetch_all_within<T>(
+        &self,
+        budget: Budget,
+        query: clickhouse::query::Query,
+    ) -> Result<Vec<T>>
+    where
+        T: clickhouse::RowOwned + clickhouse::RowRead,
+    {
+        self.run(budget, None, None, async {
             query.fetch_all::<T>().await.map_err(|e| self.map_error(e))
         })
         .await
     }
 
     async fn detect_capabilities(&self) -> Result<Capabilities> {
-        let probe: Vec<ProbeRow> = self.fetch_all(self.client.query(PROBE_SQL)).await?;
+        // Connecting is judged by the connect timeout: an unresponsive server fails fast.
+        let probe: Vec<ProbeRow> = self
+            .fetch_all_within(Budget::Metadata, self.client.query(PROBE_SQL))
+            .await?;
         let probe = probe
             .into_iter()
             .next()
