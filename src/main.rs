@@ -606,20 +606,23 @@ fn render(args: &RenderArgs) -> anyhow::Result<()> {
     } else {
         vec![(subset(None)?, [70, 110, 170, 255])]
     };
-    let all = subset(None)?;
+    // Bounds from the source store itself: no copy of the drawn curves just to measure them.
+    let drawn: Vec<u32> = (0..store.len() as u32)
+        .filter(|&id| keep(id, None))
+        .collect();
     let (mut x_min, mut x_max, mut y_min, mut y_max) = (f64::MAX, f64::MIN, f32::MAX, f32::MIN);
-    for id in 0..all.len() as u32 {
-        let n = all.y(id).len();
+    for &id in &drawn {
+        let n = store.y(id).len();
         if n > 0 {
-            x_min = x_min.min(all.x_at(id, 0));
-            x_max = x_max.max(all.x_at(id, n - 1));
+            x_min = x_min.min(store.x_at(id, 0));
+            x_max = x_max.max(store.x_at(id, n - 1));
         }
-        for &y in all.y(id).iter().filter(|y| y.is_finite()) {
+        for &y in store.y(id).iter().filter(|y| y.is_finite()) {
             y_min = y_min.min(y);
             y_max = y_max.max(y);
         }
     }
-    if all.is_empty() || x_max <= x_min {
+    if drawn.is_empty() || x_max <= x_min {
         bail!("no curves to draw");
     }
     let pad = (y_max - y_min).max(1e-6) * 0.03;
@@ -655,7 +658,7 @@ fn render(args: &RenderArgs) -> anyhow::Result<()> {
     write_png(&image, &args.out)?;
     println!(
         "{} curves, {} points drawn ({} decimation in {decimate_ms:.1} ms), rasterised and written in {:.0} ms: {}",
-        all.len(),
+        drawn.len(),
         decimated
             .iter()
             .map(lyceum::curves::Decimated::point_count)
