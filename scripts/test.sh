@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command. Installs what the tests need when it is missing (Debian's
-# clickhouse-server, gnome-keyring and dbus for a headless Secret Service, a Python venv with
+# clickhouse-server, gnome-keyring and dbus for a headless Secret Service, Mesa's lavapipe Vulkan driver, a Python venv with
 # chdb-core for checking modern ClickHouse SQL), then runs
 # rustfmt, clippy with -D warnings, and every test.
 set -euo pipefail
@@ -17,6 +17,18 @@ if ! command -v gnome-keyring-daemon >/dev/null || ! command -v dbus-run-session
   echo "== installing gnome-keyring and dbus"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnome-keyring dbus >/dev/null
+fi
+
+# Mesa's lavapipe: a software Vulkan driver for the headless wgpu renderer and UI snapshots.
+if [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] && ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
+  echo "== installing mesa-vulkan-drivers (lavapipe)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
+fi
+# wgpu and Mesa want a private runtime dir.
+if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "$XDG_RUNTIME_DIR" ]; then
+  export XDG_RUNTIME_DIR="$(mktemp -d /tmp/lyceum-runtime.XXXXXX)"
+  chmod 0700 "$XDG_RUNTIME_DIR"
 fi
 
 # chdb (ClickHouse 26.9 in-process) checks the DDL and SQL generated for modern servers.

@@ -1,6 +1,8 @@
-//! `lyceum bench`: the curve engine's own benchmark table. Each case is timed beside its
+//! `lyceum bench`: the curve engine's own benchmark tables. Each case is timed beside its
 //! baseline in the same run: M4 decimation against a plain parallel read (a sum) of the same
-//! bytes, which is the memory-bandwidth ceiling decimation is measured against.
+//! bytes, which is the memory-bandwidth ceiling decimation is measured against; GPU drawing
+//! ([`run_rendering`]) against the egui_plot `Line`-per-curve plot a Rust developer would write
+//! first, timed through egui's tessellation.
 
 use std::time::{Duration, Instant};
 
@@ -152,6 +154,224 @@ pub fn table(rows: &[BenchRow]) -> String {
             r.ratio_to_plain_read,
             r.output_points
         ));
+    }
+    out
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Gpu(#[from] crate::render::gpu::GpuError),
+    #[error(transparent)]
+    Render(#[from] crate::render::cpu::RenderError),
+    #[error("cannot make a temporary file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// One rendering case beside its baseline.
+#[derive(Clone, Debug, Serialize)]
+pub struct RenderRow {
+    pub case: String,
+    pub curves: usize,
+    pub points: usize,
+    pub width_px: u32,
+    pub height_px: u32,
+    /// Median over the runs.
+    pub ms: f64,
+    pub baseline: String,
+    pub baseline_ms: f64,
+    /// How many times faster than the baseline.
+    pub speedup: f64,
+}
+
+/// The rendering cases on the first wgpu adapter (lavapipe without a GPU): 10,000 demo curves
+/// at 1920 × 1080. Returns the adapter's description and the rows.
+pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError> {
+    use std::sync::Arc;
+
+    use crate::render::cpu::write_png;
+    use crate::render::gpu::{
+        BaseMode, CurveFrame, CurvePipelines, CurveStyle, HeadlessGpu, OFFSCREEN_FORMAT, PlotGpu,
+        render_curves,
+    };
+    use crate::render::headless::render_plot;
+    use crate::render::plot::{Decimation, DecimationMode, PlotCurves, PlotLabels};
+
+    let (width, height) = (1920, 1080);
+    let store = Arc::new(
+        Plant::new(PlantConfig {
+            curves: ((10_000.0 * scale) as usize).max(1),
+            samples: 2_000,
+            ..PlantConfig::default()
+        })
+        .process_curves()?,
+    );
+    let styles: Vec<CurveStyle> = (0..store.len() as u32)
+        .map(|id| match store.label("result", id) {
+            Some("NOK") => CurveStyle::line([220, 40, 40, 255]).with_priority(1),
+            _ => CurveStyle::line([70, 110, 170, 255]),
+        })
+        .collect();
+    let gpu = HeadlessGpu::new()?;
+    let pipelines = CurvePipelines::new(&gpu.device, OFFSCREEN_FORMAT);
+    let (curves, points) = (store.len(), store.point_count());
+
+    // The baseline: one egui_plot Line per curve with every sample, through egui's
+    // tessellation (CPU only; rasterising its triangles would come on top).
+    let labels = PlotLabels {
+        title: "bench".into(),
+        x_axis: "x".into(),
+        y_axis: "y".into(),
+    };
+    let ctx = egui::Context::default();
+    let input = egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            egui::vec2(width as f32, height as f32),
+        )),
+        ..Default::default()
+    };
+    let (baseline, triangles) = time(1, || {
+        let output = ctx.run_ui(input.clone(), |ui| {
+            egui_plot::Plot::new("baseline").show(ui, |plot_ui| {
+                for id in 0..store.len() as u32 {
+                    let points: Vec<[f64; 2]> = store
+                        .y(id)
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &y)| [store.x_at(id, i), f64::from(y)])
+                        .collect();
+                    plot_ui.line(egui_plot::Line::new(store.key(id).to_owned(), points));
+                }
+            });
+        });
+        ctx.tessellate(output.shapes, output.pixels_per_point)
+            .iter()
+            .map(|job| match &job.primitive {
+                egui::epaint::Primitive::Mesh(mesh) => mesh.indices.len() / 3,
+                egui::epaint::Primitive::Callback(_) => 0,
+            })
+            .sum::<usize>()
+    });
+    drop(ctx);
+    let baseline_name = format!(
+        "egui_plot Lines, every point ({} M triangles)",
+        triangles / 1_000_000
+    );
+
+    let mut rows = Vec::new();
+    let mut push = |case: &str, elapsed: Duration| {
+        rows.push(RenderRow {
+            case: case.to_owned(),
+            curves,
+            points,
+            width_px: width,
+            height_px: height,
+            ms: elapsed.as_secs_f64() * 1e3,
+            baseline: baseline_name.clone(),
+            baseline_ms: baseline.as_secs_f64() * 1e3,
+            speedup: baseline.as_secs_f64() / elapsed.as_secs_f64(),
+        });
+    };
+
+    // Upload + draw of already decimated curves (a fresh Arc each run forces the upload).
+    let map = PixelMap::new(
+        0.0,
+        store.x_at(0, store.y(0).len().saturating_sub(1)),
+        width,
+    );
+    let decimated = crate::curves::decimate_m4(&store, &map);
+    let mut plot = PlotGpu::new(&gpu.device);
+    let frame = |decimated: Decimated| CurveFrame {
+        decimated: Arc::new(decimated),
+        styles: Arc::new(styles.clone()),
+        raster_width: width,
+        raster_height: height,
+        y_min: -1.0,
+        rows_per_unit: height as f32 / 31.0,
+        x_scale: 1.0,
+        x_offset: 0.0,
+        mode: BaseMode::Lines,
+    };
+    let mut draw_error = None;
+    let (upload_draw, ()) = time(5, || {
+        if let Err(e) = render_curves(
+            &gpu,
+            &pipelines,
+            &mut plot,
+            &frame(decimated.clone()),
+            [255; 4],
+        ) {
+            draw_error = Some(e);
+        }
+    });
+    if let Some(e) = draw_error {
+        return Err(e.into());
+    }
+    push("GPU upload + draw + readback (decimated)", upload_draw);
+
+    // Memory to PNG: decimation, the whole plot with axes, readback and PNG encoding.
+    let out = std::env::temp_dir().join(format!("lyceum-bench-{}.png", std::process::id()));
+    let mut png_error = None;
+    let (to_png, ()) = time(3, || {
+        let result = PlotCurves::new(
+            egui::Id::unique("bench"),
+            Arc::clone(&store),
+            styles.clone(),
+            DecimationMode::Inline,
+            Decimation::M4,
+        )
+        .map_err(BenchError::from)
+        .and_then(|plot| {
+            Ok(render_plot(
+                &gpu,
+                &Arc::new(plot),
+                &labels,
+                (width, height),
+                1.0,
+            )?)
+        })
+        .and_then(|image| Ok(write_png(&image, &out)?));
+        if let Err(e) = result {
+            png_error = Some(e);
+        }
+    });
+    let _ = std::fs::remove_file(&out);
+    if let Some(e) = png_error {
+        return Err(e);
+    }
+    push("memory → decimate → plot → PNG", to_png);
+    Ok((gpu.describe(), rows))
+}
+
+/// The rendering rows as a text table.
+pub fn render_table(adapter: &str, rows: &[RenderRow]) -> String {
+    let mut out = format!(
+        "{:<42} {:>7} {:>11} {:>10} {:>10} {:>12} {:>8}\n",
+        format!("rendering on {adapter}"),
+        "curves",
+        "points",
+        "size",
+        "time ms",
+        "baseline ms",
+        "speedup"
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "{:<42} {:>7} {:>11} {:>10} {:>10.1} {:>12.1} {:>7.1}×\n",
+            r.case,
+            r.curves,
+            r.points,
+            format!("{}×{}", r.width_px, r.height_px),
+            r.ms,
+            r.baseline_ms,
+            r.speedup
+        ));
+    }
+    if let Some(r) = rows.first() {
+        out.push_str(&format!("baseline: {}\n", r.baseline));
     }
     out
 }

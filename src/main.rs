@@ -74,7 +74,8 @@ enum Command {
     },
     /// Fetch curves into the columnar store and report counts and speed.
     Fetch(FetchArgs),
-    /// Draw the demo plant's curves with 1-px lines into a PNG (CPU reference renderer).
+    /// Draw the demo plant's curves into a PNG: a whole plot on the GPU (any wgpu adapter,
+    /// lavapipe without a GPU), or the curves alone with the CPU reference renderer.
     Render(RenderArgs),
     /// Benchmark the curve engine and print a table (each case beside its baseline).
     Bench {
@@ -84,6 +85,9 @@ enum Command {
         /// Shrink the big cases (1.0: 10,000 × 2,000, 100 × 1 M, 1 × 100 M).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+        /// Skip the GPU rendering cases (decimation only).
+        #[arg(long)]
+        no_render: bool,
     },
 }
 
@@ -170,8 +174,27 @@ struct RenderArgs {
     /// Only curves whose `program` label is this (screwdriving, press_fit).
     #[arg(long)]
     program: Option<String>,
+    #[arg(long, value_enum, default_value_t = Renderer::Gpu)]
+    renderer: Renderer,
+    /// `lines` (each pixel in its topmost curve's colour) or `density` (hit counts, log colour map).
+    #[arg(long, default_value = "lines")]
+    mode: String,
+    /// Curve keys drawn on top as wide lines, comma-separated (GPU renderer).
+    #[arg(long, value_delimiter = ',')]
+    highlight: Vec<String>,
+    /// Physical pixels per UI point (text and margins scale; the image stays width × height).
+    #[arg(long, default_value_t = 1.0)]
+    pixels_per_point: f32,
     #[command(flatten)]
     plant: PlantArgs,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Renderer {
+    /// wgpu: title, axes and tick labels from egui_plot, curves from the GPU pipeline.
+    Gpu,
+    /// The CPU reference rasteriser: curves only.
+    Cpu,
 }
 
 #[derive(Args, Debug)]
@@ -218,9 +241,34 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     match cli.command {
-        None => demo(&PlantArgs::from(PlantConfig::default())),
+        None => open_app(),
         Some(command) => runtime.block_on(run(command)),
     }
+}
+
+/// The desktop window on the embedded demo plant (no server needed).
+fn open_app() -> anyhow::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Lyceum")
+            .with_inner_size([1280.0, 800.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Lyceum",
+        options,
+        Box::new(|creation| {
+            Ok(Box::new(lyceum::app::LyceumApp::new(
+                creation,
+                PlantConfig::default(),
+            )))
+        }),
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open the Lyceum window: {e} (headless? try `lyceum demo` or `lyceum render`)"
+        )
+    })
 }
 
 fn demo(args: &PlantArgs) -> anyhow::Result<()> {
@@ -451,12 +499,24 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Fetch(args) => fetch(args).await?,
         Command::Render(args) => render(&args)?,
-        Command::Bench { json, scale } => {
+        Command::Bench {
+            json,
+            scale,
+            no_render,
+        } => {
             let rows = lyceum::bench::run_decimation(scale)?;
             print!("{}", lyceum::bench::table(&rows));
-            println!("({} rayon threads)", rayon::current_num_threads());
+            println!("({} rayon threads)\n", rayon::current_num_threads());
+            let rendering = if no_render {
+                None
+            } else {
+                let (adapter, render_rows) = lyceum::bench::run_rendering(scale)?;
+                print!("{}", lyceum::bench::render_table(&adapter, &render_rows));
+                Some(serde_json::json!({ "adapter": adapter, "rows": render_rows }))
+            };
             if let Some(path) = json {
-                std::fs::write(&path, serde_json::to_string_pretty(&rows)?)
+                let report = serde_json::json!({ "decimation": rows, "rendering": rendering });
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
         }
@@ -567,15 +627,130 @@ async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+const OK_RGBA: [u8; 4] = [70, 110, 170, 255];
+const NOK_RGBA: [u8; 4] = [220, 40, 40, 255];
+
 fn render(args: &RenderArgs) -> anyhow::Result<()> {
-    use lyceum::curves::{CurveStore, PixelMap, RowMap, all_points, decimate_m4};
-    use lyceum::render::cpu::{Layer, render_layers, write_png};
     let plant = Plant::new(args.plant.config()?);
     let store = match args.source.as_str() {
         "process-curves" => plant.process_curves()?,
         "sensors" => plant.sensor_curves()?,
         other => bail!("unknown source `{other}` (process-curves, sensors)"),
     };
+    match args.renderer {
+        Renderer::Gpu => render_gpu(args, store),
+        Renderer::Cpu => render_cpu(args, &store),
+    }
+}
+
+/// The GPU renderer: a whole plot (title, axes, tick labels) drawn headless.
+fn render_gpu(args: &RenderArgs, store: lyceum::curves::CurveStore) -> anyhow::Result<()> {
+    use lyceum::render::gpu::{BaseMode, CurveStyle, HeadlessGpu};
+    use lyceum::render::plot::{Decimation, DecimationMode, PlotCurves, PlotLabels};
+    use lyceum::source::demo::Program;
+    use std::sync::Arc;
+
+    let decimation = match args.decimation.as_str() {
+        "m4" => Decimation::M4,
+        "none" => Decimation::AllPoints,
+        other => bail!("unknown decimation `{other}` (m4, none)"),
+    };
+    let mode = match args.mode.as_str() {
+        "lines" => BaseMode::Lines,
+        "density" => BaseMode::Density,
+        other => bail!("unknown mode `{other}` (lines, density)"),
+    };
+    for key in &args.highlight {
+        if store.find(key).is_none() {
+            bail!("no curve `{key}` to highlight");
+        }
+    }
+    let program = match args.program.as_deref() {
+        Some(name) => Some(
+            [Program::Screwdriving, Program::PressFit]
+                .into_iter()
+                .find(|p| p.name() == name)
+                .with_context(|| format!("unknown program `{name}` (screwdriving, press_fit)"))?,
+        ),
+        None => None,
+    };
+    let (mut shown, mut nok) = (0, 0);
+    let styles: Vec<CurveStyle> = (0..store.len() as u32)
+        .map(|id| {
+            let is_nok = store.label("result", id) == Some("NOK");
+            let style = if is_nok {
+                CurveStyle::line(NOK_RGBA).with_priority(1)
+            } else {
+                CurveStyle::line(OK_RGBA)
+            };
+            if program.is_some_and(|p| store.label("program", id) != Some(p.name())) {
+                return style.hidden();
+            }
+            shown += 1;
+            nok += usize::from(is_nok);
+            if args.highlight.iter().any(|key| key == store.key(id)) {
+                CurveStyle::line([250, 160, 0, 255]).highlighted(3.0)
+            } else {
+                style
+            }
+        })
+        .collect();
+    if shown == 0 {
+        bail!("no curves to draw");
+    }
+    let labels = match (args.source.as_str(), program) {
+        ("sensors", _) => PlotLabels {
+            title: format!("Sensors: {shown} series"),
+            x_axis: "time (s since 1970)".into(),
+            y_axis: "value".into(),
+        },
+        (_, Some(p)) => {
+            let (x, x_unit, y, y_unit) = p.axes();
+            PlotLabels {
+                title: format!("{}: {shown} cycles, {nok} NOK", p.name()),
+                x_axis: format!("{x} ({x_unit})"),
+                y_axis: format!("{y} ({y_unit})"),
+            }
+        }
+        (_, None) => PlotLabels {
+            title: format!("Process curves: {shown} cycles, {nok} NOK"),
+            x_axis: "x".into(),
+            y_axis: "y".into(),
+        },
+    };
+    let curves = Arc::new(PlotCurves::new(
+        egui::Id::unique("lyceum render"),
+        Arc::new(store),
+        styles,
+        DecimationMode::Inline,
+        decimation,
+    )?);
+    curves.set_mode(mode);
+    let started = Instant::now();
+    let gpu = HeadlessGpu::new()?;
+    let device_ms = started.elapsed().as_secs_f64() * 1e3;
+    let started = Instant::now();
+    let image = lyceum::render::headless::render_plot(
+        &gpu,
+        &curves,
+        &labels,
+        (args.width, args.height),
+        args.pixels_per_point,
+    )?;
+    let draw_ms = started.elapsed().as_secs_f64() * 1e3;
+    lyceum::render::cpu::write_png(&image, &args.out)?;
+    println!(
+        "{shown} curves drawn on {} in {draw_ms:.0} ms (device opened in {device_ms:.0} ms): {}",
+        gpu.describe(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// The CPU reference renderer: curves only, OK below NOK, no axes.
+fn render_cpu(args: &RenderArgs, store: &lyceum::curves::CurveStore) -> anyhow::Result<()> {
+    use lyceum::curves::{CurveStore, PixelMap, RowMap, all_points, decimate_m4};
+    use lyceum::render::cpu::{Layer, render_layers, write_png};
     let keep = |id: u32, result: Option<&str>| {
         args.program
             .as_deref()
@@ -600,11 +775,11 @@ fn render(args: &RenderArgs) -> anyhow::Result<()> {
     };
     let layers_data = if args.source == "process-curves" {
         vec![
-            (subset(Some("OK"))?, [70, 110, 170, 255]),
-            (subset(Some("NOK"))?, [220, 40, 40, 255]),
+            (subset(Some("OK"))?, OK_RGBA),
+            (subset(Some("NOK"))?, NOK_RGBA),
         ]
     } else {
-        vec![(subset(None)?, [70, 110, 170, 255])]
+        vec![(subset(None)?, OK_RGBA)]
     };
     // Bounds from the source store itself: no copy of the drawn curves just to measure them.
     let drawn: Vec<u32> = (0..store.len() as u32)

@@ -1,0 +1,416 @@
+//! egui integration. [`PlotCurves`] is one plot's curves (store, styles, mode) and their latest
+//! decimation; [`CurvesItem`] puts them into an `egui_plot::Plot` as a single paint callback,
+//! so axes, grid, labels and interaction come from egui_plot and the curves from our pipeline
+//! ([`CurvesCallback`], an `egui_wgpu::CallbackTrait`: `prepare` uploads and rasterises,
+//! `paint` draws). [`CurveRenderResources`] keeps the pipelines and one [`PlotGpu`] per plot id
+//! in egui_wgpu's callback resources. [`curves_plot_ui`] is the plot as the app and the headless
+//! renderer show it.
+//!
+//! Decimation follows the plot's transform: when the x-range or width changes, the curves are
+//! re-decimated on rayon (or inline for headless rendering) and, until the new result arrives,
+//! the previous picture is stretched to the new view.
+
+use std::collections::HashMap;
+use std::ops::RangeInclusive;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use egui_plot::{PlotBounds, PlotGeometry, PlotItem, PlotItemBase, PlotTransform};
+
+use super::gpu::{BaseMode, CurveFrame, CurvePipelines, CurveStyle, GpuError, MAX_CURVES, PlotGpu};
+use crate::curves::{CurveStore, Decimated, PixelMap, all_points, decimate_m4};
+
+/// The x-range and width one decimation was made for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct DecimationView {
+    x_start: f64,
+    x_end: f64,
+    width_px: u32,
+}
+
+#[derive(Debug, Default)]
+struct DecimationSlot {
+    ready: Option<(DecimationView, Arc<Decimated>)>,
+    pending: Option<DecimationView>,
+}
+
+/// How decimation runs when the view changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecimationMode {
+    /// On rayon; the UI keeps drawing the previous result until the new one arrives.
+    Background,
+    /// Inline, before drawing: for headless rendering, where the first frame must be exact.
+    Inline,
+}
+
+/// Which points reach the GPU.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Decimation {
+    /// First, min, max and last per pixel column: the same pixels as every sample.
+    #[default]
+    M4,
+    /// Every sample in view (the slow reference).
+    AllPoints,
+}
+
+/// One plot's curves and how they are drawn.
+#[derive(Debug)]
+pub struct PlotCurves {
+    id: egui::Id,
+    store: Arc<CurveStore>,
+    styles: Mutex<Arc<Vec<CurveStyle>>>,
+    mode: Mutex<BaseMode>,
+    decimation_mode: DecimationMode,
+    decimation: Decimation,
+    bounds: PlotBounds,
+    slot: Arc<Mutex<DecimationSlot>>,
+}
+
+impl PlotCurves {
+    /// `styles` has one entry per curve of `store`; the plot's default bounds fit the curves
+    /// visible in them (hiding a curve later keeps the axes still).
+    pub fn new(
+        id: egui::Id,
+        store: Arc<CurveStore>,
+        styles: Vec<CurveStyle>,
+        decimation_mode: DecimationMode,
+        decimation: Decimation,
+    ) -> Result<Self, GpuError> {
+        if store.len() > MAX_CURVES {
+            return Err(GpuError::TooManyCurves {
+                curves: store.len(),
+            });
+        }
+        if styles.len() != store.len() {
+            return Err(GpuError::StyleCount {
+                curves: store.len(),
+                styles: styles.len(),
+            });
+        }
+        let bounds = data_bounds(&store, &styles);
+        Ok(Self {
+            id,
+            store,
+            styles: Mutex::new(Arc::new(styles)),
+            mode: Mutex::new(BaseMode::Lines),
+            decimation_mode,
+            decimation,
+            bounds,
+            slot: Arc::default(),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<CurveStore> {
+        &self.store
+    }
+
+    pub fn styles(&self) -> Arc<Vec<CurveStyle>> {
+        Arc::clone(&self.styles.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Restyle (colour, highlight, hide): uploads the style table only, never the points.
+    pub fn set_styles(&self, styles: Vec<CurveStyle>) -> Result<(), GpuError> {
+        if styles.len() != self.store.len() {
+            return Err(GpuError::StyleCount {
+                curves: self.store.len(),
+                styles: styles.len(),
+            });
+        }
+        *self.styles.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(styles);
+        Ok(())
+    }
+
+    pub fn mode(&self) -> BaseMode {
+        *self.mode.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn set_mode(&self, mode: BaseMode) {
+        *self.mode.lock().unwrap_or_else(PoisonError::into_inner) = mode;
+    }
+
+    /// The decimation for `view`, or the latest one while a new one is computed.
+    fn decimation_for(
+        &self,
+        ctx: &egui::Context,
+        view: DecimationView,
+    ) -> Option<(DecimationView, Arc<Decimated>)> {
+        let decimation = self.decimation;
+        let decimate = move |store: &CurveStore| {
+            let map = PixelMap::new(view.x_start, view.x_end, view.width_px);
+            match decimation {
+                Decimation::M4 => decimate_m4(store, &map),
+                Decimation::AllPoints => all_points(store, &map),
+            }
+        };
+        let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.ready.as_ref().is_some_and(|(ready, _)| *ready == view) {
+            return slot.ready.clone();
+        }
+        match self.decimation_mode {
+            DecimationMode::Inline => {
+                slot.ready = Some((view, Arc::new(decimate(&self.store))));
+            }
+            DecimationMode::Background if slot.pending != Some(view) => {
+                slot.pending = Some(view);
+                let (store, target, ctx) =
+                    (Arc::clone(&self.store), Arc::clone(&self.slot), ctx.clone());
+                rayon::spawn(move || {
+                    let decimated = Arc::new(decimate(&store));
+                    let mut slot = target.lock().unwrap_or_else(PoisonError::into_inner);
+                    // A newer request supersedes this one; drop the stale result.
+                    if slot.pending == Some(view) {
+                        slot.ready = Some((view, decimated));
+                        slot.pending = None;
+                    }
+                    drop(slot);
+                    ctx.request_repaint();
+                });
+            }
+            DecimationMode::Background => {}
+        }
+        slot.ready.clone()
+    }
+}
+
+/// x from the first to the last sample of any visible curve; y over their finite samples.
+fn data_bounds(store: &CurveStore, styles: &[CurveStyle]) -> PlotBounds {
+    let (mut x, mut y) = (
+        (f64::INFINITY, f64::NEG_INFINITY),
+        (f64::INFINITY, f64::NEG_INFINITY),
+    );
+    for (id, _) in styles
+        .iter()
+        .enumerate()
+        .filter(|(_, style)| style.is_visible())
+    {
+        let id = id as u32;
+        let ys = store.y(id);
+        if let Some(last) = ys.len().checked_sub(1) {
+            x = (x.0.min(store.x_at(id, 0)), x.1.max(store.x_at(id, last)));
+        }
+        for &v in ys.iter().filter(|v| v.is_finite()) {
+            y = (y.0.min(f64::from(v)), y.1.max(f64::from(v)));
+        }
+    }
+    if x.0 > x.1 || y.0 > y.1 {
+        return PlotBounds::from_min_max([0.0, 0.0], [1.0, 1.0]);
+    }
+    PlotBounds::from_min_max([x.0, y.0], [x.1, y.1])
+}
+
+/// The plot item: one paint callback over the plot frame.
+#[derive(Debug)]
+pub struct CurvesItem {
+    base: PlotItemBase,
+    curves: Arc<PlotCurves>,
+}
+
+impl CurvesItem {
+    pub fn new(name: impl Into<String>, curves: Arc<PlotCurves>) -> Self {
+        Self {
+            base: PlotItemBase::new(name.into()),
+            curves,
+        }
+    }
+}
+
+/// Physical pixel size of a rectangle, rounded as egui_wgpu rounds viewports.
+fn size_in_pixels(rect: egui::Rect, pixels_per_point: f32) -> (u32, u32) {
+    let span = |lo: f32, hi: f32| {
+        ((hi * pixels_per_point).round() - (lo * pixels_per_point).round()).max(0.0) as u32
+    };
+    (span(rect.min.x, rect.max.x), span(rect.min.y, rect.max.y))
+}
+
+impl PlotItem for CurvesItem {
+    fn shapes(&self, ui: &egui::Ui, transform: &PlotTransform, shapes: &mut Vec<egui::Shape>) {
+        let frame_rect = *transform.frame();
+        let (width_px, height_px) = size_in_pixels(frame_rect, ui.ctx().pixels_per_point());
+        let bounds = transform.bounds();
+        let (x_start, x_end) = (bounds.min()[0], bounds.max()[0]);
+        let (y_min, y_max) = (bounds.min()[1], bounds.max()[1]);
+        if width_px == 0 || height_px == 0 || x_end <= x_start || y_max <= y_min {
+            return;
+        }
+        let wanted = DecimationView {
+            x_start,
+            x_end,
+            width_px,
+        };
+        let Some((view, decimated)) = self.curves.decimation_for(ui.ctx(), wanted) else {
+            return;
+        };
+        // Viewport pixel → column of the raster decimated for `view`.
+        let columns_per_unit = f64::from(view.width_px) / (view.x_end - view.x_start);
+        let x_scale = (x_end - x_start) / f64::from(width_px) * columns_per_unit;
+        let x_offset = (x_start - view.x_start) * columns_per_unit;
+        let frame = CurveFrame {
+            decimated,
+            styles: self.curves.styles(),
+            raster_width: view.width_px,
+            raster_height: height_px,
+            y_min: y_min as f32,
+            rows_per_unit: (f64::from(height_px) / (y_max - y_min)) as f32,
+            x_scale: x_scale as f32,
+            x_offset: x_offset as f32,
+            mode: self.curves.mode(),
+        };
+        shapes.push(egui::Shape::Callback(
+            egui_wgpu::Callback::new_paint_callback(
+                frame_rect,
+                CurvesCallback {
+                    plot: self.curves.id,
+                    rect: frame_rect,
+                    frame,
+                },
+            ),
+        ));
+    }
+
+    fn initialize(&mut self, _x_range: RangeInclusive<f64>) {}
+
+    fn color(&self) -> egui::Color32 {
+        let rgba = self
+            .curves
+            .styles()
+            .first()
+            .map_or(0xff00_0000, |style| style.rgba);
+        let [r, g, b, a] = rgba.to_le_bytes();
+        egui::Color32::from_rgba_unmultiplied(r, g, b, a)
+    }
+
+    // Hover over 10,000 curves is the app's job (nearest curve from the store), not egui_plot's.
+    fn allow_hover(&self) -> bool {
+        false
+    }
+
+    fn geometry(&self) -> PlotGeometry<'_> {
+        PlotGeometry::None
+    }
+
+    fn bounds(&self) -> PlotBounds {
+        self.curves.bounds
+    }
+
+    fn base(&self) -> &PlotItemBase {
+        &self.base
+    }
+
+    fn base_mut(&mut self) -> &mut PlotItemBase {
+        &mut self.base
+    }
+}
+
+/// Pipelines and per-plot buffers, kept in egui_wgpu's callback resources.
+#[derive(Debug)]
+pub struct CurveRenderResources {
+    pipelines: CurvePipelines,
+    plots: HashMap<egui::Id, PlotGpu>,
+    /// The last upload error, if any (shown by the app; normally impossible, as
+    /// [`PlotCurves::new`] checks the same limits).
+    pub last_error: Option<String>,
+}
+
+impl CurveRenderResources {
+    pub fn new(device: &wgpu::Device, target_format: wgpu::TextureFormat) -> Self {
+        Self {
+            pipelines: CurvePipelines::new(device, target_format),
+            plots: HashMap::new(),
+            last_error: None,
+        }
+    }
+
+    /// Register with an egui_wgpu renderer (eframe's or a headless one).
+    pub fn install(
+        renderer: &mut egui_wgpu::Renderer,
+        device: &wgpu::Device,
+        target_format: wgpu::TextureFormat,
+    ) {
+        renderer
+            .callback_resources
+            .insert(Self::new(device, target_format));
+    }
+}
+
+/// One frame of one plot's curves, handed from the UI to the renderer.
+#[derive(Debug)]
+pub struct CurvesCallback {
+    plot: egui::Id,
+    rect: egui::Rect,
+    frame: CurveFrame,
+}
+
+impl egui_wgpu::CallbackTrait for CurvesCallback {
+    fn prepare(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        screen: &egui_wgpu::ScreenDescriptor,
+        encoder: &mut wgpu::CommandEncoder,
+        resources: &mut egui_wgpu::CallbackResources,
+    ) -> Vec<wgpu::CommandBuffer> {
+        let Some(resources) = resources.get_mut::<CurveRenderResources>() else {
+            return Vec::new();
+        };
+        let viewport = egui::epaint::ViewportInPixels::from_points(
+            &self.rect,
+            screen.pixels_per_point,
+            screen.size_in_pixels,
+        );
+        let viewport_px = [
+            viewport.left_px as f32,
+            viewport.top_px as f32,
+            viewport.width_px as f32,
+            viewport.height_px as f32,
+        ];
+        let CurveRenderResources {
+            pipelines,
+            plots,
+            last_error,
+        } = resources;
+        let plot = plots
+            .entry(self.plot)
+            .or_insert_with(|| PlotGpu::new(device));
+        *last_error = plot
+            .prepare(device, queue, encoder, pipelines, &self.frame, viewport_px)
+            .err()
+            .map(|e| e.to_string());
+        Vec::new()
+    }
+
+    fn paint(
+        &self,
+        _info: egui::PaintCallbackInfo,
+        render_pass: &mut wgpu::RenderPass<'static>,
+        resources: &egui_wgpu::CallbackResources,
+    ) {
+        if let Some(resources) = resources.get::<CurveRenderResources>()
+            && let Some(plot) = resources.plots.get(&self.plot)
+        {
+            plot.paint(render_pass, &resources.pipelines);
+        }
+    }
+}
+
+/// Text around a curves plot.
+#[derive(Clone, Debug, Default)]
+pub struct PlotLabels {
+    pub title: String,
+    pub x_axis: String,
+    pub y_axis: String,
+}
+
+/// A titled plot of `curves` filling `ui`.
+pub fn curves_plot_ui(
+    ui: &mut egui::Ui,
+    curves: &Arc<PlotCurves>,
+    labels: &PlotLabels,
+) -> egui_plot::PlotResponse<()> {
+    ui.vertical_centered(|ui| ui.heading(&labels.title));
+    egui_plot::Plot::new(curves.id)
+        .x_axis_label(labels.x_axis.clone())
+        .y_axis_label(labels.y_axis.clone())
+        .allow_double_click_reset(true)
+        .show(ui, |plot_ui| {
+            plot_ui.add(CurvesItem::new(labels.title.clone(), Arc::clone(curves)));
+        })
+}
