@@ -185,8 +185,20 @@ struct RenderArgs {
     /// Physical pixels per UI point (text and margins scale; the image stays width × height).
     #[arg(long, default_value_t = 1.0)]
     pixels_per_point: f32,
+    /// Title above the plot (default: what is drawn and how many).
+    #[arg(long)]
+    title: Option<String>,
     #[command(flatten)]
     plant: PlantArgs,
+    /// Where the curves come from: the demo plant (default) or a ClickHouse server.
+    #[command(subcommand)]
+    from: Option<RenderSource>,
+}
+
+#[derive(Subcommand, Debug)]
+enum RenderSource {
+    /// Fetch the curves from ClickHouse (the same options as `lyceum fetch`).
+    Clickhouse(FetchArgs),
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -498,7 +510,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             );
         }
         Command::Fetch(args) => fetch(args).await?,
-        Command::Render(args) => render(&args)?,
+        Command::Render(args) => render(&args).await?,
         Command::Bench {
             json,
             scale,
@@ -525,6 +537,21 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let store = fetch_store(&args).await?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{} curves, {} points in {secs:.3} s ({:.1} M points/s), store {:.1} MB",
+        store.len(),
+        store.point_count(),
+        store.point_count() as f64 / secs / 1e6,
+        store.heap_bytes() as f64 / 1e6
+    );
+    Ok(())
+}
+
+/// Plan the query `args` describe and stream its curves into a store, with progress on stderr.
+async fn fetch_store(args: &FetchArgs) -> anyhow::Result<lyceum::curves::CurveStore> {
     let connection = args.connect.connect().await?;
     let db = &args.connect.database;
     let mapping = match args.preset.as_str() {
@@ -603,7 +630,6 @@ async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
             ));
         }
     });
-    let started = Instant::now();
     let store = connection
         .fetch_curves(
             &plan,
@@ -613,29 +639,26 @@ async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
             },
         )
         .await?;
-    let secs = started.elapsed().as_secs_f64();
     drop(tx);
     let _ = reporter.await;
     eprintln!();
-    println!(
-        "{} curves, {} points in {secs:.3} s ({:.1} M points/s), store {:.1} MB",
-        store.len(),
-        store.point_count(),
-        store.point_count() as f64 / secs / 1e6,
-        store.heap_bytes() as f64 / 1e6
-    );
-    Ok(())
+    Ok(store)
 }
 
 const OK_RGBA: [u8; 4] = [70, 110, 170, 255];
 const NOK_RGBA: [u8; 4] = [220, 40, 40, 255];
 
-fn render(args: &RenderArgs) -> anyhow::Result<()> {
-    let plant = Plant::new(args.plant.config()?);
-    let store = match args.source.as_str() {
-        "process-curves" => plant.process_curves()?,
-        "sensors" => plant.sensor_curves()?,
-        other => bail!("unknown source `{other}` (process-curves, sensors)"),
+async fn render(args: &RenderArgs) -> anyhow::Result<()> {
+    let store = match &args.from {
+        Some(RenderSource::Clickhouse(fetch)) => fetch_store(fetch).await?,
+        None => {
+            let plant = Plant::new(args.plant.config()?);
+            match args.source.as_str() {
+                "process-curves" => plant.process_curves()?,
+                "sensors" => plant.sensor_curves()?,
+                other => bail!("unknown source `{other}` (process-curves, sensors)"),
+            }
+        }
     };
     match args.renderer {
         Renderer::Gpu => render_gpu(args, store),
@@ -698,7 +721,12 @@ fn render_gpu(args: &RenderArgs, store: lyceum::curves::CurveStore) -> anyhow::R
     if shown == 0 {
         bail!("no curves to draw");
     }
-    let labels = match (args.source.as_str(), program) {
+    let kind = match &args.from {
+        Some(RenderSource::Clickhouse(fetch)) if fetch.preset == "sensor-readings" => "sensors",
+        Some(RenderSource::Clickhouse(_)) => "process-curves",
+        None => args.source.as_str(),
+    };
+    let mut labels = match (kind, program) {
         ("sensors", _) => PlotLabels {
             title: format!("Sensors: {shown} series"),
             x_axis: "time (s since 1970)".into(),
@@ -718,6 +746,9 @@ fn render_gpu(args: &RenderArgs, store: lyceum::curves::CurveStore) -> anyhow::R
             y_axis: "y".into(),
         },
     };
+    if let Some(title) = &args.title {
+        labels.title.clone_from(title);
+    }
     let curves = Arc::new(PlotCurves::new(
         egui::Id::unique("lyceum render"),
         Arc::new(store),

@@ -169,3 +169,69 @@ async fn seeded_demo_plant_round_trips_exactly() {
         assert_eq!(at, got_y.len(), "{}", spec.id);
     }
 }
+
+/// `lyceum render … clickhouse` draws what it fetched: the same picture as the demo plant
+/// the server was seeded from, drawn straight from memory.
+#[tokio::test(flavor = "multi_thread")]
+async fn render_from_clickhouse_matches_the_seeded_demo_plant() {
+    let server = ClickHouseServer::start();
+    let c = server.connect("demo").await;
+    let config = PlantConfig {
+        curves: 400,
+        samples: 600,
+        sensors: 1,
+        days: 0.01,
+        ..PlantConfig::default()
+    };
+    c.seed_demo_plant("demo", &Plant::new(config), false, |_| {})
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let render = |out: &std::path::Path, source: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_lyceum"));
+        command
+            .args([
+                "render",
+                "--out",
+                out.to_str().unwrap(),
+                "--width",
+                "480",
+                "--height",
+                "300",
+            ])
+            .args(["--title", "same", "--curves", "400", "--samples", "600"])
+            .args(source)
+            .env("RUST_BACKTRACE", "0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        // An empty password for `default`, so no keychain is asked.
+        drop(child.stdin.take());
+        let output = child.wait_with_output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+        );
+        assert!(output.status.success(), "{stdout}\n{stderr}");
+        assert!(stdout.contains("400 curves drawn"), "{stdout}");
+        std::fs::read(out).unwrap()
+    };
+    let from_demo = render(&dir.path().join("demo.png"), &[]);
+    let url = server.url();
+    let from_server = render(
+        &dir.path().join("server.png"),
+        &[
+            "clickhouse",
+            "--url",
+            &url,
+            "--database",
+            "demo",
+            "--password-stdin",
+        ],
+    );
+    assert!(
+        from_demo == from_server,
+        "the fetched curves draw a different picture"
+    );
+}
