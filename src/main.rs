@@ -198,7 +198,7 @@ struct RenderArgs {
 #[derive(Subcommand, Debug)]
 enum RenderSource {
     /// Fetch the curves from ClickHouse (the same options as `lyceum fetch`).
-    Clickhouse(FetchArgs),
+    Clickhouse(Box<FetchArgs>),
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
