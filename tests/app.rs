@@ -73,3 +73,82 @@ fn the_app_loads_the_demo_and_switches_views() {
     step_until(&mut harness, "press_fit: ");
     snapshot(&mut harness, "app_press_fit");
 }
+
+/// Two plots on one screen keep their own GPU buffers: each shows only its own curves.
+#[test]
+fn two_plots_on_one_screen_draw_their_own_curves() {
+    use std::sync::Arc;
+
+    use lyceum::render::gpu::CurveStyle;
+    use lyceum::render::plot::{
+        CurveRenderResources, Decimation, DecimationMode, PlotCurves, PlotLabels, curves_plot_ui,
+    };
+    use lyceum::source::demo::Plant;
+
+    let render_state = egui_kittest::wgpu::create_render_state(
+        egui_kittest::wgpu::default_wgpu_setup(),
+        egui_wgpu::RendererOptions::PREDICTABLE,
+    );
+    CurveRenderResources::install(
+        &mut render_state.renderer.write(),
+        &render_state.device,
+        render_state.target_format,
+    );
+    let store = Arc::new(
+        Plant::new(PlantConfig {
+            curves: 100,
+            samples: 400,
+            ..PlantConfig::default()
+        })
+        .process_curves()
+        .unwrap(),
+    );
+    let plot = |name: &str, rgba: [u8; 4]| {
+        Arc::new(
+            PlotCurves::new(
+                egui::Id::unique(name),
+                Arc::clone(&store),
+                vec![CurveStyle::line(rgba); store.len()],
+                DecimationMode::Inline,
+                Decimation::M4,
+            )
+            .unwrap(),
+        )
+    };
+    let (red, green) = (
+        plot("red", [255, 0, 0, 255]),
+        plot("green", [0, 255, 0, 255]),
+    );
+    let labels = PlotLabels::default();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(800.0, 300.0))
+        .renderer(egui_kittest::wgpu::WgpuTestRenderer::from_render_state(
+            render_state,
+        ))
+        .build_ui(move |ui| {
+            ui.columns(2, |columns| {
+                curves_plot_ui(&mut columns[0], &red, &labels);
+                curves_plot_ui(&mut columns[1], &green, &labels);
+            });
+        });
+    harness.run_steps(3);
+    let image = harness.render().unwrap();
+    let (mut red_px, mut green_px) = ([0, 0], [0, 0]);
+    for (x, _, pixel) in image.enumerate_pixels() {
+        let half = usize::from(x >= image.width() / 2);
+        match pixel.0 {
+            [255, 0, 0, 255] => red_px[half] += 1,
+            [0, 255, 0, 255] => green_px[half] += 1,
+            _ => {}
+        }
+    }
+    assert!(
+        red_px[0] > 1_000 && green_px[1] > 1_000,
+        "red {red_px:?}, green {green_px:?}"
+    );
+    assert_eq!(
+        (red_px[1], green_px[0]),
+        (0, 0),
+        "a plot drew the other's curves"
+    );
+}
