@@ -30,7 +30,11 @@ struct DecimationView {
 #[derive(Debug, Default)]
 struct DecimationSlot {
     ready: Option<(DecimationView, Arc<Decimated>)>,
-    pending: Option<DecimationView>,
+    /// The view the UI wants next; a running worker picks it up when it finishes.
+    wanted: Option<DecimationView>,
+    /// The view a worker is decimating now.
+    in_flight: Option<DecimationView>,
+    worker_running: bool,
 }
 
 /// How decimation runs when the view changes.
@@ -133,41 +137,66 @@ impl PlotCurves {
         ctx: &egui::Context,
         view: DecimationView,
     ) -> Option<(DecimationView, Arc<Decimated>)> {
-        let decimation = self.decimation;
-        let decimate = move |store: &CurveStore| {
-            let map = PixelMap::new(view.x_start, view.x_end, view.width_px);
-            match decimation {
-                Decimation::M4 => decimate_m4(store, &map),
-                Decimation::AllPoints => all_points(store, &map),
-            }
-        };
         let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
         if slot.ready.as_ref().is_some_and(|(ready, _)| *ready == view) {
             return slot.ready.clone();
         }
         match self.decimation_mode {
             DecimationMode::Inline => {
-                slot.ready = Some((view, Arc::new(decimate(&self.store))));
+                let decimated = decimate(&self.store, self.decimation, view);
+                slot.ready = Some((view, Arc::new(decimated)));
             }
-            DecimationMode::Background if slot.pending != Some(view) => {
-                slot.pending = Some(view);
-                let (store, target, ctx) =
-                    (Arc::clone(&self.store), Arc::clone(&self.slot), ctx.clone());
-                rayon::spawn(move || {
-                    let decimated = Arc::new(decimate(&store));
-                    let mut slot = target.lock().unwrap_or_else(PoisonError::into_inner);
-                    // A newer request supersedes this one; drop the stale result.
-                    if slot.pending == Some(view) {
-                        slot.ready = Some((view, decimated));
-                        slot.pending = None;
-                    }
-                    drop(slot);
-                    ctx.request_repaint();
-                });
+            DecimationMode::Background => {
+                // Asked every frame until it arrives: do not queue the view being computed.
+                if slot.in_flight != Some(view) {
+                    slot.wanted = Some(view);
+                }
+                if !slot.worker_running {
+                    slot.worker_running = true;
+                    let (store, decimation) = (Arc::clone(&self.store), self.decimation);
+                    let (target, ctx) = (Arc::clone(&self.slot), ctx.clone());
+                    rayon::spawn(move || decimation_worker(&store, decimation, &target, &ctx));
+                }
             }
-            DecimationMode::Background => {}
         }
         slot.ready.clone()
+    }
+}
+
+fn decimate(store: &CurveStore, decimation: Decimation, view: DecimationView) -> Decimated {
+    let map = PixelMap::new(view.x_start, view.x_end, view.width_px);
+    match decimation {
+        Decimation::M4 => decimate_m4(store, &map),
+        Decimation::AllPoints => all_points(store, &map),
+    }
+}
+
+/// Decimate the latest wanted view until none is left. Views wanted while one is computed
+/// coalesce, so a fast pan costs one decimation at a time, never a queue of stale ones.
+fn decimation_worker(
+    store: &CurveStore,
+    decimation: Decimation,
+    slot: &Mutex<DecimationSlot>,
+    ctx: &egui::Context,
+) {
+    loop {
+        let view = {
+            let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+            slot.in_flight = slot.wanted.take();
+            match slot.in_flight {
+                Some(view) => view,
+                None => {
+                    slot.worker_running = false;
+                    return;
+                }
+            }
+        };
+        let decimated = Arc::new(decimate(store, decimation, view));
+        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.ready = Some((view, decimated));
+        slot.in_flight = None;
+        drop(slot);
+        ctx.request_repaint();
     }
 }
 
