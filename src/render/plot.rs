@@ -443,3 +443,74 @@ pub fn curves_plot_ui(
             plot_ui.add(CurvesItem::new(labels.title.clone(), Arc::clone(curves)));
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::curves::CurveStoreBuilder;
+
+    fn curves(mode: DecimationMode) -> PlotCurves {
+        let mut builder = CurveStoreBuilder::new(&[]);
+        for key in ["a", "b"] {
+            let ys: Vec<f32> = (0..10_000).map(|i| (i as f32 * 0.01).sin()).collect();
+            builder.push_uniform(key, &[], 0.0, 1.0, &ys).unwrap();
+        }
+        let store = Arc::new(builder.finish().unwrap());
+        let styles = vec![CurveStyle::line([0, 0, 0, 255]); 2];
+        PlotCurves::new(
+            egui::Id::unique("test"),
+            store,
+            styles,
+            mode,
+            Decimation::M4,
+        )
+        .unwrap()
+    }
+
+    fn view(x_end: f64) -> DecimationView {
+        DecimationView {
+            x_start: 0.0,
+            x_end,
+            width_px: 100,
+        }
+    }
+
+    #[test]
+    fn background_decimation_settles_on_the_latest_view() {
+        let (curves, ctx) = (curves(DecimationMode::Background), egui::Context::default());
+        // A pan: many views in quick succession; the first has nothing to show yet.
+        assert!(curves.decimation_for(&ctx, view(1_000.0)).is_none());
+        for end in 1_001..1_100 {
+            let _ = curves.decimation_for(&ctx, view(f64::from(end)));
+        }
+        let latest = view(1_099.0);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Some((ready, decimated)) = curves.decimation_for(&ctx, latest)
+                && ready == latest
+            {
+                assert_eq!(decimated.ranges.len(), 2);
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "never settled");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // The worker stops once nothing is wanted.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!curves.slot.lock().unwrap().worker_running);
+    }
+
+    #[test]
+    fn inline_decimation_is_exact_at_once_and_styles_are_checked() {
+        let (curves, ctx) = (curves(DecimationMode::Inline), egui::Context::default());
+        let (ready, _) = curves.decimation_for(&ctx, view(500.0)).unwrap();
+        assert_eq!(ready, view(500.0));
+        assert!(matches!(
+            curves.set_styles(vec![]),
+            Err(GpuError::StyleCount {
+                curves: 2,
+                styles: 0
+            })
+        ));
+    }
+}
