@@ -186,6 +186,51 @@ pub struct RenderRow {
     pub speedup: f64,
 }
 
+/// OK curves blue, NOK curves red on top.
+pub fn result_styles(store: &CurveStore) -> Vec<crate::render::gpu::CurveStyle> {
+    use crate::render::gpu::CurveStyle;
+    (0..store.len() as u32)
+        .map(|id| match store.label("result", id) {
+            Some("NOK") => CurveStyle::line([220, 40, 40, 255]).with_priority(1),
+            _ => CurveStyle::line([70, 110, 170, 255]),
+        })
+        .collect()
+}
+
+/// The baseline a Rust developer would write first: one egui_plot `Line` per curve with every
+/// sample, run through an egui pass and egui's tessellation (CPU only; rasterising the
+/// triangles would come on top). Returns the triangle count.
+pub fn egui_plot_lines_baseline(store: &CurveStore, (width, height): (u32, u32)) -> usize {
+    let ctx = egui::Context::default();
+    let input = egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            egui::vec2(width as f32, height as f32),
+        )),
+        ..Default::default()
+    };
+    let output = ctx.run_ui(input, |ui| {
+        egui_plot::Plot::new("baseline").show(ui, |plot_ui| {
+            for id in 0..store.len() as u32 {
+                let points: Vec<[f64; 2]> = store
+                    .y(id)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &y)| [store.x_at(id, i), f64::from(y)])
+                    .collect();
+                plot_ui.line(egui_plot::Line::new(store.key(id).to_owned(), points));
+            }
+        });
+    });
+    ctx.tessellate(output.shapes, output.pixels_per_point)
+        .iter()
+        .map(|job| match &job.primitive {
+            egui::epaint::Primitive::Mesh(mesh) => mesh.indices.len() / 3,
+            egui::epaint::Primitive::Callback(_) => 0,
+        })
+        .sum()
+}
+
 /// The rendering cases on the first wgpu adapter (lavapipe without a GPU): 10,000 demo curves
 /// at 1920 × 1080. Returns the adapter's description and the rows.
 pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError> {
@@ -193,8 +238,7 @@ pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError>
 
     use crate::render::cpu::write_png;
     use crate::render::gpu::{
-        BaseMode, CurveFrame, CurvePipelines, CurveStyle, HeadlessGpu, OFFSCREEN_FORMAT, PlotGpu,
-        render_curves,
+        BaseMode, CurveFrame, CurvePipelines, HeadlessGpu, OFFSCREEN_FORMAT, PlotGpu, render_curves,
     };
     use crate::render::headless::render_plot;
     use crate::render::plot::{Decimation, DecimationMode, PlotCurves, PlotLabels};
@@ -208,54 +252,17 @@ pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError>
         })
         .process_curves()?,
     );
-    let styles: Vec<CurveStyle> = (0..store.len() as u32)
-        .map(|id| match store.label("result", id) {
-            Some("NOK") => CurveStyle::line([220, 40, 40, 255]).with_priority(1),
-            _ => CurveStyle::line([70, 110, 170, 255]),
-        })
-        .collect();
+    let styles = result_styles(&store);
     let gpu = HeadlessGpu::new()?;
     let pipelines = CurvePipelines::new(&gpu.device, OFFSCREEN_FORMAT);
     let (curves, points) = (store.len(), store.point_count());
 
-    // The baseline: one egui_plot Line per curve with every sample, through egui's
-    // tessellation (CPU only; rasterising its triangles would come on top).
+    let (baseline, triangles) = time(1, || egui_plot_lines_baseline(&store, (width, height)));
     let labels = PlotLabels {
-        title: "bench".into(),
+        title: format!("{curves} demo curves"),
         x_axis: "x".into(),
         y_axis: "y".into(),
     };
-    let ctx = egui::Context::default();
-    let input = egui::RawInput {
-        screen_rect: Some(egui::Rect::from_min_size(
-            egui::Pos2::ZERO,
-            egui::vec2(width as f32, height as f32),
-        )),
-        ..Default::default()
-    };
-    let (baseline, triangles) = time(1, || {
-        let output = ctx.run_ui(input.clone(), |ui| {
-            egui_plot::Plot::new("baseline").show(ui, |plot_ui| {
-                for id in 0..store.len() as u32 {
-                    let points: Vec<[f64; 2]> = store
-                        .y(id)
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &y)| [store.x_at(id, i), f64::from(y)])
-                        .collect();
-                    plot_ui.line(egui_plot::Line::new(store.key(id).to_owned(), points));
-                }
-            });
-        });
-        ctx.tessellate(output.shapes, output.pixels_per_point)
-            .iter()
-            .map(|job| match &job.primitive {
-                egui::epaint::Primitive::Mesh(mesh) => mesh.indices.len() / 3,
-                egui::epaint::Primitive::Callback(_) => 0,
-            })
-            .sum::<usize>()
-    });
-    drop(ctx);
     let baseline_name = format!(
         "egui_plot Lines, every point ({} M triangles)",
         triangles / 1_000_000
