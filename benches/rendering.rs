@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput};
-use lyceum::bench::{egui_plot_lines_baseline, result_styles};
+use lyceum::bench::{egui_plot_lines_tessellated, result_styles};
 use lyceum::curves::{PixelMap, decimate_m4};
 use lyceum::render::gpu::{
     BaseMode, CurveFrame, CurvePipelines, HeadlessGpu, OFFSCREEN_FORMAT, PlotGpu, render_curves,
@@ -46,7 +46,7 @@ fn main() {
         });
     });
     group.bench_function("baseline_egui_plot_lines_tessellated", |b| {
-        b.iter(|| egui_plot_lines_baseline(&store, (width, height)));
+        b.iter(|| egui_plot_lines_tessellated(&store, (width, height)));
     });
     group.finish();
     c.final_summary();

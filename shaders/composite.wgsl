@@ -13,7 +13,8 @@ struct CompositeParams {
     x_scale: f32,
     x_offset: f32,
     density: u32,
-    _pad: u32,
+    // 0: the raster kept no hit counts (opaque lines); a lit pixel counts as one hit.
+    counted: u32,
 }
 
 struct Style {
@@ -58,16 +59,17 @@ fn composite(@builtin(position) position: vec4<f32>) -> @location(0) vec4<f32> {
         discard;
     }
     let at = (u32(row) * params.width + u32(column)) * 2u;
-    let hits = pixels[at];
-    if hits == 0u {
+    let key = pixels[at + 1u];
+    if key == 0u {
         discard;
     }
+    let hits = select(1u, pixels[at], params.counted != 0u);
     if params.density != 0u {
         let t = log(1.0 + f32(hits)) / log(1.0 + f32(max(stats[0], 1u)));
         // Never fully transparent: one hit must still show.
         return vec4<f32>(viridis(0.1 + 0.9 * t), 1.0);
     }
-    let curve = (pixels[at + 1u] & 0xffffffu) - 1u;
+    let curve = (key & 0xffffffu) - 1u;
     let colour = unpack4x8unorm(styles[curve].rgba);
     let coverage = 1.0 - pow(1.0 - colour.a, f32(hits));
     return vec4<f32>(colour.rgb * coverage, coverage);

@@ -1,7 +1,6 @@
 // Per-column 1-px rasteriser for the base layer: the same rule as `src/curves/raster.rs`, so
-// M4-decimated curves light exactly the pixels of every sample. One thread per point; it
-// draws the segment to the next point (or the point alone when it has no neighbour) into a
-// per-pixel buffer of (hit count, topmost curve key). Order-independent: atomics only.
+// M4-decimated curves light exactly the pixels of every sample. One thread per point, into a
+// per-pixel buffer of (curves lighting it, topmost curve key). Order-independent: atomics only.
 
 struct RasterParams {
     width: u32,
@@ -12,7 +11,8 @@ struct RasterParams {
     y_min: f32,
     rows_per_unit: f32,
     pixel_count: u32,
-    _pad: u32,
+    // 0: only the topmost key is kept (opaque lines need no counts; half the atomics).
+    count_hits: u32,
 }
 
 struct Style {
@@ -32,7 +32,8 @@ const CHUNK: u32 = 256u;
 // Per chunk of up to 256 points of one curve: (curve, first point, curve start, curve end).
 @group(0) @binding(3) var<storage, read> chunks: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read> styles: array<Style>;
-// Per pixel, rows bottom to top: [hits, key]; key = priority << 24 | (curve + 1).
+// Per pixel, rows bottom to top: [hits, key]; key = priority << 24 | (curve + 1); hits stay 0
+// unless `count_hits`.
 @group(0) @binding(5) var<storage, read_write> pixels: array<atomic<u32>>;
 // [0]: the largest hit count (for the density colour map).
 @group(0) @binding(6) var<storage, read_write> stats: array<atomic<u32>>;
@@ -56,31 +57,52 @@ fn fill(column: i32, y_a: f32, y_b: f32, key: u32) {
     let r1 = min(i32(floor(hi)), i32(params.height) - 1);
     for (var row = r0; row <= r1; row++) {
         let at = (u32(row) * params.width + u32(column)) * 2u;
-        atomicAdd(&pixels[at], 1u);
-        atomicMax(&pixels[at + 1u], key);
+        if params.count_hits != 0u {
+            atomicAdd(&pixels[at], 1u);
+        }
+        // A plain load first: most hits land under a higher key already, and a load is far
+        // cheaper than a locked read-modify-write (lavapipe runs these on the CPU).
+        if atomicLoad(&pixels[at + 1u]) < key {
+            atomicMax(&pixels[at + 1u], key);
+        }
     }
 }
 
-fn segment(xa: f32, ya: f32, xb: f32, yb: f32, key: u32) {
-    let c0 = i32(floor(xa));
-    let c1 = i32(floor(xb));
-    if c0 == c1 {
-        fill(c0, ya, yb, key);
-        return;
-    }
-    let slope = (yb - ya) / (xb - xa);
-    let first = max(c0, -1);
-    let last = min(c1, i32(params.width));
-    for (var column = first; column <= last; column++) {
-        // The part of the segment inside this column, clipped to the segment's ends.
-        let left = select(f32(column), xa, column == c0);
-        let right = select(f32(column + 1), xb, column == c1);
-        let y_left = select(ya + (left - xa) * slope, ya, column == c0);
-        let y_right = select(ya + (right - xa) * slope, yb, column == c1);
-        fill(column, y_left, y_right, key);
-    }
+fn column_of(x: f32) -> i32 {
+    return i32(floor(x));
 }
 
+// One curve in one column: the rows between the lowest and highest of its entry height, its
+// samples in the column and its exit height, filled once — so a pixel counts curves, not
+// segments, and the counts (density, stacked alpha) are the same for M4 and every sample.
+// `first` is the curve's first sample in the column; `entry` the height it came in at.
+fn scan_column(column: i32, entry: f32, first: u32, end: u32, key: u32) {
+    var lo = entry;
+    var hi = entry;
+    var j = first;
+    loop {
+        let y = py(ys[j]);
+        lo = min(lo, y);
+        hi = max(hi, y);
+        if j + 1u >= end || is_gap(ys[j + 1u]) {
+            break;
+        }
+        let x_next = xs[j + 1u];
+        if column_of(x_next) != column {
+            // The segment leaving the column, clipped at its right edge.
+            let slope = (py(ys[j + 1u]) - y) / (x_next - xs[j]);
+            let exit = y + (f32(column + 1) - xs[j]) * slope;
+            lo = min(lo, exit);
+            hi = max(hi, exit);
+            break;
+        }
+        j++;
+    }
+    fill(column, lo, hi, key);
+}
+
+// Thread per point i: the column where a run starts (when i starts one), the columns the
+// segment i → i + 1 crosses, and the column it enters (scanned to the curve's exit from it).
 @compute @workgroup_size(256)
 fn rasterize(
     @builtin(workgroup_id) workgroup: vec3<u32>,
@@ -104,16 +126,28 @@ fn rasterize(
         return;
     }
     let key = (style.priority << 24u) | (chunk.x + 1u);
-    let has_next = i + 1u < chunk.w && !is_gap(ys[i + 1u]);
-    if has_next {
-        segment(xs[i], py(y), xs[i + 1u], py(ys[i + 1u]), key);
+    let width = i32(params.width);
+    let xa = xs[i];
+    let ya = py(y);
+    let c0 = column_of(xa);
+    let starts_run = i == chunk.z || is_gap(ys[i - 1u]);
+    if starts_run && c0 >= 0 && c0 < width {
+        scan_column(c0, ya, i, chunk.w, key);
+    }
+    if i + 1u >= chunk.w || is_gap(ys[i + 1u]) {
         return;
     }
-    let has_previous = i > chunk.z && !is_gap(ys[i - 1u]);
-    if !has_previous {
-        // A lone sample lights its own pixel.
-        let row = py(y);
-        fill(i32(floor(xs[i])), row, row, key);
+    let xb = xs[i + 1u];
+    let c1 = column_of(xb);
+    if c1 == c0 {
+        return;
+    }
+    let slope = (py(ys[i + 1u]) - ya) / (xb - xa);
+    for (var column = max(c0 + 1, 0); column <= min(c1 - 1, width - 1); column++) {
+        fill(column, ya + (f32(column) - xa) * slope, ya + (f32(column + 1) - xa) * slope, key);
+    }
+    if c1 >= 0 && c1 < width {
+        scan_column(c1, ya + (f32(c1) - xa) * slope, i + 1u, chunk.w, key);
     }
 }
 

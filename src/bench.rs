@@ -46,6 +46,22 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (median(times), last)
 }
 
+/// [`time`] for work that can fail: the first error ends the measurement.
+fn try_time<T>(
+    runs: usize,
+    mut f: impl FnMut() -> Result<T, BenchError>,
+) -> Result<Duration, BenchError> {
+    let mut error = None;
+    let (elapsed, _) = time(runs, || {
+        if error.is_none()
+            && let Err(e) = f()
+        {
+            error = Some(e);
+        }
+    });
+    error.map_or(Ok(elapsed), Err)
+}
+
 /// The plain read: every y value summed in parallel, 16 lanes wide so it runs at memory speed
 /// (what any single pass over the data costs).
 pub fn plain_read(store: &CurveStore) -> f32 {
@@ -198,9 +214,24 @@ pub fn result_styles(store: &CurveStore) -> Vec<crate::render::gpu::CurveStyle> 
 }
 
 /// The baseline a Rust developer would write first: one egui_plot `Line` per curve with every
-/// sample, run through an egui pass and egui's tessellation (CPU only; rasterising the
-/// triangles would come on top). Returns the triangle count.
-pub fn egui_plot_lines_baseline(store: &CurveStore, (width, height): (u32, u32)) -> usize {
+/// sample.
+pub fn egui_plot_lines_ui(ui: &mut egui::Ui, store: &CurveStore) {
+    egui_plot::Plot::new("baseline").show(ui, |plot_ui| {
+        for id in 0..store.len() as u32 {
+            let points: Vec<[f64; 2]> = store
+                .y(id)
+                .iter()
+                .enumerate()
+                .map(|(i, &y)| [store.x_at(id, i), f64::from(y)])
+                .collect();
+            plot_ui.line(egui_plot::Line::new(store.key(id).to_owned(), points));
+        }
+    });
+}
+
+/// The baseline through one egui pass and egui's tessellation (CPU only; rasterising the
+/// triangles comes on top). Returns the triangle count.
+pub fn egui_plot_lines_tessellated(store: &CurveStore, (width, height): (u32, u32)) -> usize {
     let ctx = egui::Context::default();
     let input = egui::RawInput {
         screen_rect: Some(egui::Rect::from_min_size(
@@ -209,19 +240,7 @@ pub fn egui_plot_lines_baseline(store: &CurveStore, (width, height): (u32, u32))
         )),
         ..Default::default()
     };
-    let output = ctx.run_ui(input, |ui| {
-        egui_plot::Plot::new("baseline").show(ui, |plot_ui| {
-            for id in 0..store.len() as u32 {
-                let points: Vec<[f64; 2]> = store
-                    .y(id)
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &y)| [store.x_at(id, i), f64::from(y)])
-                    .collect();
-                plot_ui.line(egui_plot::Line::new(store.key(id).to_owned(), points));
-            }
-        });
-    });
+    let output = ctx.run_ui(input, |ui| egui_plot_lines_ui(ui, store));
     ctx.tessellate(output.shapes, output.pixels_per_point)
         .iter()
         .map(|job| match &job.primitive {
@@ -240,7 +259,7 @@ pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError>
     use crate::render::gpu::{
         BaseMode, CurveFrame, CurvePipelines, HeadlessGpu, OFFSCREEN_FORMAT, PlotGpu, render_curves,
     };
-    use crate::render::headless::render_plot;
+    use crate::render::headless::{render_plot, render_ui};
     use crate::render::plot::{Decimation, DecimationMode, PlotCurves, PlotLabels};
 
     let (width, height) = (1920, 1080);
@@ -257,19 +276,13 @@ pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError>
     let pipelines = CurvePipelines::new(&gpu.device, OFFSCREEN_FORMAT);
     let (curves, points) = (store.len(), store.point_count());
 
-    let (baseline, triangles) = time(1, || egui_plot_lines_baseline(&store, (width, height)));
     let labels = PlotLabels {
         title: format!("{curves} demo curves"),
         x_axis: "x".into(),
         y_axis: "y".into(),
     };
-    let baseline_name = format!(
-        "egui_plot Lines, every point ({} M triangles)",
-        triangles / 1_000_000
-    );
-
     let mut rows = Vec::new();
-    let mut push = |case: &str, elapsed: Duration| {
+    let mut push = |case: &str, elapsed: Duration, baseline: String, baseline_time: Duration| {
         rows.push(RenderRow {
             case: case.to_owned(),
             curves,
@@ -277,79 +290,74 @@ pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError>
             width_px: width,
             height_px: height,
             ms: elapsed.as_secs_f64() * 1e3,
-            baseline: baseline_name.clone(),
-            baseline_ms: baseline.as_secs_f64() * 1e3,
-            speedup: baseline.as_secs_f64() / elapsed.as_secs_f64(),
+            baseline,
+            baseline_ms: baseline_time.as_secs_f64() * 1e3,
+            speedup: baseline_time.as_secs_f64() / elapsed.as_secs_f64(),
         });
     };
 
-    // Upload + draw of already decimated curves (a fresh Arc each run forces the upload).
-    let map = PixelMap::new(
-        0.0,
-        store.x_at(0, store.y(0).len().saturating_sub(1)),
-        width,
-    );
-    let decimated = crate::curves::decimate_m4(&store, &map);
+    // Upload + rasterise + readback of decimated curves (a fresh Arc each run forces the
+    // upload), against egui_plot's tessellation of every sample.
+    let x_end = (0..store.len() as u32)
+        .map(|id| store.x_at(id, store.y(id).len().saturating_sub(1)))
+        .fold(f64::MIN, f64::max);
+    let decimated = crate::curves::decimate_m4(&store, &PixelMap::new(0.0, x_end, width));
     let mut plot = PlotGpu::new(&gpu.device);
-    let frame = |decimated: Decimated| CurveFrame {
-        decimated: Arc::new(decimated),
-        styles: Arc::new(styles.clone()),
-        raster_width: width,
-        raster_height: height,
-        y_min: -1.0,
-        rows_per_unit: height as f32 / 31.0,
-        x_scale: 1.0,
-        x_offset: 0.0,
-        mode: BaseMode::Lines,
-    };
-    let mut draw_error = None;
-    let (upload_draw, ()) = time(5, || {
-        if let Err(e) = render_curves(
-            &gpu,
-            &pipelines,
-            &mut plot,
-            &frame(decimated.clone()),
-            [255; 4],
-        ) {
-            draw_error = Some(e);
-        }
-    });
-    if let Some(e) = draw_error {
-        return Err(e.into());
-    }
-    push("GPU upload + draw + readback (decimated)", upload_draw);
+    let styles_on_gpu = Arc::new(styles.clone());
+    let upload_draw = try_time(5, || {
+        let frame = CurveFrame {
+            decimated: Arc::new(decimated.clone()),
+            styles: Arc::clone(&styles_on_gpu),
+            raster_width: width,
+            raster_height: height,
+            y_min: -1.0,
+            rows_per_unit: height as f32 / 31.0,
+            x_scale: 1.0,
+            x_offset: 0.0,
+            mode: BaseMode::Lines,
+        };
+        Ok(render_curves(
+            &gpu, &pipelines, &mut plot, &frame, [255; 4],
+        )?)
+    })?;
+    let (tessellate, triangles) = time(1, || egui_plot_lines_tessellated(&store, (width, height)));
+    push(
+        "GPU upload + rasterise + readback",
+        upload_draw,
+        format!(
+            "egui_plot Lines, every sample, tessellated ({} M triangles, CPU)",
+            triangles / 1_000_000
+        ),
+        tessellate,
+    );
 
-    // Memory to PNG: decimation, the whole plot with axes, readback and PNG encoding.
+    // Memory to PNG, the whole plot with axes, against the same egui_plot plot drawn on the
+    // same adapter.
     let out = std::env::temp_dir().join(format!("lyceum-bench-{}.png", std::process::id()));
-    let mut png_error = None;
-    let (to_png, ()) = time(3, || {
-        let result = PlotCurves::new(
+    let to_png = try_time(3, || {
+        let plot = PlotCurves::new(
             egui::Id::unique("bench"),
             Arc::clone(&store),
             styles.clone(),
             DecimationMode::Inline,
             Decimation::M4,
-        )
-        .map_err(BenchError::from)
-        .and_then(|plot| {
-            Ok(render_plot(
-                &gpu,
-                &Arc::new(plot),
-                &labels,
-                (width, height),
-                1.0,
-            )?)
-        })
-        .and_then(|image| Ok(write_png(&image, &out)?));
-        if let Err(e) = result {
-            png_error = Some(e);
-        }
-    });
+        )?;
+        let image = render_plot(&gpu, &Arc::new(plot), &labels, (width, height), 1.0)?;
+        Ok(write_png(&image, &out)?)
+    })?;
+    let baseline_to_png = try_time(1, || {
+        let image = render_ui(&gpu, (width, height), 1.0, |ui| {
+            egui_plot_lines_ui(ui, &store);
+        })?;
+        Ok(write_png(&image, &out)?)
+    })?;
     let _ = std::fs::remove_file(&out);
-    if let Some(e) = png_error {
-        return Err(e);
-    }
-    push("memory → decimate → plot → PNG", to_png);
+    push(
+        "memory → decimate → plot → PNG",
+        to_png,
+        "egui_plot Lines, every sample → PNG on the same adapter".to_owned(),
+        baseline_to_png,
+    );
     Ok((gpu.describe(), rows))
 }
 
@@ -377,8 +385,8 @@ pub fn render_table(adapter: &str, rows: &[RenderRow]) -> String {
             r.speedup
         ));
     }
-    if let Some(r) = rows.first() {
-        out.push_str(&format!("baseline: {}\n", r.baseline));
+    for (i, r) in rows.iter().enumerate() {
+        out.push_str(&format!("baseline {}: {}\n", i + 1, r.baseline));
     }
     out
 }

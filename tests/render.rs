@@ -110,6 +110,32 @@ fn gpu_pixels_match_the_cpu_reference_and_m4_matches_every_sample() {
         assert!(m4.point_count() < full.point_count());
         let styles = result_styles(&store);
         let mut plot = PlotGpu::new(&gpu.device);
+        // Counts are curves per pixel, not segments: density and stacked alpha are the same
+        // for M4 and every sample too.
+        let translucent: Vec<CurveStyle> = (0..store.len())
+            .map(|id| CurveStyle::line([20, 20, 20, 40 + (id % 7) as u8 * 20]))
+            .collect();
+        for (mode, styles) in [
+            (BaseMode::Density, styles.clone()),
+            (BaseMode::Lines, translucent),
+        ] {
+            let draw = |plot: &mut PlotGpu, curves: &Decimated| {
+                render_curves(
+                    &gpu,
+                    &pipelines,
+                    plot,
+                    &frame(curves.clone(), styles.clone(), width, rows, mode),
+                    WHITE,
+                )
+                .unwrap()
+            };
+            let (a, b) = (draw(&mut plot, &m4), draw(&mut plot, &full));
+            assert_eq!(
+                differing_pixels(&a, &b),
+                0,
+                "{mode:?}: M4 and every sample differ"
+            );
+        }
         let from_m4 = render_curves(
             &gpu,
             &pipelines,
@@ -206,6 +232,33 @@ fn density_mode_maps_hit_counts_through_the_colour_map() {
     assert_ne!(single, busiest);
     assert_ne!(single, [0, 0, 0, 255], "one hit still shows");
     assert_eq!(pixel(50, 20), [0, 0, 0, 255], "no hits, no colour");
+
+    // Translucent lines stack: three curves of alpha ½ cover 1 - ½³ of the pixel.
+    let translucent = vec![CurveStyle::line([255, 255, 255, 128]); 4];
+    let image = render_curves(
+        &gpu,
+        &pipelines,
+        &mut PlotGpu::new(&gpu.device),
+        &frame(
+            decimate_m4(&store, &map),
+            translucent,
+            100,
+            rows,
+            BaseMode::Lines,
+        ),
+        [0, 0, 0, 255],
+    )
+    .unwrap();
+    let grey = |row_from_bottom: usize| image.rgba[((40 - 1 - row_from_bottom) * 100 + 50) * 4];
+    let alpha = 128.0 / 255.0;
+    for (row, hits) in [(10, 3), (30, 1)] {
+        let expected = 255.0 * (1.0 - (1.0_f64 - alpha).powi(hits));
+        assert!(
+            (f64::from(grey(row)) - expected).abs() <= 2.0,
+            "{} vs {expected}",
+            grey(row)
+        );
+    }
 }
 
 #[test]

@@ -5,7 +5,9 @@
 
 use super::decimate::Decimated;
 
-/// A hit-count image: `counts[row * width + column]`, row 0 at the bottom (y_min).
+/// A hit-count image: `counts[row * width + column]`, row 0 at the bottom (y_min). Counts are
+/// segment hits; only lit or not is compared (the GPU raster counts curves per pixel instead,
+/// which is what its density and stacked-alpha modes need).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Raster {
     pub width: u32,

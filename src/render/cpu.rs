@@ -84,6 +84,8 @@ pub fn write_png(image: &Image, path: &Path) -> Result<(), RenderError> {
     let mut encoder = png::Encoder::new(BufWriter::new(file), image.width, image.height);
     encoder.set_color(png::ColorType::Rgba);
     encoder.set_depth(png::BitDepth::Eight);
+    // fdeflate: several times faster than the default for a 1920 × 1080 plot, nearly as small.
+    encoder.set_compression(png::Compression::Fast);
     let mut writer = encoder.write_header().map_err(encode)?;
     writer.write_image_data(&image.rgba).map_err(encode)?;
     writer.finish().map_err(encode)

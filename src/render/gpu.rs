@@ -376,7 +376,7 @@ struct RasterParams {
     y_min: f32,
     rows_per_unit: f32,
     pixel_count: u32,
-    _pad: u32,
+    count_hits: u32,
 }
 
 #[repr(C)]
@@ -388,7 +388,7 @@ struct CompositeParams {
     x_scale: f32,
     x_offset: f32,
     density: u32,
-    _pad: u32,
+    counted: u32,
 }
 
 #[repr(C)]
@@ -470,6 +470,7 @@ pub struct PlotGpu {
     line_params: wgpu::Buffer,
     bind_groups: Option<BindGroups>,
     chunk_count: u32,
+    translucent_styles: bool,
     run_count: u32,
     line_instances: u32,
     uploaded_points: Option<Arc<Decimated>>,
@@ -555,6 +556,7 @@ impl PlotGpu {
             line_params: uniform_buffer(device, "lyceum line params", size_of::<LineParams>()),
             bind_groups: None,
             chunk_count: 0,
+            translucent_styles: false,
             run_count: 0,
             line_instances: 0,
             uploaded_points: None,
@@ -620,6 +622,8 @@ impl PlotGpu {
                 .styles
                 .write(device, queue, bytemuck::cast_slice(&frame.styles));
             self.chunk_count = chunks.len() as u32;
+            // Stacked alpha needs hit counts; opaque lines do not.
+            self.translucent_styles = frame.styles.iter().any(|style| style.rgba >> 24 != 0xff);
             self.line_instances = runs.last().map_or(0, |run| run[2] + run[3]);
             self.run_count = runs.len() as u32;
             self.uploaded_points = Some(Arc::clone(&frame.decimated));
@@ -641,7 +645,7 @@ impl PlotGpu {
             y_min: frame.y_min,
             rows_per_unit: frame.rows_per_unit,
             pixel_count,
-            _pad: 0,
+            count_hits: u32::from(frame.mode == BaseMode::Density || self.translucent_styles),
         };
         if self.rasterised != Some(raster) || self.rasterised_mode != frame.mode {
             queue.write_buffer(&self.raster_params, 0, bytemuck::bytes_of(&raster));
@@ -657,7 +661,7 @@ impl PlotGpu {
             x_scale: frame.x_scale,
             x_offset: frame.x_offset,
             density: u32::from(frame.mode == BaseMode::Density),
-            _pad: 0,
+            counted: raster.count_hits,
         };
         queue.write_buffer(&self.composite_params, 0, bytemuck::bytes_of(&composite));
         // Wide lines map raster columns back to viewport pixels: the inverse of the composite map.

@@ -1,7 +1,7 @@
 //! Headless rendering of whole plots: an egui frame with [`curves_plot_ui`] (axes, tick labels,
 //! title from egui_plot; curves from the GPU pipeline) drawn by egui_wgpu into an offscreen
 //! texture on any wgpu adapter (Mesa's lavapipe on machines without a GPU), read back as RGBA.
-//! `lyceum render` and the reference-image tests use it.
+//! `lyceum render`, the reference-image tests and the drawing benchmark use it.
 
 use std::sync::Arc;
 
@@ -17,8 +17,21 @@ pub fn render_plot(
     gpu: &HeadlessGpu,
     curves: &Arc<PlotCurves>,
     labels: &PlotLabels,
+    size_px: (u32, u32),
+    pixels_per_point: f32,
+) -> Result<Image, GpuError> {
+    render_ui(gpu, size_px, pixels_per_point, |ui| {
+        curves_plot_ui(ui, curves, labels);
+    })
+}
+
+/// Render any egui UI (inside a white central panel) offscreen, with the curve renderer
+/// available to its plots.
+pub fn render_ui(
+    gpu: &HeadlessGpu,
     (width, height): (u32, u32),
     pixels_per_point: f32,
+    mut add_contents: impl FnMut(&mut egui::Ui),
 ) -> Result<Image, GpuError> {
     let ctx = egui::Context::default();
     ctx.set_visuals(egui::Visuals::light());
@@ -47,13 +60,11 @@ pub fn render_plot(
         .entry(egui::ViewportId::ROOT)
         .or_default()
         .native_pixels_per_point = Some(pixels_per_point);
-    let run = || {
+    let mut run = || {
         ctx.run_ui(input.clone(), |ui| {
             egui::CentralPanel::default()
                 .frame(egui::Frame::central_panel(ui.style()).fill(egui::Color32::WHITE))
-                .show(ui, |ui| {
-                    curves_plot_ui(ui, curves, labels);
-                });
+                .show(ui, &mut add_contents);
         })
     };
     // The first pass lays the plot out (axis widths follow the tick labels); the second draws it.
