@@ -30,18 +30,14 @@ fn main() {
     let mut plot = PlotGpu::new(&gpu.device);
     group.bench_function("gpu_upload_draw_readback", |b| {
         b.iter(|| {
-            let frame = CurveFrame {
-                // A fresh Arc: the points are uploaded again, as after a pan.
-                decimated: Arc::new(decimated.clone()),
-                styles: Arc::clone(&styles),
-                raster_width: width,
-                raster_height: height,
-                y_min: -1.0,
-                rows_per_unit: height as f32 / 31.0,
-                x_scale: 1.0,
-                x_offset: 0.0,
-                mode: BaseMode::Lines,
-            };
+            // A fresh Arc: the points are uploaded again, as after a pan.
+            let frame = CurveFrame::exact(
+                Arc::new(decimated.clone()),
+                Arc::clone(&styles),
+                (width, height),
+                (-1.0, 30.0),
+                BaseMode::Lines,
+            );
             render_curves(&gpu, &pipelines, &mut plot, &frame, [255; 4]).unwrap()
         });
     });

@@ -17,13 +17,6 @@ struct CompositeParams {
     counted: u32,
 }
 
-struct Style {
-    rgba: u32,
-    width_px: f32,
-    flags: u32,
-    priority: u32,
-}
-
 @group(0) @binding(0) var<uniform> params: CompositeParams;
 @group(0) @binding(1) var<storage, read> pixels: array<u32>;
 @group(0) @binding(2) var<storage, read> styles: array<Style>;

@@ -15,15 +15,6 @@ struct RasterParams {
     count_hits: u32,
 }
 
-struct Style {
-    rgba: u32,
-    width_px: f32,
-    flags: u32,
-    priority: u32,
-}
-
-const VISIBLE: u32 = 1u;
-const HIGHLIGHTED: u32 = 2u;
 const CHUNK: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> params: RasterParams;
@@ -37,11 +28,6 @@ const CHUNK: u32 = 256u;
 @group(0) @binding(5) var<storage, read_write> pixels: array<atomic<u32>>;
 // [0]: the largest hit count (for the density colour map).
 @group(0) @binding(6) var<storage, read_write> stats: array<atomic<u32>>;
-
-// By bits: WGSL lets compilers assume NaN never occurs in float comparisons.
-fn is_gap(y: f32) -> bool {
-    return (bitcast<u32>(y) & 0x7fffffffu) > 0x7f800000u;
-}
 
 fn py(y: f32) -> f32 {
     return (y - params.y_min) * params.rows_per_unit;

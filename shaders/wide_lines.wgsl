@@ -17,13 +17,6 @@ struct LineParams {
     _pad2: u32,
 }
 
-struct Style {
-    rgba: u32,
-    width_px: f32,
-    flags: u32,
-    priority: u32,
-}
-
 @group(0) @binding(0) var<uniform> params: LineParams;
 @group(0) @binding(1) var<storage, read> xs: array<f32>;
 @group(0) @binding(2) var<storage, read> ys: array<f32>;
@@ -38,10 +31,6 @@ struct Varyings {
     @location(2) @interpolate(flat) b: vec2<f32>,
     @location(3) @interpolate(flat) half_width: f32,
     @location(4) @interpolate(flat) rgba: u32,
-}
-
-fn is_gap(y: f32) -> bool {
-    return (bitcast<u32>(y) & 0x7fffffffu) > 0x7f800000u;
 }
 
 // Viewport pixel (y down) of a point.

@@ -305,17 +305,13 @@ pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError>
     let mut plot = PlotGpu::new(&gpu.device);
     let styles_on_gpu = Arc::new(styles.clone());
     let upload_draw = try_time(5, || {
-        let frame = CurveFrame {
-            decimated: Arc::new(decimated.clone()),
-            styles: Arc::clone(&styles_on_gpu),
-            raster_width: width,
-            raster_height: height,
-            y_min: -1.0,
-            rows_per_unit: height as f32 / 31.0,
-            x_scale: 1.0,
-            x_offset: 0.0,
-            mode: BaseMode::Lines,
-        };
+        let frame = CurveFrame::exact(
+            Arc::new(decimated.clone()),
+            Arc::clone(&styles_on_gpu),
+            (width, height),
+            (-1.0, 30.0),
+            BaseMode::Lines,
+        );
         Ok(render_curves(
             &gpu, &pipelines, &mut plot, &frame, [255; 4],
         )?)

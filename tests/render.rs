@@ -53,17 +53,13 @@ fn frame(
     rows: RowMap,
     mode: BaseMode,
 ) -> CurveFrame {
-    CurveFrame {
-        decimated: Arc::new(decimated),
-        styles: Arc::new(styles),
-        raster_width: width,
-        raster_height: rows.height_px,
-        y_min: rows.y_min,
-        rows_per_unit: rows.height_px as f32 / (rows.y_max - rows.y_min),
-        x_scale: 1.0,
-        x_offset: 0.0,
+    CurveFrame::exact(
+        Arc::new(decimated),
+        Arc::new(styles),
+        (width, rows.height_px),
+        (rows.y_min, rows.y_max),
         mode,
-    }
+    )
 }
 
 /// Curves of `store` whose `result` label is `result`, for the CPU reference's layers.
@@ -205,21 +201,18 @@ fn density_mode_maps_hit_counts_through_the_colour_map() {
         y_max: 4.0,
         height_px: 40,
     };
-    let styles = vec![CurveStyle::line(OK); 4];
-    let image = render_curves(
-        &gpu,
-        &pipelines,
-        &mut PlotGpu::new(&gpu.device),
-        &frame(
-            decimate_m4(&store, &map),
-            styles,
-            100,
-            rows,
-            BaseMode::Density,
-        ),
-        [0, 0, 0, 255],
-    )
-    .unwrap();
+    let draw = |styles: Vec<CurveStyle>, mode: BaseMode| {
+        let frame = frame(decimate_m4(&store, &map), styles, 100, rows, mode);
+        render_curves(
+            &gpu,
+            &pipelines,
+            &mut PlotGpu::new(&gpu.device),
+            &frame,
+            [0, 0, 0, 255],
+        )
+        .unwrap()
+    };
+    let image = draw(vec![CurveStyle::line(OK); 4], BaseMode::Density);
     let pixel = |column: usize, row_from_bottom: usize| {
         let at = ((40 - 1 - row_from_bottom) * 100 + column) * 4;
         <[u8; 4]>::try_from(&image.rgba[at..at + 4]).unwrap()
@@ -234,21 +227,10 @@ fn density_mode_maps_hit_counts_through_the_colour_map() {
     assert_eq!(pixel(50, 20), [0, 0, 0, 255], "no hits, no colour");
 
     // Translucent lines stack: three curves of alpha ½ cover 1 - ½³ of the pixel.
-    let translucent = vec![CurveStyle::line([255, 255, 255, 128]); 4];
-    let image = render_curves(
-        &gpu,
-        &pipelines,
-        &mut PlotGpu::new(&gpu.device),
-        &frame(
-            decimate_m4(&store, &map),
-            translucent,
-            100,
-            rows,
-            BaseMode::Lines,
-        ),
-        [0, 0, 0, 255],
-    )
-    .unwrap();
+    let image = draw(
+        vec![CurveStyle::line([255, 255, 255, 128]); 4],
+        BaseMode::Lines,
+    );
     let grey = |row_from_bottom: usize| image.rgba[((40 - 1 - row_from_bottom) * 100 + 50) * 4];
     let alpha = 128.0 / 255.0;
     for (row, hits) in [(10, 3), (30, 1)] {

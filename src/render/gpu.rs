@@ -17,6 +17,8 @@ use bytemuck::{Pod, Zeroable};
 
 use crate::curves::Decimated;
 
+/// Prepended to every module: the style struct and the gap test.
+const COMMON_WGSL: &str = include_str!("../../shaders/common.wgsl");
 const RASTER_WGSL: &str = include_str!("../../shaders/raster.wgsl");
 const COMPOSITE_WGSL: &str = include_str!("../../shaders/composite.wgsl");
 const WIDE_LINES_WGSL: &str = include_str!("../../shaders/wide_lines.wgsl");
@@ -112,6 +114,30 @@ pub struct CurveFrame {
     pub x_scale: f32,
     pub x_offset: f32,
     pub mode: BaseMode,
+}
+
+impl CurveFrame {
+    /// A frame whose raster is the decimation's own width: no stretching, `y_min..y_max` over
+    /// `height_px` rows.
+    pub fn exact(
+        decimated: Arc<Decimated>,
+        styles: Arc<Vec<CurveStyle>>,
+        (width_px, height_px): (u32, u32),
+        (y_min, y_max): (f32, f32),
+        mode: BaseMode,
+    ) -> Self {
+        Self {
+            decimated,
+            styles,
+            raster_width: width_px,
+            raster_height: height_px,
+            y_min,
+            rows_per_unit: height_px as f32 / (y_max - y_min),
+            x_scale: 1.0,
+            x_offset: 0.0,
+            mode,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -260,7 +286,7 @@ impl CurvePipelines {
         });
         let raster_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("raster.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(RASTER_WGSL.into()),
+            source: wgpu::ShaderSource::Wgsl(format!("{COMMON_WGSL}{RASTER_WGSL}").into()),
         });
         let raster_pipeline_layout =
             device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -306,7 +332,7 @@ impl CurvePipelines {
             |label: &str, source: &str, layout: &wgpu::BindGroupLayout, vs: &str, fs: &str| {
                 let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(label),
-                    source: wgpu::ShaderSource::Wgsl(source.into()),
+                    source: wgpu::ShaderSource::Wgsl(format!("{COMMON_WGSL}{source}").into()),
                 });
                 let pipeline_layout =
                     device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
