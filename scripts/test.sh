@@ -31,15 +31,16 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "$XDG_RUNTIME_DIR" ]; then
   chmod 0700 "$XDG_RUNTIME_DIR"
 fi
 
-# chdb (ClickHouse 26.9 in-process) checks the DDL and SQL generated for modern servers.
+# chdb (ClickHouse 26.9 in-process) checks the DDL and SQL generated for modern servers;
+# pyarrow and polars check that datasets open in the tools data people use.
 venv="${LYCEUM_VENV:-/var/tmp/lyceum-venv}"
-if ! "$venv/bin/python" -c 'import chdb' 2>/dev/null; then
-  echo "== installing chdb-core into $venv"
+if ! "$venv/bin/python" -c 'import chdb, pyarrow, polars' 2>/dev/null; then
+  echo "== installing chdb-core, pyarrow and polars into $venv"
   python3 -m venv "$venv" 2>/dev/null || {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
     python3 -m venv "$venv"
   }
-  "$venv/bin/pip" install -q --disable-pip-version-check chdb-core
+  "$venv/bin/pip" install -q --disable-pip-version-check chdb-core pyarrow polars
 fi
 export LYCEUM_PYTHON="$venv/bin/python"
 export RUST_BACKTRACE="${RUST_BACKTRACE:-0}"

@@ -13,6 +13,7 @@ use lyceum::source::clickhouse::{
     self as ch, ArrayX, Connection, ConnectionProfile, CurveLayout, CurveQuery, CurveSelection,
     FetchOptions, FetchProgress, PixelView, SourceMapping,
 };
+use lyceum::source::dataset;
 use lyceum::source::demo::{Plant, PlantConfig};
 
 #[derive(Parser, Debug)]
@@ -77,6 +78,9 @@ enum Command {
     /// Draw the demo plant's curves into a PNG: a whole plot on the GPU (any wgpu adapter,
     /// lavapipe without a GPU), or the curves alone with the CPU reference renderer.
     Render(RenderArgs),
+    /// Offline datasets: save, import, inspect, verify, export.
+    #[command(subcommand)]
+    Dataset(DatasetCommand),
     /// Benchmark the curve engine and print a table (each case beside its baseline).
     Bench {
         /// Also write the rows as JSON.
@@ -196,9 +200,106 @@ struct RenderArgs {
 }
 
 #[derive(Subcommand, Debug)]
+enum DatasetCommand {
+    /// Fetch curves from ClickHouse and save them as a dataset folder.
+    Save {
+        #[command(flatten)]
+        fetch: Box<FetchArgs>,
+        #[command(flatten)]
+        target: DatasetTarget,
+    },
+    /// CSV (long or wide), or long-format Arrow IPC / Parquet from other tools, to a dataset.
+    Import {
+        file: PathBuf,
+        /// Curve id column (long format), when its name does not tell.
+        #[arg(long)]
+        series: Option<String>,
+        /// x or sample-index column (long format).
+        #[arg(long)]
+        x: Option<String>,
+        /// Value column (long format).
+        #[arg(long)]
+        value: Option<String>,
+        #[command(flatten)]
+        target: DatasetTarget,
+    },
+    /// The demo plant's process curves as a dataset.
+    Demo {
+        #[command(flatten)]
+        plant: PlantArgs,
+        #[command(flatten)]
+        target: DatasetTarget,
+    },
+    /// What a dataset holds (reads only the manifest).
+    Info { dir: PathBuf },
+    /// Check every file's size and checksum, decode the curves and compare the counts.
+    Verify { dir: PathBuf },
+    /// Insert a dataset's curves into a ClickHouse table (long format: series, x, value, labels).
+    Export {
+        dir: PathBuf,
+        #[command(flatten)]
+        connect: ConnectArgs,
+        #[arg(long)]
+        table: String,
+    },
+}
+
+#[derive(Args, Debug)]
+struct DatasetTarget {
+    /// The dataset folder to create.
+    #[arg(long)]
+    out: PathBuf,
+    /// Name recorded in the manifest (default: the folder's name).
+    #[arg(long)]
+    name: Option<String>,
+    /// Replace an existing dataset at --out.
+    #[arg(long)]
+    force: bool,
+}
+
+impl DatasetTarget {
+    fn save(
+        &self,
+        store: &lyceum::curves::CurveStore,
+        source: dataset::Source,
+    ) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let name = self.name.clone().unwrap_or_else(|| {
+            self.out.file_name().map_or_else(
+                || "dataset".to_owned(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        });
+        let manifest = dataset::save(
+            store,
+            &self.out,
+            &dataset::SaveOptions {
+                name,
+                source,
+                view: dataset::SavedView::default(),
+                replace: self.force,
+            },
+        )?;
+        let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
+        println!(
+            "saved {} curves, {} points to {} ({:.1} MB, {:.2}× the raw f32 samples) in {:.0} ms",
+            manifest.counts.curves,
+            manifest.counts.points,
+            self.out.display(),
+            bytes as f64 / 1e6,
+            bytes as f64 / (store.raw_sample_bytes().max(1)) as f64,
+            started.elapsed().as_secs_f64() * 1e3
+        );
+        Ok(())
+    }
+}
+
+#[derive(Subcommand, Debug)]
 enum RenderSource {
     /// Fetch the curves from ClickHouse (the same options as `lyceum fetch`).
     Clickhouse(Box<FetchArgs>),
+    /// Open a saved dataset (no server, no network).
+    Dataset { dir: PathBuf },
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -511,6 +612,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Fetch(args) => fetch(args).await?,
         Command::Render(args) => render(&args).await?,
+        Command::Dataset(command) => dataset_command(command).await?,
         Command::Bench {
             json,
             scale,
@@ -538,7 +640,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let store = fetch_store(&args).await?;
+    let (store, _) = fetch_store(&args).await?;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "{} curves, {} points in {secs:.3} s ({:.1} M points/s), store {:.1} MB",
@@ -551,7 +653,10 @@ async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
 }
 
 /// Plan the query `args` describe and stream its curves into a store, with progress on stderr.
-async fn fetch_store(args: &FetchArgs) -> anyhow::Result<lyceum::curves::CurveStore> {
+/// Also returns the source as a dataset manifest records it.
+async fn fetch_store(
+    args: &FetchArgs,
+) -> anyhow::Result<(lyceum::curves::CurveStore, dataset::Source)> {
     let connection = args.connect.connect().await?;
     let db = &args.connect.database;
     let mapping = match args.preset.as_str() {
@@ -595,18 +700,16 @@ async fn fetch_store(args: &FetchArgs) -> anyhow::Result<lyceum::curves::CurveSt
         limit: args.limit,
         ..CurveSelection::default()
     };
+    let x_range = {
+        let start = lyceum::source::demo::DEMO_START_EPOCH_SECS as f64;
+        (
+            args.from.unwrap_or(start),
+            args.to.unwrap_or(start + 86_400.0),
+        )
+    };
     let plan = match mapping.layout {
         CurveLayout::Long { .. } => {
-            let (from, to) = match (args.from, args.to) {
-                (Some(from), Some(to)) => (from, to),
-                _ => {
-                    let start = lyceum::source::demo::DEMO_START_EPOCH_SECS as f64;
-                    (
-                        args.from.unwrap_or(start),
-                        args.to.unwrap_or(start + 86_400.0),
-                    )
-                }
-            };
+            let (from, to) = x_range;
             CurveQuery::long_m4(
                 &validated,
                 &selection,
@@ -642,7 +745,110 @@ async fn fetch_store(args: &FetchArgs) -> anyhow::Result<lyceum::curves::CurveSt
     drop(tx);
     let _ = reporter.await;
     eprintln!();
-    Ok(store)
+    let long = matches!(mapping.layout, CurveLayout::Long { .. });
+    let source = dataset::Source::ClickHouse {
+        connection: args.connect.profile().keychain_account(),
+        database: mapping.database.clone(),
+        table: mapping.table.clone(),
+        mapping: Box::new(mapping.clone()),
+        keys: args.keys.clone(),
+        limit: args.limit,
+        x_range: long.then_some([x_range.0, x_range.1]),
+        width_px: long.then_some(args.width_px),
+        query: plan.sql.display(),
+    };
+    Ok((store, source))
+}
+
+async fn dataset_command(command: DatasetCommand) -> anyhow::Result<()> {
+    match command {
+        DatasetCommand::Save { fetch, target } => {
+            let (store, source) = fetch_store(&fetch).await?;
+            target.save(&store, source)?;
+        }
+        DatasetCommand::Import {
+            file,
+            series,
+            x,
+            value,
+            target,
+        } => {
+            let roles = dataset::LongColumns { series, x, value };
+            let (store, format) = dataset::import_file(&file, &roles)?;
+            let source = dataset::Source::File {
+                path: file.display().to_string(),
+                format: format.to_owned(),
+            };
+            target.save(&store, source)?;
+        }
+        DatasetCommand::Demo { plant, target } => {
+            let config = plant.config()?;
+            let store = Plant::new(config).process_curves()?;
+            let source = dataset::Source::Demo {
+                seed: config.seed,
+                curves: config.curves,
+                samples: config.samples,
+            };
+            target.save(&store, source)?;
+        }
+        DatasetCommand::Info { dir } => {
+            let m = dataset::read_manifest(&dir)?;
+            println!(
+                "{}: {} (format {} v{})",
+                dir.display(),
+                m.name,
+                m.format,
+                m.format_version
+            );
+            println!("  created {}", m.created_at);
+            println!("  {} curves, {} points", m.counts.curves, m.counts.points);
+            println!("  source: {}", serde_json::to_string(&m.source)?);
+            for column in &m.schema {
+                println!(
+                    "  column {} ({}): {}",
+                    column.name, column.role, column.data_type
+                );
+            }
+            for file in &m.files {
+                println!(
+                    "  file {}: {} bytes, xxh3-128 {}",
+                    file.path, file.bytes, file.xxh3_128
+                );
+            }
+        }
+        DatasetCommand::Verify { dir } => {
+            let started = Instant::now();
+            let report = dataset::verify(&dir)?;
+            println!(
+                "{}: ok — {} file(s), {} bytes, {} curves, {} points checked in {:.0} ms",
+                dir.display(),
+                report.files,
+                report.bytes,
+                report.counts.curves,
+                report.counts.points,
+                started.elapsed().as_secs_f64() * 1e3
+            );
+        }
+        DatasetCommand::Export {
+            dir,
+            connect,
+            table,
+        } => {
+            let data = dataset::open(&dir)?;
+            let connection = connect.connect().await?;
+            let started = Instant::now();
+            let rows = connection
+                .export_curves(&connect.database, &table, &data.store)
+                .await?;
+            println!(
+                "exported {} curves ({rows} rows) to {}.{table} in {:.0} ms",
+                data.store.len(),
+                connect.database,
+                started.elapsed().as_secs_f64() * 1e3
+            );
+        }
+    }
+    Ok(())
 }
 
 const OK_RGBA: [u8; 4] = [70, 110, 170, 255];
@@ -650,7 +856,8 @@ const NOK_RGBA: [u8; 4] = [220, 40, 40, 255];
 
 async fn render(args: &RenderArgs) -> anyhow::Result<()> {
     let store = match &args.from {
-        Some(RenderSource::Clickhouse(fetch)) => fetch_store(fetch).await?,
+        Some(RenderSource::Clickhouse(fetch)) => fetch_store(fetch).await?.0,
+        Some(RenderSource::Dataset { dir }) => dataset::open(dir)?.store,
         None => {
             let plant = Plant::new(args.plant.config()?);
             match args.source.as_str() {
@@ -723,7 +930,7 @@ fn render_gpu(args: &RenderArgs, store: lyceum::curves::CurveStore) -> anyhow::R
     }
     let kind = match &args.from {
         Some(RenderSource::Clickhouse(fetch)) if fetch.preset == "sensor-readings" => "sensors",
-        Some(RenderSource::Clickhouse(_)) => "process-curves",
+        Some(RenderSource::Clickhouse(_) | RenderSource::Dataset { .. }) => "process-curves",
         None => args.source.as_str(),
     };
     let mut labels = match (kind, program) {

@@ -225,7 +225,7 @@ pub fn sniff(path: &Path) -> Result<CsvSniff, CsvError> {
 }
 
 /// Column names a person would use for each role, lower case.
-const SERIES_NAMES: [&str; 9] = [
+pub(crate) const SERIES_NAMES: [&str; 9] = [
     "series",
     "series_id",
     "curve",
@@ -236,7 +236,7 @@ const SERIES_NAMES: [&str; 9] = [
     "id",
     "key",
 ];
-const X_NAMES: [&str; 12] = [
+pub(crate) const X_NAMES: [&str; 12] = [
     "x",
     "t",
     "ts",
@@ -250,7 +250,7 @@ const X_NAMES: [&str; 12] = [
     "displacement",
     "position",
 ];
-const VALUE_NAMES: [&str; 8] = [
+pub(crate) const VALUE_NAMES: [&str; 8] = [
     "value",
     "y",
     "val",

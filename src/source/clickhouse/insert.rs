@@ -76,6 +76,66 @@ impl Connection {
     }
 }
 
+/// Rows per insert request when exporting curves.
+const EXPORT_BATCH_ROWS: usize = 1_000_000;
+
+impl Connection {
+    /// Write `store` into a new long-format table `database.table` (series, x, value, one
+    /// String column per label), in batches of a million rows. Returns the rows written. The
+    /// table must not exist yet, so an export never mixes into other data.
+    pub async fn export_curves(
+        &self,
+        database: &str,
+        table: &str,
+        store: &crate::curves::CurveStore,
+    ) -> Result<u64> {
+        check_plain_identifier("database", database)?;
+        check_plain_identifier("table", table)?;
+        let labels = store.label_columns();
+        for label in labels {
+            check_plain_identifier("label column", &label.name)?;
+        }
+        let label_ddl: String = labels
+            .iter()
+            .map(|l| format!(", {} String", quote_identifier(&l.name)))
+            .collect();
+        self.execute(&format!(
+            "CREATE TABLE {}.{} (series String, x Float64, value Float32{label_ddl}) \
+             ENGINE = MergeTree() ORDER BY (series, x)",
+            quote_identifier(database),
+            quote_identifier(table)
+        ))
+        .await?;
+        let mut columns = vec!["series", "x", "value"];
+        columns.extend(labels.iter().map(|l| l.name.as_str()));
+        let mut writer = super::rowbinary::RowBinaryWriter::with_capacity(EXPORT_BATCH_ROWS * 24);
+        let (mut rows, mut pending) = (0u64, 0usize);
+        for id in 0..store.len() as u32 {
+            for (i, &y) in store.y(id).iter().enumerate() {
+                writer.str(store.key(id));
+                writer.f64(store.x_at(id, i));
+                writer.f32(y);
+                for label in labels {
+                    writer.str(&label.values[id as usize]);
+                }
+                pending += 1;
+                if pending == EXPORT_BATCH_ROWS {
+                    self.insert_rowbinary(database, table, &columns, writer.take())
+                        .await?;
+                    rows += pending as u64;
+                    pending = 0;
+                }
+            }
+        }
+        if pending > 0 {
+            self.insert_rowbinary(database, table, &columns, writer.take())
+                .await?;
+            rows += pending as u64;
+        }
+        Ok(rows)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,437 @@
+//! Curves ⇄ Arrow. Lyceum's own layout is one row per curve: `key` (Utf8), one Utf8 column per
+//! label, `x0` and `dx` (Float64, null for explicit x), `x` (LargeList<Float64>, null for
+//! uniform x) and `y` (LargeList<Float32>) — the list values are the store's contiguous sample
+//! buffers, written and read in bulk. Files from other tools come in long format (one row per
+//! sample: curve id, x or sample index, value, labels) and are grouped into curves here.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, Float64Type, Int32Type, Int64Type, UInt32Type, UInt64Type};
+use arrow_array::{
+    Array, ArrayRef, Float32Array, Float64Array, LargeListArray, RecordBatch, StringArray,
+};
+use arrow_buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+
+use super::manifest::ColumnInfo;
+use crate::curves::{CurveStore, CurveStoreBuilder, Sampling};
+use crate::source::csv_file::{SERIES_NAMES, VALUE_NAMES, X_NAMES};
+
+/// Why a table cannot become curves; the caller adds the file name.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TableError {
+    #[error("no column `{0}`")]
+    MissingColumn(String),
+    #[error("column `{name}` has type {found}, expected {expected}")]
+    WrongType {
+        name: String,
+        found: String,
+        expected: &'static str,
+    },
+    #[error("cannot tell the {role} column among {columns}: name it with --{role}")]
+    NoRole { role: &'static str, columns: String },
+    #[error("row {row}: {problem}")]
+    BadRow { row: usize, problem: String },
+    #[error(transparent)]
+    Store(#[from] crate::curves::StoreError),
+}
+
+fn list_field(item: DataType) -> Arc<Field> {
+    Arc::new(Field::new("item", item, false))
+}
+
+fn offsets(ends: impl IntoIterator<Item = usize>) -> OffsetBuffer<i64> {
+    let offsets: Vec<i64> = std::iter::once(0)
+        .chain(ends.into_iter().map(|end| end as i64))
+        .collect();
+    OffsetBuffer::new(ScalarBuffer::from(offsets))
+}
+
+/// The store as one record batch in Lyceum's layout, and the column descriptions.
+pub fn store_to_batch(
+    store: &CurveStore,
+) -> Result<(RecordBatch, Vec<ColumnInfo>), arrow_schema::ArrowError> {
+    let curves = store.len() as u32;
+    let mut fields = vec![Field::new("key", DataType::Utf8, false)];
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(store.keys()))];
+    let mut roles = vec!["key"];
+    for label in store.label_columns() {
+        fields.push(Field::new(&label.name, DataType::Utf8, false));
+        columns.push(Arc::new(StringArray::from_iter_values(&label.values)));
+        roles.push("label");
+    }
+    let uniform = |pick: fn(f64, f64) -> f64| {
+        Float64Array::from_iter((0..curves).map(|id| match store.sampling(id) {
+            Sampling::Uniform { x0, dx } => Some(pick(x0, dx)),
+            Sampling::Explicit => None,
+        }))
+    };
+    fields.push(Field::new("x0", DataType::Float64, true));
+    columns.push(Arc::new(uniform(|x0, _| x0)));
+    fields.push(Field::new("dx", DataType::Float64, true));
+    columns.push(Arc::new(uniform(|_, dx| dx)));
+    roles.extend(["x0", "dx"]);
+
+    let mut x_values = Vec::new();
+    let mut x_ends = Vec::with_capacity(store.len());
+    for id in 0..curves {
+        if let Some(xs) = store.x_explicit(id) {
+            x_values.extend_from_slice(xs);
+        }
+        x_ends.push(x_values.len());
+    }
+    let explicit = NullBuffer::from_iter((0..curves).map(|id| store.x_explicit(id).is_some()));
+    let x = LargeListArray::try_new(
+        list_field(DataType::Float64),
+        offsets(x_ends),
+        Arc::new(Float64Array::from(x_values)),
+        Some(explicit),
+    )?;
+    fields.push(Field::new("x", x.data_type().clone(), true));
+    columns.push(Arc::new(x));
+
+    let y = LargeListArray::try_new(
+        list_field(DataType::Float32),
+        offsets(store.y_offsets()[1..].iter().copied()),
+        Arc::new(Float32Array::from(store.y_values().to_vec())),
+        None,
+    )?;
+    fields.push(Field::new("y", y.data_type().clone(), false));
+    columns.push(Arc::new(y));
+    roles.extend(["x", "y"]);
+
+    let schema = Arc::new(Schema::new(fields));
+    let info = schema
+        .fields()
+        .iter()
+        .zip(roles)
+        .map(|(field, role)| ColumnInfo {
+            name: field.name().clone(),
+            data_type: field.data_type().to_string(),
+            role: role.to_owned(),
+        })
+        .collect();
+    Ok((RecordBatch::try_new(schema, columns)?, info))
+}
+
+fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef, TableError> {
+    batch
+        .column_by_name(name)
+        .ok_or_else(|| TableError::MissingColumn(name.to_owned()))
+}
+
+fn wrong_type(name: &str, found: &DataType, expected: &'static str) -> TableError {
+    TableError::WrongType {
+        name: name.to_owned(),
+        found: found.to_string(),
+        expected,
+    }
+}
+
+fn utf8<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a StringArray, TableError> {
+    let array = column(batch, name)?;
+    array
+        .as_string_opt::<i32>()
+        .ok_or_else(|| wrong_type(name, array.data_type(), "Utf8"))
+}
+
+fn float64<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a Float64Array, TableError> {
+    let array = column(batch, name)?;
+    array
+        .as_primitive_opt::<Float64Type>()
+        .ok_or_else(|| wrong_type(name, array.data_type(), "Float64"))
+}
+
+fn large_list<'a>(
+    batch: &'a RecordBatch,
+    name: &str,
+    expected: &'static str,
+) -> Result<&'a LargeListArray, TableError> {
+    let array = column(batch, name)?;
+    array
+        .as_list_opt::<i64>()
+        .ok_or_else(|| wrong_type(name, array.data_type(), expected))
+}
+
+/// Append batches in Lyceum's layout (as [`store_to_batch`] writes them) to `builder`, whose
+/// label columns are `label_names`.
+pub fn append_batch(
+    builder: &mut CurveStoreBuilder,
+    batch: &RecordBatch,
+    label_names: &[String],
+) -> Result<(), TableError> {
+    let keys = utf8(batch, "key")?;
+    let labels = label_names
+        .iter()
+        .map(|name| utf8(batch, name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (x0, dx) = (float64(batch, "x0")?, float64(batch, "dx")?);
+    let x = large_list(batch, "x", "LargeList(Float64)")?;
+    let y = large_list(batch, "y", "LargeList(Float32)")?;
+    let x_values = x
+        .values()
+        .as_primitive_opt::<Float64Type>()
+        .ok_or_else(|| wrong_type("x", x.data_type(), "LargeList(Float64)"))?
+        .values();
+    let y_values = y
+        .values()
+        .as_primitive_opt::<Float32Type>()
+        .ok_or_else(|| wrong_type("y", y.data_type(), "LargeList(Float32)"))?
+        .values();
+    let (x_offsets, y_offsets) = (x.value_offsets(), y.value_offsets());
+    let slice =
+        |offsets: &[i64], row: usize, len: usize| -> Result<std::ops::Range<usize>, TableError> {
+            let (start, end) = (offsets[row], offsets[row + 1]);
+            match (usize::try_from(start), usize::try_from(end)) {
+                (Ok(start), Ok(end)) if start <= end && end <= len => Ok(start..end),
+                _ => Err(TableError::BadRow {
+                    row,
+                    problem: format!("list offsets {start}..{end} out of range"),
+                }),
+            }
+        };
+    let mut label_values: Vec<&str> = Vec::with_capacity(labels.len());
+    for row in 0..batch.num_rows() {
+        label_values.clear();
+        label_values.extend(labels.iter().map(|column| column.value(row)));
+        let ys = &y_values[slice(y_offsets, row, y_values.len())?];
+        if x.is_valid(row) {
+            let xs = &x_values[slice(x_offsets, row, x_values.len())?];
+            builder.push_explicit(keys.value(row), &label_values, xs, ys)?;
+        } else if x0.is_valid(row) && dx.is_valid(row) {
+            builder.push_uniform(
+                keys.value(row),
+                &label_values,
+                x0.value(row),
+                dx.value(row),
+                ys,
+            )?;
+        } else {
+            return Err(TableError::BadRow {
+                row,
+                problem: "neither x values nor x0 and dx".to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Label column names of a batch in Lyceum's layout: the Utf8 columns after `key`.
+pub fn label_names(schema: &Schema) -> Vec<String> {
+    schema
+        .fields()
+        .iter()
+        .filter(|f| !["key", "x0", "dx", "x", "y"].contains(&f.name().as_str()))
+        .map(|f| f.name().clone())
+        .collect()
+}
+
+/// Which columns of a long-format table hold the curve id, x and value.
+#[derive(Clone, Debug, Default)]
+pub struct LongColumns {
+    pub series: Option<String>,
+    pub x: Option<String>,
+    pub value: Option<String>,
+}
+
+fn find_role(
+    schema: &Schema,
+    given: Option<&str>,
+    names: &[&str],
+    taken: &[&str],
+    role: &'static str,
+) -> Result<String, TableError> {
+    if let Some(name) = given {
+        return schema
+            .fields()
+            .iter()
+            .find(|f| f.name().eq_ignore_ascii_case(name))
+            .map(|f| f.name().clone())
+            .ok_or_else(|| TableError::MissingColumn(name.to_owned()));
+    }
+    names
+        .iter()
+        .find_map(|n| {
+            schema
+                .fields()
+                .iter()
+                .find(|f| f.name().eq_ignore_ascii_case(n) && !taken.contains(&f.name().as_str()))
+        })
+        .map(|f| f.name().clone())
+        .ok_or_else(|| TableError::NoRole {
+            role,
+            columns: schema
+                .fields()
+                .iter()
+                .map(|f| format!("`{}`", f.name()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// Text of any label-like value.
+fn cell_text(array: &ArrayRef, row: usize) -> Option<String> {
+    if array.is_null(row) {
+        return Some(String::new());
+    }
+    match array.data_type() {
+        DataType::Utf8 => Some(array.as_string::<i32>().value(row).to_owned()),
+        DataType::LargeUtf8 => Some(array.as_string::<i64>().value(row).to_owned()),
+        DataType::Utf8View => Some(array.as_string_view().value(row).to_owned()),
+        DataType::Int32 => Some(array.as_primitive::<Int32Type>().value(row).to_string()),
+        DataType::Int64 => Some(array.as_primitive::<Int64Type>().value(row).to_string()),
+        DataType::UInt32 => Some(array.as_primitive::<UInt32Type>().value(row).to_string()),
+        DataType::UInt64 => Some(array.as_primitive::<UInt64Type>().value(row).to_string()),
+        DataType::Float64 => Some(array.as_primitive::<Float64Type>().value(row).to_string()),
+        DataType::Float32 => Some(array.as_primitive::<Float32Type>().value(row).to_string()),
+        DataType::Boolean => Some(array.as_boolean().value(row).to_string()),
+        _ => None,
+    }
+}
+
+/// A number of any numeric or timestamp (→ seconds) type; `None` for other types.
+fn cell_number(array: &ArrayRef, row: usize) -> Option<f64> {
+    if array.is_null(row) {
+        return Some(f64::NAN);
+    }
+    use arrow_array::types::{
+        TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+        TimestampSecondType,
+    };
+    Some(match array.data_type() {
+        DataType::Float64 => array.as_primitive::<Float64Type>().value(row),
+        DataType::Float32 => f64::from(array.as_primitive::<Float32Type>().value(row)),
+        DataType::Int32 => f64::from(array.as_primitive::<Int32Type>().value(row)),
+        DataType::Int64 => array.as_primitive::<Int64Type>().value(row) as f64,
+        DataType::UInt32 => f64::from(array.as_primitive::<UInt32Type>().value(row)),
+        DataType::UInt64 => array.as_primitive::<UInt64Type>().value(row) as f64,
+        DataType::Timestamp(TimeUnit::Second, _) => {
+            array.as_primitive::<TimestampSecondType>().value(row) as f64
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            array.as_primitive::<TimestampMillisecondType>().value(row) as f64 / 1e3
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            array.as_primitive::<TimestampMicrosecondType>().value(row) as f64 / 1e6
+        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            array.as_primitive::<TimestampNanosecondType>().value(row) as f64 / 1e9
+        }
+        _ => return None,
+    })
+}
+
+/// Samples of one curve gathered from long rows, with the labels of its first row.
+#[derive(Default)]
+struct LongCurve {
+    labels: Vec<String>,
+    xs: Vec<f64>,
+    ys: Vec<f32>,
+}
+
+/// Group a long-format table (one row per sample) into curves: rows of one curve may be
+/// anywhere in the table; each curve's samples are sorted by x. Every other column becomes a
+/// label (its value in the curve's first row).
+pub fn long_batches_to_store(
+    batches: &[RecordBatch],
+    roles: &LongColumns,
+) -> Result<CurveStore, TableError> {
+    let Some(schema) = batches.first().map(RecordBatch::schema) else {
+        return Ok(CurveStoreBuilder::new(&[]).finish()?);
+    };
+    let series = find_role(
+        &schema,
+        roles.series.as_deref(),
+        &SERIES_NAMES,
+        &[],
+        "series",
+    )?;
+    let x = find_role(&schema, roles.x.as_deref(), &X_NAMES, &[&series], "x")?;
+    let value = find_role(
+        &schema,
+        roles.value.as_deref(),
+        &VALUE_NAMES,
+        &[&series, &x],
+        "value",
+    )?;
+    let label_names: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .filter(|n| ![&series, &x, &value].contains(&n))
+        .collect();
+
+    let mut order: Vec<String> = Vec::new();
+    let mut curves: HashMap<String, LongCurve> = HashMap::new();
+    let mut row_base = 0;
+    for batch in batches {
+        let (series_col, x_col, value_col) = (
+            column(batch, &series)?,
+            column(batch, &x)?,
+            column(batch, &value)?,
+        );
+        let label_cols = label_names
+            .iter()
+            .map(|n| column(batch, n))
+            .collect::<Result<Vec<_>, _>>()?;
+        for row in 0..batch.num_rows() {
+            let bad_type = |name: &str, array: &ArrayRef, expected| {
+                wrong_type(name, array.data_type(), expected)
+            };
+            let key = cell_text(series_col, row)
+                .ok_or_else(|| bad_type(&series, series_col, "text or integer"))?;
+            let x_value = cell_number(x_col, row)
+                .ok_or_else(|| bad_type(&x, x_col, "number or timestamp"))?;
+            let y_value =
+                cell_number(value_col, row).ok_or_else(|| bad_type(&value, value_col, "number"))?;
+            if x_value.is_nan() {
+                return Err(TableError::BadRow {
+                    row: row_base + row,
+                    problem: format!("`{x}` is empty"),
+                });
+            }
+            let curve = match curves.get_mut(&key) {
+                Some(curve) => curve,
+                None => {
+                    let labels = label_cols
+                        .iter()
+                        .zip(&label_names)
+                        .map(|(col, name)| {
+                            cell_text(col, row).ok_or_else(|| bad_type(name, col, "text or number"))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    order.push(key.clone());
+                    curves.entry(key).or_insert(LongCurve {
+                        labels,
+                        ..LongCurve::default()
+                    })
+                }
+            };
+            curve.xs.push(x_value);
+            curve.ys.push(y_value as f32);
+        }
+        row_base += batch.num_rows();
+    }
+    let names: Vec<&str> = label_names.iter().map(String::as_str).collect();
+    let mut builder = CurveStoreBuilder::new(&names);
+    for key in &order {
+        let Some(mut curve) = curves.remove(key) else {
+            continue;
+        };
+        if !curve.xs.is_sorted() {
+            let mut by_x: Vec<(f64, f32)> = curve
+                .xs
+                .iter()
+                .copied()
+                .zip(curve.ys.iter().copied())
+                .collect();
+            by_x.sort_by(|a, b| a.0.total_cmp(&b.0));
+            (curve.xs, curve.ys) = by_x.into_iter().unzip();
+        }
+        let labels: Vec<&str> = curve.labels.iter().map(String::as_str).collect();
+        builder.push_explicit(key.as_str(), &labels, &curve.xs, &curve.ys)?;
+    }
+    Ok(builder.finish()?)
+}

@@ -1,0 +1,141 @@
+//! CSV straight to curves, no server: the file is sniffed (delimiter, header, types, long or
+//! wide layout) as `lyceum import` does, turned into a long-format Arrow batch (series, x,
+//! value, labels) and grouped into curves by [`super::arrow_io::long_batches_to_store`].
+//! Date-time x becomes epoch seconds; an empty value is a gap (NaN). A bad row stops with
+//! file, line and column.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+
+use super::DatasetError;
+use super::arrow_io::{LongColumns, long_batches_to_store};
+use crate::curves::CurveStore;
+use crate::source::csv_file::{self, CsvError, CsvLayout, CsvType};
+
+fn field(record: &csv::ByteRecord, i: usize) -> &str {
+    record
+        .get(i)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .unwrap_or("")
+        .trim()
+}
+
+/// Read `path` into curves; `roles` names the long-format columns when names do not tell.
+pub fn store_from_csv(path: &Path, roles: &LongColumns) -> Result<CurveStore, DatasetError> {
+    let sniff = csv_file::sniff(path)?;
+    let layout = sniff.layout(
+        roles.series.as_deref(),
+        roles.x.as_deref(),
+        roles.value.as_deref(),
+    )?;
+    let (x_index, labels) = match &layout {
+        CsvLayout::Long { x, labels, .. } => (*x, labels.clone()),
+        CsvLayout::Wide { x, .. } => (*x, Vec::new()),
+    };
+    let x_is_time = sniff.columns[x_index].kind == CsvType::DateTime;
+    let (mut series, mut xs, mut values) = (Vec::new(), Vec::new(), Vec::new());
+    let mut label_values: Vec<Vec<String>> = vec![Vec::new(); labels.len()];
+    let mut reader = csv_file::reader(&sniff)?;
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let more = reader
+            .read_byte_record(&mut record)
+            .map_err(|e| CsvError::BadRow {
+                path: sniff.path.clone(),
+                line: e.position().map_or(0, csv::Position::line),
+                problem: e.to_string(),
+            })?;
+        if !more {
+            break;
+        }
+        let line = record.position().map_or(0, csv::Position::line);
+        if record.len() != sniff.columns.len() {
+            return Err(CsvError::BadRow {
+                path: sniff.path.clone(),
+                line,
+                problem: format!(
+                    "{} fields, the header has {}",
+                    record.len(),
+                    sniff.columns.len()
+                ),
+            }
+            .into());
+        }
+        let text = field(&record, x_index);
+        let x = if x_is_time {
+            csv_file::parse_datetime_ms(text).map(|ms| ms as f64 / 1e3)
+        } else {
+            csv_file::parse_number(text)
+        }
+        .ok_or_else(|| {
+            sniff.bad_value(
+                line,
+                x_index,
+                text,
+                if x_is_time { "a date-time" } else { "a number" },
+            )
+        })?;
+        let value = |i: usize| -> Result<f64, CsvError> {
+            let text = field(&record, i);
+            if text.is_empty() {
+                return Ok(f64::NAN);
+            }
+            csv_file::parse_number(text).ok_or_else(|| sniff.bad_value(line, i, text, "a number"))
+        };
+        match &layout {
+            CsvLayout::Long {
+                series: s,
+                value: v,
+                ..
+            } => {
+                series.push(field(&record, *s).to_owned());
+                xs.push(x);
+                values.push(value(*v)?);
+                for (column, &i) in label_values.iter_mut().zip(&labels) {
+                    column.push(field(&record, i).to_owned());
+                }
+            }
+            CsvLayout::Wide {
+                series: columns, ..
+            } => {
+                for &i in columns {
+                    series.push(sniff.columns[i].name.clone());
+                    xs.push(x);
+                    values.push(value(i)?);
+                }
+            }
+        }
+    }
+    let mut fields = vec![
+        Field::new("series", DataType::Utf8, false),
+        Field::new("x", DataType::Float64, false),
+        Field::new("value", DataType::Float64, false),
+    ];
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(series)),
+        Arc::new(Float64Array::from(xs)),
+        Arc::new(Float64Array::from(values)),
+    ];
+    for (&i, column) in labels.iter().zip(label_values) {
+        fields.push(Field::new(&sniff.columns[i].name, DataType::Utf8, false));
+        columns.push(Arc::new(StringArray::from(column)));
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| {
+        DatasetError::Decode {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        }
+    })?;
+    let roles = LongColumns {
+        series: Some("series".to_owned()),
+        x: Some("x".to_owned()),
+        value: Some("value".to_owned()),
+    };
+    long_batches_to_store(&[batch], &roles).map_err(|source| DatasetError::Table {
+        path: path.to_owned(),
+        source,
+    })
+}

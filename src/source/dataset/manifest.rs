@@ -1,0 +1,103 @@
+//! The dataset manifest (`manifest.json`): what the data is, where it came from, how to check
+//! it, and the saved view. [`Manifest`] is written last when a dataset is saved, so a folder
+//! without one was never finished.
+
+use serde::{Deserialize, Serialize};
+
+use crate::source::clickhouse::SourceMapping;
+
+/// The manifest file's name inside a dataset folder.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// The curves file's name inside a dataset folder.
+pub const CURVES_FILE: &str = "curves.arrow";
+/// What `format` says in every Lyceum manifest.
+pub const FORMAT_NAME: &str = "lyceum-dataset";
+/// The newest format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub format_version: u32,
+    pub name: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub source: Source,
+    pub schema: Vec<ColumnInfo>,
+    pub counts: Counts,
+    pub files: Vec<FileEntry>,
+    #[serde(default)]
+    pub view: SavedView,
+}
+
+/// Where the curves came from. Connection details never include a secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Source {
+    ClickHouse {
+        /// `user@host:port`, the keychain account; no password.
+        connection: String,
+        database: String,
+        table: String,
+        mapping: Box<SourceMapping>,
+        /// Series keys asked for (empty: all) and the row limit.
+        keys: Vec<String>,
+        limit: Option<u64>,
+        /// x-range of a long-series query, with the pixel width it was decimated for.
+        x_range: Option<[f64; 2]>,
+        width_px: Option<u32>,
+        /// The SQL as sent, values bound.
+        query: String,
+    },
+    /// A CSV, Arrow IPC or Parquet file.
+    File { path: String, format: String },
+    /// The built-in demo plant.
+    Demo {
+        seed: u64,
+        curves: usize,
+        samples: usize,
+    },
+}
+
+/// One column of the curves file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnInfo {
+    pub name: String,
+    /// Arrow's name for the type (`LargeList(Float32)`, …).
+    pub data_type: String,
+    /// `key`, `label`, `x0`, `dx`, `x` or `y`.
+    pub role: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub curves: u64,
+    pub points: u64,
+}
+
+/// A data file of the dataset and how to check it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub path: String,
+    pub bytes: u64,
+    /// XXH3-128 of the whole file, lower-case hex.
+    pub xxh3_128: String,
+}
+
+/// What the user was looking at when the dataset was saved.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SavedView {
+    pub x_range: Option<[f64; 2]>,
+    pub y_range: Option<[f64; 2]>,
+    pub colour_by: Option<String>,
+    /// Series keys.
+    pub highlighted: Vec<String>,
+    pub thresholds: Vec<Threshold>,
+}
+
+/// A horizontal limit line (spec limit, alarm level).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Threshold {
+    pub label: String,
+    pub y: f64,
+}
