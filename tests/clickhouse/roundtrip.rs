@@ -235,3 +235,133 @@ async fn render_from_clickhouse_matches_the_seeded_demo_plant() {
         "the fetched curves draw a different picture"
     );
 }
+
+/// `dataset save` from ClickHouse, then everything offline with the server gone; then
+/// `dataset export` puts the same curves back into a table.
+#[tokio::test(flavor = "multi_thread")]
+async fn dataset_saved_from_clickhouse_works_offline_and_exports_back() {
+    let mut server = ClickHouseServer::start();
+    let c = server.connect("demo").await;
+    let plant = Plant::new(PlantConfig {
+        curves: 300,
+        samples: 500,
+        sensors: 1,
+        days: 0.01,
+        ..PlantConfig::default()
+    });
+    c.seed_demo_plant("demo", &plant, false, |_| {})
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("shift");
+    let target_arg = target.to_str().unwrap().to_owned();
+    let url = server.url();
+    let lyceum = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_lyceum"))
+            .args(args)
+            .env("RUST_BACKTRACE", "0")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        );
+        assert!(output.status.success(), "{args:?}\n{stdout}\n{stderr}");
+        stdout
+    };
+    let saved = lyceum(&[
+        "dataset",
+        "save",
+        "--url",
+        &url,
+        "--database",
+        "demo",
+        "--password-stdin",
+        "--out",
+        &target_arg,
+    ]);
+    let expected = plant.process_curves().unwrap();
+    let points = expected.point_count();
+    assert!(
+        saved.contains(&format!("saved 300 curves, {points} points")),
+        "{saved}"
+    );
+
+    // The network cable pulled: no server from here on.
+    server.stop();
+    let info = lyceum(&["dataset", "info", &target_arg]);
+    assert!(
+        info.contains("\"kind\":\"click_house\"") && info.contains("process_curves"),
+        "{info}"
+    );
+    assert!(info.contains("SELECT"), "the query is recorded: {info}");
+    assert!(!info.contains("password"), "{info}");
+    assert!(lyceum(&["dataset", "verify", &target_arg]).contains("ok"));
+    let png = dir.path().join("offline.png");
+    let rendered = lyceum(&[
+        "render",
+        "--out",
+        png.to_str().unwrap(),
+        "--width",
+        "400",
+        "--height",
+        "250",
+        "dataset",
+        &target_arg,
+    ]);
+    assert!(rendered.contains("300 curves drawn"), "{rendered}");
+    let opened = lyceum::source::dataset::open(&target).unwrap();
+    assert_eq!(opened.store.point_count(), points);
+    for id in 0..expected.len() as u32 {
+        let got = opened.store.find(expected.key(id)).unwrap();
+        assert_eq!(opened.store.y(got), expected.y(id));
+    }
+
+    // Back into ClickHouse (a fresh server: the old one is gone).
+    let server = ClickHouseServer::start();
+    let c = server.connect("default").await;
+    let exported = lyceum(&[
+        "dataset",
+        "export",
+        &target_arg,
+        "--url",
+        &server.url(),
+        "--database",
+        "default",
+        "--password-stdin",
+        "--table",
+        "shift_curves",
+    ]);
+    assert!(
+        exported.contains(&format!("exported 300 curves ({points} rows)")),
+        "{exported}"
+    );
+    assert_eq!(
+        c.count_rows("default", "shift_curves").await.unwrap(),
+        points as u64
+    );
+    // Exporting into an existing table is refused rather than mixed in.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_lyceum"))
+        .args([
+            "dataset",
+            "export",
+            &target_arg,
+            "--url",
+            &server.url(),
+            "--database",
+            "default",
+            "--password-stdin",
+            "--table",
+            "shift_curves",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already exists"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
