@@ -182,7 +182,9 @@ pub enum BenchError {
     Gpu(#[from] crate::render::gpu::GpuError),
     #[error(transparent)]
     Render(#[from] crate::render::cpu::RenderError),
-    #[error("cannot make a temporary file: {0}")]
+    #[error(transparent)]
+    Dataset(#[from] crate::source::dataset::DatasetError),
+    #[error("benchmark files: {0}")]
     Io(#[from] std::io::Error),
 }
 
@@ -383,6 +385,197 @@ pub fn render_table(adapter: &str, rows: &[RenderRow]) -> String {
     }
     for (i, r) in rows.iter().enumerate() {
         out.push_str(&format!("baseline {}: {}\n", i + 1, r.baseline));
+    }
+    out
+}
+
+/// One dataset case: time and, for writes, bytes on disk.
+#[derive(Clone, Debug, Serialize)]
+pub struct DatasetRow {
+    pub case: String,
+    pub curves: usize,
+    pub points: usize,
+    /// Median over the runs.
+    pub ms: f64,
+    pub bytes: Option<u64>,
+    /// Bytes on disk over the raw f32 sample bytes.
+    pub size_to_raw: Option<f64>,
+}
+
+/// Dataset cases on `dir` (or, without one, the 10,000 × 2,000 demo plant saved to a
+/// temporary folder, timing the save): open → curves ready, open → decimated for a 1920-px
+/// view, and the same curves written to and read from Parquet (Snappy, Zstd) for the format
+/// comparison.
+pub fn run_dataset(
+    dir: Option<&std::path::Path>,
+    scale: f64,
+) -> Result<Vec<DatasetRow>, BenchError> {
+    use crate::source::dataset;
+
+    let temp = std::env::temp_dir().join(format!("lyceum-bench-dataset-{}", std::process::id()));
+    let mut rows = Vec::new();
+    let dir = match dir {
+        Some(dir) => dir.to_owned(),
+        None => {
+            let store = Plant::new(PlantConfig {
+                curves: ((10_000.0 * scale) as usize).max(1),
+                samples: 2_000,
+                ..PlantConfig::default()
+            })
+            .process_curves()?;
+            let options = dataset::SaveOptions {
+                name: "bench".into(),
+                source: dataset::Source::Demo {
+                    seed: 42,
+                    curves: store.len(),
+                    samples: 2_000,
+                },
+                view: dataset::SavedView::default(),
+                replace: true,
+            };
+            let target = temp.join("demo");
+            let save = try_time(3, || Ok(dataset::save(&store, &target, &options)?))?;
+            let bytes = std::fs::metadata(target.join(dataset::CURVES_FILE))?.len();
+            rows.push(dataset_row(
+                "save (Arrow IPC, Lyceum's format)",
+                &store,
+                save,
+                Some(bytes),
+            ));
+            target
+        }
+    };
+    let mut opened = None;
+    let open = try_time(5, || {
+        opened = Some(dataset::open(&dir)?);
+        Ok(())
+    })?;
+    let Some(dataset) = opened else {
+        return Ok(rows);
+    };
+    let store = dataset.store;
+    rows.push(dataset_row("open → curves ready", &store, open, None));
+    let x_end = (0..store.len() as u32)
+        .map(|id| store.x_at(id, store.y(id).len().saturating_sub(1)))
+        .fold(f64::MIN, f64::max);
+    let x_start = (0..store.len() as u32)
+        .filter(|&id| !store.y(id).is_empty())
+        .map(|id| store.x_at(id, 0))
+        .fold(f64::MAX, f64::min);
+    let open_decimate = try_time(5, || {
+        let store = dataset::open(&dir)?.store;
+        crate::curves::decimate_m4(&store, &PixelMap::new(x_start, x_end, 1920));
+        Ok(())
+    })?;
+    rows.push(dataset_row(
+        "open → decimated (1920 px)",
+        &store,
+        open_decimate,
+        None,
+    ));
+
+    std::fs::create_dir_all(&temp)?;
+    for (name, compression) in [
+        ("Snappy", parquet::basic::Compression::SNAPPY),
+        (
+            "Zstd",
+            parquet::basic::Compression::ZSTD(parquet::basic::ZstdLevel::default()),
+        ),
+    ] {
+        let path = temp.join(format!("curves-{name}.parquet"));
+        let write = try_time(3, || write_parquet(&store, &path, compression))?;
+        let bytes = std::fs::metadata(&path)?.len();
+        rows.push(dataset_row(
+            &format!("Parquet ({name}): write"),
+            &store,
+            write,
+            Some(bytes),
+        ));
+        let read = try_time(3, || read_parquet(&path).map(drop))?;
+        rows.push(dataset_row(
+            &format!("Parquet ({name}): read → curves ready"),
+            &store,
+            read,
+            None,
+        ));
+    }
+    let _ = std::fs::remove_dir_all(&temp);
+    Ok(rows)
+}
+
+fn dataset_row(
+    case: &str,
+    store: &CurveStore,
+    elapsed: Duration,
+    bytes: Option<u64>,
+) -> DatasetRow {
+    DatasetRow {
+        case: case.to_owned(),
+        curves: store.len(),
+        points: store.point_count(),
+        ms: elapsed.as_secs_f64() * 1e3,
+        bytes,
+        size_to_raw: bytes.map(|b| b as f64 / store.raw_sample_bytes().max(1) as f64),
+    }
+}
+
+fn parquet_error(e: impl std::fmt::Display) -> BenchError {
+    BenchError::Io(std::io::Error::other(e.to_string()))
+}
+
+/// The store in Lyceum's Arrow layout, as one Parquet file.
+fn write_parquet(
+    store: &CurveStore,
+    path: &std::path::Path,
+    compression: parquet::basic::Compression,
+) -> Result<(), BenchError> {
+    let (batch, _) =
+        crate::source::dataset::arrow_io::store_to_batch(store).map_err(parquet_error)?;
+    let properties = parquet::file::properties::WriterProperties::builder()
+        .set_compression(compression)
+        .build();
+    let file = std::fs::File::create(path)?;
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties))
+        .map_err(parquet_error)?;
+    writer.write(&batch).map_err(parquet_error)?;
+    writer.close().map_err(parquet_error)?;
+    Ok(())
+}
+
+fn read_parquet(path: &std::path::Path) -> Result<CurveStore, BenchError> {
+    use crate::source::dataset::arrow_io;
+    let file = std::fs::File::open(path)?;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::build)
+        .map_err(parquet_error)?;
+    let labels = arrow_io::label_names(&arrow_array::RecordBatchReader::schema(&reader));
+    let names: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let mut builder = CurveStoreBuilder::new(&names);
+    for batch in reader {
+        let batch = batch.map_err(parquet_error)?;
+        arrow_io::append_batch(&mut builder, &batch, &labels).map_err(parquet_error)?;
+    }
+    Ok(builder.finish()?)
+}
+
+/// The dataset rows as a text table.
+pub fn dataset_table(rows: &[DatasetRow]) -> String {
+    let mut out = format!(
+        "{:<42} {:>7} {:>11} {:>10} {:>12} {:>8}\n",
+        "datasets", "curves", "points", "time ms", "MB on disk", "× raw"
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "{:<42} {:>7} {:>11} {:>10.1} {:>12} {:>8}\n",
+            r.case,
+            r.curves,
+            r.points,
+            r.ms,
+            r.bytes
+                .map_or_else(String::new, |b| format!("{:.1}", b as f64 / 1e6)),
+            r.size_to_raw
+                .map_or_else(String::new, |x| format!("{x:.2}")),
+        ));
     }
     out
 }

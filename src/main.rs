@@ -89,9 +89,12 @@ enum Command {
         /// Shrink the big cases (1.0: 10,000 × 2,000, 100 × 1 M, 1 × 100 M).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
-        /// Skip the GPU rendering cases (decimation only).
+        /// Skip the GPU rendering cases.
         #[arg(long)]
         no_render: bool,
+        /// Time opening and decimating this dataset (default: the demo plant, saved first).
+        #[arg(long)]
+        dataset: Option<PathBuf>,
     },
 }
 
@@ -617,10 +620,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
             json,
             scale,
             no_render,
+            dataset,
         } => {
             let rows = lyceum::bench::run_decimation(scale)?;
             print!("{}", lyceum::bench::table(&rows));
             println!("({} rayon threads)\n", rayon::current_num_threads());
+            let datasets = lyceum::bench::run_dataset(dataset.as_deref(), scale)?;
+            println!("{}", lyceum::bench::dataset_table(&datasets));
             let rendering = if no_render {
                 None
             } else {
@@ -629,7 +635,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 Some(serde_json::json!({ "adapter": adapter, "rows": render_rows }))
             };
             if let Some(path) = json {
-                let report = serde_json::json!({ "decimation": rows, "rendering": rendering });
+                let report = serde_json::json!({
+                    "decimation": rows,
+                    "datasets": datasets,
+                    "rendering": rendering
+                });
                 std::fs::write(&path, serde_json::to_string_pretty(&report)?)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
