@@ -9,10 +9,12 @@
 //!   ([`source::csv_file`]) and the synthetic demo plant ([`source::demo`]).
 //! - [`secrets`]: OS keychain access for connection passwords.
 //! - [`bench`]: the `lyceum bench` table (each case beside its same-run baseline).
+//! - [`control`]: the control plane (API types, axum + SQLite server, client).
 //! - [`app`]: the desktop app (eframe).
 
 pub mod app;
 pub mod bench;
+pub mod control;
 pub mod curves;
 pub mod render;
 pub mod secrets;

@@ -1,0 +1,153 @@
+//! The control-plane server (axum on tokio): JSON under `/api`, its OpenAPI document at
+//! `/api/openapi.json`. [`router`] builds the routes over an [`AppState`] (the SQLite
+//! [`store::Db`], the login limiter, the provider); [`serve`] binds and runs it, and a monitor
+//! task keeps cluster states in line with what the nodes report (running ↔ degraded), which
+//! is also how a restarted server re-attaches to nodes that kept running.
+//!
+//! Every route authenticates (bearer token) and authorizes on the server ([`api::Role::may`]);
+//! a cluster the caller is not a member of is "not found", never "forbidden", so membership of
+//! other clusters does not leak. Every mutation writes its audit row in the same transaction.
+
+pub mod auth;
+pub mod cost;
+pub mod openapi;
+pub mod provider;
+mod routes;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::control::api;
+
+/// Request bodies above this are refused (413).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("provisioning failed: {0}")]
+    Provider(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ControlError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::Provider(_) => (StatusCode::BAD_GATEWAY, "provider"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for ControlError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let body = api::ApiError {
+            code: code.to_owned(),
+            message: self.to_string(),
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+/// Where and how the server keeps things.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub db_path: PathBuf,
+    /// Local clusters' folders.
+    pub clusters_dir: PathBuf,
+    /// `clickhouse-server` for the local provider (none: local clusters fail with a reason).
+    pub clickhouse_binary: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct AppState {
+    pub db: store::Db,
+    pub limiter: auth::LoginLimiter,
+    pub local: Option<provider::LocalProvider>,
+    /// Serialises provisioning work per server (start/stop/delete/credential rewrites).
+    pub provisioning: tokio::sync::Mutex<()>,
+}
+
+impl AppState {
+    pub fn new(config: &ServerConfig) -> Result<Arc<Self>, ControlError> {
+        if let Some(parent) = config
+            .db_path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                ControlError::Internal(format!("cannot create {}: {e}", parent.display()))
+            })?;
+        }
+        Ok(Arc::new(Self {
+            db: store::Db::open(&config.db_path)?,
+            limiter: auth::LoginLimiter::default(),
+            local: config
+                .clickhouse_binary
+                .clone()
+                .map(|binary| provider::LocalProvider {
+                    root: config.clusters_dir.clone(),
+                    binary,
+                }),
+            provisioning: tokio::sync::Mutex::new(()),
+        }))
+    }
+}
+
+/// The API's routes over `state`.
+pub fn router(state: Arc<AppState>) -> axum::Router {
+    routes::router(state)
+}
+
+/// A running server: its address, and the task to await or abort.
+#[derive(Debug)]
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Bind `addr` and serve in the background (with the state monitor).
+pub async fn spawn(addr: SocketAddr, config: &ServerConfig) -> Result<RunningServer, ControlError> {
+    let state = AppState::new(config)?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| ControlError::Internal(format!("cannot listen on {addr}: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ControlError::Internal(e.to_string()))?;
+    let monitor = tokio::spawn(routes::monitor(Arc::clone(&state)));
+    let app = router(state);
+    let task = tokio::spawn(async move {
+        // Serving ends only with the process or an abort; an accept error is logged by axum.
+        let _ = axum::serve(listener, app).await;
+        monitor.abort();
+    });
+    Ok(RunningServer { addr, task })
+}

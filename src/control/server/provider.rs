@@ -1,0 +1,489 @@
+//! Provisioning. [`LocalProvider`] really runs ClickHouse: one `clickhouse-server` process per
+//! node on loopback, each with its own ports, data, log and tmp folders, and a generated
+//! config whose `remote_servers` lists every node, so `Distributed` tables span the shards.
+//! Users (the issued credentials, a read-only monitor and the inter-server user) live in each
+//! node's `users.xml`, which ClickHouse reloads by itself, so rotating or revoking a
+//! credential changes what the nodes accept within seconds. [`kubernetes_manifest`] renders an
+//! Altinity clickhouse-operator `ClickHouseInstallation` instead, for download.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::ControlError;
+use super::auth::{new_secret, sha256_hex};
+use crate::control::api::{ClusterConfig, NodeStatus};
+
+/// One node of a local cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LocalNode {
+    pub shard: u32,
+    pub replica: u32,
+    pub http_port: u16,
+    pub tcp_port: u16,
+    pub dir: PathBuf,
+    pub pid: Option<u32>,
+}
+
+/// What the control plane remembers about a local cluster (stored with it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LocalRuntime {
+    pub dir: PathBuf,
+    pub nodes: Vec<LocalNode>,
+    /// The read-only user the control plane monitors with, and the inter-server user
+    /// `Distributed` tables connect as (both random, never shown).
+    pub monitor_password: String,
+    pub interserver_password: String,
+}
+
+/// A credential as the nodes need it.
+#[derive(Clone, Debug)]
+pub struct NodeUser {
+    pub name: String,
+    pub password_sha256: String,
+}
+
+pub const MONITOR_USER: &str = "lyceum_monitor";
+pub const INTERSERVER_USER: &str = "lyceum_interserver";
+/// The `remote_servers` cluster name every local cluster uses.
+pub const CLUSTER_NAME: &str = "lyceum";
+
+fn provider_error(message: String) -> ControlError {
+    ControlError::Provider(message)
+}
+
+fn free_port() -> Result<u16, ControlError> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| provider_error(format!("no free port: {e}")))
+}
+
+/// Runs clusters as local processes under `root`.
+#[derive(Clone, Debug)]
+pub struct LocalProvider {
+    pub root: PathBuf,
+    pub binary: PathBuf,
+}
+
+impl LocalProvider {
+    /// `clickhouse-server` from `$LYCEUM_CLICKHOUSE_SERVER`, `PATH` or `/usr/sbin`.
+    pub fn find_binary() -> Option<PathBuf> {
+        if let Some(path) = std::env::var_os("LYCEUM_CLICKHOUSE_SERVER") {
+            return Some(PathBuf::from(path));
+        }
+        std::env::var_os("PATH")
+            .map(|p| {
+                std::env::split_paths(&p)
+                    .map(|d| d.join("clickhouse-server"))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+            .into_iter()
+            .chain([
+                PathBuf::from("/usr/sbin/clickhouse-server"),
+                PathBuf::from("/usr/bin/clickhouse-server"),
+            ])
+            .find(|p| p.is_file())
+    }
+
+    /// Lay out the nodes (ports, folders, configs) of cluster `id`; nothing runs yet.
+    pub fn plan(
+        &self,
+        id: i64,
+        config: &ClusterConfig,
+        users: &[NodeUser],
+    ) -> Result<LocalRuntime, ControlError> {
+        let dir = self.root.join(format!("cluster-{id}"));
+        let mut nodes = Vec::new();
+        for shard in 1..=config.shards {
+            for replica in 1..=config.replicas {
+                nodes.push(LocalNode {
+                    shard,
+                    replica,
+                    http_port: free_port()?,
+                    tcp_port: free_port()?,
+                    dir: dir.join(format!("s{shard}r{replica}")),
+                    pid: None,
+                });
+            }
+        }
+        let runtime = LocalRuntime {
+            dir,
+            nodes,
+            monitor_password: new_secret(""),
+            interserver_password: new_secret(""),
+        };
+        for node in &runtime.nodes {
+            for sub in ["data", "tmp", "user_files", "format_schemas", "log"] {
+                std::fs::create_dir_all(node.dir.join(sub)).map_err(|e| {
+                    provider_error(format!("cannot create {}: {e}", node.dir.display()))
+                })?;
+            }
+            write_file(
+                &node.dir.join("config.xml"),
+                &node_config(node, &runtime, config),
+            )?;
+        }
+        self.write_users(&runtime, users)?;
+        Ok(runtime)
+    }
+
+    /// Rewrite every node's users: the nodes reload them by themselves.
+    pub fn write_users(
+        &self,
+        runtime: &LocalRuntime,
+        users: &[NodeUser],
+    ) -> Result<(), ControlError> {
+        let xml = users_xml(runtime, users);
+        for node in &runtime.nodes {
+            write_file(&node.dir.join("users.xml"), &xml)?;
+        }
+        Ok(())
+    }
+
+    /// Start every node that is not running; wait until all answer `/ping`.
+    pub async fn start(&self, runtime: &mut LocalRuntime) -> Result<(), ControlError> {
+        for node in &mut runtime.nodes {
+            if node.pid.is_some_and(process_alive) && ping(node.http_port).await {
+                continue;
+            }
+            let log = std::fs::File::create(node.dir.join("log/stdout.log")).map_err(|e| {
+                provider_error(format!("cannot write logs in {}: {e}", node.dir.display()))
+            })?;
+            let child = Command::new(&self.binary)
+                .arg(format!(
+                    "--config-file={}",
+                    node.dir.join("config.xml").display()
+                ))
+                .current_dir(&node.dir)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().map_err(|e| provider_error(e.to_string()))?)
+                .stderr(log)
+                .spawn()
+                .map_err(|e| {
+                    provider_error(format!("cannot start {}: {e}", self.binary.display()))
+                })?;
+            node.pid = Some(child.id());
+            // The process outlives this handle on purpose: a restarted control plane re-attaches.
+            drop(child);
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for node in &runtime.nodes {
+            while !ping(node.http_port).await {
+                if Instant::now() > deadline || !node.pid.is_some_and(process_alive) {
+                    return Err(provider_error(format!(
+                        "node s{}r{} did not come up: {}",
+                        node.shard,
+                        node.replica,
+                        last_log_lines(&node.dir)
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stop every node (SIGTERM, then SIGKILL after 10 s).
+    pub async fn stop(&self, runtime: &mut LocalRuntime) {
+        for node in &mut runtime.nodes {
+            if let Some(pid) = node.pid.take() {
+                signal(pid, "TERM");
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while process_alive(pid) && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                if process_alive(pid) {
+                    signal(pid, "KILL");
+                }
+            }
+        }
+    }
+
+    /// Stop the nodes and remove all their data.
+    pub async fn delete(&self, runtime: &mut LocalRuntime) -> Result<(), ControlError> {
+        self.stop(runtime).await;
+        match std::fs::remove_dir_all(&runtime.dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(provider_error(format!(
+                "cannot remove {}: {e}",
+                runtime.dir.display()
+            ))),
+        }
+    }
+
+    /// Per node: up or down, and what a running node reports.
+    pub async fn status(&self, runtime: &LocalRuntime) -> Vec<NodeStatus> {
+        let mut nodes = Vec::new();
+        for node in &runtime.nodes {
+            let report = if node.pid.is_some_and(process_alive) {
+                node_report(node.http_port, &runtime.monitor_password).await
+            } else {
+                None
+            };
+            nodes.push(NodeStatus {
+                shard: node.shard,
+                replica: node.replica,
+                http_port: node.http_port,
+                up: report.is_some(),
+                version: report.as_ref().map(|r| r.0.clone()),
+                uptime_secs: report.as_ref().map(|r| r.1),
+                parts: report.as_ref().map(|r| r.2),
+                bytes_on_disk: report.as_ref().map(|r| r.3),
+            });
+        }
+        nodes
+    }
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), ControlError> {
+    // Configs hold the inter-server password: readable by this user only.
+    let result = std::fs::write(path, text).and_then(|()| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    });
+    result.map_err(|e| provider_error(format!("cannot write {}: {e}", path.display())))
+}
+
+fn process_alive(pid: u32) -> bool {
+    // A zombie is not alive: check /proc for its state.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit(") ")
+            .next()
+            .is_some_and(|rest| !rest.starts_with('Z'))
+    })
+}
+
+fn signal(pid: u32, name: &str) {
+    // `kill` from procps keeps this free of `unsafe` libc calls; failure means it is gone.
+    let _ = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap_or_default()
+}
+
+async fn ping(port: u16) -> bool {
+    http_client()
+        .get(format!("http://127.0.0.1:{port}/ping"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+}
+
+/// (version, uptime s, active parts, bytes on disk) from a running node.
+async fn node_report(port: u16, monitor_password: &str) -> Option<(String, u64, u64, u64)> {
+    let query = "SELECT version(), uptime(), (SELECT count() FROM system.parts WHERE active), \
+                 (SELECT sum(bytes_on_disk) FROM system.parts WHERE active) FORMAT TabSeparated";
+    let text = http_client()
+        .post(format!("http://127.0.0.1:{port}/"))
+        .header("X-ClickHouse-User", MONITOR_USER)
+        .header("X-ClickHouse-Key", monitor_password)
+        .body(query)
+        .send()
+        .await
+        .ok()?
+        .error_for_status()
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let mut fields = text.trim().split('\t');
+    let version = fields.next()?.to_owned();
+    let mut number = || fields.next().and_then(|f| f.parse::<u64>().ok());
+    Some((version, number()?, number()?, number().unwrap_or(0)))
+}
+
+fn last_log_lines(dir: &Path) -> String {
+    let text = std::fs::read_to_string(dir.join("log/server.err.log"))
+        .or_else(|_| std::fs::read_to_string(dir.join("log/stdout.log")))
+        .unwrap_or_default();
+    let lines: Vec<&str> = text.lines().rev().take(5).collect();
+    lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
+}
+
+fn node_config(node: &LocalNode, runtime: &LocalRuntime, config: &ClusterConfig) -> String {
+    let d = node.dir.display();
+    let shards: String = (1..=config.shards)
+        .map(|shard| {
+            let replicas: String = runtime
+                .nodes
+                .iter()
+                .filter(|n| n.shard == shard)
+                .map(|n| {
+                    format!(
+                        "<replica><host>127.0.0.1</host><port>{}</port><user>{INTERSERVER_USER}</user><password>{}</password></replica>",
+                        n.tcp_port, runtime.interserver_password
+                    )
+                })
+                .collect();
+            // No ZooKeeper here: a Distributed insert writes every replica itself.
+            format!("<shard><internal_replication>false</internal_replication>{replicas}</shard>")
+        })
+        .collect();
+    format!(
+        r#"<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>{d}/log/server.log</log><errorlog>{d}/log/server.err.log</errorlog><console>0</console></logger>
+  <http_port>{http}</http_port>
+  <tcp_port>{tcp}</tcp_port>
+  <listen_host>127.0.0.1</listen_host>
+  <path>{d}/data/</path>
+  <tmp_path>{d}/tmp/</tmp_path>
+  <user_files_path>{d}/user_files/</user_files_path>
+  <format_schema_path>{d}/format_schemas/</format_schema_path>
+  <users_config>{d}/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <mark_cache_size>67108864</mark_cache_size>
+  <max_concurrent_queries>100</max_concurrent_queries>
+  <remote_servers><{CLUSTER_NAME}>{shards}</{CLUSTER_NAME}></remote_servers>
+  <macros><shard>{shard}</shard><replica>{replica}</replica></macros>
+</yandex>
+"#,
+        http = node.http_port,
+        tcp = node.tcp_port,
+        shard = node.shard,
+        replica = node.replica,
+    )
+}
+
+fn users_xml(runtime: &LocalRuntime, users: &[NodeUser]) -> String {
+    let user = |name: &str, sha: &str, profile: &str| {
+        format!(
+            "<{name}><password_sha256_hex>{sha}</password_sha256_hex><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>{profile}</profile><quota>default</quota></{name}>"
+        )
+    };
+    let mut entries = user(
+        MONITOR_USER,
+        &sha256_hex(&runtime.monitor_password),
+        "readonly",
+    );
+    entries.push_str(&user(
+        INTERSERVER_USER,
+        &sha256_hex(&runtime.interserver_password),
+        "default",
+    ));
+    for u in users {
+        entries.push_str(&user(&u.name, &u.password_sha256, "default"));
+    }
+    format!(
+        r#"<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>4000000000</max_memory_usage></default><readonly><readonly>1</readonly></readonly></profiles>
+  <users>{entries}</users>
+  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
+</yandex>
+"#
+    )
+}
+
+/// An Altinity clickhouse-operator `ClickHouseInstallation` for `config`: layout, users
+/// (SHA-256 passwords), a volume claim template per storage tier and a storage policy that
+/// moves data down the tiers.
+pub fn kubernetes_manifest(config: &ClusterConfig, users: &[NodeUser]) -> String {
+    let name = config.name.replace('_', "-");
+    let users_yaml: String = users
+        .iter()
+        .map(|u| {
+            format!(
+                "      {0}/password_sha256_hex: \"{1}\"\n      {0}/networks/ip: \"::/0\"\n      {0}/profile: default\n",
+                u.name, u.password_sha256
+            )
+        })
+        .collect();
+    let claims: String = config
+        .tiers
+        .iter()
+        .map(|t| {
+            format!(
+                "      - name: {tier}\n        spec:\n          accessModes: [ReadWriteOnce]\n          resources:\n            requests:\n              storage: {size}Gi\n",
+                tier = t.tier.as_str(),
+                size = t.size_gib
+            )
+        })
+        .collect();
+    let mounts: String = config
+        .tiers
+        .iter()
+        .map(|t| {
+            format!(
+                "              - name: {0}\n                mountPath: /var/lib/clickhouse-{0}\n",
+                t.tier.as_str()
+            )
+        })
+        .collect();
+    let disks: String = config
+        .tiers
+        .iter()
+        .map(|t| {
+            format!(
+                "<{0}><path>/var/lib/clickhouse-{0}/</path></{0}>",
+                t.tier.as_str()
+            )
+        })
+        .collect();
+    let volumes: String = config
+        .tiers
+        .iter()
+        .map(|t| format!("<{0}><disk>{0}</disk></{0}>", t.tier.as_str()))
+        .collect();
+    format!(
+        r#"apiVersion: "clickhouse.altinity.com/v1"
+kind: "ClickHouseInstallation"
+metadata:
+  name: "{name}"
+  labels:
+    app.kubernetes.io/managed-by: lyceum
+    lyceum/region: "{region}"
+spec:
+  configuration:
+    clusters:
+      - name: "{CLUSTER_NAME}"
+        layout:
+          shardsCount: {shards}
+          replicasCount: {replicas}
+    users:
+{users_yaml}    files:
+      config.d/storage.xml: |
+        <clickhouse><storage_configuration><disks>{disks}</disks>
+        <policies><tiered><volumes>{volumes}</volumes></tiered></policies></storage_configuration></clickhouse>
+  defaults:
+    templates:
+      podTemplate: lyceum-node
+  templates:
+    podTemplates:
+      - name: lyceum-node
+        spec:
+          containers:
+            - name: clickhouse
+              image: clickhouse/clickhouse-server:24.8
+              resources:
+                requests:
+                  cpu: "{cpu}"
+                  memory: "{memory}Gi"
+                limits:
+                  cpu: "{cpu}"
+                  memory: "{memory}Gi"
+              volumeMounts:
+{mounts}    volumeClaimTemplates:
+{claims}"#,
+        region = config.region,
+        shards = config.shards,
+        replicas = config.replicas,
+        cpu = config.cpu_per_node,
+        memory = config.memory_gib_per_node,
+    )
+}
