@@ -139,7 +139,19 @@ impl LocalProvider {
     ) -> Result<(), ControlError> {
         let xml = users_xml(runtime, users);
         for node in &runtime.nodes {
-            write_file(&node.dir.join("users.xml"), &xml)?;
+            let path = node.dir.join("users.xml");
+            let before = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+            write_file(&path, &xml)?;
+            // ClickHouse notices a change by the file's mtime in whole seconds: a rewrite within
+            // the same second as the last one would go unseen, so move it at least a second on.
+            if let Some(before) = before {
+                let after = std::time::SystemTime::now().max(before + Duration::from_secs(1));
+                std::fs::File::options()
+                    .append(true)
+                    .open(&path)
+                    .and_then(|f| f.set_modified(after))
+                    .map_err(|e| provider_error(format!("cannot touch {}: {e}", path.display())))?;
+            }
         }
         Ok(())
     }
@@ -241,11 +253,15 @@ impl LocalProvider {
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), ControlError> {
-    // Configs hold the inter-server password: readable by this user only.
-    let result = std::fs::write(path, text).and_then(|()| {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-    });
+    // Written aside and renamed, so a node never reads half a file; readable by this user only
+    // (configs hold the inter-server password).
+    let partial = path.with_extension("partial");
+    let result = std::fs::write(&partial, text)
+        .and_then(|()| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o600))
+        })
+        .and_then(|()| std::fs::rename(&partial, path));
     result.map_err(|e| provider_error(format!("cannot write {}: {e}", path.display())))
 }
 

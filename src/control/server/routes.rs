@@ -35,7 +35,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(Self(value)),
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ControlError::Invalid(format!(
+                Err(ControlError::TooLarge(format!(
                     "the request body is larger than {MAX_BODY_BYTES} bytes"
                 )))
             }

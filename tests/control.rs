@@ -1,0 +1,866 @@
+//! The control plane over real HTTP against a real server on a loopback port with a temporary
+//! SQLite file: authentication (bootstrap, login limits, read-only, revoked and expired
+//! tokens), authorization (each role against each admin action, cross-cluster isolation),
+//! validation (malformed JSON, oversized bodies, names that would escape a folder), cost,
+//! manifests, audit, OpenAPI — and real local provisioning: a 2-shard ClickHouse cluster with
+//! a `Distributed` table, credential rotation seen by ClickHouse, a killed node, a restarted
+//! control plane, deletion.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use lyceum::control::api::{
+    ClusterConfig, ClusterState, ClusterUpdate, Credentials, Member, NewProject, NewToken,
+    ProviderKind, Role, Tier, TierConfig,
+};
+use lyceum::control::client::{ClientError, ControlClient};
+use lyceum::control::server::{RunningServer, ServerConfig, provider::LocalProvider, spawn};
+
+struct Plane {
+    dir: tempfile::TempDir,
+    server: RunningServer,
+}
+
+impl Plane {
+    fn config(dir: &std::path::Path) -> ServerConfig {
+        ServerConfig {
+            db_path: dir.join("control.db"),
+            clusters_dir: dir.join("clusters"),
+            clickhouse_binary: LocalProvider::find_binary(),
+        }
+    }
+
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let server = spawn("127.0.0.1:0".parse().unwrap(), &Self::config(dir.path()))
+            .await
+            .unwrap();
+        Self { dir, server }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    fn anonymous(&self) -> ControlClient {
+        ControlClient::new(self.url())
+    }
+
+    async fn owner(&self) -> ControlClient {
+        let session = self.anonymous().bootstrap(&creds("olga")).await.unwrap();
+        self.anonymous().with_token(session.token)
+    }
+
+    async fn user(&self, owner: &ControlClient, name: &str) -> ControlClient {
+        owner.create_user(&creds(name)).await.unwrap();
+        let session = self.anonymous().login(&creds(name)).await.unwrap();
+        self.anonymous().with_token(session.token)
+    }
+}
+
+impl Drop for Plane {
+    /// A failed test must not leave ClickHouse nodes running.
+    fn drop(&mut self) {
+        let clusters = self.dir.path().join("clusters");
+        let _ = std::process::Command::new("pkill")
+            .arg("-9")
+            .arg("-f")
+            .arg(clusters.to_string_lossy().as_ref())
+            .status();
+    }
+}
+
+fn creds(user: &str) -> Credentials {
+    Credentials {
+        user: user.into(),
+        password: format!("{user}-long-password"),
+    }
+}
+
+fn config(name: &str, provider: ProviderKind, shards: u32) -> ClusterConfig {
+    ClusterConfig {
+        name: name.into(),
+        cluster_type: "process_curves".into(),
+        region: "eu-central".into(),
+        provider,
+        shards,
+        replicas: 1,
+        cpu_per_node: 2,
+        memory_gib_per_node: 8,
+        tiers: vec![TierConfig {
+            tier: Tier::Hot,
+            size_gib: 100,
+            ttl_days: None,
+        }],
+    }
+}
+
+fn status_of<T: std::fmt::Debug>(result: Result<T, ClientError>) -> u16 {
+    result
+        .unwrap_err()
+        .status()
+        .expect("an API error with a status")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authentication_bootstrap_login_limits_and_tokens() {
+    let plane = Plane::start().await;
+    let anonymous = plane.anonymous();
+    assert_eq!(status_of(anonymous.clusters().await), 401);
+    let owner = plane.owner().await;
+    assert_eq!(
+        status_of(anonymous.bootstrap(&creds("mallory")).await),
+        409,
+        "bootstrap happens once"
+    );
+    assert!(owner.clusters().await.unwrap().is_empty());
+
+    // Wrong passwords, then the limit: even the right password waits.
+    let wrong = Credentials {
+        user: "olga".into(),
+        password: "not-her-password".into(),
+    };
+    for _ in 0..5 {
+        assert_eq!(status_of(anonymous.login(&wrong).await), 401);
+    }
+    assert_eq!(status_of(anonymous.login(&creds("olga")).await), 429);
+    assert_eq!(status_of(anonymous.login(&creds("nobody")).await), 401);
+
+    // Short passwords and odd user names are refused.
+    let short = Credentials {
+        user: "pete".into(),
+        password: "short".into(),
+    };
+    assert_eq!(status_of(owner.create_user(&short).await), 422);
+    assert_eq!(status_of(owner.create_user(&creds("../etc")).await), 422);
+    // Only the instance owner creates accounts.
+    let eve = plane.user(&owner, "eve").await;
+    assert_eq!(status_of(eve.create_user(&creds("frank")).await), 403);
+
+    // A read-only API token reads but does not write; a revoked one does nothing.
+    let token = owner
+        .create_token(&NewToken {
+            name: "dashboard".into(),
+            scopes: vec!["read".into()],
+            expires_in_days: 30,
+        })
+        .await
+        .unwrap();
+    assert!(token.token.starts_with("lyt_"));
+    let read_only = plane.anonymous().with_token(&token.token);
+    assert!(read_only.clusters().await.unwrap().is_empty());
+    assert_eq!(
+        status_of(
+            read_only
+                .create_cluster(&config("ro", ProviderKind::Kubernetes, 1))
+                .await
+        ),
+        403
+    );
+    owner.revoke_token(token.info.id).await.unwrap();
+    assert_eq!(status_of(read_only.clusters().await), 401);
+
+    // An expired token: age it in the database file itself.
+    let token = owner
+        .create_token(&NewToken {
+            name: "old".into(),
+            scopes: vec!["read".into(), "write".into()],
+            expires_in_days: 1,
+        })
+        .await
+        .unwrap();
+    let db = rusqlite::Connection::open(plane.dir.path().join("control.db")).unwrap();
+    db.execute(
+        "UPDATE tokens SET expires_at = '2000-01-01T00:00:00.000Z' WHERE id = ?",
+        [token.info.id],
+    )
+    .unwrap();
+    let expired = plane.anonymous().with_token(&token.token);
+    let err = expired.clusters().await.unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert!(err.to_string().contains("expired"), "{err}");
+
+    // Tokens are stored only as hashes.
+    let stored: Vec<String> = db
+        .prepare("SELECT token_hash FROM tokens")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        stored
+            .iter()
+            .all(|h| h.len() == 64 && !h.starts_with("lyt_") && *h != token.token)
+    );
+    let hash: String = db
+        .query_row(
+            "SELECT password_hash FROM users WHERE name = 'olga'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+
+    // Logging out ends the session.
+    owner.logout().await.unwrap();
+    assert_eq!(status_of(owner.clusters().await), 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn roles_isolation_validation_cost_manifest_audit_and_openapi() {
+    let plane = Plane::start().await;
+    let owner = plane.owner().await;
+    let cluster = owner
+        .create_cluster(&config("line-1", ProviderKind::Kubernetes, 2))
+        .await
+        .unwrap();
+    assert_eq!(cluster.role, Role::Owner);
+    // A Kubernetes cluster is rendered, not applied.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while owner.cluster(cluster.id).await.unwrap().state == ClusterState::Provisioning {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let fetched = owner.cluster(cluster.id).await.unwrap();
+    assert_eq!(fetched.state, ClusterState::Stopped);
+    assert!(fetched.state_reason.unwrap().contains("manifest"));
+    let manifest = owner.manifest(cluster.id).await.unwrap();
+    assert!(
+        manifest.contains("kind: \"ClickHouseInstallation\"")
+            && manifest.contains("shardsCount: 2"),
+        "{manifest}"
+    );
+    assert!(manifest.contains("storage: 100Gi"), "{manifest}");
+
+    let (viewer, engineer, admin, outsider) = (
+        plane.user(&owner, "vera").await,
+        plane.user(&owner, "eddie").await,
+        plane.user(&owner, "adam").await,
+        plane.user(&owner, "otto").await,
+    );
+    for (name, role) in [
+        ("vera", Role::Viewer),
+        ("eddie", Role::Engineer),
+        ("adam", Role::Admin),
+    ] {
+        owner
+            .put_member(
+                cluster.id,
+                &Member {
+                    user: name.into(),
+                    role,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let id = cluster.id;
+    // A viewer reads, and is refused every admin action.
+    assert_eq!(viewer.cluster(id).await.unwrap().role, Role::Viewer);
+    assert_eq!(viewer.members(id).await.unwrap().len(), 4);
+    assert_eq!(
+        status_of(
+            viewer
+                .update_cluster(
+                    id,
+                    &ClusterUpdate {
+                        cpu_per_node: Some(4),
+                        ..ClusterUpdate::default()
+                    }
+                )
+                .await
+        ),
+        403
+    );
+    assert_eq!(status_of(viewer.issue_credential(id, "reader").await), 403);
+    assert_eq!(
+        status_of(
+            viewer
+                .put_member(
+                    id,
+                    &Member {
+                        user: "otto".into(),
+                        role: Role::Viewer
+                    }
+                )
+                .await
+        ),
+        403
+    );
+    assert_eq!(status_of(viewer.delete_cluster(id, "line-1").await), 403);
+    assert_eq!(status_of(viewer.manifest(id).await), 403);
+    assert_eq!(
+        status_of(
+            viewer
+                .create_project(
+                    id,
+                    &NewProject {
+                        name: "p1".into(),
+                        project_type: "screwdriving".into()
+                    }
+                )
+                .await
+        ),
+        403
+    );
+    // An engineer issues credentials and projects, but does not rotate or revoke.
+    let issued = engineer.issue_credential(id, "analyst").await.unwrap();
+    assert_eq!(issued.password.len(), 64);
+    assert!(
+        engineer
+            .credentials(id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.user == "analyst")
+    );
+    assert_eq!(
+        status_of(engineer.rotate_credential(id, issued.credential.id).await),
+        403
+    );
+    engineer
+        .create_project(
+            id,
+            &NewProject {
+                name: "station-7".into(),
+                project_type: "screwdriving".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        status_of(
+            engineer
+                .create_project(
+                    id,
+                    &NewProject {
+                        name: "x-2".into(),
+                        project_type: "poetry".into()
+                    }
+                )
+                .await
+        ),
+        422
+    );
+    // An admin rotates and manages members below admin, not owners or admins, and cannot delete.
+    let rotated = admin
+        .rotate_credential(id, issued.credential.id)
+        .await
+        .unwrap();
+    assert_ne!(rotated.password, issued.password);
+    assert!(rotated.credential.rotated_at.is_some());
+    admin
+        .put_member(
+            id,
+            &Member {
+                user: "otto".into(),
+                role: Role::Viewer,
+            },
+        )
+        .await
+        .unwrap();
+    admin.remove_member(id, "otto").await.unwrap();
+    assert_eq!(
+        status_of(
+            admin
+                .put_member(
+                    id,
+                    &Member {
+                        user: "otto".into(),
+                        role: Role::Admin
+                    }
+                )
+                .await
+        ),
+        403
+    );
+    assert_eq!(status_of(admin.remove_member(id, "olga").await), 403);
+    assert_eq!(status_of(admin.delete_cluster(id, "line-1").await), 403);
+    // The last owner stays.
+    assert_eq!(
+        status_of(
+            owner
+                .put_member(
+                    id,
+                    &Member {
+                        user: "olga".into(),
+                        role: Role::Viewer
+                    }
+                )
+                .await
+        ),
+        409
+    );
+
+    // Someone else's cluster does not exist for an outsider; unknown ids neither.
+    assert_eq!(status_of(outsider.cluster(id).await), 404);
+    assert_eq!(status_of(outsider.members(id).await), 404);
+    assert_eq!(
+        status_of(outsider.issue_credential(id, "sneaky").await),
+        404
+    );
+    assert!(outsider.clusters().await.unwrap().is_empty());
+    assert_eq!(status_of(owner.cluster(9_999).await), 404);
+
+    // Validation.
+    for bad in ["../escape", "Line 1", "a", "x</name>"] {
+        assert_eq!(
+            status_of(
+                owner
+                    .create_cluster(&config(bad, ProviderKind::Kubernetes, 1))
+                    .await
+            ),
+            422,
+            "{bad}"
+        );
+    }
+    let mut too_many = config("big", ProviderKind::Local, 8);
+    too_many.replicas = 2;
+    assert_eq!(status_of(owner.create_cluster(&too_many).await), 422);
+    assert_eq!(
+        status_of(
+            owner
+                .create_cluster(&config("line-1", ProviderKind::Kubernetes, 1))
+                .await
+        ),
+        409
+    );
+    let http = reqwest::Client::new();
+    let token = plane.anonymous().login(&creds("olga")).await.unwrap().token;
+    let malformed = http
+        .post(format!("{}/api/clusters", plane.url()))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status().as_u16(), 422);
+    let body: serde_json::Value = malformed.json().await.unwrap();
+    assert_eq!(body["code"], "invalid");
+    let huge = http
+        .post(format!("{}/api/clusters", plane.url()))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(format!("{{\"name\": \"{}\"}}", "x".repeat(100_000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status().as_u16(), 413);
+    assert_eq!(status_of(owner.delete_cluster(id, "wrong-name").await), 422);
+
+    // Cost: eu-central, 2 nodes × (2 cores × 24 + 8 GiB × 3.2) + 100 GiB hot × 0.10.
+    let estimate = owner
+        .estimate(&config("quote", ProviderKind::Kubernetes, 2))
+        .await
+        .unwrap();
+    assert_eq!(estimate.nodes, 2);
+    assert!(
+        (estimate.compute_monthly - 147.2).abs() < 1e-9,
+        "{estimate:?}"
+    );
+    assert!(
+        (estimate.storage[0].monthly - 10.0).abs() < 1e-9,
+        "{estimate:?}"
+    );
+    assert!(
+        (estimate.total_monthly - 157.2).abs() < 1e-9,
+        "{estimate:?}"
+    );
+    let reference = owner.reference().await.unwrap();
+    assert!(reference.regions.iter().any(|r| r.code == "eu-central"));
+    assert_eq!(reference.tiers.len(), 4);
+
+    // Audit: a row per mutation, with actor and request id; a viewer sees only their own.
+    let audit = owner.audit().await.unwrap();
+    for action in [
+        "bootstrap",
+        "create_cluster",
+        "put_member",
+        "issue_credential",
+        "rotate_credential",
+        "remove_member",
+        "create_project",
+        "create_user",
+    ] {
+        assert!(
+            audit.iter().any(|a| a.action == action),
+            "no audit row for {action}"
+        );
+    }
+    assert!(audit.iter().all(|a| !a.request_id.is_empty()));
+    assert!(
+        audit.iter().any(|a| a.action == "rotate_credential"
+            && a.actor == "adam"
+            && a.cluster_id == Some(id))
+    );
+    assert!(
+        viewer
+            .audit()
+            .await
+            .unwrap()
+            .iter()
+            .all(|a| a.actor == "vera")
+    );
+
+    // Delete, confirmed by name.
+    owner.delete_cluster(id, "line-1").await.unwrap();
+    assert_eq!(status_of(owner.cluster(id).await), 404);
+    assert!(
+        owner
+            .audit()
+            .await
+            .unwrap()
+            .iter()
+            .any(|a| a.action == "delete_cluster")
+    );
+
+    // The OpenAPI document lists every route.
+    let document: serde_json::Value = http
+        .get(format!("{}/api/openapi.json", plane.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (method, path, ..) in lyceum::control::server::openapi::ROUTES {
+        assert!(
+            document["paths"][path][method].is_object(),
+            "{method} {path}"
+        );
+    }
+    assert!(document["components"]["schemas"]["ClusterConfig"].is_object());
+}
+
+/// ClickHouse over HTTP as one of the issued users.
+async fn clickhouse(port: u16, user: &str, password: &str, query: &str) -> Result<String, String> {
+    let response = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/"))
+        .header("X-ClickHouse-User", user)
+        .header("X-ClickHouse-Key", password)
+        .body(query.to_owned())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let text = response.text().await.map_err(|e| e.to_string())?;
+    if status.is_success() {
+        Ok(text)
+    } else {
+        Err(text)
+    }
+}
+
+async fn wait_for_state(client: &ControlClient, id: i64, wanted: ClusterState) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let cluster = client.cluster(id).await.unwrap();
+        if cluster.state == wanted {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline && cluster.state != ClusterState::Failed,
+            "cluster {id} is {:?} ({:?}), waiting for {wanted:?}",
+            cluster.state,
+            cluster.state_reason
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_local_two_shard_cluster_really_runs_clickhouse() {
+    assert!(
+        LocalProvider::find_binary().is_some(),
+        "clickhouse-server is needed: apt-get install clickhouse-server (scripts/test.sh does)"
+    );
+    let plane = Plane::start().await;
+    let owner = plane.owner().await;
+    let cluster = owner
+        .create_cluster(&config("plant-a", ProviderKind::Local, 2))
+        .await
+        .unwrap();
+    let id = cluster.id;
+    wait_for_state(&owner, id, ClusterState::Running).await;
+    let status = owner.status(id).await.unwrap();
+    assert_eq!(status.nodes.len(), 2);
+    assert!(
+        status.nodes.iter().all(|n| n.up && n.version.is_some()),
+        "{status:?}"
+    );
+    let ports: Vec<u16> = status.nodes.iter().map(|n| n.http_port).collect();
+
+    // A credential, then a Distributed table over both shards, written and read through it.
+    let issued = owner.issue_credential(id, "analyst").await.unwrap();
+    let password = issued.password.clone();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while clickhouse(ports[0], "analyst", &password, "SELECT 1")
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the nodes never accepted the new credential"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    for &port in &ports {
+        clickhouse(port, "analyst", &password, "CREATE TABLE default.readings (series String, x Float64, value Float32) ENGINE = MergeTree() ORDER BY (series, x)")
+            .await
+            .unwrap();
+        clickhouse(port, "analyst", &password, "CREATE TABLE default.readings_all AS default.readings ENGINE = Distributed(lyceum, default, readings, cityHash64(series))")
+            .await
+            .unwrap();
+    }
+    clickhouse(
+        ports[0],
+        "analyst",
+        &password,
+        "INSERT INTO default.readings_all SELECT concat('s', toString(number % 10)), toFloat64(number), toFloat32(number) FROM system.numbers LIMIT 1000 SETTINGS insert_distributed_sync = 1",
+    )
+    .await
+    .unwrap();
+    let mut per_shard = Vec::new();
+    for &port in &ports {
+        let local = clickhouse(
+            port,
+            "analyst",
+            &password,
+            "SELECT count() FROM default.readings",
+        )
+        .await
+        .unwrap();
+        per_shard.push(local.trim().parse::<u64>().unwrap());
+        let total = clickhouse(
+            port,
+            "analyst",
+            &password,
+            "SELECT count() FROM default.readings_all",
+        )
+        .await
+        .unwrap();
+        assert_eq!(total.trim(), "1000");
+    }
+    assert!(
+        per_shard.iter().all(|&n| n > 0),
+        "rows on both shards: {per_shard:?}"
+    );
+    assert_eq!(per_shard.iter().sum::<u64>(), 1000);
+
+    // Rotation: the old password stops working, the new one works.
+    let rotated = owner
+        .rotate_credential(id, issued.credential.id)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while clickhouse(ports[0], "analyst", &password, "SELECT 1")
+        .await
+        .is_ok()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "ClickHouse still accepts the old password"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while clickhouse(ports[1], "analyst", &rotated.password, "SELECT 1")
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "ClickHouse never accepted the rotated password"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let usage = owner.usage(id).await.unwrap();
+    assert!(
+        usage.bytes_on_disk > 0 && usage.node_uptime_hours > 0.0,
+        "{usage:?}"
+    );
+
+    // A node killed: degraded; started again: running.
+    let node_dir = plane
+        .dir
+        .path()
+        .join(format!("clusters/cluster-{id}/s2r1/config.xml"));
+    let killed = std::process::Command::new("pkill")
+        .arg("-9")
+        .arg("-f")
+        .arg(node_dir.to_str().unwrap())
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    wait_for_state(&owner, id, ClusterState::Degraded).await;
+    assert!(
+        owner
+            .cluster(id)
+            .await
+            .unwrap()
+            .state_reason
+            .unwrap()
+            .contains("s2r1")
+    );
+    owner
+        .update_cluster(
+            id,
+            &ClusterUpdate {
+                state: Some(ClusterState::Running),
+                ..ClusterUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    wait_for_state(&owner, id, ClusterState::Running).await;
+
+    // A restarted control plane re-attaches to the running nodes.
+    plane.server.task.abort();
+    let config = Plane::config(plane.dir.path());
+    let restarted = spawn("127.0.0.1:0".parse().unwrap(), &config)
+        .await
+        .unwrap();
+    let again = ControlClient::new(format!("http://{}", restarted.addr)).with_token(
+        ControlClient::new(format!("http://{}", restarted.addr))
+            .login(&creds("olga"))
+            .await
+            .unwrap()
+            .token,
+    );
+    assert!(again.status(id).await.unwrap().nodes.iter().all(|n| n.up));
+    assert_eq!(
+        again.cluster(id).await.unwrap().state,
+        ClusterState::Running
+    );
+
+    // Deleting needs the name; then the processes and the data are gone.
+    assert_eq!(status_of(again.delete_cluster(id, "plant-b").await), 422);
+    again.delete_cluster(id, "plant-a").await.unwrap();
+    assert!(
+        !plane
+            .dir
+            .path()
+            .join(format!("clusters/cluster-{id}"))
+            .exists()
+    );
+    assert!(
+        clickhouse(ports[0], "analyst", &rotated.password, "SELECT 1")
+            .await
+            .is_err()
+    );
+    restarted.task.abort();
+}
+
+#[test]
+fn cli_cluster_commands_talk_to_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_lyceum"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new(&binary)
+        .args([
+            "control",
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--db",
+        ])
+        .arg(dir.path().join("c.db"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = std::process::Command::new(&binary)
+            .args(args)
+            .env("LYCEUM_CONTROL_URL", &url)
+            .env("RUST_BACKTRACE", "0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let bootstrap = loop {
+        let out = run(
+            &["control", "bootstrap", "--user", "olga"],
+            "olga-long-password\n",
+        );
+        if out.status.success() || Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let stdout = String::from_utf8_lossy(&bootstrap.stdout).into_owned();
+    assert!(
+        bootstrap.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&bootstrap.stderr)
+    );
+    // Headless: no keychain, so the session token is printed once; use it.
+    let token = stdout
+        .lines()
+        .find(|l| l.starts_with("lys_"))
+        .map(str::to_owned);
+    let token_args: Vec<String> = token
+        .map(|t| vec!["--token".to_owned(), t])
+        .unwrap_or_default();
+    let with_token = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(token_args.iter().map(String::as_str));
+        run(&all, "")
+    };
+    let created = with_token(&[
+        "control",
+        "clusters",
+        "create",
+        "--name",
+        "k8s-line",
+        "--provider",
+        "kubernetes",
+        "--shards",
+        "2",
+    ]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let estimate = with_token(&[
+        "control",
+        "clusters",
+        "estimate",
+        "--name",
+        "quote",
+        "--region",
+        "eu-central",
+        "--shards",
+        "2",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&estimate.stdout).contains("total 157.20 EUR/month"),
+        "{}",
+        String::from_utf8_lossy(&estimate.stdout)
+    );
+    let listed = with_token(&["control", "clusters", "list"]);
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("k8s-line"),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let refused = with_token(&["control", "clusters", "delete", "1", "--confirm", "nope"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("repeat the cluster's name"));
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
