@@ -579,3 +579,149 @@ pub fn dataset_table(rows: &[DatasetRow]) -> String {
     }
     out
 }
+
+/// What [`run_control_load`] measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadReport {
+    pub clients: usize,
+    pub seconds: f64,
+    pub requests: u64,
+    pub errors: u64,
+    pub requests_per_sec: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    /// Project creations the server confirmed, and the rows found afterwards.
+    pub writes_confirmed: u64,
+    pub rows_found: u64,
+}
+
+/// `clients` concurrent clients against an in-process control plane on loopback (real HTTP, a
+/// temporary SQLite file) for `duration`: half list clusters, a fifth read a cluster's status,
+/// then members (10 %), audit (5 %), cost estimates (5 %) and project creations (10 %, writes).
+/// Afterwards the projects table is counted against the confirmed writes.
+pub async fn run_control_load(
+    clients: usize,
+    duration: Duration,
+) -> Result<LoadReport, BenchError> {
+    use crate::control::api::{
+        ClusterConfig, Credentials, NewProject, ProviderKind, Tier, TierConfig,
+    };
+    use crate::control::client::ControlClient;
+    use crate::control::server::{ServerConfig, spawn};
+
+    let other = |e: &dyn std::fmt::Display| BenchError::Io(std::io::Error::other(e.to_string()));
+    let dir = std::env::temp_dir().join(format!("lyceum-bench-control-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = ServerConfig {
+        db_path: dir.join("control.db"),
+        clusters_dir: dir.join("clusters"),
+        clickhouse_binary: None,
+    };
+    let server = spawn("127.0.0.1:0".parse().map_err(|e| other(&e))?, &config)
+        .await
+        .map_err(|e| other(&e))?;
+    let base = format!("http://{}", server.addr);
+    let session = ControlClient::new(&base)
+        .bootstrap(&Credentials {
+            user: "owner".into(),
+            password: "bench-password-1".into(),
+        })
+        .await
+        .map_err(|e| other(&e))?;
+    let owner = ControlClient::new(&base).with_token(session.token);
+    let mut cluster_ids = Vec::new();
+    for i in 0..10 {
+        let cluster = owner
+            .create_cluster(&ClusterConfig {
+                name: format!("line-{i}"),
+                cluster_type: "process_curves".into(),
+                region: "eu-central".into(),
+                provider: ProviderKind::Kubernetes,
+                shards: 2,
+                replicas: 2,
+                cpu_per_node: 4,
+                memory_gib_per_node: 16,
+                tiers: vec![TierConfig {
+                    tier: Tier::Hot,
+                    size_gib: 500,
+                    ttl_days: None,
+                }],
+            })
+            .await
+            .map_err(|e| other(&e))?;
+        cluster_ids.push(cluster.id);
+    }
+    let quote = owner
+        .cluster(cluster_ids[0])
+        .await
+        .map_err(|e| other(&e))?
+        .config;
+
+    let started = Instant::now();
+    let deadline = started + duration;
+    let tasks: Vec<_> = (0..clients)
+        .map(|client| {
+            let (owner, ids, quote) = (owner.clone(), cluster_ids.clone(), quote.clone());
+            tokio::spawn(async move {
+                let (mut latencies, mut errors, mut writes) = (Vec::new(), 0u64, 0u64);
+                let mut n = 0usize;
+                while Instant::now() < deadline {
+                    let id = ids[(client + n) % ids.len()];
+                    let t = Instant::now();
+                    let ok = match n % 20 {
+                        0..=9 => owner.clusters().await.is_ok(),
+                        10..=13 => owner.status(id).await.is_ok(),
+                        14..=15 => owner.members(id).await.is_ok(),
+                        16 => owner.audit().await.is_ok(),
+                        17..=18 => {
+                            let project = NewProject {
+                                name: format!("p-{client}-{n}"),
+                                project_type: "screwdriving".into(),
+                            };
+                            let ok = owner.create_project(id, &project).await.is_ok();
+                            writes += u64::from(ok);
+                            ok
+                        }
+                        _ => owner.estimate(&quote).await.is_ok(),
+                    };
+                    latencies.push(t.elapsed());
+                    errors += u64::from(!ok);
+                    n += 1;
+                }
+                (latencies, errors, writes)
+            })
+        })
+        .collect();
+    let (mut latencies, mut errors, mut writes) = (Vec::new(), 0, 0);
+    for task in tasks {
+        let (l, e, w) = task.await.map_err(|e| other(&e))?;
+        latencies.extend(l);
+        errors += e;
+        writes += w;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    server.task.abort();
+    let rows_found: i64 = rusqlite::Connection::open(&config.db_path)
+        .and_then(|c| c.query_row("SELECT count(*) FROM projects", [], |r| r.get(0)))
+        .map_err(|e| other(&e))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    latencies.sort();
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    };
+    Ok(LoadReport {
+        clients,
+        seconds,
+        requests: latencies.len() as u64,
+        errors,
+        requests_per_sec: latencies.len() as f64 / seconds,
+        p50_ms: percentile(0.50),
+        p99_ms: percentile(0.99),
+        max_ms: latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
+        writes_confirmed: writes,
+        rows_found: rows_found.max(0) as u64,
+    })
+}

@@ -280,6 +280,13 @@ enum ControlCommand {
     /// Clusters.
     #[command(subcommand)]
     Clusters(ClustersCommand),
+    /// Load test: concurrent clients with a realistic mix against an in-process server.
+    Bench {
+        #[arg(long, default_value_t = 100)]
+        clients: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -482,6 +489,28 @@ async fn control_command(command: ControlCommand) -> anyhow::Result<()> {
             println!("logged in as `{user}` until {}", session.expires_at);
         }
         ControlCommand::Clusters(command) => clusters_command(command).await?,
+        ControlCommand::Bench { clients, seconds } => {
+            let r = lyceum::bench::run_control_load(
+                clients,
+                std::time::Duration::from_secs_f64(seconds),
+            )
+            .await?;
+            println!(
+                "{} clients, {:.1} s: {} requests, {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} errors; \
+                 {} writes confirmed, {} rows found ({} lost)",
+                r.clients,
+                r.seconds,
+                r.requests,
+                r.requests_per_sec,
+                r.p50_ms,
+                r.p99_ms,
+                r.max_ms,
+                r.errors,
+                r.writes_confirmed,
+                r.rows_found,
+                r.writes_confirmed.saturating_sub(r.rows_found)
+            );
+        }
     }
     Ok(())
 }
