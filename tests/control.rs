@@ -517,6 +517,26 @@ async fn roles_isolation_validation_cost_manifest_audit_and_openapi() {
             .any(|a| a.action == "delete_cluster")
     );
 
+    // Every route but bootstrap and login refuses a request without a token.
+    for (method, path, ..) in lyceum::control::server::openapi::ROUTES {
+        if path.starts_with("/api/auth/bootstrap") || path.starts_with("/api/auth/login") {
+            continue;
+        }
+        let concrete = path
+            .replace("{id}", "1")
+            .replace("{credential}", "1")
+            .replace("{user}", "vera");
+        let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let response = http
+            .request(method.clone(), format!("{}{concrete}", plane.url()))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 401, "{method} {path}");
+    }
+
     // The OpenAPI document lists every route.
     let document: serde_json::Value = http
         .get(format!("{}/api/openapi.json", plane.url()))

@@ -47,6 +47,35 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// The authenticated caller, resolved before any body is read (so a request without a token
+/// is 401 whatever its body).
+pub struct Caller(pub Principal);
+
+/// [`Caller`] with a token that may change things.
+pub struct Writer(pub Principal);
+
+impl axum::extract::FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ControlError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        caller(state, &parts.headers).map(Self)
+    }
+}
+
+impl axum::extract::FromRequestParts<Arc<AppState>> for Writer {
+    type Rejection = ControlError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        writer(state, &parts.headers).map(Self)
+    }
+}
+
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/api/openapi.json", get(openapi))
@@ -300,9 +329,9 @@ async fn logout(State(state): Shared, headers: HeaderMap) -> Result<StatusCode, 
 async fn create_user(
     State(state): Shared,
     headers: HeaderMap,
+    Writer(principal): Writer,
     ApiJson(body): ApiJson<Credentials>,
 ) -> Result<StatusCode, ControlError> {
-    let principal = writer(&state, &headers)?;
     let first: i64 = state
         .db
         .read(|c| sql(c.query_row("SELECT min(id) FROM users", [], |r| r.get(0))))?;
@@ -369,9 +398,9 @@ async fn list_tokens(State(state): Shared, headers: HeaderMap) -> ApiResult<Vec<
 async fn create_token(
     State(state): Shared,
     headers: HeaderMap,
+    Writer(principal): Writer,
     ApiJson(body): ApiJson<NewToken>,
 ) -> Result<(StatusCode, Json<IssuedToken>), ControlError> {
-    let principal = writer(&state, &headers)?;
     if body.name.trim().is_empty() || body.name.len() > 100 {
         return Err(ControlError::Invalid(
             "a token needs a name of 1–100 characters".into(),
@@ -519,10 +548,9 @@ fn validate_config(state: &AppState, config: &ClusterConfig) -> Result<(), Contr
 
 async fn estimate(
     State(state): Shared,
-    headers: HeaderMap,
+    Caller(_): Caller,
     ApiJson(config): ApiJson<ClusterConfig>,
 ) -> ApiResult<crate::control::api::CostEstimate> {
-    caller(&state, &headers)?;
     validate_config(&state, &config)?;
     Ok(Json(cost::estimate(&state.db, &config)?))
 }
@@ -637,8 +665,7 @@ fn authorize(
     Ok((cluster, role))
 }
 
-async fn list_clusters(State(state): Shared, headers: HeaderMap) -> ApiResult<Vec<Cluster>> {
-    let principal = caller(&state, &headers)?;
+async fn list_clusters(State(state): Shared, Caller(principal): Caller) -> ApiResult<Vec<Cluster>> {
     let rows = state.db.read(|c| {
         let mut statement = sql(c.prepare(&format!(
             "SELECT {CLUSTER_COLUMNS}, m.role FROM clusters c JOIN memberships m ON m.cluster_id = c.id
@@ -734,9 +761,9 @@ async fn provision(state: Arc<AppState>, id: i64, config: ClusterConfig) {
 async fn create_cluster(
     State(state): Shared,
     headers: HeaderMap,
+    Writer(principal): Writer,
     ApiJson(config): ApiJson<ClusterConfig>,
 ) -> Result<(StatusCode, Json<Cluster>), ControlError> {
-    let principal = writer(&state, &headers)?;
     validate_config(&state, &config)?;
     let rid = request_id(&headers);
     let json = serde_json::to_string(&config).map_err(|e| ControlError::Internal(e.to_string()))?;
@@ -784,10 +811,10 @@ async fn get_cluster(
 async fn update_cluster(
     State(state): Shared,
     headers: HeaderMap,
+    Writer(principal): Writer,
     Path(id): Path<i64>,
     ApiJson(update): ApiJson<ClusterUpdate>,
 ) -> ApiResult<Cluster> {
-    let principal = writer(&state, &headers)?;
     let (mut cluster, role) = authorize(&state, &principal, id, Action::Operate)?;
     let mut config = cluster.config.clone();
     if let Some(cpu) = update.cpu_per_node {
@@ -846,10 +873,10 @@ async fn update_cluster(
 async fn delete_cluster(
     State(state): Shared,
     headers: HeaderMap,
+    Writer(principal): Writer,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<DeleteRequest>,
 ) -> Result<StatusCode, ControlError> {
-    let principal = writer(&state, &headers)?;
     let (mut cluster, _) = authorize(&state, &principal, id, Action::Delete)?;
     if body.confirm_name != cluster.config.name {
         return Err(ControlError::Invalid(format!(
@@ -916,10 +943,10 @@ async fn list_members(
 async fn put_member(
     State(state): Shared,
     headers: HeaderMap,
+    Writer(principal): Writer,
     Path(id): Path<i64>,
     ApiJson(member): ApiJson<Member>,
 ) -> Result<StatusCode, ControlError> {
-    let principal = writer(&state, &headers)?;
     let (cluster, role) = authorize(&state, &principal, id, Action::ManageMembers)?;
     let rid = request_id(&headers);
     state.db.mutate(
@@ -1050,10 +1077,10 @@ async fn apply_credentials(state: &AppState, cluster: &ClusterRow) -> Result<(),
 async fn issue_credential(
     State(state): Shared,
     headers: HeaderMap,
+    Writer(principal): Writer,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<NewCredential>,
 ) -> Result<(StatusCode, Json<IssuedCredential>), ControlError> {
-    let principal = writer(&state, &headers)?;
     let (cluster, _) = authorize(&state, &principal, id, Action::IssueCredential)?;
     check_name("ClickHouse user", &body.user, '_')?;
     if body.user.starts_with("lyceum_") || body.user == "default" {
@@ -1154,10 +1181,10 @@ async fn list_projects(
 async fn create_project(
     State(state): Shared,
     headers: HeaderMap,
+    Writer(principal): Writer,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<NewProject>,
 ) -> Result<(StatusCode, Json<Project>), ControlError> {
-    let principal = writer(&state, &headers)?;
     let (cluster, _) = authorize(&state, &principal, id, Action::CreateProject)?;
     check_name("project name", &body.name, '-')?;
     let rid = request_id(&headers);
