@@ -735,6 +735,7 @@ fn open_app() -> anyhow::Result<()> {
             Ok(Box::new(lyceum::app::LyceumApp::new(
                 creation,
                 PlantConfig::default(),
+                lyceum::control::embedded::default_data_dir(),
             )))
         }),
     )

@@ -11,16 +11,17 @@ use egui_kittest::{Harness, SnapshotOptions};
 use lyceum::app::LyceumApp;
 use lyceum::source::demo::PlantConfig;
 
-fn app() -> Harness<'static, LyceumApp> {
+fn app(data_dir: &std::path::Path) -> Harness<'static, LyceumApp> {
     let plant = PlantConfig {
         curves: 300,
         samples: 500,
         ..PlantConfig::default()
     };
+    let data_dir = data_dir.to_owned();
     Harness::builder()
         .with_size(egui::vec2(900.0, 560.0))
         .wgpu()
-        .build_eframe(move |creation| LyceumApp::new(creation, plant))
+        .build_eframe(move |creation| LyceumApp::new(creation, plant, data_dir))
 }
 
 /// Step the app (in real time: the plant and decimation run on other threads) until `label`
@@ -52,7 +53,8 @@ fn snapshot(harness: &mut Harness<'static, LyceumApp>, name: &str) {
 
 #[test]
 fn the_app_loads_the_demo_and_switches_views() {
-    let mut harness = app();
+    let data = tempfile::tempdir().unwrap();
+    let mut harness = app(data.path());
     step_until(&mut harness, "screwdriving: ");
     // The title counts what is drawn: "screwdriving: N cycles, M NOK".
     assert!(harness.query_by_label_contains(" cycles, ").is_some());
@@ -151,4 +153,40 @@ fn two_plots_on_one_screen_draw_their_own_curves() {
         (0, 0),
         "a plot drew the other's curves"
     );
+}
+
+fn type_name(harness: &mut Harness<'static, LyceumApp>, name: &str) {
+    harness
+        .get_by_role(egui::accesskit::Role::TextInput)
+        .click();
+    harness.run_steps(2);
+    harness
+        .get_by_role(egui::accesskit::Role::TextInput)
+        .type_text(name);
+    harness.run_steps(2);
+}
+
+/// The Clusters view over the embedded control plane: create a cluster from the form and see it
+/// listed with its state and the owner's role.
+#[test]
+fn the_clusters_view_creates_a_cluster_on_the_embedded_control_plane() {
+    let data = tempfile::tempdir().unwrap();
+    let mut harness = app(data.path());
+    harness.get_by_label("Clusters").click();
+    step_until(&mut harness, "embedded (this computer");
+    step_until(&mut harness, "No clusters yet.");
+    harness.get_by_label("Kubernetes manifest").click();
+    harness.run_steps(2);
+    type_name(&mut harness, "plant-b");
+    harness.get_by_label("Create cluster").click();
+    step_until(&mut harness, "plant-b");
+    // A Kubernetes cluster is rendered, not applied: it settles as stopped, owned by us.
+    step_until(&mut harness, "stopped");
+    assert!(harness.query_by_label("owner").is_some());
+    assert!(data.path().join("control.db").exists());
+    // A bad name is refused with the server's reason, and nothing is added.
+    type_name(&mut harness, "../escape");
+    harness.get_by_label("Create cluster").click();
+    step_until(&mut harness, "must be 2–63 lower-case letters");
+    assert_eq!(harness.query_all_by_label("stopped").count(), 1);
 }

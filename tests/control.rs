@@ -884,3 +884,25 @@ fn cli_cluster_commands_talk_to_the_server() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_embedded_control_plane_serves_its_local_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = lyceum::control::embedded::Embedded::start(dir.path().to_owned())
+        .await
+        .unwrap();
+    let cluster = embedded
+        .client
+        .create_cluster(&config("plant-b", ProviderKind::Kubernetes, 1))
+        .await
+        .unwrap();
+    assert_eq!(cluster.role, Role::Owner);
+    let listed = embedded.client.clusters().await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    drop(embedded);
+    // Started again on the same file: a new session for the same local owner sees it.
+    let again = lyceum::control::embedded::Embedded::start(dir.path().to_owned())
+        .await
+        .unwrap();
+    assert_eq!(again.client.clusters().await.unwrap().len(), 1);
+}

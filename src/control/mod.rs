@@ -4,7 +4,9 @@
 //! - [`server`]: axum + SQLite server with authentication, authorization, audit, provisioning
 //!   (real local ClickHouse processes, or Kubernetes manifests) and cost.
 //! - [`client`]: the reqwest client the app and the `lyceum control` commands use.
+//! - [`embedded`]: the server in-process on a local SQLite file (the app's default).
 
 pub mod api;
 pub mod client;
+pub mod embedded;
 pub mod server;

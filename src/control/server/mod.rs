@@ -126,6 +126,35 @@ pub fn router(state: Arc<AppState>) -> axum::Router {
     routes::router(state)
 }
 
+/// Single-user embedded mode: make sure `user` exists as the instance owner (with a password
+/// nobody knows) and mint a session for it straight in the database.
+pub fn local_session(config: &ServerConfig, user: &str) -> Result<String, ControlError> {
+    let state = AppState::new(config)?;
+    let token = auth::new_secret("lys_");
+    let expires_at = (chrono::Utc::now() + chrono::Duration::hours(auth::SESSION_HOURS))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let unusable = auth::hash_password(&auth::new_secret(""))?;
+    let record = store::AuditRecord {
+        actor: user,
+        action: "local_session",
+        target: format!("user {user}"),
+        request_id: "embedded",
+        cluster_id: None,
+    };
+    state.db.mutate(&record, |tx| {
+        store::sql(tx.execute(
+            "INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+            rusqlite::params![user, unusable, store::now()],
+        ))?;
+        store::sql(tx.execute(
+            "INSERT INTO tokens (user_id, name, kind, token_hash, scopes, created_at, expires_at)
+             SELECT id, 'embedded', 'session', ?, 'read,write', ?, ? FROM users WHERE name = ?",
+            rusqlite::params![auth::sha256_hex(&token), store::now(), expires_at, user],
+        ))
+    })?;
+    Ok(token)
+}
+
 /// A running server: its address, and the task to await or abort.
 #[derive(Debug)]
 pub struct RunningServer {

@@ -1,7 +1,10 @@
-//! The desktop app (eframe + egui_wgpu): [`LyceumApp`] shows the embedded demo plant's process
-//! curves in a GPU-drawn plot, with the controls an engineer reaches for first — program,
-//! lines or density, NOK highlighted. The plant is generated on a worker thread so the window
-//! opens at once; [`LyceumApp::ui`] never blocks.
+//! The desktop app (eframe + egui_wgpu). [`LyceumApp`] has two views: Curves — the embedded
+//! demo plant's process curves in a GPU-drawn plot, with the controls an engineer reaches for
+//! first (program, lines or density, NOK highlighted) — and Clusters ([`clusters`]), over the
+//! control plane (embedded in-process by default). The plant is generated on a worker thread
+//! so the window opens at once; [`LyceumApp::ui`] never blocks.
+
+pub mod clusters;
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
@@ -42,10 +45,19 @@ enum DemoState {
 /// The app: loads the demo plant, then shows one program's curves.
 #[derive(Debug)]
 pub struct LyceumApp {
+    view: AppView,
     state: DemoState,
     choice: ViewChoice,
     shown: Option<ShownPlot>,
     error: Option<String>,
+    clusters: clusters::ClustersPanel,
+}
+
+/// The app's top-level views.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AppView {
+    Curves,
+    Clusters,
 }
 
 /// The curve styles for `choice`: OK below NOK; other programs hidden.
@@ -72,7 +84,12 @@ fn styles_for(store: &CurveStore, choice: ViewChoice) -> (Vec<CurveStyle>, usize
 impl LyceumApp {
     /// Start generating `plant` in the background and register the curve renderer with
     /// eframe's wgpu state.
-    pub fn new(creation: &eframe::CreationContext<'_>, plant: PlantConfig) -> Self {
+    /// `data_dir` keeps the embedded control plane's database and local clusters.
+    pub fn new(
+        creation: &eframe::CreationContext<'_>,
+        plant: PlantConfig,
+        data_dir: std::path::PathBuf,
+    ) -> Self {
         if let Some(render_state) = &creation.wgpu_render_state {
             CurveRenderResources::install(
                 &mut render_state.renderer.write(),
@@ -80,11 +97,11 @@ impl LyceumApp {
                 render_state.target_format,
             );
         }
-        Self::loading(creation.egui_ctx.clone(), plant)
+        Self::loading(creation.egui_ctx.clone(), plant, data_dir)
     }
 
     /// The app before its first frame, with the plant generating on a worker thread.
-    pub fn loading(ctx: egui::Context, plant: PlantConfig) -> Self {
+    pub fn loading(ctx: egui::Context, plant: PlantConfig, data_dir: std::path::PathBuf) -> Self {
         let (sender, receiver) = sync_channel(1);
         std::thread::spawn(move || {
             let result = Plant::new(plant)
@@ -95,6 +112,8 @@ impl LyceumApp {
             ctx.request_repaint();
         });
         Self {
+            view: AppView::Curves,
+            clusters: clusters::ClustersPanel::new(data_dir),
             state: DemoState::Loading(receiver),
             choice: ViewChoice {
                 program: Program::Screwdriving,
@@ -184,10 +203,9 @@ impl LyceumApp {
     }
 }
 
-impl eframe::App for LyceumApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        self.poll_loading();
-        egui::CentralPanel::default().show(ui, |ui| match &self.state {
+impl LyceumApp {
+    fn curves_ui(&mut self, ui: &mut egui::Ui) {
+        match &self.state {
             DemoState::Loading(_) => {
                 ui.horizontal(|ui| {
                     ui.spinner();
@@ -210,6 +228,23 @@ impl eframe::App for LyceumApp {
                 if let Some(shown) = &self.shown {
                     curves_plot_ui(ui, &shown.curves, &shown.labels);
                 }
+            }
+        }
+    }
+}
+
+impl eframe::App for LyceumApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.poll_loading();
+        egui::CentralPanel::default().show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut self.view, AppView::Curves, "Curves");
+                ui.selectable_value(&mut self.view, AppView::Clusters, "Clusters");
+            });
+            ui.separator();
+            match self.view {
+                AppView::Curves => self.curves_ui(ui),
+                AppView::Clusters => self.clusters.ui(ui),
             }
         });
     }
