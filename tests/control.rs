@@ -643,32 +643,44 @@ async fn a_local_two_shard_cluster_really_runs_clickhouse() {
     )
     .await
     .unwrap();
-    let mut per_shard = Vec::new();
-    for &port in &ports {
-        let local = clickhouse(
-            port,
-            "analyst",
-            &password,
-            "SELECT count() FROM default.readings",
-        )
-        .await
-        .unwrap();
-        per_shard.push(local.trim().parse::<u64>().unwrap());
-        let total = clickhouse(
-            port,
-            "analyst",
-            &password,
-            "SELECT count() FROM default.readings_all",
-        )
-        .await
-        .unwrap();
-        assert_eq!(total.trim(), "1000");
+    // A Distributed insert may forward a shard's part in the background: wait for it.
+    let count = |port: u16, table: &'static str| {
+        let password = password.clone();
+        async move {
+            let text = clickhouse(
+                port,
+                "analyst",
+                &password,
+                &format!("SELECT count() FROM default.{table}"),
+            )
+            .await
+            .unwrap();
+            text.trim().parse::<u64>().unwrap()
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (a, b) = (
+            count(ports[0], "readings").await,
+            count(ports[1], "readings").await,
+        );
+        if a + b == 1000 {
+            assert!(a > 0 && b > 0, "rows on both shards: {a} + {b}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {a} + {b} of 1000 rows arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(
-        per_shard.iter().all(|&n| n > 0),
-        "rows on both shards: {per_shard:?}"
-    );
-    assert_eq!(per_shard.iter().sum::<u64>(), 1000);
+    for &port in &ports {
+        assert_eq!(
+            count(port, "readings_all").await,
+            1000,
+            "through the Distributed table"
+        );
+    }
 
     // Rotation: the old password stops working, the new one works.
     let rotated = owner
