@@ -159,6 +159,11 @@ async fn authentication_bootstrap_login_limits_and_tokens() {
         403
     );
     owner.revoke_token(token.info.id).await.unwrap();
+    assert_eq!(
+        status_of(owner.revoke_token(token.info.id).await),
+        404,
+        "already revoked"
+    );
     assert_eq!(status_of(read_only.clusters().await), 401);
 
     // An expired token: age it in the database file itself.
@@ -362,6 +367,33 @@ async fn roles_isolation_validation_cost_manifest_audit_and_openapi() {
         .await
         .unwrap();
     admin.remove_member(id, "otto").await.unwrap();
+    assert_eq!(status_of(admin.remove_member(id, "otto").await), 404);
+    // Revoking: not for engineers; once for admins; then it is gone.
+    let spare = engineer.issue_credential(id, "spare").await.unwrap();
+    assert_eq!(status_of(engineer.issue_credential(id, "spare").await), 409);
+    assert_eq!(
+        status_of(engineer.revoke_credential(id, spare.credential.id).await),
+        403
+    );
+    admin
+        .revoke_credential(id, spare.credential.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        status_of(admin.revoke_credential(id, spare.credential.id).await),
+        404
+    );
+    assert_eq!(
+        status_of(admin.rotate_credential(id, spare.credential.id).await),
+        404
+    );
+    let listed = viewer.credentials(id).await.unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|c| c.user == "spare" && c.revoked_at.is_some())
+    );
+    assert_eq!(viewer.projects(id).await.unwrap().len(), 1);
     assert_eq!(
         status_of(
             admin
@@ -709,7 +741,32 @@ async fn a_local_two_shard_cluster_really_runs_clickhouse() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    // Revoked: ClickHouse refuses the credential altogether.
+    owner
+        .revoke_credential(id, issued.credential.id)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while clickhouse(ports[1], "analyst", &rotated.password, "SELECT 1")
+        .await
+        .is_ok()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "ClickHouse still accepts a revoked credential"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     let usage = owner.usage(id).await.unwrap();
+    let samples: i64 = rusqlite::Connection::open(plane.dir.path().join("control.db"))
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM usage WHERE cluster_id = ?",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(samples >= 1, "the monitor records usage");
     assert!(
         usage.bytes_on_disk > 0 && usage.node_uptime_hours > 0.0,
         "{usage:?}"

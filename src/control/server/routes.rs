@@ -1321,6 +1321,22 @@ async fn list_audit(State(state): Shared, headers: HeaderMap) -> ApiResult<Vec<A
     Ok(Json(audit_list(&state, &principal).await?))
 }
 
+/// At most one usage sample per cluster a minute: bytes on disk and node uptime, as reported.
+fn record_usage(state: &AppState, id: i64, nodes: &[crate::control::api::NodeStatus]) {
+    let bytes: u64 = nodes.iter().filter_map(|n| n.bytes_on_disk).sum();
+    let uptime: u64 = nodes.iter().filter_map(|n| n.uptime_secs).sum();
+    let minute_ago = (chrono::Utc::now() - chrono::Duration::minutes(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    // Monitoring must not stop on a busy database; the next pass records again.
+    let _ = state.db.system(|tx| {
+        sql(tx.execute(
+            "INSERT INTO usage (cluster_id, at, bytes_on_disk, node_uptime_secs)
+             SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM usage WHERE cluster_id = ?1 AND at > ?5)",
+            params![id, now(), i64::try_from(bytes).unwrap_or(i64::MAX), i64::try_from(uptime).unwrap_or(i64::MAX), minute_ago],
+        ))
+    });
+}
+
 /// Keep states in line with the nodes: a running cluster with a node down is degraded, a
 /// degraded one with every node up is running again. Runs every 2 s; on a restarted server
 /// its first pass re-attaches to the nodes that kept running.
@@ -1341,6 +1357,7 @@ pub async fn monitor(state: Arc<AppState>) {
             if nodes.is_empty() {
                 continue;
             }
+            record_usage(&state, cluster.id, &nodes);
             let down: Vec<String> = nodes
                 .iter()
                 .filter(|n| !n.up)
