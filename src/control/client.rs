@@ -57,12 +57,13 @@ impl ControlClient {
         self
     }
 
-    async fn send<T: DeserializeOwned>(
+    /// The request, with the token; a non-success status becomes [`ClientError::Api`].
+    async fn send_raw(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&(impl Serialize + ?Sized)>,
-    ) -> Result<T, ClientError> {
+    ) -> Result<bytes::Bytes, ClientError> {
         let url = format!("{}{path}", self.base);
         let mut request = self.http.request(method, &url);
         if let Some(token) = &self.token {
@@ -91,6 +92,16 @@ impl ControlClient {
                 message: error.message,
             });
         }
+        Ok(bytes)
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&(impl Serialize + ?Sized)>,
+    ) -> Result<T, ClientError> {
+        let bytes = self.send_raw(method, path, body).await?;
         // Empty bodies (204) decode as JSON null.
         let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
         serde_json::from_slice(bytes).map_err(|e| ClientError::Decode(e.to_string()))
@@ -264,28 +275,14 @@ impl ControlClient {
 
     /// The Kubernetes manifest (YAML text).
     pub async fn manifest(&self, id: i64) -> Result<String, ClientError> {
-        let url = format!("{}/api/clusters/{id}/manifest", self.base);
-        let mut request = self.http.get(&url);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|source| ClientError::Unreachable { url, source })?;
-        let status = response.status().as_u16();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| ClientError::Decode(e.to_string()))?;
-        if status >= 400 {
-            return Err(ClientError::Api {
-                status,
-                code: "http".into(),
-                message: text,
-            });
-        }
-        Ok(text)
+        let bytes = self
+            .send_raw(
+                reqwest::Method::GET,
+                &format!("/api/clusters/{id}/manifest"),
+                None::<&()>,
+            )
+            .await?;
+        String::from_utf8(bytes.to_vec()).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
     pub async fn audit(&self) -> Result<Vec<AuditEntry>, ClientError> {

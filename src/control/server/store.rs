@@ -184,19 +184,15 @@ impl Db {
         audit: &AuditRecord<'_>,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, ControlError>,
     ) -> Result<T, ControlError> {
-        let mut connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let tx = connection.transaction().map_err(internal)?;
-        let value = f(&tx)?;
-        tx.execute(
-            "INSERT INTO audit (at, actor, action, target, request_id, cluster_id) VALUES (?, ?, ?, ?, ?, ?)",
-            params![now(), audit.actor, audit.action, audit.target, audit.request_id, audit.cluster_id],
-        )
-        .map_err(internal)?;
-        tx.commit().map_err(internal)?;
-        Ok(value)
+        self.system(|tx| {
+            let value = f(tx)?;
+            tx.execute(
+                "INSERT INTO audit (at, actor, action, target, request_id, cluster_id) VALUES (?, ?, ?, ?, ?, ?)",
+                params![now(), audit.actor, audit.action, audit.target, audit.request_id, audit.cluster_id],
+            )
+            .map_err(internal)?;
+            Ok(value)
+        })
     }
 
     /// A change made by the control plane itself (state machine), without an audit row.

@@ -298,16 +298,28 @@ fn read_checked(dir: &Path, entry: &FileEntry) -> Result<Vec<u8>, DatasetError> 
     Ok(bytes)
 }
 
+/// Constructors of the decode and table errors of one file.
+fn error_makers(
+    path: &Path,
+) -> (
+    impl Fn(String) -> DatasetError + '_,
+    impl Fn(TableError) -> DatasetError + '_,
+) {
+    (
+        move |detail| DatasetError::Decode {
+            path: path.to_owned(),
+            detail,
+        },
+        move |source| DatasetError::Table {
+            path: path.to_owned(),
+            source,
+        },
+    )
+}
+
 /// Decode an Arrow IPC file (Lyceum's layout) into a store.
 fn store_from_ipc(path: &Path, bytes: Vec<u8>) -> Result<CurveStore, DatasetError> {
-    let decode = |detail: String| DatasetError::Decode {
-        path: path.to_owned(),
-        detail,
-    };
-    let table = |source| DatasetError::Table {
-        path: path.to_owned(),
-        source,
-    };
+    let (decode, table) = error_makers(path);
     let reader = arrow_ipc::reader::FileReader::try_new(std::io::Cursor::new(bytes), None)
         .map_err(|e| decode(format!("not an Arrow IPC file: {e}")))?;
     let labels = arrow_io::label_names(&reader.schema());
@@ -316,7 +328,7 @@ fn store_from_ipc(path: &Path, bytes: Vec<u8>) -> Result<CurveStore, DatasetErro
     for batch in reader {
         let batch = batch.map_err(|e| decode(e.to_string()))?;
         builder.reserve(batch.num_rows(), 0, false);
-        arrow_io::append_batch(&mut builder, &batch, &labels).map_err(table)?;
+        arrow_io::append_batch(&mut builder, &batch, &labels).map_err(&table)?;
     }
     builder.finish().map_err(|e| table(e.into()))
 }
@@ -383,14 +395,7 @@ pub fn import_file(
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    let decode = |detail: String| DatasetError::Decode {
-        path: path.to_owned(),
-        detail,
-    };
-    let table = |source| DatasetError::Table {
-        path: path.to_owned(),
-        source,
-    };
+    let (decode, table) = error_makers(path);
     match extension.as_str() {
         "csv" | "tsv" | "txt" => Ok((csv::store_from_csv(path, roles)?, "csv")),
         "arrow" | "ipc" | "feather" => {
@@ -402,7 +407,7 @@ pub fn import_file(
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| decode(e.to_string()))?;
             Ok((
-                arrow_io::long_batches_to_store(&batches, roles).map_err(table)?,
+                arrow_io::long_batches_to_store(&batches, roles).map_err(&table)?,
                 "arrow",
             ))
         }
@@ -416,7 +421,7 @@ pub fn import_file(
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| decode(e.to_string()))?;
             Ok((
-                arrow_io::long_batches_to_store(&batches, roles).map_err(table)?,
+                arrow_io::long_batches_to_store(&batches, roles).map_err(&table)?,
                 "parquet",
             ))
         }
