@@ -32,15 +32,16 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "$XDG_RUNTIME_DIR" ]; then
 fi
 
 # chdb (ClickHouse 26.9 in-process) checks the DDL and SQL generated for modern servers;
-# pyarrow and polars check that datasets open in the tools data people use.
+# pyarrow and polars check that datasets open in the tools data people use; schemathesis
+# fuzzes the control plane from its own OpenAPI document.
 venv="${LYCEUM_VENV:-/var/tmp/lyceum-venv}"
-if ! "$venv/bin/python" -c 'import chdb, pyarrow, polars' 2>/dev/null; then
-  echo "== installing chdb-core, pyarrow and polars into $venv"
+if ! "$venv/bin/python" -c 'import chdb, pyarrow, polars, schemathesis' 2>/dev/null; then
+  echo "== installing chdb-core, pyarrow, polars and schemathesis into $venv"
   python3 -m venv "$venv" 2>/dev/null || {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
     python3 -m venv "$venv"
   }
-  "$venv/bin/pip" install -q --disable-pip-version-check chdb-core pyarrow polars
+  "$venv/bin/pip" install -q --disable-pip-version-check chdb-core pyarrow polars schemathesis
 fi
 export LYCEUM_PYTHON="$venv/bin/python"
 export RUST_BACKTRACE="${RUST_BACKTRACE:-0}"

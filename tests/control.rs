@@ -975,3 +975,75 @@ async fn the_embedded_control_plane_serves_its_local_user() {
         .unwrap();
     assert_eq!(again.client.clusters().await.unwrap().len(), 1);
 }
+
+/// schemathesis generates requests from `/api/openapi.json` (coverage, fuzzing and stateful
+/// phases); no response may be a server error.
+#[test]
+fn schemathesis_finds_no_server_errors() {
+    let python =
+        std::env::var_os("LYCEUM_PYTHON").map_or_else(|| PathBuf::from("python3"), PathBuf::from);
+    let st = python.with_file_name("st");
+    assert!(
+        st.is_file(),
+        "schemathesis is needed beside {} (scripts/test.sh installs it)",
+        python.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_lyceum"))
+        .args([
+            "control",
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--db",
+        ])
+        .arg(dir.path().join("c.db"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let session = runtime.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match ControlClient::new(&url).bootstrap(&creds("olga")).await {
+                Ok(session) => break session,
+                Err(e) => assert!(Instant::now() < deadline, "{e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let output = std::process::Command::new(&st)
+        .args([
+            "run",
+            &format!("{url}/api/openapi.json"),
+            "--checks",
+            "not_a_server_error",
+        ])
+        .args([
+            "--max-examples",
+            "25",
+            "--workers",
+            "2",
+            "--exclude-path",
+            "/api/auth/logout",
+        ])
+        .args(["-H", &format!("Authorization: Bearer {}", session.token)])
+        .output()
+        .unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("passed"), "{stdout}");
+}
