@@ -195,6 +195,9 @@ struct RenderArgs {
     /// Physical pixels per UI point (text and margins scale; the image stays width × height).
     #[arg(long, default_value_t = 1.0)]
     pixels_per_point: f32,
+    /// Draw a saved dataset (the same as the `dataset DIR` source).
+    #[arg(long)]
+    dataset: Option<PathBuf>,
     /// Title above the plot (default: what is drawn and how many).
     #[arg(long)]
     title: Option<String>,
@@ -1225,10 +1228,13 @@ const OK_RGBA: [u8; 4] = [70, 110, 170, 255];
 const NOK_RGBA: [u8; 4] = [220, 40, 40, 255];
 
 async fn render(args: &RenderArgs) -> anyhow::Result<()> {
-    let store = match &args.from {
-        Some(RenderSource::Clickhouse(fetch)) => fetch_store(fetch).await?.0,
-        Some(RenderSource::Dataset { dir }) => dataset::open(dir)?.store,
-        None => {
+    if args.from.is_some() && args.dataset.is_some() {
+        bail!("--dataset and a `clickhouse`/`dataset` source exclude each other: choose one");
+    }
+    let store = match (&args.from, &args.dataset) {
+        (Some(RenderSource::Clickhouse(fetch)), _) => fetch_store(fetch).await?.0,
+        (Some(RenderSource::Dataset { dir }), _) | (None, Some(dir)) => dataset::open(dir)?.store,
+        (None, None) => {
             let plant = Plant::new(args.plant.config()?);
             match args.source.as_str() {
                 "process-curves" => plant.process_curves()?,
@@ -1301,6 +1307,7 @@ fn render_gpu(args: &RenderArgs, store: lyceum::curves::CurveStore) -> anyhow::R
     let kind = match &args.from {
         Some(RenderSource::Clickhouse(fetch)) if fetch.preset == "sensor-readings" => "sensors",
         Some(RenderSource::Clickhouse(_) | RenderSource::Dataset { .. }) => "process-curves",
+        None if args.dataset.is_some() => "process-curves",
         None => args.source.as_str(),
     };
     let mut labels = match (kind, program) {

@@ -504,9 +504,9 @@ fn render_from_a_dataset_needs_no_server_and_draws_the_same_picture() {
     );
     let run = lyceum(
         &[
-            &["render", "--out", from_dataset.to_str().unwrap()],
+            &["render", "--out", from_dataset.to_str().unwrap()][..],
+            &["--dataset", target.to_str().unwrap()][..],
             &common[..],
-            &["dataset", target.to_str().unwrap()],
         ]
         .concat(),
     );
