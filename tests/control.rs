@@ -296,6 +296,12 @@ async fn roles_isolation_validation_cost_manifest_audit_and_openapi() {
     );
     assert_eq!(status_of(viewer.delete_cluster(id, "line-1").await), 403);
     assert_eq!(status_of(viewer.manifest(id).await), 403);
+    assert_eq!(status_of(viewer.remove_member(id, "eddie").await), 403);
+    let stop = ClusterUpdate {
+        state: Some(ClusterState::Stopped),
+        ..ClusterUpdate::default()
+    };
+    assert_eq!(status_of(viewer.update_cluster(id, &stop).await), 403);
     assert_eq!(
         status_of(
             viewer
@@ -323,6 +329,14 @@ async fn roles_isolation_validation_cost_manifest_audit_and_openapi() {
     );
     assert_eq!(
         status_of(engineer.rotate_credential(id, issued.credential.id).await),
+        403
+    );
+    assert_eq!(
+        status_of(viewer.rotate_credential(id, issued.credential.id).await),
+        403
+    );
+    assert_eq!(
+        status_of(viewer.revoke_credential(id, issued.credential.id).await),
         403
     );
     engineer
