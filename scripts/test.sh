@@ -12,6 +12,13 @@ if ! command -v clickhouse-server >/dev/null && [ ! -x /usr/sbin/clickhouse-serv
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clickhouse-server >/dev/null
 fi
 
+# kill and pkill: the local provider stops nodes with them, tests kill a node with them.
+if ! command -v pkill >/dev/null || ! command -v kill >/dev/null; then
+  echo "== installing procps"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq procps >/dev/null
+fi
+
 # A headless Secret Service for the keychain test.
 if ! command -v gnome-keyring-daemon >/dev/null || ! command -v dbus-run-session >/dev/null; then
   echo "== installing gnome-keyring and dbus"
