@@ -701,7 +701,7 @@ pub async fn run_control_load(
         writes += w;
     }
     let seconds = started.elapsed().as_secs_f64();
-    server.task.abort();
+    server.stop();
     let rows_found: i64 = rusqlite::Connection::open(&config.db_path)
         .and_then(|c| c.query_row("SELECT count(*) FROM projects", [], |r| r.get(0)))
         .map_err(|e| other(&e))?;

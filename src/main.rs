@@ -458,13 +458,13 @@ async fn control_command(command: ControlCommand) -> anyhow::Result<()> {
                 clusters_dir,
                 clickhouse_binary: binary,
             };
-            let running = lyceum::control::server::spawn(addr, &config).await?;
+            let mut running = lyceum::control::server::spawn(addr, &config).await?;
             println!(
                 "control plane on http://{} (database {}); API document at /api/openapi.json",
                 running.addr,
                 db_path.display()
             );
-            running.task.await?;
+            (&mut running.task).await?;
         }
         ControlCommand::Bootstrap { server, user } => {
             let password = read_password_from_stdin()?;

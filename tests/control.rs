@@ -821,7 +821,7 @@ async fn a_local_two_shard_cluster_really_runs_clickhouse() {
     wait_for_state(&owner, id, ClusterState::Running).await;
 
     // A restarted control plane re-attaches to the running nodes.
-    plane.server.task.abort();
+    plane.server.stop();
     let config = Plane::config(plane.dir.path());
     let restarted = spawn("127.0.0.1:0".parse().unwrap(), &config)
         .await
@@ -854,7 +854,7 @@ async fn a_local_two_shard_cluster_really_runs_clickhouse() {
             .await
             .is_err()
     );
-    restarted.task.abort();
+    restarted.stop();
 }
 
 #[test]

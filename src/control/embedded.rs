@@ -13,7 +13,7 @@ use super::server::{
 /// The local single user's account name.
 pub const LOCAL_USER: &str = "local";
 
-/// A control plane running inside this process.
+/// A control plane running inside this process (stopped when dropped).
 #[derive(Debug)]
 pub struct Embedded {
     pub server: RunningServer,
@@ -42,12 +42,6 @@ impl Embedded {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.server.addr)
-    }
-}
-
-impl Drop for Embedded {
-    fn drop(&mut self) {
-        self.server.task.abort();
     }
 }
 

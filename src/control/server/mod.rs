@@ -155,11 +155,26 @@ pub fn local_session(config: &ServerConfig, user: &str) -> Result<String, Contro
     Ok(token)
 }
 
-/// A running server: its address, and the task to await or abort.
+/// A running server: its address, the serving task (await it to run until the end) and the
+/// state monitor. Dropping it, or [`RunningServer::stop`], ends both.
 #[derive(Debug)]
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub task: tokio::task::JoinHandle<()>,
+    monitor: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    pub fn stop(&self) {
+        self.task.abort();
+        self.monitor.abort();
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 /// Bind `addr` and serve in the background (with the state monitor).
@@ -174,9 +189,12 @@ pub async fn spawn(addr: SocketAddr, config: &ServerConfig) -> Result<RunningSer
     let monitor = tokio::spawn(routes::monitor(Arc::clone(&state)));
     let app = router(state);
     let task = tokio::spawn(async move {
-        // Serving ends only with the process or an abort; an accept error is logged by axum.
+        // Serving ends only with the process or an abort.
         let _ = axum::serve(listener, app).await;
-        monitor.abort();
     });
-    Ok(RunningServer { addr, task })
+    Ok(RunningServer {
+        addr,
+        task,
+        monitor,
+    })
 }
