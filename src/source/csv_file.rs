@@ -127,6 +127,15 @@ pub fn reader(sniff: &CsvSniff) -> Result<csv::Reader<BufReader<File>>, CsvError
         .from_reader(BufReader::with_capacity(1 << 20, file)))
 }
 
+/// The trimmed text of field `i` of `record` ("" when missing or not UTF-8).
+pub fn field(record: &csv::ByteRecord, i: usize) -> &str {
+    record
+        .get(i)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .unwrap_or("")
+        .trim()
+}
+
 /// Detect delimiter, header and column types from the head of the file.
 pub fn sniff(path: &Path) -> Result<CsvSniff, CsvError> {
     let mut head = Vec::new();
@@ -370,6 +379,70 @@ impl CsvSniff {
                     .try_for_each(|&s| need(s, &[CsvType::Number], "series column"))
             }
         }
+    }
+
+    /// Read the next row into `record`; false at the end of the file. A malformed row, or one
+    /// with another field count than the header, is an error naming its line.
+    pub fn read_record(
+        &self,
+        reader: &mut csv::Reader<BufReader<File>>,
+        record: &mut csv::ByteRecord,
+    ) -> Result<bool, CsvError> {
+        let more = reader
+            .read_byte_record(record)
+            .map_err(|e| CsvError::BadRow {
+                path: self.path.clone(),
+                line: e.position().map_or(0, csv::Position::line),
+                problem: e.to_string(),
+            })?;
+        if more && record.len() != self.columns.len() {
+            return Err(CsvError::BadRow {
+                path: self.path.clone(),
+                line: record.position().map_or(0, csv::Position::line),
+                problem: format!(
+                    "{} fields, the header has {}",
+                    record.len(),
+                    self.columns.len()
+                ),
+            });
+        }
+        Ok(more)
+    }
+
+    /// The x in column `i` of `record`: a number, or a date-time as epoch milliseconds.
+    pub fn x_value(
+        &self,
+        record: &csv::ByteRecord,
+        i: usize,
+        is_time: bool,
+    ) -> Result<f64, CsvError> {
+        let text = field(record, i);
+        let parsed = if is_time {
+            parse_datetime_ms(text).map(|ms| ms as f64)
+        } else {
+            parse_number(text)
+        };
+        parsed.ok_or_else(|| {
+            let line = record.position().map_or(0, csv::Position::line);
+            self.bad_value(
+                line,
+                i,
+                text,
+                if is_time { "a date-time" } else { "a number" },
+            )
+        })
+    }
+
+    /// The sample in column `i` of `record`; an empty value is a gap (NaN), not a zero.
+    pub fn y_value(&self, record: &csv::ByteRecord, i: usize) -> Result<f64, CsvError> {
+        let text = field(record, i);
+        if text.is_empty() {
+            return Ok(f64::NAN);
+        }
+        parse_number(text).ok_or_else(|| {
+            let line = record.position().map_or(0, csv::Position::line);
+            self.bad_value(line, i, text, "a number")
+        })
     }
 
     /// The error for a value in `record` that does not fit its column.

@@ -19,7 +19,7 @@ use super::error::ClickHouseError;
 use super::insert::{check_plain_identifier, quote_identifier};
 use super::rowbinary::RowBinaryWriter;
 use super::schema::ColumnKind;
-use crate::source::csv_file::{self, CsvError, CsvLayout, CsvSniff, CsvType};
+use crate::source::csv_file::{self, CsvError, CsvLayout, CsvSniff, CsvType, field};
 
 /// Column holding the batch id of every imported row.
 pub const BATCH_COLUMN: &str = "_lyceum_batch";
@@ -213,14 +213,7 @@ fn produce(
                 if filled == pool.len() {
                     pool.push(csv::ByteRecord::new());
                 }
-                let more =
-                    reader
-                        .read_byte_record(&mut pool[filled])
-                        .map_err(|e| CsvError::BadRow {
-                            path: sniff.path.clone(),
-                            line: e.position().map_or(0, csv::Position::line),
-                            problem: e.to_string(),
-                        })?;
+                let more = sniff.read_record(&mut reader, &mut pool[filled])?;
                 if !more {
                     break;
                 }
@@ -256,14 +249,6 @@ fn produce(
     }
 }
 
-fn field(record: &csv::ByteRecord, i: usize) -> &str {
-    record
-        .get(i)
-        .and_then(|b| std::str::from_utf8(b).ok())
-        .unwrap_or("")
-        .trim()
-}
-
 fn encode(
     sniff: &CsvSniff,
     layout: &CsvLayout,
@@ -292,45 +277,8 @@ fn encode(
     for record in records {
         let line = record.position().map_or(0, csv::Position::line);
         last_line = line;
-        if record.len() != sniff.columns.len() {
-            return Err(CsvError::BadRow {
-                path: sniff.path.clone(),
-                line,
-                problem: format!(
-                    "{} fields, the header has {}",
-                    record.len(),
-                    sniff.columns.len()
-                ),
-            });
-        }
-        let x_value = |i: usize| -> Result<f64, CsvError> {
-            let text = field(record, i);
-            let parsed = if shape.x_is_time {
-                csv_file::parse_datetime_ms(text).map(|ms| ms as f64)
-            } else {
-                csv_file::parse_number(text)
-            };
-            parsed.ok_or_else(|| {
-                sniff.bad_value(
-                    line,
-                    i,
-                    text,
-                    if shape.x_is_time {
-                        "a date-time"
-                    } else {
-                        "a number"
-                    },
-                )
-            })
-        };
-        // An empty value is a gap (NaN), not a zero.
-        let y_value = |i: usize| -> Result<f64, CsvError> {
-            let text = field(record, i);
-            if text.is_empty() {
-                return Ok(f64::NAN);
-            }
-            csv_file::parse_number(text).ok_or_else(|| sniff.bad_value(line, i, text, "a number"))
-        };
+        let x_value = |i: usize| sniff.x_value(record, i, shape.x_is_time);
+        let y_value = |i: usize| sniff.y_value(record, i);
         let put_x = |w: &mut RowBinaryWriter, x: f64| {
             if shape.x_is_time {
                 w.time_ms(x as i64, datetime64);

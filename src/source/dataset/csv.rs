@@ -13,15 +13,7 @@ use arrow_schema::{DataType, Field, Schema};
 use super::DatasetError;
 use super::arrow_io::{LongColumns, long_batches_to_store};
 use crate::curves::CurveStore;
-use crate::source::csv_file::{self, CsvError, CsvLayout, CsvType};
-
-fn field(record: &csv::ByteRecord, i: usize) -> &str {
-    record
-        .get(i)
-        .and_then(|b| std::str::from_utf8(b).ok())
-        .unwrap_or("")
-        .trim()
-}
+use crate::source::csv_file::{self, CsvLayout, CsvType, field};
 
 /// Read `path` into curves; `roles` names the long-format columns when names do not tell.
 pub fn store_from_csv(path: &Path, roles: &LongColumns) -> Result<CurveStore, DatasetError> {
@@ -40,51 +32,10 @@ pub fn store_from_csv(path: &Path, roles: &LongColumns) -> Result<CurveStore, Da
     let mut label_values: Vec<Vec<String>> = vec![Vec::new(); labels.len()];
     let mut reader = csv_file::reader(&sniff)?;
     let mut record = csv::ByteRecord::new();
-    loop {
-        let more = reader
-            .read_byte_record(&mut record)
-            .map_err(|e| CsvError::BadRow {
-                path: sniff.path.clone(),
-                line: e.position().map_or(0, csv::Position::line),
-                problem: e.to_string(),
-            })?;
-        if !more {
-            break;
-        }
-        let line = record.position().map_or(0, csv::Position::line);
-        if record.len() != sniff.columns.len() {
-            return Err(CsvError::BadRow {
-                path: sniff.path.clone(),
-                line,
-                problem: format!(
-                    "{} fields, the header has {}",
-                    record.len(),
-                    sniff.columns.len()
-                ),
-            }
-            .into());
-        }
-        let text = field(&record, x_index);
-        let x = if x_is_time {
-            csv_file::parse_datetime_ms(text).map(|ms| ms as f64 / 1e3)
-        } else {
-            csv_file::parse_number(text)
-        }
-        .ok_or_else(|| {
-            sniff.bad_value(
-                line,
-                x_index,
-                text,
-                if x_is_time { "a date-time" } else { "a number" },
-            )
-        })?;
-        let value = |i: usize| -> Result<f64, CsvError> {
-            let text = field(&record, i);
-            if text.is_empty() {
-                return Ok(f64::NAN);
-            }
-            csv_file::parse_number(text).ok_or_else(|| sniff.bad_value(line, i, text, "a number"))
-        };
+    while sniff.read_record(&mut reader, &mut record)? {
+        // Date-times become epoch seconds, as everywhere in the store.
+        let x = sniff.x_value(&record, x_index, x_is_time)? / if x_is_time { 1e3 } else { 1.0 };
+        let value = |i: usize| sniff.y_value(&record, i);
         match &layout {
             CsvLayout::Long {
                 series: s,
