@@ -543,6 +543,12 @@ async fn roles_isolation_validation_cost_manifest_audit_and_openapi() {
             && a.cluster_id == Some(id))
     );
     assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "create_cluster" && a.cluster_id == Some(id)),
+        "the creation's audit row names the new cluster"
+    );
+    assert!(
         viewer
             .audit()
             .await

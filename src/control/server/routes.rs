@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::auth::{self, Principal, new_secret, sha256_hex};
 use super::provider::{self, LocalRuntime, NodeUser};
-use super::store::{AuditRecord, now, optional, sql};
+use super::store::{AuditRecord, insert_audit, now, optional, sql};
 use super::{AppState, ControlError, MAX_BODY_BYTES, cost};
 use crate::control::api::{
     Action, AuditEntry, Cluster, ClusterConfig, ClusterState, ClusterStatus, ClusterUpdate,
@@ -767,7 +767,7 @@ async fn create_cluster(
     validate_config(&state, &config)?;
     let rid = request_id(&headers);
     let json = serde_json::to_string(&config).map_err(|e| ControlError::Internal(e.to_string()))?;
-    let id = state.db.mutate(&audit(&principal, "create_cluster", format!("cluster {}", config.name), &rid, None), |tx| {
+    let id = state.db.system(|tx| {
         let created = now();
         match tx.execute(
             "INSERT INTO clusters (name, config, state, created_at, updated_at) VALUES (?, ?, 'provisioning', ?, ?)",
@@ -784,14 +784,9 @@ async fn create_cluster(
             "INSERT INTO memberships (cluster_id, user_id, role) VALUES (?, ?, 'owner')",
             params![id, principal.user_id],
         ))?;
+        // The audit row needs the new id, so it is written here, in the same transaction.
+        insert_audit(tx, &audit(&principal, "create_cluster", format!("cluster {}", config.name), &rid, Some(id)))?;
         Ok(id)
-    })?;
-    // The audit row is written after the closure; tag it with the new cluster now.
-    state.db.system(|tx| {
-        sql(tx.execute(
-            "UPDATE audit SET cluster_id = ? WHERE request_id = ? AND cluster_id IS NULL",
-            params![id, rid],
-        ))
     })?;
     tokio::spawn(provision(Arc::clone(&state), id, config));
     let (cluster, role) = membership(&state, &principal, id)?;

@@ -186,11 +186,7 @@ impl Db {
     ) -> Result<T, ControlError> {
         self.system(|tx| {
             let value = f(tx)?;
-            tx.execute(
-                "INSERT INTO audit (at, actor, action, target, request_id, cluster_id) VALUES (?, ?, ?, ?, ?, ?)",
-                params![now(), audit.actor, audit.action, audit.target, audit.request_id, audit.cluster_id],
-            )
-            .map_err(internal)?;
+            insert_audit(tx, audit)?;
             Ok(value)
         })
     }
@@ -209,6 +205,17 @@ impl Db {
         tx.commit().map_err(internal)?;
         Ok(value)
     }
+}
+
+/// Write an audit row inside `tx` (for changes whose target, such as a new cluster's id, is
+/// known only inside the transaction; otherwise use [`Db::mutate`]).
+pub fn insert_audit(tx: &Transaction<'_>, audit: &AuditRecord<'_>) -> Result<(), ControlError> {
+    tx.execute(
+        "INSERT INTO audit (at, actor, action, target, request_id, cluster_id) VALUES (?, ?, ?, ?, ?, ?)",
+        params![now(), audit.actor, audit.action, audit.target, audit.request_id, audit.cluster_id],
+    )
+    .map_err(internal)?;
+    Ok(())
 }
 
 /// `Ok(None)` for no rows, other errors as internal.
