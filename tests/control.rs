@@ -863,29 +863,52 @@ async fn a_local_two_shard_cluster_really_runs_clickhouse() {
     restarted.stop();
 }
 
+/// `lyceum control serve` as its own process on a free port, killed when dropped.
+struct CliServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl CliServer {
+    fn start(dir: &std::path::Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_lyceum"))
+            .args([
+                "control",
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--db",
+            ])
+            .arg(dir.join("c.db"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for CliServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
 fn cli_cluster_commands_talk_to_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let binary = PathBuf::from(env!("CARGO_BIN_EXE_lyceum"));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = std::process::Command::new(&binary)
-        .args([
-            "control",
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--db",
-        ])
-        .arg(dir.path().join("c.db"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
+    let server = CliServer::start(dir.path());
+    let url = server.url.clone();
     let run = |args: &[&str], stdin: &str| {
         let mut child = std::process::Command::new(&binary)
             .args(args)
@@ -970,8 +993,7 @@ fn cli_cluster_commands_talk_to_the_server() {
     let refused = with_token(&["control", "clusters", "delete", "1", "--confirm", "nope"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("repeat the cluster's name"));
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1009,25 +1031,8 @@ fn schemathesis_finds_no_server_errors() {
         python.display()
     );
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_lyceum"))
-        .args([
-            "control",
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--db",
-        ])
-        .arg(dir.path().join("c.db"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
+    let server = CliServer::start(dir.path());
+    let url = server.url.clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let session = runtime.block_on(async {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -1057,8 +1062,7 @@ fn schemathesis_finds_no_server_errors() {
         .args(["-H", &format!("Authorization: Bearer {}", session.token)])
         .output()
         .unwrap();
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
