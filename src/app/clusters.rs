@@ -292,7 +292,9 @@ impl ClustersPanel {
             ui.add(egui::DragValue::new(&mut self.draft.shards).range(1..=16));
             ui.label("Replicas");
             ui.add(egui::DragValue::new(&mut self.draft.replicas).range(1..=3));
-            let ready = !self.busy && !self.draft.name.trim().is_empty() && self.client().is_some();
+            let ready = !self.busy
+                && !self.draft.name.trim().is_empty()
+                && matches!(self.endpoint, Endpoint::Embedded(_) | Endpoint::Remote(_));
             if ui
                 .add_enabled(ready, egui::Button::new("Create cluster"))
                 .clicked()
