@@ -434,7 +434,6 @@ fn default_control_db() -> PathBuf {
 }
 
 async fn control_command(command: ControlCommand) -> anyhow::Result<()> {
-    use lyceum::control::api::Credentials;
     match command {
         ControlCommand::Serve {
             addr,
@@ -467,28 +466,14 @@ async fn control_command(command: ControlCommand) -> anyhow::Result<()> {
             (&mut running.task).await?;
         }
         ControlCommand::Bootstrap { server, user } => {
-            let password = read_password_from_stdin()?;
-            let session = lyceum::control::client::ControlClient::new(&server.control_url)
-                .bootstrap(&Credentials {
-                    user: user.clone(),
-                    password: password.expose().to_owned(),
-                })
-                .await?;
-            store_control_session(&server, &session.token)?;
+            let session = start_control_session(&server, &user, true).await?;
             println!(
                 "owner `{user}` created and logged in until {}",
                 session.expires_at
             );
         }
         ControlCommand::Login { server, user } => {
-            let password = read_password_from_stdin()?;
-            let session = lyceum::control::client::ControlClient::new(&server.control_url)
-                .login(&Credentials {
-                    user: user.clone(),
-                    password: password.expose().to_owned(),
-                })
-                .await?;
-            store_control_session(&server, &session.token)?;
+            let session = start_control_session(&server, &user, false).await?;
             println!("logged in as `{user}` until {}", session.expires_at);
         }
         ControlCommand::Clusters(command) => clusters_command(command).await?,
@@ -516,6 +501,27 @@ async fn control_command(command: ControlCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Bootstrap the owner account (`bootstrap`) or log in, with the password from standard input,
+/// and keep the session.
+async fn start_control_session(
+    server: &ControlServerArgs,
+    user: &str,
+    bootstrap: bool,
+) -> anyhow::Result<lyceum::control::api::Session> {
+    let credentials = lyceum::control::api::Credentials {
+        user: user.to_owned(),
+        password: read_password_from_stdin()?.expose().to_owned(),
+    };
+    let client = lyceum::control::client::ControlClient::new(&server.control_url);
+    let session = if bootstrap {
+        client.bootstrap(&credentials).await?
+    } else {
+        client.login(&credentials).await?
+    };
+    store_control_session(server, &session.token)?;
+    Ok(session)
 }
 
 fn store_control_session(server: &ControlServerArgs, token: &str) -> anyhow::Result<()> {
