@@ -237,6 +237,17 @@ fn wrong_column_types_are_named() {
     );
 }
 
+/// `lyceum` that must succeed; its standard output.
+fn lyceum_ok(args: &[&str]) -> String {
+    let output = lyceum(args);
+    assert!(
+        output.status.success(),
+        "lyceum {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 fn lyceum(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_lyceum"))
         .args(args)
@@ -283,7 +294,7 @@ fn a_save_killed_half_way_leaves_nothing_that_opens() {
         );
     }
     // The next save of the same target succeeds.
-    let out = lyceum(&[
+    lyceum_ok(&[
         "dataset",
         "demo",
         "--curves",
@@ -293,11 +304,6 @@ fn a_save_killed_half_way_leaves_nothing_that_opens() {
         "--out",
         target.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(dataset::verify(&target).unwrap().counts.curves, 20);
 }
 
@@ -327,18 +333,13 @@ fn csv_files_become_datasets_and_bad_rows_name_their_line() {
     assert!(err.contains("bad.csv") && err.contains("line 3"), "{err}");
 
     let out = dir.path().join("from-csv");
-    let run = lyceum(&[
+    lyceum_ok(&[
         "dataset",
         "import",
         csv.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
     let info = lyceum(&["dataset", "info", out.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&info.stdout);
     assert!(
@@ -431,18 +432,13 @@ pl.from_arrow(table).write_parquet({parquet:?})
         assert_eq!(store.y(1), [-1.0, -2.0]);
         assert_eq!(store.label("line", 1), Some("L2"));
         let out = dir.path().join(format!("from-{format}"));
-        let run = lyceum(&[
+        lyceum_ok(&[
             "dataset",
             "import",
             path.to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
         ]);
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
         assert_eq!(dataset::verify(&out).unwrap().counts.points, 5);
     }
     // A long file whose columns cannot be told apart says which option to use.
@@ -477,32 +473,22 @@ fn render_from_a_dataset_needs_no_server_and_draws_the_same_picture() {
         "--samples",
         "400",
     ];
-    let run = lyceum(
+    lyceum_ok(
         &[
             &["dataset", "demo", "--out", target.to_str().unwrap()],
             &common[6..],
         ]
         .concat(),
     );
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
     let (from_demo, from_dataset) = (dir.path().join("demo.png"), dir.path().join("dataset.png"));
-    let run = lyceum(
+    lyceum_ok(
         &[
             &["render", "--out", from_demo.to_str().unwrap()],
             &common[..],
         ]
         .concat(),
     );
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let run = lyceum(
+    let run = lyceum_ok(
         &[
             &["render", "--out", from_dataset.to_str().unwrap()][..],
             &["--dataset", target.to_str().unwrap()][..],
@@ -510,11 +496,6 @@ fn render_from_a_dataset_needs_no_server_and_draws_the_same_picture() {
         ]
         .concat(),
     );
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert!(String::from_utf8_lossy(&run.stdout).contains("300 curves drawn"));
+    assert!(run.contains("300 curves drawn"));
     assert!(std::fs::read(&from_demo).unwrap() == std::fs::read(&from_dataset).unwrap());
 }
