@@ -116,8 +116,21 @@ fn write_config(dir: &Path, http_port: u16, tcp_port: u16) {
 }
 
 impl ClickHouseServer {
-    /// Start a server and wait until it answers `/ping`.
+    /// Start a server and wait until it answers `/ping`. A free port can be taken by a server
+    /// of a parallel test between choosing and binding it; then start again on new ports.
     pub fn start() -> Self {
+        for _ in 0..3 {
+            let mut server = Self::spawn();
+            match server.wait_ready() {
+                Ok(()) => return server,
+                Err(logs) if logs.contains("Address already in use") => server.stop(),
+                Err(logs) => panic!("clickhouse-server did not start:\n{logs}"),
+            }
+        }
+        panic!("clickhouse-server found its ports taken three times");
+    }
+
+    fn spawn() -> Self {
         let binary = server_binary();
         let dir = tempfile::tempdir().expect("temp dir");
         let (http_port, tcp_port) = (free_port(), free_port());
@@ -141,15 +154,13 @@ exit 0"#;
             .spawn()
             .expect("sh is needed by the test harness");
         let guard_stdin = guard.stdin.take();
-        let mut server = Self {
+        Self {
             dir,
             guard: Some(guard),
             guard_stdin,
             http_port,
             tcp_port,
-        };
-        server.wait_ready();
-        server
+        }
     }
 
     fn logs(&self) -> String {
@@ -169,26 +180,26 @@ exit 0"#;
             .join("\n")
     }
 
-    fn wait_ready(&mut self) {
+    /// Ok once `/ping` answers; otherwise the server's last log lines.
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Some(guard) = self.guard.as_mut()
                 && let Ok(Some(status)) = guard.try_wait()
             {
-                panic!(
-                    "clickhouse-server exited during start ({status}):\n{}",
-                    self.logs()
-                );
+                return Err(format!("exited during start ({status}):\n{}", self.logs()));
             }
             if ping(self.http_port) {
-                return;
+                return Ok(());
+            }
+            let logs = self.logs();
+            // The server gives up on a taken port but the guard shell keeps waiting.
+            if logs.contains("Address already in use") {
+                return Err(logs);
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!(
-            "clickhouse-server did not answer /ping within 60 s:\n{}",
-            self.logs()
-        );
+        Err(format!("no answer to /ping within 60 s:\n{}", self.logs()))
     }
 
     pub fn url(&self) -> String {
