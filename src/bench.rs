@@ -282,6 +282,7 @@ pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError>
         title: format!("{curves} demo curves"),
         x_axis: "x".into(),
         y_axis: "y".into(),
+        legend: Vec::new(),
     };
     let mut rows = Vec::new();
     let mut push = |case: &str, elapsed: Duration, baseline: String, baseline_time: Duration| {

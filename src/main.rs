@@ -16,6 +16,21 @@ use lyceum::source::clickhouse::{
 use lyceum::source::dataset;
 use lyceum::source::demo::{Plant, PlantConfig};
 
+/// `println!` for results: a closed stdout (`lyceum … | head -1`) ends the process quietly
+/// instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("error: writing to standard output: {e}");
+            std::process::exit(1);
+        }
+    }};
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "lyceum",
@@ -176,8 +191,8 @@ struct RenderArgs {
     #[arg(long, default_value_t = 1080)]
     height: u32,
     /// `m4` (pixel-exact decimation) or `none` (every sample); both give the same image.
-    #[arg(long, default_value = "m4")]
-    decimation: String,
+    #[arg(long, value_enum, default_value_t = DecimationArg::M4)]
+    decimation: DecimationArg,
     /// `process-curves` (OK below NOK) or `sensors`.
     #[arg(long, default_value = "process-curves")]
     source: String,
@@ -187,13 +202,20 @@ struct RenderArgs {
     #[arg(long, value_enum, default_value_t = Renderer::Gpu)]
     renderer: Renderer,
     /// `lines` (each pixel in its topmost curve's colour) or `density` (hit counts, log colour map).
-    #[arg(long, default_value = "lines")]
-    mode: String,
+    #[arg(long, value_enum, default_value_t = ModeArg::Lines)]
+    mode: ModeArg,
     /// Curve keys drawn on top as wide lines, comma-separated (GPU renderer).
     #[arg(long, value_delimiter = ',')]
     highlight: Vec<String>,
+    /// Colour by this label column, with a legend (`none`: one colour). Default: the
+    /// dataset's saved choice, else a pass/fail label, else a label with a few values.
+    #[arg(long)]
+    color_by: Option<String>,
+    /// Only curves whose label has this value: LABEL=VALUE, repeatable.
+    #[arg(long, value_parser = parse_filter)]
+    filter: Vec<(String, String)>,
     /// Physical pixels per UI point (text and margins scale; the image stays width × height).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pixels_per_point: f32,
     /// Draw a saved dataset (the same as the `dataset DIR` source).
     #[arg(long)]
@@ -458,7 +480,7 @@ async fn control_command(command: ControlCommand) -> anyhow::Result<()> {
                 clickhouse_binary: binary,
             };
             let mut running = lyceum::control::server::spawn(addr, &config).await?;
-            println!(
+            out!(
                 "control plane on http://{} (database {}); API document at /api/openapi.json",
                 running.addr,
                 db_path.display()
@@ -467,14 +489,14 @@ async fn control_command(command: ControlCommand) -> anyhow::Result<()> {
         }
         ControlCommand::Bootstrap { server, user } => {
             let session = start_control_session(&server, &user, true).await?;
-            println!(
+            out!(
                 "owner `{user}` created and logged in until {}",
                 session.expires_at
             );
         }
         ControlCommand::Login { server, user } => {
             let session = start_control_session(&server, &user, false).await?;
-            println!("logged in as `{user}` until {}", session.expires_at);
+            out!("logged in as `{user}` until {}", session.expires_at);
         }
         ControlCommand::Clusters(command) => clusters_command(command).await?,
         ControlCommand::Bench { clients, seconds } => {
@@ -483,7 +505,7 @@ async fn control_command(command: ControlCommand) -> anyhow::Result<()> {
                 std::time::Duration::from_secs_f64(seconds),
             )
             .await?;
-            println!(
+            out!(
                 "{} clients, {:.1} s: {} requests, {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} errors; \
                  {} writes confirmed, {} rows found ({} lost)",
                 r.clients,
@@ -532,7 +554,7 @@ fn store_control_session(server: &ControlServerArgs, token: &str) -> anyhow::Res
         Err(e) => {
             // No keychain (headless): the token must reach the user some other way, once.
             eprintln!("note: {e}; use this session with --token or LYCEUM_CONTROL_TOKEN:");
-            println!("{token}");
+            out!("{token}");
             Ok(())
         }
     }
@@ -542,7 +564,7 @@ async fn clusters_command(command: ClustersCommand) -> anyhow::Result<()> {
     match command {
         ClustersCommand::List { server } => {
             for c in server.client()?.clusters().await? {
-                println!(
+                out!(
                     "{:>4}  {:<24} {:<12} {:<8} {}×{}  {:<10} {}",
                     c.id,
                     c.config.name,
@@ -557,7 +579,7 @@ async fn clusters_command(command: ClustersCommand) -> anyhow::Result<()> {
         }
         ClustersCommand::Create { server, config } => {
             let cluster = server.client()?.create_cluster(&config.config()?).await?;
-            println!(
+            out!(
                 "cluster {} `{}`: {}",
                 cluster.id,
                 cluster.config.name,
@@ -566,12 +588,14 @@ async fn clusters_command(command: ClustersCommand) -> anyhow::Result<()> {
         }
         ClustersCommand::Estimate { server, config } => {
             let e = server.client()?.estimate(&config.config()?).await?;
-            println!(
+            out!(
                 "{} nodes, compute {:.2} {}/month",
-                e.nodes, e.compute_monthly, e.currency
+                e.nodes,
+                e.compute_monthly,
+                e.currency
             );
             for t in &e.storage {
-                println!(
+                out!(
                     "  {:<8} {:>6} GiB  {:.2} {}/month",
                     t.tier.as_str(),
                     t.size_gib,
@@ -579,17 +603,17 @@ async fn clusters_command(command: ClustersCommand) -> anyhow::Result<()> {
                     e.currency
                 );
             }
-            println!("total {:.2} {}/month", e.total_monthly, e.currency);
+            out!("total {:.2} {}/month", e.total_monthly, e.currency);
         }
         ClustersCommand::Status { server, id } => {
             let status = server.client()?.status(id).await?;
-            println!(
+            out!(
                 "{} {}",
                 status.state.as_str(),
                 status.state_reason.unwrap_or_default()
             );
             for n in status.nodes {
-                println!(
+                out!(
                     "  s{}r{} :{} {} {} uptime {} s, {} parts, {} bytes",
                     n.shard,
                     n.replica,
@@ -608,7 +632,7 @@ async fn clusters_command(command: ClustersCommand) -> anyhow::Result<()> {
             confirm,
         } => {
             server.client()?.delete_cluster(id, &confirm).await?;
-            println!("cluster {id} deleted");
+            out!("cluster {id} deleted");
         }
     }
     Ok(())
@@ -651,14 +675,22 @@ impl DatasetTarget {
             },
         )?;
         let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
-        println!(
-            "saved {} curves, {} points to {} ({:.1} MB, {:.2}× the raw f32 samples) in {:.0} ms",
+        let parts = store.bytes();
+        let sampling = match parts.x {
+            0 => "uniform x, none stored".to_owned(),
+            x => format!("x {:.2} MB as f64", x as f64 / 1e6),
+        };
+        out!(
+            "saved {} curves, {} points to {} in {:.0} ms: {:.2} MB on disk = {:.2}× the y samples as f32 \
+             (y {:.2} MB; {sampling}; keys and labels {:.2} MB)",
             manifest.counts.curves,
             manifest.counts.points,
             self.out.display(),
+            started.elapsed().as_secs_f64() * 1e3,
             bytes as f64 / 1e6,
-            bytes as f64 / (store.raw_sample_bytes().max(1)) as f64,
-            started.elapsed().as_secs_f64() * 1e3
+            bytes as f64 / parts.y.max(1) as f64,
+            parts.y as f64 / 1e6,
+            parts.metadata as f64 / 1e6,
         );
         Ok(())
     }
@@ -678,6 +710,56 @@ enum Renderer {
     Gpu,
     /// The CPU reference rasteriser: curves only.
     Cpu,
+}
+
+impl From<Renderer> for lyceum::render::export::RendererKind {
+    fn from(arg: Renderer) -> Self {
+        match arg {
+            Renderer::Gpu => Self::Gpu,
+            Renderer::Cpu => Self::Cpu,
+        }
+    }
+}
+
+/// `--decimation`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum DecimationArg {
+    /// First, min, max, last per pixel column: the picture of every sample.
+    M4,
+    /// Every sample.
+    None,
+}
+
+impl From<DecimationArg> for lyceum::render::plot::Decimation {
+    fn from(arg: DecimationArg) -> Self {
+        match arg {
+            DecimationArg::M4 => Self::M4,
+            DecimationArg::None => Self::AllPoints,
+        }
+    }
+}
+
+/// `--mode`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ModeArg {
+    Lines,
+    Density,
+}
+
+impl From<ModeArg> for lyceum::render::gpu::BaseMode {
+    fn from(arg: ModeArg) -> Self {
+        match arg {
+            ModeArg::Lines => Self::Lines,
+            ModeArg::Density => Self::Density,
+        }
+    }
+}
+
+fn parse_filter(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("`{text}`: expected LABEL=VALUE"))
 }
 
 #[derive(Args, Debug)]
@@ -704,13 +786,17 @@ struct FetchArgs {
     /// Array layout: x array column (else sample index).
     #[arg(long)]
     x_array: Option<String>,
-    /// x-range start for long series (epoch seconds or number).
-    #[arg(long)]
+    /// Long series: x-range start, included (a number, epoch seconds for time columns, or a
+    /// date-time such as 2026-11-02T06:00:00Z). Default: the data's first x.
+    #[arg(long, value_parser = ch::parse_x_bound)]
     from: Option<f64>,
-    #[arg(long)]
+    /// Long series: x-range end, included. Default: the data's last x.
+    #[arg(long, value_parser = ch::parse_x_bound)]
     to: Option<f64>,
-    #[arg(long, default_value_t = 1920)]
-    width_px: u32,
+    /// Long series: pixel columns the server bins into (M4). Default: 1920, or the picture's
+    /// width for `render`.
+    #[arg(long)]
+    width_px: Option<u32>,
     #[arg(long)]
     limit: Option<u64>,
     /// Only these series keys, comma-separated.
@@ -718,14 +804,67 @@ struct FetchArgs {
     keys: Vec<String>,
 }
 
+/// Server-side M4 columns when neither `--width-px` nor a picture says otherwise.
+const DEFAULT_WIDTH_PX: u32 = 1920;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     match cli.command {
-        None => open_app(),
-        Some(command) => runtime.block_on(run(command)),
+        None => {
+            // The window has no terminal: its log goes to a daily file in the data folder.
+            let logs = lyceum::control::embedded::default_data_dir().join("logs");
+            let _guard = init_file_log(&logs);
+            open_app()
+        }
+        Some(command) => {
+            init_stderr_log();
+            runtime.block_on(run(command))
+        }
+    }
+}
+
+/// The `RUST_LOG` filter, or `default` (e.g. `warn`).
+fn log_filter(default: &str) -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+}
+
+/// Commands log to stderr.
+fn init_stderr_log() {
+    tracing_subscriber::fmt()
+        .with_env_filter(log_filter("warn"))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+/// The app logs to `dir/lyceum.log.YYYY-MM-DD` (a week kept); where the folder cannot be
+/// made, to stderr. The guard flushes the file when dropped.
+fn init_file_log(dir: &std::path::Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let appender = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix("lyceum.log")
+        .max_log_files(7)
+        .build(dir);
+    match appender {
+        Ok(appender) => {
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            tracing_subscriber::fmt()
+                .with_env_filter(log_filter("info"))
+                .with_writer(writer)
+                .with_ansi(false)
+                .init();
+            tracing::info!("Lyceum {} started", env!("CARGO_PKG_VERSION"));
+            Some(guard)
+        }
+        Err(e) => {
+            init_stderr_log();
+            tracing::warn!(folder = %dir.display(), error = %e, "no log file; logging to stderr");
+            None
+        }
     }
 }
 
@@ -764,14 +903,14 @@ fn demo(args: &PlantArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let sensors = plant.sensor_curves()?;
     let sensors_secs = started.elapsed().as_secs_f64();
-    println!("Lyceum demo plant (seed {}), no server needed", config.seed);
-    println!(
+    out!("Lyceum demo plant (seed {}), no server needed", config.seed);
+    out!(
         "  lines {}, stations {}, sensors {}",
         plant.lines.len(),
         plant.stations.len(),
         plant.sensors.len()
     );
-    println!(
+    out!(
         "  process curves: {} curves, {} samples, generated in {:.2} s; {:.1} MB in the store ({:.2} x raw f32)",
         curves.len(),
         curves.point_count(),
@@ -790,22 +929,22 @@ fn demo(args: &PlantArgs) -> anyhow::Result<()> {
         }
     }
     let nok: usize = modes.iter().map(|(_, n)| n).sum();
-    println!(
+    out!(
         "  NOK: {nok} ({:.2} %)",
         100.0 * nok as f64 / curves.len().max(1) as f64
     );
     modes.sort();
     for (mode, n) in modes {
-        println!("    {mode:<16} {n}");
+        out!("    {mode:<16} {n}");
     }
-    println!(
+    out!(
         "  sensor readings: {} series, {} samples at 1 Hz over {} day(s), generated in {:.2} s",
         sensors.len(),
         sensors.point_count(),
         config.days,
         sensors_secs
     );
-    println!("Load it into ClickHouse with: lyceum seed --url http://localhost:8123");
+    out!("Load it into ClickHouse with: lyceum seed --url http://localhost:8123");
     Ok(())
 }
 
@@ -851,12 +990,32 @@ impl ConnectArgs {
     }
 }
 
+/// When the last progress line went to a non-terminal stderr.
+static LAST_PROGRESS: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+/// A log file gets a progress line this often, not one per batch.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Progress on stderr: redrawn in place on a terminal; elsewhere (a log, a pipe) a line every
+/// few seconds.
 fn progress_line(text: &str) {
     let mut err = std::io::stderr();
     if err.is_terminal() {
         let _ = write!(err, "\r{text:<78}");
-    } else {
+        return;
+    }
+    let mut last = LAST_PROGRESS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if last.is_none_or(|at| at.elapsed() >= PROGRESS_EVERY) {
+        *last = Some(Instant::now());
         let _ = writeln!(err, "{text}");
+    }
+}
+
+/// End a progress line drawn in place.
+fn progress_done() {
+    if std::io::stderr().is_terminal() {
+        progress_done();
     }
 }
 
@@ -866,12 +1025,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Caps(args) => {
             let connection = args.connect().await?;
             let caps = connection.capabilities();
-            println!("{} — ClickHouse {}", args.url, caps.version);
+            out!("{} — ClickHouse {}", args.url, caps.version);
             for (feature, on) in caps.describe() {
-                println!("  {} {feature}", if on { "yes" } else { "no " });
+                out!("  {} {feature}", if on { "yes" } else { "no " });
             }
             for policy in &caps.storage_policies {
-                println!(
+                out!(
                     "  storage policy {}: {}",
                     policy.name,
                     policy.volumes.join(" → ")
@@ -886,7 +1045,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             // Check before storing, so a typo never replaces a working password.
             Connection::open(profile.clone(), Some(password.clone())).await?;
             secrets::store_password(&profile.keychain_account(), &password)?;
-            println!(
+            out!(
                 "password for {} checked and stored in {store}",
                 profile.keychain_account()
             );
@@ -894,23 +1053,23 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Logout(args) => {
             secrets::use_platform_store()?;
             secrets::delete_password(&args.profile().keychain_account())?;
-            println!("password for {} removed", args.profile().keychain_account());
+            out!("password for {} removed", args.profile().keychain_account());
         }
         Command::Schema { connect, table } => {
             let connection = connect.connect().await?;
             match table {
                 Some(table) => {
                     for c in connection.list_columns(&connect.database, &table).await? {
-                        println!("{:<24} {:<36} {:?}", c.name, c.type_name, c.kind);
+                        out!("{:<24} {:<36} {:?}", c.name, c.type_name, c.kind);
                     }
                 }
                 None => {
-                    println!(
+                    out!(
                         "databases: {}",
                         connection.list_databases().await?.join(", ")
                     );
                     for t in connection.list_tables(&connect.database).await? {
-                        println!("  {:<32} {}", t.name, t.engine);
+                        out!("  {:<32} {}", t.name, t.engine);
                     }
                 }
             }
@@ -927,15 +1086,15 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     progress_line(&format!("seeding {}: {} rows", p.table, p.rows));
                 })
                 .await?;
-            eprintln!();
+            progress_done();
             for note in &report.notes {
-                println!("schema: {note}");
+                out!("schema: {note}");
             }
             for (table, rows) in &report.rows {
-                println!("{table:<22} {rows:>12} rows");
+                out!("{table:<22} {rows:>12} rows");
             }
             let secs = report.elapsed.as_secs_f64();
-            println!(
+            out!(
                 "{} rows in {secs:.2} s ({:.0} rows/s)",
                 report.total_rows(),
                 report.total_rows() as f64 / secs
@@ -968,14 +1127,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     ));
                 })
                 .await?;
-            eprintln!();
-            println!("layout {}", report.layout);
+            progress_done();
+            out!("layout {}", report.layout);
             for note in &report.notes {
-                println!("note: {note}");
+                out!("note: {note}");
             }
-            println!("{report}");
+            out!("{report}");
             let secs = report.elapsed.as_secs_f64();
-            println!(
+            out!(
                 "{} CSV rows in {secs:.2} s ({:.0} rows/s)",
                 report.csv_rows,
                 report.csv_rows as f64 / secs
@@ -992,15 +1151,18 @@ async fn run(command: Command) -> anyhow::Result<()> {
             dataset,
         } => {
             let rows = lyceum::bench::run_decimation(scale)?;
-            print!("{}", lyceum::bench::table(&rows));
-            println!("({} rayon threads)\n", rayon::current_num_threads());
+            out!("{}", lyceum::bench::table(&rows).trim_end());
+            out!("({} rayon threads)\n", rayon::current_num_threads());
             let datasets = lyceum::bench::run_dataset(dataset.as_deref(), scale)?;
-            println!("{}", lyceum::bench::dataset_table(&datasets));
+            out!("{}", lyceum::bench::dataset_table(&datasets));
             let rendering = if no_render {
                 None
             } else {
                 let (adapter, render_rows) = lyceum::bench::run_rendering(scale)?;
-                print!("{}", lyceum::bench::render_table(&adapter, &render_rows));
+                out!(
+                    "{}",
+                    lyceum::bench::render_table(&adapter, &render_rows).trim_end()
+                );
                 Some(serde_json::json!({ "adapter": adapter, "rows": render_rows }))
             };
             if let Some(path) = json {
@@ -1019,9 +1181,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let (store, _) = fetch_store(&args).await?;
+    let (store, _) = fetch_store(&args, DEFAULT_WIDTH_PX).await?;
     let secs = started.elapsed().as_secs_f64();
-    println!(
+    out!(
         "{} curves, {} points in {secs:.3} s ({:.1} M points/s), store {:.1} MB",
         store.len(),
         store.point_count(),
@@ -1035,13 +1197,18 @@ async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
 /// Also returns the source as a dataset manifest records it.
 async fn fetch_store(
     args: &FetchArgs,
+    default_width_px: u32,
 ) -> anyhow::Result<(lyceum::curves::CurveStore, dataset::Source)> {
     let connection = args.connect.connect().await?;
     let db = &args.connect.database;
-    let mapping = match args.preset.as_str() {
-        "process-curves" => ch::ddl::process_curves_mapping(db),
-        "sensor-readings" => ch::ddl::sensor_readings_mapping(db),
-        "custom" => {
+    let preset = match args.preset.as_str() {
+        "process-curves" => Some(ch::ddl::Preset::ProcessCurves),
+        "sensor-readings" => Some(ch::ddl::Preset::SensorReadings),
+        _ => None,
+    };
+    let mapping = match (preset, args.preset.as_str()) {
+        (Some(preset), _) => preset.mapping(db),
+        (None, "custom") => {
             let table = args
                 .table
                 .clone()
@@ -1068,7 +1235,9 @@ async fn fetch_store(
                 layout,
             }
         }
-        other => bail!("unknown preset `{other}` (process-curves, sensor-readings, custom)"),
+        (None, other) => {
+            bail!("unknown preset `{other}` (process-curves, sensor-readings, custom)")
+        }
     };
     let columns = connection
         .list_columns(&mapping.database, &mapping.table)
@@ -1079,27 +1248,53 @@ async fn fetch_store(
         limit: args.limit,
         ..CurveSelection::default()
     };
-    let x_range = {
-        let start = lyceum::source::demo::DEMO_START_EPOCH_SECS as f64;
-        (
-            args.from.unwrap_or(start),
-            args.to.unwrap_or(start + 86_400.0),
-        )
-    };
-    let plan = match mapping.layout {
-        CurveLayout::Long { .. } => {
-            let (from, to) = x_range;
-            CurveQuery::long_m4(
-                &validated,
-                &selection,
-                PixelView {
-                    x_start: from,
-                    x_end: to,
-                    width_px: args.width_px,
-                },
-            )?
+    let long = matches!(mapping.layout, CurveLayout::Long { .. });
+    let width_px = args.width_px.unwrap_or(default_width_px);
+    let mut x_range = None;
+    let plan = if long {
+        // No range given: the data's own extent (one cheap query), never a hidden default.
+        let (from, to) = match (args.from, args.to) {
+            (Some(from), Some(to)) => (from, to),
+            (from, to) => {
+                let (min, max) = connection
+                    .x_extent(&validated, &selection)
+                    .await?
+                    .with_context(|| {
+                        format!(
+                            "{}.{} has no rows{}",
+                            mapping.database,
+                            mapping.table,
+                            if args.keys.is_empty() {
+                                ""
+                            } else {
+                                " for these keys"
+                            }
+                        )
+                    })?;
+                (from.unwrap_or(min), to.unwrap_or(max))
+            }
+        };
+        if from > to {
+            bail!("--from ({from}) is after --to ({to})");
         }
-        CurveLayout::Arrays { .. } => CurveQuery::arrays(&validated, &selection)?,
+        // One instant (a single sample): a range around it, so it has a column.
+        let (from, to) = if from == to {
+            (from - 0.5, to + 0.5)
+        } else {
+            (from, to)
+        };
+        x_range = Some([from, to]);
+        CurveQuery::long_m4(
+            &validated,
+            &selection,
+            PixelView {
+                x_start: from,
+                x_end: to,
+                width_px,
+            },
+        )?
+    } else {
+        CurveQuery::arrays(&validated, &selection)?
     };
     let (tx, mut rx) = tokio::sync::watch::channel(FetchProgress::default());
     let reporter = tokio::spawn(async move {
@@ -1112,7 +1307,7 @@ async fn fetch_store(
             ));
         }
     });
-    let store = connection
+    let mut store = connection
         .fetch_curves(
             &plan,
             FetchOptions {
@@ -1121,19 +1316,21 @@ async fn fetch_store(
             },
         )
         .await?;
+    if let Some(preset) = preset {
+        store.set_axes(preset.axes());
+    }
     drop(tx);
     let _ = reporter.await;
-    eprintln!();
-    let long = matches!(mapping.layout, CurveLayout::Long { .. });
+    progress_done();
     let source = dataset::Source::ClickHouse {
         connection: args.connect.profile().keychain_account(),
         database: mapping.database.clone(),
         table: mapping.table.clone(),
-        mapping: Box::new(mapping.clone()),
+        columns: Some(Box::new((&mapping).into())),
         keys: args.keys.clone(),
         limit: args.limit,
-        x_range: long.then_some([x_range.0, x_range.1]),
-        width_px: long.then_some(args.width_px),
+        x_range,
+        width_px: long.then_some(width_px),
         query: plan.sql.display(),
     };
     Ok((store, source))
@@ -1142,7 +1339,7 @@ async fn fetch_store(
 async fn dataset_command(command: DatasetCommand) -> anyhow::Result<()> {
     match command {
         DatasetCommand::Save { fetch, target } => {
-            let (store, source) = fetch_store(&fetch).await?;
+            let (store, source) = fetch_store(&fetch, DEFAULT_WIDTH_PX).await?;
             target.save(&store, source)?;
         }
         DatasetCommand::Import {
@@ -1153,12 +1350,15 @@ async fn dataset_command(command: DatasetCommand) -> anyhow::Result<()> {
             target,
         } => {
             let roles = dataset::LongColumns { series, x, value };
-            let (store, format) = dataset::import_file(&file, &roles)?;
+            let imported = dataset::import_file(&file, &roles)?;
+            for note in &imported.notes {
+                eprintln!("note: {note}");
+            }
             let source = dataset::Source::File {
                 path: file.display().to_string(),
-                format: format.to_owned(),
+                format: imported.format.to_owned(),
             };
-            target.save(&store, source)?;
+            target.save(&imported.store, source)?;
         }
         DatasetCommand::Demo { plant, target } => {
             let config = plant.config()?;
@@ -1172,33 +1372,37 @@ async fn dataset_command(command: DatasetCommand) -> anyhow::Result<()> {
         }
         DatasetCommand::Info { dir } => {
             let m = dataset::read_manifest(&dir)?;
-            println!(
+            out!(
                 "{}: {} (format {} v{})",
                 dir.display(),
                 m.name,
                 m.format,
                 m.format_version
             );
-            println!("  created {}", m.created_at);
-            println!("  {} curves, {} points", m.counts.curves, m.counts.points);
-            println!("  source: {}", serde_json::to_string(&m.source)?);
+            out!("  created {}", m.created_at);
+            out!("  {} curves, {} points", m.counts.curves, m.counts.points);
+            out!("  source: {}", serde_json::to_string(&m.source)?);
             for column in &m.schema {
-                println!(
+                out!(
                     "  column {} ({}): {}",
-                    column.name, column.role, column.data_type
+                    column.name,
+                    column.role,
+                    column.data_type
                 );
             }
             for file in &m.files {
-                println!(
+                out!(
                     "  file {}: {} bytes, xxh3-128 {}",
-                    file.path, file.bytes, file.xxh3_128
+                    file.path,
+                    file.bytes,
+                    file.xxh3_128
                 );
             }
         }
         DatasetCommand::Verify { dir } => {
             let started = Instant::now();
             let report = dataset::verify(&dir)?;
-            println!(
+            out!(
                 "{}: ok — {} file(s), {} bytes, {} curves, {} points checked in {:.0} ms",
                 dir.display(),
                 report.files,
@@ -1219,7 +1423,7 @@ async fn dataset_command(command: DatasetCommand) -> anyhow::Result<()> {
             let rows = connection
                 .export_curves(&connect.database, &table, &data.store)
                 .await?;
-            println!(
+            out!(
                 "exported {} curves ({rows} rows) to {}.{table} in {:.0} ms",
                 data.store.len(),
                 connect.database,
@@ -1230,238 +1434,109 @@ async fn dataset_command(command: DatasetCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-const OK_RGBA: [u8; 4] = [70, 110, 170, 255];
-const NOK_RGBA: [u8; 4] = [220, 40, 40, 255];
-
 async fn render(args: &RenderArgs) -> anyhow::Result<()> {
+    use lyceum::render::export::{RenderRequest, render_store};
+    use lyceum::render::style::{ColourBy, StyleRequest};
+    use lyceum::source::demo::Program;
+
     if args.from.is_some() && args.dataset.is_some() {
         bail!("--dataset and a `clickhouse`/`dataset` source exclude each other: choose one");
     }
-    let store = match (&args.from, &args.dataset) {
-        (Some(RenderSource::Clickhouse(fetch)), _) => fetch_store(fetch).await?.0,
-        (Some(RenderSource::Dataset { dir }), _) | (None, Some(dir)) => dataset::open(dir)?.store,
+    let mut saved_colour_by = None;
+    let (mut store, source_name) = match (&args.from, &args.dataset) {
+        (Some(RenderSource::Clickhouse(fetch)), _) => {
+            // Bin at the picture's width: at least one server column per pixel drawn.
+            let (store, source) = fetch_store(fetch, args.width).await?;
+            let name = match source {
+                dataset::Source::ClickHouse {
+                    database, table, ..
+                } => format!("{database}.{table}"),
+                _ => "ClickHouse".to_owned(),
+            };
+            (store, name)
+        }
+        (Some(RenderSource::Dataset { dir }), _) | (None, Some(dir)) => {
+            let data = dataset::open(dir)?;
+            saved_colour_by = data.manifest.view.colour_by.clone();
+            (data.store, data.manifest.name)
+        }
         (None, None) => {
             let plant = Plant::new(args.plant.config()?);
             match args.source.as_str() {
-                "process-curves" => plant.process_curves()?,
-                "sensors" => plant.sensor_curves()?,
+                "process-curves" => (plant.process_curves()?, "Process curves".to_owned()),
+                "sensors" => (plant.sensor_curves()?, "Sensors".to_owned()),
                 other => bail!("unknown source `{other}` (process-curves, sensors)"),
             }
         }
     };
-    match args.renderer {
-        Renderer::Gpu => render_gpu(args, store),
-        Renderer::Cpu => render_cpu(args, &store),
-    }
-}
-
-/// The GPU renderer: a whole plot (title, axes, tick labels) drawn headless.
-fn render_gpu(args: &RenderArgs, store: lyceum::curves::CurveStore) -> anyhow::Result<()> {
-    use lyceum::render::gpu::{BaseMode, CurveStyle, HeadlessGpu};
-    use lyceum::render::plot::{Decimation, DecimationMode, PlotCurves, PlotLabels};
-    use lyceum::source::demo::Program;
-    use std::sync::Arc;
-
-    let decimation = match args.decimation.as_str() {
-        "m4" => Decimation::M4,
-        "none" => Decimation::AllPoints,
-        other => bail!("unknown decimation `{other}` (m4, none)"),
-    };
-    let mode = match args.mode.as_str() {
-        "lines" => BaseMode::Lines,
-        "density" => BaseMode::Density,
-        other => bail!("unknown mode `{other}` (lines, density)"),
-    };
-    for key in &args.highlight {
-        if store.find(key).is_none() {
-            bail!("no curve `{key}` to highlight");
+    let mut filters = args.filter.clone();
+    let mut source_name = source_name;
+    if let Some(name) = &args.program {
+        filters.push(("program".to_owned(), name.clone()));
+        // A view of one demo program names its own axes and title.
+        if let Some(program) = [Program::Screwdriving, Program::PressFit]
+            .into_iter()
+            .find(|p| p.name() == name)
+            && args.from.is_none()
+            && args.dataset.is_none()
+        {
+            store.set_axes(program.curve_axes());
+            source_name = program.name().to_owned();
         }
     }
-    let program = match args.program.as_deref() {
-        Some(name) => Some(
-            [Program::Screwdriving, Program::PressFit]
-                .into_iter()
-                .find(|p| p.name() == name)
-                .with_context(|| format!("unknown program `{name}` (screwdriving, press_fit)"))?,
-        ),
-        None => None,
+    let colour_by = match (&args.color_by, saved_colour_by) {
+        (Some(name), _) => ColourBy::from_option(Some(name)),
+        (None, Some(saved)) => ColourBy::Label(saved),
+        (None, None) => ColourBy::Auto,
     };
-    let (mut shown, mut nok) = (0, 0);
-    let styles: Vec<CurveStyle> = (0..store.len() as u32)
-        .map(|id| {
-            let is_nok = store.label("result", id) == Some("NOK");
-            let style = if is_nok {
-                CurveStyle::line(NOK_RGBA).with_priority(1)
-            } else {
-                CurveStyle::line(OK_RGBA)
-            };
-            if program.is_some_and(|p| store.label("program", id) != Some(p.name())) {
-                return style.hidden();
-            }
-            shown += 1;
-            nok += usize::from(is_nok);
-            if args.highlight.iter().any(|key| key == store.key(id)) {
-                CurveStyle::line([250, 160, 0, 255]).highlighted(3.0)
-            } else {
-                style
-            }
-        })
-        .collect();
-    if shown == 0 {
-        bail!("no curves to draw");
-    }
-    let kind = match &args.from {
-        Some(RenderSource::Clickhouse(fetch)) if fetch.preset == "sensor-readings" => "sensors",
-        Some(RenderSource::Clickhouse(_) | RenderSource::Dataset { .. }) => "process-curves",
-        None if args.dataset.is_some() => "process-curves",
-        None => args.source.as_str(),
-    };
-    let mut labels = match (kind, program) {
-        ("sensors", _) => PlotLabels {
-            title: format!("Sensors: {shown} series"),
-            x_axis: "time (s since 1970)".into(),
-            y_axis: "value".into(),
-        },
-        (_, Some(p)) => {
-            let (x, x_unit, y, y_unit) = p.axes();
-            PlotLabels {
-                title: format!("{}: {shown} cycles, {nok} NOK", p.name()),
-                x_axis: format!("{x} ({x_unit})"),
-                y_axis: format!("{y} ({y_unit})"),
-            }
-        }
-        (_, None) => PlotLabels {
-            title: format!("Process curves: {shown} cycles, {nok} NOK"),
-            x_axis: "x".into(),
-            y_axis: "y".into(),
-        },
-    };
-    if let Some(title) = &args.title {
-        labels.title.clone_from(title);
-    }
-    let curves = Arc::new(PlotCurves::new(
-        egui::Id::unique("lyceum render"),
-        Arc::new(store),
-        styles,
-        DecimationMode::Inline,
-        decimation,
-    )?);
-    curves.set_mode(mode);
-    let started = Instant::now();
-    let gpu = HeadlessGpu::new()?;
-    let device_ms = started.elapsed().as_secs_f64() * 1e3;
-    let started = Instant::now();
-    let image = lyceum::render::headless::render_plot(
-        &gpu,
-        &curves,
-        &labels,
-        (args.width, args.height),
-        args.pixels_per_point,
-    )?;
-    let draw_ms = started.elapsed().as_secs_f64() * 1e3;
-    lyceum::render::cpu::write_png(&image, &args.out)?;
-    println!(
-        "{shown} curves drawn on {} in {draw_ms:.0} ms (device opened in {device_ms:.0} ms): {}",
-        gpu.describe(),
-        args.out.display()
-    );
-    Ok(())
-}
-
-/// The CPU reference renderer: curves only, OK below NOK, no axes.
-fn render_cpu(args: &RenderArgs, store: &lyceum::curves::CurveStore) -> anyhow::Result<()> {
-    use lyceum::curves::{CurveStore, PixelMap, RowMap, all_points, decimate_m4};
-    use lyceum::render::cpu::{Layer, render_layers, write_png};
-    let keep = |id: u32, result: Option<&str>| {
-        args.program
-            .as_deref()
-            .is_none_or(|p| store.label("program", id) == Some(p))
-            && (result.is_none() || store.label("result", id) == result)
-    };
-    let subset = |result: Option<&str>| -> anyhow::Result<CurveStore> {
-        let mut b = lyceum::curves::CurveStoreBuilder::new(&[]);
-        for id in (0..store.len() as u32).filter(|&id| keep(id, result)) {
-            match store.x_explicit(id) {
-                Some(xs) => b.push_explicit(store.key(id), &[], xs, store.y(id))?,
-                None => {
-                    let (x0, dx) = match store.sampling(id) {
-                        lyceum::curves::Sampling::Uniform { x0, dx } => (x0, dx),
-                        lyceum::curves::Sampling::Explicit => (0.0, 1.0),
-                    };
-                    b.push_uniform(store.key(id), &[], x0, dx, store.y(id))?;
-                }
-            }
-        }
-        Ok(b.finish()?)
-    };
-    let layers_data = if args.source == "process-curves" {
-        vec![
-            (subset(Some("OK"))?, OK_RGBA),
-            (subset(Some("NOK"))?, NOK_RGBA),
-        ]
-    } else {
-        vec![(subset(None)?, OK_RGBA)]
-    };
-    // Bounds from the source store itself: no copy of the drawn curves just to measure them.
-    let drawn: Vec<u32> = (0..store.len() as u32)
-        .filter(|&id| keep(id, None))
-        .collect();
-    let (mut x_min, mut x_max, mut y_min, mut y_max) = (f64::MAX, f64::MIN, f32::MAX, f32::MIN);
-    for &id in &drawn {
-        let n = store.y(id).len();
-        if n > 0 {
-            x_min = x_min.min(store.x_at(id, 0));
-            x_max = x_max.max(store.x_at(id, n - 1));
-        }
-        for &y in store.y(id).iter().filter(|y| y.is_finite()) {
-            y_min = y_min.min(y);
-            y_max = y_max.max(y);
-        }
-    }
-    if drawn.is_empty() || x_max <= x_min {
-        bail!("no curves to draw");
-    }
-    let pad = (y_max - y_min).max(1e-6) * 0.03;
-    let map = PixelMap::new(x_min, x_max + (x_max - x_min) * 1e-9, args.width);
-    let rows = RowMap {
-        y_min: y_min - pad,
-        y_max: y_max + pad,
+    let request = RenderRequest {
+        renderer: args.renderer.into(),
+        width_px: args.width,
         height_px: args.height,
+        pixels_per_point: args.pixels_per_point,
+        decimation: args.decimation.into(),
+        mode: args.mode.into(),
+        style: StyleRequest {
+            colour_by,
+            filters,
+            highlight: args.highlight.clone(),
+            highlight_failed: false,
+        },
+        source_name,
+        title: args.title.clone(),
     };
-    let started = Instant::now();
-    let decimated: Vec<_> = match args.decimation.as_str() {
-        "m4" => layers_data
+    let (image, report) = render_store(std::sync::Arc::new(store), &request)?;
+    lyceum::render::cpu::write_png(&image, &args.out)?;
+    let styling = &report.styling;
+    match (&report.adapter, report.points_drawn) {
+        (Some(adapter), _) => out!(
+            "{} curves drawn on {adapter} in {:.0} ms (device opened in {:.0} ms): {}",
+            styling.shown,
+            report.draw_ms,
+            report.device_ms,
+            args.out.display()
+        ),
+        (None, points) => out!(
+            "{} curves, {} points drawn ({:?} decimation), rasterised and written in {:.0} ms: {}",
+            styling.shown,
+            points.unwrap_or(0),
+            args.decimation,
+            report.draw_ms,
+            args.out.display()
+        ),
+    }
+    out!("title: {}", report.labels.title);
+    if let Some(label) = &styling.colour_by {
+        let legend: Vec<String> = styling
+            .legend
             .iter()
-            .map(|(s, _)| decimate_m4(s, &map))
-            .collect(),
-        "none" => layers_data
-            .iter()
-            .map(|(s, _)| all_points(s, &map))
-            .collect(),
-        other => bail!("unknown decimation `{other}` (m4, none)"),
-    };
-    let decimate_ms = started.elapsed().as_secs_f64() * 1e3;
-    let layers: Vec<Layer<'_>> = decimated
-        .iter()
-        .zip(&layers_data)
-        .map(|(d, (_, rgba))| Layer {
-            curves: d,
-            rgba: *rgba,
-        })
-        .collect();
-    let started = Instant::now();
-    let image = render_layers(&layers, rows, args.width, [255, 255, 255, 255])?;
-    write_png(&image, &args.out)?;
-    println!(
-        "{} curves, {} points drawn ({} decimation in {decimate_ms:.1} ms), rasterised and written in {:.0} ms: {}",
-        drawn.len(),
-        decimated
-            .iter()
-            .map(lyceum::curves::Decimated::point_count)
-            .sum::<usize>(),
-        args.decimation,
-        started.elapsed().as_secs_f64() * 1e3,
-        args.out.display()
-    );
+            .map(|e| format!("{} ({})", e.value, e.curves))
+            .collect();
+        if legend.is_empty() {
+            out!("colour by {label}: too many values for a legend, one colour");
+        } else {
+            out!("colour by {label}: {}", legend.join(", "));
+        }
+    }
     Ok(())
 }

@@ -316,8 +316,9 @@ fn csv_files_become_datasets_and_bad_rows_name_their_line() {
         "curve_id,time,value,station\nc2,2026-11-02T06:00:01Z,5,S2\nc1,2026-11-02T06:00:00Z,1,S1\nc1,2026-11-02T06:00:01Z,2,S1\nc2,2026-11-02T06:00:00Z,4,S2\n",
     )
     .unwrap();
-    let (store, format) = dataset::import_file(&csv, &LongColumns::default()).unwrap();
-    assert_eq!(format, "csv");
+    let imported = dataset::import_file(&csv, &LongColumns::default()).unwrap();
+    let store = imported.store;
+    assert_eq!(imported.format, "csv");
     assert_eq!(store.keys(), ["c2", "c1"]);
     assert_eq!(store.y(1), [1.0, 2.0]);
     // Rows of c2 came out of order; its samples are sorted by x (epoch seconds).
@@ -425,8 +426,9 @@ pl.from_arrow(table).write_parquet({parquet:?})
         parquet = parquet_path.to_str().unwrap()
     ));
     for (path, format) in [(&arrow_path, "arrow"), (&parquet_path, "parquet")] {
-        let (store, found) = dataset::import_file(path, &LongColumns::default()).unwrap();
-        assert_eq!(found, format);
+        let imported = dataset::import_file(path, &LongColumns::default()).unwrap();
+        let store = imported.store;
+        assert_eq!(imported.format, format);
         assert_eq!(store.keys(), ["7", "9"]);
         assert_eq!(store.y(0), [0.5, 1.5, 2.5]);
         assert_eq!(store.y(1), [-1.0, -2.0]);
@@ -498,4 +500,45 @@ fn render_from_a_dataset_needs_no_server_and_draws_the_same_picture() {
     );
     assert!(run.contains("300 curves drawn"));
     assert!(std::fs::read(&from_demo).unwrap() == std::fs::read(&from_dataset).unwrap());
+}
+
+#[test]
+fn axes_round_trip_and_version_1_manifests_still_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("named");
+    let mut store = mixed_store();
+    store.set_axes(lyceum::curves::Axes {
+        y_unit: Some("N·m".into()),
+        ..lyceum::curves::Axes::named("angle", "torque")
+    });
+    let manifest = dataset::save(&store, &target, &options("named")).unwrap();
+    assert_eq!(manifest.format_version, dataset::FORMAT_VERSION);
+    let opened = dataset::open(&target).unwrap();
+    assert_eq!(opened.store.axes(), store.axes());
+    assert_eq!(opened.store.axes().y_title(), "torque (N·m)");
+
+    // What a version 1 Lyceum wrote for a ClickHouse source: `click_house`, the ClickHouse
+    // module's mapping type, no axes.
+    let path = target.join(MANIFEST_FILE);
+    let mut v1: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    v1["format_version"] = 1.into();
+    v1["source"] = serde_json::json!({
+        "kind": "click_house",
+        "connection": "default@localhost:8123",
+        "database": "plant",
+        "table": "sensor_readings",
+        "mapping": {"database": "plant", "table": "sensor_readings", "series_keys": ["sensor_id"],
+                    "labels": [], "layout": {"Long": {"x": "ts", "y": "value"}}},
+        "keys": [], "limit": null, "x_range": [0.0, 1.0], "width_px": 1920,
+        "query": "SELECT 1"
+    });
+    v1.as_object_mut().unwrap().remove("axes");
+    std::fs::write(&path, serde_json::to_vec(&v1).unwrap()).unwrap();
+    let opened = dataset::open(&target).unwrap();
+    assert!(
+        matches!(&opened.manifest.source, Source::ClickHouse { columns: None, table, .. } if table == "sensor_readings"),
+        "{:?}",
+        opened.manifest.source
+    );
+    assert_eq!(opened.store.axes(), &lyceum::curves::Axes::default());
 }

@@ -366,6 +366,7 @@ fn labels(title: &str) -> PlotLabels {
         title: title.into(),
         x_axis: "angle (deg)".into(),
         y_axis: "torque (N·m)".into(),
+        legend: Vec::new(),
     }
 }
 

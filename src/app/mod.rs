@@ -10,14 +10,12 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 
 use crate::curves::CurveStore;
-use crate::render::gpu::{BaseMode, CurveStyle};
+use crate::render::gpu::{BaseMode, GpuErrorSlot};
 use crate::render::plot::{
     CurveRenderResources, Decimation, DecimationMode, PlotCurves, PlotLabels, curves_plot_ui,
 };
+use crate::render::style::{StyleError, StyleRequest, Styling, plot_labels, style_curves};
 use crate::source::demo::{Plant, PlantConfig, Program};
-
-const OK_RGBA: [u8; 4] = [70, 110, 170, 255];
-const NOK_RGBA: [u8; 4] = [220, 40, 40, 255];
 
 /// What the user has chosen to see.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +48,10 @@ pub struct LyceumApp {
     choice: ViewChoice,
     shown: Option<ShownPlot>,
     error: Option<String>,
+    /// Errors the GPU reported outside any scope (device lost included): shown, never a panic.
+    gpu_errors: Option<GpuErrorSlot>,
+    /// The last GPU error shown, until dismissed.
+    gpu_error: Option<String>,
     clusters: clusters::ClustersPanel,
 }
 
@@ -60,25 +62,16 @@ enum AppView {
     Clusters,
 }
 
-/// The curve styles for `choice`: OK below NOK; other programs hidden.
-fn styles_for(store: &CurveStore, choice: ViewChoice) -> (Vec<CurveStyle>, usize, usize) {
-    let (mut shown, mut nok) = (0, 0);
-    let styles = (0..store.len() as u32)
-        .map(|id| {
-            let is_nok = store.label("result", id) == Some("NOK");
-            if store.label("program", id) != Some(choice.program.name()) {
-                return CurveStyle::line(OK_RGBA).hidden();
-            }
-            shown += 1;
-            nok += usize::from(is_nok);
-            match (is_nok, choice.highlight_nok) {
-                (true, true) => CurveStyle::line(NOK_RGBA).with_priority(1).highlighted(2.0),
-                (true, false) => CurveStyle::line(NOK_RGBA).with_priority(1),
-                (false, _) => CurveStyle::line(OK_RGBA),
-            }
-        })
-        .collect();
-    (styles, shown, nok)
+/// The styling for `choice` ([`crate::render::style`]): OK below NOK; other programs hidden.
+fn styling_for(store: &CurveStore, choice: ViewChoice) -> Result<Styling, StyleError> {
+    style_curves(
+        store,
+        &StyleRequest {
+            filters: vec![("program".to_owned(), choice.program.name().to_owned())],
+            highlight_failed: choice.highlight_nok,
+            ..StyleRequest::default()
+        },
+    )
 }
 
 impl LyceumApp {
@@ -90,14 +83,53 @@ impl LyceumApp {
         plant: PlantConfig,
         data_dir: std::path::PathBuf,
     ) -> Self {
+        let mut app = Self::loading(creation.egui_ctx.clone(), plant, data_dir);
         if let Some(render_state) = &creation.wgpu_render_state {
+            app.gpu_errors = Some(GpuErrorSlot::install(&render_state.device));
             CurveRenderResources::install(
                 &mut render_state.renderer.write(),
                 &render_state.device,
                 render_state.target_format,
             );
         }
-        Self::loading(creation.egui_ctx.clone(), plant, data_dir)
+        app
+    }
+
+    /// Pick up what the GPU reported since the last frame: an error caught while drawing the
+    /// curves, or one no scope caught.
+    fn poll_gpu_errors(&mut self, frame: &eframe::Frame) {
+        let drawing = frame.wgpu_render_state().and_then(|state| {
+            state
+                .renderer
+                .read()
+                .callback_resources
+                .get::<CurveRenderResources>()
+                .and_then(|resources| resources.last_error.clone())
+        });
+        let uncaptured = self.gpu_errors.as_ref().and_then(GpuErrorSlot::take);
+        if let Some(error) = uncaptured.or(drawing)
+            && self.gpu_error.as_ref() != Some(&error)
+        {
+            tracing::error!(%error, "GPU error shown to the user");
+            self.gpu_error = Some(error);
+        }
+    }
+
+    fn gpu_error_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(error) = &self.gpu_error else {
+            return;
+        };
+        let mut dismissed = false;
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("The GPU could not draw the curves: {error}"),
+            );
+            dismissed = ui.button("Dismiss").clicked();
+        });
+        if dismissed {
+            self.gpu_error = None;
+        }
     }
 
     /// The app before its first frame, with the plant generating on a worker thread.
@@ -122,6 +154,8 @@ impl LyceumApp {
             },
             shown: None,
             error: None,
+            gpu_errors: None,
+            gpu_error: None,
         }
     }
 
@@ -149,7 +183,18 @@ impl LyceumApp {
         {
             return;
         }
-        let (styles, shown, nok) = styles_for(store, choice);
+        let styling = match styling_for(store, choice) {
+            Ok(styling) => styling,
+            Err(e) => {
+                self.error = Some(e.to_string());
+                return;
+            }
+        };
+        let labels = plot_labels(
+            choice.program.name(),
+            &choice.program.curve_axes(),
+            &styling,
+        );
         let same_program = self
             .shown
             .as_ref()
@@ -157,12 +202,12 @@ impl LyceumApp {
         let result = match same_program {
             Some(plot) => plot
                 .curves
-                .set_styles(styles)
+                .set_styles(styling.styles)
                 .map(|()| Arc::clone(&plot.curves)),
             None => PlotCurves::new(
                 egui::Id::unique(("curves", choice.program.name())),
                 Arc::clone(store),
-                styles,
+                styling.styles,
                 DecimationMode::Background,
                 Decimation::M4,
             )
@@ -171,15 +216,10 @@ impl LyceumApp {
         match result {
             Ok(curves) => {
                 curves.set_mode(choice.mode);
-                let (x, x_unit, y, y_unit) = choice.program.axes();
                 self.shown = Some(ShownPlot {
                     choice,
                     curves,
-                    labels: PlotLabels {
-                        title: format!("{}: {shown} cycles, {nok} NOK", choice.program.name()),
-                        x_axis: format!("{x} ({x_unit})"),
-                        y_axis: format!("{y} ({y_unit})"),
-                    },
+                    labels,
                 });
                 self.error = None;
             }
@@ -234,13 +274,15 @@ impl LyceumApp {
 }
 
 impl eframe::App for LyceumApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.poll_loading();
+        self.poll_gpu_errors(frame);
         egui::CentralPanel::default().show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut self.view, AppView::Curves, "Curves");
                 ui.selectable_value(&mut self.view, AppView::Clusters, "Clusters");
             });
+            self.gpu_error_ui(ui);
             ui.separator();
             match self.view {
                 AppView::Curves => self.curves_ui(ui),

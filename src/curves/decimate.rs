@@ -649,6 +649,88 @@ mod tests {
         }
     }
 
+    /// Dense curves that force the M4 path (hundreds of samples per column): NaN runs,
+    /// repeated explicit x, ±1e30 spikes, constant stretches.
+    fn dense_curve_strategy() -> impl Strategy<Value = (Vec<f32>, Option<Vec<f64>>)> {
+        (2_000usize..20_000, any::<bool>(), any::<u64>(), 0u8..4).prop_map(
+            |(n, explicit, seed, kind)| {
+                let mut state = seed | 1;
+                let mut next = move || {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state >> 11) as f64 / (1u64 << 53) as f64
+                };
+                let mut y = 0.0f64;
+                let mut nan_run = 0;
+                let ys = (0..n)
+                    .map(|i| {
+                        y += next() - 0.5;
+                        if nan_run > 0 {
+                            nan_run -= 1;
+                            return f32::NAN;
+                        }
+                        if next() < 0.002 {
+                            nan_run = (next() * 300.0) as usize;
+                        }
+                        match kind {
+                            // Constant for long stretches.
+                            0 if (i / 500) % 2 == 0 => 2.0,
+                            // Rare spikes far beyond the view.
+                            1 if next() < 0.001 => {
+                                if next() < 0.5 {
+                                    1e30
+                                } else {
+                                    -1e30
+                                }
+                            }
+                            _ => y as f32,
+                        }
+                    })
+                    .collect();
+                let xs = explicit.then(|| {
+                    let mut x = 1.7e9;
+                    (0..n)
+                        .map(|_| {
+                            // Repeated x: several samples at one instant.
+                            if next() > 0.2 {
+                                x += next() * 0.2;
+                            }
+                            x
+                        })
+                        .collect()
+                });
+                (ys, xs)
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// The same guarantee where M4 really shrinks the curves, so its column scan (not the
+        /// copy-whole shortcut) is what is checked.
+        #[test]
+        fn m4_shrinks_dense_curves_and_still_lights_the_same_pixels(
+            curves in proptest::collection::vec(dense_curve_strategy(), 1..4),
+            width in 8u32..160,
+            height in 8u32..160,
+            view_start in -0.05f64..0.5,
+            view_len in 0.2f64..1.2,
+        ) {
+            let store = store_of(&curves);
+            let extent = (0..store.len() as u32).map(|id| store.x_at(id, store.y(id).len() - 1) - 1.7e9).fold(1.0, f64::max);
+            let map = PixelMap::new(1.7e9 + view_start * extent, 1.7e9 + (view_start + view_len) * extent, width);
+            let rows = RowMap { y_min: -300.0, y_max: 300.0, height_px: height };
+            let full = all_points(&store, &map);
+            let m4 = decimate_m4(&store, &map);
+            prop_assert!(m4.point_count() * 2 < full.point_count(), "M4 did not shrink: {} of {}", m4.point_count(), full.point_count());
+            let (a, b) = (raster(&full, width, rows), raster(&m4, width, rows));
+            prop_assert!(a.lit() > 0, "nothing drawn");
+            prop_assert!(a.same_pixels(&b), "{} vs {} lit pixels", a.lit(), b.lit());
+        }
+    }
+
     #[test]
     fn a_long_uniform_curve_shrinks_to_four_points_per_column() {
         let ys: Vec<f32> = (0..100_000).map(|i| ((i as f32) * 0.01).sin()).collect();

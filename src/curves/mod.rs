@@ -2,10 +2,14 @@
 //! decodes into, M4 decimation ([`decimate`]) and the reference 1-px rasteriser ([`raster`]).
 //! Pure: no I/O, no UI.
 
+pub mod bounds;
 pub mod decimate;
 pub mod raster;
 mod store;
 
+pub use bounds::{DataBounds, data_bounds};
 pub use decimate::{Decimated, PixelMap, all_points, decimate_m4, decimate_m4_into};
-pub use raster::{Raster, RowMap};
-pub use store::{CurveId, CurveStore, CurveStoreBuilder, LabelColumn, Sampling, StoreError};
+pub use raster::{Raster, RowMap, light_curve};
+pub use store::{
+    Axes, CurveId, CurveStore, CurveStoreBuilder, LabelColumn, Sampling, StoreBytes, StoreError,
+};

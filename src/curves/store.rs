@@ -4,7 +4,10 @@
 //! offsets, so decimation can hand each rayon worker a plain slice. x is either implicit
 //! (uniform sampling: `x0 + i * dx`) or explicit in a second contiguous `Vec<f64>`; f64 keeps
 //! epoch timestamps exact to well below a millisecond. Per-curve metadata (series key and
-//! label columns) is stored column-wise too.
+//! label columns) is stored column-wise too, and [`Axes`] names what x and y are.
+//!
+//! The builder stores a curve whose x values are exactly `x0 + i·dx` (a sample index, a
+//! fixed-rate clock) as uniform, whatever the source handed it: no x bytes at all.
 
 use std::collections::HashMap;
 
@@ -25,6 +28,72 @@ pub enum Sampling {
 pub struct LabelColumn {
     pub name: String,
     pub values: Vec<String>,
+}
+
+/// What x and y measure, as the source names them (column names, units), so pictures of
+/// foreign data say what they show.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Axes {
+    pub x: String,
+    pub y: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_unit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y_unit: Option<String>,
+    /// x is a time in epoch seconds (ticks shown as dates).
+    #[serde(default)]
+    pub x_is_time: bool,
+}
+
+impl Default for Axes {
+    fn default() -> Self {
+        Self::named("x", "y")
+    }
+}
+
+impl Axes {
+    pub fn named(x: impl Into<String>, y: impl Into<String>) -> Self {
+        Self {
+            x: x.into(),
+            y: y.into(),
+            x_unit: None,
+            y_unit: None,
+            x_is_time: false,
+        }
+    }
+
+    /// "angle (deg)", or the bare name where the unit is unknown.
+    pub fn x_title(&self) -> String {
+        with_unit(&self.x, self.x_unit.as_deref())
+    }
+
+    pub fn y_title(&self) -> String {
+        with_unit(&self.y, self.y_unit.as_deref())
+    }
+}
+
+fn with_unit(name: &str, unit: Option<&str>) -> String {
+    match unit {
+        Some(unit) if !unit.is_empty() => format!("{name} ({unit})"),
+        _ => name.to_owned(),
+    }
+}
+
+/// Where a store's bytes go (`lyceum dataset` size reports count all of them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreBytes {
+    /// f32 y samples.
+    pub y: usize,
+    /// f64 x samples of explicitly sampled curves.
+    pub x: usize,
+    /// Keys, label values and per-curve offsets and sampling.
+    pub metadata: usize,
+}
+
+impl StoreBytes {
+    pub fn total(&self) -> usize {
+        self.y + self.x + self.metadata
+    }
 }
 
 /// Errors building a store; they name the curve so a bad source row can be found.
@@ -58,9 +127,37 @@ pub struct CurveStore {
     sampling: Vec<Sampling>,
     keys: Vec<String>,
     labels: Vec<LabelColumn>,
+    axes: Axes,
 }
 
 impl CurveStore {
+    /// What x and y are.
+    pub fn axes(&self) -> &Axes {
+        &self.axes
+    }
+
+    /// Name the axes (sources know their columns; the store does not).
+    pub fn set_axes(&mut self, axes: Axes) {
+        self.axes = axes;
+    }
+
+    /// Bytes of samples and of metadata, as held (not counting spare capacity).
+    pub fn bytes(&self) -> StoreBytes {
+        let strings = |v: &[String]| v.iter().map(|s| s.len()).sum::<usize>();
+        StoreBytes {
+            y: self.y_values.len() * size_of::<f32>(),
+            x: self.x_values.len() * size_of::<f64>(),
+            metadata: strings(&self.keys)
+                + self
+                    .labels
+                    .iter()
+                    .map(|c| strings(&c.values))
+                    .sum::<usize>()
+                + (self.y_offsets.len() + self.x_offsets.len()) * size_of::<usize>()
+                + self.sampling.len() * size_of::<Sampling>(),
+        }
+    }
+
     /// Number of curves.
     pub fn len(&self) -> usize {
         self.keys.len()
@@ -170,6 +267,17 @@ impl CurveStore {
                 .map(|c| c.values.capacity() * size_of::<String>() + strings(&c.values))
                 .sum::<usize>()
     }
+}
+
+/// `(x0, dx)` when every `xs[i]` is exactly `x0 + i·dx` as [`CurveStore::x_at`] computes it
+/// (so storing the pair loses nothing), with at least two samples and a positive step.
+fn exactly_uniform(xs: &[f64]) -> Option<(f64, f64)> {
+    let [x0, x1, ..] = *xs else {
+        return None;
+    };
+    let dx = x1 - x0;
+    (dx > 0.0 && dx.is_finite() && xs.iter().enumerate().all(|(i, &x)| x0 + i as f64 * dx == x))
+        .then_some((x0, dx))
 }
 
 /// Appends curves to a [`CurveStore`] without per-curve allocations for the samples.
@@ -333,6 +441,12 @@ impl CurveStoreBuilder {
                 y_len,
             });
         }
+        if explicit && let Some((x0, dx)) = exactly_uniform(&s.x_values[x_start..]) {
+            s.x_values.truncate(x_start);
+            if let Some(sampling) = s.sampling.last_mut() {
+                *sampling = Sampling::Uniform { x0, dx };
+            }
+        }
         s.y_offsets.push(s.y_values.len());
         s.x_offsets.push(s.x_values.len());
         self.open = false;
@@ -340,6 +454,11 @@ impl CurveStoreBuilder {
     }
 
     /// Close the open curve and hand out the store, trimmed to its size.
+    /// Name the axes of the store being built.
+    pub fn set_axes(&mut self, axes: Axes) {
+        self.store.axes = axes;
+    }
+
     pub fn finish(mut self) -> Result<CurveStore, StoreError> {
         self.close_curve()?;
         let mut store = self.store;
@@ -357,17 +476,43 @@ mod tests {
     fn mixed_sampling_round_trips() -> Result<(), StoreError> {
         let mut b = CurveStoreBuilder::new(&["station"]);
         b.push_uniform("a", &["S1"], 10.0, 0.5, &[1.0, 2.0, 3.0])?;
-        b.push_explicit("b", &["S2"], &[1.7e9, 1.7e9 + 0.001], &[4.0, f32::NAN])?;
+        let xs = [1.7e9, 1.7e9 + 0.001, 1.7e9 + 0.0015];
+        b.push_explicit("b", &["S2"], &xs, &[4.0, f32::NAN, 5.0])?;
         let s = b.finish()?;
         assert_eq!(s.len(), 2);
-        assert_eq!(s.point_count(), 5);
+        assert_eq!(s.point_count(), 6);
         assert_eq!(s.y(0), &[1.0, 2.0, 3.0]);
         assert_eq!(s.x_at(0, 2), 11.0);
-        assert_eq!(s.x_explicit(1), Some(&[1.7e9, 1.7e9 + 0.001][..]));
+        assert_eq!(s.x_explicit(1), Some(&xs[..]));
         assert!(s.y(1)[1].is_nan());
         assert_eq!(s.label("station", 1), Some("S2"));
         assert_eq!(s.find("b"), Some(1));
-        assert_eq!(s.raw_sample_bytes(), 5 * 4 + 2 * 8);
+        assert_eq!(s.raw_sample_bytes(), 6 * 4 + 3 * 8);
+        assert_eq!(s.bytes().x, 3 * 8);
+        Ok(())
+    }
+
+    #[test]
+    fn exactly_uniform_x_is_stored_as_uniform() -> Result<(), StoreError> {
+        let mut b = CurveStoreBuilder::new(&[]);
+        let index: Vec<f64> = (0..1001).map(f64::from).collect();
+        b.push_explicit("index", &[], &index, &vec![1.0; 1001])?;
+        // 0.1 steps are not exact in binary: x0 + i·dx differs from the accumulated sum.
+        let tenths: Vec<f64> = (0..50).map(|i| f64::from(i) / 10.0).collect();
+        b.push_explicit("tenths", &[], &tenths, &[0.0; 50])?;
+        b.push_explicit("one", &[], &[5.0], &[1.0])?;
+        b.push_explicit("backwards", &[], &[2.0, 1.0, 0.0], &[1.0; 3])?;
+        let s = b.finish()?;
+        assert_eq!(s.sampling(0), Sampling::Uniform { x0: 0.0, dx: 1.0 });
+        assert_eq!(
+            s.bytes().x,
+            (50 + 1 + 3) * 8,
+            "only the index curve lost its x"
+        );
+        for (id, xs) in [(1, &tenths[..]), (2, &[5.0][..]), (3, &[2.0, 1.0, 0.0][..])] {
+            let stored: Vec<f64> = (0..xs.len()).map(|i| s.x_at(id, i)).collect();
+            assert_eq!(stored, xs, "curve {id} keeps its exact x");
+        }
         Ok(())
     }
 

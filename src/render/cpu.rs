@@ -1,12 +1,22 @@
-//! [`render_layers`]: curves in layers (e.g. OK below NOK) rasterised with the reference 1-px
-//! rule and composed into RGBA, and [`write_png`]. A pixel takes the colour of the topmost
-//! layer that lights it, so the picture depends only on which pixels are lit: drawing every
-//! sample or the M4-decimated curves gives byte-identical images.
+//! The CPU renderer: curves rasterised with the reference 1-px rule and composed into RGBA,
+//! and [`write_png`].
+//!
+//! - [`render_styled`] draws curves with the same per-curve [`CurveStyle`]s as the GPU
+//!   (from [`super::style`]): a pixel takes the colour of the curve with the highest
+//!   `priority << 24 | curve` lighting it, as the GPU's base layer does; hidden curves are
+//!   skipped, highlighted ones go on top.
+//! - [`render_layers`]: layers of curves in one colour each, topmost layer wins (the
+//!   reference the GPU tests compare with).
+//!
+//! Either way the picture depends only on which pixels are lit, so drawing every sample or
+//! the M4-decimated curves gives byte-identical images.
 
 use std::io::BufWriter;
 use std::path::Path;
 
-use crate::curves::{Decimated, Raster, RowMap};
+use super::SizeError;
+use super::gpu::CurveStyle;
+use crate::curves::{Decimated, Raster, RowMap, light_curve};
 
 /// An RGBA8 image, rows top to bottom.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,8 +45,70 @@ pub enum RenderError {
         path: std::path::PathBuf,
         detail: String,
     },
-    #[error("an image needs a positive width and height, not {width} × {height}")]
-    EmptyImage { width: u32, height: u32 },
+    #[error(transparent)]
+    Size(#[from] SizeError),
+    #[error("the curves have {curves} entries but the style table has {styles}")]
+    StyleCount { curves: usize, styles: usize },
+}
+
+/// Rasterise `curves` (pixel x, data y) with `styles[curve]` over a `background`.
+pub fn render_styled(
+    curves: &Decimated,
+    styles: &[CurveStyle],
+    rows: RowMap,
+    width: u32,
+    background: [u8; 4],
+) -> Result<Image, RenderError> {
+    let height = rows.height_px;
+    super::check_image_size(width, height)?;
+    if styles.len() < curves.ranges.len() {
+        return Err(RenderError::StyleCount {
+            curves: curves.ranges.len(),
+            styles: styles.len(),
+        });
+    }
+    // Per pixel the winning key: priority above curve id + 1 (0: nothing lit), as on the GPU.
+    let mut keys = vec![0u32; width as usize * height as usize];
+    for (curve, style) in styles.iter().enumerate().take(curves.ranges.len()) {
+        if !style.is_visible() {
+            continue;
+        }
+        let priority = if style.is_highlighted() {
+            0xff
+        } else {
+            style.priority.min(0xfe)
+        };
+        let key = priority << 24 | (curve as u32 + 1);
+        light_curve(curves, curve, rows, (width, height), |pixel| {
+            keys[pixel] = keys[pixel].max(key);
+        });
+    }
+    let mut rgba = background.repeat(keys.len());
+    for (i, &key) in keys.iter().enumerate() {
+        if key == 0 {
+            continue;
+        }
+        let [r, g, b, a] = styles[(key & 0x00ff_ffff) as usize - 1].rgba.to_le_bytes();
+        // Raster row 0 is the bottom; image row 0 is the top.
+        let (row, column) = (i / width as usize, i % width as usize);
+        let at = ((height as usize - 1 - row) * width as usize + column) * 4;
+        let blend = |fg: u8, bg: u8| {
+            ((u32::from(fg) * u32::from(a) + u32::from(bg) * (255 - u32::from(a)) + 127) / 255)
+                as u8
+        };
+        let pixel = &mut rgba[at..at + 4];
+        pixel.copy_from_slice(&[
+            blend(r, pixel[0]),
+            blend(g, pixel[1]),
+            blend(b, pixel[2]),
+            pixel[3].max(a),
+        ]);
+    }
+    Ok(Image {
+        width,
+        height,
+        rgba,
+    })
 }
 
 /// Rasterise `layers` (first at the bottom) over a `background`.
@@ -47,9 +119,7 @@ pub fn render_layers(
     background: [u8; 4],
 ) -> Result<Image, RenderError> {
     let height = rows.height_px;
-    if width == 0 || height == 0 {
-        return Err(RenderError::EmptyImage { width, height });
-    }
+    super::check_image_size(width, height)?;
     let mut rgba = background.repeat(width as usize * height as usize);
     for layer in layers {
         let mut raster = Raster::new(width, height);
@@ -164,7 +234,7 @@ mod tests {
         };
         assert!(matches!(
             render_layers(&[], rows, 10, [0; 4]),
-            Err(RenderError::EmptyImage { .. })
+            Err(RenderError::Size(_))
         ));
     }
 }

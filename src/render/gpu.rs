@@ -156,6 +156,80 @@ pub enum GpuError {
     TooManyCurves { curves: usize },
     #[error("the curves have {curves} entries but the style table has {styles}")]
     StyleCount { curves: usize, styles: usize },
+    #[error("{what} needs {bytes} bytes of GPU buffer, more than this adapter allows ({limit})")]
+    TooLarge {
+        what: &'static str,
+        bytes: u64,
+        limit: u64,
+    },
+    #[error(
+        "a {width} × {height} picture exceeds this adapter's largest texture ({max} px a side)"
+    )]
+    ImageTooLarge { width: u32, height: u32, max: u32 },
+    #[error("the GPU reported an error: {0}")]
+    Device(String),
+    #[error(transparent)]
+    Size(#[from] super::SizeError),
+}
+
+/// Where the device's errors go when no error scope catches them: logged and kept for the
+/// caller to show, never a panic (wgpu's default handler panics).
+#[derive(Clone, Debug, Default)]
+pub struct GpuErrorSlot(Arc<std::sync::Mutex<Option<String>>>);
+
+impl GpuErrorSlot {
+    /// A slot receiving `device`'s uncaptured errors and its loss.
+    pub fn install(device: &wgpu::Device) -> Self {
+        let slot = Self::default();
+        let errors = slot.clone();
+        device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
+            tracing::error!(%error, "uncaptured GPU error");
+            errors.set(error.to_string());
+        }));
+        let lost = slot.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            tracing::error!(?reason, %message, "GPU device lost");
+            lost.set(format!("the GPU device was lost ({reason:?}): {message}"));
+        });
+        slot
+    }
+
+    fn set(&self, message: String) {
+        if let Ok(mut slot) = self.0.lock() {
+            slot.get_or_insert(message);
+        }
+    }
+
+    /// The first error since the last call, if any.
+    pub fn take(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
+
+/// Run `work` with its validation, out-of-memory and internal errors caught as a [`GpuError`]
+/// instead of reaching the device's handler.
+pub fn catch_gpu_errors<T>(
+    device: &wgpu::Device,
+    work: impl FnOnce() -> Result<T, GpuError>,
+) -> Result<T, GpuError> {
+    let scopes = [
+        wgpu::ErrorFilter::Validation,
+        wgpu::ErrorFilter::OutOfMemory,
+        wgpu::ErrorFilter::Internal,
+    ]
+    .map(|filter| device.push_error_scope(filter));
+    let result = work();
+    // Scopes pop in reverse order; on native the futures are ready at once.
+    let mut first_error = None;
+    for scope in scopes.into_iter().rev() {
+        if let Some(error) = pollster::block_on(scope.pop()) {
+            first_error.get_or_insert(error);
+        }
+    }
+    match first_error {
+        Some(error) => Err(GpuError::Device(error.to_string())),
+        None => result,
+    }
 }
 
 /// A device and queue of our own, for headless work (PNG export, tests, benchmarks).
@@ -164,6 +238,8 @@ pub struct HeadlessGpu {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pub adapter: wgpu::AdapterInfo,
+    /// Errors no scope caught (a backstop: headless work runs inside [`catch_gpu_errors`]).
+    pub errors: GpuErrorSlot,
 }
 
 impl HeadlessGpu {
@@ -181,16 +257,29 @@ impl HeadlessGpu {
             required_limits: wgpu::Limits {
                 max_storage_buffer_binding_size: adapter.limits().max_storage_buffer_binding_size,
                 max_buffer_size: adapter.limits().max_buffer_size,
+                max_texture_dimension_2d: adapter.limits().max_texture_dimension_2d,
                 ..wgpu::Limits::default()
             },
             ..Default::default()
         }))
         .map_err(|e| GpuError::NoDevice(e.to_string()))?;
+        let errors = GpuErrorSlot::install(&device);
         Ok(Self {
             device,
             queue,
             adapter: adapter.get_info(),
+            errors,
         })
+    }
+
+    /// Refuse a picture no renderer makes, or one larger than the device's textures.
+    pub fn check_image_size(&self, width: u32, height: u32) -> Result<(), GpuError> {
+        super::check_image_size(width, height)?;
+        let max = self.device.limits().max_texture_dimension_2d;
+        if width > max || height > max {
+            return Err(GpuError::ImageTooLarge { width, height, max });
+        }
+        Ok(())
     }
 
     /// "llvmpipe (LLVM 15.0.6, 256 bits) · Vulkan · Cpu".
@@ -462,22 +551,43 @@ impl GrowingBuffer {
     }
 
     /// Make room for `size` bytes; true when the buffer was replaced (bind groups go stale).
-    fn reserve(&mut self, device: &wgpu::Device, size: u64) -> bool {
-        let size = size.max(16).next_multiple_of(4);
+    /// Sizes are whole multiples of 4 bytes (wgpu's rule for storage bindings and copies),
+    /// whatever the point count; more than the device allows is an error, not a panic.
+    fn reserve(&mut self, device: &wgpu::Device, size: u64) -> Result<bool, GpuError> {
+        let limits = device.limits();
+        let limit = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        let size = size.max(16).next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
+        if size > limit {
+            return Err(GpuError::TooLarge {
+                what: self.label,
+                bytes: size,
+                limit,
+            });
+        }
         if self.buffer.size() >= size {
-            return false;
+            return Ok(false);
         }
         // Grow by half again so a slowly growing dataset does not reallocate every frame.
-        self.buffer = Self::create(device, self.label, self.usage, size + size / 2);
-        true
+        let grown = (size + size / 2)
+            .next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT)
+            .min(limit / wgpu::COPY_BUFFER_ALIGNMENT * wgpu::COPY_BUFFER_ALIGNMENT);
+        self.buffer = Self::create(device, self.label, self.usage, grown);
+        Ok(true)
     }
 
-    fn write(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, bytes: &[u8]) -> bool {
-        let replaced = self.reserve(device, bytes.len() as u64);
+    fn write(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        bytes: &[u8],
+    ) -> Result<bool, GpuError> {
+        let replaced = self.reserve(device, bytes.len() as u64)?;
         if !bytes.is_empty() {
             queue.write_buffer(&self.buffer, 0, bytes);
         }
-        replaced
+        Ok(replaced)
     }
 }
 
@@ -601,7 +711,32 @@ impl PlotGpu {
     /// Upload what changed since the last frame and rasterise the base layer into
     /// `encoder`. `viewport_px` is the plot's rectangle in framebuffer pixels (left, top,
     /// width, height).
+    /// On any error (limits, or one the GPU reports) nothing is painted until a later frame
+    /// succeeds.
     pub fn prepare(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        pipelines: &CurvePipelines,
+        frame: &CurveFrame,
+        viewport_px: [f32; 4],
+    ) -> Result<(), GpuError> {
+        let result = catch_gpu_errors(device, || {
+            self.upload_and_rasterise(device, queue, encoder, pipelines, frame, viewport_px)
+        });
+        if result.is_err() {
+            // Forget what the buffers hold: the next frame starts over.
+            self.bind_groups = None;
+            self.uploaded_points = None;
+            self.uploaded_styles = None;
+            self.rasterised = None;
+            self.line_instances = 0;
+        }
+        result
+    }
+
+    fn upload_and_rasterise(
         &mut self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
@@ -632,21 +767,23 @@ impl PlotGpu {
         if new_points {
             stale_bindings |=
                 self.xs
-                    .write(device, queue, bytemuck::cast_slice(&frame.decimated.x_px));
+                    .write(device, queue, bytemuck::cast_slice(&frame.decimated.x_px))?;
             stale_bindings |=
                 self.ys
-                    .write(device, queue, bytemuck::cast_slice(&frame.decimated.y));
+                    .write(device, queue, bytemuck::cast_slice(&frame.decimated.y))?;
             self.point_uploads += 1;
         }
         if new_points || new_styles {
             let (chunks, runs) = chunk_and_run_tables(&frame.decimated, &frame.styles);
             stale_bindings |= self
                 .chunks
-                .write(device, queue, bytemuck::cast_slice(&chunks));
-            stale_bindings |= self.runs.write(device, queue, bytemuck::cast_slice(&runs));
+                .write(device, queue, bytemuck::cast_slice(&chunks))?;
             stale_bindings |= self
-                .styles
-                .write(device, queue, bytemuck::cast_slice(&frame.styles));
+                .runs
+                .write(device, queue, bytemuck::cast_slice(&runs))?;
+            stale_bindings |=
+                self.styles
+                    .write(device, queue, bytemuck::cast_slice(&frame.styles))?;
             self.chunk_count = chunks.len() as u32;
             // Stacked alpha needs hit counts; opaque lines do not.
             self.translucent_styles = frame.styles.iter().any(|style| style.rgba >> 24 != 0xff);
@@ -656,8 +793,14 @@ impl PlotGpu {
             self.uploaded_styles = Some(Arc::clone(&frame.styles));
             self.rasterised = None;
         }
-        let pixel_count = frame.raster_width * frame.raster_height;
-        stale_bindings |= self.pixels.reserve(device, u64::from(pixel_count) * 8);
+        let pixels = u64::from(frame.raster_width) * u64::from(frame.raster_height);
+        stale_bindings |= self.pixels.reserve(device, pixels * 8)?;
+        // The buffer limit (≤ 4 GiB) keeps the pixel count within u32.
+        let pixel_count = u32::try_from(pixels).map_err(|_| GpuError::TooLarge {
+            what: "lyceum pixel hits",
+            bytes: pixels * 8,
+            limit: u64::from(u32::MAX),
+        })?;
         if stale_bindings {
             self.bind_groups = Some(self.bind_groups_for(device, pipelines));
             self.rasterised = None;
@@ -947,31 +1090,39 @@ pub fn render_curves(
     frame: &CurveFrame,
     background: [u8; 4],
 ) -> Result<super::cpu::Image, GpuError> {
-    let target = OffscreenTarget::new(&gpu.device, frame.raster_width, frame.raster_height);
-    let mut encoder = gpu
-        .device
-        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("lyceum curves"),
-        });
-    let viewport = [
-        0.0,
-        0.0,
-        frame.raster_width as f32,
-        frame.raster_height as f32,
-    ];
-    plot.prepare(
-        &gpu.device,
-        &gpu.queue,
-        &mut encoder,
-        pipelines,
-        frame,
-        viewport,
-    )?;
-    {
-        let mut pass = target.begin_pass(&mut encoder, background);
-        plot.paint(&mut pass, pipelines);
+    gpu.check_image_size(frame.raster_width, frame.raster_height)?;
+    let target = catch_gpu_errors(&gpu.device, || {
+        let target = OffscreenTarget::new(&gpu.device, frame.raster_width, frame.raster_height);
+        let mut encoder = gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("lyceum curves"),
+            });
+        let viewport = [
+            0.0,
+            0.0,
+            frame.raster_width as f32,
+            frame.raster_height as f32,
+        ];
+        plot.prepare(
+            &gpu.device,
+            &gpu.queue,
+            &mut encoder,
+            pipelines,
+            frame,
+            viewport,
+        )?;
+        {
+            let mut pass = target.begin_pass(&mut encoder, background);
+            plot.paint(&mut pass, pipelines);
+        }
+        target.copy_out(&mut encoder);
+        gpu.queue.submit([encoder.finish()]);
+        Ok(target)
+    })?;
+    let image = target.read(&gpu.device)?;
+    match gpu.errors.take() {
+        Some(error) => Err(GpuError::Device(error)),
+        None => Ok(image),
     }
-    target.copy_out(&mut encoder);
-    gpu.queue.submit([encoder.finish()]);
-    target.read(&gpu.device)
 }

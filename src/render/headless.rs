@@ -33,82 +33,92 @@ pub fn render_ui(
     pixels_per_point: f32,
     mut add_contents: impl FnMut(&mut egui::Ui),
 ) -> Result<Image, GpuError> {
+    super::check_plot_size(width, height, pixels_per_point)?;
+    gpu.check_image_size(width, height)?;
     let ctx = egui::Context::default();
     ctx.set_visuals(egui::Visuals::light());
-    let mut renderer = egui_wgpu::Renderer::new(
-        &gpu.device,
-        OFFSCREEN_FORMAT,
-        egui_wgpu::RendererOptions {
-            // Reproducible pictures for reference-image tests.
-            dithering: false,
-            predictable_texture_filtering: true,
-            ..Default::default()
-        },
-    );
-    CurveRenderResources::install(&mut renderer, &gpu.device, OFFSCREEN_FORMAT);
+    let target = super::gpu::catch_gpu_errors(&gpu.device, || {
+        let mut renderer = egui_wgpu::Renderer::new(
+            &gpu.device,
+            OFFSCREEN_FORMAT,
+            egui_wgpu::RendererOptions {
+                // Reproducible pictures for reference-image tests.
+                dithering: false,
+                predictable_texture_filtering: true,
+                ..Default::default()
+            },
+        );
+        CurveRenderResources::install(&mut renderer, &gpu.device, OFFSCREEN_FORMAT);
 
-    let screen_rect = egui::Rect::from_min_size(
-        egui::Pos2::ZERO,
-        egui::vec2(width as f32, height as f32) / pixels_per_point,
-    );
-    let mut input = egui::RawInput {
-        screen_rect: Some(screen_rect),
-        ..Default::default()
-    };
-    input
-        .viewports
-        .entry(egui::ViewportId::ROOT)
-        .or_default()
-        .native_pixels_per_point = Some(pixels_per_point);
-    let mut run = || {
-        ctx.run_ui(input.clone(), |ui| {
-            egui::CentralPanel::default()
-                .frame(egui::Frame::central_panel(ui.style()).fill(egui::Color32::WHITE))
-                .show(ui, &mut add_contents);
-        })
-    };
-    // The first pass lays the plot out (axis widths follow the tick labels); the second draws it.
-    let mut first = run();
-    let mut output = run();
-    let screen = egui_wgpu::ScreenDescriptor {
-        size_in_pixels: [width, height],
-        pixels_per_point: output.pixels_per_point,
-    };
-    for delta in [&mut first.textures_delta, &mut output.textures_delta] {
-        for (id, images) in std::mem::take(&mut delta.set) {
-            for image in &images {
-                renderer.update_texture(&gpu.device, &gpu.queue, id, image);
+        let screen_rect = egui::Rect::from_min_size(
+            egui::Pos2::ZERO,
+            egui::vec2(width as f32, height as f32) / pixels_per_point,
+        );
+        let mut input = egui::RawInput {
+            screen_rect: Some(screen_rect),
+            ..Default::default()
+        };
+        input
+            .viewports
+            .entry(egui::ViewportId::ROOT)
+            .or_default()
+            .native_pixels_per_point = Some(pixels_per_point);
+        let mut run = || {
+            ctx.run_ui(input.clone(), |ui| {
+                egui::CentralPanel::default()
+                    .frame(egui::Frame::central_panel(ui.style()).fill(egui::Color32::WHITE))
+                    .show(ui, &mut add_contents);
+            })
+        };
+        // The first pass lays the plot out (axis widths follow the tick labels); the second
+        // draws it.
+        let mut first = run();
+        let mut output = run();
+        let screen = egui_wgpu::ScreenDescriptor {
+            size_in_pixels: [width, height],
+            pixels_per_point: output.pixels_per_point,
+        };
+        for delta in [&mut first.textures_delta, &mut output.textures_delta] {
+            for (id, images) in std::mem::take(&mut delta.set) {
+                for image in &images {
+                    renderer.update_texture(&gpu.device, &gpu.queue, id, image);
+                }
+            }
+            for id in std::mem::take(&mut delta.free) {
+                renderer.free_texture(&id);
             }
         }
-        for id in std::mem::take(&mut delta.free) {
-            renderer.free_texture(&id);
-        }
-    }
-    let paint_jobs = ctx.tessellate(output.shapes, output.pixels_per_point);
+        let paint_jobs = ctx.tessellate(output.shapes, output.pixels_per_point);
 
-    let target = OffscreenTarget::new(&gpu.device, width, height);
-    let mut encoder = gpu
-        .device
-        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("lyceum plot"),
-        });
-    let mut command_buffers =
-        renderer.update_buffers(&gpu.device, &gpu.queue, &mut encoder, &paint_jobs, &screen);
-    {
-        let mut pass = target
-            .begin_pass(&mut encoder, BACKGROUND)
-            .forget_lifetime();
-        renderer.render(&mut pass, &paint_jobs, &screen);
+        let target = OffscreenTarget::new(&gpu.device, width, height);
+        let mut encoder = gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("lyceum plot"),
+            });
+        let mut command_buffers =
+            renderer.update_buffers(&gpu.device, &gpu.queue, &mut encoder, &paint_jobs, &screen);
+        {
+            let mut pass = target
+                .begin_pass(&mut encoder, BACKGROUND)
+                .forget_lifetime();
+            renderer.render(&mut pass, &paint_jobs, &screen);
+        }
+        if let Some(error) = renderer
+            .callback_resources
+            .get::<CurveRenderResources>()
+            .and_then(|resources| resources.last_error.clone())
+        {
+            return Err(GpuError::Upload(error));
+        }
+        target.copy_out(&mut encoder);
+        command_buffers.push(encoder.finish());
+        gpu.queue.submit(command_buffers);
+        Ok(target)
+    })?;
+    let image = target.read(&gpu.device)?;
+    match gpu.errors.take() {
+        Some(error) => Err(GpuError::Device(error)),
+        None => Ok(image),
     }
-    if let Some(error) = renderer
-        .callback_resources
-        .get::<CurveRenderResources>()
-        .and_then(|resources| resources.last_error.clone())
-    {
-        return Err(GpuError::Upload(error));
-    }
-    target.copy_out(&mut encoder);
-    command_buffers.push(encoder.finish());
-    gpu.queue.submit(command_buffers);
-    target.read(&gpu.device)
 }

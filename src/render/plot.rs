@@ -200,30 +200,15 @@ fn decimation_worker(
     }
 }
 
-/// x from the first to the last sample of any visible curve; y over their finite samples.
+/// The extent of the visible curves ([`crate::curves::data_bounds`]), or the unit square.
 fn data_bounds(store: &CurveStore, styles: &[CurveStyle]) -> PlotBounds {
-    let (mut x, mut y) = (
-        (f64::INFINITY, f64::NEG_INFINITY),
-        (f64::INFINITY, f64::NEG_INFINITY),
-    );
-    for (id, _) in styles
-        .iter()
-        .enumerate()
-        .filter(|(_, style)| style.is_visible())
-    {
-        let id = id as u32;
-        let ys = store.y(id);
-        if let Some(last) = ys.len().checked_sub(1) {
-            x = (x.0.min(store.x_at(id, 0)), x.1.max(store.x_at(id, last)));
-        }
-        for &v in ys.iter().filter(|v| v.is_finite()) {
-            y = (y.0.min(f64::from(v)), y.1.max(f64::from(v)));
-        }
-    }
-    if x.0 > x.1 || y.0 > y.1 {
-        return PlotBounds::from_min_max([0.0, 0.0], [1.0, 1.0]);
-    }
-    PlotBounds::from_min_max([x.0, y.0], [x.1, y.1])
+    crate::curves::data_bounds(store, |id| {
+        styles.get(id as usize).is_some_and(CurveStyle::is_visible)
+    })
+    .map_or_else(
+        || PlotBounds::from_min_max([0.0, 0.0], [1.0, 1.0]),
+        |b| PlotBounds::from_min_max([b.x.0, b.y.0], [b.x.1, b.y.1]),
+    )
 }
 
 /// The plot item: one paint callback over the plot frame.
@@ -426,6 +411,30 @@ pub struct PlotLabels {
     pub title: String,
     pub x_axis: String,
     pub y_axis: String,
+    /// Legend entries (value, RGBA); none: no legend.
+    pub legend: Vec<(String, [u8; 4])>,
+}
+
+/// Tick labels of a time axis (epoch seconds, UTC), as fine as the tick step needs.
+fn time_tick(mark: egui_plot::GridMark, range: &RangeInclusive<f64>) -> String {
+    let Some(at) = chrono::DateTime::from_timestamp_micros((mark.value * 1e6).round() as i64)
+    else {
+        return String::new();
+    };
+    let format = if mark.step_size >= 86_400.0 {
+        "%Y-%m-%d"
+    } else if range.end() - range.start() > 86_400.0 {
+        "%m-%d %H:%M"
+    } else if mark.step_size >= 60.0 {
+        "%H:%M"
+    } else if mark.step_size >= 1.0 {
+        "%H:%M:%S"
+    } else if mark.step_size >= 1e-3 {
+        "%H:%M:%S%.3f"
+    } else {
+        "%H:%M:%S%.6f"
+    };
+    at.format(format).to_string()
 }
 
 /// A titled plot of `curves` filling `ui`.
@@ -435,13 +444,40 @@ pub fn curves_plot_ui(
     labels: &PlotLabels,
 ) -> egui_plot::PlotResponse<()> {
     ui.vertical_centered(|ui| ui.heading(&labels.title));
-    egui_plot::Plot::new(curves.id)
-        .x_axis_label(labels.x_axis.clone())
-        .y_axis_label(labels.y_axis.clone())
-        .allow_double_click_reset(true)
-        .show(ui, |plot_ui| {
-            plot_ui.add(CurvesItem::new(labels.title.clone(), Arc::clone(curves)));
+    let time_axis = curves.store().axes().x_is_time;
+    let mut plot = egui_plot::Plot::new(curves.id)
+        .x_axis_label(if time_axis {
+            // Ticks show the time of day; the label says which day the view starts on.
+            let day = chrono::DateTime::from_timestamp(curves.bounds.min()[0].floor() as i64, 0)
+                .map(|at| at.format(", from %Y-%m-%d").to_string())
+                .unwrap_or_default();
+            format!("{} (UTC{day})", labels.x_axis)
+        } else {
+            labels.x_axis.clone()
         })
+        .y_axis_label(labels.y_axis.clone())
+        .allow_double_click_reset(true);
+    if time_axis {
+        plot = plot.x_axis_formatter(time_tick);
+    }
+    if !labels.legend.is_empty() {
+        plot = plot.legend(
+            egui_plot::Legend::default()
+                .position(egui_plot::Corner::RightTop)
+                .follow_insertion_order(true),
+        );
+    }
+    plot.show(ui, |plot_ui| {
+        // Unnamed: the legend lists the colours, not the item.
+        plot_ui.add(CurvesItem::new(String::new(), Arc::clone(curves)));
+        for (value, [r, g, b, a]) in &labels.legend {
+            // A line with no points: a legend entry only (`add`, since `line` drops it).
+            plot_ui.add(
+                egui_plot::Line::new(value.clone(), egui_plot::PlotPoints::default())
+                    .color(egui::Color32::from_rgba_unmultiplied(*r, *g, *b, *a)),
+            );
+        }
+    })
 }
 
 #[cfg(test)]

@@ -29,6 +29,11 @@ pub struct CsvColumn {
 pub struct CsvSniff {
     pub path: PathBuf,
     pub delimiter: u8,
+    /// Numbers are written `1,5` (detected where `,` is not the delimiter).
+    pub decimal_comma: bool,
+    /// Lines end in `\r\n`: the `csv` crate then reports every record after the first one
+    /// line early (it starts the record before the `\n`), which [`Self::line`] corrects.
+    pub crlf: bool,
     pub has_header: bool,
     pub columns: Vec<CsvColumn>,
 }
@@ -94,13 +99,26 @@ pub fn parse_datetime_ms(text: &str) -> Option<i64> {
     .map(|dt| dt.and_utc().timestamp_millis())
 }
 
-/// Parse a number as written in CSV files (surrounding spaces allowed).
-pub fn parse_number(text: &str) -> Option<f64> {
-    text.trim().parse::<f64>().ok()
+/// Parse a number as written in CSV files (surrounding spaces allowed); with
+/// `decimal_comma`, `1,5` is 1.5 (European exports: `;` between fields, `,` in numbers).
+pub fn parse_number(text: &str, decimal_comma: bool) -> Option<f64> {
+    let text = text.trim();
+    if decimal_comma && text.contains(',') {
+        if text.contains('.') || text.matches(',').count() > 1 {
+            return None;
+        }
+        return text.replacen(',', ".", 1).parse::<f64>().ok();
+    }
+    text.parse::<f64>().ok()
 }
 
-fn classify(value: &str) -> CsvType {
-    if parse_number(value).is_some() {
+/// A number only with a decimal comma (`0,5`, `-12,25`).
+fn is_comma_decimal(value: &str) -> bool {
+    parse_number(value, false).is_none() && parse_number(value, true).is_some()
+}
+
+fn classify(value: &str, decimal_comma: bool) -> CsvType {
+    if parse_number(value, decimal_comma).is_some() {
         CsvType::Number
     } else if parse_datetime_ms(value).is_some() {
         CsvType::DateTime
@@ -156,6 +174,9 @@ pub fn sniff(path: &Path) -> Result<CsvSniff, CsvError> {
         path: path.to_owned(),
         problem: problem.to_owned(),
     };
+    if head.iter().all(u8::is_ascii_whitespace) {
+        return Err(layout_error("the file is empty"));
+    }
     let parse = |delimiter: u8| -> Vec<csv::StringRecord> {
         csv::ReaderBuilder::new()
             .delimiter(delimiter)
@@ -186,11 +207,17 @@ pub fn sniff(path: &Path) -> Result<CsvSniff, CsvError> {
         .cloned()
         .collect();
     let width = rows[0].len();
+    let decimal_comma = delimiter != b','
+        && rows
+            .iter()
+            .skip(1)
+            .flat_map(csv::StringRecord::iter)
+            .any(is_comma_decimal);
     // The type most values have; a stray bad value is reported with its line on import.
     let column_type = |rows: &[csv::StringRecord], i: usize| {
         let mut counts = [0usize; 3];
         for value in rows.iter().map(|r| r[i].trim()).filter(|v| !v.is_empty()) {
-            counts[classify(value) as usize] += 1;
+            counts[classify(value, decimal_comma) as usize] += 1;
         }
         let total: usize = counts.iter().sum();
         if total == 0 || counts[CsvType::Text as usize] * 2 > total {
@@ -206,11 +233,18 @@ pub fn sniff(path: &Path) -> Result<CsvSniff, CsvError> {
     let data_types: Vec<CsvType> = (0..width)
         .map(|i| column_type(&rows[1.min(rows.len())..], i))
         .collect();
-    let first_types: Vec<CsvType> = (0..width).map(|i| classify(rows[0][i].trim())).collect();
+    let first_types: Vec<CsvType> = (0..width)
+        .map(|i| classify(rows[0][i].trim(), decimal_comma))
+        .collect();
     let has_header = rows.len() > 1
         && first_types.iter().all(|t| *t == CsvType::Text)
         && (data_types.iter().any(|t| *t != CsvType::Text)
             || rows[0].iter().all(|v| !v.trim().is_empty()));
+    if rows.len() == 1 && first_types.iter().all(|t| *t == CsvType::Text) {
+        return Err(layout_error(
+            "the file has only a header line and no data rows",
+        ));
+    }
     let data = if has_header { &rows[1..] } else { &rows[..] };
     if data.is_empty() {
         return Err(layout_error("the file has no data rows"));
@@ -225,17 +259,34 @@ pub fn sniff(path: &Path) -> Result<CsvSniff, CsvError> {
             kind: column_type(data, i),
         })
         .collect();
+    if has_header {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(duplicate) = rows[0]
+            .iter()
+            .map(|name| name.trim().to_lowercase())
+            .find(|name| !seen.insert(name.clone()))
+        {
+            return Err(layout_error(&format!(
+                "the header names column `{duplicate}` twice: rename one so each column has its own name"
+            )));
+        }
+    }
     Ok(CsvSniff {
         path: path.to_owned(),
         delimiter,
+        decimal_comma,
+        crlf: head.windows(2).any(|w| w == b"\r\n"),
         has_header,
         columns,
     })
 }
 
 /// Column names a person would use for each role, lower case.
-pub(crate) const SERIES_NAMES: [&str; 9] = [
+pub(crate) const SERIES_NAMES: [&str; 12] = [
     "series",
+    "kurve",
+    "kurven_id",
+    "zyklus",
     "series_id",
     "curve",
     "curve_id",
@@ -245,8 +296,11 @@ pub(crate) const SERIES_NAMES: [&str; 9] = [
     "id",
     "key",
 ];
-pub(crate) const X_NAMES: [&str; 12] = [
+pub(crate) const X_NAMES: [&str; 15] = [
     "x",
+    "zeit",
+    "weg",
+    "winkel",
     "t",
     "ts",
     "time",
@@ -259,8 +313,12 @@ pub(crate) const X_NAMES: [&str; 12] = [
     "displacement",
     "position",
 ];
-pub(crate) const VALUE_NAMES: [&str; 8] = [
+pub(crate) const VALUE_NAMES: [&str; 12] = [
     "value",
+    "wert",
+    "kraft",
+    "drehmoment",
+    "moment",
     "y",
     "val",
     "reading",
@@ -317,7 +375,14 @@ impl CsvSniff {
                 &[series_i, x_i].into_iter().flatten().collect::<Vec<_>>(),
             )
         });
+        let named_roles = x.is_some() || value.is_some();
         let layout = match (series_i, x_i, value_i) {
+            // x and value named, no series column: the file is one series; other columns
+            // are not turned into curves behind the user's back.
+            (None, Some(x), Some(value)) if named_roles => CsvLayout::Wide {
+                x,
+                series: vec![value],
+            },
             (Some(series), Some(x), Some(value)) => CsvLayout::Long {
                 series,
                 x,
@@ -381,6 +446,11 @@ impl CsvSniff {
         }
     }
 
+    /// The line (as an editor counts them) where a record starts.
+    pub fn line(&self, position: Option<&csv::Position>) -> u64 {
+        position.map_or(0, |p| p.line() + u64::from(self.crlf && p.byte() > 0))
+    }
+
     /// Read the next row into `record`; false at the end of the file. A malformed row, or one
     /// with another field count than the header, is an error naming its line.
     pub fn read_record(
@@ -392,13 +462,13 @@ impl CsvSniff {
             .read_byte_record(record)
             .map_err(|e| CsvError::BadRow {
                 path: self.path.clone(),
-                line: e.position().map_or(0, csv::Position::line),
+                line: self.line(e.position()),
                 problem: e.to_string(),
             })?;
         if more && record.len() != self.columns.len() {
             return Err(CsvError::BadRow {
                 path: self.path.clone(),
-                line: record.position().map_or(0, csv::Position::line),
+                line: self.line(record.position()),
                 problem: format!(
                     "{} fields, the header has {}",
                     record.len(),
@@ -420,10 +490,10 @@ impl CsvSniff {
         let parsed = if is_time {
             parse_datetime_ms(text).map(|ms| ms as f64)
         } else {
-            parse_number(text)
+            parse_number(text, self.decimal_comma)
         };
         parsed.ok_or_else(|| {
-            let line = record.position().map_or(0, csv::Position::line);
+            let line = self.line(record.position());
             self.bad_value(
                 line,
                 i,
@@ -439,8 +509,8 @@ impl CsvSniff {
         if text.is_empty() {
             return Ok(f64::NAN);
         }
-        parse_number(text).ok_or_else(|| {
-            let line = record.position().map_or(0, csv::Position::line);
+        parse_number(text, self.decimal_comma).ok_or_else(|| {
+            let line = self.line(record.position());
             self.bad_value(line, i, text, "a number")
         })
     }
@@ -519,6 +589,54 @@ mod tests {
             parse_datetime_ms("2026-11-02T07:00:01+01:00"),
             Some(1_793_577_600_000 + 6 * 3_600_000 + 1000)
         );
+    }
+
+    #[test]
+    fn crlf_files_report_the_lines_an_editor_shows() {
+        for ending in ["\n", "\r\n"] {
+            let text = [
+                "curve_id,x,value",
+                "c1,0,1",
+                "c1,1,2",
+                "c1,2,oops",
+                "c1,3,4",
+                "",
+            ]
+            .join(ending);
+            let f = file(&text);
+            let s = sniff(f.path()).unwrap();
+            let mut reader = reader(&s).unwrap();
+            let mut record = csv::ByteRecord::new();
+            let mut lines = Vec::new();
+            while s.read_record(&mut reader, &mut record).unwrap() {
+                lines.push(s.line(record.position()));
+            }
+            assert_eq!(lines, [2, 3, 4, 5], "{ending:?}");
+        }
+    }
+
+    #[test]
+    fn european_exports_and_header_problems() {
+        let f = file("Kurve;Ergebnis;Index;Wert\n0;i.O.;0;1,25\n0;i.O.;1;-0,5\n");
+        let s = sniff(f.path()).unwrap();
+        assert!(s.decimal_comma);
+        assert_eq!(
+            s.layout(None, None, None).unwrap(),
+            CsvLayout::Long {
+                series: 0,
+                x: 2,
+                value: 3,
+                labels: vec![1]
+            }
+        );
+        let mut reader = reader(&s).unwrap();
+        let mut record = csv::ByteRecord::new();
+        s.read_record(&mut reader, &mut record).unwrap();
+        assert_eq!(s.y_value(&record, 3).unwrap(), 1.25);
+        let problem = |text: &str| sniff(file(text).path()).unwrap_err().to_string();
+        assert!(problem("").contains("the file is empty"));
+        assert!(problem("curve_id,x,value\n").contains("only a header line"));
+        assert!(problem("a,x,A\n1,2,3\n").contains("column `a` twice"));
     }
 
     #[test]

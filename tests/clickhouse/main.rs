@@ -9,6 +9,7 @@ mod support;
 
 mod connection;
 mod ddl;
+mod foreign;
 mod import;
 mod keychain;
 mod roundtrip;

@@ -292,7 +292,7 @@ async fn dataset_saved_from_clickhouse_works_offline_and_exports_back() {
     server.stop();
     let info = lyceum(&["dataset", "info", &target_arg]);
     assert!(
-        info.contains("\"kind\":\"click_house\"") && info.contains("process_curves"),
+        info.contains("\"kind\":\"clickhouse\"") && info.contains("process_curves"),
         "{info}"
     );
     assert!(info.contains("SELECT"), "the query is recorded: {info}");

@@ -52,6 +52,12 @@ impl ConnectionProfile {
 
     /// Check the URL and names before any network traffic.
     pub fn validate(&self) -> Result<url::Url> {
+        if !self.url.contains("://") {
+            return Err(ClickHouseError::InvalidProfile(format!(
+                "URL `{}` has no scheme: write http://{} (or https:// for TLS)",
+                self.url, self.url
+            )));
+        }
         let parsed = url::Url::parse(&self.url)
             .map_err(|e| ClickHouseError::InvalidProfile(format!("URL `{}`: {e}", self.url)))?;
         if !matches!(parsed.scheme(), "http" | "https") {
@@ -273,9 +279,13 @@ impl Connection {
     }
 
     async fn detect_capabilities(&self) -> Result<Capabilities> {
-        // Connecting is judged by the connect timeout: an unresponsive server fails fast.
+        // Reaching the server is judged by the connect timeout (an unresponsive server fails
+        // fast); the probe over system tables, which a loaded server may answer slowly, by the
+        // query timeout.
+        self.fetch_all_within::<u8>(Budget::Metadata, self.client.query("SELECT 1"))
+            .await?;
         let probe: Vec<ProbeRow> = self
-            .fetch_all_within(Budget::Metadata, self.client.query(PROBE_SQL))
+            .fetch_all_within(Budget::Data, self.client.query(PROBE_SQL))
             .await?;
         let probe = probe
             .into_iter()

@@ -291,6 +291,35 @@ pub fn sensor_readings_mapping(database: &str) -> SourceMapping {
     }
 }
 
+/// The manufacturing template's tables as curve sources, with the axes the template knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    /// `process_curves`: one row per cycle ([`process_curves_mapping`]).
+    ProcessCurves,
+    /// `sensor_readings`: a long series per sensor ([`sensor_readings_mapping`]).
+    SensorReadings,
+}
+
+impl Preset {
+    pub fn mapping(self, database: &str) -> SourceMapping {
+        match self {
+            Self::ProcessCurves => process_curves_mapping(database),
+            Self::SensorReadings => sensor_readings_mapping(database),
+        }
+    }
+
+    /// Axis names of the template's curves: what its columns measure, not their names.
+    pub fn axes(self) -> crate::curves::Axes {
+        match self {
+            Self::ProcessCurves => crate::source::demo::process_curve_axes(),
+            Self::SensorReadings => crate::curves::Axes {
+                x_is_time: true,
+                ..crate::curves::Axes::named("time", "value")
+            },
+        }
+    }
+}
+
 impl super::connection::Connection {
     /// Create the template's database, tables and rollups (existing ones are kept).
     pub async fn create_manufacturing_schema(

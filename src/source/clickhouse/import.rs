@@ -1,11 +1,14 @@
 //! `lyceum import`: a CSV file into a ClickHouse table, streaming in constant memory.
 //!
 //! The file is read and encoded on a blocking thread in batches; each batch is one `INSERT`
-//! (so it lands whole or not at all) and carries a batch id: a hash of the file name, the batch
-//! number and the batch's raw bytes, stored in the `_lyceum_batch` column. Before inserting,
-//! the importer loads the ids already in the table and skips those batches, so re-running an
-//! interrupted or failed import resumes without duplicating a row. A bad value stops the import
-//! before its batch is sent, and the error says exactly which batches and rows landed.
+//! (so it lands whole or not at all) and carries a batch id, `FILE-N-CONTENT`: hashes of the
+//! file name and of the batch's raw bytes around its number, stored in the `_lyceum_batch`
+//! column. Before inserting, the importer loads the ids already in the table and skips those
+//! batches, so re-running an interrupted or failed import resumes without duplicating a row;
+//! a batch of the same file and number with other content means the file was edited since,
+//! and the import stops before it would duplicate rows. A bad value stops the import before
+//! its batch is sent, and the error says exactly which batches and rows landed. A table this
+//! run created and nothing landed in is dropped again on failure.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -95,7 +98,8 @@ pub enum ImportFailure {
 /// An import that stopped, with what it had loaded: re-running the same command resumes.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{cause}\nwhat landed: {landed}\nre-run the same import to load the rest: batches already in the table are skipped"
+    "{cause}\nwhat landed: {landed}{}\nre-run the same import to load the rest: batches already in the table are skipped",
+    landed.notes.iter().map(|n| format!("\nnote: {n}")).collect::<String>()
 )]
 pub struct ImportError {
     pub cause: ImportFailure,
@@ -103,12 +107,58 @@ pub struct ImportError {
 }
 
 struct EncodedBatch {
-    id: String,
+    id: BatchId,
     csv_rows: u64,
     table_rows: u64,
     last_line: u64,
     bytes_read: u64,
     data: bytes::Bytes,
+}
+
+/// A batch's identity: which file, which batch of it, what bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct BatchId {
+    file: u64,
+    index: u64,
+    content: u128,
+}
+
+impl BatchId {
+    fn to_column(&self) -> String {
+        format!("{:016x}-{}-{:032x}", self.file, self.index, self.content)
+    }
+
+    /// Ids written by this scheme; older ids (a bare hash) are only skipped by equality.
+    fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.splitn(3, '-');
+        Some(Self {
+            file: u64::from_str_radix(parts.next()?, 16).ok()?,
+            index: parts.next()?.parse().ok()?,
+            content: u128::from_str_radix(parts.next()?, 16).ok()?,
+        })
+    }
+}
+
+/// The batch ids already in the target table.
+#[derive(Debug, Default)]
+struct LandedBatches {
+    ids: HashSet<String>,
+    /// (file, batch index) → content hash, for telling an edited file from a resumed one.
+    by_position: std::collections::HashMap<(u64, u64), u128>,
+}
+
+impl LandedBatches {
+    fn new(ids: Vec<String>) -> Self {
+        let by_position = ids
+            .iter()
+            .filter_map(|id| BatchId::parse(id))
+            .map(|b| ((b.file, b.index), b.content))
+            .collect();
+        Self {
+            ids: ids.into_iter().collect(),
+            by_position,
+        }
+    }
 }
 
 /// Turn a CSV header into a plain column name (`Part Serial` → `part_serial`).
@@ -259,8 +309,6 @@ fn encode(
     batch_index: u64,
 ) -> Result<EncodedBatch, CsvError> {
     let mut hasher = Xxh3::new();
-    hasher.update(file_name);
-    hasher.update(&batch_index.to_le_bytes());
     for record in records {
         hasher.update(record.as_slice());
         for end in (0..record.len())
@@ -270,12 +318,17 @@ fn encode(
             hasher.update(&end.to_le_bytes());
         }
     }
-    let id = format!("{:032x}", hasher.digest128());
+    let batch_id = BatchId {
+        file: xxhash_rust::xxh3::xxh3_64(file_name),
+        index: batch_index,
+        content: hasher.digest128(),
+    };
+    let id = batch_id.to_column();
     let mut w = RowBinaryWriter::with_capacity(records.len() * 64);
     let mut table_rows = 0;
     let mut last_line = 0;
     for record in records {
-        let line = record.position().map_or(0, csv::Position::line);
+        let line = sniff.line(record.position());
         last_line = line;
         let x_value = |i: usize| sniff.x_value(record, i, shape.x_is_time);
         let y_value = |i: usize| sniff.y_value(record, i);
@@ -321,7 +374,7 @@ fn encode(
         }
     }
     Ok(EncodedBatch {
-        id,
+        id: batch_id,
         csv_rows: records.len() as u64,
         table_rows,
         last_line,
@@ -349,10 +402,59 @@ impl Connection {
             landed: landed.clone(),
         };
         let prepared = self.prepare_import(path, options).await;
-        let (sniff, layout, shape, existing) = match prepared {
+        let (sniff, layout, shape, existing, created) = match prepared {
             Ok(p) => p,
             Err(cause) => return Err(fail(cause, &report)),
         };
+        let result = self
+            .import_batches(
+                sniff,
+                layout,
+                shape,
+                &existing,
+                options,
+                &mut report,
+                &mut progress,
+            )
+            .await;
+        report.elapsed = started.elapsed();
+        match result {
+            Ok(()) => Ok(report),
+            Err(cause) => {
+                if created && report.batches_inserted == 0 {
+                    // Our own table, still empty: leave nothing behind.
+                    let drop = format!(
+                        "DROP TABLE IF EXISTS {}.{}",
+                        quote_identifier(&options.database),
+                        quote_identifier(&options.table)
+                    );
+                    match self.execute(&drop).await {
+                        Ok(()) => report.notes.push(format!(
+                            "the table {} this import created was dropped again: nothing landed",
+                            report.table
+                        )),
+                        Err(e) => {
+                            tracing::warn!(table = %report.table, error = %e, "dropping an empty imported table failed");
+                        }
+                    }
+                }
+                Err(fail(cause, &report))
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn import_batches(
+        &self,
+        sniff: CsvSniff,
+        layout: CsvLayout,
+        shape: TableShape,
+        existing: &LandedBatches,
+        options: &ImportOptions,
+        report: &mut ImportReport,
+        progress: &mut impl FnMut(ImportProgress),
+    ) -> Result<(), ImportFailure> {
+        let path = sniff.path.clone();
         report.layout = match &layout {
             CsvLayout::Long {
                 series, x, value, ..
@@ -371,7 +473,7 @@ impl Connection {
                 "the server has no DateTime64: timestamps are stored in whole seconds".to_owned(),
             );
         }
-        let file_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let file_bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         let columns = shape
             .column_names()
             .into_iter()
@@ -387,52 +489,55 @@ impl Connection {
             file_bytes,
             ..ImportProgress::default()
         };
+        let mut first_line = 1;
         while let Some(batch) = rx.recv().await {
-            let batch = match batch {
-                Ok(b) => b,
-                Err(e) => {
-                    report.elapsed = started.elapsed();
-                    return Err(fail(e.into(), &report));
-                }
-            };
-            if existing.contains(&batch.id) {
+            let batch = batch?;
+            if existing.ids.contains(&batch.id.to_column()) {
                 report.batches_already_present += 1;
                 report.rows_already_present += batch.table_rows;
                 prog.rows_already_present += batch.table_rows;
             } else {
-                if let Err(e) = self
-                    .insert_rowbinary(&options.database, &options.table, &column_refs, batch.data)
-                    .await
+                if existing
+                    .by_position
+                    .get(&(batch.id.file, batch.id.index))
+                    .is_some_and(|content| *content != batch.id.content)
                 {
-                    report.elapsed = started.elapsed();
-                    return Err(fail(e.into(), &report));
+                    return Err(ClickHouseError::InvalidRequest(format!(
+                        "lines {first_line}–{} of {} differ from what an earlier import of this file loaded \
+                         into {} (batch {}): the file was edited since, and importing it again would \
+                         duplicate rows; import into a new table, or drop {} first",
+                        batch.last_line,
+                        path.display(),
+                        report.table,
+                        batch.id.index + 1,
+                        report.table
+                    ))
+                    .into());
                 }
+                self.insert_rowbinary(&options.database, &options.table, &column_refs, batch.data)
+                    .await?;
                 report.batches_inserted += 1;
                 report.rows_inserted += batch.table_rows;
                 prog.rows_inserted += batch.table_rows;
             }
             report.csv_rows += batch.csv_rows;
             report.last_line_landed = batch.last_line;
+            first_line = batch.last_line + 1;
             prog.bytes_read = batch.bytes_read;
             progress(prog);
         }
         // The producer ends by closing the channel; a panic there must not pass for success.
-        if let Err(e) = producer.await {
-            report.elapsed = started.elapsed();
-            let cause = ClickHouseError::Decode {
-                detail: format!("the CSV reader stopped: {e}"),
-            };
-            return Err(fail(cause.into(), &report));
-        }
-        report.elapsed = started.elapsed();
-        Ok(report)
+        producer.await.map_err(|e| ClickHouseError::Decode {
+            detail: format!("the CSV reader stopped: {e}"),
+        })?;
+        Ok(())
     }
 
     async fn prepare_import(
         &self,
         path: &Path,
         options: &ImportOptions,
-    ) -> Result<(CsvSniff, CsvLayout, TableShape, HashSet<String>), ImportFailure> {
+    ) -> Result<(CsvSniff, CsvLayout, TableShape, LandedBatches, bool), ImportFailure> {
         check_plain_identifier("database", &options.database)?;
         check_plain_identifier("table", &options.table)?;
         let owned_path = path.to_owned();
@@ -447,6 +552,7 @@ impl Connection {
             options.value.as_deref(),
         )?;
         let shape = TableShape::new(&sniff, &layout);
+        let mut created = false;
         match self.list_columns(&options.database, &options.table).await {
             Ok(columns) => {
                 for needed in shape.column_names() {
@@ -483,6 +589,7 @@ impl Connection {
                     self.capabilities().datetime64,
                 ))
                 .await?;
+                created = true;
             }
             Err(e) => return Err(e.into()),
         }
@@ -493,6 +600,6 @@ impl Connection {
             .bind(clickhouse::sql::Identifier(&options.database))
             .bind(clickhouse::sql::Identifier(&options.table));
         let existing: Vec<String> = self.fetch_all(query).await?;
-        Ok((sniff, layout, shape, existing.into_iter().collect()))
+        Ok((sniff, layout, shape, LandedBatches::new(existing), created))
     }
 }

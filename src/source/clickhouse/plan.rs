@@ -17,7 +17,7 @@ use super::connection::{Budget, Connection};
 use super::decode::{ArrayXDecode, DecodeError, RowShape, RowStream};
 use super::error::{ClickHouseError, Result};
 use super::schema::{ArrayX, ColumnInfo, ColumnKind, CurveLayout, ValidatedMapping};
-use crate::curves::{CurveStore, CurveStoreBuilder};
+use crate::curves::{Axes, CurveStore, CurveStoreBuilder};
 
 /// A value bound to one `?` of a planned query.
 #[derive(Clone, Debug, PartialEq)]
@@ -83,11 +83,31 @@ pub struct CurveSelection {
     /// For array layouts: only rows whose `column` lies in `[from, to)` (epoch seconds or
     /// plain numbers, by the column's kind).
     pub row_range: Option<(String, f64, f64)>,
-    /// At most this many curves (array layouts), newest first when a row range is set.
+    /// At most this many curves: array layouts, newest first when a row range is set; long
+    /// layouts, the first series by key that have samples in the view.
     pub limit: Option<u64>,
 }
 
-/// The visible x-range and its width in pixel columns.
+/// Parse an x bound as a person writes it: a number (epoch seconds for time columns, or a
+/// plain x), or a date-time (RFC 3339 or `2026-11-02 06:00[:00[.250]]`, UTC unless an offset
+/// is given) as epoch seconds.
+pub fn parse_x_bound(text: &str) -> std::result::Result<f64, String> {
+    let text = text.trim();
+    if let Ok(value) = text.parse::<f64>()
+        && value.is_finite()
+    {
+        return Ok(value);
+    }
+    crate::source::csv_file::parse_datetime_ms(text)
+        .map(|ms| ms as f64 / 1e3)
+        .ok_or_else(|| {
+            format!(
+                "`{text}` is neither a number nor a date-time (e.g. 1793577600 or 2026-11-02T06:00:00Z)"
+            )
+        })
+}
+
+/// The visible x-range (both ends included) and its width in pixel columns.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PixelView {
     pub x_start: f64,
@@ -116,6 +136,21 @@ pub struct CurveQuery {
     pub sql: BoundSql,
     shape: RowShape,
     label_names: Vec<String>,
+    /// The axes the fetched store will name (the mapping's x and y columns).
+    axes: Axes,
+}
+
+/// Axes named after a mapping's columns; time columns are time axes.
+fn mapping_axes(m: &ValidatedMapping, x_name: &str) -> Axes {
+    Axes {
+        x_is_time: m.x_column.as_ref().is_some_and(|x| {
+            matches!(
+                x.kind,
+                ColumnKind::DateTime | ColumnKind::Date | ColumnKind::DateTime64 { .. }
+            )
+        }),
+        ..Axes::named(x_name, m.y_column.name.as_str())
+    }
 }
 
 /// A Float64 expression of an axis column, in seconds for times.
@@ -141,7 +176,7 @@ fn x_as_f64(sql: &mut BoundSql, column: &ColumnInfo) {
     };
 }
 
-/// `column >= from AND column < to` on the raw column, so the primary key index applies.
+/// `column >= from AND column <= to` on the raw column, so the primary key index applies.
 fn range_condition(sql: &mut BoundSql, column: &ColumnInfo, from: f64, to: f64) {
     let time_bound = |sql: &mut BoundSql, op: &str, secs: f64| {
         sql.column(&column.name).push(op).push("toDateTime(");
@@ -157,7 +192,7 @@ fn range_condition(sql: &mut BoundSql, column: &ColumnInfo, from: f64, to: f64) 
             x_as_f64(sql, column);
             sql.push(" >= ").bind(BindValue::F64(from)).push(" AND ");
             x_as_f64(sql, column);
-            sql.push(" < ").bind(BindValue::F64(to));
+            sql.push(" <= ").bind(BindValue::F64(to));
         }
         _ => {
             sql.column(&column.name)
@@ -165,7 +200,7 @@ fn range_condition(sql: &mut BoundSql, column: &ColumnInfo, from: f64, to: f64) 
                 .bind(BindValue::F64(from));
             sql.push(" AND ")
                 .column(&column.name)
-                .push(" < ")
+                .push(" <= ")
                 .bind(BindValue::F64(to));
         }
     }
@@ -257,6 +292,7 @@ impl CurveQuery {
             )));
         }
         let dx = (view.x_end - view.x_start) / f64::from(view.width_px);
+        let last_column = f64::from(view.width_px - 1);
         let mut sql = BoundSql::default();
         sql.push(
             "SELECT key, l AS labels, min(xf) AS x_first, argMin(yf, xf) AS y_first, \
@@ -269,23 +305,62 @@ impl CurveQuery {
         sql.push(" AS xf, toFloat32(")
             .column(&m.y_column.name)
             .push(") AS yf, ");
-        sql.push("floor((xf - ")
+        // The range includes its end: a sample at x_end belongs to the last column.
+        sql.push("least(floor((xf - ")
             .bind(BindValue::F64(view.x_start))
             .push(") / ");
-        sql.bind(BindValue::F64(dx)).push(") AS px, ");
+        sql.bind(BindValue::F64(dx))
+            .push("), ")
+            .bind(BindValue::F64(last_column))
+            .push(") AS px, ");
         label_array(&mut sql, &m.label_columns);
         sql.push(" AS l FROM ");
         table(&mut sql, m);
         sql.push(" WHERE ");
         range_condition(&mut sql, x, view.x_start, view.x_end);
         selection_conditions(&mut sql, m, selection);
+        if let Some(limit) = selection.limit {
+            // The first `limit` series (by key) with samples in the range.
+            sql.push(" AND ");
+            key_expression(&mut sql, &m.key_columns);
+            sql.push(" IN (SELECT ");
+            key_expression(&mut sql, &m.key_columns);
+            sql.push(" AS k FROM ");
+            table(&mut sql, m);
+            sql.push(" WHERE ");
+            range_condition(&mut sql, x, view.x_start, view.x_end);
+            selection_conditions(&mut sql, m, selection);
+            sql.push(" GROUP BY k ORDER BY k LIMIT ")
+                .bind(BindValue::U64(limit))
+                .push(")");
+        }
         // NaN marks a gap in the source; it has no place in min/max.
         sql.push(" AND isFinite(yf)) GROUP BY key, px, l ORDER BY key, x_first");
         Ok(Self {
             sql,
             shape: RowShape::M4,
             label_names: m.mapping.labels.clone(),
+            axes: mapping_axes(m, &x.name),
         })
+    }
+
+    /// `count(), min(x), max(x)` over the rows of a long mapping that `selection` covers:
+    /// the default view when the user gives no range (one cheap pass over the x column).
+    pub fn x_extent(m: &ValidatedMapping, selection: &CurveSelection) -> Result<BoundSql> {
+        let (CurveLayout::Long { .. }, Some(x)) = (&m.mapping.layout, &m.x_column) else {
+            return Err(ClickHouseError::InvalidRequest(
+                "an x extent needs a long-format mapping".to_owned(),
+            ));
+        };
+        let mut sql = BoundSql::default();
+        sql.push("SELECT count(), min(xf), max(xf) FROM (SELECT ");
+        x_as_f64(&mut sql, x);
+        sql.push(" AS xf FROM ");
+        table(&mut sql, m);
+        sql.push(" WHERE 1");
+        selection_conditions(&mut sql, m, selection);
+        sql.push(")");
+        Ok(sql)
     }
 
     /// Whole curves of an array layout, one row per curve.
@@ -353,15 +428,35 @@ impl CurveQuery {
             }
             sql.push("key LIMIT ").bind(BindValue::U64(limit));
         }
+        let x_name = match array_x {
+            ArrayX::Column(name) => name.as_str(),
+            ArrayX::UniformColumns { .. } | ArrayX::Uniform { .. } => "x",
+        };
         Ok(Self {
             sql,
             shape: RowShape::Arrays(x_decode),
             label_names: m.mapping.labels.clone(),
+            axes: mapping_axes(m, x_name),
         })
     }
 }
 
 impl Connection {
+    /// The x-range of a long mapping's rows ([`CurveQuery::x_extent`]); `None` when no row
+    /// matches.
+    pub async fn x_extent(
+        &self,
+        m: &ValidatedMapping,
+        selection: &CurveSelection,
+    ) -> Result<Option<(f64, f64)>> {
+        let sql = CurveQuery::x_extent(m, selection)?;
+        let rows: Vec<(u64, f64, f64)> = self.fetch_all(sql.to_query(self.client())).await?;
+        Ok(rows
+            .first()
+            .filter(|(count, _, _)| *count > 0)
+            .map(|&(_, min, max)| (min, max)))
+    }
+
     /// Run a planned query and decode it into a new [`CurveStore`], streaming, with progress
     /// and cancellation.
     pub async fn fetch_curves(
@@ -394,6 +489,7 @@ impl Connection {
                 }
             }
             stream.finish().map_err(decode_error)?;
+            builder.set_axes(plan.axes.clone());
             Ok(builder.finish()?)
         };
         self.run(Budget::Data, Some(&query_id), options.cancel, work)

@@ -114,7 +114,21 @@ impl Connection {
         .await
     }
 
+    /// Tables of `database`; a database that does not exist is
+    /// [`ClickHouseError::UnknownDatabase`], not an empty list.
     pub async fn list_tables(&self, database: &str) -> Result<Vec<TableInfo>> {
+        let exists: Vec<u64> = self
+            .fetch_all(
+                self.client()
+                    .query("SELECT count() FROM system.databases WHERE name = ?")
+                    .bind(database),
+            )
+            .await?;
+        if exists.first().copied().unwrap_or(0) == 0 {
+            return Err(ClickHouseError::UnknownDatabase {
+                server_message: format!("Database {database} doesn't exist"),
+            });
+        }
         let query = self
             .client()
             .query("SELECT name, engine FROM system.tables WHERE database = ? ORDER BY name")

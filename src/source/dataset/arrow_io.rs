@@ -16,7 +16,7 @@ use arrow_buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
 use super::manifest::ColumnInfo;
-use crate::curves::{CurveStore, CurveStoreBuilder, Sampling};
+use crate::curves::{Axes, CurveStore, CurveStoreBuilder, Sampling};
 use crate::source::csv_file::{SERIES_NAMES, VALUE_NAMES, X_NAMES};
 
 /// Why a table cannot become curves; the caller adds the file name.
@@ -327,19 +327,96 @@ fn cell_number(array: &ArrayRef, row: usize) -> Option<f64> {
 #[derive(Default)]
 struct LongCurve {
     labels: Vec<String>,
+    /// Per label: whether a later row of this curve had another value.
+    labels_vary: Vec<bool>,
     xs: Vec<f64>,
     ys: Vec<f32>,
 }
 
+/// Curves read from another tool's file, and what the reader had to change or could not
+/// keep (said to the user, never done silently).
+#[derive(Debug)]
+pub struct LongImport {
+    pub store: CurveStore,
+    pub notes: Vec<String>,
+}
+
+/// Counts of values that do not survive f32 storage as they are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ValueReport {
+    /// Finite values beyond ±3.4e38: stored as ±inf.
+    pub overflow: usize,
+    /// Non-zero values below 1.2e-38 in magnitude: stored with less precision, or as 0.
+    pub underflow: usize,
+    /// ±inf in the file.
+    pub infinite: usize,
+    /// Empty or NaN: gaps.
+    pub gaps: usize,
+}
+
+impl ValueReport {
+    /// Count `value` (as read, f64) against what f32 keeps.
+    pub fn count(&mut self, value: f64) {
+        if value.is_nan() {
+            self.gaps += 1;
+        } else if value.is_infinite() {
+            self.infinite += 1;
+        } else if value.abs() > f64::from(f32::MAX) {
+            self.overflow += 1;
+        } else if value != 0.0 && value.abs() < f64::from(f32::MIN_POSITIVE) {
+            self.underflow += 1;
+        }
+    }
+
+    /// One line per kind found.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.overflow > 0 {
+            notes.push(format!(
+                "{} value(s) beyond the f32 range (±3.4e38) are stored as ±inf and not drawn",
+                self.overflow
+            ));
+        }
+        if self.underflow > 0 {
+            notes.push(format!(
+                "{} value(s) smaller than 1.2e-38 lose precision in f32 (stored as subnormals or 0)",
+                self.underflow
+            ));
+        }
+        if self.infinite > 0 {
+            notes.push(format!(
+                "{} infinite value(s) are kept as ±inf and not drawn",
+                self.infinite
+            ));
+        }
+        if self.gaps > 0 {
+            notes.push(format!(
+                "{} empty or NaN value(s) are gaps: the line breaks there",
+                self.gaps
+            ));
+        }
+        notes
+    }
+}
+
+/// Column names that mean time (epoch seconds when the values are in that range).
+const TIME_NAMES: [&str; 6] = ["t", "ts", "time", "timestamp", "datetime", "date"];
+/// Epoch seconds from 2000 to 2100.
+const EPOCH_SECS: std::ops::RangeInclusive<f64> = 946_684_800.0..=4_102_444_800.0;
+
 /// Group a long-format table (one row per sample) into curves: rows of one curve may be
 /// anywhere in the table; each curve's samples are sorted by x. Every other column becomes a
-/// label (its value in the curve's first row).
+/// label (its value in the curve's first row; a label that changes within a curve is
+/// reported). The axes are named after the x and value columns.
 pub fn long_batches_to_store(
     batches: &[RecordBatch],
     roles: &LongColumns,
-) -> Result<CurveStore, TableError> {
+) -> Result<LongImport, TableError> {
     let Some(schema) = batches.first().map(RecordBatch::schema) else {
-        return Ok(CurveStoreBuilder::new(&[]).finish()?);
+        return Ok(LongImport {
+            store: CurveStoreBuilder::new(&[]).finish()?,
+            notes: Vec::new(),
+        });
     };
     let series = find_role(
         &schema,
@@ -365,6 +442,7 @@ pub fn long_batches_to_store(
 
     let mut order: Vec<String> = Vec::new();
     let mut curves: HashMap<String, LongCurve> = HashMap::new();
+    let mut values = ValueReport::default();
     let mut row_base = 0;
     for batch in batches {
         let (series_col, x_col, value_col) = (
@@ -392,18 +470,27 @@ pub fn long_batches_to_store(
                     problem: format!("`{x}` is empty"),
                 });
             }
+            values.count(y_value);
+            let labels = label_cols
+                .iter()
+                .zip(&label_names)
+                .map(|(col, name)| {
+                    cell_text(col, row).ok_or_else(|| bad_type(name, col, "text or number"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             let curve = match curves.get_mut(&key) {
-                Some(curve) => curve,
+                Some(curve) => {
+                    for ((first, varies), now) in
+                        curve.labels.iter().zip(&mut curve.labels_vary).zip(&labels)
+                    {
+                        *varies |= first != now;
+                    }
+                    curve
+                }
                 None => {
-                    let labels = label_cols
-                        .iter()
-                        .zip(&label_names)
-                        .map(|(col, name)| {
-                            cell_text(col, row).ok_or_else(|| bad_type(name, col, "text or number"))
-                        })
-                        .collect::<Result<Vec<_>, _>>()?;
                     order.push(key.clone());
                     curves.entry(key).or_insert(LongCurve {
+                        labels_vary: vec![false; labels.len()],
                         labels,
                         ..LongCurve::default()
                     })
@@ -414,8 +501,26 @@ pub fn long_batches_to_store(
         }
         row_base += batch.num_rows();
     }
+    let mut notes = Vec::new();
+    for (i, name) in label_names.iter().enumerate() {
+        let varying = curves.values().filter(|c| c.labels_vary[i]).count();
+        if varying > 0 {
+            notes.push(format!(
+                "label `{name}` changes within {varying} of {} curve(s); each curve keeps the value of its first sample",
+                curves.len()
+            ));
+        }
+    }
+    notes.extend(values.notes());
+
     let names: Vec<&str> = label_names.iter().map(String::as_str).collect();
     let mut builder = CurveStoreBuilder::new(&names);
+    let x_is_timestamp = matches!(
+        schema.field_with_name(&x).map(|f| f.data_type().clone()),
+        Ok(DataType::Timestamp(..))
+    );
+    let time_named = TIME_NAMES.iter().any(|n| x.eq_ignore_ascii_case(n));
+    let mut all_epoch = true;
     for key in &order {
         let Some(mut curve) = curves.remove(key) else {
             continue;
@@ -430,8 +535,25 @@ pub fn long_batches_to_store(
             by_x.sort_by(|a, b| a.0.total_cmp(&b.0));
             (curve.xs, curve.ys) = by_x.into_iter().unzip();
         }
+        all_epoch &= curve.xs.iter().all(|x| EPOCH_SECS.contains(x));
         let labels: Vec<&str> = curve.labels.iter().map(String::as_str).collect();
         builder.push_explicit(key.as_str(), &labels, &curve.xs, &curve.ys)?;
     }
-    Ok(builder.finish()?)
+    let mut store = builder.finish()?;
+    // A `unit` label with one value names the y unit.
+    let y_unit = store
+        .label_columns()
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case("unit"))
+        .and_then(|c| {
+            let first = c.values.first()?;
+            c.values.iter().all(|v| v == first).then(|| first.clone())
+        })
+        .filter(|unit| !unit.is_empty());
+    store.set_axes(Axes {
+        y_unit,
+        x_is_time: x_is_timestamp || (time_named && all_epoch && !store.is_empty()),
+        ..Axes::named(x.as_str(), value.as_str())
+    });
+    Ok(LongImport { store, notes })
 }

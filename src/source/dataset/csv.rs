@@ -7,25 +7,36 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
 use super::DatasetError;
-use super::arrow_io::{LongColumns, long_batches_to_store};
-use crate::curves::CurveStore;
+use super::arrow_io::{LongColumns, LongImport, long_batches_to_store};
 use crate::source::csv_file::{self, CsvLayout, CsvType, field};
 
 /// Read `path` into curves; `roles` names the long-format columns when names do not tell.
-pub fn store_from_csv(path: &Path, roles: &LongColumns) -> Result<CurveStore, DatasetError> {
+/// The columns keep their names (axes, labels); a wide file's curves are named after its
+/// columns.
+pub fn store_from_csv(path: &Path, roles: &LongColumns) -> Result<LongImport, DatasetError> {
     let sniff = csv_file::sniff(path)?;
     let layout = sniff.layout(
         roles.series.as_deref(),
         roles.x.as_deref(),
         roles.value.as_deref(),
     )?;
-    let (x_index, labels) = match &layout {
-        CsvLayout::Long { x, labels, .. } => (*x, labels.clone()),
-        CsvLayout::Wide { x, .. } => (*x, Vec::new()),
+    let name = |i: usize| sniff.columns[i].name.clone();
+    let (x_index, labels, series_name, value_name) = match &layout {
+        CsvLayout::Long {
+            series,
+            x,
+            value,
+            labels,
+        } => (*x, labels.clone(), name(*series), name(*value)),
+        // One value column named by the user is the value axis; several are curves.
+        CsvLayout::Wide { x, series } => match series.as_slice() {
+            [one] => (*x, Vec::new(), "series".to_owned(), name(*one)),
+            _ => (*x, Vec::new(), "series".to_owned(), "value".to_owned()),
+        },
     };
     let x_is_time = sniff.columns[x_index].kind == CsvType::DateTime;
     let (mut series, mut xs, mut values) = (Vec::new(), Vec::new(), Vec::new());
@@ -60,14 +71,33 @@ pub fn store_from_csv(path: &Path, roles: &LongColumns) -> Result<CurveStore, Da
             }
         }
     }
+    let x_name = name(x_index);
     let mut fields = vec![
-        Field::new("series", DataType::Utf8, false),
-        Field::new("x", DataType::Float64, false),
-        Field::new("value", DataType::Float64, false),
+        Field::new(&series_name, DataType::Utf8, false),
+        if x_is_time {
+            Field::new(
+                &x_name,
+                DataType::Timestamp(TimeUnit::Microsecond, None),
+                false,
+            )
+        } else {
+            Field::new(&x_name, DataType::Float64, false)
+        },
+        Field::new(&value_name, DataType::Float64, false),
     ];
+    let x_column: ArrayRef = if x_is_time {
+        // Whole microseconds: CSV date-times carry at most milliseconds.
+        Arc::new(TimestampMicrosecondArray::from(
+            xs.iter()
+                .map(|s| (s * 1e6).round() as i64)
+                .collect::<Vec<_>>(),
+        ))
+    } else {
+        Arc::new(Float64Array::from(xs))
+    };
     let mut columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(series)),
-        Arc::new(Float64Array::from(xs)),
+        x_column,
         Arc::new(Float64Array::from(values)),
     ];
     for (&i, column) in labels.iter().zip(label_values) {
@@ -81,12 +111,30 @@ pub fn store_from_csv(path: &Path, roles: &LongColumns) -> Result<CurveStore, Da
         }
     })?;
     let roles = LongColumns {
-        series: Some("series".to_owned()),
-        x: Some("x".to_owned()),
-        value: Some("value".to_owned()),
+        series: Some(series_name),
+        x: Some(x_name),
+        value: Some(value_name),
     };
-    long_batches_to_store(&[batch], &roles).map_err(|source| DatasetError::Table {
-        path: path.to_owned(),
-        source,
-    })
+    let mut import =
+        long_batches_to_store(&[batch], &roles).map_err(|source| DatasetError::Table {
+            path: path.to_owned(),
+            source,
+        })?;
+    if let CsvLayout::Wide { x, series } = &layout
+        && series.len() == 1
+    {
+        let ignored: Vec<String> = (0..sniff.columns.len())
+            .filter(|i| i != x && !series.contains(i))
+            .map(name)
+            .collect();
+        if !ignored.is_empty() {
+            import.notes.push(format!(
+                "one series (`{}` over `{}`); column(s) {} not read",
+                sniff.columns[series[0]].name,
+                sniff.columns[*x].name,
+                ignored.join(", ")
+            ));
+        }
+    }
+    Ok(import)
 }

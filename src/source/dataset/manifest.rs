@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::source::clickhouse::SourceMapping;
+use crate::curves::Axes;
+use crate::source::clickhouse::{ArrayX, CurveLayout, SourceMapping};
 
 /// The manifest file's name inside a dataset folder.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -12,8 +13,9 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 pub const CURVES_FILE: &str = "curves.arrow";
 /// What `format` says in every Lyceum manifest.
 pub const FORMAT_NAME: &str = "lyceum-dataset";
-/// The newest format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format version this build writes and reads (2: the source's own column
+/// record, `clickhouse` kind, axes; version 1 is read too).
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -28,18 +30,26 @@ pub struct Manifest {
     pub files: Vec<FileEntry>,
     #[serde(default)]
     pub view: SavedView,
+    /// What x and y measure (column names, units); older manifests: "x" and "y".
+    #[serde(default)]
+    pub axes: Axes,
 }
 
 /// Where the curves came from. Connection details never include a secret.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Source {
+    /// Version 1 manifests wrote `click_house` and the ClickHouse module's own mapping type;
+    /// that shape is read and ignored (`columns` is then absent).
+    #[serde(rename = "clickhouse", alias = "click_house")]
     ClickHouse {
         /// `user@host:port`, the keychain account; no password.
         connection: String,
         database: String,
         table: String,
-        mapping: Box<SourceMapping>,
+        /// Which columns made the curves.
+        #[serde(default)]
+        columns: Option<Box<ColumnRoles>>,
         /// Series keys asked for (empty: all) and the row limit.
         keys: Vec<String>,
         limit: Option<u64>,
@@ -57,6 +67,54 @@ pub enum Source {
         curves: usize,
         samples: usize,
     },
+}
+
+/// Which columns of a source table made the curves: the dataset's own record, versioned with
+/// the manifest, whatever the ClickHouse module's types become.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ColumnRoles {
+    /// `long` (a row per sample) or `arrays` (a row per curve).
+    pub layout: String,
+    pub series_keys: Vec<String>,
+    pub labels: Vec<String>,
+    /// The x column (long), or the x array column (arrays); absent for uniform x.
+    pub x: Option<String>,
+    /// The y column, or the y array column.
+    pub y: String,
+    /// Uniform x of array rows: constants or the columns holding them, as text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uniform_x: Option<String>,
+}
+
+impl From<&SourceMapping> for ColumnRoles {
+    fn from(m: &SourceMapping) -> Self {
+        let (layout, x, y, uniform_x) = match &m.layout {
+            CurveLayout::Long { x, y } => ("long", Some(x.clone()), y.clone(), None),
+            CurveLayout::Arrays { y, x } => match x {
+                ArrayX::Column(name) => ("arrays", Some(name.clone()), y.clone(), None),
+                ArrayX::UniformColumns { x0, dx } => (
+                    "arrays",
+                    None,
+                    y.clone(),
+                    Some(format!("x0 = `{x0}`, dx = `{dx}`")),
+                ),
+                ArrayX::Uniform { x0, dx } => (
+                    "arrays",
+                    None,
+                    y.clone(),
+                    Some(format!("x0 = {x0}, dx = {dx}")),
+                ),
+            },
+        };
+        Self {
+            layout: layout.to_owned(),
+            series_keys: m.series_keys.clone(),
+            labels: m.labels.clone(),
+            x,
+            y,
+            uniform_x,
+        }
+    }
 }
 
 /// One column of the curves file.

@@ -22,10 +22,10 @@ use std::path::{Path, PathBuf};
 use arrow_array::RecordBatch;
 
 use crate::curves::{CurveStore, CurveStoreBuilder};
-pub use arrow_io::{LongColumns, TableError};
+pub use arrow_io::{LongColumns, LongImport, TableError, ValueReport};
 pub use manifest::{
-    CURVES_FILE, Counts, FORMAT_NAME, FORMAT_VERSION, FileEntry, MANIFEST_FILE, Manifest,
-    SavedView, Source,
+    CURVES_FILE, ColumnRoles, Counts, FORMAT_NAME, FORMAT_VERSION, FileEntry, MANIFEST_FILE,
+    Manifest, SavedView, Source,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +67,8 @@ pub enum DatasetError {
     },
     #[error("{} already exists: choose another folder, or replace it with --force", dir.display())]
     Exists { dir: PathBuf },
+    #[error("{} is left as it is: {reason}; --force replaces only a Lyceum dataset folder (its manifest and data files, nothing else)", dir.display())]
+    NotReplaceable { dir: PathBuf, reason: String },
     #[error(transparent)]
     Csv(#[from] crate::source::csv_file::CsvError),
     #[error("{}: unknown file type (csv, arrow, ipc, feather, parquet)", path.display())]
@@ -163,10 +165,13 @@ pub fn save(
     dir: &Path,
     options: &SaveOptions,
 ) -> Result<Manifest, DatasetError> {
-    if dir.exists() && !options.replace {
-        return Err(DatasetError::Exists {
-            dir: dir.to_owned(),
-        });
+    if std::fs::symlink_metadata(dir).is_ok() {
+        if !options.replace {
+            return Err(DatasetError::Exists {
+                dir: dir.to_owned(),
+            });
+        }
+        check_replaceable(dir)?;
     }
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
@@ -200,6 +205,7 @@ pub fn save(
         },
         files: vec![entry],
         view: options.view.clone(),
+        axes: store.axes().clone(),
     };
     let manifest_path = partial.join(MANIFEST_FILE);
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| DatasetError::BadManifest {
@@ -221,6 +227,41 @@ pub fn save(
         std::fs::remove_dir_all(&aside).map_err(io_error(&aside))?;
     }
     Ok(manifest)
+}
+
+/// A folder `save` may replace: a valid dataset holding only its manifest and listed files,
+/// so nothing the user put there (or the file being imported) is ever deleted.
+fn check_replaceable(dir: &Path) -> Result<(), DatasetError> {
+    let refuse = |reason: String| DatasetError::NotReplaceable {
+        dir: dir.to_owned(),
+        reason,
+    };
+    let meta = std::fs::symlink_metadata(dir).map_err(io_error(dir))?;
+    if !meta.is_dir() {
+        return Err(refuse(if meta.file_type().is_symlink() {
+            "it is a symbolic link".to_owned()
+        } else {
+            "it is a file, not a folder".to_owned()
+        }));
+    }
+    let manifest = read_manifest(dir).map_err(|e| refuse(format!("it is not a dataset ({e})")))?;
+    let mut others = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
+        let name = entry.map_err(io_error(dir))?.file_name();
+        let name = name.to_string_lossy();
+        if name != MANIFEST_FILE && !manifest.files.iter().any(|f| f.path == name) {
+            others.push(name.into_owned());
+        }
+    }
+    if !others.is_empty() {
+        others.sort();
+        return Err(refuse(format!(
+            "it also holds {} that the dataset does not list ({})",
+            if others.len() == 1 { "a file" } else { "files" },
+            others.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// Read and check `dir/manifest.json`.
@@ -345,7 +386,8 @@ pub fn open(dir: &Path) -> Result<Dataset, DatasetError> {
             detail: format!("no `{CURVES_FILE}` in `files`"),
         })?;
     let bytes = read_checked(dir, entry)?;
-    let store = store_from_ipc(&dir.join(CURVES_FILE), bytes)?;
+    let mut store = store_from_ipc(&dir.join(CURVES_FILE), bytes)?;
+    store.set_axes(manifest.axes.clone());
     Ok(Dataset {
         dir: dir.to_owned(),
         manifest,
@@ -385,19 +427,26 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, DatasetError> {
     })
 }
 
+/// Curves read from another tool's file: the store, the file's format name, and notes on
+/// what could not be kept as it was (values beyond f32, labels varying within a curve,
+/// columns not read).
+#[derive(Debug)]
+pub struct Imported {
+    pub store: CurveStore,
+    pub format: &'static str,
+    pub notes: Vec<String>,
+}
+
 /// Read curves from a file of another tool: CSV (long or wide), or long-format Arrow IPC
-/// (`.arrow`, `.ipc`, `.feather`) or Parquet. Returns the store and the file's format name.
-pub fn import_file(
-    path: &Path,
-    roles: &LongColumns,
-) -> Result<(CurveStore, &'static str), DatasetError> {
+/// (`.arrow`, `.ipc`, `.feather`) or Parquet.
+pub fn import_file(path: &Path, roles: &LongColumns) -> Result<Imported, DatasetError> {
     let extension = path
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     let (decode, table) = error_makers(path);
-    match extension.as_str() {
-        "csv" | "tsv" | "txt" => Ok((csv::store_from_csv(path, roles)?, "csv")),
+    let (import, format) = match extension.as_str() {
+        "csv" | "tsv" | "txt" => (csv::store_from_csv(path, roles)?, "csv"),
         "arrow" | "ipc" | "feather" => {
             let file = File::open(path).map_err(io_error(path))?;
             let reader =
@@ -406,10 +455,10 @@ pub fn import_file(
             let batches = reader
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| decode(e.to_string()))?;
-            Ok((
+            (
                 arrow_io::long_batches_to_store(&batches, roles).map_err(&table)?,
                 "arrow",
-            ))
+            )
         }
         "parquet" | "pq" => {
             let file = File::open(path).map_err(io_error(path))?;
@@ -420,13 +469,20 @@ pub fn import_file(
             let batches = reader
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| decode(e.to_string()))?;
-            Ok((
+            (
                 arrow_io::long_batches_to_store(&batches, roles).map_err(&table)?,
                 "parquet",
-            ))
+            )
         }
-        _ => Err(DatasetError::UnknownFileType {
-            path: path.to_owned(),
-        }),
-    }
+        _ => {
+            return Err(DatasetError::UnknownFileType {
+                path: path.to_owned(),
+            });
+        }
+    };
+    Ok(Imported {
+        store: import.store,
+        format,
+        notes: import.notes,
+    })
 }
