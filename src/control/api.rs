@@ -352,3 +352,54 @@ pub struct ApiError {
     pub code: String,
     pub message: String,
 }
+
+/// The API's paths (`{…}` marks a parameter), named once for the server's route table and the
+/// client.
+pub mod paths {
+    pub const OPENAPI: &str = "/api/openapi.json";
+    pub const BOOTSTRAP: &str = "/api/auth/bootstrap";
+    pub const LOGIN: &str = "/api/auth/login";
+    pub const LOGOUT: &str = "/api/auth/logout";
+    pub const USERS: &str = "/api/users";
+    pub const TOKENS: &str = "/api/tokens";
+    pub const TOKEN: &str = "/api/tokens/{id}";
+    pub const REFERENCE: &str = "/api/reference";
+    pub const ESTIMATE: &str = "/api/estimate";
+    pub const AUDIT: &str = "/api/audit";
+    pub const CLUSTERS: &str = "/api/clusters";
+    pub const CLUSTER: &str = "/api/clusters/{id}";
+    pub const MEMBERS: &str = "/api/clusters/{id}/members";
+    pub const MEMBER: &str = "/api/clusters/{id}/members/{user}";
+    pub const CREDENTIALS: &str = "/api/clusters/{id}/credentials";
+    pub const CREDENTIAL: &str = "/api/clusters/{id}/credentials/{credential}";
+    pub const ROTATE_CREDENTIAL: &str = "/api/clusters/{id}/credentials/{credential}/rotate";
+    pub const PROJECTS: &str = "/api/clusters/{id}/projects";
+    pub const STATUS: &str = "/api/clusters/{id}/status";
+    pub const USAGE: &str = "/api/clusters/{id}/usage";
+    pub const MANIFEST: &str = "/api/clusters/{id}/manifest";
+
+    /// `template` with its `{…}` segments replaced by `values`, in order.
+    pub fn fill(template: &str, values: &[&(dyn std::fmt::Display + Sync)]) -> String {
+        let mut values = values.iter();
+        template
+            .split('/')
+            .map(|segment| {
+                let value = segment.starts_with('{').then(|| values.next()).flatten();
+                value.map_or_else(|| segment.to_owned(), ToString::to_string)
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn parameters_are_filled_in_order() {
+            assert_eq!(
+                super::fill(super::MEMBER, &[&7, &"vera"]),
+                "/api/clusters/7/members/vera"
+            );
+            assert_eq!(super::fill(super::CLUSTERS, &[]), "/api/clusters");
+        }
+    }
+}

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use super::api::{
     ApiError, AuditEntry, Cluster, ClusterConfig, ClusterStatus, ClusterUpdate, CostEstimate,
     Credential, Credentials, DeleteRequest, IssuedCredential, IssuedToken, Member, NewCredential,
-    NewProject, NewToken, Project, ReferenceData, Session, Usage,
+    NewProject, NewToken, Project, ReferenceData, Session, Usage, paths,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -120,53 +120,53 @@ impl ControlClient {
     }
 
     pub async fn bootstrap(&self, credentials: &Credentials) -> Result<Session, ClientError> {
-        self.post("/api/auth/bootstrap", credentials).await
+        self.post(paths::BOOTSTRAP, credentials).await
     }
 
     pub async fn login(&self, credentials: &Credentials) -> Result<Session, ClientError> {
-        self.post("/api/auth/login", credentials).await
+        self.post(paths::LOGIN, credentials).await
     }
 
     pub async fn logout(&self) -> Result<(), ClientError> {
-        self.send(reqwest::Method::POST, "/api/auth/logout", None::<&()>)
+        self.send(reqwest::Method::POST, paths::LOGOUT, None::<&()>)
             .await
     }
 
     pub async fn create_user(&self, credentials: &Credentials) -> Result<(), ClientError> {
-        self.post("/api/users", credentials).await
+        self.post(paths::USERS, credentials).await
     }
 
     pub async fn create_token(&self, token: &NewToken) -> Result<IssuedToken, ClientError> {
-        self.post("/api/tokens", token).await
+        self.post(paths::TOKENS, token).await
     }
 
     pub async fn revoke_token(&self, id: i64) -> Result<(), ClientError> {
         self.send(
             reqwest::Method::DELETE,
-            &format!("/api/tokens/{id}"),
+            &paths::fill(paths::TOKEN, &[&id]),
             None::<&()>,
         )
         .await
     }
 
     pub async fn reference(&self) -> Result<ReferenceData, ClientError> {
-        self.get("/api/reference").await
+        self.get(paths::REFERENCE).await
     }
 
     pub async fn estimate(&self, config: &ClusterConfig) -> Result<CostEstimate, ClientError> {
-        self.post("/api/estimate", config).await
+        self.post(paths::ESTIMATE, config).await
     }
 
     pub async fn clusters(&self) -> Result<Vec<Cluster>, ClientError> {
-        self.get("/api/clusters").await
+        self.get(paths::CLUSTERS).await
     }
 
     pub async fn create_cluster(&self, config: &ClusterConfig) -> Result<Cluster, ClientError> {
-        self.post("/api/clusters", config).await
+        self.post(paths::CLUSTERS, config).await
     }
 
     pub async fn cluster(&self, id: i64) -> Result<Cluster, ClientError> {
-        self.get(&format!("/api/clusters/{id}")).await
+        self.get(&paths::fill(paths::CLUSTER, &[&id])).await
     }
 
     pub async fn update_cluster(
@@ -176,7 +176,7 @@ impl ControlClient {
     ) -> Result<Cluster, ClientError> {
         self.send(
             reqwest::Method::PATCH,
-            &format!("/api/clusters/{id}"),
+            &paths::fill(paths::CLUSTER, &[&id]),
             Some(update),
         )
         .await
@@ -188,32 +188,32 @@ impl ControlClient {
         };
         self.send(
             reqwest::Method::DELETE,
-            &format!("/api/clusters/{id}"),
+            &paths::fill(paths::CLUSTER, &[&id]),
             Some(&body),
         )
         .await
     }
 
     pub async fn members(&self, id: i64) -> Result<Vec<Member>, ClientError> {
-        self.get(&format!("/api/clusters/{id}/members")).await
+        self.get(&paths::fill(paths::MEMBERS, &[&id])).await
     }
 
     pub async fn put_member(&self, id: i64, member: &Member) -> Result<(), ClientError> {
-        self.post(&format!("/api/clusters/{id}/members"), member)
+        self.post(&paths::fill(paths::MEMBERS, &[&id]), member)
             .await
     }
 
     pub async fn remove_member(&self, id: i64, user: &str) -> Result<(), ClientError> {
         self.send(
             reqwest::Method::DELETE,
-            &format!("/api/clusters/{id}/members/{user}"),
+            &paths::fill(paths::MEMBER, &[&id, &user]),
             None::<&()>,
         )
         .await
     }
 
     pub async fn credentials(&self, id: i64) -> Result<Vec<Credential>, ClientError> {
-        self.get(&format!("/api/clusters/{id}/credentials")).await
+        self.get(&paths::fill(paths::CREDENTIALS, &[&id])).await
     }
 
     pub async fn issue_credential(
@@ -222,7 +222,7 @@ impl ControlClient {
         user: &str,
     ) -> Result<IssuedCredential, ClientError> {
         self.post(
-            &format!("/api/clusters/{id}/credentials"),
+            &paths::fill(paths::CREDENTIALS, &[&id]),
             &NewCredential {
                 user: user.to_owned(),
             },
@@ -237,7 +237,7 @@ impl ControlClient {
     ) -> Result<IssuedCredential, ClientError> {
         self.send(
             reqwest::Method::POST,
-            &format!("/api/clusters/{id}/credentials/{credential}/rotate"),
+            &paths::fill(paths::ROTATE_CREDENTIAL, &[&id, &credential]),
             None::<&()>,
         )
         .await
@@ -246,14 +246,14 @@ impl ControlClient {
     pub async fn revoke_credential(&self, id: i64, credential: i64) -> Result<(), ClientError> {
         self.send(
             reqwest::Method::DELETE,
-            &format!("/api/clusters/{id}/credentials/{credential}"),
+            &paths::fill(paths::CREDENTIAL, &[&id, &credential]),
             None::<&()>,
         )
         .await
     }
 
     pub async fn projects(&self, id: i64) -> Result<Vec<Project>, ClientError> {
-        self.get(&format!("/api/clusters/{id}/projects")).await
+        self.get(&paths::fill(paths::PROJECTS, &[&id])).await
     }
 
     pub async fn create_project(
@@ -261,16 +261,16 @@ impl ControlClient {
         id: i64,
         project: &NewProject,
     ) -> Result<Project, ClientError> {
-        self.post(&format!("/api/clusters/{id}/projects"), project)
+        self.post(&paths::fill(paths::PROJECTS, &[&id]), project)
             .await
     }
 
     pub async fn status(&self, id: i64) -> Result<ClusterStatus, ClientError> {
-        self.get(&format!("/api/clusters/{id}/status")).await
+        self.get(&paths::fill(paths::STATUS, &[&id])).await
     }
 
     pub async fn usage(&self, id: i64) -> Result<Usage, ClientError> {
-        self.get(&format!("/api/clusters/{id}/usage")).await
+        self.get(&paths::fill(paths::USAGE, &[&id])).await
     }
 
     /// The Kubernetes manifest (YAML text).
@@ -278,7 +278,7 @@ impl ControlClient {
         let bytes = self
             .send_raw(
                 reqwest::Method::GET,
-                &format!("/api/clusters/{id}/manifest"),
+                &paths::fill(paths::MANIFEST, &[&id]),
                 None::<&()>,
             )
             .await?;
@@ -286,6 +286,6 @@ impl ControlClient {
     }
 
     pub async fn audit(&self) -> Result<Vec<AuditEntry>, ClientError> {
-        self.get("/api/audit").await
+        self.get(paths::AUDIT).await
     }
 }

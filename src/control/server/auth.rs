@@ -56,6 +56,8 @@ pub fn sha256_hex(text: &str) -> String {
 #[derive(Clone, Debug)]
 pub struct Principal {
     pub user_id: i64,
+    /// The token the request came with (logout revokes it).
+    pub token_id: i64,
     pub user: String,
     /// Read-only tokens may only GET.
     pub can_write: bool,
@@ -72,7 +74,7 @@ pub fn principal(db: &Db, header: Option<&str>) -> Result<Principal, ControlErro
     let hash = sha256_hex(token.trim());
     let row = db.read(|c| {
         optional(c.query_row(
-            "SELECT u.id, u.name, t.scopes, t.expires_at, t.revoked_at FROM tokens t JOIN users u ON u.id = t.user_id
+            "SELECT u.id, u.name, t.scopes, t.expires_at, t.revoked_at, t.id FROM tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = ?",
             params![hash],
             |r| {
@@ -82,11 +84,12 @@ pub fn principal(db: &Db, header: Option<&str>) -> Result<Principal, ControlErro
                     r.get::<_, String>(2)?,
                     r.get::<_, String>(3)?,
                     r.get::<_, Option<String>>(4)?,
+                    r.get::<_, i64>(5)?,
                 ))
             },
         ))
     })?;
-    let Some((user_id, user, scopes, expires_at, revoked_at)) = row else {
+    let Some((user_id, user, scopes, expires_at, revoked_at, token_id)) = row else {
         return Err(ControlError::Unauthenticated("unknown token".into()));
     };
     if revoked_at.is_some() {
@@ -101,6 +104,7 @@ pub fn principal(db: &Db, header: Option<&str>) -> Result<Principal, ControlErro
     }
     Ok(Principal {
         user_id,
+        token_id,
         user,
         can_write: scopes.split(',').any(|s| s == "write"),
     })

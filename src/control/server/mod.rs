@@ -1,8 +1,9 @@
 //! The control-plane server (axum on tokio): JSON under `/api`, its OpenAPI document at
-//! `/api/openapi.json`. [`router`] builds the routes over an [`AppState`] (the SQLite
-//! [`store::Db`], the login limiter, the provider); [`serve`] binds and runs it, and a monitor
-//! task keeps cluster states in line with what the nodes report (running ↔ degraded), which
-//! is also how a restarted server re-attaches to nodes that kept running.
+//! `/api/openapi.json`. [`router`] builds the routes (`routes`, one module per resource, one
+//! route table for the router and the document) over an [`AppState`] (the SQLite
+//! [`store::Db`], the login limiter, the provider); [`spawn`] binds and runs it, and the
+//! monitor (`lifecycle`) keeps cluster states in line with what the nodes report (running ↔
+//! degraded), which is also how a restarted server re-attaches to nodes that kept running.
 //!
 //! Every route authenticates (bearer token) and authorizes on the server ([`api::Role::may`]);
 //! a cluster the caller is not a member of is "not found", never "forbidden", so membership of
@@ -10,6 +11,7 @@
 
 pub mod auth;
 pub mod cost;
+mod lifecycle;
 pub mod openapi;
 pub mod provider;
 mod routes;
@@ -22,7 +24,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::control::api;
+use crate::control::api::{self, paths};
 
 /// Request bodies above this are refused (413).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -121,9 +123,16 @@ impl AppState {
     }
 }
 
-/// The API's routes over `state`.
+/// The API's routes over `state`, and the OpenAPI document of exactly those routes.
 pub fn router(state: Arc<AppState>) -> axum::Router {
-    routes::router(state)
+    let (api, document) = routes::api().split_for_parts();
+    let document = axum::Json(openapi::complete(document));
+    api.route(
+        paths::OPENAPI,
+        axum::routing::get(move || async move { document }),
+    )
+    .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+    .with_state(state)
 }
 
 /// Single-user embedded mode: make sure `user` exists as the instance owner (with a password
@@ -186,11 +195,13 @@ pub async fn spawn(addr: SocketAddr, config: &ServerConfig) -> Result<RunningSer
     let addr = listener
         .local_addr()
         .map_err(|e| ControlError::Internal(e.to_string()))?;
-    let monitor = tokio::spawn(routes::monitor(Arc::clone(&state)));
+    let monitor = tokio::spawn(lifecycle::monitor(Arc::clone(&state)));
     let app = router(state);
     let task = tokio::spawn(async move {
-        // Serving ends only with the process or an abort.
-        let _ = axum::serve(listener, app).await;
+        // Serving ends only with the process or an abort; an error is the listener failing.
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(%addr, error = %e, "the control-plane server stopped");
+        }
     });
     Ok(RunningServer {
         addr,

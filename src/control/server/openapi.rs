@@ -1,16 +1,23 @@
-//! The OpenAPI 3.1 document served at `/api/openapi.json`: component schemas derived from the
-//! API types (utoipa), paths from [`ROUTES`], the one table of what the API offers.
+//! The OpenAPI 3.1 document served at `/api/openapi.json`. Its paths come from the route
+//! table (`routes::api`, each handler's `#[utoipa::path]`); this module adds what every
+//! operation shares: the info, the component schemas of the API types ([`base`]), bearer
+//! authentication unless an operation says otherwise, and [`api::ApiError`] as every error
+//! response ([`complete`]).
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi as _};
 
 use crate::control::api;
 
-#[derive(OpenApi)]
+#[derive(utoipa::OpenApi)]
 #[openapi(
     info(
         title = "Lyceum control plane",
         description = "Clusters, members and roles, credentials, projects, status, cost and audit."
     ),
+    security(("bearer" = [])),
+    modifiers(&Bearer),
     components(schemas(
         api::Role,
         api::Tier,
@@ -44,285 +51,127 @@ use crate::control::api;
         api::ApiError
     ))
 )]
-struct Schemas;
+struct Base;
 
-/// One route: (method, path, summary, request body schema, success status, response schema;
-/// `[]` marks a list of it).
-pub type Route = (
-    &'static str,
-    &'static str,
-    &'static str,
-    Option<&'static str>,
-    u16,
-    Option<&'static str>,
-);
+/// The `bearer` security scheme every operation requires unless it declares `security(())`.
+struct Bearer;
 
-pub const ROUTES: &[Route] = &[
-    (
-        "post",
-        "/api/auth/bootstrap",
-        "First run: create the owner account",
-        Some("Credentials"),
-        201,
-        Some("Session"),
-    ),
-    (
-        "post",
-        "/api/auth/login",
-        "Log in (rate-limited per user name)",
-        Some("Credentials"),
-        200,
-        Some("Session"),
-    ),
-    (
-        "post",
-        "/api/auth/logout",
-        "Revoke the calling session",
-        None,
-        204,
-        None,
-    ),
-    (
-        "post",
-        "/api/users",
-        "Create an account (instance owner only)",
-        Some("Credentials"),
-        201,
-        None,
-    ),
-    (
-        "get",
-        "/api/tokens",
-        "The caller's API tokens",
-        None,
-        200,
-        Some("TokenInfo[]"),
-    ),
-    (
-        "post",
-        "/api/tokens",
-        "Create an API token (shown once)",
-        Some("NewToken"),
-        201,
-        Some("IssuedToken"),
-    ),
-    (
-        "delete",
-        "/api/tokens/{id}",
-        "Revoke an API token",
-        None,
-        204,
-        None,
-    ),
-    (
-        "get",
-        "/api/reference",
-        "Regions, cluster and project types, tiers, prices",
-        None,
-        200,
-        Some("ReferenceData"),
-    ),
-    (
-        "post",
-        "/api/estimate",
-        "Monthly cost estimate of a configuration",
-        Some("ClusterConfig"),
-        200,
-        Some("CostEstimate"),
-    ),
-    (
-        "get",
-        "/api/audit",
-        "Audit rows of administered clusters and own actions",
-        None,
-        200,
-        Some("AuditEntry[]"),
-    ),
-    (
-        "get",
-        "/api/clusters",
-        "Clusters the caller is a member of",
-        None,
-        200,
-        Some("Cluster[]"),
-    ),
-    (
-        "post",
-        "/api/clusters",
-        "Create and provision a cluster",
-        Some("ClusterConfig"),
-        202,
-        Some("Cluster"),
-    ),
-    (
-        "get",
-        "/api/clusters/{id}",
-        "One cluster",
-        None,
-        200,
-        Some("Cluster"),
-    ),
-    (
-        "patch",
-        "/api/clusters/{id}",
-        "Change configuration, start or stop",
-        Some("ClusterUpdate"),
-        200,
-        Some("Cluster"),
-    ),
-    (
-        "delete",
-        "/api/clusters/{id}",
-        "Delete a cluster and its data (confirm by name)",
-        Some("DeleteRequest"),
-        204,
-        None,
-    ),
-    (
-        "get",
-        "/api/clusters/{id}/members",
-        "Members and roles",
-        None,
-        200,
-        Some("Member[]"),
-    ),
-    (
-        "post",
-        "/api/clusters/{id}/members",
-        "Add a member or change a role",
-        Some("Member"),
-        204,
-        None,
-    ),
-    (
-        "delete",
-        "/api/clusters/{id}/members/{user}",
-        "Remove a member",
-        None,
-        204,
-        None,
-    ),
-    (
-        "get",
-        "/api/clusters/{id}/credentials",
-        "Credential metadata",
-        None,
-        200,
-        Some("Credential[]"),
-    ),
-    (
-        "post",
-        "/api/clusters/{id}/credentials",
-        "Issue a ClickHouse credential (password shown once)",
-        Some("NewCredential"),
-        201,
-        Some("IssuedCredential"),
-    ),
-    (
-        "post",
-        "/api/clusters/{id}/credentials/{credential}/rotate",
-        "Rotate a credential (new password shown once)",
-        None,
-        200,
-        Some("IssuedCredential"),
-    ),
-    (
-        "delete",
-        "/api/clusters/{id}/credentials/{credential}",
-        "Revoke a credential",
-        None,
-        204,
-        None,
-    ),
-    (
-        "get",
-        "/api/clusters/{id}/projects",
-        "Projects",
-        None,
-        200,
-        Some("Project[]"),
-    ),
-    (
-        "post",
-        "/api/clusters/{id}/projects",
-        "Create a project",
-        Some("NewProject"),
-        201,
-        Some("Project"),
-    ),
-    (
-        "get",
-        "/api/clusters/{id}/status",
-        "State and per-node health",
-        None,
-        200,
-        Some("ClusterStatus"),
-    ),
-    (
-        "get",
-        "/api/clusters/{id}/usage",
-        "Cost estimate and actuals",
-        None,
-        200,
-        Some("Usage"),
-    ),
-    (
-        "get",
-        "/api/clusters/{id}/manifest",
-        "Altinity ClickHouseInstallation manifest (YAML)",
-        None,
-        200,
-        None,
-    ),
-];
-
-fn schema_ref(name: &str) -> serde_json::Value {
-    match name.strip_suffix("[]") {
-        Some(item) => {
-            serde_json::json!({ "type": "array", "items": { "$ref": format!("#/components/schemas/{item}") } })
-        }
-        None => serde_json::json!({ "$ref": format!("#/components/schemas/{name}") }),
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut OpenApi) {
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
     }
 }
 
-/// The whole document.
-pub fn document() -> serde_json::Value {
-    let mut document = serde_json::to_value(Schemas::openapi()).unwrap_or_default();
-    let mut paths = serde_json::Map::new();
-    for &(method, path, summary, request, status, response) in ROUTES {
-        let parameters: Vec<serde_json::Value> = path
-            .split('/')
-            .filter_map(|part| part.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
-            .map(|name| serde_json::json!({ "name": name, "in": "path", "required": true, "schema": { "type": if name == "user" { "string" } else { "integer" } } }))
-            .collect();
-        let error = serde_json::json!({ "description": "error", "content": { "application/json": { "schema": schema_ref("ApiError") } } });
-        let success = match response {
-            Some(schema) => {
-                serde_json::json!({ "description": summary, "content": { "application/json": { "schema": schema_ref(schema) } } })
-            }
-            None => serde_json::json!({ "description": summary }),
-        };
-        let mut operation = serde_json::json!({
-            "summary": summary,
-            "parameters": parameters,
-            "responses": { status.to_string(): success, "default": error },
-        });
-        if !path.starts_with("/api/auth/bootstrap") && !path.starts_with("/api/auth/login") {
-            operation["security"] = serde_json::json!([{ "bearer": [] }]);
-        }
-        if let Some(schema) = request {
-            operation["requestBody"] = serde_json::json!({ "required": true, "content": { "application/json": { "schema": schema_ref(schema) } } });
-        }
-        if let Some(item) = paths
-            .entry(path)
-            .or_insert_with(|| serde_json::json!({}))
-            .as_object_mut()
-        {
-            item.insert(method.to_owned(), operation);
+/// The document before the routes add their paths.
+pub(super) fn base() -> OpenApi {
+    Base::openapi()
+}
+
+/// Every operation's errors are [`api::ApiError`] (see `ControlError`), so that is stated here
+/// once rather than on each handler.
+pub(super) fn complete(mut document: OpenApi) -> OpenApi {
+    let error = ResponseBuilder::new()
+        .description("error")
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ApiError")))
+                .build(),
+        )
+        .build();
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation
+                .responses
+                .responses
+                .insert("default".to_owned(), error.clone().into());
         }
     }
-    document["paths"] = serde_json::Value::Object(paths);
-    document["components"]["securitySchemes"] =
-        serde_json::json!({ "bearer": { "type": "http", "scheme": "bearer" } });
     document
+}
+
+#[cfg(test)]
+mod tests {
+    /// The document as served, as JSON.
+    fn document() -> serde_json::Value {
+        let document = super::complete(super::super::routes::api().into_openapi());
+        serde_json::to_value(document).unwrap_or_default()
+    }
+
+    #[test]
+    fn every_operation_declares_its_path_parameters_and_responses() {
+        let document = document();
+        let paths = document["paths"].as_object().cloned().unwrap_or_default();
+        assert!(paths.len() >= 20, "{paths:?}");
+        for (path, item) in &paths {
+            let templated: Vec<&str> = path
+                .split('/')
+                .filter_map(|part| part.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
+                .collect();
+            for (method, operation) in item.as_object().into_iter().flatten() {
+                let declared: Vec<&str> = operation["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p["in"] == "path")
+                    .filter_map(|p| p["name"].as_str())
+                    .collect();
+                assert_eq!(declared, templated, "{method} {path}");
+                let responses = operation["responses"].as_object();
+                assert!(
+                    responses.is_some_and(|r| r.keys().any(|k| k.starts_with('2'))),
+                    "{method} {path}: no success response"
+                );
+                assert_eq!(
+                    operation["responses"]["default"]["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ApiError",
+                    "{method} {path}"
+                );
+                assert!(operation["summary"].is_string(), "{method} {path}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_bootstrap_and_login_go_without_a_token() {
+        let document = document();
+        assert_eq!(document["security"], serde_json::json!([{ "bearer": [] }]));
+        assert_eq!(
+            document["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
+        let open: Vec<String> = document["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(_, operation)| !operation["security"].is_null())
+                    .map(move |(method, _)| format!("{method} {path}"))
+            })
+            .collect();
+        assert_eq!(
+            open,
+            ["post /api/auth/bootstrap", "post /api/auth/login"],
+            "operations with their own security"
+        );
+    }
 }

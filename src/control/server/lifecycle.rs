@@ -1,0 +1,284 @@
+//! A cluster's life beyond the request that changes it: the stored row ([`ClusterRow`]), state
+//! changes ([`set_state`]), provisioning in the background ([`provision`]), the credentials its
+//! nodes accept ([`node_users`], [`apply_credentials`]), and the [`monitor`] that keeps states
+//! in line with what the nodes report. Background failures are logged (`tracing`), since no
+//! client is waiting for them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::params;
+
+use super::provider::{LocalRuntime, NodeUser};
+use super::store::{now, sql};
+use super::{AppState, ControlError};
+use crate::control::api::{Cluster, ClusterConfig, ClusterState, NodeStatus, ProviderKind, Role};
+
+/// A cluster row as stored.
+pub struct ClusterRow {
+    pub id: i64,
+    pub config: ClusterConfig,
+    pub state: ClusterState,
+    pub state_reason: Option<String>,
+    pub runtime: Option<LocalRuntime>,
+    created_at: String,
+    updated_at: String,
+}
+
+/// A cluster's columns as read: id, config, state, reason, runtime, created, updated.
+pub type RawCluster = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+);
+
+/// The columns [`cluster_row`] reads, from `clusters c`.
+pub const CLUSTER_COLUMNS: &str =
+    "c.id, c.config, c.state, c.state_reason, c.runtime, c.created_at, c.updated_at";
+
+pub fn cluster_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawCluster> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+pub fn decode_cluster(raw: RawCluster) -> Result<ClusterRow, ControlError> {
+    let (id, config, state, state_reason, runtime, created_at, updated_at) = raw;
+    let bad =
+        |what: &str| ControlError::Internal(format!("cluster {id}: stored {what} is unreadable"));
+    Ok(ClusterRow {
+        id,
+        config: serde_json::from_str(&config).map_err(|_| bad("configuration"))?,
+        state: ClusterState::parse(&state).ok_or_else(|| bad("state"))?,
+        state_reason,
+        runtime: runtime
+            .map(|r| serde_json::from_str(&r))
+            .transpose()
+            .map_err(|_| bad("runtime"))?,
+        created_at,
+        updated_at,
+    })
+}
+
+impl ClusterRow {
+    /// The cluster as the API shows it to a member with `role`.
+    pub fn api(&self, role: Role) -> Cluster {
+        Cluster {
+            id: self.id,
+            config: self.config.clone(),
+            state: self.state,
+            state_reason: self.state_reason.clone(),
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+            role,
+        }
+    }
+}
+
+pub fn set_state(
+    state: &AppState,
+    id: i64,
+    new: ClusterState,
+    reason: Option<&str>,
+    runtime: Option<&LocalRuntime>,
+) -> Result<(), ControlError> {
+    let runtime = runtime
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| ControlError::Internal(e.to_string()))?;
+    state.db.system(|tx| {
+        sql(tx.execute(
+            "UPDATE clusters SET state = ?, state_reason = ?, runtime = coalesce(?, runtime), updated_at = ? WHERE id = ?",
+            params![new.as_str(), reason, runtime, now(), id],
+        ))
+    })?;
+    Ok(())
+}
+
+/// The issued, unrevoked credentials of a cluster, as its nodes need them.
+pub fn node_users(state: &AppState, id: i64) -> Result<Vec<NodeUser>, ControlError> {
+    state.db.read(|c| {
+        let mut statement = sql(c.prepare(
+            "SELECT name, secret_hash FROM assets WHERE cluster_id = ? AND kind = 'credential' AND revoked_at IS NULL ORDER BY id",
+        ))?;
+        let rows = sql(statement.query_map(params![id], |r| Ok(NodeUser { name: r.get(0)?, password_sha256: r.get(1)? })))?;
+        sql(rows.collect())
+    })
+}
+
+/// Push the cluster's current credentials to its nodes (local provider).
+pub async fn apply_credentials(state: &AppState, cluster: &ClusterRow) -> Result<(), ControlError> {
+    if let (Some(local), Some(runtime)) = (state.local.as_ref(), cluster.runtime.as_ref()) {
+        let _guard = state.provisioning.lock().await;
+        local.write_users(runtime, &node_users(state, cluster.id)?)?;
+    }
+    Ok(())
+}
+
+/// Per node: up or down and what it reports (none for clusters without local nodes).
+pub async fn node_statuses(state: &AppState, cluster: &ClusterRow) -> Vec<NodeStatus> {
+    match (state.local.as_ref(), cluster.runtime.as_ref()) {
+        (Some(local), Some(runtime)) => local.status(runtime).await,
+        _ => Vec::new(),
+    }
+}
+
+/// Provision in the background: provisioning → running, or failed with the reason.
+pub async fn provision(state: Arc<AppState>, id: i64, config: ClusterConfig) {
+    let result = async {
+        match config.provider {
+            ProviderKind::Kubernetes => Ok((
+                ClusterState::Stopped,
+                Some("rendered, not applied: download the manifest".to_owned()),
+                None,
+            )),
+            ProviderKind::Local => {
+                let local = state.local.as_ref().ok_or_else(|| {
+                    ControlError::Provider(
+                        "clickhouse-server is not installed on the control-plane host".into(),
+                    )
+                })?;
+                let _guard = state.provisioning.lock().await;
+                let mut runtime = local.plan(id, &config, &node_users(&state, id)?)?;
+                set_state(&state, id, ClusterState::Provisioning, None, Some(&runtime))?;
+                if let Err(e) = local.start(&mut runtime).await {
+                    local.stop(&mut runtime).await;
+                    set_state(
+                        &state,
+                        id,
+                        ClusterState::Failed,
+                        Some(&e.to_string()),
+                        Some(&runtime),
+                    )?;
+                    return Err(e);
+                }
+                Ok((ClusterState::Running, None, Some(runtime)))
+            }
+        }
+    }
+    .await;
+    // The cluster's state tells clients what happened; the log tells the operator.
+    let outcome = match result {
+        Ok((new, reason, runtime)) => {
+            set_state(&state, id, new, reason.as_deref(), runtime.as_ref())
+        }
+        Err(e) => {
+            tracing::warn!(cluster_id = id, cluster = %config.name, error = %e, "provisioning failed");
+            set_state(&state, id, ClusterState::Failed, Some(&e.to_string()), None)
+        }
+    };
+    if let Err(e) = outcome {
+        tracing::error!(
+            cluster_id = id,
+            cluster = %config.name,
+            error = %e,
+            "cannot record the provisioning outcome; the cluster keeps its last stored state"
+        );
+    }
+}
+
+/// At most one usage sample per cluster a minute: bytes on disk and node uptime, as reported.
+fn record_usage(state: &AppState, id: i64, nodes: &[NodeStatus]) -> Result<(), ControlError> {
+    let bytes: u64 = nodes.iter().filter_map(|n| n.bytes_on_disk).sum();
+    let uptime: u64 = nodes.iter().filter_map(|n| n.uptime_secs).sum();
+    let minute_ago = (chrono::Utc::now() - chrono::Duration::minutes(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    state.db.system(|tx| {
+        sql(tx.execute(
+            "INSERT INTO usage (cluster_id, at, bytes_on_disk, node_uptime_secs)
+             SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM usage WHERE cluster_id = ?1 AND at > ?5)",
+            params![id, now(), i64::try_from(bytes).unwrap_or(i64::MAX), i64::try_from(uptime).unwrap_or(i64::MAX), minute_ago],
+        ))
+    })?;
+    Ok(())
+}
+
+/// Keep states in line with the nodes: a running cluster with a node down is degraded, a
+/// degraded one with every node up is running again. Runs every 2 s; on a restarted server
+/// its first pass re-attaches to the nodes that kept running. Failures are logged and the
+/// next pass tries again (a busy database must not stop monitoring).
+pub async fn monitor(state: Arc<AppState>) {
+    loop {
+        let clusters = state.db.read(|c| {
+            let mut statement = sql(c.prepare(&format!(
+                "SELECT {CLUSTER_COLUMNS} FROM clusters c WHERE c.state IN ('running', 'degraded')"
+            )))?;
+            let rows = sql(statement.query_map([], cluster_row))?;
+            sql(rows.collect::<Result<Vec<_>, _>>())
+        });
+        let clusters = clusters.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "monitor: cannot read the running clusters");
+            Vec::new()
+        });
+        for raw in clusters {
+            let id = raw.0;
+            match decode_cluster(raw) {
+                Ok(cluster) => check_nodes(&state, &cluster).await,
+                Err(e) => tracing::warn!(cluster_id = id, error = %e, "monitor: skipping cluster"),
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// One monitor pass over one cluster: record usage, then running ↔ degraded.
+async fn check_nodes(state: &AppState, cluster: &ClusterRow) {
+    let nodes = node_statuses(state, cluster).await;
+    if nodes.is_empty() {
+        return;
+    }
+    let (id, name) = (cluster.id, &cluster.config.name);
+    if let Err(e) = record_usage(state, id, &nodes) {
+        tracing::warn!(cluster_id = id, cluster = %name, error = %e, "monitor: cannot record usage");
+    }
+    let down: Vec<String> = nodes
+        .iter()
+        .filter(|n| !n.up)
+        .map(|n| format!("s{}r{}", n.shard, n.replica))
+        .collect();
+    let (new, reason) = if down.is_empty() {
+        (ClusterState::Running, None)
+    } else {
+        (
+            ClusterState::Degraded,
+            Some(format!("node(s) down: {}", down.join(", "))),
+        )
+    };
+    // A concurrent stop or delete has the provisioning lock; its state wins.
+    if let Ok(_guard) = state.provisioning.try_lock()
+        && (new != cluster.state || reason != cluster.state_reason)
+    {
+        let updated = state.db.system(|tx| {
+            sql(tx.execute(
+                "UPDATE clusters SET state = ?, state_reason = ?, updated_at = ? WHERE id = ? AND state IN ('running', 'degraded')",
+                params![new.as_str(), reason, now(), id],
+            ))
+        });
+        match updated {
+            Ok(_) => tracing::info!(
+                cluster_id = id,
+                cluster = %name,
+                state = new.as_str(),
+                reason = reason.as_deref().unwrap_or(""),
+                "monitor: cluster state changed"
+            ),
+            Err(e) => tracing::warn!(
+                cluster_id = id,
+                cluster = %name,
+                state = new.as_str(),
+                error = %e,
+                "monitor: cannot record the cluster's state"
+            ),
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! A cluster's ClickHouse credentials ([`Credential`]): metadata, issue, rotate, revoke. Only
+//! hashes are stored; a password is shown once ([`IssuedCredential`]), and every change is
+//! pushed to the cluster's nodes.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use rusqlite::params;
+
+use super::{
+    ApiJson, ApiResult, Caller, ClusterId, RequestId, Shared, WRITE, audit_record, authorize,
+    check_name,
+};
+use crate::control::api::{Action, Credential, IssuedCredential, NewCredential, paths};
+use crate::control::server::ControlError;
+use crate::control::server::auth::{new_secret, sha256_hex};
+use crate::control::server::lifecycle::apply_credentials;
+use crate::control::server::store::{now, sql};
+
+fn credential(r: &rusqlite::Row<'_>) -> rusqlite::Result<Credential> {
+    Ok(Credential {
+        id: r.get(0)?,
+        user: r.get(1)?,
+        created_at: r.get(2)?,
+        rotated_at: r.get(3)?,
+        revoked_at: r.get(4)?,
+    })
+}
+
+const CREDENTIAL_COLUMNS: &str = "id, name, created_at, rotated_at, revoked_at";
+
+/// Credential metadata
+#[utoipa::path(
+    get,
+    path = paths::CREDENTIALS,
+    params(ClusterId),
+    responses((status = 200, description = "Credentials, without secrets", body = Vec<Credential>))
+)]
+pub(super) async fn list_credentials(
+    State(state): Shared,
+    Caller(principal): Caller,
+    Path(ClusterId { id }): Path<ClusterId>,
+) -> ApiResult<Vec<Credential>> {
+    authorize(&state, &principal, id, Action::View)?;
+    state.db.read(|c| {
+        let mut statement = sql(c.prepare(&format!(
+            "SELECT {CREDENTIAL_COLUMNS} FROM assets WHERE cluster_id = ? AND kind = 'credential' ORDER BY id"
+        )))?;
+        let rows = sql(statement.query_map(params![id], credential))?;
+        Ok(Json(sql(rows.collect())?))
+    })
+}
+
+/// Issue a ClickHouse credential (password shown once)
+#[utoipa::path(
+    post,
+    path = paths::CREDENTIALS,
+    params(ClusterId),
+    request_body = NewCredential,
+    responses((status = 201, description = "The credential and its password", body = IssuedCredential))
+)]
+pub(super) async fn issue_credential(
+    State(state): Shared,
+    Caller(principal): Caller<WRITE>,
+    RequestId(rid): RequestId,
+    Path(ClusterId { id }): Path<ClusterId>,
+    ApiJson(body): ApiJson<NewCredential>,
+) -> Result<(StatusCode, Json<IssuedCredential>), ControlError> {
+    let (cluster, _) = authorize(&state, &principal, id, Action::IssueCredential)?;
+    check_name("ClickHouse user", &body.user, '_')?;
+    if body.user.starts_with("lyceum_") || body.user == "default" {
+        return Err(ControlError::Invalid(format!(
+            "`{}` is reserved",
+            body.user
+        )));
+    }
+    let password = new_secret("");
+    let issued = state.db.mutate(&audit_record(&principal, "issue_credential", format!("cluster {} user {}", cluster.config.name, body.user), &rid, Some(id)), |tx| {
+        match tx.execute(
+            "INSERT INTO assets (cluster_id, kind, name, secret_hash, created_at) VALUES (?, 'credential', ?, ?, ?)",
+            params![id, body.user, sha256_hex(&password), now()],
+        ) {
+            Ok(_) => {}
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                return Err(ControlError::Conflict(format!("credential `{}` exists: rotate it instead", body.user)));
+            }
+            Err(e) => return sql(Err(e)),
+        }
+        sql(tx.query_row(&format!("SELECT {CREDENTIAL_COLUMNS} FROM assets WHERE id = ?"), params![tx.last_insert_rowid()], credential))
+    })?;
+    apply_credentials(&state, &cluster).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(IssuedCredential {
+            credential: issued,
+            password,
+        }),
+    ))
+}
+
+/// Rotate a credential (new password shown once)
+#[utoipa::path(
+    post,
+    path = paths::ROTATE_CREDENTIAL,
+    params(ClusterId, ("credential" = i64, Path, description = "The credential's id")),
+    responses((status = 200, description = "The credential and its new password", body = IssuedCredential))
+)]
+pub(super) async fn rotate_credential(
+    State(state): Shared,
+    Caller(principal): Caller<WRITE>,
+    RequestId(rid): RequestId,
+    Path((id, credential_id)): Path<(i64, i64)>,
+) -> ApiResult<IssuedCredential> {
+    let (cluster, _) = authorize(&state, &principal, id, Action::ManageCredentials)?;
+    let password = new_secret("");
+    let rotated = state.db.mutate(&audit_record(&principal, "rotate_credential", format!("cluster {} credential {credential_id}", cluster.config.name), &rid, Some(id)), |tx| {
+        let changed = sql(tx.execute(
+            "UPDATE assets SET secret_hash = ?, rotated_at = ? WHERE id = ? AND cluster_id = ? AND kind = 'credential' AND revoked_at IS NULL",
+            params![sha256_hex(&password), now(), credential_id, id],
+        ))?;
+        if changed == 0 {
+            return Err(ControlError::NotFound(format!("no active credential {credential_id}")));
+        }
+        sql(tx.query_row(&format!("SELECT {CREDENTIAL_COLUMNS} FROM assets WHERE id = ?"), params![credential_id], credential))
+    })?;
+    apply_credentials(&state, &cluster).await?;
+    Ok(Json(IssuedCredential {
+        credential: rotated,
+        password,
+    }))
+}
+
+/// Revoke a credential
+#[utoipa::path(
+    delete,
+    path = paths::CREDENTIAL,
+    params(ClusterId, ("credential" = i64, Path, description = "The credential's id")),
+    responses((status = 204, description = "Revoked"))
+)]
+pub(super) async fn revoke_credential(
+    State(state): Shared,
+    Caller(principal): Caller<WRITE>,
+    RequestId(rid): RequestId,
+    Path((id, credential_id)): Path<(i64, i64)>,
+) -> Result<StatusCode, ControlError> {
+    let (cluster, _) = authorize(&state, &principal, id, Action::ManageCredentials)?;
+    state.db.mutate(&audit_record(&principal, "revoke_credential", format!("cluster {} credential {credential_id}", cluster.config.name), &rid, Some(id)), |tx| {
+        let changed = sql(tx.execute(
+            "UPDATE assets SET revoked_at = ? WHERE id = ? AND cluster_id = ? AND kind = 'credential' AND revoked_at IS NULL",
+            params![now(), credential_id, id],
+        ))?;
+        if changed == 0 {
+            return Err(ControlError::NotFound(format!("no active credential {credential_id}")));
+        }
+        Ok(())
+    })?;
+    apply_credentials(&state, &cluster).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
