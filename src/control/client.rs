@@ -1,5 +1,12 @@
 //! [`ControlClient`]: the control-plane API over HTTP (reqwest), returning the server's own
 //! types from [`super::api`]. Errors keep the server's status and message.
+//!
+//! Each method is one operation of the API (see [`super::api::paths`]); the roles named are the
+//! least a caller needs in the cluster, and the server answers everyone else as it documents
+//! in [`ApiError`] (a cluster the caller is not a member of is
+//! "not found").
+
+#![warn(missing_docs)]
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -10,22 +17,36 @@ use super::api::{
     NewProject, NewToken, Project, ReferenceData, Session, Usage, paths,
 };
 
+/// Why a call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// No HTTP response: the server is down, the address is wrong, or the connection broke.
     #[error("cannot reach the control plane at {url}: {source}")]
-    Unreachable { url: String, source: reqwest::Error },
+    Unreachable {
+        /// The URL requested.
+        url: String,
+        /// What reqwest reported.
+        source: reqwest::Error,
+    },
+    /// The server refused the request.
     #[error("{status}: {message} ({code})")]
     Api {
+        /// The HTTP status (4xx, 5xx).
         status: u16,
+        /// The server's stable error kind (`not_found`, `forbidden`, …); `http` when the body
+        /// was not the API's error shape (a proxy's page, say).
         code: String,
+        /// The server's explanation.
         message: String,
     },
+    /// A response that could not be read, or a success whose body is not what the operation
+    /// returns.
     #[error("unexpected response: {0}")]
     Decode(String),
 }
 
 impl ClientError {
-    /// The HTTP status of an API error.
+    /// The HTTP status of an API error; none when no answer came or it could not be read.
     pub fn status(&self) -> Option<u16> {
         match self {
             Self::Api { status, .. } => Some(*status),
@@ -34,6 +55,8 @@ impl ClientError {
     }
 }
 
+/// A client of one control-plane server, acting as the user whose token it carries. Cheap to
+/// clone (connections are shared).
 #[derive(Clone, Debug)]
 pub struct ControlClient {
     base: String,
@@ -51,6 +74,8 @@ impl ControlClient {
         }
     }
 
+    /// The same client sending `token` (a session or API token) as `Authorization: Bearer`;
+    /// every call but [`bootstrap`](Self::bootstrap) and [`login`](Self::login) needs one.
     #[must_use]
     pub fn with_token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
@@ -119,27 +144,37 @@ impl ControlClient {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
 
+    /// First run: create the instance owner's account and a session for it; `conflict` once
+    /// any user exists.
     pub async fn bootstrap(&self, credentials: &Credentials) -> Result<Session, ClientError> {
         self.post(paths::BOOTSTRAP, credentials).await
     }
 
+    /// A new session (12 hours); `unauthenticated` for a wrong name or password,
+    /// `too_many_requests` after 5 failures in a minute.
     pub async fn login(&self, credentials: &Credentials) -> Result<Session, ClientError> {
         self.post(paths::LOGIN, credentials).await
     }
 
+    /// Revoke this client's session token.
     pub async fn logout(&self) -> Result<(), ClientError> {
         self.send(reqwest::Method::POST, paths::LOGOUT, None::<&()>)
             .await
     }
 
+    /// Create an account; the instance owner only (`forbidden` otherwise), `conflict` if the
+    /// name is taken.
     pub async fn create_user(&self, credentials: &Credentials) -> Result<(), ClientError> {
         self.post(paths::USERS, credentials).await
     }
 
+    /// Create an API token for the caller; its secret is in the answer only.
     pub async fn create_token(&self, token: &NewToken) -> Result<IssuedToken, ClientError> {
         self.post(paths::TOKENS, token).await
     }
 
+    /// Revoke one of the caller's API tokens; `not_found` if it is not theirs or already
+    /// revoked.
     pub async fn revoke_token(&self, id: i64) -> Result<(), ClientError> {
         self.send(
             reqwest::Method::DELETE,
@@ -149,26 +184,33 @@ impl ControlClient {
         .await
     }
 
+    /// Regions, cluster and project types, tiers and prices, for filling in a configuration.
     pub async fn reference(&self) -> Result<ReferenceData, ClientError> {
         self.get(paths::REFERENCE).await
     }
 
+    /// The monthly cost of `config`; `invalid` if the configuration is.
     pub async fn estimate(&self, config: &ClusterConfig) -> Result<CostEstimate, ClientError> {
         self.post(paths::ESTIMATE, config).await
     }
 
+    /// The clusters the caller is a member of, with their role in each.
     pub async fn clusters(&self) -> Result<Vec<Cluster>, ClientError> {
         self.get(paths::CLUSTERS).await
     }
 
+    /// Create a cluster (the caller becomes its owner); it answers while still
+    /// `provisioning`, so poll [`cluster`](Self::cluster) for the outcome.
     pub async fn create_cluster(&self, config: &ClusterConfig) -> Result<Cluster, ClientError> {
         self.post(paths::CLUSTERS, config).await
     }
 
+    /// One cluster (viewers and above).
     pub async fn cluster(&self, id: i64) -> Result<Cluster, ClientError> {
         self.get(&paths::fill(paths::CLUSTER, &[&id])).await
     }
 
+    /// Change the configuration, start or stop (admins and above); answers the changed cluster.
     pub async fn update_cluster(
         &self,
         id: i64,
@@ -182,6 +224,7 @@ impl ControlClient {
         .await
     }
 
+    /// Delete the cluster and its data (owners); `confirm_name` must be the cluster's name.
     pub async fn delete_cluster(&self, id: i64, confirm_name: &str) -> Result<(), ClientError> {
         let body = DeleteRequest {
             confirm_name: confirm_name.to_owned(),
@@ -194,15 +237,20 @@ impl ControlClient {
         .await
     }
 
+    /// Members and their roles, by name (viewers and above).
     pub async fn members(&self, id: i64) -> Result<Vec<Member>, ClientError> {
         self.get(&paths::fill(paths::MEMBERS, &[&id])).await
     }
 
+    /// Add a member or change a member's role (admins for engineers and viewers, owners for
+    /// the rest); a cluster keeps at least one owner (`conflict`).
     pub async fn put_member(&self, id: i64, member: &Member) -> Result<(), ClientError> {
         self.post(&paths::fill(paths::MEMBERS, &[&id]), member)
             .await
     }
 
+    /// Remove a member (admins and above; only owners remove owners and admins); never the
+    /// last owner (`conflict`).
     pub async fn remove_member(&self, id: i64, user: &str) -> Result<(), ClientError> {
         self.send(
             reqwest::Method::DELETE,
@@ -212,10 +260,13 @@ impl ControlClient {
         .await
     }
 
+    /// The cluster's ClickHouse credentials, without passwords (viewers and above).
     pub async fn credentials(&self, id: i64) -> Result<Vec<Credential>, ClientError> {
         self.get(&paths::fill(paths::CREDENTIALS, &[&id])).await
     }
 
+    /// Issue a ClickHouse credential for `user` (engineers and above); the password is in the
+    /// answer only.
     pub async fn issue_credential(
         &self,
         id: i64,
@@ -230,6 +281,7 @@ impl ControlClient {
         .await
     }
 
+    /// A new password for an active credential (admins and above), in the answer only.
     pub async fn rotate_credential(
         &self,
         id: i64,
@@ -243,6 +295,7 @@ impl ControlClient {
         .await
     }
 
+    /// Revoke a credential (admins and above); the cluster's nodes stop accepting it.
     pub async fn revoke_credential(&self, id: i64, credential: i64) -> Result<(), ClientError> {
         self.send(
             reqwest::Method::DELETE,
@@ -252,10 +305,12 @@ impl ControlClient {
         .await
     }
 
+    /// The cluster's projects (viewers and above).
     pub async fn projects(&self, id: i64) -> Result<Vec<Project>, ClientError> {
         self.get(&paths::fill(paths::PROJECTS, &[&id])).await
     }
 
+    /// Create a project (engineers and above); `conflict` if the name is taken in the cluster.
     pub async fn create_project(
         &self,
         id: i64,
@@ -265,15 +320,17 @@ impl ControlClient {
             .await
     }
 
+    /// State and per-node health (viewers and above); asks the nodes, so it takes a moment.
     pub async fn status(&self, id: i64) -> Result<ClusterStatus, ClientError> {
         self.get(&paths::fill(paths::STATUS, &[&id])).await
     }
 
+    /// The monthly estimate and the cost so far this month (viewers and above).
     pub async fn usage(&self, id: i64) -> Result<Usage, ClientError> {
         self.get(&paths::fill(paths::USAGE, &[&id])).await
     }
 
-    /// The Kubernetes manifest (YAML text).
+    /// The Kubernetes manifest (YAML text; admins and above).
     pub async fn manifest(&self, id: i64) -> Result<String, ClientError> {
         let bytes = self
             .send_raw(
@@ -285,6 +342,7 @@ impl ControlClient {
         String::from_utf8(bytes.to_vec()).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
+    /// The audit rows the caller may read, newest first, at most 1000.
     pub async fn audit(&self) -> Result<Vec<AuditEntry>, ClientError> {
         self.get(paths::AUDIT).await
     }
