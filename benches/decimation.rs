@@ -1,19 +1,21 @@
-//! Criterion benchmarks of M4 decimation, each beside the plain parallel read of the same
-//! bytes (the memory-bandwidth ceiling): 10,000 demo curves × 2,000 samples at 1,000 and 2,000
-//! columns, and one 100 M-sample series at 1,920 columns. `lyceum bench` prints the full table.
+//! Criterion benchmarks of M4 decimation, each beside the plain parallel reads of the same
+//! bytes (the memory-bandwidth ceiling), over the case list `lyceum bench` uses
+//! (`lyceum::bench::for_each_decimation_case`). `lyceum bench` prints the full table, with
+//! tsdownsample beside it.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use criterion::{Criterion, Throughput};
-use lyceum::bench::plain_read;
-use lyceum::curves::{CurveStoreBuilder, Decimated, PixelMap, Sampling, decimate_m4_into};
-use lyceum::source::demo::{Plant, PlantConfig};
+use lyceum::bench::{READ_KERNELS, for_each_decimation_case, plain_read_with};
+use lyceum::curves::{CurveStore, Decimated, PixelMap, decimate_m4_into};
 
-fn bench_store(c: &mut Criterion, name: &str, store: &lyceum::curves::CurveStore, widths: &[u32]) {
+fn bench_store(c: &mut Criterion, name: &str, store: &CurveStore, widths: &[u32]) {
     let mut group = c.benchmark_group(name);
     group
         .sample_size(20)
         .throughput(Throughput::Elements(store.point_count() as u64));
-    let x_end = store.x_at(0, store.y(0).len() - 1);
+    let x_end = (0..store.len() as u32)
+        .map(|id| store.x_at(id, store.y(id).len().saturating_sub(1)))
+        .fold(f64::MIN, f64::max);
     for &width in widths {
         let map = PixelMap::new(store.x_at(0, 0), x_end, width);
         let mut out = Decimated::default();
@@ -21,30 +23,21 @@ fn bench_store(c: &mut Criterion, name: &str, store: &lyceum::curves::CurveStore
             b.iter(|| decimate_m4_into(store, &map, &mut out));
         });
     }
-    group.bench_function("plain_read", |b| b.iter(|| plain_read(store)));
+    for (kernel, read) in READ_KERNELS {
+        group.bench_function(format!("plain_read_{}", kernel.replace(' ', "_")), |b| {
+            b.iter(|| plain_read_with(store, read));
+        });
+    }
     group.finish();
 }
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
-    let demo = Plant::new(PlantConfig::default()).process_curves().unwrap();
-    bench_store(&mut c, "decimate_10k_x_2k", &demo, &[1000, 2000]);
-    drop(demo);
-    let mut b = CurveStoreBuilder::new(&[]);
-    b.start_curve(
-        "long",
-        &[],
-        Sampling::Uniform {
-            x0: 1.7e9,
-            dx: 0.001,
-        },
-    )
+    // The same cases as `lyceum bench`, one store in memory at a time.
+    for_each_decimation_case(1.0, |case| {
+        let name = case.name.replace([' ', ','], "_");
+        bench_store(&mut c, &name, &case.store, &case.widths_px);
+    })
     .unwrap();
-    b.extend_y(
-        (0..100_000_000).map(|i| ((i as f32) * 1e-4).sin() + ((i * 7919 % 1000) as f32) * 1e-3),
-    )
-    .unwrap();
-    let long = b.finish().unwrap();
-    bench_store(&mut c, "decimate_1_x_100M", &long, &[1920]);
     c.final_summary();
 }

@@ -40,15 +40,16 @@ fi
 
 # chdb (ClickHouse 26.9 in-process) checks the DDL and SQL generated for modern servers;
 # pyarrow and polars check that datasets open in the tools data people use; schemathesis
-# fuzzes the control plane from its own OpenAPI document.
+# fuzzes the control plane from its own OpenAPI document; tsdownsample is the baseline
+# `lyceum bench` measures decimation against.
 venv="${LYCEUM_VENV:-/var/tmp/lyceum-venv}"
-if ! "$venv/bin/python" -c 'import chdb, pyarrow, polars, schemathesis' 2>/dev/null; then
-  echo "== installing chdb-core, pyarrow, polars and schemathesis into $venv"
+if ! "$venv/bin/python" -c 'import chdb, pyarrow, polars, schemathesis, tsdownsample' 2>/dev/null; then
+  echo "== installing chdb-core, pyarrow, polars, schemathesis and tsdownsample into $venv"
   python3 -m venv "$venv" 2>/dev/null || {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
     python3 -m venv "$venv"
   }
-  "$venv/bin/pip" install -q --disable-pip-version-check chdb-core pyarrow polars schemathesis
+  "$venv/bin/pip" install -q --disable-pip-version-check chdb-core pyarrow polars schemathesis tsdownsample
 fi
 export LYCEUM_PYTHON="$venv/bin/python"
 export RUST_BACKTRACE="${RUST_BACKTRACE:-0}"
@@ -56,11 +57,13 @@ export RUST_BACKTRACE="${RUST_BACKTRACE:-0}"
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --all-targets --all-features --locked -- -D warnings
 echo "== cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --locked 2>&1 | tee "$log"
+# The benchmark command lives behind a feature: its smoke test builds it once more.
+cargo test --locked --features bench --test bench 2>&1 | tee -a "$log"
 # One closing line over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
      END { printf "%d passed, %d failed\n", p, f }' "$log"

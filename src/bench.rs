@@ -1,6 +1,7 @@
-//! `lyceum bench`: the curve engine's own benchmark tables. Each case is timed beside its
-//! baseline in the same run: M4 decimation against a plain parallel read (a sum) of the same
-//! bytes, which is the memory-bandwidth ceiling decimation is measured against; GPU drawing
+//! `lyceum bench` (feature `bench`): the curve engine's own benchmark tables. Each case is
+//! timed beside its baselines in the same run: M4 decimation against the fastest of a few
+//! plain parallel reads of the same bytes (the memory-bandwidth ceiling) and against
+//! tsdownsample's M4 where Python has it; GPU drawing
 //! ([`run_rendering`]) against the egui_plot `Line`-per-curve plot a Rust developer would write
 //! first, timed through egui's tessellation.
 
@@ -23,9 +24,16 @@ pub struct BenchRow {
     /// Median over the runs.
     pub decimate_ms: f64,
     pub points_per_sec: f64,
+    /// The fastest plain read of the same bytes ([`plain_read`]) and which kernel it was.
     pub plain_read_ms: f64,
+    pub plain_read_kernel: &'static str,
     /// Decimation speed as a share of the plain read of the same bytes.
     pub ratio_to_plain_read: f64,
+    /// tsdownsample's M4 (Rust + SIMD `argminmax`, from Python) on the same series, where a
+    /// case is one series and Python has the package; times alternate with ours.
+    pub tsdownsample_ms: Option<f64>,
+    /// Decimation speed as a share of tsdownsample's (≥ 1: as fast or faster).
+    pub ratio_to_tsdownsample: Option<f64>,
     pub output_points: usize,
 }
 
@@ -62,25 +70,66 @@ fn try_time<T>(
     error.map_or(Ok(elapsed), Err)
 }
 
-/// The plain read: every y value summed in parallel, 16 lanes wide so it runs at memory speed
-/// (what any single pass over the data costs).
-pub fn plain_read(store: &CurveStore) -> f32 {
+/// A read of one chunk of samples, folded to a checksum so it cannot be optimised away.
+pub type ReadKernel = fn(&[f32]) -> u32;
+
+/// Read kernels over the y bytes, each in 16 independent lanes so it vectorises, all threads.
+/// The fastest of them is the memory ceiling decimation is compared with.
+pub const READ_KERNELS: [(&str, ReadKernel); 3] = [
+    ("f32 sum", |chunk| {
+        let mut lanes = [0.0f32; 16];
+        for block in chunk.chunks_exact(16) {
+            for (lane, v) in lanes.iter_mut().zip(block) {
+                *lane += v;
+            }
+        }
+        lanes.iter().sum::<f32>().to_bits()
+    }),
+    ("f32 max", |chunk| {
+        let mut lanes = [f32::NEG_INFINITY; 16];
+        for block in chunk.chunks_exact(16) {
+            for (lane, &v) in lanes.iter_mut().zip(block) {
+                *lane = if v > *lane { v } else { *lane };
+            }
+        }
+        lanes.iter().fold(0u32, |a, l| a ^ l.to_bits())
+    }),
+    ("u32 xor", |chunk| {
+        let mut lanes = [0u32; 16];
+        for block in chunk.chunks_exact(16) {
+            for (lane, v) in lanes.iter_mut().zip(block) {
+                *lane ^= v.to_bits();
+            }
+        }
+        lanes.iter().fold(0, |a, l| a ^ l)
+    }),
+];
+
+/// Run one read kernel over every y value in parallel (chunks of 1 MiB).
+pub fn plain_read_with(store: &CurveStore, kernel: ReadKernel) -> u32 {
     store
         .y_values()
-        .par_chunks(1 << 16)
-        .map(|chunk| {
-            let mut lanes = [0.0f32; 16];
-            for block in chunk.chunks_exact(16) {
-                for (lane, v) in lanes.iter_mut().zip(block) {
-                    *lane += v;
-                }
-            }
-            lanes.iter().sum::<f32>() + chunk.chunks_exact(16).remainder().iter().sum::<f32>()
-        })
-        .sum()
+        .par_chunks(1 << 18)
+        .map(kernel)
+        .reduce(|| 0, |a, b| a ^ b)
 }
 
-fn synthetic(curves: usize, samples: usize) -> Result<CurveStore, StoreError> {
+/// The plain read: every kernel of [`READ_KERNELS`] timed over the store's bytes; the fastest
+/// (median of `runs`) with its name.
+pub fn plain_read(store: &CurveStore, runs: usize) -> (Duration, &'static str) {
+    READ_KERNELS
+        .iter()
+        .map(|&(name, kernel)| {
+            let (elapsed, checksum) = time(runs, || plain_read_with(store, kernel));
+            std::hint::black_box(checksum);
+            (elapsed, name)
+        })
+        .min_by_key(|(elapsed, _)| *elapsed)
+        .unwrap_or((Duration::ZERO, "none"))
+}
+
+/// Uniform curves of `samples` smooth-plus-noise values (the long-series cases).
+pub fn synthetic(curves: usize, samples: usize) -> Result<CurveStore, StoreError> {
     let mut b = CurveStoreBuilder::new(&[]);
     b.reserve(curves, curves * samples, false);
     for c in 0..curves {
@@ -101,6 +150,107 @@ fn synthetic(curves: usize, samples: usize) -> Result<CurveStore, StoreError> {
     b.finish()
 }
 
+/// One decimation case: a store and the widths it is decimated for. `lyceum bench` and the
+/// criterion benchmarks run the same list.
+#[derive(Debug)]
+pub struct DecimationCase {
+    pub name: &'static str,
+    pub store: CurveStore,
+    pub widths_px: Vec<u32>,
+    pub runs: usize,
+}
+
+/// The decimation cases, built one at a time (`scale` < 1 shrinks the big ones, for quick
+/// checks): `each` gets every case and drops it before the next is built.
+pub fn for_each_decimation_case(
+    scale: f64,
+    mut each: impl FnMut(DecimationCase),
+) -> Result<(), StoreError> {
+    let scaled = |n: usize| ((n as f64 * scale) as usize).max(1);
+    each(DecimationCase {
+        name: "10,000 demo curves × 2,000",
+        store: Plant::new(PlantConfig {
+            curves: scaled(10_000),
+            samples: 2_000,
+            ..PlantConfig::default()
+        })
+        .process_curves()?,
+        widths_px: vec![1000, 2000],
+        runs: 15,
+    });
+    each(DecimationCase {
+        name: "100 series × 1 M",
+        store: synthetic(100, scaled(1_000_000))?,
+        widths_px: vec![1920],
+        runs: 7,
+    });
+    each(DecimationCase {
+        name: "1 series × 100 M",
+        store: synthetic(1, scaled(100_000_000))?,
+        widths_px: vec![1920],
+        runs: 7,
+    });
+    Ok(())
+}
+
+/// tsdownsample's M4 on `ys` for `width_px` columns, median of `runs` in ms; `None` where
+/// Python (`LYCEUM_PYTHON`, else `python3`) lacks the package.
+fn tsdownsample_ms(ys: &[f32], width_px: u32, runs: usize) -> Option<f64> {
+    const SCRIPT: &str = "import sys, time, numpy as np\n\
+        from tsdownsample import M4Downsampler\n\
+        y = np.fromfile(sys.argv[1], dtype=np.float32)\n\
+        n_out, runs = int(sys.argv[2]), int(sys.argv[3])\n\
+        d = M4Downsampler()\n\
+        d.downsample(y, n_out=n_out, parallel=True)\n\
+        ts = []\n\
+        for _ in range(runs):\n    \
+            t = time.perf_counter(); d.downsample(y, n_out=n_out, parallel=True)\n    \
+            ts.append(time.perf_counter() - t)\n\
+        print(sorted(ts)[len(ts) // 2] * 1e3)\n";
+    let python = std::env::var_os("LYCEUM_PYTHON").unwrap_or_else(|| "python3".into());
+    let file = tempfile_with(ys)?;
+    let output = std::process::Command::new(python)
+        .args(["-c", SCRIPT])
+        .arg(file.path())
+        .arg((4 * width_px).to_string())
+        .arg(runs.to_string())
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().parse().ok())
+        .flatten()
+}
+
+/// `ys` as raw little-endian f32 in a temporary file (what numpy's `fromfile` reads).
+fn tempfile_with(ys: &[f32]) -> Option<TempFile> {
+    let path = std::env::temp_dir().join(format!("lyceum-bench-{}.f32", std::process::id()));
+    let bytes: Vec<u8> = ys.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(&path, bytes).ok()?;
+    Some(TempFile(path))
+}
+
+/// A file removed when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_file(&self.0) {
+            tracing::warn!(file = %self.0.display(), error = %e, "bench file left behind");
+        }
+    }
+}
+
+/// Rounds of ours-then-theirs for the tsdownsample comparison (alternating, same run).
+const ALTERNATING_ROUNDS: usize = 3;
+
 fn case(name: &str, store: &CurveStore, width_px: u32, runs: usize) -> BenchRow {
     let x_end = (0..store.len() as u32)
         .map(|id| store.x_at(id, store.y(id).len().saturating_sub(1)))
@@ -108,8 +258,23 @@ fn case(name: &str, store: &CurveStore, width_px: u32, runs: usize) -> BenchRow 
     let map = PixelMap::new(store.x_at(0, 0), x_end, width_px);
     // As the app does on every pan and zoom: the output buffers are reused.
     let mut out = Decimated::default();
-    let (decimate, ()) = time(runs, || decimate_m4_into(store, &map, &mut out));
-    let (read, _) = time(runs, || plain_read(store));
+    let decimate = |out: &mut Decimated| time(runs, || decimate_m4_into(store, &map, out)).0;
+    let (mut ours, mut theirs) = (vec![decimate(&mut out)], Vec::new());
+    // tsdownsample takes one series: compare where a case is one.
+    if store.len() == 1 {
+        for round in 0..ALTERNATING_ROUNDS {
+            match tsdownsample_ms(store.y(0), width_px, runs) {
+                Some(ms) => theirs.push(Duration::from_secs_f64(ms / 1e3)),
+                None => break,
+            }
+            if round + 1 < ALTERNATING_ROUNDS {
+                ours.push(decimate(&mut out));
+            }
+        }
+    }
+    let decimate = median(ours);
+    let tsdownsample = (!theirs.is_empty()).then(|| median(theirs));
+    let (read, kernel) = plain_read(store, runs);
     let points = store.point_count();
     BenchRow {
         case: name.to_owned(),
@@ -118,37 +283,29 @@ fn case(name: &str, store: &CurveStore, width_px: u32, runs: usize) -> BenchRow 
         decimate_ms: decimate.as_secs_f64() * 1e3,
         points_per_sec: points as f64 / decimate.as_secs_f64(),
         plain_read_ms: read.as_secs_f64() * 1e3,
+        plain_read_kernel: kernel,
         ratio_to_plain_read: read.as_secs_f64() / decimate.as_secs_f64(),
+        tsdownsample_ms: tsdownsample.map(|t| t.as_secs_f64() * 1e3),
+        ratio_to_tsdownsample: tsdownsample.map(|t| t.as_secs_f64() / decimate.as_secs_f64()),
         output_points: out.point_count(),
     }
 }
 
 /// Run every decimation case; `scale` < 1 shrinks the big ones (for quick checks).
 pub fn run_decimation(scale: f64) -> Result<Vec<BenchRow>, StoreError> {
-    let scaled = |n: usize| ((n as f64 * scale) as usize).max(1);
-    let demo = Plant::new(PlantConfig {
-        curves: scaled(10_000),
-        samples: 2_000,
-        ..PlantConfig::default()
-    })
-    .process_curves()?;
-    let mut rows = vec![
-        case("10,000 demo curves × 2,000", &demo, 1000, 15),
-        case("10,000 demo curves × 2,000", &demo, 2000, 15),
-    ];
-    drop(demo);
-    let sensors = synthetic(100, scaled(1_000_000))?;
-    rows.push(case("100 series × 1 M", &sensors, 1920, 7));
-    drop(sensors);
-    let long = synthetic(1, scaled(100_000_000))?;
-    rows.push(case("1 series × 100 M", &long, 1920, 7));
+    let mut rows = Vec::new();
+    for_each_decimation_case(scale, |c| {
+        for &width in &c.widths_px {
+            rows.push(case(c.name, &c.store, width, c.runs));
+        }
+    })?;
     Ok(rows)
 }
 
 /// The rows as a text table.
 pub fn table(rows: &[BenchRow]) -> String {
     let mut out = format!(
-        "{:<28} {:>11} {:>6} {:>12} {:>13} {:>14} {:>8} {:>9}\n",
+        "{:<28} {:>11} {:>6} {:>10} {:>10} {:>15} {:>6} {:>13} {:>6} {:>8}\n",
         "decimation (M4)",
         "points",
         "px",
@@ -156,21 +313,35 @@ pub fn table(rows: &[BenchRow]) -> String {
         "points/s",
         "plain read ms",
         "ratio",
+        "tsdownsample",
+        "ratio",
         "out pts"
     );
     for r in rows {
+        let (ts, ts_ratio) = match (r.tsdownsample_ms, r.ratio_to_tsdownsample) {
+            (Some(ms), Some(ratio)) => (format!("{ms:.2}"), format!("{ratio:.2}")),
+            _ => ("–".to_owned(), "–".to_owned()),
+        };
         out.push_str(&format!(
-            "{:<28} {:>11} {:>6} {:>12.2} {:>12.2}G {:>14.2} {:>8.2} {:>9}\n",
+            "{:<28} {:>11} {:>6} {:>10.2} {:>9.2}G {:>8.2} {:>6} {:>6.2} {:>13} {:>6} {:>8}\n",
             r.case,
             r.points,
             r.width_px,
             r.decimate_ms,
             r.points_per_sec / 1e9,
             r.plain_read_ms,
+            r.plain_read_kernel.split(' ').next_back().unwrap_or(""),
             r.ratio_to_plain_read,
+            ts,
+            ts_ratio,
             r.output_points
         ));
     }
+    out.push_str(
+        "plain read: the fastest of f32 sum / f32 max / u32 xor over the same bytes, all threads; \
+         ratio > 1: faster than it. tsdownsample: M4Downsampler, parallel, same series, \
+         alternating with ours; ratio ≥ 1: as fast or faster.\n",
+    );
     out
 }
 
@@ -242,7 +413,9 @@ pub fn egui_plot_lines_tessellated(store: &CurveStore, (width, height): (u32, u3
         )),
         ..Default::default()
     };
-    let output = ctx.run_ui(input, |ui| egui_plot_lines_ui(ui, store));
+    let mut output = ctx.run_ui(input, |ui| egui_plot_lines_ui(ui, store));
+    // The font atlas upload is not what is measured; epaint insists it is dropped on purpose.
+    output.textures_delta.clear();
     ctx.tessellate(output.shapes, output.pixels_per_point)
         .iter()
         .map(|job| match &job.primitive {

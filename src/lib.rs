@@ -8,11 +8,13 @@
 //! - [`source`]: where curves come from: ClickHouse ([`source::clickhouse`]), CSV files
 //!   ([`source::csv_file`]) and the synthetic demo plant ([`source::demo`]).
 //! - [`secrets`]: OS keychain access for connection passwords.
-//! - [`bench`]: the `lyceum bench` table (each case beside its same-run baseline).
+//! - `bench` (feature `bench`): the `lyceum bench` tables (each case beside its same-run
+//!   baselines), shared with the criterion benches.
 //! - [`control`]: the control plane (API types, axum + SQLite server, client).
 //! - [`app`]: the desktop app (eframe).
 
 pub mod app;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod control;
 pub mod curves;

@@ -533,3 +533,55 @@ fn millions_of_points_and_empty_views_on_the_gpu() {
     assert_eq!(cpu, gpu);
     assert_eq!(non_white_pixels(&gpu), 0);
 }
+
+#[test]
+fn a_gpu_error_outside_any_scope_becomes_an_error_not_a_panic() {
+    // A device of its own: the error must not leak into other tests' pictures.
+    let gpu = HeadlessGpu::new().expect("a wgpu adapter");
+    // Invalid on every backend: a buffer both mappable for reading and for writing.
+    let _bad = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("invalid on purpose"),
+        size: 16,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::MAP_WRITE,
+        mapped_at_creation: false,
+    });
+    let pipelines = CurvePipelines::new(&gpu.device, OFFSCREEN_FORMAT);
+    let mut b = CurveStoreBuilder::new(&[]);
+    b.push_uniform("c", &[], 0.0, 1.0, &[1.0, 2.0, 1.5])
+        .unwrap();
+    let store = b.finish().unwrap();
+    let styles = styles_for(&store);
+    let rows = RowMap {
+        y_min: 0.0,
+        y_max: 3.0,
+        height_px: 20,
+    };
+    let frame = CurveFrame::exact(
+        Arc::new(decimate_m4(&store, &PixelMap::new(0.0, 2.0, 30))),
+        Arc::new(styles),
+        (30, 20),
+        (rows.y_min, rows.y_max),
+        BaseMode::Lines,
+    );
+    let result = render_curves(
+        &gpu,
+        &pipelines,
+        &mut PlotGpu::new(&gpu.device),
+        &frame,
+        WHITE,
+    );
+    let error = result
+        .expect_err("the device reported an error")
+        .to_string();
+    assert!(error.contains("GPU reported an error"), "{error}");
+    // Reported once; the next picture draws.
+    let image = render_curves(
+        &gpu,
+        &pipelines,
+        &mut PlotGpu::new(&gpu.device),
+        &frame,
+        WHITE,
+    )
+    .unwrap();
+    assert!(non_white_pixels(&image) > 0);
+}

@@ -13,6 +13,7 @@
 //! - x leaves as f32 pixel coordinates relative to the view's left edge ([`PixelMap::px`]), so
 //!   epoch-second timestamps keep their precision: the f64 subtraction happens first.
 
+use argminmax::NaNArgMinMax;
 use rayon::prelude::*;
 
 use super::store::{CurveStore, Sampling};
@@ -208,59 +209,7 @@ fn emit_m4(
     Some(())
 }
 
-/// Minimum, maximum and whether any value is NaN, in 16 independent lanes so it vectorises.
-#[inline]
-fn min_max_nan(values: &[f32]) -> (f32, f32, bool) {
-    const LANES: usize = 16;
-    let (mut min, mut max, mut nan) = (
-        [f32::INFINITY; LANES],
-        [f32::NEG_INFINITY; LANES],
-        [0u32; LANES],
-    );
-    let chunks = values.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for chunk in chunks {
-        for k in 0..LANES {
-            let v = chunk[k];
-            // Comparisons, not f32::min/max: they vectorise, and NaN never wins one.
-            min[k] = if v < min[k] { v } else { min[k] };
-            max[k] = if v > max[k] { v } else { max[k] };
-            // NaN by its bits (exponent all ones, mantissa not zero): integer lanes vectorise.
-            nan[k] |= u32::from((v.to_bits() & 0x7fff_ffff) > 0x7f80_0000);
-        }
-    }
-    let (mut min, mut max) = (
-        min.iter()
-            .copied()
-            .fold(f32::INFINITY, |a, b| if b < a { b } else { a }),
-        max.iter()
-            .copied()
-            .fold(f32::NEG_INFINITY, |a, b| if b > a { b } else { a }),
-    );
-    let mut has_nan = nan.iter().any(|&n| n != 0);
-    for &v in tail {
-        min = if v < min { v } else { min };
-        max = if v > max { v } else { max };
-        has_nan |= v.is_nan();
-    }
-    (min, max, has_nan)
-}
-
-/// Index of the first `target` in `values` (0 if absent): whole blocks are tested without
-/// branches (vectorised), then the hit block is searched.
-#[inline]
-fn first_index_of(values: &[f32], target: f32) -> usize {
-    let mut base = 0;
-    for block in values.chunks(64) {
-        if block.iter().fold(false, |hit, &v| hit | (v == target)) {
-            return base + block.iter().position(|&v| v == target).unwrap_or(0);
-        }
-        base += block.len();
-    }
-    0
-}
-
-/// One column, samples `from..to`: a tight min/max pass, or run by run where NaN splits it.
+/// One column, samples `from..to`: one min/max pass, or run by run where NaN splits it.
 fn decimate_column(
     xs: Xs<'_>,
     ys: &[f32],
@@ -270,11 +219,11 @@ fn decimate_column(
     out: &mut Writer<'_>,
 ) -> Option<()> {
     let slice = &ys[from..to];
-    let (min, max, has_nan) = min_max_nan(slice);
-    if !has_nan {
-        let low = from + first_index_of(slice, min);
-        let high = from + first_index_of(slice, max);
-        return emit_m4(xs, ys, [from, low, high, to - 1], map, out);
+    // One SIMD pass (argminmax picks AVX2 / AVX-512 / NEON at run time); NaN is returned as
+    // the minimum or maximum where the column has one, and then the column is split.
+    let (low, high) = NaNArgMinMax::nanargminmax(&slice);
+    if !slice[low].is_nan() && !slice[high].is_nan() {
+        return emit_m4(xs, ys, [from, from + low, from + high, to - 1], map, out);
     }
     let mut i = from;
     while i < to {

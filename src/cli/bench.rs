@@ -1,0 +1,60 @@
+//! `lyceum bench`: the curve engine's benchmark tables (each case beside its same-run
+//! baseline), from the library's `bench` module.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::output::out;
+
+/// `lyceum bench`.
+#[derive(Args, Debug)]
+pub(crate) struct BenchArgs {
+    /// Also write the rows as JSON.
+    #[arg(long)]
+    pub(crate) json: Option<PathBuf>,
+    /// Shrink the big cases (1.0: 10,000 × 2,000, 100 × 1 M, 1 × 100 M).
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) scale: f64,
+    /// Skip the GPU rendering cases.
+    #[arg(long)]
+    pub(crate) no_render: bool,
+    /// Time opening and decimating this dataset (default: the demo plant, saved first).
+    #[arg(long)]
+    pub(crate) dataset: Option<PathBuf>,
+}
+
+pub(crate) fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let BenchArgs {
+        json,
+        scale,
+        no_render,
+        dataset,
+    } = args;
+    let rows = lyceum::bench::run_decimation(scale)?;
+    out!("{}", lyceum::bench::table(&rows).trim_end());
+    out!("({} rayon threads)\n", rayon::current_num_threads());
+    let datasets = lyceum::bench::run_dataset(dataset.as_deref(), scale)?;
+    out!("{}", lyceum::bench::dataset_table(&datasets));
+    let rendering = if no_render {
+        None
+    } else {
+        let (adapter, render_rows) = lyceum::bench::run_rendering(scale)?;
+        out!(
+            "{}",
+            lyceum::bench::render_table(&adapter, &render_rows).trim_end()
+        );
+        Some(serde_json::json!({ "adapter": adapter, "rows": render_rows }))
+    };
+    if let Some(path) = json {
+        let report = serde_json::json!({
+            "decimation": rows,
+            "datasets": datasets,
+            "rendering": rendering
+        });
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}

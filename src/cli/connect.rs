@@ -1,0 +1,69 @@
+//! `--url`, `--user`, … shared by every command that talks to ClickHouse, and passwords from
+//! the keychain or standard input.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::Context;
+use clap::Args;
+use lyceum::secrets::{self, Password};
+use lyceum::source::clickhouse::{Connection, ConnectionProfile};
+
+#[derive(Args, Debug)]
+pub(crate) struct ConnectArgs {
+    /// Server URL, e.g. http://localhost:8123 or https://host:8443.
+    #[arg(long, env = "LYCEUM_URL")]
+    pub(crate) url: String,
+    #[arg(long, default_value = "default", env = "LYCEUM_USER")]
+    pub(crate) user: String,
+    #[arg(long, default_value = "lyceum_demo")]
+    pub(crate) database: String,
+    /// Read the password from standard input instead of the keychain.
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
+    #[arg(long, default_value_t = 10.0)]
+    pub(crate) connect_timeout_secs: f64,
+    #[arg(long, default_value_t = 600.0)]
+    pub(crate) query_timeout_secs: f64,
+}
+
+pub(crate) fn read_password_from_stdin() -> anyhow::Result<Password> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("password: ");
+        std::io::stderr().flush()?;
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(Password::new(line.trim_end_matches(['\r', '\n'])))
+}
+
+impl ConnectArgs {
+    pub(crate) fn profile(&self) -> ConnectionProfile {
+        ConnectionProfile {
+            connect_timeout_secs: self.connect_timeout_secs,
+            query_timeout_secs: self.query_timeout_secs,
+            ..ConnectionProfile::new(&self.url, &self.database, &self.user)
+        }
+    }
+
+    pub(crate) async fn connect(&self) -> anyhow::Result<Connection> {
+        let profile = self.profile();
+        let password = if self.password_stdin {
+            Some(read_password_from_stdin()?)
+        } else {
+            match secrets::use_platform_store()
+                .and_then(|_store| secrets::load_password(&profile.keychain_account()))
+            {
+                Ok(password) => password,
+                Err(e) => {
+                    eprintln!("note: {e}; connecting without a password");
+                    None
+                }
+            }
+        };
+        Ok(Connection::open(profile, password).await?)
+    }
+}

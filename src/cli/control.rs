@@ -1,0 +1,375 @@
+//! `lyceum control …`: serve the control plane, log in, manage clusters through the client.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use lyceum::secrets::{self, Password};
+
+use super::connect::read_password_from_stdin;
+use super::output::out;
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ControlCommand {
+    /// Run the control-plane server (SQLite file, local ClickHouse provisioning).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:7878")]
+        addr: std::net::SocketAddr,
+        /// The database file (default: ~/.local/share/lyceum/control.db).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Where local clusters keep their data (default: beside the database).
+        #[arg(long)]
+        clusters_dir: Option<PathBuf>,
+    },
+    /// First run: create the owner account (password from standard input).
+    Bootstrap {
+        #[command(flatten)]
+        server: ControlServerArgs,
+        #[arg(long)]
+        user: String,
+    },
+    /// Log in (password from standard input); the session token goes to the OS keychain.
+    Login {
+        #[command(flatten)]
+        server: ControlServerArgs,
+        #[arg(long)]
+        user: String,
+    },
+    /// Clusters.
+    #[command(subcommand)]
+    Clusters(ClustersCommand),
+    /// Load test: concurrent clients with a realistic mix against an in-process server.
+    #[cfg(feature = "bench")]
+    Bench {
+        #[arg(long, default_value_t = 100)]
+        clients: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ControlServerArgs {
+    #[arg(
+        long,
+        env = "LYCEUM_CONTROL_URL",
+        default_value = "http://127.0.0.1:7878"
+    )]
+    pub(crate) control_url: String,
+    /// A token (default: the session stored by `lyceum control login`).
+    #[arg(long, env = "LYCEUM_CONTROL_TOKEN", hide_env_values = true)]
+    pub(crate) token: Option<String>,
+}
+
+impl ControlServerArgs {
+    pub(crate) fn keychain_account(&self) -> String {
+        format!("control@{}", self.control_url)
+    }
+
+    pub(crate) fn client(&self) -> anyhow::Result<lyceum::control::client::ControlClient> {
+        let client = lyceum::control::client::ControlClient::new(&self.control_url);
+        let token = match &self.token {
+            Some(token) => token.clone(),
+            None => secrets::use_platform_store()
+                .and_then(|_| secrets::load_password(&self.keychain_account()))?
+                .map(|p| p.expose().to_owned())
+                .with_context(|| {
+                    format!(
+                        "not logged in to {}: run `lyceum control login`",
+                        self.control_url
+                    )
+                })?,
+        };
+        Ok(client.with_token(token))
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ClustersCommand {
+    /// The clusters you are a member of.
+    List {
+        #[command(flatten)]
+        server: ControlServerArgs,
+    },
+    /// Create and provision a cluster.
+    Create {
+        #[command(flatten)]
+        server: ControlServerArgs,
+        #[command(flatten)]
+        config: ClusterArgs,
+    },
+    /// A configuration's monthly cost, itemised.
+    Estimate {
+        #[command(flatten)]
+        server: ControlServerArgs,
+        #[command(flatten)]
+        config: ClusterArgs,
+    },
+    /// State and per-node health.
+    Status {
+        #[command(flatten)]
+        server: ControlServerArgs,
+        id: i64,
+    },
+    /// Delete a cluster and all its data: repeat its name with --confirm.
+    Delete {
+        #[command(flatten)]
+        server: ControlServerArgs,
+        id: i64,
+        #[arg(long)]
+        confirm: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ClusterArgs {
+    #[arg(long)]
+    pub(crate) name: String,
+    #[arg(long = "type", default_value = "process_curves")]
+    pub(crate) cluster_type: String,
+    #[arg(long, default_value = "local")]
+    pub(crate) region: String,
+    /// `local` (real processes here) or `kubernetes` (a manifest to download).
+    #[arg(long, default_value = "local")]
+    pub(crate) provider: String,
+    #[arg(long, default_value_t = 1)]
+    pub(crate) shards: u32,
+    #[arg(long, default_value_t = 1)]
+    pub(crate) replicas: u32,
+    #[arg(long, default_value_t = 2)]
+    pub(crate) cpu: u32,
+    #[arg(long, default_value_t = 8)]
+    pub(crate) memory_gib: u32,
+    #[arg(long, default_value_t = 100)]
+    pub(crate) hot_gib: u32,
+    /// Warm tier size (0: none); data moves there after --hot-days.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) warm_gib: u32,
+    #[arg(long, default_value_t = 30)]
+    pub(crate) hot_days: u32,
+}
+
+impl ClusterArgs {
+    pub(crate) fn config(&self) -> anyhow::Result<lyceum::control::api::ClusterConfig> {
+        use lyceum::control::api::{ClusterConfig, ProviderKind, Tier, TierConfig};
+        let provider = match self.provider.as_str() {
+            "local" => ProviderKind::Local,
+            "kubernetes" => ProviderKind::Kubernetes,
+            other => bail!("unknown provider `{other}` (local, kubernetes)"),
+        };
+        let mut tiers = vec![TierConfig {
+            tier: Tier::Hot,
+            size_gib: self.hot_gib,
+            ttl_days: (self.warm_gib > 0).then_some(self.hot_days),
+        }];
+        if self.warm_gib > 0 {
+            tiers.push(TierConfig {
+                tier: Tier::Warm,
+                size_gib: self.warm_gib,
+                ttl_days: None,
+            });
+        }
+        Ok(ClusterConfig {
+            name: self.name.clone(),
+            cluster_type: self.cluster_type.clone(),
+            region: self.region.clone(),
+            provider,
+            shards: self.shards,
+            replicas: self.replicas,
+            cpu_per_node: self.cpu,
+            memory_gib_per_node: self.memory_gib,
+            tiers,
+        })
+    }
+}
+
+pub(crate) fn default_control_db() -> PathBuf {
+    std::env::var_os("HOME")
+        .map_or_else(|| PathBuf::from("."), PathBuf::from)
+        .join(".local/share/lyceum/control.db")
+}
+
+pub(crate) async fn control_command(command: ControlCommand) -> anyhow::Result<()> {
+    match command {
+        ControlCommand::Serve {
+            addr,
+            db,
+            clusters_dir,
+        } => {
+            let db_path = db.unwrap_or_else(default_control_db);
+            let clusters_dir = clusters_dir.unwrap_or_else(|| {
+                db_path
+                    .parent()
+                    .map_or_else(|| PathBuf::from("."), |p| p.join("clusters"))
+            });
+            let binary = lyceum::control::server::provider::LocalProvider::find_binary();
+            if binary.is_none() {
+                eprintln!(
+                    "note: clickhouse-server not found; local clusters will fail with that reason"
+                );
+            }
+            let config = lyceum::control::server::ServerConfig {
+                db_path: db_path.clone(),
+                clusters_dir,
+                clickhouse_binary: binary,
+            };
+            let mut running = lyceum::control::server::spawn(addr, &config).await?;
+            out!(
+                "control plane on http://{} (database {}); API document at /api/openapi.json",
+                running.addr,
+                db_path.display()
+            );
+            (&mut running.task).await?;
+        }
+        ControlCommand::Bootstrap { server, user } => {
+            let session = start_control_session(&server, &user, true).await?;
+            out!(
+                "owner `{user}` created and logged in until {}",
+                session.expires_at
+            );
+        }
+        ControlCommand::Login { server, user } => {
+            let session = start_control_session(&server, &user, false).await?;
+            out!("logged in as `{user}` until {}", session.expires_at);
+        }
+        ControlCommand::Clusters(command) => clusters_command(command).await?,
+        #[cfg(feature = "bench")]
+        ControlCommand::Bench { clients, seconds } => {
+            let r = lyceum::bench::run_control_load(
+                clients,
+                std::time::Duration::from_secs_f64(seconds),
+            )
+            .await?;
+            out!(
+                "{} clients, {:.1} s: {} requests, {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} errors; \
+                 {} writes confirmed, {} rows found ({} lost)",
+                r.clients,
+                r.seconds,
+                r.requests,
+                r.requests_per_sec,
+                r.p50_ms,
+                r.p99_ms,
+                r.max_ms,
+                r.errors,
+                r.writes_confirmed,
+                r.rows_found,
+                r.writes_confirmed.saturating_sub(r.rows_found)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Bootstrap the owner account (`bootstrap`) or log in, with the password from standard input,
+/// and keep the session.
+pub(crate) async fn start_control_session(
+    server: &ControlServerArgs,
+    user: &str,
+    bootstrap: bool,
+) -> anyhow::Result<lyceum::control::api::Session> {
+    let credentials = lyceum::control::api::Credentials {
+        user: user.to_owned(),
+        password: read_password_from_stdin()?.expose().to_owned(),
+    };
+    let client = lyceum::control::client::ControlClient::new(&server.control_url);
+    let session = if bootstrap {
+        client.bootstrap(&credentials).await?
+    } else {
+        client.login(&credentials).await?
+    };
+    store_control_session(server, &session.token)?;
+    Ok(session)
+}
+
+pub(crate) fn store_control_session(server: &ControlServerArgs, token: &str) -> anyhow::Result<()> {
+    match secrets::use_platform_store()
+        .and_then(|_| secrets::store_password(&server.keychain_account(), &Password::new(token)))
+    {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            // No keychain (headless): the token must reach the user some other way, once.
+            eprintln!("note: {e}; use this session with --token or LYCEUM_CONTROL_TOKEN:");
+            out!("{token}");
+            Ok(())
+        }
+    }
+}
+
+pub(crate) async fn clusters_command(command: ClustersCommand) -> anyhow::Result<()> {
+    match command {
+        ClustersCommand::List { server } => {
+            for c in server.client()?.clusters().await? {
+                out!(
+                    "{:>4}  {:<24} {:<12} {:<8} {}×{}  {:<10} {}",
+                    c.id,
+                    c.config.name,
+                    c.state.as_str(),
+                    c.role.as_str(),
+                    c.config.shards,
+                    c.config.replicas,
+                    c.config.region,
+                    c.state_reason.unwrap_or_default()
+                );
+            }
+        }
+        ClustersCommand::Create { server, config } => {
+            let cluster = server.client()?.create_cluster(&config.config()?).await?;
+            out!(
+                "cluster {} `{}`: {}",
+                cluster.id,
+                cluster.config.name,
+                cluster.state.as_str()
+            );
+        }
+        ClustersCommand::Estimate { server, config } => {
+            let e = server.client()?.estimate(&config.config()?).await?;
+            out!(
+                "{} nodes, compute {:.2} {}/month",
+                e.nodes,
+                e.compute_monthly,
+                e.currency
+            );
+            for t in &e.storage {
+                out!(
+                    "  {:<8} {:>6} GiB  {:.2} {}/month",
+                    t.tier.as_str(),
+                    t.size_gib,
+                    t.monthly,
+                    e.currency
+                );
+            }
+            out!("total {:.2} {}/month", e.total_monthly, e.currency);
+        }
+        ClustersCommand::Status { server, id } => {
+            let status = server.client()?.status(id).await?;
+            out!(
+                "{} {}",
+                status.state.as_str(),
+                status.state_reason.unwrap_or_default()
+            );
+            for n in status.nodes {
+                out!(
+                    "  s{}r{} :{} {} {} uptime {} s, {} parts, {} bytes",
+                    n.shard,
+                    n.replica,
+                    n.http_port,
+                    if n.up { "up" } else { "DOWN" },
+                    n.version.unwrap_or_default(),
+                    n.uptime_secs.unwrap_or(0),
+                    n.parts.unwrap_or(0),
+                    n.bytes_on_disk.unwrap_or(0)
+                );
+            }
+        }
+        ClustersCommand::Delete {
+            server,
+            id,
+            confirm,
+        } => {
+            server.client()?.delete_cluster(id, &confirm).await?;
+            out!("cluster {id} deleted");
+        }
+    }
+    Ok(())
+}
