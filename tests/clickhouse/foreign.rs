@@ -244,6 +244,12 @@ fn import_papercuts_line_numbers_empty_tables_and_edited_files() {
     let err = refused(&args);
     assert!(err.contains("edited since"), "{err}");
 
+    // --query-timeout-secs governs the capability probe too (the connect timeout only the
+    // first round trip): a limit no query can meet fails `caps`.
+    let err = refused(&["caps", "--url", &url, "--query-timeout-secs", "0.0001"]);
+    assert!(err.contains("no answer within"), "{err}");
+    ok(&["caps", "--url", &url, "--query-timeout-secs", "30"]);
+
     // Unknown database and URL without a scheme.
     let err = refused(&["schema", "--url", &url, "--database", "nosuchdb"]);
     assert!(err.contains("unknown database"), "{err}");
