@@ -99,11 +99,17 @@ pub(crate) fn init_stderr_log() {
 pub(crate) fn init_file_log(
     dir: &std::path::Path,
 ) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    let appender = tracing_appender::rolling::Builder::new()
-        .rotation(tracing_appender::rolling::Rotation::DAILY)
-        .filename_prefix("lyceum.log")
-        .max_log_files(7)
-        .build(dir);
+    // The appender prunes old files before it creates the folder: make it first.
+    let appender = std::fs::create_dir_all(dir)
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            tracing_appender::rolling::Builder::new()
+                .rotation(tracing_appender::rolling::Rotation::DAILY)
+                .filename_prefix("lyceum.log")
+                .max_log_files(7)
+                .build(dir)
+                .map_err(|e| e.to_string())
+        });
     match appender {
         Ok(appender) => {
             let (writer, guard) = tracing_appender::non_blocking(appender);
