@@ -8,7 +8,7 @@ use clap::Args;
 use lyceum::secrets::{self, Password};
 use lyceum::source::clickhouse::{Connection, ConnectionProfile};
 
-#[derive(Args, Debug)]
+#[derive(Args, Clone, Debug)]
 pub(crate) struct ConnectArgs {
     /// Server URL, e.g. http://localhost:8123 or https://host:8443.
     #[arg(long, env = "LYCEUM_URL")]

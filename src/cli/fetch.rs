@@ -22,7 +22,7 @@ pub(crate) enum PresetArg {
     Custom,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Clone, Debug)]
 pub(crate) struct FetchArgs {
     #[command(flatten)]
     pub(crate) connect: ConnectArgs,

@@ -2,6 +2,7 @@
 //! library's one styling decision and either renderer.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
@@ -135,77 +136,98 @@ pub(crate) fn parse_filter(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("`{text}`: expected LABEL=VALUE"))
 }
 
+/// Server-side M4 columns of the first, layout-only fetch of a long table.
+const COARSE_COLUMNS: u32 = 64;
+
 pub(crate) async fn render(args: &RenderArgs) -> anyhow::Result<()> {
-    use lyceum::render::export::{RenderRequest, render_store};
+    use lyceum::render::export::{RenderRequest, curve_columns, render_store};
     use lyceum::render::style::{ColourBy, StyleRequest};
     use lyceum::source::demo::Program;
 
     if args.from.is_some() && args.dataset.is_some() {
         bail!("--dataset and a `clickhouse`/`dataset` source exclude each other: choose one");
     }
-    let mut saved_colour_by = None;
-    let (mut store, source_name) = match (&args.from, &args.dataset) {
-        (Some(RenderSource::Clickhouse(fetch)), _) => {
-            // Bin at the picture's width: at least one server column per pixel drawn.
-            let (store, source) = fetch_store(fetch, args.width).await?;
-            let name = match source {
-                dataset::Source::ClickHouse {
-                    database, table, ..
-                } => format!("{database}.{table}"),
-                _ => "ClickHouse".to_owned(),
+    // One request for the picture; the source fills in its name, saved colouring and range.
+    let request_for =
+        |source_name: String, saved_colour_by: Option<String>, pinned_x: Option<(f64, f64)>| {
+            let mut filters = args.filter.clone();
+            if let Some(program) = &args.program {
+                filters.push(("program".to_owned(), program.clone()));
+            }
+            let colour_by = match (&args.color_by, saved_colour_by) {
+                (Some(name), _) => ColourBy::from_option(Some(name)),
+                (None, Some(saved)) => ColourBy::Label(saved),
+                (None, None) => ColourBy::Auto,
             };
-            (store, name)
+            RenderRequest {
+                renderer: args.renderer.into(),
+                width_px: args.width,
+                height_px: args.height,
+                pixels_per_point: args.pixels_per_point,
+                decimation: args.decimation.into(),
+                mode: args.mode.into(),
+                style: StyleRequest {
+                    colour_by,
+                    filters,
+                    highlight: args.highlight.clone(),
+                    highlight_failed: false,
+                },
+                source_name,
+                title: args.title.clone(),
+                pinned_x,
+            }
+        };
+    let (store, request) = match (&args.from, &args.dataset) {
+        (Some(RenderSource::Clickhouse(fetch)), _) => {
+            let (coarse, source) = fetch_store(fetch, COARSE_COLUMNS).await?;
+            let (name, x_range) = match source {
+                dataset::Source::ClickHouse {
+                    database,
+                    table,
+                    x_range,
+                    ..
+                } => (format!("{database}.{table}"), x_range),
+                _ => ("ClickHouse".to_owned(), None),
+            };
+            match x_range {
+                // A long table: binned again on the server into exactly the pixel columns the
+                // curves are drawn into (the plot frame, laid out with the coarse fetch, whose
+                // extremes are the same), over the x-range the plot then shows exactly.
+                Some([from, to]) => {
+                    let request = request_for(name, None, Some((from, to)));
+                    let columns = curve_columns(Arc::new(coarse), &request)?;
+                    let mut exact = (**fetch).clone();
+                    (exact.from, exact.to) = (Some(from), Some(to));
+                    let (store, _) = fetch_store(&exact, columns).await?;
+                    out!("server-side M4: {columns} columns over x {from} … {to}");
+                    (store, request)
+                }
+                None => (coarse, request_for(name, None, None)),
+            }
         }
         (Some(RenderSource::Dataset { dir }), _) | (None, Some(dir)) => {
             let data = dataset::open(dir)?;
-            saved_colour_by = data.manifest.view.colour_by.clone();
-            (data.store, data.manifest.name)
+            let request = request_for(data.manifest.name, data.manifest.view.colour_by, None);
+            (data.store, request)
         }
         (None, None) => {
             let plant = Plant::new(args.plant.config()?);
-            match args.source {
+            let (mut store, mut name) = match args.source {
                 DemoSource::ProcessCurves => (plant.process_curves()?, "Process curves".to_owned()),
                 DemoSource::Sensors => (plant.sensor_curves()?, "Sensors".to_owned()),
+            };
+            // A view of one demo program names its own axes and title.
+            if let Some(program) = [Program::Screwdriving, Program::PressFit]
+                .into_iter()
+                .find(|p| args.program.as_deref() == Some(p.name()))
+            {
+                store.set_axes(program.curve_axes());
+                program.name().clone_into(&mut name);
             }
+            (store, request_for(name, None, None))
         }
     };
-    let mut filters = args.filter.clone();
-    let mut source_name = source_name;
-    if let Some(name) = &args.program {
-        filters.push(("program".to_owned(), name.clone()));
-        // A view of one demo program names its own axes and title.
-        if let Some(program) = [Program::Screwdriving, Program::PressFit]
-            .into_iter()
-            .find(|p| p.name() == name)
-            && args.from.is_none()
-            && args.dataset.is_none()
-        {
-            store.set_axes(program.curve_axes());
-            source_name = program.name().to_owned();
-        }
-    }
-    let colour_by = match (&args.color_by, saved_colour_by) {
-        (Some(name), _) => ColourBy::from_option(Some(name)),
-        (None, Some(saved)) => ColourBy::Label(saved),
-        (None, None) => ColourBy::Auto,
-    };
-    let request = RenderRequest {
-        renderer: args.renderer.into(),
-        width_px: args.width,
-        height_px: args.height,
-        pixels_per_point: args.pixels_per_point,
-        decimation: args.decimation.into(),
-        mode: args.mode.into(),
-        style: StyleRequest {
-            colour_by,
-            filters,
-            highlight: args.highlight.clone(),
-            highlight_failed: false,
-        },
-        source_name,
-        title: args.title.clone(),
-    };
-    let (image, report) = render_store(std::sync::Arc::new(store), &request)?;
+    let (image, report) = render_store(Arc::new(store), &request)?;
     lyceum::render::cpu::write_png(&image, &args.out)?;
     let styling = &report.styling;
     match (&report.adapter, report.points_drawn) {

@@ -10,7 +10,9 @@ use super::cpu::{Image, RenderError, render_styled};
 use super::gpu::{BaseMode, GpuError, HeadlessGpu};
 use super::plot::{Decimation, DecimationMode, PlotCurves, PlotLabels};
 use super::style::{StyleError, StyleRequest, Styling, plot_labels, style_curves};
-use crate::curves::{CurveStore, PixelMap, RowMap, all_points, data_bounds, decimate_m4};
+use crate::curves::{
+    CurveStore, DataBounds, PixelMap, RowMap, all_points, data_bounds, decimate_m4,
+};
 
 /// Which renderer draws.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -37,6 +39,8 @@ pub struct RenderRequest {
     pub source_name: String,
     /// A title of the user's instead of the one made from the source and counts.
     pub title: Option<String>,
+    /// Show exactly this x-range (the range a source was queried for), not the samples' extent.
+    pub pinned_x: Option<(f64, f64)>,
 }
 
 /// What was drawn.
@@ -64,11 +68,11 @@ pub enum ExportError {
     NoFiniteValues,
 }
 
-/// Draw `store` as `request` says.
-pub fn render_store(
-    store: Arc<CurveStore>,
+/// Sizes checked, curves styled, labels made, the extent found: what both renderers start from.
+fn prepare(
+    store: &CurveStore,
     request: &RenderRequest,
-) -> Result<(Image, RenderReport), ExportError> {
+) -> Result<(Styling, PlotLabels, DataBounds), ExportError> {
     match request.renderer {
         RendererKind::Gpu => super::check_plot_size(
             request.width_px,
@@ -79,13 +83,61 @@ pub fn render_store(
         RendererKind::Cpu => super::check_image_size(request.width_px, request.height_px)
             .map_err(RenderError::from)?,
     }
-    let styling = style_curves(&store, &request.style)?;
+    let styling = style_curves(store, &request.style)?;
     let mut labels = plot_labels(&request.source_name, store.axes(), &styling);
     if let Some(title) = &request.title {
         labels.title.clone_from(title);
     }
-    let bounds = data_bounds(&store, |id| styling.styles[id as usize].is_visible())
+    let mut bounds = data_bounds(store, |id| styling.styles[id as usize].is_visible())
         .ok_or(ExportError::NoFiniteValues)?;
+    if let Some(pinned) = request.pinned_x.filter(|(a, b)| a < b) {
+        bounds.x = pinned;
+    }
+    Ok((styling, labels, bounds))
+}
+
+/// The plot for the GPU renderer: styles, inline decimation, the pinned x-range.
+fn plot_curves(
+    store: Arc<CurveStore>,
+    styling: &Styling,
+    request: &RenderRequest,
+) -> Result<Arc<PlotCurves>, GpuError> {
+    let mut curves = PlotCurves::new(
+        egui::Id::unique("lyceum export"),
+        store,
+        styling.styles.clone(),
+        DecimationMode::Inline,
+        request.decimation,
+    )?;
+    if let Some(pinned) = request.pinned_x {
+        curves = curves.with_pinned_x(pinned);
+    }
+    curves.set_mode(request.mode);
+    Ok(Arc::new(curves))
+}
+
+/// The pixel columns the curves of `store` will be drawn into: the plot frame's width (GPU,
+/// layout only) or the picture's (CPU). A source binned into exactly these columns over the
+/// pinned x-range (server-side M4) draws the picture of every sample.
+pub fn curve_columns(store: Arc<CurveStore>, request: &RenderRequest) -> Result<u32, ExportError> {
+    let (styling, labels, _) = prepare(&store, request)?;
+    Ok(match request.renderer {
+        RendererKind::Cpu => request.width_px,
+        RendererKind::Gpu => super::headless::plot_frame_width_px(
+            &plot_curves(store, &styling, request)?,
+            &labels,
+            (request.width_px, request.height_px),
+            request.pixels_per_point,
+        )?,
+    })
+}
+
+/// Draw `store` as `request` says.
+pub fn render_store(
+    store: Arc<CurveStore>,
+    request: &RenderRequest,
+) -> Result<(Image, RenderReport), ExportError> {
+    let (styling, labels, bounds) = prepare(&store, request)?;
     let mut report = RenderReport {
         styling,
         labels,
@@ -96,14 +148,7 @@ pub fn render_store(
     };
     let image = match request.renderer {
         RendererKind::Gpu => {
-            let curves = Arc::new(PlotCurves::new(
-                egui::Id::unique("lyceum export"),
-                store,
-                report.styling.styles.clone(),
-                DecimationMode::Inline,
-                request.decimation,
-            )?);
-            curves.set_mode(request.mode);
+            let curves = plot_curves(store, &report.styling, request)?;
             let started = Instant::now();
             let gpu = HeadlessGpu::new()?;
             report.device_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -131,9 +176,9 @@ pub fn render_store(
             if !((y_max - y_min) as f32).is_finite() {
                 (y_min, y_max) = (bounds.y.0, bounds.y.1.min(bounds.y.0 + limit));
             }
-            // The last sample sits inside the last column.
-            let x_span = bounds.x.1 - bounds.x.0;
-            let map = PixelMap::new(bounds.x.0, bounds.x.1 + x_span * 1e-9, request.width_px);
+            // The same columns a source binned for this picture used (`curve_columns`): the
+            // last sample sits on the right edge, its segment drawn up to it.
+            let map = PixelMap::new(bounds.x.0, bounds.x.1, request.width_px);
             let decimated = match request.decimation {
                 Decimation::M4 => decimate_m4(&store, &map),
                 Decimation::AllPoints => all_points(&store, &map),
@@ -174,6 +219,7 @@ mod tests {
             style: StyleRequest::default(),
             source_name: "test".into(),
             title: None,
+            pinned_x: None,
         }
     }
 

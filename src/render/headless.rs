@@ -37,6 +37,7 @@ pub fn render_ui(
     gpu.check_image_size(width, height)?;
     let ctx = egui::Context::default();
     ctx.set_visuals(egui::Visuals::light());
+    let input = raw_input((width, height), pixels_per_point);
     let target = super::gpu::catch_gpu_errors(&gpu.device, || {
         let mut renderer = egui_wgpu::Renderer::new(
             &gpu.device,
@@ -50,26 +51,7 @@ pub fn render_ui(
         );
         CurveRenderResources::install(&mut renderer, &gpu.device, OFFSCREEN_FORMAT);
 
-        let screen_rect = egui::Rect::from_min_size(
-            egui::Pos2::ZERO,
-            egui::vec2(width as f32, height as f32) / pixels_per_point,
-        );
-        let mut input = egui::RawInput {
-            screen_rect: Some(screen_rect),
-            ..Default::default()
-        };
-        input
-            .viewports
-            .entry(egui::ViewportId::ROOT)
-            .or_default()
-            .native_pixels_per_point = Some(pixels_per_point);
-        let mut run = || {
-            ctx.run_ui(input.clone(), |ui| {
-                egui::CentralPanel::default()
-                    .frame(egui::Frame::central_panel(ui.style()).fill(egui::Color32::WHITE))
-                    .show(ui, &mut add_contents);
-            })
-        };
+        let mut run = || run_pass(&ctx, &input, &mut add_contents);
         // The first pass lays the plot out (axis widths follow the tick labels); the second
         // draws it.
         let mut first = run();
@@ -121,4 +103,60 @@ pub fn render_ui(
         Some(error) => Err(GpuError::Device(error)),
         None => Ok(image),
     }
+}
+
+/// The input of one headless frame: the picture's size in points at `pixels_per_point`.
+fn raw_input((width, height): (u32, u32), pixels_per_point: f32) -> egui::RawInput {
+    let screen_rect = egui::Rect::from_min_size(
+        egui::Pos2::ZERO,
+        egui::vec2(width as f32, height as f32) / pixels_per_point,
+    );
+    let mut input = egui::RawInput {
+        screen_rect: Some(screen_rect),
+        ..Default::default()
+    };
+    input
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default()
+        .native_pixels_per_point = Some(pixels_per_point);
+    input
+}
+
+/// One egui pass of `add_contents` inside a white central panel.
+fn run_pass(
+    ctx: &egui::Context,
+    input: &egui::RawInput,
+    add_contents: &mut impl FnMut(&mut egui::Ui),
+) -> egui::FullOutput {
+    ctx.run_ui(input.clone(), |ui| {
+        egui::CentralPanel::default()
+            .frame(egui::Frame::central_panel(ui.style()).fill(egui::Color32::WHITE))
+            .show(ui, &mut *add_contents);
+    })
+}
+
+/// The width in physical pixels of the curves' frame inside a whole plot of `size_px`: the
+/// pixel columns [`render_plot`] will decimate for. Layout only (no GPU): so a source can be
+/// asked for exactly those columns before drawing.
+pub fn plot_frame_width_px(
+    curves: &Arc<PlotCurves>,
+    labels: &PlotLabels,
+    size_px: (u32, u32),
+    pixels_per_point: f32,
+) -> Result<u32, GpuError> {
+    super::check_plot_size(size_px.0, size_px.1, pixels_per_point)?;
+    let ctx = egui::Context::default();
+    ctx.set_visuals(egui::Visuals::light());
+    let input = raw_input(size_px, pixels_per_point);
+    let mut frame = egui::Rect::NOTHING;
+    let mut contents = |ui: &mut egui::Ui| {
+        frame = *curves_plot_ui(ui, curves, labels).transform.frame();
+    };
+    // As in `render_ui`: the first pass sizes the axes, the second is what is drawn.
+    for _ in 0..2 {
+        let mut output = run_pass(&ctx, &input, &mut contents);
+        output.textures_delta.clear();
+    }
+    Ok(super::plot::size_in_pixels(frame, pixels_per_point).0)
 }

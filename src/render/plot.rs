@@ -66,6 +66,9 @@ pub struct PlotCurves {
     decimation_mode: DecimationMode,
     decimation: Decimation,
     bounds: PlotBounds,
+    /// An x-range the plot shows exactly (no margin): the range the curves were fetched for,
+    /// so server-side bins and the plot's pixel columns coincide.
+    pinned_x: Option<(f64, f64)>,
     slot: Arc<Mutex<DecimationSlot>>,
 }
 
@@ -99,8 +102,22 @@ impl PlotCurves {
             decimation_mode,
             decimation,
             bounds,
+            pinned_x: None,
             slot: Arc::default(),
         })
+    }
+
+    /// Show exactly `x_start..=x_end` (no margin), whatever the samples' extent.
+    #[must_use]
+    pub fn with_pinned_x(mut self, (x_start, x_end): (f64, f64)) -> Self {
+        if x_start < x_end {
+            self.pinned_x = Some((x_start, x_end));
+            self.bounds = PlotBounds::from_min_max(
+                [x_start, self.bounds.min()[1]],
+                [x_end, self.bounds.max()[1]],
+            );
+        }
+        self
     }
 
     pub fn store(&self) -> &Arc<CurveStore> {
@@ -228,7 +245,7 @@ impl CurvesItem {
 }
 
 /// Physical pixel size of a rectangle, rounded as egui_wgpu rounds viewports.
-fn size_in_pixels(rect: egui::Rect, pixels_per_point: f32) -> (u32, u32) {
+pub fn size_in_pixels(rect: egui::Rect, pixels_per_point: f32) -> (u32, u32) {
     let span = |lo: f32, hi: f32| {
         ((hi * pixels_per_point).round() - (lo * pixels_per_point).round()).max(0.0) as u32
     };
@@ -459,6 +476,9 @@ pub fn curves_plot_ui(
         .allow_double_click_reset(true);
     if time_axis {
         plot = plot.x_axis_formatter(time_tick);
+    }
+    if let Some((x_start, x_end)) = curves.pinned_x {
+        plot = plot.default_x_bounds(x_start, x_end);
     }
     if !labels.legend.is_empty() {
         plot = plot.legend(

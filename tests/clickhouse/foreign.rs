@@ -294,3 +294,67 @@ fn progress_is_throttled_off_a_terminal_and_a_closed_pipe_is_not_a_panic() {
     assert!(status.status.success(), "{}", text(&status));
     assert!(!text(&status).contains("panicked"));
 }
+
+#[test]
+fn server_side_m4_into_the_drawn_columns_gives_the_picture_of_every_sample() {
+    let server = ClickHouseServer::start();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = odd("epoch_ms_long.csv");
+    import(&url, &csv, "epoch");
+    let dataset = dir.path().join("epoch");
+    ok(&[
+        "dataset",
+        "import",
+        csv.to_str().unwrap(),
+        "--out",
+        dataset.to_str().unwrap(),
+    ]);
+    let size = ["--width", "700", "--height", "300"];
+    // Every one of the 80,000 samples, from the dataset.
+    let every = dir.path().join("every.png");
+    let mut args = vec![
+        "render",
+        "--renderer",
+        "cpu",
+        "--out",
+        every.to_str().unwrap(),
+    ];
+    args.extend(size);
+    args.extend(["--dataset", dataset.to_str().unwrap()]);
+    ok(&args);
+    // The server's M4 bins (four points per column at most) into the same columns.
+    let binned = dir.path().join("binned.png");
+    let mut args = vec![
+        "render",
+        "--renderer",
+        "cpu",
+        "--out",
+        binned.to_str().unwrap(),
+    ];
+    args.extend(size);
+    args.push("clickhouse");
+    args.extend(custom(&url, "epoch"));
+    let out = ok(&args);
+    assert!(out.contains("server-side M4: 700 columns"), "{out}");
+    assert_eq!(
+        std::fs::read(&every).unwrap(),
+        std::fs::read(&binned).unwrap(),
+        "server-side M4 draws exactly the picture of every sample"
+    );
+
+    // The GPU plot: binned into its frame's columns, narrower than the picture (axes).
+    let gpu = dir.path().join("gpu.png");
+    let mut args = vec!["render", "--out", gpu.to_str().unwrap()];
+    args.extend(size);
+    args.push("clickhouse");
+    args.extend(custom(&url, "epoch"));
+    let out = ok(&args);
+    let columns: u32 = out
+        .split("server-side M4: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!((500..700).contains(&columns), "{out}");
+}

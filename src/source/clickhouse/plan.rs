@@ -291,8 +291,9 @@ impl CurveQuery {
                 view.x_start, view.x_end, view.width_px
             )));
         }
-        let dx = (view.x_end - view.x_start) / f64::from(view.width_px);
-        let last_column = f64::from(view.width_px - 1);
+        // Columns by the client's own formula (`PixelMap::px`: an f64 product narrowed to
+        // f32, floored), so each server bin is exactly one of the plot's pixel columns.
+        let px_per_x = f64::from(view.width_px) / (view.x_end - view.x_start);
         let mut sql = BoundSql::default();
         sql.push(
             "SELECT key, l AS labels, min(xf) AS x_first, argMin(yf, xf) AS y_first, \
@@ -305,14 +306,10 @@ impl CurveQuery {
         sql.push(" AS xf, toFloat32(")
             .column(&m.y_column.name)
             .push(") AS yf, ");
-        // The range includes its end: a sample at x_end belongs to the last column.
-        sql.push("least(floor((xf - ")
+        sql.push("floor(toFloat32((xf - ")
             .bind(BindValue::F64(view.x_start))
-            .push(") / ");
-        sql.bind(BindValue::F64(dx))
-            .push("), ")
-            .bind(BindValue::F64(last_column))
-            .push(") AS px, ");
+            .push(") * ");
+        sql.bind(BindValue::F64(px_per_x)).push(")) AS px, ");
         label_array(&mut sql, &m.label_columns);
         sql.push(" AS l FROM ");
         table(&mut sql, m);
