@@ -209,9 +209,9 @@ fn labels_that_vary_and_values_beyond_f32_are_reported_not_hidden() {
     let extremes = import_and_draw("extremes.csv", dir.path(), &[]);
     let log = &extremes.import_log;
     for expected in [
-        "2 value(s) beyond the f32 range",
+        "2 value(s) beyond the f32 range (±3.4e38) are stored as gaps",
         "1 value(s) smaller than 1.2e-38",
-        "2 infinite value(s)",
+        "2 infinite value(s) are stored as gaps",
         "2 empty or NaN value(s) are gaps",
     ] {
         assert!(log.contains(expected), "{expected}: {log}");
@@ -219,7 +219,7 @@ fn labels_that_vary_and_values_beyond_f32_are_reported_not_hidden() {
     let y = extremes.dataset.store.y(0);
     assert_eq!(y[1], 1e30);
     assert_eq!(y[4], 3.4e38);
-    assert!(y[5].is_infinite() && y[6].is_infinite());
+    assert!(y[5].is_nan() && y[6].is_nan() && y[8].is_nan() && y[9].is_nan());
     assert!(y[7].is_nan() && y[11].is_nan());
     // The finite rest is drawn.
     assert!(non_white_pixels(&extremes.cpu) > 50, "{}", extremes.cpu_log);
@@ -364,6 +364,38 @@ fn force_replaces_only_a_dataset_and_never_the_input() {
     assert!(err.contains("mine.txt"), "{err}");
     assert!(ds.join("mine.txt").exists());
     assert_eq!(dataset::verify(&ds).unwrap().counts.points, 5);
+}
+
+#[test]
+fn density_on_the_cpu_is_refused_and_an_empty_folder_may_be_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d.png");
+    let err = lyceum_refused(&[
+        "render",
+        "--renderer",
+        "cpu",
+        "--mode",
+        "density",
+        "--curves",
+        "20",
+        "--samples",
+        "50",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(err.contains("density needs the GPU"), "{err}");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let input = odd("five_points.csv");
+    lyceum_ok(&[
+        "dataset",
+        "import",
+        input.to_str().unwrap(),
+        "--out",
+        empty.to_str().unwrap(),
+        "--force",
+    ]);
+    assert_eq!(dataset::verify(&empty).unwrap().counts.points, 5);
 }
 
 #[test]

@@ -119,6 +119,18 @@ pub(crate) async fn dataset_command(command: DatasetCommand) -> anyhow::Result<(
     match command {
         DatasetCommand::Save { fetch, target } => {
             let (store, source) = fetch_store(&fetch, DEFAULT_WIDTH_PX).await?;
+            if let dataset::Source::ClickHouse {
+                width_px: Some(columns),
+                ..
+            } = &source
+            {
+                // Say it: a long table is saved as the server's M4, not every sample.
+                eprintln!(
+                    "note: a long table is saved as the server's M4 over {columns} columns (first, min, \
+                     max, last per column: the exact picture up to {columns} px wide), not every sample; \
+                     --width-px keeps more"
+                );
+            }
             target.save(&store, source)?;
         }
         DatasetCommand::Import {
@@ -129,7 +141,13 @@ pub(crate) async fn dataset_command(command: DatasetCommand) -> anyhow::Result<(
             target,
         } => {
             let roles = dataset::LongColumns { series, x, value };
+            let started = Instant::now();
             let imported = dataset::import_file(&file, &roles)?;
+            out!(
+                "read {} in {:.0} ms",
+                file.display(),
+                started.elapsed().as_secs_f64() * 1e3
+            );
             for note in &imported.notes {
                 eprintln!("note: {note}");
             }

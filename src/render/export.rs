@@ -66,6 +66,8 @@ pub enum ExportError {
     Cpu(#[from] RenderError),
     #[error("nothing to draw: every value of the shown curves is empty, NaN or infinite")]
     NoFiniteValues,
+    #[error("the CPU renderer draws lines only: density needs the GPU renderer")]
+    DensityNeedsGpu,
 }
 
 /// Sizes checked, curves styled, labels made, the extent found: what both renderers start from.
@@ -82,6 +84,9 @@ fn prepare(
         .map_err(GpuError::from)?,
         RendererKind::Cpu => super::check_image_size(request.width_px, request.height_px)
             .map_err(RenderError::from)?,
+    }
+    if request.renderer == RendererKind::Cpu && request.mode == BaseMode::Density {
+        return Err(ExportError::DensityNeedsGpu);
     }
     let styling = style_curves(store, &request.style)?;
     let mut labels = plot_labels(&request.source_name, store.axes(), &styling);

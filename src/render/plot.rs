@@ -432,6 +432,81 @@ pub struct PlotLabels {
     pub legend: Vec<(String, [u8; 4])>,
 }
 
+/// Steps of a time axis, in seconds: round to the unit people read (1 ms … 30 days).
+const TIME_STEPS_SECS: [f64; 31] = [
+    1e-3,
+    2e-3,
+    5e-3,
+    0.01,
+    0.02,
+    0.05,
+    0.1,
+    0.2,
+    0.5,
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    15.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+    900.0,
+    1800.0,
+    3600.0,
+    7200.0,
+    10_800.0,
+    21_600.0,
+    43_200.0,
+    86_400.0,
+    172_800.0,
+    604_800.0,
+    1_209_600.0,
+    2_592_000.0,
+];
+
+/// Grid marks of a time axis at round UTC times (whole seconds, minutes, hours, days: epoch
+/// seconds are UTC, so multiples of a day fall on midnights), three line weights as egui_plot
+/// draws them; where two steps mark the same time, the larger step wins (it sets the label).
+fn time_grid(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
+    let (lo, hi) = input.bounds;
+    let first = TIME_STEPS_SECS
+        .iter()
+        .position(|&step| step >= input.base_step_size)
+        .unwrap_or(TIME_STEPS_SECS.len() - 1);
+    // Three weights, each step at least four times the one below (as egui_plot's own spacer
+    // spans a factor of 100 over its three).
+    let mut levels = vec![TIME_STEPS_SECS[first]];
+    for &step in &TIME_STEPS_SECS[first..] {
+        if levels.len() < 3 && levels.last().is_some_and(|&last| step >= 4.0 * last) {
+            levels.push(step);
+        }
+    }
+    let mut marks: Vec<egui_plot::GridMark> = Vec::new();
+    for step in levels {
+        let (from, to) = ((lo / step).ceil() as i64, (hi / step).floor() as i64);
+        if to - from > 10_000 {
+            continue;
+        }
+        for k in from..=to {
+            let value = k as f64 * step;
+            match marks
+                .iter_mut()
+                .find(|m| (m.value - value).abs() < step * 1e-6)
+            {
+                Some(mark) => mark.step_size = mark.step_size.max(step),
+                None => marks.push(egui_plot::GridMark {
+                    value,
+                    step_size: step,
+                }),
+            }
+        }
+    }
+    marks
+}
+
 /// Tick labels of a time axis (epoch seconds, UTC), as fine as the tick step needs.
 fn time_tick(mark: egui_plot::GridMark, range: &RangeInclusive<f64>) -> String {
     let Some(at) = chrono::DateTime::from_timestamp_micros((mark.value * 1e6).round() as i64)
@@ -475,12 +550,13 @@ pub fn curves_plot_ui(
         .y_axis_label(labels.y_axis.clone())
         .allow_double_click_reset(true);
     if time_axis {
-        plot = plot.x_axis_formatter(time_tick);
+        plot = plot.x_grid_spacer(time_grid).x_axis_formatter(time_tick);
     }
     if let Some((x_start, x_end)) = curves.pinned_x {
         plot = plot.default_x_bounds(x_start, x_end);
     }
-    if !labels.legend.is_empty() {
+    // Density colours are counts, not labels: a label legend would mislead.
+    if !labels.legend.is_empty() && curves.mode() == BaseMode::Lines {
         plot = plot.legend(
             egui_plot::Legend::default()
                 .position(egui_plot::Corner::RightTop)
@@ -490,7 +566,12 @@ pub fn curves_plot_ui(
     plot.show(ui, |plot_ui| {
         // Unnamed: the legend lists the colours, not the item.
         plot_ui.add(CurvesItem::new(String::new(), Arc::clone(curves)));
-        for (value, [r, g, b, a]) in &labels.legend {
+        let legend = if curves.mode() == BaseMode::Lines {
+            labels.legend.as_slice()
+        } else {
+            &[]
+        };
+        for (value, [r, g, b, a]) in legend {
             // A line with no points: a legend entry only (`add`, since `line` drops it).
             plot_ui.add(
                 egui_plot::Line::new(value.clone(), egui_plot::PlotPoints::default())
@@ -554,6 +635,45 @@ mod tests {
         // The worker stops once nothing is wanted.
         std::thread::sleep(std::time::Duration::from_millis(50));
         assert!(!curves.slot.lock().unwrap().worker_running);
+    }
+
+    #[test]
+    fn time_axes_mark_round_utc_times() {
+        // Three days from 2024-03-01 10:00 UTC, about 150 px per day.
+        let start = 1_709_287_200.0;
+        let marks = time_grid(egui_plot::GridInput {
+            bounds: (start, start + 3.0 * 86_400.0),
+            base_step_size: 3_000.0,
+        });
+        assert!(!marks.is_empty());
+        for mark in &marks {
+            assert_eq!(
+                mark.value % mark.step_size,
+                0.0,
+                "{mark:?} is not on its step"
+            );
+        }
+        let days: Vec<f64> = marks
+            .iter()
+            .filter(|m| m.step_size >= 86_400.0)
+            .map(|m| m.value)
+            .collect();
+        assert!(!days.is_empty(), "{marks:?}");
+        assert!(
+            days.iter().all(|d| d % 86_400.0 == 0.0),
+            "midnights: {days:?}"
+        );
+        assert_eq!(days[0], 1_709_337_600.0);
+        assert_eq!(
+            time_tick(
+                egui_plot::GridMark {
+                    value: days[0],
+                    step_size: 86_400.0
+                },
+                &(start..=start + 3.0 * 86_400.0)
+            ),
+            "2024-03-02"
+        );
     }
 
     #[test]

@@ -96,6 +96,12 @@ pub fn parse_datetime_ms(text: &str) -> Option<i64> {
     ]
     .iter()
     .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok())
+    .or_else(|| {
+        // A date alone: its midnight.
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })
     .map(|dt| dt.and_utc().timestamp_millis())
 }
 
@@ -282,8 +288,9 @@ pub fn sniff(path: &Path) -> Result<CsvSniff, CsvError> {
 }
 
 /// Column names a person would use for each role, lower case.
-pub(crate) const SERIES_NAMES: [&str; 12] = [
+pub(crate) const SERIES_NAMES: [&str; 13] = [
     "series",
+    "messung",
     "kurve",
     "kurven_id",
     "zyklus",

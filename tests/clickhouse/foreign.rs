@@ -243,6 +243,10 @@ fn import_papercuts_line_numbers_empty_tables_and_edited_files() {
     std::fs::write(&csv, rows.replacen("c1,1,1", "c1,1,100", 1)).unwrap();
     let err = refused(&args);
     assert!(err.contains("edited since"), "{err}");
+    assert!(
+        !err.contains("re-run the same import"),
+        "re-running cannot help: {err}"
+    );
 
     // --query-timeout-secs governs the capability probe too (the connect timeout only the
     // first round trip): a limit no query can meet fails `caps`.

@@ -93,17 +93,26 @@ pub enum ImportFailure {
     Csv(#[from] CsvError),
     #[error(transparent)]
     ClickHouse(#[from] ClickHouseError),
+    #[error("{0}")]
+    EditedFile(String),
 }
 
-/// An import that stopped, with what it had loaded: re-running the same command resumes.
+/// An import that stopped, with what it had loaded: re-running the same command resumes,
+/// unless the file was edited since an earlier import (`resumable` false).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{cause}\nwhat landed: {landed}{}\nre-run the same import to load the rest: batches already in the table are skipped",
-    landed.notes.iter().map(|n| format!("\nnote: {n}")).collect::<String>()
+    "{cause}\nwhat landed: {landed}{}{}",
+    landed.notes.iter().map(|n| format!("\nnote: {n}")).collect::<String>(),
+    if *resumable {
+        "\nre-run the same import to load the rest: batches already in the table are skipped"
+    } else {
+        ""
+    }
 )]
 pub struct ImportError {
     pub cause: ImportFailure,
     pub landed: ImportReport,
+    pub resumable: bool,
 }
 
 struct EncodedBatch {
@@ -398,6 +407,7 @@ impl Connection {
             ..ImportReport::default()
         };
         let fail = |cause: ImportFailure, landed: &ImportReport| ImportError {
+            resumable: !matches!(cause, ImportFailure::EditedFile(_)),
             cause,
             landed: landed.clone(),
         };
@@ -502,7 +512,7 @@ impl Connection {
                     .get(&(batch.id.file, batch.id.index))
                     .is_some_and(|content| *content != batch.id.content)
                 {
-                    return Err(ClickHouseError::InvalidRequest(format!(
+                    return Err(ImportFailure::EditedFile(format!(
                         "lines {first_line}–{} of {} differ from what an earlier import of this file loaded \
                          into {} (batch {}): the file was edited since, and importing it again would \
                          duplicate rows; import into a new table, or drop {} first",
@@ -511,8 +521,7 @@ impl Connection {
                         report.table,
                         batch.id.index + 1,
                         report.table
-                    ))
-                    .into());
+                    )));
                 }
                 self.insert_rowbinary(&options.database, &options.table, &column_refs, batch.data)
                     .await?;

@@ -393,9 +393,12 @@ impl CurveQuery {
                 ArrayXDecode::Uniform { x0: *x0, dx: *dx }
             }
         };
-        sql.push(" AS x, arrayMap(v -> toFloat32(v), ")
-            .column(&m.y_column.name)
-            .push(") AS y FROM ");
+        // Infinite samples become gaps, as imports store them: nothing is drawn to infinity.
+        sql.push(
+            " AS x, arrayMap(f -> if(isFinite(f), f, toFloat32(nan)), arrayMap(v -> toFloat32(v), ",
+        )
+        .column(&m.y_column.name)
+        .push(")) AS y FROM ");
         table(&mut sql, m);
         sql.push(" WHERE 1");
         let mut order_by_row_column = None;
@@ -491,5 +494,20 @@ impl Connection {
         };
         self.run(Budget::Data, Some(&query_id), options.cancel, work)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_x_bound;
+
+    #[test]
+    fn x_bounds_are_numbers_date_times_or_dates() {
+        assert_eq!(parse_x_bound("1793577600.25"), Ok(1_793_577_600.25));
+        assert_eq!(parse_x_bound("2026-11-02T00:00:01Z"), Ok(1_793_577_601.0));
+        assert_eq!(parse_x_bound("2026-11-02 00:00:00.5"), Ok(1_793_577_600.5));
+        assert_eq!(parse_x_bound("2026-11-02"), Ok(1_793_577_600.0));
+        assert!(parse_x_bound("yesterday").is_err());
+        assert!(parse_x_bound("inf").is_err());
     }
 }

@@ -373,7 +373,7 @@ impl ValueReport {
         let mut notes = Vec::new();
         if self.overflow > 0 {
             notes.push(format!(
-                "{} value(s) beyond the f32 range (±3.4e38) are stored as ±inf and not drawn",
+                "{} value(s) beyond the f32 range (±3.4e38) are stored as gaps (NaN)",
                 self.overflow
             ));
         }
@@ -385,7 +385,7 @@ impl ValueReport {
         }
         if self.infinite > 0 {
             notes.push(format!(
-                "{} infinite value(s) are kept as ±inf and not drawn",
+                "{} infinite value(s) are stored as gaps (NaN)",
                 self.infinite
             ));
         }
@@ -497,7 +497,10 @@ pub fn long_batches_to_store(
                 }
             };
             curve.xs.push(x_value);
-            curve.ys.push(y_value as f32);
+            // What f32 cannot hold finitely is a gap: a picture cannot show infinity, and a
+            // line to the plot's edge would be a lie. The notes say how many.
+            let y = y_value as f32;
+            curve.ys.push(if y.is_finite() { y } else { f32::NAN });
         }
         row_base += batch.num_rows();
     }

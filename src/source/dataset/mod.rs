@@ -244,6 +244,14 @@ fn check_replaceable(dir: &Path) -> Result<(), DatasetError> {
             "it is a file, not a folder".to_owned()
         }));
     }
+    // An empty folder holds nothing to lose.
+    if std::fs::read_dir(dir)
+        .map_err(io_error(dir))?
+        .next()
+        .is_none()
+    {
+        return Ok(());
+    }
     let manifest = read_manifest(dir).map_err(|e| refuse(format!("it is not a dataset ({e})")))?;
     let mut others = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
