@@ -272,6 +272,16 @@ impl HeadlessGpu {
         })
     }
 
+    /// Wait for `target`'s picture (after [`OffscreenTarget::copy_out`] was submitted); an
+    /// error the device reported meanwhile, outside any scope, fails it.
+    pub fn read(&self, target: &OffscreenTarget) -> Result<super::cpu::Image, GpuError> {
+        let image = target.read(&self.device)?;
+        match self.errors.take() {
+            Some(error) => Err(GpuError::Device(error)),
+            None => Ok(image),
+        }
+    }
+
     /// Refuse a picture no renderer makes, or one larger than the device's textures.
     pub fn check_image_size(&self, width: u32, height: u32) -> Result<(), GpuError> {
         super::check_image_size(width, height)?;
@@ -1120,9 +1130,5 @@ pub fn render_curves(
         gpu.queue.submit([encoder.finish()]);
         Ok(target)
     })?;
-    let image = target.read(&gpu.device)?;
-    match gpu.errors.take() {
-        Some(error) => Err(GpuError::Device(error)),
-        None => Ok(image),
-    }
+    gpu.read(&target)
 }

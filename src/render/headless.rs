@@ -98,11 +98,7 @@ pub fn render_ui(
         gpu.queue.submit(command_buffers);
         Ok(target)
     })?;
-    let image = target.read(&gpu.device)?;
-    match gpu.errors.take() {
-        Some(error) => Err(GpuError::Device(error)),
-        None => Ok(image),
-    }
+    gpu.read(&target)
 }
 
 /// The input of one headless frame: the picture's size in points at `pixels_per_point`.
