@@ -384,6 +384,17 @@ fn density_on_the_cpu_is_refused_and_an_empty_folder_may_be_replaced() {
         out.to_str().unwrap(),
     ]);
     assert!(err.contains("density needs the GPU"), "{err}");
+    let jpeg = dir.path().join("d.jpg");
+    let err = lyceum_refused(&[
+        "render",
+        "--curves",
+        "20",
+        "--samples",
+        "50",
+        "--out",
+        jpeg.to_str().unwrap(),
+    ]);
+    assert!(err.contains("writes PNG files"), "{err}");
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     let input = odd("five_points.csv");

@@ -178,6 +178,12 @@ pub(crate) async fn dataset_command(command: DatasetCommand) -> anyhow::Result<(
             );
             out!("  created {}", m.created_at);
             out!("  {} curves, {} points", m.counts.curves, m.counts.points);
+            out!(
+                "  axes: x {}{}, y {}",
+                m.axes.x_title(),
+                if m.axes.x_is_time { " (time)" } else { "" },
+                m.axes.y_title()
+            );
             out!("  source: {}", serde_json::to_string(&m.source)?);
             for column in &m.schema {
                 out!(

@@ -144,6 +144,16 @@ pub(crate) async fn render(args: &RenderArgs) -> anyhow::Result<()> {
     use lyceum::render::style::{ColourBy, StyleRequest};
     use lyceum::source::demo::Program;
 
+    if !args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"))
+    {
+        bail!(
+            "{}: `lyceum render` writes PNG files; name the file *.png",
+            args.out.display()
+        );
+    }
     if args.from.is_some() && args.dataset.is_some() {
         bail!("--dataset and a `clickhouse`/`dataset` source exclude each other: choose one");
     }
@@ -247,7 +257,9 @@ pub(crate) async fn render(args: &RenderArgs) -> anyhow::Result<()> {
             args.out.display()
         ),
     }
-    out!("title: {}", report.labels.title);
+    if report.adapter.is_some() {
+        out!("title: {}", report.labels.title);
+    }
     if let Some(label) = &styling.colour_by {
         let legend: Vec<String> = styling
             .legend

@@ -63,7 +63,11 @@ impl ClickHouseError {
         match error {
             E::BadResponse(text) => Self::from_server_text(&text, user),
             E::Network(source) => {
-                let detail = error_chain(source.as_ref());
+                let mut detail = error_chain(source.as_ref());
+                // TLS spoken to a plain-HTTP port: the one hint that helps.
+                if url.starts_with("https://") && detail.contains("InvalidContentType") {
+                    detail.push_str(" (the server answered in plain HTTP: try http://)");
+                }
                 if looks_like_connect_failure(&detail) {
                     Self::Unreachable {
                         url: url.to_owned(),

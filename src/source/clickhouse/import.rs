@@ -152,20 +152,22 @@ impl BatchId {
 #[derive(Debug, Default)]
 struct LandedBatches {
     ids: HashSet<String>,
+    /// Hashes of the file names earlier imports came from.
+    files: HashSet<u64>,
     /// (file, batch index) → content hash, for telling an edited file from a resumed one.
     by_position: std::collections::HashMap<(u64, u64), u128>,
 }
 
 impl LandedBatches {
     fn new(ids: Vec<String>) -> Self {
-        let by_position = ids
-            .iter()
-            .filter_map(|id| BatchId::parse(id))
-            .map(|b| ((b.file, b.index), b.content))
-            .collect();
+        let parsed: Vec<BatchId> = ids.iter().filter_map(|id| BatchId::parse(id)).collect();
         Self {
+            files: parsed.iter().map(|b| b.file).collect(),
+            by_position: parsed
+                .iter()
+                .map(|b| ((b.file, b.index), b.content))
+                .collect(),
             ids: ids.into_iter().collect(),
-            by_position,
         }
     }
 }
@@ -477,6 +479,21 @@ impl Connection {
             ),
             CsvLayout::Wide { series, .. } => format!("wide: {} series", series.len()),
         };
+        let this_file = xxhash_rust::xxh3::xxh3_64(
+            path.file_name()
+                .map(|n| n.as_encoded_bytes().to_vec())
+                .unwrap_or_default()
+                .as_slice(),
+        );
+        let others = existing.files.iter().filter(|f| **f != this_file).count();
+        if others > 0 {
+            // A renamed or different file: its rows are added, whatever is there already.
+            report.notes.push(format!(
+                "{} already holds rows imported from {others} other file(s); this file's rows are \
+                 added beside them (a renamed copy of an imported file duplicates its rows)",
+                report.table
+            ));
+        }
         let datetime64 = self.capabilities().datetime64;
         if shape.x_is_time && !datetime64 {
             report.notes.push(

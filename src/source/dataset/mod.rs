@@ -265,7 +265,11 @@ fn check_replaceable(dir: &Path) -> Result<(), DatasetError> {
         others.sort();
         return Err(refuse(format!(
             "it also holds {} that the dataset does not list ({})",
-            if others.len() == 1 { "a file" } else { "files" },
+            if others.len() == 1 {
+                "an entry"
+            } else {
+                "entries"
+            },
             others.join(", ")
         )));
     }
