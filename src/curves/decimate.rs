@@ -16,7 +16,7 @@
 use argminmax::NaNArgMinMax;
 use rayon::prelude::*;
 
-use super::store::{CurveStore, Sampling};
+use super::store::{BLOCK_SAMPLES, BlockSummary, CurveStore, Sampling};
 
 /// The visible x-range and its width in pixel columns.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -209,21 +209,78 @@ fn emit_m4(
     Some(())
 }
 
-/// One column, samples `from..to`: one min/max pass, or run by run where NaN splits it.
+/// Positions of the minimum and maximum of `ys[from..to]` (NaN-free), or `None` where the
+/// range holds a NaN. One SIMD pass (argminmax picks AVX2 / AVX-512 / NEON at run time) over
+/// what no block summary covers; whole blocks inside the range come from `blocks`.
+fn min_max_positions(
+    ys: &[f32],
+    blocks: &[BlockSummary],
+    from: usize,
+    to: usize,
+) -> Option<(usize, usize)> {
+    let scan = |a: usize, b: usize| -> Option<(usize, usize)> {
+        let slice = &ys[a..b];
+        let (low, high) = NaNArgMinMax::nanargminmax(&slice);
+        (!slice[low].is_nan() && !slice[high].is_nan()).then_some((a + low, a + high))
+    };
+    let first_block = from.div_ceil(BLOCK_SAMPLES);
+    let block_end = |k: usize| ((k + 1) * BLOCK_SAMPLES).min(ys.len());
+    // Worth it only where whole blocks fit: otherwise one scan.
+    if blocks.is_empty() || first_block >= blocks.len() || block_end(first_block) > to {
+        return scan(from, to);
+    }
+    let mut last_block = first_block;
+    while last_block + 1 < blocks.len() && block_end(last_block + 1) <= to {
+        last_block += 1;
+    }
+    let mut best: Option<(usize, usize)> = None;
+    let mut take = |(low, high): (usize, usize)| {
+        best = Some(match best {
+            None => (low, high),
+            Some((l, h)) => (
+                if ys[low] < ys[l] { low } else { l },
+                if ys[high] > ys[h] { high } else { h },
+            ),
+        });
+    };
+    let head_end = first_block * BLOCK_SAMPLES;
+    if from < head_end {
+        take(scan(from, head_end)?);
+    }
+    for (k, block) in blocks
+        .iter()
+        .enumerate()
+        .take(last_block + 1)
+        .skip(first_block)
+    {
+        if block.has_nan {
+            return None;
+        }
+        let base = k * BLOCK_SAMPLES;
+        take((
+            base + usize::from(block.min_at),
+            base + usize::from(block.max_at),
+        ));
+    }
+    let tail_start = block_end(last_block);
+    if tail_start < to {
+        take(scan(tail_start, to)?);
+    }
+    best
+}
+
+/// One column, samples `from..to`: its minimum and maximum, or run by run where NaN splits it.
 fn decimate_column(
     xs: Xs<'_>,
     ys: &[f32],
+    blocks: &[BlockSummary],
     from: usize,
     to: usize,
     map: &PixelMap,
     out: &mut Writer<'_>,
 ) -> Option<()> {
-    let slice = &ys[from..to];
-    // One SIMD pass (argminmax picks AVX2 / AVX-512 / NEON at run time); NaN is returned as
-    // the minimum or maximum where the column has one, and then the column is split.
-    let (low, high) = NaNArgMinMax::nanargminmax(&slice);
-    if !slice[low].is_nan() && !slice[high].is_nan() {
-        return emit_m4(xs, ys, [from, from + low, from + high, to - 1], map, out);
+    if let Some((low, high)) = min_max_positions(ys, blocks, from, to) {
+        return emit_m4(xs, ys, [from, low, high, to - 1], map, out);
     }
     let mut i = from;
     while i < to {
@@ -283,6 +340,7 @@ fn copy_curve(
 fn decimate_curve(
     xs: Xs<'_>,
     ys: &[f32],
+    blocks: &[BlockSummary],
     lo: usize,
     hi: usize,
     map: &PixelMap,
@@ -295,7 +353,7 @@ fn decimate_curve(
     while i < hi {
         let column = map.px(xs.at(i)).floor();
         let j = first_at_or_past(xs, map, i + 1, hi, column + 1.0);
-        decimate_column(xs, ys, i, j, map, out)?;
+        decimate_column(xs, ys, blocks, i, j, map, out)?;
         i = j;
     }
     Some(())
@@ -411,6 +469,7 @@ pub fn decimate_m4_into(store: &CurveStore, map: &PixelMap, out: &mut Decimated)
             decimate_curve(
                 xs_of(store, part.curve as u32),
                 ys,
+                store.blocks(part.curve as u32),
                 part.lo,
                 part.hi,
                 map,
@@ -466,8 +525,16 @@ pub fn decimate_m4_into(store: &CurveStore, map: &PixelMap, out: &mut Decimated)
             len: 0,
             leading_gap_allowed: false,
         };
-        let written = decimate_curve(xs_of(store, curve as u32), ys, lo, hi, map, &mut writer)
-            .map_or(0, |()| writer.len);
+        let written = decimate_curve(
+            xs_of(store, curve as u32),
+            ys,
+            store.blocks(curve as u32),
+            lo,
+            hi,
+            map,
+            &mut writer,
+        )
+        .map_or(0, |()| writer.len);
         let mut end = spill + written;
         while end > spill && y[end - 1].is_nan() {
             end -= 1;
@@ -677,6 +744,40 @@ mod tests {
             let (a, b) = (raster(&full, width, rows), raster(&m4, width, rows));
             prop_assert!(a.lit() > 0, "nothing drawn");
             prop_assert!(a.same_pixels(&b), "{} vs {} lit pixels", a.lit(), b.lit());
+        }
+    }
+
+    #[test]
+    fn block_summaries_give_the_same_extremes_as_a_scan() {
+        let n = 50 * BLOCK_SAMPLES + 333;
+        let mut ys: Vec<f32> = (0..n)
+            .map(|i| ((i as f32) * 0.013).sin() * (1.0 + (i % 89) as f32 * 0.01))
+            .collect();
+        // A gap inside block 20 and a spike at a block's first sample.
+        ys[20 * BLOCK_SAMPLES + 17] = f32::NAN;
+        ys[31 * BLOCK_SAMPLES] = 9.0;
+        let store = store_of(&[(ys.clone(), None)]);
+        let blocks = store.blocks(0);
+        assert_eq!(blocks.len(), n.div_ceil(BLOCK_SAMPLES));
+        let mut state = 12345u64;
+        for _ in 0..2000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let from = (state >> 33) as usize % n;
+            let len = 1 + (state >> 13) as usize % (8 * BLOCK_SAMPLES);
+            let to = (from + len).min(n);
+            let slice = &ys[from..to];
+            let got = min_max_positions(&ys, blocks, from, to);
+            if slice.iter().any(|v| v.is_nan()) {
+                assert_eq!(got, None, "{from}..{to} holds the gap");
+                continue;
+            }
+            let (low, high) = got.unwrap();
+            assert!((from..to).contains(&low) && (from..to).contains(&high));
+            let min = slice.iter().copied().fold(f32::INFINITY, f32::min);
+            let max = slice.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            assert_eq!((ys[low], ys[high]), (min, max), "{from}..{to}");
         }
     }
 

@@ -11,5 +11,6 @@ pub use bounds::{DataBounds, data_bounds};
 pub use decimate::{Decimated, PixelMap, all_points, decimate_m4, decimate_m4_into};
 pub use raster::{Raster, RowMap, light_curve};
 pub use store::{
-    Axes, CurveId, CurveStore, CurveStoreBuilder, LabelColumn, Sampling, StoreBytes, StoreError,
+    Axes, BLOCK_SAMPLES, BlockSummary, CurveId, CurveStore, CurveStoreBuilder,
+    INDEXED_CURVE_SAMPLES, LabelColumn, Sampling, StoreBytes, StoreError,
 };
