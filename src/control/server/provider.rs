@@ -276,11 +276,16 @@ fn process_alive(pid: u32) -> bool {
 
 fn signal(pid: u32, name: &str) {
     // `kill` from procps keeps this free of `unsafe` libc calls; failure means it is gone.
-    let _ = Command::new("kill")
+    match Command::new("kill")
         .args([&format!("-{name}"), &pid.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status();
+        .status()
+    {
+        Ok(status) if status.success() => {}
+        Ok(status) => tracing::debug!(pid, signal = name, %status, "no such process to signal"),
+        Err(error) => tracing::warn!(pid, signal = name, %error, "cannot run `kill`"),
+    }
 }
 
 fn http_client() -> reqwest::Client {

@@ -233,8 +233,14 @@ impl Connection {
                 .query("KILL QUERY WHERE query_id = ? ASYNC")
                 .bind(query_id.as_str())
                 .execute();
-            // Nothing to report if this fails: the query may have ended already.
-            let _ = tokio::time::timeout(timeout, kill).await;
+            // The query may have ended already; the server then has nothing to kill.
+            match tokio::time::timeout(timeout, kill).await {
+                Ok(Ok(())) => tracing::debug!(%query_id, "abandoned query killed"),
+                Ok(Err(error)) => {
+                    tracing::warn!(%query_id, %error, "KILL QUERY for an abandoned query failed");
+                }
+                Err(_) => tracing::warn!(%query_id, "KILL QUERY for an abandoned query timed out"),
+            }
         });
     }
 

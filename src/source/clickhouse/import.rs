@@ -305,8 +305,11 @@ fn produce(
             }
         }
     })();
-    if let Err(e) = result {
-        let _ = tx.blocking_send(Err(e));
+    if let Err(e) = result
+        && let Err(unsent) = tx.blocking_send(Err(e))
+    {
+        // The importer stopped first (its own error is reported); keep this one in the log.
+        tracing::warn!(error = ?unsent.0.err(), "CSV error after the import had stopped");
     }
 }
 
