@@ -6,8 +6,7 @@
 //! the CPU picture pixel for pixel.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 use std::sync::Arc;
 
 use lyceum::curves::{CurveStore, CurveStoreBuilder, PixelMap, RowMap, all_points, decimate_m4};
@@ -19,42 +18,11 @@ use lyceum::render::gpu::{
 use lyceum::source::dataset;
 use proptest::prelude::*;
 
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{lyceum_ok, lyceum_refused, odd};
+
 const WHITE: [u8; 4] = [255; 4];
-
-fn odd(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/odd-curves")
-        .join(name)
-}
-
-fn lyceum(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lyceum"))
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap()
-}
-
-/// Run and require success; stdout and stderr together.
-fn lyceum_ok(args: &[&str]) -> String {
-    let output = lyceum(args);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "lyceum {args:?}: {text}");
-    text
-}
-
-/// Run and require a clean refusal: exit 1 (not a panic's 101 or a signal), a message.
-fn lyceum_refused(args: &[&str]) -> String {
-    let output = lyceum(args);
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(1), "lyceum {args:?}: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    stderr
-}
 
 fn read_png(path: &Path) -> Image {
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));

@@ -4,55 +4,11 @@
 //! an empty table left by a failed import, an edited file imported again, an unknown
 //! database, a URL without a scheme, progress on a non-terminal, a closed pipe.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
+use crate::cli::{lyceum, lyceum_ok as ok, lyceum_refused as refused, odd, text};
 use crate::support::ClickHouseServer;
-
-fn odd(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/odd-curves")
-        .join(name)
-}
-
-fn lyceum(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lyceum"))
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn ok(args: &[&str]) -> String {
-    let output = lyceum(args);
-    assert!(
-        output.status.success(),
-        "lyceum {args:?}: {}",
-        text(&output)
-    );
-    text(&output)
-}
-
-fn refused(args: &[&str]) -> String {
-    let output = lyceum(args);
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "lyceum {args:?}: {}",
-        text(&output)
-    );
-    let all = text(&output);
-    assert!(!all.contains("panicked"), "{all}");
-    all
-}
 
 fn import(url: &str, file: &Path, table: &str) -> String {
     ok(&[

@@ -7,6 +7,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+#[path = "../common/cli.rs"]
+mod cli;
+
 mod connection;
 mod ddl;
 mod foreign;
