@@ -15,8 +15,9 @@ pub(crate) struct ConnectArgs {
     pub(crate) url: String,
     #[arg(long, default_value = "default", env = "LYCEUM_USER")]
     pub(crate) user: String,
-    #[arg(long, default_value = "lyceum_demo")]
-    pub(crate) database: String,
+    /// The database to work in (default: lyceum_demo, where `seed` puts the demo plant).
+    #[arg(long)]
+    pub(crate) database: Option<String>,
     /// Read the password from standard input instead of the keychain.
     #[arg(long)]
     pub(crate) password_stdin: bool,
@@ -40,12 +41,19 @@ pub(crate) fn read_password_from_stdin() -> anyhow::Result<Password> {
     Ok(Password::new(line.trim_end_matches(['\r', '\n'])))
 }
 
+/// The database when `--database` is not given.
+pub(crate) const DEFAULT_DATABASE: &str = "lyceum_demo";
+
 impl ConnectArgs {
+    pub(crate) fn database(&self) -> &str {
+        self.database.as_deref().unwrap_or(DEFAULT_DATABASE)
+    }
+
     pub(crate) fn profile(&self) -> ConnectionProfile {
         ConnectionProfile {
             connect_timeout_secs: self.connect_timeout_secs,
             query_timeout_secs: self.query_timeout_secs,
-            ..ConnectionProfile::new(&self.url, &self.database, &self.user)
+            ..ConnectionProfile::new(&self.url, self.database(), &self.user)
         }
     }
 

@@ -224,12 +224,12 @@ pub(crate) async fn dataset_command(command: DatasetCommand) -> anyhow::Result<(
             let connection = connect.connect().await?;
             let started = Instant::now();
             let rows = connection
-                .export_curves(&connect.database, &table, &data.store)
+                .export_curves(connect.database(), &table, &data.store)
                 .await?;
             out!(
                 "exported {} curves ({rows} rows) to {}.{table} in {:.0} ms",
                 data.store.len(),
-                connect.database,
+                connect.database(),
                 started.elapsed().as_secs_f64() * 1e3
             );
         }

@@ -88,7 +88,7 @@ pub(crate) async fn fetch_store(
     default_width_px: u32,
 ) -> anyhow::Result<(lyceum::curves::CurveStore, dataset::Source)> {
     let connection = args.connect.connect().await?;
-    let db = &args.connect.database;
+    let db = args.connect.database();
     let preset = match args.preset {
         PresetArg::ProcessCurves => Some(ch::ddl::Preset::ProcessCurves),
         PresetArg::SensorReadings => Some(ch::ddl::Preset::SensorReadings),
@@ -116,7 +116,7 @@ pub(crate) async fn fetch_store(
                 },
             };
             SourceMapping {
-                database: db.clone(),
+                database: db.to_owned(),
                 table,
                 series_keys: args.series_keys.clone(),
                 labels: args.labels.clone(),

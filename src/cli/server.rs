@@ -98,7 +98,7 @@ pub(crate) async fn schema(args: SchemaArgs) -> anyhow::Result<()> {
     let connection = connect.connect().await?;
     match table {
         Some(table) => {
-            for c in connection.list_columns(&connect.database, &table).await? {
+            for c in connection.list_columns(connect.database(), &table).await? {
                 out!("{:<24} {:<36} {:?}", c.name, c.type_name, c.kind);
             }
         }
@@ -107,8 +107,20 @@ pub(crate) async fn schema(args: SchemaArgs) -> anyhow::Result<()> {
                 "databases: {}",
                 connection.list_databases().await?.join(", ")
             );
-            for t in connection.list_tables(&connect.database).await? {
-                out!("  {:<32} {}", t.name, t.engine);
+            match connection.list_tables(connect.database()).await {
+                Ok(tables) => {
+                    for t in tables {
+                        out!("  {:<32} {}", t.name, t.engine);
+                    }
+                }
+                // Not asked for by name: the listing above is the answer.
+                Err(ch::ClickHouseError::UnknownDatabase { .. }) if connect.database.is_none() => {
+                    out!(
+                        "(no database {} yet: `lyceum seed` creates it; --database NAME lists another)",
+                        connect.database()
+                    );
+                }
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -124,7 +136,7 @@ pub(crate) async fn seed(args: SeedArgs) -> anyhow::Result<()> {
     let connection = connect.connect().await?;
     let plant = Plant::new(plant.config()?);
     let report = connection
-        .seed_demo_plant(&connect.database, &plant, replace, |p| {
+        .seed_demo_plant(connect.database(), &plant, replace, |p| {
             progress_line(&format!("seeding {}: {} rows", p.table, p.rows));
         })
         .await?;
@@ -156,7 +168,7 @@ pub(crate) async fn import(args: ImportArgs) -> anyhow::Result<()> {
     } = args;
     let connection = connect.connect().await?;
     let options = ch::import::ImportOptions {
-        database: connect.database.clone(),
+        database: connect.database().to_owned(),
         table,
         series,
         x,

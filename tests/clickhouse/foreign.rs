@@ -225,6 +225,11 @@ fn import_papercuts_line_numbers_empty_tables_and_edited_files() {
     ok(&["caps", "--url", &url, "--query-timeout-secs", "30"]);
 
     // Unknown database and URL without a scheme.
+    let listing = ok(&["schema", "--url", &url]);
+    assert!(
+        listing.contains("databases: ") && listing.contains("no database lyceum_demo yet"),
+        "{listing}"
+    );
     let err = refused(&["schema", "--url", &url, "--database", "nosuchdb"]);
     assert!(err.contains("unknown database"), "{err}");
     let host = url.trim_start_matches("http://");
