@@ -190,3 +190,81 @@ fn the_clusters_view_creates_a_cluster_on_the_embedded_control_plane() {
     step_until(&mut harness, "must be 2–63 lower-case letters");
     assert_eq!(harness.query_all_by_label("stopped").count(), 1);
 }
+
+/// A dataset of foreign curves opens in the Datasets view with no network, drawn as itself
+/// (titled after it, coloured by its class label); a damaged one is an error naming the file,
+/// and the app keeps working.
+#[test]
+fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
+    use lyceum::source::dataset::{self, LongColumns, SaveOptions, SavedView, Source};
+
+    let data = tempfile::tempdir().unwrap();
+    let csv = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/odd-curves/ragged_crlf.csv");
+    let imported = dataset::import_file(&csv, &LongColumns::default()).unwrap();
+    let good = data.path().join("ragged");
+    let save = |dir: &std::path::Path| {
+        dataset::save(
+            &imported.store,
+            dir,
+            &SaveOptions {
+                name: "ragged".into(),
+                source: Source::File {
+                    path: csv.display().to_string(),
+                    format: "csv".into(),
+                },
+                view: SavedView::default(),
+                replace: false,
+            },
+        )
+        .unwrap();
+    };
+    save(&good);
+    let damaged = data.path().join("damaged");
+    save(&damaged);
+    let curves_file = damaged.join(dataset::CURVES_FILE);
+    let bytes = std::fs::read(&curves_file).unwrap();
+    std::fs::write(&curves_file, &bytes[..bytes.len() / 2]).unwrap();
+
+    let mut harness = app(data.path());
+    harness.get_by_label("Datasets").click();
+    harness.step();
+    let open = |harness: &mut Harness<'static, LyceumApp>, dir: &std::path::Path| {
+        let field = || egui::accesskit::Role::TextInput;
+        harness
+            .get_by_role_and_label(field(), "Dataset folder")
+            .focus();
+        harness.step();
+        // Replace what the field holds: select all, then type.
+        harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        harness
+            .get_by_role_and_label(field(), "Dataset folder")
+            .type_text(dir.to_str().unwrap());
+        harness.step();
+        harness.get_by_label("Open dataset").click();
+    };
+    open(&mut harness, &good);
+    step_until(&mut harness, "ragged: 300 curves");
+    assert!(
+        harness.query_by_label_contains("class_10 (27)").is_some(),
+        "a legend by class"
+    );
+    // No snapshot: the folder's path and the save time differ on every run.
+
+    open(&mut harness, &damaged);
+    step_until(&mut harness, "Cannot open the dataset");
+    // The message names the damaged file.
+    assert!(
+        harness
+            .query_by_label_contains("damaged/curves.arrow")
+            .is_some()
+    );
+    // What was shown stays, and the app answers.
+    assert!(
+        harness
+            .query_by_label_contains("ragged: 300 curves")
+            .is_some()
+    );
+    harness.get_by_label("Curves").click();
+    step_until(&mut harness, "screwdriving: ");
+}

@@ -1,10 +1,12 @@
-//! The desktop app (eframe + egui_wgpu). [`LyceumApp`] has two views: Curves — the embedded
+//! The desktop app (eframe + egui_wgpu). [`LyceumApp`] has three views: Curves — the embedded
 //! demo plant's process curves in a GPU-drawn plot, with the controls an engineer reaches for
-//! first (program, lines or density, NOK highlighted) — and Clusters ([`clusters`]), over the
-//! control plane (embedded in-process by default). The plant is generated on a worker thread
+//! first (program, lines or density, NOK highlighted) —, Datasets ([`datasets`]: a saved
+//! dataset opened offline and drawn as itself) and Clusters ([`clusters`]), over the control
+//! plane (embedded in-process by default). The plant is generated on a worker thread
 //! so the window opens at once; [`LyceumApp::ui`] never blocks.
 
 pub mod clusters;
+pub mod datasets;
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
@@ -53,12 +55,14 @@ pub struct LyceumApp {
     /// The last GPU error shown, until dismissed.
     gpu_error: Option<String>,
     clusters: clusters::ClustersPanel,
+    datasets: datasets::DatasetsPanel,
 }
 
 /// The app's top-level views.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum AppView {
     Curves,
+    Datasets,
     Clusters,
 }
 
@@ -146,6 +150,7 @@ impl LyceumApp {
         Self {
             view: AppView::Curves,
             clusters: clusters::ClustersPanel::new(data_dir),
+            datasets: datasets::DatasetsPanel::default(),
             state: DemoState::Loading(receiver),
             choice: ViewChoice {
                 program: Program::Screwdriving,
@@ -280,12 +285,14 @@ impl eframe::App for LyceumApp {
         egui::CentralPanel::default().show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut self.view, AppView::Curves, "Curves");
+                ui.selectable_value(&mut self.view, AppView::Datasets, "Datasets");
                 ui.selectable_value(&mut self.view, AppView::Clusters, "Clusters");
             });
             self.gpu_error_ui(ui);
             ui.separator();
             match self.view {
                 AppView::Curves => self.curves_ui(ui),
+                AppView::Datasets => self.datasets.ui(ui),
                 AppView::Clusters => self.clusters.ui(ui),
             }
         });
