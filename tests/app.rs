@@ -11,6 +11,9 @@ use egui_kittest::{Harness, SnapshotOptions};
 use lyceum::app::LyceumApp;
 use lyceum::source::demo::PlantConfig;
 
+#[path = "support/mod.rs"]
+mod support;
+
 fn app(data_dir: &std::path::Path) -> Harness<'static, LyceumApp> {
     let plant = PlantConfig {
         curves: 300,
@@ -41,6 +44,25 @@ fn step_until(harness: &mut Harness<'static, LyceumApp>, label: &str) {
         std::thread::sleep(Duration::from_millis(50));
         harness.step();
     }
+}
+
+/// Replace the text of the field labelled `label` with `text`.
+fn set_text(harness: &mut Harness<'static, LyceumApp>, label: &str, text: &str) {
+    use egui::accesskit::Role;
+    // A password field has a role of its own.
+    let role = if harness
+        .query_by_role_and_label(Role::TextInput, label)
+        .is_some()
+    {
+        Role::TextInput
+    } else {
+        Role::PasswordInput
+    };
+    harness.get_by_role_and_label(role, label).focus();
+    harness.step();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_role_and_label(role, label).type_text(text);
+    harness.step();
 }
 
 /// Snapshots tolerate antialiasing noise, not a changed picture.
@@ -230,17 +252,7 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
     harness.get_by_label("Datasets").click();
     harness.step();
     let open = |harness: &mut Harness<'static, LyceumApp>, dir: &std::path::Path| {
-        let field = || egui::accesskit::Role::TextInput;
-        harness
-            .get_by_role_and_label(field(), "Dataset folder")
-            .focus();
-        harness.step();
-        // Replace what the field holds: select all, then type.
-        harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-        harness
-            .get_by_role_and_label(field(), "Dataset folder")
-            .type_text(dir.to_str().unwrap());
-        harness.step();
+        set_text(harness, "Dataset folder", dir.to_str().unwrap());
         harness.get_by_label("Open dataset").click();
     };
     open(&mut harness, &good);
@@ -265,6 +277,36 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
             .query_by_label_contains("ragged: 300 curves")
             .is_some()
     );
+    harness.get_by_label("Curves").click();
+    step_until(&mut harness, "screwdriving: ");
+}
+
+/// A connection to a real server shows its version and what Lyceum will use; a wrong password
+/// shows the server's refusal, and the app keeps working.
+#[test]
+fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
+    let server = support::ClickHouseServer::start();
+    let data = tempfile::tempdir().unwrap();
+    let mut harness = app(data.path());
+    harness.get_by_label("Connections").click();
+    harness.step();
+    set_text(&mut harness, "Server URL", &server.url());
+    harness.get_by_label("Add and test").click();
+    step_until(&mut harness, "ClickHouse 18.");
+    assert!(
+        harness
+            .query_by_label_contains("not on this server: ")
+            .is_some(),
+        "18.16 lacks the modern features, and the view says which"
+    );
+
+    set_text(&mut harness, "User", support::PASSWORD_USER);
+    set_text(&mut harness, "Password", "not the password");
+    harness.get_by_label("Add and test").click();
+    step_until(&mut harness, "cannot connect: authentication failed");
+    // Both stay listed; the first is still good.
+    assert_eq!(harness.query_all_by_label("Remove").count(), 2);
+    assert!(harness.query_by_label_contains("ClickHouse 18.").is_some());
     harness.get_by_label("Curves").click();
     step_until(&mut harness, "screwdriving: ");
 }

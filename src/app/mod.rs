@@ -1,11 +1,13 @@
-//! The desktop app (eframe + egui_wgpu). [`LyceumApp`] has three views: Curves — the embedded
+//! The desktop app (eframe + egui_wgpu). [`LyceumApp`] has four views: Curves — the embedded
 //! demo plant's process curves in a GPU-drawn plot, with the controls an engineer reaches for
 //! first (program, lines or density, NOK highlighted) —, Datasets ([`datasets`]: a saved
-//! dataset opened offline and drawn as itself) and Clusters ([`clusters`]), over the control
-//! plane (embedded in-process by default). The plant is generated on a worker thread
+//! dataset opened offline and drawn as itself), Connections ([`connections`]: ClickHouse
+//! servers added and tested) and Clusters ([`clusters`]), over the control plane (embedded
+//! in-process by default). The plant is generated on a worker thread
 //! so the window opens at once; [`LyceumApp::ui`] never blocks.
 
 pub mod clusters;
+pub mod connections;
 pub mod datasets;
 
 use std::sync::Arc;
@@ -56,6 +58,7 @@ pub struct LyceumApp {
     gpu_error: Option<String>,
     clusters: clusters::ClustersPanel,
     datasets: datasets::DatasetsPanel,
+    connections: connections::ConnectionsPanel,
 }
 
 /// The app's top-level views.
@@ -63,6 +66,7 @@ pub struct LyceumApp {
 enum AppView {
     Curves,
     Datasets,
+    Connections,
     Clusters,
 }
 
@@ -151,6 +155,7 @@ impl LyceumApp {
             view: AppView::Curves,
             clusters: clusters::ClustersPanel::new(data_dir),
             datasets: datasets::DatasetsPanel::default(),
+            connections: connections::ConnectionsPanel::default(),
             state: DemoState::Loading(receiver),
             choice: ViewChoice {
                 program: Program::Screwdriving,
@@ -286,6 +291,7 @@ impl eframe::App for LyceumApp {
             ui.horizontal(|ui| {
                 ui.selectable_value(&mut self.view, AppView::Curves, "Curves");
                 ui.selectable_value(&mut self.view, AppView::Datasets, "Datasets");
+                ui.selectable_value(&mut self.view, AppView::Connections, "Connections");
                 ui.selectable_value(&mut self.view, AppView::Clusters, "Clusters");
             });
             self.gpu_error_ui(ui);
@@ -293,6 +299,7 @@ impl eframe::App for LyceumApp {
             match self.view {
                 AppView::Curves => self.curves_ui(ui),
                 AppView::Datasets => self.datasets.ui(ui),
+                AppView::Connections => self.connections.ui(ui),
                 AppView::Clusters => self.clusters.ui(ui),
             }
         });

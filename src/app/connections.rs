@@ -1,0 +1,291 @@
+//! The Connections view: ClickHouse servers the user adds, tests and removes. A test opens a
+//! real [`Connection`] (authentication and capability detection) on the panel's tokio runtime
+//! and shows the server's version and what Lyceum will use, or the library's error in words a
+//! person can act on. Passwords go to the OS keychain as the CLI stores them; where there is no
+//! keychain the panel says so and keeps the password for this session only. Profiles hold no
+//! secret. [`ConnectionsPanel`] is the view's state.
+
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use crate::secrets::{self, Password};
+use crate::source::clickhouse::{Connection, ConnectionProfile};
+
+/// A test's outcome for the connection at `index`.
+struct Tested {
+    index: usize,
+    /// Name, URL and user at the time of the test: a removed or edited entry ignores it.
+    account: String,
+    result: Result<String, String>,
+}
+
+/// One connection in the list.
+#[derive(Debug)]
+struct Entry {
+    profile: ConnectionProfile,
+    /// Kept here only where no keychain could take it.
+    session_password: Option<Password>,
+    status: Status,
+}
+
+#[derive(Debug)]
+enum Status {
+    Untested,
+    Testing,
+    /// Version and features.
+    Ok(String),
+    Failed(String),
+}
+
+/// The add-connection form.
+#[derive(Debug)]
+struct Draft {
+    url: String,
+    user: String,
+    database: String,
+    password: String,
+}
+
+impl Default for Draft {
+    fn default() -> Self {
+        Self {
+            url: "http://localhost:8123".to_owned(),
+            user: "default".to_owned(),
+            database: "lyceum_demo".to_owned(),
+            password: String::new(),
+        }
+    }
+}
+
+/// The Connections view.
+pub struct ConnectionsPanel {
+    runtime: Option<tokio::runtime::Runtime>,
+    entries: Vec<Entry>,
+    draft: Draft,
+    /// A message about the form or the keychain.
+    note: Option<String>,
+    sender: SyncSender<Tested>,
+    inbox: Receiver<Tested>,
+}
+
+impl std::fmt::Debug for ConnectionsPanel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionsPanel")
+            .field("entries", &self.entries)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ConnectionsPanel {
+    fn default() -> Self {
+        let (sender, inbox) = sync_channel(16);
+        Self {
+            runtime: None,
+            entries: Vec::new(),
+            draft: Draft::default(),
+            note: None,
+            sender,
+            inbox,
+        }
+    }
+}
+
+/// "ClickHouse 26.9 — uses: TTL, codecs; not on this server: storage policies".
+fn describe(connection: &Connection) -> String {
+    let caps = connection.capabilities();
+    let (on, off): (Vec<_>, Vec<_>) = caps.describe().into_iter().partition(|(_, on)| *on);
+    let names = |features: Vec<(&str, bool)>| {
+        features
+            .into_iter()
+            .map(|(feature, _)| feature)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut text = format!("ClickHouse {}", caps.version);
+    if !on.is_empty() {
+        text.push_str(&format!(" — uses: {}", names(on)));
+    }
+    if !off.is_empty() {
+        text.push_str(&format!(" — not on this server: {}", names(off)));
+    }
+    text
+}
+
+impl ConnectionsPanel {
+    /// Add the form's connection: password to the keychain (or kept for the session), then test.
+    fn add(&mut self, ctx: &egui::Context) {
+        let profile = ConnectionProfile::new(
+            self.draft.url.trim(),
+            self.draft.database.trim(),
+            self.draft.user.trim(),
+        );
+        if let Err(e) = profile.validate() {
+            self.note = Some(e.to_string());
+            return;
+        }
+        let password = (!self.draft.password.is_empty())
+            .then(|| Password::new(std::mem::take(&mut self.draft.password)));
+        let mut session_password = None;
+        self.note = None;
+        if let Some(password) = password {
+            match secrets::use_platform_store()
+                .and_then(|_| secrets::store_password(&profile.keychain_account(), &password))
+            {
+                Ok(()) => {}
+                Err(e) => {
+                    self.note = Some(format!(
+                        "no keychain ({e}): the password is kept for this session only"
+                    ));
+                    session_password = Some(password);
+                }
+            }
+        }
+        self.entries.push(Entry {
+            profile,
+            session_password,
+            status: Status::Untested,
+        });
+        self.test(ctx, self.entries.len() - 1);
+    }
+
+    /// Connect to entry `index` in the background: version and capabilities, or the error.
+    fn test(&mut self, ctx: &egui::Context, index: usize) {
+        if self.runtime.is_none() {
+            match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => self.runtime = Some(runtime),
+                Err(e) => {
+                    self.note = Some(format!("cannot start the I/O runtime: {e}"));
+                    return;
+                }
+            }
+        }
+        let Some(entry) = self.entries.get_mut(index) else {
+            return;
+        };
+        entry.status = Status::Testing;
+        let profile = entry.profile.clone();
+        let account = profile.keychain_account();
+        let session_password = entry.session_password.clone();
+        let (sender, ctx) = (self.sender.clone(), ctx.clone());
+        if let Some(runtime) = &self.runtime {
+            runtime.spawn(async move {
+                let password = session_password.or_else(|| {
+                    secrets::use_platform_store()
+                        .and_then(|_| secrets::load_password(&profile.keychain_account()))
+                        .unwrap_or_else(|e| {
+                            // No keychain and no session password: try without one.
+                            tracing::debug!(error = %e, "no keychain for a connection test");
+                            None
+                        })
+                });
+                let result = Connection::open(profile, password)
+                    .await
+                    .map(|c| describe(&c))
+                    .map_err(|e| e.to_string());
+                if let Err(error) = &result {
+                    tracing::info!(%account, %error, "connection test failed");
+                }
+                if sender
+                    .send(Tested {
+                        index,
+                        account,
+                        result,
+                    })
+                    .is_err()
+                {
+                    tracing::debug!("a connection test finished after the view closed");
+                }
+                ctx.request_repaint();
+            });
+        }
+    }
+
+    fn receive(&mut self) {
+        while let Ok(tested) = self.inbox.try_recv() {
+            let Some(entry) = self
+                .entries
+                .get_mut(tested.index)
+                .filter(|e| e.profile.keychain_account() == tested.account)
+            else {
+                continue;
+            };
+            entry.status = match tested.result {
+                Ok(description) => Status::Ok(description),
+                Err(error) => Status::Failed(error),
+            };
+        }
+    }
+
+    /// The view: the add form, then each connection with its state and actions.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        self.receive();
+        egui::Grid::new("new connection")
+            .num_columns(2)
+            .show(ui, |ui| {
+                for (label, value, secret) in [
+                    ("Server URL", &mut self.draft.url, false),
+                    ("User", &mut self.draft.user, false),
+                    ("Database", &mut self.draft.database, false),
+                    ("Password", &mut self.draft.password, true),
+                ] {
+                    let label = ui.label(label);
+                    ui.add(
+                        egui::TextEdit::singleline(value)
+                            .password(secret)
+                            .desired_width(320.0),
+                    )
+                    .labelled_by(label.id);
+                    ui.end_row();
+                }
+            });
+        if ui.button("Add and test").clicked() {
+            self.add(ui.ctx());
+        }
+        if let Some(note) = &self.note {
+            ui.colored_label(ui.visuals().warn_fg_color, note);
+        }
+        ui.separator();
+        if self.entries.is_empty() {
+            ui.label("No connections yet: add a ClickHouse server above.");
+        }
+        let mut test = None;
+        let mut remove = None;
+        for (index, entry) in self.entries.iter().enumerate() {
+            ui.horizontal(|ui| {
+                ui.strong(entry.profile.keychain_account());
+                ui.label(format!("database {}", entry.profile.database));
+                if ui.button("Test").clicked() {
+                    test = Some(index);
+                }
+                if ui.button("Remove").clicked() {
+                    remove = Some(index);
+                }
+            });
+            match &entry.status {
+                Status::Untested => ui.label("not tested"),
+                Status::Testing => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("connecting…")
+                    })
+                    .inner
+                }
+                Status::Ok(description) => ui.label(description),
+                Status::Failed(error) => ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    format!("cannot connect: {error}"),
+                ),
+            };
+        }
+        if let Some(index) = test {
+            self.test(ui.ctx(), index);
+        }
+        if let Some(index) = remove {
+            // The profile goes; a stored password stays in the keychain for the CLI's use.
+            self.entries.remove(index);
+        }
+    }
+}
