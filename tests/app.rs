@@ -286,11 +286,31 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
 #[test]
 fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
     let server = support::ClickHouseServer::start();
+    // A table the app has never seen: ragged curves imported as a long table.
+    let csv = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/odd-curves/ragged_crlf.csv");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let options = lyceum::source::clickhouse::import::ImportOptions {
+            database: "foreign".into(),
+            table: "ragged".into(),
+            series: None,
+            x: None,
+            value: None,
+            batch_rows: 100_000,
+        };
+        server
+            .connect("foreign")
+            .await
+            .import_csv(&csv, &options, |_| {})
+            .await
+            .unwrap();
+    });
     let data = tempfile::tempdir().unwrap();
     let mut harness = app(data.path());
     harness.get_by_label("Connections").click();
     harness.step();
     set_text(&mut harness, "Server URL", &server.url());
+    set_text(&mut harness, "Database", "foreign");
     harness.get_by_label("Add and test").click();
     step_until(&mut harness, "ClickHouse 18.");
     assert!(
@@ -307,6 +327,19 @@ fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
     // Both stay listed; the first is still good.
     assert_eq!(harness.query_all_by_label("Remove").count(), 2);
     assert!(harness.query_by_label_contains("ClickHouse 18.").is_some());
+
+    // Explore the good connection: its database's tables, the long table mapped by a guess
+    // the library accepts, Run, and the curves drawn as themselves.
+    harness.get_by_label("Explore").click();
+    step_until(&mut harness, "Table");
+    harness.get_by_label("Table").click();
+    step_until(&mut harness, "ragged (MergeTree)");
+    harness.get_by_label("ragged (MergeTree)").click();
+    step_until(&mut harness, "mapping fits the table");
+    harness.get_by_label("Run").click();
+    step_until(&mut harness, "foreign.ragged: 300 curves");
+    assert!(harness.query_by_label("SQL that ran").is_some());
+
     harness.get_by_label("Curves").click();
     step_until(&mut harness, "screwdriving: ");
 }

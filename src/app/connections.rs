@@ -7,6 +7,7 @@
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
+use super::explorer::Explorer;
 use crate::secrets::{self, Password};
 use crate::source::clickhouse::{Connection, ConnectionProfile};
 
@@ -15,7 +16,7 @@ struct Tested {
     index: usize,
     /// Name, URL and user at the time of the test: a removed or edited entry ignores it.
     account: String,
-    result: Result<String, String>,
+    result: Result<(String, Box<Connection>), String>,
 }
 
 /// One connection in the list.
@@ -31,8 +32,8 @@ struct Entry {
 enum Status {
     Untested,
     Testing,
-    /// Version and features.
-    Ok(String),
+    /// Version and features, and the open connection.
+    Ok(String, Box<Connection>),
     Failed(String),
 }
 
@@ -60,6 +61,8 @@ impl Default for Draft {
 pub struct ConnectionsPanel {
     runtime: Option<tokio::runtime::Runtime>,
     entries: Vec<Entry>,
+    /// Browsing one connection's tables, mapping one, its curves.
+    explorer: Option<Explorer>,
     draft: Draft,
     /// A message about the form or the keychain.
     note: Option<String>,
@@ -81,6 +84,7 @@ impl Default for ConnectionsPanel {
         Self {
             runtime: None,
             entries: Vec::new(),
+            explorer: None,
             draft: Draft::default(),
             note: None,
             sender,
@@ -183,7 +187,7 @@ impl ConnectionsPanel {
                 });
                 let result = Connection::open(profile, password)
                     .await
-                    .map(|c| describe(&c))
+                    .map(|c| (describe(&c), Box::new(c)))
                     .map_err(|e| e.to_string());
                 if let Err(error) = &result {
                     tracing::info!(%account, %error, "connection test failed");
@@ -213,7 +217,7 @@ impl ConnectionsPanel {
                 continue;
             };
             entry.status = match tested.result {
-                Ok(description) => Status::Ok(description),
+                Ok((description, connection)) => Status::Ok(description, connection),
                 Err(error) => Status::Failed(error),
             };
         }
@@ -253,12 +257,18 @@ impl ConnectionsPanel {
         }
         let mut test = None;
         let mut remove = None;
+        let mut explore = None;
         for (index, entry) in self.entries.iter().enumerate() {
             ui.horizontal(|ui| {
                 ui.strong(entry.profile.keychain_account());
                 ui.label(format!("database {}", entry.profile.database));
                 if ui.button("Test").clicked() {
                     test = Some(index);
+                }
+                if let Status::Ok(_, connection) = &entry.status
+                    && ui.button("Explore").clicked()
+                {
+                    explore = Some(connection.as_ref().clone());
                 }
                 if ui.button("Remove").clicked() {
                     remove = Some(index);
@@ -273,7 +283,7 @@ impl ConnectionsPanel {
                     })
                     .inner
                 }
-                Status::Ok(description) => ui.label(description),
+                Status::Ok(description, _) => ui.label(description),
                 Status::Failed(error) => ui.colored_label(
                     ui.visuals().error_fg_color,
                     format!("cannot connect: {error}"),
@@ -286,6 +296,17 @@ impl ConnectionsPanel {
         if let Some(index) = remove {
             // The profile goes; a stored password stays in the keychain for the CLI's use.
             self.entries.remove(index);
+        }
+        if let (Some(connection), Some(runtime)) = (explore, &self.runtime) {
+            self.explorer = Some(Explorer::new(
+                connection,
+                runtime.handle().clone(),
+                ui.ctx(),
+            ));
+        }
+        if let Some(explorer) = &mut self.explorer {
+            ui.separator();
+            explorer.ui(ui);
         }
     }
 }

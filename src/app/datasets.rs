@@ -9,8 +9,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 
 use crate::render::gpu::BaseMode;
-use crate::render::plot::{Decimation, DecimationMode, PlotCurves, PlotLabels, curves_plot_ui};
-use crate::render::style::{ColourBy, StyleRequest, plot_labels, style_curves};
+use crate::render::plot::{PlotCurves, PlotLabels, curves_plot_ui};
 use crate::source::dataset::{self, Dataset};
 
 /// A dataset on screen.
@@ -71,33 +70,18 @@ impl DatasetsPanel {
 
     /// The plot of an opened dataset, styled as the library styles any data.
     fn show(&self, data: Dataset) -> Result<ShownDataset, String> {
-        let request = StyleRequest {
-            colour_by: data
-                .manifest
-                .view
-                .colour_by
-                .clone()
-                .map_or(ColourBy::Auto, ColourBy::Label),
-            ..StyleRequest::default()
-        };
-        let store = Arc::new(data.store);
-        let styling = style_curves(&store, &request).map_err(|e| e.to_string())?;
-        let labels = plot_labels(&data.manifest.name, store.axes(), &styling);
         let summary = format!(
             "{} curves, {} points, saved {}",
             data.manifest.counts.curves, data.manifest.counts.points, data.manifest.created_at
         );
-        let curves = PlotCurves::new(
-            egui::Id::unique(("dataset", data.dir.display().to_string())),
-            store,
-            styling.styles,
-            DecimationMode::Background,
-            Decimation::M4,
-        )
-        .map_err(|e| e.to_string())?;
+        let (curves, labels) = super::styled_plot(
+            data.store,
+            &data.manifest.name,
+            data.manifest.view.colour_by.clone(),
+        )?;
         curves.set_mode(self.mode);
         Ok(ShownDataset {
-            curves: Arc::new(curves),
+            curves,
             labels,
             summary,
         })

@@ -9,6 +9,7 @@
 pub mod clusters;
 pub mod connections;
 pub mod datasets;
+pub mod explorer;
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
@@ -18,7 +19,9 @@ use crate::render::gpu::{BaseMode, GpuErrorSlot};
 use crate::render::plot::{
     CurveRenderResources, Decimation, DecimationMode, PlotCurves, PlotLabels, curves_plot_ui,
 };
-use crate::render::style::{StyleError, StyleRequest, Styling, plot_labels, style_curves};
+use crate::render::style::{
+    ColourBy, StyleError, StyleRequest, Styling, plot_labels, style_curves,
+};
 use crate::source::demo::{Plant, PlantConfig, Program};
 
 /// What the user has chosen to see.
@@ -68,6 +71,31 @@ enum AppView {
     Datasets,
     Connections,
     Clusters,
+}
+
+/// Curves of any source as a plot, styled as the library styles any data (colour by
+/// `colour_by` or a found label, legend, title after `name`, axes after the store's).
+pub(crate) fn styled_plot(
+    store: CurveStore,
+    name: &str,
+    colour_by: Option<String>,
+) -> Result<(Arc<PlotCurves>, PlotLabels), String> {
+    let request = StyleRequest {
+        colour_by: colour_by.map_or(ColourBy::Auto, ColourBy::Label),
+        ..StyleRequest::default()
+    };
+    let store = Arc::new(store);
+    let styling = style_curves(&store, &request).map_err(|e| e.to_string())?;
+    let labels = plot_labels(name, store.axes(), &styling);
+    let curves = PlotCurves::new(
+        egui::Id::unique(("plot", name)),
+        store,
+        styling.styles,
+        DecimationMode::Background,
+        Decimation::M4,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok((Arc::new(curves), labels))
 }
 
 /// The styling for `choice` ([`crate::render::style`]): OK below NOK; other programs hidden.

@@ -1,0 +1,399 @@
+//! The explorer of one tested connection: databases → tables → columns, a table mapped to
+//! curves (the template's tables with one click, any other table by its key, x, y and label
+//! columns, with the library's validation message shown as the mapping is edited), and Run:
+//! the planned query (server-side M4 over the data's extent for long tables, whole arrays for
+//! array tables) streamed into a store on the tokio runtime and drawn with the library's
+//! styling. The SQL that ran is shown. [`Explorer`] is the state; nothing here blocks the UI.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use crate::curves::CurveStore;
+use crate::render::plot::{PlotCurves, PlotLabels, curves_plot_ui};
+use crate::source::clickhouse::ddl::Preset;
+use crate::source::clickhouse::{
+    ArrayX, ColumnInfo, ColumnKind, Connection, CurveLayout, CurveQuery, CurveSelection,
+    FetchOptions, PixelView, SourceMapping, TableInfo,
+};
+
+/// Server-side M4 columns of a long table's first picture.
+const RUN_WIDTH_PX: u32 = 1920;
+/// At most this many curves per run of an array table.
+const RUN_LIMIT: u64 = 20_000;
+
+/// What a background task reports.
+enum Message {
+    Databases(Result<Vec<String>, String>),
+    Tables(Result<Vec<TableInfo>, String>),
+    Columns(Result<Vec<ColumnInfo>, String>),
+    Curves(Result<Box<(CurveStore, String)>, String>),
+}
+
+/// The mapping being edited.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Draft {
+    key: String,
+    /// Long layout: the x column; arrays: an x array column, or empty for the sample index.
+    x: String,
+    y: String,
+    labels: Vec<String>,
+}
+
+/// The explorer of one connection.
+pub struct Explorer {
+    connection: Connection,
+    runtime: tokio::runtime::Handle,
+    databases: Vec<String>,
+    database: String,
+    tables: Vec<TableInfo>,
+    table: String,
+    columns: Vec<ColumnInfo>,
+    draft: Draft,
+    busy: Option<&'static str>,
+    error: Option<String>,
+    shown: Option<(Arc<PlotCurves>, PlotLabels)>,
+    sql: Option<String>,
+    sender: SyncSender<Message>,
+    inbox: Receiver<Message>,
+}
+
+impl std::fmt::Debug for Explorer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Explorer")
+            .field("database", &self.database)
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Explorer {
+    /// Start browsing `connection`: its databases are asked for at once.
+    pub fn new(
+        connection: Connection,
+        runtime: tokio::runtime::Handle,
+        ctx: &egui::Context,
+    ) -> Self {
+        let (sender, inbox) = sync_channel(8);
+        let database = connection.profile().database.clone();
+        let mut explorer = Self {
+            connection,
+            runtime,
+            databases: Vec::new(),
+            database,
+            tables: Vec::new(),
+            table: String::new(),
+            columns: Vec::new(),
+            draft: Draft::default(),
+            busy: None,
+            error: None,
+            shown: None,
+            sql: None,
+            sender,
+            inbox,
+        };
+        explorer.spawn(ctx, "listing databases", |c| async move {
+            Message::Databases(c.list_databases().await.map_err(|e| e.to_string()))
+        });
+        explorer
+    }
+
+    /// Run `task` with a clone of the connection; its message arrives with a repaint.
+    fn spawn<F, Fut>(&mut self, ctx: &egui::Context, what: &'static str, task: F)
+    where
+        F: FnOnce(Connection) -> Fut,
+        Fut: Future<Output = Message> + Send + 'static,
+    {
+        self.busy = Some(what);
+        self.error = None;
+        let (sender, ctx) = (self.sender.clone(), ctx.clone());
+        let work = task(self.connection.clone());
+        self.runtime.spawn(async move {
+            if sender.send(work.await).is_err() {
+                tracing::debug!("an explorer task finished after the view closed");
+            }
+            ctx.request_repaint();
+        });
+    }
+
+    fn receive(&mut self, ctx: &egui::Context) {
+        while let Ok(message) = self.inbox.try_recv() {
+            self.busy = None;
+            match message {
+                Message::Databases(Ok(databases)) => {
+                    self.databases = databases;
+                    if self.databases.contains(&self.database) {
+                        self.load_tables(ctx);
+                    }
+                }
+                Message::Tables(Ok(tables)) => self.tables = tables,
+                Message::Columns(Ok(columns)) => {
+                    self.draft = guess_mapping(&self.table, &columns);
+                    self.columns = columns;
+                }
+                Message::Curves(Ok(fetched)) => {
+                    let (store, sql) = *fetched;
+                    let name = format!("{}.{}", self.database, self.table);
+                    match super::styled_plot(store, &name, None) {
+                        Ok(shown) => self.shown = Some(shown),
+                        Err(e) => self.error = Some(e),
+                    }
+                    self.sql = Some(sql);
+                }
+                Message::Databases(Err(e))
+                | Message::Tables(Err(e))
+                | Message::Columns(Err(e))
+                | Message::Curves(Err(e)) => {
+                    tracing::warn!(error = %e, "explorer task failed");
+                    self.error = Some(e);
+                }
+            }
+        }
+    }
+
+    fn load_tables(&mut self, ctx: &egui::Context) {
+        let database = self.database.clone();
+        self.tables.clear();
+        self.columns.clear();
+        self.table.clear();
+        self.spawn(ctx, "listing tables", |c| async move {
+            Message::Tables(c.list_tables(&database).await.map_err(|e| e.to_string()))
+        });
+    }
+
+    fn load_columns(&mut self, ctx: &egui::Context) {
+        let (database, table) = (self.database.clone(), self.table.clone());
+        self.columns.clear();
+        self.spawn(ctx, "reading columns", |c| async move {
+            Message::Columns(
+                c.list_columns(&database, &table)
+                    .await
+                    .map_err(|e| e.to_string()),
+            )
+        });
+    }
+
+    /// The mapping the draft describes: the template's for its tables, else the draft's.
+    fn mapping(&self) -> SourceMapping {
+        if let Some(preset) = template_preset(&self.table) {
+            return preset.mapping(&self.database);
+        }
+        let y_is_array = self
+            .columns
+            .iter()
+            .any(|c| c.name == self.draft.y && c.kind == ColumnKind::NumberArray);
+        let layout = if y_is_array {
+            CurveLayout::Arrays {
+                y: self.draft.y.clone(),
+                x: if self.draft.x.is_empty() {
+                    ArrayX::Uniform { x0: 0.0, dx: 1.0 }
+                } else {
+                    ArrayX::Column(self.draft.x.clone())
+                },
+            }
+        } else {
+            CurveLayout::Long {
+                x: self.draft.x.clone(),
+                y: self.draft.y.clone(),
+            }
+        };
+        SourceMapping {
+            database: self.database.clone(),
+            table: self.table.clone(),
+            series_keys: vec![self.draft.key.clone()],
+            labels: self.draft.labels.clone(),
+            layout,
+        }
+    }
+
+    fn run(&mut self, ctx: &egui::Context) {
+        let mapping = self.mapping();
+        let validated = match mapping.validate(&self.columns) {
+            Ok(validated) => validated,
+            Err(e) => {
+                self.error = Some(e.to_string());
+                return;
+            }
+        };
+        let preset = template_preset(&self.table);
+        self.spawn(ctx, "fetching curves", move |c| async move {
+            let fetched = async {
+                let selection = CurveSelection {
+                    limit: Some(RUN_LIMIT),
+                    ..CurveSelection::default()
+                };
+                let plan = match mapping.layout {
+                    CurveLayout::Long { .. } => {
+                        let (from, to) = c
+                            .x_extent(&validated, &selection)
+                            .await?
+                            .unwrap_or((0.0, 1.0));
+                        let (from, to) = if from < to {
+                            (from, to)
+                        } else {
+                            (from - 0.5, to + 0.5)
+                        };
+                        let view = PixelView {
+                            x_start: from,
+                            x_end: to,
+                            width_px: RUN_WIDTH_PX,
+                        };
+                        CurveQuery::long_m4(&validated, &selection, view)?
+                    }
+                    CurveLayout::Arrays { .. } => CurveQuery::arrays(&validated, &selection)?,
+                };
+                let mut store = c.fetch_curves(&plan, FetchOptions::default()).await?;
+                if let Some(preset) = preset {
+                    store.set_axes(preset.axes());
+                }
+                Ok::<_, crate::source::clickhouse::ClickHouseError>(Box::new((
+                    store,
+                    plan.sql.display(),
+                )))
+            };
+            Message::Curves(fetched.await.map_err(|e| e.to_string()))
+        });
+    }
+
+    /// The explorer's part of the Connections view.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.receive(&ctx);
+        ui.horizontal(|ui| {
+            let before = self.database.clone();
+            egui::ComboBox::from_label("Database")
+                .selected_text(&self.database)
+                .show_ui(ui, |ui| {
+                    for name in &self.databases {
+                        ui.selectable_value(&mut self.database, name.clone(), name);
+                    }
+                });
+            if self.database != before {
+                self.load_tables(&ctx);
+            }
+            let before = self.table.clone();
+            egui::ComboBox::from_label("Table")
+                .selected_text(&self.table)
+                .show_ui(ui, |ui| {
+                    for table in &self.tables {
+                        ui.selectable_value(
+                            &mut self.table,
+                            table.name.clone(),
+                            format!("{} ({})", table.name, table.engine),
+                        );
+                    }
+                });
+            if self.table != before && !self.table.is_empty() {
+                self.load_columns(&ctx);
+            }
+            if let Some(what) = self.busy {
+                ui.spinner();
+                ui.label(what);
+            }
+        });
+        if !self.columns.is_empty() {
+            self.mapping_ui(ui);
+        }
+        if let Some(error) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        }
+        if let Some(sql) = &self.sql {
+            ui.collapsing("SQL that ran", |ui| {
+                ui.code(sql);
+                if ui.button("Copy SQL").clicked() {
+                    ui.ctx().copy_text(sql.clone());
+                }
+            });
+        }
+        if let Some((curves, labels)) = &self.shown {
+            curves_plot_ui(ui, curves, labels);
+        }
+    }
+
+    fn mapping_ui(&mut self, ui: &mut egui::Ui) {
+        let template = template_preset(&self.table).is_some();
+        ui.horizontal(|ui| {
+            if template {
+                ui.label("The manufacturing template's table: mapped as the template says.");
+            } else {
+                let names: Vec<String> = self.columns.iter().map(|c| c.name.clone()).collect();
+                for (label, value, optional) in [
+                    ("Key", &mut self.draft.key, false),
+                    ("x", &mut self.draft.x, true),
+                    ("y", &mut self.draft.y, false),
+                ] {
+                    egui::ComboBox::from_label(label)
+                        .selected_text(if value.is_empty() {
+                            "—"
+                        } else {
+                            value.as_str()
+                        })
+                        .show_ui(ui, |ui| {
+                            if optional {
+                                ui.selectable_value(value, String::new(), "— (sample index)");
+                            }
+                            for name in &names {
+                                ui.selectable_value(value, name.clone(), name);
+                            }
+                        });
+                }
+            }
+        });
+        // The library's own verdict, as the mapping is edited.
+        let verdict = self.mapping().validate(&self.columns).map(|_| ());
+        ui.horizontal(|ui| {
+            match &verdict {
+                Ok(()) => ui.label("mapping fits the table"),
+                Err(e) => ui.colored_label(ui.visuals().warn_fg_color, e.to_string()),
+            };
+            if ui
+                .add_enabled(
+                    verdict.is_ok() && self.busy.is_none(),
+                    egui::Button::new("Run"),
+                )
+                .clicked()
+            {
+                let ctx = ui.ctx().clone();
+                self.run(&ctx);
+            }
+        });
+    }
+}
+
+/// The template's preset for a table of its name.
+fn template_preset(table: &str) -> Option<Preset> {
+    match table {
+        "process_curves" => Some(Preset::ProcessCurves),
+        "sensor_readings" => Some(Preset::SensorReadings),
+        _ => None,
+    }
+}
+
+/// A first mapping from the columns: the first text column as the key, the first axis column as
+/// x, the first array (else the last number) as y, other text columns as labels.
+fn guess_mapping(table: &str, columns: &[ColumnInfo]) -> Draft {
+    if template_preset(table).is_some() {
+        return Draft::default();
+    }
+    let key = columns
+        .iter()
+        .find(|c| c.kind == ColumnKind::Text)
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
+    let y = columns
+        .iter()
+        .find(|c| c.kind == ColumnKind::NumberArray)
+        .or_else(|| columns.iter().rev().find(|c| c.kind == ColumnKind::Number))
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
+    let x = columns
+        .iter()
+        .find(|c| c.kind.is_axis() && c.name != y && c.name != key)
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
+    let labels = columns
+        .iter()
+        .filter(|c| c.kind == ColumnKind::Text && c.name != key && !c.name.starts_with('_'))
+        .map(|c| c.name.clone())
+        .collect();
+    Draft { key, x, y, labels }
+}
