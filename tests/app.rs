@@ -343,3 +343,60 @@ fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
     harness.get_by_label("Curves").click();
     step_until(&mut harness, "screwdriving: ");
 }
+
+/// A long run can be cancelled (the server stops it too): the view says so, keeps working, and
+/// the next run completes with a summary of what came over the wire.
+#[test]
+fn a_run_shows_its_progress_and_can_be_cancelled() {
+    use lyceum::source::demo::Plant;
+
+    let server = support::ClickHouseServer::start();
+    // 30 sensors over a day at 1 Hz: 2.6 M rows the server groups into pixel columns.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let plant = Plant::new(PlantConfig {
+            curves: 10,
+            samples: 100,
+            sensors: 30,
+            days: 1.0,
+            ..PlantConfig::default()
+        });
+        server
+            .connect("plant")
+            .await
+            .seed_demo_plant("plant", &plant, false, |_| {})
+            .await
+            .unwrap();
+    });
+    let data = tempfile::tempdir().unwrap();
+    let mut harness = app(data.path());
+    harness.get_by_label("Connections").click();
+    harness.step();
+    set_text(&mut harness, "Server URL", &server.url());
+    set_text(&mut harness, "Database", "plant");
+    harness.get_by_label("Add and test").click();
+    step_until(&mut harness, "ClickHouse 18.");
+    harness.get_by_label("Explore").click();
+    step_until(&mut harness, "Table");
+    harness.get_by_label("Table").click();
+    step_until(&mut harness, "sensor_readings (MergeTree)");
+    harness.get_by_label("sensor_readings (MergeTree)").click();
+    step_until(&mut harness, "mapping fits the table");
+
+    harness.get_by_label("Run").click();
+    // The click lands in one frame; the row with progress and Cancel shows in the next.
+    harness.step();
+    harness.step();
+    harness.get_by_label("Cancel").click();
+    step_until(&mut harness, "cancelled");
+    assert!(
+        harness.query_by_label("Cancel").is_none(),
+        "the run is over"
+    );
+
+    harness.get_by_label("Run").click();
+    step_until(&mut harness, "plant.sensor_readings: 30 curves");
+    assert!(
+        harness.query_by_label_contains(" rows (").is_some(),
+        "a summary of the fetch"
+    );
+}

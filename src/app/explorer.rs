@@ -7,13 +7,16 @@
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
 
 use crate::curves::CurveStore;
 use crate::render::plot::{PlotCurves, PlotLabels, curves_plot_ui};
 use crate::source::clickhouse::ddl::Preset;
 use crate::source::clickhouse::{
-    ArrayX, ColumnInfo, ColumnKind, Connection, CurveLayout, CurveQuery, CurveSelection,
-    FetchOptions, PixelView, SourceMapping, TableInfo,
+    ArrayX, ClickHouseError, ColumnInfo, ColumnKind, Connection, CurveLayout, CurveQuery,
+    CurveSelection, FetchOptions, FetchProgress, PixelView, SourceMapping, TableInfo,
 };
 
 /// Server-side M4 columns of a long table's first picture.
@@ -27,6 +30,13 @@ enum Message {
     Tables(Result<Vec<TableInfo>, String>),
     Columns(Result<Vec<ColumnInfo>, String>),
     Curves(Result<Box<(CurveStore, String)>, String>),
+}
+
+/// A run in progress.
+struct Running {
+    progress: tokio::sync::watch::Receiver<FetchProgress>,
+    cancel: CancellationToken,
+    started: Instant,
 }
 
 /// The mapping being edited.
@@ -53,6 +63,10 @@ pub struct Explorer {
     error: Option<String>,
     shown: Option<(Arc<PlotCurves>, PlotLabels)>,
     sql: Option<String>,
+    /// The run in progress: its progress and its cancel switch.
+    running: Option<Running>,
+    /// What the last run fetched.
+    summary: Option<String>,
     sender: SyncSender<Message>,
     inbox: Receiver<Message>,
 }
@@ -88,6 +102,8 @@ impl Explorer {
             error: None,
             shown: None,
             sql: None,
+            running: None,
+            summary: None,
             sender,
             inbox,
         };
@@ -132,6 +148,17 @@ impl Explorer {
                 }
                 Message::Curves(Ok(fetched)) => {
                     let (store, sql) = *fetched;
+                    if let Some(running) = self.running.take() {
+                        let p = *running.progress.borrow();
+                        self.summary = Some(format!(
+                            "{} curves, {} points from {} rows ({:.1} MB) in {:.0} ms",
+                            store.len(),
+                            store.point_count(),
+                            p.rows,
+                            p.bytes as f64 / 1e6,
+                            running.started.elapsed().as_secs_f64() * 1e3
+                        ));
+                    }
                     let name = format!("{}.{}", self.database, self.table);
                     match super::styled_plot(store, &name, None) {
                         Ok(shown) => self.shown = Some(shown),
@@ -144,6 +171,7 @@ impl Explorer {
                 | Message::Columns(Err(e))
                 | Message::Curves(Err(e)) => {
                     tracing::warn!(error = %e, "explorer task failed");
+                    self.running = None;
                     self.error = Some(e);
                 }
             }
@@ -215,6 +243,13 @@ impl Explorer {
             }
         };
         let preset = template_preset(&self.table);
+        let (progress, watch) = tokio::sync::watch::channel(FetchProgress::default());
+        let cancel = CancellationToken::new();
+        self.running = Some(Running {
+            progress: watch,
+            cancel: cancel.clone(),
+            started: Instant::now(),
+        });
         self.spawn(ctx, "fetching curves", move |c| async move {
             let fetched = async {
                 let selection = CurveSelection {
@@ -223,10 +258,11 @@ impl Explorer {
                 };
                 let plan = match mapping.layout {
                     CurveLayout::Long { .. } => {
-                        let (from, to) = c
-                            .x_extent(&validated, &selection)
-                            .await?
-                            .unwrap_or((0.0, 1.0));
+                        let extent = tokio::select! {
+                            extent = c.x_extent(&validated, &selection) => extent?,
+                            () = cancel.cancelled() => return Err(ClickHouseError::Cancelled),
+                        };
+                        let (from, to) = extent.unwrap_or((0.0, 1.0));
                         let (from, to) = if from < to {
                             (from, to)
                         } else {
@@ -241,14 +277,15 @@ impl Explorer {
                     }
                     CurveLayout::Arrays { .. } => CurveQuery::arrays(&validated, &selection)?,
                 };
-                let mut store = c.fetch_curves(&plan, FetchOptions::default()).await?;
+                let options = FetchOptions {
+                    progress: Some(&progress),
+                    cancel: Some(&cancel),
+                };
+                let mut store = c.fetch_curves(&plan, options).await?;
                 if let Some(preset) = preset {
                     store.set_axes(preset.axes());
                 }
-                Ok::<_, crate::source::clickhouse::ClickHouseError>(Box::new((
-                    store,
-                    plan.sql.display(),
-                )))
+                Ok::<_, ClickHouseError>(Box::new((store, plan.sql.display())))
             };
             Message::Curves(fetched.await.map_err(|e| e.to_string()))
         });
@@ -289,12 +326,22 @@ impl Explorer {
                 ui.spinner();
                 ui.label(what);
             }
+            if let Some(running) = &self.running {
+                let p = *running.progress.borrow();
+                ui.label(format!("{} rows, {:.1} MB", p.rows, p.bytes as f64 / 1e6));
+                if ui.button("Cancel").clicked() {
+                    running.cancel.cancel();
+                }
+            }
         });
         if !self.columns.is_empty() {
             self.mapping_ui(ui);
         }
         if let Some(error) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, error);
+        }
+        if let Some(summary) = &self.summary {
+            ui.label(summary);
         }
         if let Some(sql) = &self.sql {
             ui.collapsing("SQL that ran", |ui| {
