@@ -285,7 +285,7 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
 /// shows the server's refusal, and the app keeps working.
 #[test]
 fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
-    let server = support::ClickHouseServer::start();
+    let mut server = support::ClickHouseServer::start();
     // A table the app has never seen: ragged curves imported as a long table.
     let csv = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/odd-curves/ragged_crlf.csv");
@@ -339,6 +339,18 @@ fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
     harness.get_by_label("Run").click();
     step_until(&mut harness, "foreign.ragged: 300 curves");
     assert!(harness.query_by_label("SQL that ran").is_some());
+
+    // Saved for the plane: the server goes away, the dataset opens and draws the same curves.
+    let saved = data.path().join("ragged-saved");
+    set_text(&mut harness, "Save as dataset", saved.to_str().unwrap());
+    harness.get_by_label("Save dataset").click();
+    step_until(&mut harness, "saved 300 curves");
+    server.stop();
+    harness.get_by_label("Datasets").click();
+    harness.step();
+    set_text(&mut harness, "Dataset folder", saved.to_str().unwrap());
+    harness.get_by_label("Open dataset").click();
+    step_until(&mut harness, "ragged-saved: 300 curves");
 
     harness.get_by_label("Curves").click();
     step_until(&mut harness, "screwdriving: ");

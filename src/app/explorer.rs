@@ -5,6 +5,7 @@
 //! array tables) streamed into a store on the tokio runtime and drawn with the library's
 //! styling. The SQL that ran is shown. [`Explorer`] is the state; nothing here blocks the UI.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Instant;
@@ -18,6 +19,7 @@ use crate::source::clickhouse::{
     ArrayX, ClickHouseError, ColumnInfo, ColumnKind, Connection, CurveLayout, CurveQuery,
     CurveSelection, FetchOptions, FetchProgress, PixelView, SourceMapping, TableInfo,
 };
+use crate::source::dataset::{self, ColumnRoles, SaveOptions, SavedView, Source};
 
 /// Server-side M4 columns of a long table's first picture.
 const RUN_WIDTH_PX: u32 = 1920;
@@ -29,7 +31,9 @@ enum Message {
     Databases(Result<Vec<String>, String>),
     Tables(Result<Vec<TableInfo>, String>),
     Columns(Result<Vec<ColumnInfo>, String>),
-    Curves(Result<Box<(CurveStore, String)>, String>),
+    /// The curves and where they came from, as a dataset records it.
+    Curves(Result<Box<(CurveStore, Source)>, String>),
+    Saved(Result<String, String>),
 }
 
 /// A run in progress.
@@ -65,8 +69,11 @@ pub struct Explorer {
     sql: Option<String>,
     /// The run in progress: its progress and its cancel switch.
     running: Option<Running>,
-    /// What the last run fetched.
+    /// What the last run fetched, and where from (for saving it).
     summary: Option<String>,
+    source: Option<Source>,
+    save_dir: String,
+    saved: Option<String>,
     sender: SyncSender<Message>,
     inbox: Receiver<Message>,
 }
@@ -104,6 +111,9 @@ impl Explorer {
             sql: None,
             running: None,
             summary: None,
+            source: None,
+            save_dir: String::new(),
+            saved: None,
             sender,
             inbox,
         };
@@ -147,7 +157,12 @@ impl Explorer {
                     self.columns = columns;
                 }
                 Message::Curves(Ok(fetched)) => {
-                    let (store, sql) = *fetched;
+                    let (store, source) = *fetched;
+                    let sql = match &source {
+                        Source::ClickHouse { query, .. } => query.clone(),
+                        _ => String::new(),
+                    };
+                    self.source = Some(source);
                     if let Some(running) = self.running.take() {
                         let p = *running.progress.borrow();
                         self.summary = Some(format!(
@@ -166,7 +181,9 @@ impl Explorer {
                     }
                     self.sql = Some(sql);
                 }
+                Message::Saved(Ok(note)) => self.saved = Some(note),
                 Message::Databases(Err(e))
+                | Message::Saved(Err(e))
                 | Message::Tables(Err(e))
                 | Message::Columns(Err(e))
                 | Message::Curves(Err(e)) => {
@@ -243,6 +260,7 @@ impl Explorer {
             }
         };
         let preset = template_preset(&self.table);
+        let account = self.connection.profile().keychain_account();
         let (progress, watch) = tokio::sync::watch::channel(FetchProgress::default());
         let cancel = CancellationToken::new();
         self.running = Some(Running {
@@ -256,6 +274,7 @@ impl Explorer {
                     limit: Some(RUN_LIMIT),
                     ..CurveSelection::default()
                 };
+                let mut x_range = None;
                 let plan = match mapping.layout {
                     CurveLayout::Long { .. } => {
                         let extent = tokio::select! {
@@ -268,6 +287,7 @@ impl Explorer {
                         } else {
                             (from - 0.5, to + 0.5)
                         };
+                        x_range = Some([from, to]);
                         let view = PixelView {
                             x_start: from,
                             x_end: to,
@@ -285,7 +305,18 @@ impl Explorer {
                 if let Some(preset) = preset {
                     store.set_axes(preset.axes());
                 }
-                Ok::<_, ClickHouseError>(Box::new((store, plan.sql.display())))
+                let source = Source::ClickHouse {
+                    connection: account,
+                    database: mapping.database.clone(),
+                    table: mapping.table.clone(),
+                    columns: Some(Box::new(ColumnRoles::from(&mapping))),
+                    keys: Vec::new(),
+                    limit: Some(RUN_LIMIT),
+                    x_range,
+                    width_px: x_range.map(|_| RUN_WIDTH_PX),
+                    query: plan.sql.display(),
+                };
+                Ok::<_, ClickHouseError>(Box::new((store, source)))
             };
             Message::Curves(fetched.await.map_err(|e| e.to_string()))
         });
@@ -351,9 +382,67 @@ impl Explorer {
                 }
             });
         }
+        if self.shown.is_some() {
+            self.save_ui(ui);
+        }
         if let Some((curves, labels)) = &self.shown {
             curves_plot_ui(ui, curves, labels);
         }
+    }
+
+    /// Save what was fetched as a dataset folder, for review with no network.
+    fn save_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let label = ui.label("Save as dataset");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.save_dir)
+                    .hint_text("/path/to/new-dataset")
+                    .desired_width(300.0),
+            )
+            .labelled_by(label.id);
+            let ready = !self.save_dir.trim().is_empty() && self.busy.is_none();
+            if ui
+                .add_enabled(ready, egui::Button::new("Save dataset"))
+                .clicked()
+                && let (Some((curves, _)), Some(source)) = (&self.shown, &self.source)
+            {
+                let dir = PathBuf::from(self.save_dir.trim());
+                let (store, source) = (Arc::clone(curves.store()), source.clone());
+                let (sender, ctx) = (self.sender.clone(), ui.ctx().clone());
+                self.busy = Some("saving");
+                self.saved = None;
+                // File work: a plain thread, not the I/O runtime's workers.
+                std::thread::spawn(move || {
+                    let name = dir.file_name().map_or_else(
+                        || "dataset".to_owned(),
+                        |n| n.to_string_lossy().into_owned(),
+                    );
+                    let options = SaveOptions {
+                        name,
+                        source,
+                        view: SavedView::default(),
+                        replace: false,
+                    };
+                    let result = dataset::save(&store, &dir, &options)
+                        .map(|m| {
+                            format!(
+                                "saved {} curves, {} points to {}",
+                                m.counts.curves,
+                                m.counts.points,
+                                dir.display()
+                            )
+                        })
+                        .map_err(|e| e.to_string());
+                    if sender.send(Message::Saved(result)).is_err() {
+                        tracing::debug!("a dataset was saved after the view closed");
+                    }
+                    ctx.request_repaint();
+                });
+            }
+            if let Some(saved) = &self.saved {
+                ui.label(saved);
+            }
+        });
     }
 
     fn mapping_ui(&mut self, ui: &mut egui::Ui) {
