@@ -263,6 +263,17 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
     );
     // No snapshot: the folder's path and the save time differ on every run.
 
+    // The view as a PNG, drawn by the library's export on a worker thread.
+    let png_path = data.path().join("ragged.png");
+    set_text(&mut harness, "Export PNG to", png_path.to_str().unwrap());
+    harness.get_by_label("Export PNG").click();
+    step_until(&mut harness, "exported ");
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&png_path).unwrap(),
+    ));
+    let info = decoder.read_info().unwrap().info().clone();
+    assert_eq!((info.width, info.height), (1600, 900));
+
     open(&mut harness, &damaged);
     step_until(&mut harness, "Cannot open the dataset");
     // The message names the damaged file.

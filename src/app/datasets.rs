@@ -8,8 +8,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 
+use crate::curves::CurveStore;
+use crate::render::cpu::write_png;
+use crate::render::export::{RenderRequest, RendererKind, render_store};
 use crate::render::gpu::BaseMode;
-use crate::render::plot::{PlotCurves, PlotLabels, curves_plot_ui};
+use crate::render::plot::{Decimation, PlotCurves, PlotLabels, curves_plot_ui};
+use crate::render::style::{ColourBy, StyleRequest};
 use crate::source::dataset::{self, Dataset};
 
 /// A dataset on screen.
@@ -19,7 +23,12 @@ struct ShownDataset {
     labels: PlotLabels,
     /// "300 curves, 45,696 points, saved 2026-11-28T…".
     summary: String,
+    name: String,
+    colour_by: Option<String>,
 }
+
+/// Size of an exported picture, physical pixels.
+const EXPORT_SIZE_PX: (u32, u32) = (1600, 900);
 
 /// The Datasets view: a folder to open, the opening in progress, what is shown.
 #[derive(Debug, Default)]
@@ -29,6 +38,10 @@ pub struct DatasetsPanel {
     shown: Option<ShownDataset>,
     mode: BaseMode,
     error: Option<String>,
+    export_path: String,
+    exporting: Option<Receiver<Result<String, String>>>,
+    /// The last export's outcome.
+    exported: Option<Result<String, String>>,
 }
 
 impl DatasetsPanel {
@@ -74,22 +87,112 @@ impl DatasetsPanel {
             "{} curves, {} points, saved {}",
             data.manifest.counts.curves, data.manifest.counts.points, data.manifest.created_at
         );
-        let (curves, labels) = super::styled_plot(
-            data.store,
-            &data.manifest.name,
-            data.manifest.view.colour_by.clone(),
-        )?;
+        let colour_by = data.manifest.view.colour_by.clone();
+        let (curves, labels) =
+            super::styled_plot(data.store, &data.manifest.name, colour_by.clone())?;
         curves.set_mode(self.mode);
         Ok(ShownDataset {
             curves,
             labels,
             summary,
+            name: data.manifest.name,
+            colour_by,
         })
+    }
+
+    /// Draw the shown curves into a PNG on a worker thread (a headless GPU device), with the
+    /// library's export: the same styling, title and axes as on screen.
+    fn export(&mut self, ctx: &egui::Context, shown_curves: Arc<CurveStore>, out: PathBuf) {
+        let Some(shown) = &self.shown else {
+            return;
+        };
+        let request = RenderRequest {
+            renderer: RendererKind::Gpu,
+            width_px: EXPORT_SIZE_PX.0,
+            height_px: EXPORT_SIZE_PX.1,
+            pixels_per_point: 1.0,
+            decimation: Decimation::M4,
+            mode: self.mode,
+            style: StyleRequest {
+                colour_by: shown
+                    .colour_by
+                    .clone()
+                    .map_or(ColourBy::Auto, ColourBy::Label),
+                ..StyleRequest::default()
+            },
+            source_name: shown.name.clone(),
+            title: None,
+            pinned_x: None,
+        };
+        let (sender, receiver) = sync_channel(1);
+        let ctx = ctx.clone();
+        std::thread::spawn(move || {
+            let result = render_store(shown_curves, &request)
+                .map_err(|e| e.to_string())
+                .and_then(|(image, _)| write_png(&image, &out).map_err(|e| e.to_string()))
+                .map(|()| format!("exported {}", out.display()));
+            if sender.send(result).is_err() {
+                tracing::debug!("an export finished after the view closed");
+            }
+            ctx.request_repaint();
+        });
+        self.exporting = Some(receiver);
+        self.exported = None;
+    }
+
+    fn poll_export(&mut self) {
+        if let Some(receiver) = &self.exporting {
+            let outcome = match receiver.try_recv() {
+                Ok(outcome) => outcome,
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => Err("the export stopped".to_owned()),
+            };
+            if let Err(error) = &outcome {
+                tracing::warn!(%error, "PNG export failed");
+            }
+            self.exported = Some(outcome);
+            self.exporting = None;
+        }
+    }
+
+    fn export_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let label = ui.label("Export PNG to");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.export_path)
+                    .hint_text("/path/to/picture.png")
+                    .desired_width(300.0),
+            )
+            .labelled_by(label.id);
+            let ready = self.exporting.is_none() && !self.export_path.trim().is_empty();
+            if ui
+                .add_enabled(ready, egui::Button::new("Export PNG"))
+                .clicked()
+                && let Some(shown) = &self.shown
+            {
+                let store = Arc::clone(shown.curves.store());
+                let out = PathBuf::from(self.export_path.trim());
+                self.export(ui.ctx(), store, out);
+            }
+            if self.exporting.is_some() {
+                ui.spinner();
+            }
+            match &self.exported {
+                Some(Ok(note)) => {
+                    ui.label(note);
+                }
+                Some(Err(error)) => {
+                    ui.colored_label(ui.visuals().error_fg_color, error);
+                }
+                None => {}
+            }
+        });
     }
 
     /// The view: the folder row, the error if any, the plot.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.poll_opening();
+        self.poll_export();
         ui.horizontal(|ui| {
             let label = ui.label("Dataset folder");
             let field = ui
@@ -130,9 +233,12 @@ impl DatasetsPanel {
             );
         }
         match &self.shown {
-            Some(shown) => {
-                ui.label(&shown.summary);
-                curves_plot_ui(ui, &shown.curves, &shown.labels);
+            Some(_) => {
+                self.export_ui(ui);
+                if let Some(shown) = &self.shown {
+                    ui.label(&shown.summary);
+                    curves_plot_ui(ui, &shown.curves, &shown.labels);
+                }
             }
             None => {
                 ui.label(
