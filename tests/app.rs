@@ -263,6 +263,17 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
     );
     // No snapshot: the folder's path and the save time differ on every run.
 
+    // Hovering the dense middle of the plot reads out the nearest curve.
+    harness.hover_at(egui::pos2(450.0, 330.0));
+    for _ in 0..3 {
+        harness.step();
+    }
+    assert!(
+        harness.query_by_label_contains("sample_index = ").is_some(),
+        "a hover readout with the x axis' name"
+    );
+    assert!(harness.query_by_label_contains("label: class_").is_some());
+
     // The view as a PNG, drawn by the library's export on a worker thread.
     let png_path = data.path().join("ragged.png");
     set_text(&mut harness, "Export PNG to", png_path.to_str().unwrap());

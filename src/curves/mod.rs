@@ -4,11 +4,13 @@
 
 pub mod bounds;
 pub mod decimate;
+pub mod nearest;
 pub mod raster;
 mod store;
 
 pub use bounds::{DataBounds, data_bounds};
 pub use decimate::{Decimated, PixelMap, all_points, decimate_m4, decimate_m4_into};
+pub use nearest::nearest_curve;
 pub use raster::{Raster, RowMap, light_curve};
 pub use store::{
     Axes, BLOCK_SAMPLES, BlockSummary, CurveId, CurveStore, CurveStoreBuilder,

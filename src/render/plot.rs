@@ -563,7 +563,7 @@ pub fn curves_plot_ui(
                 .follow_insertion_order(true),
         );
     }
-    plot.show(ui, |plot_ui| {
+    let response = plot.show(ui, |plot_ui| {
         // Unnamed: the legend lists the colours, not the item.
         plot_ui.add(CurvesItem::new(String::new(), Arc::clone(curves)));
         let legend = if curves.mode() == BaseMode::Lines {
@@ -578,7 +578,58 @@ pub fn curves_plot_ui(
                     .color(egui::Color32::from_rgba_unmultiplied(*r, *g, *b, *a)),
             );
         }
-    })
+    });
+    hover_readout_ui(curves, &response);
+    response
+}
+
+/// Points of vertical distance within which a curve counts as hovered.
+const HOVER_PX: f64 = 8.0;
+
+/// Under the pointer: the nearest visible curve's key, labels and value, beside the pointer.
+fn hover_readout_ui(curves: &PlotCurves, response: &egui_plot::PlotResponse<()>) {
+    let Some(pointer) = response.response.hover_pos() else {
+        return;
+    };
+    let transform = &response.transform;
+    let at = transform.value_from_position(pointer);
+    let max_dy = transform.dvalue_dpos()[1].abs() * HOVER_PX;
+    let styles = curves.styles();
+    let store = curves.store();
+    let visible = |id: u32| styles.get(id as usize).is_some_and(CurveStyle::is_visible);
+    let Some((id, y)) = crate::curves::nearest_curve(store, visible, at.x, at.y, max_dy) else {
+        return;
+    };
+    let x_text = if store.axes().x_is_time {
+        chrono::DateTime::from_timestamp_micros((at.x * 1e6).round() as i64).map_or_else(
+            || format!("{:.3}", at.x),
+            |t| t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string(),
+        )
+    } else {
+        format!("{:.6}", at.x)
+    };
+    // At once, not after a tooltip's delay: engineers scrub along the curves.
+    let ctx = &response.response.ctx;
+    egui::Area::new(response.response.id.with("hover readout"))
+        .order(egui::Order::Tooltip)
+        .fixed_pos(pointer + egui::vec2(14.0, 14.0))
+        .interactable(false)
+        .show(ctx, |ui| {
+            egui::Frame::popup(ui.style()).show(ui, |ui| hover_lines_ui(ui, store, id, &x_text, y));
+        });
+}
+
+/// The readout's lines: key, labels, x and y.
+fn hover_lines_ui(ui: &mut egui::Ui, store: &CurveStore, id: u32, x_text: &str, y: f64) {
+    ui.strong(store.key(id));
+    for column in store.label_columns() {
+        let value = &column.values[id as usize];
+        if !value.is_empty() {
+            ui.label(format!("{}: {value}", column.name));
+        }
+    }
+    ui.label(format!("{} = {x_text}", store.axes().x_title()));
+    ui.label(format!("{} = {y:.6}", store.axes().y_title()));
 }
 
 #[cfg(test)]
