@@ -358,6 +358,23 @@ fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
     step_until(&mut harness, "ragged (MergeTree)");
     harness.get_by_label("ragged (MergeTree)").click();
     step_until(&mut harness, "mapping fits the table");
+    // A label filter offers the label's values as the server has them.
+    let filter = || (egui::accesskit::Role::ComboBox, "label");
+    step_until(&mut harness, "Filter");
+    harness
+        .get_by_role_and_label(filter().0, filter().1)
+        .click();
+    step_until(&mut harness, "class_3");
+    harness.get_by_label("class_3").click();
+    harness.step();
+    harness.get_by_label("Run").click();
+    step_until(&mut harness, "foreign.ragged: 27 curves");
+    harness
+        .get_by_role_and_label(filter().0, filter().1)
+        .click();
+    step_until(&mut harness, "(any)");
+    harness.get_by_label("(any)").click();
+    harness.step();
     harness.get_by_label("Run").click();
     step_until(&mut harness, "foreign.ragged: 300 curves");
     assert!(harness.query_by_label("SQL that ran").is_some());

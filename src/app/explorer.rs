@@ -34,6 +34,21 @@ enum Message {
     /// The curves and where they came from, as a dataset records it.
     Curves(Result<Box<(CurveStore, Source)>, String>),
     Saved(Result<String, String>),
+    /// A label column's values, for its filter.
+    Values(String, Result<Vec<String>, String>),
+}
+
+/// Values fetched per filter menu.
+const FILTER_VALUES: u64 = 200;
+/// A filter that matches everything.
+const ANY: &str = "(any)";
+
+/// A label filter: the column, its values on the server, the one chosen.
+#[derive(Debug)]
+struct Filter {
+    column: String,
+    values: Vec<String>,
+    chosen: String,
 }
 
 /// A run in progress.
@@ -67,6 +82,7 @@ pub struct Explorer {
     error: Option<String>,
     shown: Option<(Arc<PlotCurves>, PlotLabels)>,
     sql: Option<String>,
+    filters: Vec<Filter>,
     /// The run in progress: its progress and its cancel switch.
     running: Option<Running>,
     /// What the last run fetched, and where from (for saving it).
@@ -109,6 +125,7 @@ impl Explorer {
             error: None,
             shown: None,
             sql: None,
+            filters: Vec::new(),
             running: None,
             summary: None,
             source: None,
@@ -155,6 +172,7 @@ impl Explorer {
                 Message::Columns(Ok(columns)) => {
                     self.draft = guess_mapping(&self.table, &columns);
                     self.columns = columns;
+                    self.load_filters(ctx);
                 }
                 Message::Curves(Ok(fetched)) => {
                     let (store, source) = *fetched;
@@ -182,6 +200,16 @@ impl Explorer {
                     self.sql = Some(sql);
                 }
                 Message::Saved(Ok(note)) => self.saved = Some(note),
+                Message::Values(column, Ok(values)) => {
+                    self.filters.push(Filter {
+                        column,
+                        values,
+                        chosen: ANY.to_owned(),
+                    });
+                }
+                Message::Values(column, Err(e)) => {
+                    tracing::warn!(%column, error = %e, "filter values not read");
+                }
                 Message::Databases(Err(e))
                 | Message::Saved(Err(e))
                 | Message::Tables(Err(e))
@@ -203,6 +231,22 @@ impl Explorer {
         self.spawn(ctx, "listing tables", |c| async move {
             Message::Tables(c.list_tables(&database).await.map_err(|e| e.to_string()))
         });
+    }
+
+    /// The mapping's label columns' values, one query each, for the filter menus.
+    fn load_filters(&mut self, ctx: &egui::Context) {
+        self.filters.clear();
+        let (database, table) = (self.database.clone(), self.table.clone());
+        for column in self.mapping().labels {
+            let (database, table) = (database.clone(), table.clone());
+            self.spawn(ctx, "reading label values", |c| async move {
+                let values = c
+                    .distinct_values(&database, &table, &column, FILTER_VALUES)
+                    .await
+                    .map_err(|e| e.to_string());
+                Message::Values(column, values)
+            });
+        }
     }
 
     fn load_columns(&mut self, ctx: &egui::Context) {
@@ -261,6 +305,12 @@ impl Explorer {
         };
         let preset = template_preset(&self.table);
         let account = self.connection.profile().keychain_account();
+        let equals: Vec<(String, String)> = self
+            .filters
+            .iter()
+            .filter(|f| f.chosen != ANY)
+            .map(|f| (f.column.clone(), f.chosen.clone()))
+            .collect();
         let (progress, watch) = tokio::sync::watch::channel(FetchProgress::default());
         let cancel = CancellationToken::new();
         self.running = Some(Running {
@@ -272,6 +322,7 @@ impl Explorer {
             let fetched = async {
                 let selection = CurveSelection {
                     limit: Some(RUN_LIMIT),
+                    equals,
                     ..CurveSelection::default()
                 };
                 let mut x_range = None;
@@ -474,6 +525,21 @@ impl Explorer {
                 }
             }
         });
+        if !self.filters.is_empty() {
+            ui.horizontal_wrapped(|ui| {
+                ui.label("Filter");
+                for filter in &mut self.filters {
+                    egui::ComboBox::from_label(filter.column.as_str())
+                        .selected_text(filter.chosen.as_str())
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(&mut filter.chosen, ANY.to_owned(), ANY);
+                            for value in &filter.values {
+                                ui.selectable_value(&mut filter.chosen, value.clone(), value);
+                            }
+                        });
+                }
+            });
+        }
         // The library's own verdict, as the mapping is edited.
         let verdict = self.mapping().validate(&self.columns).map(|_| ());
         ui.horizontal(|ui| {

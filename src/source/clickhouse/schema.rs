@@ -136,6 +136,24 @@ impl Connection {
         self.fetch_all(query).await
     }
 
+    /// Up to `limit` distinct values of `column` as text, sorted: the choices of a filter.
+    pub async fn distinct_values(
+        &self,
+        database: &str,
+        table: &str,
+        column: &str,
+        limit: u64,
+    ) -> Result<Vec<String>> {
+        let query = self
+            .client()
+            .query("SELECT DISTINCT toString(?) AS v FROM ?.? ORDER BY v LIMIT ?")
+            .bind(clickhouse::sql::Identifier(column))
+            .bind(clickhouse::sql::Identifier(database))
+            .bind(clickhouse::sql::Identifier(table))
+            .bind(limit);
+        self.fetch_all(query).await
+    }
+
     /// Columns of `database.table`; an unknown table is [`ClickHouseError::UnknownTable`].
     pub async fn list_columns(&self, database: &str, table: &str) -> Result<Vec<ColumnInfo>> {
         let query = self
