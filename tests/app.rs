@@ -65,6 +65,32 @@ fn set_text(harness: &mut Harness<'static, LyceumApp>, label: &str, text: &str) 
     harness.step();
 }
 
+/// The app with a tested connection to `server`'s `database` in the Connections view.
+fn connected_app(
+    data_dir: &std::path::Path,
+    server: &support::ClickHouseServer,
+    database: &str,
+) -> Harness<'static, LyceumApp> {
+    let mut harness = app(data_dir);
+    harness.get_by_label("Connections").click();
+    harness.step();
+    set_text(&mut harness, "Server URL", &server.url());
+    set_text(&mut harness, "Database", database);
+    harness.get_by_label("Add and test").click();
+    step_until(&mut harness, "ClickHouse 18.");
+    harness
+}
+
+/// Explore the first tested connection and pick `table` (as the menu lists it).
+fn explore_table(harness: &mut Harness<'static, LyceumApp>, table: &str) {
+    harness.get_by_label("Explore").click();
+    step_until(harness, "Table");
+    harness.get_by_label("Table").click();
+    step_until(harness, table);
+    harness.get_by_label(table).click();
+    step_until(harness, "mapping fits the table");
+}
+
 /// Snapshots tolerate antialiasing noise, not a changed picture.
 fn snapshot(harness: &mut Harness<'static, LyceumApp>, name: &str) {
     harness.snapshot_options(
@@ -328,13 +354,7 @@ fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
             .unwrap();
     });
     let data = tempfile::tempdir().unwrap();
-    let mut harness = app(data.path());
-    harness.get_by_label("Connections").click();
-    harness.step();
-    set_text(&mut harness, "Server URL", &server.url());
-    set_text(&mut harness, "Database", "foreign");
-    harness.get_by_label("Add and test").click();
-    step_until(&mut harness, "ClickHouse 18.");
+    let mut harness = connected_app(data.path(), &server, "foreign");
     assert!(
         harness
             .query_by_label_contains("not on this server: ")
@@ -352,12 +372,7 @@ fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
 
     // Explore the good connection: its database's tables, the long table mapped by a guess
     // the library accepts, Run, and the curves drawn as themselves.
-    harness.get_by_label("Explore").click();
-    step_until(&mut harness, "Table");
-    harness.get_by_label("Table").click();
-    step_until(&mut harness, "ragged (MergeTree)");
-    harness.get_by_label("ragged (MergeTree)").click();
-    step_until(&mut harness, "mapping fits the table");
+    explore_table(&mut harness, "ragged (MergeTree)");
     // A label filter offers the label's values as the server has them.
     let filter = || (egui::accesskit::Role::ComboBox, "label");
     step_until(&mut harness, "Filter");
@@ -419,19 +434,8 @@ fn a_run_shows_its_progress_and_can_be_cancelled() {
             .unwrap();
     });
     let data = tempfile::tempdir().unwrap();
-    let mut harness = app(data.path());
-    harness.get_by_label("Connections").click();
-    harness.step();
-    set_text(&mut harness, "Server URL", &server.url());
-    set_text(&mut harness, "Database", "plant");
-    harness.get_by_label("Add and test").click();
-    step_until(&mut harness, "ClickHouse 18.");
-    harness.get_by_label("Explore").click();
-    step_until(&mut harness, "Table");
-    harness.get_by_label("Table").click();
-    step_until(&mut harness, "sensor_readings (MergeTree)");
-    harness.get_by_label("sensor_readings (MergeTree)").click();
-    step_until(&mut harness, "mapping fits the table");
+    let mut harness = connected_app(data.path(), &server, "plant");
+    explore_table(&mut harness, "sensor_readings (MergeTree)");
 
     harness.get_by_label("Run").click();
     // The click lands in one frame; the row with progress and Cancel shows in the next.
