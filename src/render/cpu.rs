@@ -51,6 +51,13 @@ pub enum RenderError {
     StyleCount { curves: usize, styles: usize },
 }
 
+/// Byte offset in the RGBA image of raster pixel `i`: raster row 0 is the bottom, image row 0
+/// the top.
+fn rgba_offset(i: usize, width: u32, height: u32) -> usize {
+    let (row, column) = (i / width as usize, i % width as usize);
+    ((height as usize - 1 - row) * width as usize + column) * 4
+}
+
 /// Rasterise `curves` (pixel x, data y) with `styles[curve]` over a `background`.
 pub fn render_styled(
     curves: &Decimated,
@@ -89,9 +96,7 @@ pub fn render_styled(
             continue;
         }
         let [r, g, b, a] = styles[(key & 0x00ff_ffff) as usize - 1].rgba.to_le_bytes();
-        // Raster row 0 is the bottom; image row 0 is the top.
-        let (row, column) = (i / width as usize, i % width as usize);
-        let at = ((height as usize - 1 - row) * width as usize + column) * 4;
+        let at = rgba_offset(i, width, height);
         let blend = |fg: u8, bg: u8| {
             ((u32::from(fg) * u32::from(a) + u32::from(bg) * (255 - u32::from(a)) + 127) / 255)
                 as u8
@@ -126,9 +131,7 @@ pub fn render_layers(
         raster.draw(layer.curves, rows);
         for (i, &hits) in raster.counts.iter().enumerate() {
             if hits > 0 {
-                // Raster row 0 is the bottom; image row 0 is the top.
-                let (row, column) = (i / width as usize, i % width as usize);
-                let at = ((height as usize - 1 - row) * width as usize + column) * 4;
+                let at = rgba_offset(i, width, height);
                 rgba[at..at + 4].copy_from_slice(&layer.rgba);
             }
         }

@@ -289,32 +289,29 @@ fn server_side_m4_into_the_drawn_columns_gives_the_picture_of_every_sample() {
         "--out",
         dataset.to_str().unwrap(),
     ]);
-    let size = ["--width", "700", "--height", "300"];
+    // `render` of 700 × 300 px by `renderer` into `out`, then the source's arguments.
+    let render = |renderer: &'static str, out: &Path, source: &[&str]| {
+        let mut args = vec![
+            "render",
+            "--renderer",
+            renderer,
+            "--width",
+            "700",
+            "--height",
+            "300",
+        ];
+        args.extend(["--out", out.to_str().unwrap()]);
+        args.extend(source);
+        ok(&args)
+    };
+    let mut server_args = vec!["clickhouse"];
+    server_args.extend(custom(&url, "epoch"));
     // Every one of the 80,000 samples, from the dataset.
     let every = dir.path().join("every.png");
-    let mut args = vec![
-        "render",
-        "--renderer",
-        "cpu",
-        "--out",
-        every.to_str().unwrap(),
-    ];
-    args.extend(size);
-    args.extend(["--dataset", dataset.to_str().unwrap()]);
-    ok(&args);
+    render("cpu", &every, &["--dataset", dataset.to_str().unwrap()]);
     // The server's M4 bins (four points per column at most) into the same columns.
     let binned = dir.path().join("binned.png");
-    let mut args = vec![
-        "render",
-        "--renderer",
-        "cpu",
-        "--out",
-        binned.to_str().unwrap(),
-    ];
-    args.extend(size);
-    args.push("clickhouse");
-    args.extend(custom(&url, "epoch"));
-    let out = ok(&args);
+    let out = render("cpu", &binned, &server_args);
     assert!(out.contains("server-side M4: 700 columns"), "{out}");
     assert_eq!(
         std::fs::read(&every).unwrap(),
@@ -324,11 +321,7 @@ fn server_side_m4_into_the_drawn_columns_gives_the_picture_of_every_sample() {
 
     // The GPU plot: binned into its frame's columns, narrower than the picture (axes).
     let gpu = dir.path().join("gpu.png");
-    let mut args = vec!["render", "--out", gpu.to_str().unwrap()];
-    args.extend(size);
-    args.push("clickhouse");
-    args.extend(custom(&url, "epoch"));
-    let out = ok(&args);
+    let out = render("gpu", &gpu, &server_args);
     let columns: u32 = out
         .split("server-side M4: ")
         .nth(1)
