@@ -290,7 +290,7 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
     // No snapshot: the folder's path and the save time differ on every run.
 
     // Hovering the dense middle of the plot reads out the nearest curve.
-    harness.hover_at(egui::pos2(450.0, 330.0));
+    harness.hover_at(plot_centre(&harness, "ragged: 300 curves"));
     for _ in 0..3 {
         harness.step();
     }
@@ -327,6 +327,143 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
     );
     harness.get_by_label("Curves").click();
     step_until(&mut harness, "screwdriving: ");
+}
+
+/// The middle of the plot titled `title` (the title is centred above it).
+fn plot_centre(harness: &Harness<'static, LyceumApp>, title: &str) -> egui::Pos2 {
+    let title = harness.get_by_label_contains(title).rect();
+    egui::pos2(title.center().x, title.bottom() + 200.0)
+}
+
+/// The number in a details line such as "Shown: 120".
+fn count(harness: &Harness<'static, LyceumApp>, name: &str) -> usize {
+    use egui_kittest::kittest::NodeT;
+    let pattern = format!("{name}: ");
+    let node = harness.get_by_label_contains(&pattern);
+    let text = node.accesskit_node().value().unwrap_or_default();
+    text.rsplit(": ").next().unwrap().parse().unwrap()
+}
+
+fn pointer_button(
+    harness: &Harness<'static, LyceumApp>,
+    pos: egui::Pos2,
+    pressed: bool,
+    modifiers: egui::Modifiers,
+) {
+    harness.event(egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers,
+    });
+}
+
+/// Exploring the demo plant: hover lifts and reads out a curve, a click selects it, a
+/// shift-drag box adds every curve through it, hide / isolate / show all act on the
+/// selection, the legend switches a category off, colouring by another label changes the
+/// legend, and the wheel zooms the picture.
+#[test]
+fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
+    let data = tempfile::tempdir().unwrap();
+    let mut harness = app(data.path());
+    step_until(&mut harness, "screwdriving: ");
+    let total = count(&harness, "Shown");
+    assert!(total > 100, "{total}");
+    let centre = plot_centre(&harness, "screwdriving: ");
+
+    // Hover, then click: one curve selected.
+    // The band every screwdriving curve starts in: low torque, left of the middle.
+    let on_band = centre + egui::vec2(0.0, 158.0);
+    harness.hover_at(on_band);
+    harness.run_steps(3);
+    assert!(
+        harness.query_by_label_contains("part_serial: ").is_some(),
+        "a readout"
+    );
+    pointer_button(&harness, on_band, true, egui::Modifiers::NONE);
+    pointer_button(&harness, on_band, false, egui::Modifiers::NONE);
+    harness.run_steps(3);
+    assert_eq!(count(&harness, "Selected"), 1);
+
+    // Shift-drag a small box on the rising flank: some of the curves, not all.
+    let (from, to) = (
+        centre + egui::vec2(160.0, -100.0),
+        centre + egui::vec2(180.0, -60.0),
+    );
+    harness.hover_at(from);
+    harness.event(egui::Event::ModifiersChanged(egui::Modifiers::SHIFT));
+    harness.step();
+    pointer_button(&harness, from, true, egui::Modifiers::SHIFT);
+    harness.step();
+    for i in 1..=6 {
+        harness.event(egui::Event::PointerMoved(
+            from + (to - from) * (i as f32 / 6.0),
+        ));
+        harness.step();
+    }
+    pointer_button(&harness, to, false, egui::Modifiers::SHIFT);
+    harness.step();
+    harness.event(egui::Event::ModifiersChanged(egui::Modifiers::NONE));
+    harness.run_steps(3);
+    let selected = count(&harness, "Selected");
+    assert!(selected > 3 && selected < total, "{selected} of {total}");
+
+    harness.get_by_label("Hide").click();
+    harness.run_steps(2);
+    assert_eq!(count(&harness, "Shown"), total - selected);
+    assert_eq!(count(&harness, "Hidden by you"), selected);
+    harness.get_by_label("Isolate").click();
+    harness.run_steps(2);
+    assert_eq!(count(&harness, "Shown"), selected);
+    harness.get_by_label("Show all").click();
+    harness.run_steps(2);
+    assert_eq!(count(&harness, "Shown"), total);
+
+    // The legend's NOK entry switched off hides the NOK curves.
+    let nok = count(&harness, "NOK");
+    assert!(nok > 0);
+    harness
+        .get_by_label_contains(&format!("NOK ({nok})"))
+        .click();
+    harness.run_steps(3);
+    assert_eq!(count(&harness, "Shown"), total - nok);
+    harness
+        .get_by_label_contains(&format!("NOK ({nok})"))
+        .click();
+    harness.run_steps(3);
+    assert_eq!(count(&harness, "Shown"), total);
+
+    // Colour by line: the legend lists the lines.
+    assert!(harness.query_by_label_contains("L1 (").is_none());
+    harness.get_by_label("Colour by").click();
+    harness.run_steps(2);
+    harness.get_by_label("line").click();
+    harness.run_steps(3);
+    assert!(
+        harness.query_by_label_contains("L1 (").is_some(),
+        "a legend by line"
+    );
+
+    // The wheel over the plot zooms: the picture changes.
+    harness.get_by_label("Clear selection").click();
+    step_until(&mut harness, "Selected: 0");
+    let before = harness.render().unwrap();
+    harness.hover_at(centre);
+    harness.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, 120.0),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Wheel,
+        modifiers: egui::Modifiers::NONE,
+    });
+    step_until(&mut harness, "Selected: 0");
+    let after = harness.render().unwrap();
+    let changed = before
+        .pixels()
+        .zip(after.pixels())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(changed > 5_000, "{changed} pixels changed");
 }
 
 /// A connection to a real server shows its version and what Lyceum will use; a wrong password

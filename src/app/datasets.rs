@@ -11,20 +11,19 @@ use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 use crate::curves::CurveStore;
 use crate::render::cpu::write_png;
 use crate::render::export::{RenderRequest, RendererKind, render_store};
-use crate::render::gpu::BaseMode;
-use crate::render::plot::{Decimation, PlotCurves, PlotLabels, curves_plot_ui};
+use crate::render::plot::Decimation;
 use crate::render::style::{ColourBy, StyleRequest};
 use crate::source::dataset::{self, Dataset};
+
+use super::curve_view::CurveView;
 
 /// A dataset on screen.
 #[derive(Debug)]
 struct ShownDataset {
-    curves: Arc<PlotCurves>,
-    labels: PlotLabels,
+    view: CurveView,
     /// "300 curves, 45,696 points, saved 2026-11-28T…".
     summary: String,
     name: String,
-    colour_by: Option<String>,
 }
 
 /// Size of an exported picture, physical pixels.
@@ -36,7 +35,6 @@ pub struct DatasetsPanel {
     path: String,
     opening: Option<(PathBuf, Receiver<Result<Dataset, String>>)>,
     shown: Option<ShownDataset>,
-    mode: BaseMode,
     error: Option<String>,
     export_path: String,
     exporting: Option<Receiver<Result<String, String>>>,
@@ -72,7 +70,7 @@ impl DatasetsPanel {
             }
         };
         self.opening = None;
-        match result.and_then(|data| self.show(data)) {
+        match result.and_then(Self::show) {
             Ok(shown) => self.shown = Some(shown),
             Err(error) => {
                 tracing::warn!(%error, "a dataset did not open");
@@ -82,21 +80,25 @@ impl DatasetsPanel {
     }
 
     /// The plot of an opened dataset, styled as the library styles any data.
-    fn show(&self, data: Dataset) -> Result<ShownDataset, String> {
+    fn show(data: Dataset) -> Result<ShownDataset, String> {
         let summary = format!(
             "{} curves, {} points, saved {}",
             data.manifest.counts.curves, data.manifest.counts.points, data.manifest.created_at
         );
-        let colour_by = data.manifest.view.colour_by.clone();
-        let (curves, labels) =
-            super::styled_plot(data.store, &data.manifest.name, colour_by.clone())?;
-        curves.set_mode(self.mode);
+        let request = StyleRequest {
+            colour_by: data
+                .manifest
+                .view
+                .colour_by
+                .clone()
+                .map_or(ColourBy::Auto, ColourBy::Label),
+            ..StyleRequest::default()
+        };
+        let view = CurveView::new(Arc::new(data.store), &data.manifest.name, request, None)?;
         Ok(ShownDataset {
-            curves,
-            labels,
+            view,
             summary,
             name: data.manifest.name,
-            colour_by,
         })
     }
 
@@ -112,14 +114,8 @@ impl DatasetsPanel {
             height_px: EXPORT_SIZE_PX.1,
             pixels_per_point: 1.0,
             decimation: Decimation::M4,
-            mode: self.mode,
-            style: StyleRequest {
-                colour_by: shown
-                    .colour_by
-                    .clone()
-                    .map_or(ColourBy::Auto, ColourBy::Label),
-                ..StyleRequest::default()
-            },
+            mode: shown.view.curves().mode(),
+            style: shown.view.request().clone(),
             source_name: shown.name.clone(),
             title: None,
             pinned_x: None,
@@ -170,7 +166,7 @@ impl DatasetsPanel {
                 .clicked()
                 && let Some(shown) = &self.shown
             {
-                let store = Arc::clone(shown.curves.store());
+                let store = Arc::clone(shown.view.store());
                 let out = PathBuf::from(self.export_path.trim());
                 self.export(ui.ctx(), store, out);
             }
@@ -215,16 +211,6 @@ impl DatasetsPanel {
                 ui.spinner();
                 ui.label("Opening…");
             }
-            if let Some(shown) = &self.shown {
-                ui.separator();
-                ui.label("Draw");
-                let before = self.mode;
-                ui.selectable_value(&mut self.mode, BaseMode::Lines, "Lines");
-                ui.selectable_value(&mut self.mode, BaseMode::Density, "Density");
-                if self.mode != before {
-                    shown.curves.set_mode(self.mode);
-                }
-            }
         });
         if let Some(error) = &self.error {
             ui.colored_label(
@@ -235,9 +221,9 @@ impl DatasetsPanel {
         match &self.shown {
             Some(_) => {
                 self.export_ui(ui);
-                if let Some(shown) = &self.shown {
+                if let Some(shown) = &mut self.shown {
                     ui.label(&shown.summary);
-                    curves_plot_ui(ui, &shown.curves, &shown.labels);
+                    shown.view.ui(ui);
                 }
             }
             None => {

@@ -13,13 +13,15 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::curves::CurveStore;
-use crate::render::plot::{PlotCurves, PlotLabels, curves_plot_ui};
+use crate::render::style::StyleRequest;
 use crate::source::clickhouse::ddl::Preset;
 use crate::source::clickhouse::{
     ArrayX, ClickHouseError, ColumnInfo, ColumnKind, Connection, CurveLayout, CurveQuery,
     CurveSelection, FetchOptions, FetchProgress, PixelView, SourceMapping, TableInfo,
 };
 use crate::source::dataset::{self, ColumnRoles, SaveOptions, SavedView, Source};
+
+use super::curve_view::CurveView;
 
 /// Server-side M4 columns of a long table's first picture.
 const RUN_WIDTH_PX: u32 = 1920;
@@ -80,7 +82,7 @@ pub struct Explorer {
     draft: Draft,
     busy: Option<&'static str>,
     error: Option<String>,
-    shown: Option<(Arc<PlotCurves>, PlotLabels)>,
+    shown: Option<CurveView>,
     sql: Option<String>,
     filters: Vec<Filter>,
     /// The run in progress: its progress and its cancel switch.
@@ -193,8 +195,8 @@ impl Explorer {
                         ));
                     }
                     let name = format!("{}.{}", self.database, self.table);
-                    match super::styled_plot(store, &name, None) {
-                        Ok(shown) => self.shown = Some(shown),
+                    match CurveView::new(Arc::new(store), &name, StyleRequest::default(), None) {
+                        Ok(view) => self.shown = Some(view),
                         Err(e) => self.error = Some(e),
                     }
                     self.sql = Some(sql);
@@ -436,8 +438,8 @@ impl Explorer {
         if self.shown.is_some() {
             self.save_ui(ui);
         }
-        if let Some((curves, labels)) = &self.shown {
-            curves_plot_ui(ui, curves, labels);
+        if let Some(view) = &mut self.shown {
+            view.ui(ui);
         }
     }
 
@@ -455,10 +457,14 @@ impl Explorer {
             if ui
                 .add_enabled(ready, egui::Button::new("Save dataset"))
                 .clicked()
-                && let (Some((curves, _)), Some(source)) = (&self.shown, &self.source)
+                && let (Some(view), Some(source)) = (&self.shown, &self.source)
             {
                 let dir = PathBuf::from(self.save_dir.trim());
-                let (store, source) = (Arc::clone(curves.store()), source.clone());
+                let (store, source) = (Arc::clone(view.store()), source.clone());
+                let saved_view = SavedView {
+                    colour_by: view.colour_by().map(str::to_owned),
+                    ..SavedView::default()
+                };
                 let (sender, ctx) = (self.sender.clone(), ui.ctx().clone());
                 self.busy = Some("saving");
                 self.saved = None;
@@ -471,7 +477,7 @@ impl Explorer {
                     let options = SaveOptions {
                         name,
                         source,
-                        view: SavedView::default(),
+                        view: saved_view,
                         replace: false,
                     };
                     let result = dataset::save(&store, &dir, &options)

@@ -8,6 +8,7 @@
 
 pub mod clusters;
 pub mod connections;
+pub mod curve_view;
 pub mod datasets;
 pub mod explorer;
 
@@ -15,30 +16,11 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 
 use crate::curves::CurveStore;
-use crate::render::gpu::{BaseMode, GpuErrorSlot};
-use crate::render::plot::{
-    CurveRenderResources, Decimation, DecimationMode, PlotCurves, PlotLabels, curves_plot_ui,
-};
-use crate::render::style::{
-    ColourBy, StyleError, StyleRequest, Styling, plot_labels, style_curves,
-};
+use crate::render::gpu::GpuErrorSlot;
+use crate::render::plot::CurveRenderResources;
+use crate::render::style::StyleRequest;
 use crate::source::demo::{Plant, PlantConfig, Program};
-
-/// What the user has chosen to see.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct ViewChoice {
-    program: Program,
-    mode: BaseMode,
-    highlight_nok: bool,
-}
-
-/// The curves of one program as one plot.
-#[derive(Debug)]
-struct ShownPlot {
-    choice: ViewChoice,
-    curves: Arc<PlotCurves>,
-    labels: PlotLabels,
-}
+use curve_view::CurveView;
 
 #[derive(Debug)]
 enum DemoState {
@@ -52,8 +34,9 @@ enum DemoState {
 pub struct LyceumApp {
     view: AppView,
     state: DemoState,
-    choice: ViewChoice,
-    shown: Option<ShownPlot>,
+    /// The program the user picked, and its curves as shown.
+    program: Program,
+    shown: Option<(Program, CurveView)>,
     error: Option<String>,
     /// Errors the GPU reported outside any scope (device lost included): shown, never a panic.
     gpu_errors: Option<GpuErrorSlot>,
@@ -73,41 +56,12 @@ enum AppView {
     Clusters,
 }
 
-/// Curves of any source as a plot, styled as the library styles any data (colour by
-/// `colour_by` or a found label, legend, title after `name`, axes after the store's).
-pub(crate) fn styled_plot(
-    store: CurveStore,
-    name: &str,
-    colour_by: Option<String>,
-) -> Result<(Arc<PlotCurves>, PlotLabels), String> {
-    let request = StyleRequest {
-        colour_by: colour_by.map_or(ColourBy::Auto, ColourBy::Label),
+/// The demo plant's request for `program`: its curves only.
+fn demo_request(program: Program) -> StyleRequest {
+    StyleRequest {
+        filters: vec![("program".to_owned(), program.name().to_owned())],
         ..StyleRequest::default()
-    };
-    let store = Arc::new(store);
-    let styling = style_curves(&store, &request).map_err(|e| e.to_string())?;
-    let labels = plot_labels(name, store.axes(), &styling);
-    let curves = PlotCurves::new(
-        egui::Id::unique(("plot", name)),
-        store,
-        styling.styles,
-        DecimationMode::Background,
-        Decimation::M4,
-    )
-    .map_err(|e| e.to_string())?;
-    Ok((Arc::new(curves), labels))
-}
-
-/// The styling for `choice` ([`crate::render::style`]): OK below NOK; other programs hidden.
-fn styling_for(store: &CurveStore, choice: ViewChoice) -> Result<Styling, StyleError> {
-    style_curves(
-        store,
-        &StyleRequest {
-            filters: vec![("program".to_owned(), choice.program.name().to_owned())],
-            highlight_failed: choice.highlight_nok,
-            ..StyleRequest::default()
-        },
-    )
+    }
 }
 
 impl LyceumApp {
@@ -185,11 +139,7 @@ impl LyceumApp {
             datasets: datasets::DatasetsPanel::default(),
             connections: connections::ConnectionsPanel::default(),
             state: DemoState::Loading(receiver),
-            choice: ViewChoice {
-                program: Program::Screwdriving,
-                mode: BaseMode::Lines,
-                highlight_nok: false,
-            },
+            program: Program::Screwdriving,
             shown: None,
             error: None,
             gpu_errors: None,
@@ -210,58 +160,28 @@ impl LyceumApp {
         }
     }
 
-    /// Bring the plot in line with the choice: a new program is a new plot (new bounds); a
-    /// new mode or highlight only restyles the same GPU buffers.
+    /// A new program is a new plot (new bounds); draw mode, colouring and highlights are the
+    /// view's own.
     fn sync_plot(&mut self, store: &Arc<CurveStore>) {
-        let choice = self.choice;
+        let program = self.program;
         if self
             .shown
             .as_ref()
-            .is_some_and(|shown| shown.choice == choice)
+            .is_some_and(|(shown, _)| *shown == program)
         {
             return;
         }
-        let styling = match styling_for(store, choice) {
-            Ok(styling) => styling,
-            Err(e) => {
-                self.error = Some(e.to_string());
-                return;
-            }
-        };
-        let labels = plot_labels(
-            choice.program.name(),
-            &choice.program.curve_axes(),
-            &styling,
-        );
-        let same_program = self
-            .shown
-            .as_ref()
-            .filter(|s| s.choice.program == choice.program);
-        let result = match same_program {
-            Some(plot) => plot
-                .curves
-                .set_styles(styling.styles)
-                .map(|()| Arc::clone(&plot.curves)),
-            None => PlotCurves::new(
-                egui::Id::unique(("curves", choice.program.name())),
-                Arc::clone(store),
-                styling.styles,
-                DecimationMode::Background,
-                Decimation::M4,
-            )
-            .map(Arc::new),
-        };
-        match result {
-            Ok(curves) => {
-                curves.set_mode(choice.mode);
-                self.shown = Some(ShownPlot {
-                    choice,
-                    curves,
-                    labels,
-                });
+        match CurveView::new(
+            Arc::clone(store),
+            program.name(),
+            demo_request(program),
+            None,
+        ) {
+            Ok(view) => {
+                self.shown = Some((program, view));
                 self.error = None;
             }
-            Err(e) => self.error = Some(e.to_string()),
+            Err(e) => self.error = Some(e),
         }
     }
 
@@ -269,14 +189,8 @@ impl LyceumApp {
         ui.horizontal(|ui| {
             ui.label("Program");
             for program in [Program::Screwdriving, Program::PressFit] {
-                ui.selectable_value(&mut self.choice.program, program, program.name());
+                ui.selectable_value(&mut self.program, program, program.name());
             }
-            ui.separator();
-            ui.label("Draw");
-            ui.selectable_value(&mut self.choice.mode, BaseMode::Lines, "Lines");
-            ui.selectable_value(&mut self.choice.mode, BaseMode::Density, "Density");
-            ui.separator();
-            ui.checkbox(&mut self.choice.highlight_nok, "Highlight NOK");
         });
     }
 }
@@ -303,8 +217,8 @@ impl LyceumApp {
                 if let Some(error) = &self.error {
                     ui.colored_label(ui.visuals().error_fg_color, error);
                 }
-                if let Some(shown) = &self.shown {
-                    curves_plot_ui(ui, &shown.curves, &shown.labels);
+                if let Some((_, view)) = &mut self.shown {
+                    view.ui(ui);
                 }
             }
         }

@@ -147,7 +147,7 @@ pub fn plot_frame_width_px(
     let input = raw_input(size_px, pixels_per_point);
     let mut frame = egui::Rect::NOTHING;
     let mut contents = |ui: &mut egui::Ui| {
-        frame = *curves_plot_ui(ui, curves, labels).transform.frame();
+        frame = *curves_plot_ui(ui, curves, labels).plot.transform.frame();
     };
     // As in `render_ui`: the first pass sizes the axes, the second is what is drawn.
     for _ in 0..2 {

@@ -17,7 +17,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use egui_plot::{PlotBounds, PlotGeometry, PlotItem, PlotItemBase, PlotTransform};
 
 use super::gpu::{BaseMode, CurveFrame, CurvePipelines, CurveStyle, GpuError, MAX_CURVES, PlotGpu};
-use crate::curves::{CurveStore, Decimated, PixelMap, all_points, decimate_m4};
+use crate::curves::{
+    CurveId, CurveStore, DataBox, Decimated, PixelMap, all_points, curves_through_box, decimate_m4,
+};
 
 /// The x-range and width one decimation was made for.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -122,6 +124,11 @@ impl PlotCurves {
 
     pub fn store(&self) -> &Arc<CurveStore> {
         &self.store
+    }
+
+    /// The plot's egui id (its plot memory, its GPU buffers).
+    pub fn id(&self) -> egui::Id {
+        self.id
     }
 
     pub fn styles(&self) -> Arc<Vec<CurveStyle>> {
@@ -529,26 +536,72 @@ fn time_tick(mark: egui_plot::GridMark, range: &RangeInclusive<f64>) -> String {
     at.format(format).to_string()
 }
 
-/// A titled plot of `curves` filling `ui`.
+/// What the user did to a plot's curves this frame (the view itself — pan, zoom, legend —
+/// egui_plot keeps).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PlotPicks {
+    /// The curve under the pointer (the readout shows it).
+    pub hovered: Option<CurveId>,
+    /// A click in the plot: the curve under it, if any, and whether shift was held (add to
+    /// the selection rather than replace it).
+    pub clicked: Option<(Option<CurveId>, bool)>,
+    /// A shift-dragged box, released this frame: the curves passing through it.
+    pub boxed: Option<(DataBox, Vec<CurveId>)>,
+    /// Indices into [`PlotLabels::legend`] the user switched off in the legend.
+    pub legend_hidden: Vec<usize>,
+}
+
+/// A plot and what the user picked in it.
+pub struct CurvesPlotResponse {
+    pub plot: egui_plot::PlotResponse<()>,
+    pub picks: PlotPicks,
+}
+
+impl std::fmt::Debug for CurvesPlotResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // egui_plot's response has no Debug.
+        f.debug_struct("CurvesPlotResponse")
+            .field("picks", &self.picks)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Wheel notches (in points of scroll) per e-fold of zoom.
+const WHEEL_POINTS_PER_E: f32 = 200.0;
+
+/// The plot's x-axis name, with the day the data starts on for a time axis.
+fn x_axis_label(curves: &PlotCurves, labels: &PlotLabels) -> String {
+    if !curves.store().axes().x_is_time {
+        return labels.x_axis.clone();
+    }
+    // Ticks show the time of day; the label says which day the view starts on.
+    let day = chrono::DateTime::from_timestamp(curves.bounds.min()[0].floor() as i64, 0)
+        .map(|at| at.format(", from %Y-%m-%d").to_string())
+        .unwrap_or_default();
+    format!("{} (UTC{day})", labels.x_axis)
+}
+
+/// A titled plot of `curves` filling `ui`. The wheel zooms at the pointer (shift + wheel: x
+/// only), a drag pans, a right-drag zooms into a box, a drag on an axis zooms that axis, a
+/// double-click resets; a click picks the curve under the pointer and a shift-drag picks
+/// every curve through a box ([`PlotPicks`]).
 pub fn curves_plot_ui(
     ui: &mut egui::Ui,
     curves: &Arc<PlotCurves>,
     labels: &PlotLabels,
-) -> egui_plot::PlotResponse<()> {
+) -> CurvesPlotResponse {
     ui.vertical_centered(|ui| ui.heading(&labels.title));
     let time_axis = curves.store().axes().x_is_time;
+    let shift = ui.input(|i| i.modifiers.shift);
     let mut plot = egui_plot::Plot::new(curves.id)
-        .x_axis_label(if time_axis {
-            // Ticks show the time of day; the label says which day the view starts on.
-            let day = chrono::DateTime::from_timestamp(curves.bounds.min()[0].floor() as i64, 0)
-                .map(|at| at.format(", from %Y-%m-%d").to_string())
-                .unwrap_or_default();
-            format!("{} (UTC{day})", labels.x_axis)
-        } else {
-            labels.x_axis.clone()
-        })
+        // The final id, so the plot's memory (legend switches) can be read back below.
+        .id(curves.id)
+        .x_axis_label(x_axis_label(curves, labels))
         .y_axis_label(labels.y_axis.clone())
-        .allow_double_click_reset(true);
+        .allow_double_click_reset(true)
+        // The wheel zooms (below); shift + drag selects instead of panning.
+        .allow_scroll(false)
+        .allow_drag(!shift);
     if time_axis {
         plot = plot.x_grid_spacer(time_grid).x_axis_formatter(time_tick);
     }
@@ -556,7 +609,12 @@ pub fn curves_plot_ui(
         plot = plot.default_x_bounds(x_start, x_end);
     }
     // Density colours are counts, not labels: a label legend would mislead.
-    if !labels.legend.is_empty() && curves.mode() == BaseMode::Lines {
+    let legend = if curves.mode() == BaseMode::Lines {
+        labels.legend.as_slice()
+    } else {
+        &[]
+    };
+    if !legend.is_empty() {
         plot = plot.legend(
             egui_plot::Legend::default()
                 .position(egui_plot::Corner::RightTop)
@@ -564,13 +622,9 @@ pub fn curves_plot_ui(
         );
     }
     let response = plot.show(ui, |plot_ui| {
+        wheel_zoom(plot_ui);
         // Unnamed: the legend lists the colours, not the item.
         plot_ui.add(CurvesItem::new(String::new(), Arc::clone(curves)));
-        let legend = if curves.mode() == BaseMode::Lines {
-            labels.legend.as_slice()
-        } else {
-            &[]
-        };
         for (value, [r, g, b, a]) in legend {
             // A line with no points: a legend entry only (`add`, since `line` drops it).
             plot_ui.add(
@@ -579,27 +633,124 @@ pub fn curves_plot_ui(
             );
         }
     });
-    hover_readout_ui(curves, &response);
-    response
+    let hidden = egui_plot::PlotMemory::load(ui.ctx(), curves.id)
+        .map(|memory| memory.hidden_items)
+        .unwrap_or_default();
+    let legend_hidden = legend
+        .iter()
+        .enumerate()
+        .filter(|(_, (name, _))| hidden.contains(&egui_plot::ItemId::new(name)))
+        .map(|(index, _)| index)
+        .collect();
+    let hovered = hover_readout_ui(curves, &response);
+    let clicked = response
+        .response
+        .clicked()
+        .then(|| (curve_at_pointer(curves, &response), shift));
+    let boxed = box_select(ui, curves, &response);
+    CurvesPlotResponse {
+        plot: response,
+        picks: PlotPicks {
+            hovered,
+            clicked,
+            boxed,
+            legend_hidden,
+        },
+    }
+}
+
+/// The wheel zooms at the pointer: both axes, or x alone where the scroll is sideways
+/// (shift + wheel, a trackpad's swipe).
+fn wheel_zoom(plot_ui: &mut egui_plot::PlotUi<'_>) {
+    if !plot_ui.response().hovered() {
+        return;
+    }
+    let scroll = plot_ui.ctx().input(|i| i.smooth_scroll_delta);
+    if scroll == egui::Vec2::ZERO {
+        return;
+    }
+    let factor = if scroll.y == 0.0 {
+        egui::vec2((scroll.x / WHEEL_POINTS_PER_E).exp(), 1.0)
+    } else {
+        egui::Vec2::splat((scroll.y / WHEEL_POINTS_PER_E).exp())
+    };
+    plot_ui.zoom_bounds_around_hovered(factor);
+}
+
+/// The visible curve nearest the pointer, with its y there.
+fn nearest_at_pointer(
+    curves: &PlotCurves,
+    response: &egui_plot::PlotResponse<()>,
+) -> Option<(CurveId, f64, egui_plot::PlotPoint)> {
+    let pointer = response.response.hover_pos()?;
+    let transform = &response.transform;
+    let at = transform.value_from_position(pointer);
+    let max_dy = transform.dvalue_dpos()[1].abs() * HOVER_PX;
+    let styles = curves.styles();
+    let visible = |id: u32| styles.get(id as usize).is_some_and(CurveStyle::is_visible);
+    crate::curves::nearest_curve(curves.store(), visible, at.x, at.y, max_dy)
+        .map(|(id, y)| (id, y, at))
+}
+
+fn curve_at_pointer(
+    curves: &PlotCurves,
+    response: &egui_plot::PlotResponse<()>,
+) -> Option<CurveId> {
+    nearest_at_pointer(curves, response).map(|(id, _, _)| id)
+}
+
+/// A shift-drag draws a box; on release, the visible curves through it.
+fn box_select(
+    ui: &egui::Ui,
+    curves: &PlotCurves,
+    response: &egui_plot::PlotResponse<()>,
+) -> Option<(DataBox, Vec<CurveId>)> {
+    let plot = &response.response;
+    let start_id = plot.id.with("box select start");
+    if plot.drag_started_by(egui::PointerButton::Primary) && ui.input(|i| i.modifiers.shift) {
+        let start = ui.input(|i| i.pointer.press_origin());
+        ui.ctx().data_mut(|d| d.insert_temp(start_id, start));
+    }
+    let start: Option<egui::Pos2> = ui.ctx().data(|d| d.get_temp(start_id)).flatten();
+    let (start, end) = (start?, ui.input(|i| i.pointer.latest_pos())?);
+    let rect = egui::Rect::from_two_pos(start, end);
+    if plot.dragged() {
+        let stroke = egui::Stroke::new(1.5, ui.visuals().selection.stroke.color);
+        ui.painter().with_clip_rect(plot.rect).rect(
+            rect,
+            0.0,
+            ui.visuals().selection.bg_fill.gamma_multiply(0.25),
+            stroke,
+            egui::StrokeKind::Middle,
+        );
+        return None;
+    }
+    ui.ctx()
+        .data_mut(|d| d.remove::<Option<egui::Pos2>>(start_id));
+    let (a, b) = (
+        response.transform.value_from_position(rect.left_bottom()),
+        response.transform.value_from_position(rect.right_top()),
+    );
+    let area = DataBox {
+        x: (a.x, b.x),
+        y: (a.y, b.y),
+    };
+    let styles = curves.styles();
+    let visible = |id: u32| styles.get(id as usize).is_some_and(CurveStyle::is_visible);
+    Some((area, curves_through_box(curves.store(), visible, area)))
 }
 
 /// Points of vertical distance within which a curve counts as hovered.
 const HOVER_PX: f64 = 8.0;
 
 /// Under the pointer: the nearest visible curve's key, labels and value, beside the pointer.
-fn hover_readout_ui(curves: &PlotCurves, response: &egui_plot::PlotResponse<()>) {
-    let Some(pointer) = response.response.hover_pos() else {
-        return;
-    };
-    let transform = &response.transform;
-    let at = transform.value_from_position(pointer);
-    let max_dy = transform.dvalue_dpos()[1].abs() * HOVER_PX;
-    let styles = curves.styles();
+fn hover_readout_ui(
+    curves: &PlotCurves,
+    response: &egui_plot::PlotResponse<()>,
+) -> Option<CurveId> {
+    let (id, y, at) = nearest_at_pointer(curves, response)?;
+    let pointer = response.response.hover_pos()?;
     let store = curves.store();
-    let visible = |id: u32| styles.get(id as usize).is_some_and(CurveStyle::is_visible);
-    let Some((id, y)) = crate::curves::nearest_curve(store, visible, at.x, at.y, max_dy) else {
-        return;
-    };
     let x_text = if store.axes().x_is_time {
         chrono::DateTime::from_timestamp_micros((at.x * 1e6).round() as i64).map_or_else(
             || format!("{:.3}", at.x),
@@ -617,6 +768,7 @@ fn hover_readout_ui(curves: &PlotCurves, response: &egui_plot::PlotResponse<()>)
         .show(ctx, |ui| {
             egui::Frame::popup(ui.style()).show(ui, |ui| hover_lines_ui(ui, store, id, &x_text, y));
         });
+    Some(id)
 }
 
 /// The readout's lines: key, labels, x and y.

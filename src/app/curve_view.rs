@@ -1,0 +1,375 @@
+//! One plot of curves as the user explores it, the same in every view (demo plant, dataset,
+//! explorer run). [`CurveView`] is its state: the library's styling of the store
+//! ([`crate::render::style`], recomputed when the user colours by another label or
+//! highlights NOK) plus the user's own changes on top — the selection (click, shift-click,
+//! shift-drag box), curves hidden or isolated, colours picked, legend categories switched
+//! off — and the hovered curve lifted on top. [`CurveView::plot_ui`] draws the plot and
+//! applies what was picked; [`CurveView::toolbar_ui`] and [`CurveView::details_ui`] are the
+//! controls and the details panel (statistics, selection list). Restyling uploads the style
+//! table only: nothing is decimated again.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use crate::curves::{CurveId, CurveStore};
+use crate::render::gpu::{BaseMode, CurveStyle};
+use crate::render::plot::{
+    Decimation, DecimationMode, PlotCurves, PlotLabels, PlotPicks, curves_plot_ui,
+};
+use crate::render::style::{
+    ColourBy, StyleRequest, Styling, pass_fail_label, plot_labels, style_curves,
+};
+
+/// Width of a selected curve's line, physical pixels.
+const SELECTED_WIDTH_PX: f32 = 2.0;
+/// Width of the hovered curve's line.
+const HOVERED_WIDTH_PX: f32 = 3.0;
+/// Rows of the selection list drawn at most (the rest are counted).
+const SELECTION_ROWS: usize = 200;
+
+/// A plot of one store and the user's changes to it.
+#[derive(Debug)]
+pub struct CurveView {
+    name: String,
+    curves: Arc<PlotCurves>,
+    request: StyleRequest,
+    /// The library's styling for `request`: the picture before the user's changes.
+    base: Styling,
+    labels: PlotLabels,
+    selection: BTreeSet<CurveId>,
+    hidden: BTreeSet<CurveId>,
+    colours: HashMap<CurveId, [u8; 4]>,
+    /// Legend categories switched off (values of `base.colour_by`).
+    legend_hidden: Vec<String>,
+    hovered: Option<CurveId>,
+    /// The colour the picker offers for the selection.
+    pick_colour: egui::Color32,
+}
+
+impl CurveView {
+    /// The curves of `store` styled for `request`; `pinned_x` is an x-range shown exactly
+    /// (server-side bins).
+    pub fn new(
+        store: Arc<CurveStore>,
+        name: &str,
+        request: StyleRequest,
+        pinned_x: Option<(f64, f64)>,
+    ) -> Result<Self, String> {
+        let base = style_curves(&store, &request).map_err(|e| e.to_string())?;
+        let labels = plot_labels(name, store.axes(), &base);
+        let mut curves = PlotCurves::new(
+            egui::Id::unique(("plot", name)),
+            store,
+            base.styles.clone(),
+            DecimationMode::Background,
+            Decimation::M4,
+        )
+        .map_err(|e| e.to_string())?;
+        if let Some(range) = pinned_x {
+            curves = curves.with_pinned_x(range);
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            curves: Arc::new(curves),
+            request,
+            base,
+            labels,
+            selection: BTreeSet::new(),
+            hidden: BTreeSet::new(),
+            colours: HashMap::new(),
+            legend_hidden: Vec::new(),
+            hovered: None,
+            pick_colour: egui::Color32::from_rgb(250, 160, 0),
+        })
+    }
+
+    pub fn curves(&self) -> &Arc<PlotCurves> {
+        &self.curves
+    }
+
+    pub fn store(&self) -> &Arc<CurveStore> {
+        self.curves.store()
+    }
+
+    pub fn request(&self) -> &StyleRequest {
+        &self.request
+    }
+
+    /// The label colours come from now, if any.
+    pub fn colour_by(&self) -> Option<&str> {
+        self.base.colour_by.as_deref()
+    }
+
+    pub fn selection(&self) -> &BTreeSet<CurveId> {
+        &self.selection
+    }
+
+    /// Restyle for `request` (filters, colouring, NOK highlight); the user's changes stay.
+    pub fn set_request(&mut self, request: StyleRequest) -> Result<(), String> {
+        if request == self.request {
+            return Ok(());
+        }
+        let base = style_curves(self.store(), &request).map_err(|e| e.to_string())?;
+        self.labels = plot_labels(&self.name, self.store().axes(), &base);
+        if base.colour_by != self.base.colour_by {
+            self.legend_hidden.clear();
+        }
+        self.base = base;
+        self.request = request;
+        self.apply_styles();
+        Ok(())
+    }
+
+    /// Whether the user sees curve `id`: the library shows it and the user has not hidden it.
+    fn is_shown(&self, id: CurveId) -> bool {
+        let index = id as usize;
+        if !self.base.styles[index].is_visible() || self.hidden.contains(&id) {
+            return false;
+        }
+        match &self.base.colour_by {
+            Some(label) if !self.legend_hidden.is_empty() => self
+                .store()
+                .label(label, id)
+                .is_none_or(|value| !self.legend_hidden.iter().any(|hidden| hidden == value)),
+            _ => true,
+        }
+    }
+
+    /// The styles the GPU draws: the library's, with the user's changes on top.
+    fn effective_styles(&self) -> Vec<CurveStyle> {
+        (0..self.store().len() as CurveId)
+            .map(|id| {
+                let mut style = self.base.styles[id as usize];
+                if !self.is_shown(id) {
+                    return style.hidden();
+                }
+                if let Some(rgba) = self.colours.get(&id) {
+                    style.rgba = u32::from_le_bytes(*rgba);
+                }
+                if self.hovered == Some(id) {
+                    style = style.with_priority(u8::MAX).highlighted(HOVERED_WIDTH_PX);
+                } else if self.selection.contains(&id) {
+                    style = style
+                        .with_priority(u8::MAX - 1)
+                        .highlighted(SELECTED_WIDTH_PX);
+                }
+                style
+            })
+            .collect()
+    }
+
+    fn apply_styles(&self) {
+        if let Err(error) = self.curves.set_styles(self.effective_styles()) {
+            // The count always matches the store; a mismatch is a bug worth a log line.
+            tracing::error!(%error, "restyling the plot failed");
+        }
+    }
+
+    /// Take in what the user did to the plot this frame.
+    fn apply_picks(&mut self, picks: PlotPicks) {
+        let mut changed = picks.hovered != self.hovered;
+        self.hovered = picks.hovered;
+        match picks.clicked {
+            Some((Some(id), true)) => {
+                if !self.selection.remove(&id) {
+                    self.selection.insert(id);
+                }
+                changed = true;
+            }
+            Some((Some(id), false)) => {
+                self.selection = BTreeSet::from([id]);
+                changed = true;
+            }
+            // A click on empty space keeps the selection: a double-click resets the view.
+            Some((None, _)) | None => {}
+        }
+        if let Some((_, ids)) = picks.boxed {
+            self.selection.extend(ids);
+            changed = true;
+        }
+        let legend_hidden: Vec<String> = picks
+            .legend_hidden
+            .iter()
+            .filter_map(|&index| self.base.legend.get(index).map(|e| e.value.clone()))
+            .collect();
+        if legend_hidden != self.legend_hidden {
+            self.legend_hidden = legend_hidden;
+            changed = true;
+        }
+        if changed {
+            self.apply_styles();
+        }
+    }
+
+    /// The plot, taking in hover, clicks, box selection and the legend's switches.
+    pub fn plot_ui(&mut self, ui: &mut egui::Ui) {
+        if ui.input(|i| i.key_pressed(egui::Key::Escape)) && !self.selection.is_empty() {
+            self.selection.clear();
+            self.apply_styles();
+        }
+        let response = curves_plot_ui(ui, &self.curves, &self.labels);
+        self.apply_picks(response.picks);
+    }
+
+    /// Draw mode, colouring and NOK highlight.
+    pub fn toolbar_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Draw");
+            let mode = self.curves.mode();
+            for (choice, name) in [(BaseMode::Lines, "Lines"), (BaseMode::Density, "Density")] {
+                if ui.selectable_label(mode == choice, name).clicked() {
+                    self.curves.set_mode(choice);
+                }
+            }
+            ui.separator();
+            let mut request = self.request.clone();
+            let shown = match &request.colour_by {
+                ColourBy::Auto => format!("auto ({})", self.colour_by().unwrap_or("one colour")),
+                ColourBy::Label(name) => name.clone(),
+                ColourBy::Single => "one colour".to_owned(),
+            };
+            egui::ComboBox::from_label("Colour by")
+                .selected_text(shown)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut request.colour_by, ColourBy::Auto, "auto");
+                    for column in self.store().label_columns() {
+                        let choice = ColourBy::Label(column.name.clone());
+                        ui.selectable_value(&mut request.colour_by, choice, &column.name);
+                    }
+                    ui.selectable_value(&mut request.colour_by, ColourBy::Single, "one colour");
+                });
+            if pass_fail_label(self.store()).is_some() {
+                ui.separator();
+                ui.checkbox(&mut request.highlight_failed, "Highlight NOK");
+            }
+            if let Err(error) = self.set_request(request) {
+                ui.colored_label(ui.visuals().error_fg_color, error);
+            }
+        });
+    }
+
+    /// Statistics and the selection list with hide, isolate and colour.
+    pub fn details_ui(&mut self, ui: &mut egui::Ui) {
+        let store = Arc::clone(self.store());
+        let shown = (0..store.len() as CurveId)
+            .filter(|&id| self.is_shown(id))
+            .count();
+        ui.heading("Statistics");
+        // One label per line ("Shown: 120"): read as one by screen readers and tests.
+        let mut counts = vec![
+            ("Loaded", store.len()),
+            ("Shown", shown),
+            ("Hidden by you", self.hidden.len()),
+            ("Points", store.point_count()),
+        ];
+        if let Some(failed) = self.base.failed {
+            counts.push(("NOK", failed));
+        }
+        for (name, count) in counts {
+            ui.label(format!("{name}: {count}"));
+        }
+        ui.separator();
+        ui.heading(format!("Selected: {}", self.selection.len()));
+        if self.selection.is_empty() {
+            ui.label(
+                "Click a curve to select it; shift-click adds or removes, shift-drag selects \
+                 every curve through a box, Esc clears.",
+            );
+        }
+        let mut changed = false;
+        ui.horizontal_wrapped(|ui| {
+            let any = !self.selection.is_empty();
+            if ui.add_enabled(any, egui::Button::new("Hide")).clicked() {
+                self.hidden.extend(self.selection.iter().copied());
+                changed = true;
+            }
+            if ui.add_enabled(any, egui::Button::new("Isolate")).clicked() {
+                self.hidden = (0..store.len() as CurveId)
+                    .filter(|id| !self.selection.contains(id))
+                    .collect();
+                changed = true;
+            }
+            if ui
+                .add_enabled(!self.hidden.is_empty(), egui::Button::new("Show all"))
+                .clicked()
+            {
+                self.hidden.clear();
+                changed = true;
+            }
+            if ui
+                .add_enabled(any, egui::Button::new("Clear selection"))
+                .clicked()
+            {
+                self.selection.clear();
+                changed = true;
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.color_edit_button_srgba(&mut self.pick_colour);
+            let any = !self.selection.is_empty();
+            if ui
+                .add_enabled(any, egui::Button::new("Colour selection"))
+                .clicked()
+            {
+                let rgba = self.pick_colour.to_srgba_unmultiplied();
+                self.colours
+                    .extend(self.selection.iter().map(|&id| (id, rgba)));
+                changed = true;
+            }
+            if ui
+                .add_enabled(!self.colours.is_empty(), egui::Button::new("Reset colours"))
+                .clicked()
+            {
+                self.colours.clear();
+                changed = true;
+            }
+        });
+        egui::ScrollArea::vertical()
+            .id_salt("selection list")
+            .show(ui, |ui| {
+                for &id in self.selection.iter().take(SELECTION_ROWS) {
+                    let labels: Vec<String> = store
+                        .label_columns()
+                        .iter()
+                        .map(|column| column.values[id as usize].clone())
+                        .filter(|value| !value.is_empty())
+                        .collect();
+                    let text = format!("{}  {}", store.key(id), labels.join(" · "));
+                    let hidden = self.hidden.contains(&id);
+                    ui.horizontal(|ui| {
+                        let mut visible = !hidden;
+                        let shown = ui.checkbox(&mut visible, "").on_hover_text("Shown");
+                        // Truncated: a long key or label must not widen the panel.
+                        ui.add(egui::Label::new(text).truncate());
+                        if shown.changed() {
+                            if visible {
+                                self.hidden.remove(&id);
+                            } else {
+                                self.hidden.insert(id);
+                            }
+                            changed = true;
+                        }
+                    });
+                }
+                if self.selection.len() > SELECTION_ROWS {
+                    ui.label(format!(
+                        "… and {} more",
+                        self.selection.len() - SELECTION_ROWS
+                    ));
+                }
+            });
+        if changed {
+            self.apply_styles();
+        }
+    }
+
+    /// Toolbar, plot and details side by side: the view as every source shows it.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        self.toolbar_ui(ui);
+        egui::Panel::right(self.curves.id().with("details"))
+            .resizable(true)
+            .default_size(260.0)
+            .show(ui, |ui| self.details_ui(ui));
+        egui::CentralPanel::default().show(ui, |ui| self.plot_ui(ui));
+    }
+}
