@@ -22,7 +22,7 @@ fn app(data_dir: &std::path::Path) -> Harness<'static, LyceumApp> {
     };
     let data_dir = data_dir.to_owned();
     Harness::builder()
-        .with_size(egui::vec2(900.0, 560.0))
+        .with_size(egui::vec2(1200.0, 700.0))
         .wgpu()
         .build_eframe(move |creation| LyceumApp::new(creation, plant, data_dir))
 }
@@ -44,6 +44,45 @@ fn step_until(harness: &mut Harness<'static, LyceumApp>, label: &str) {
         std::thread::sleep(Duration::from_millis(50));
         harness.step();
     }
+}
+
+/// eframe's storage in memory, for a restart within a test.
+#[derive(Default)]
+struct MemoryStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_owned(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+/// The app started from `storage`, as eframe starts it after a restart.
+fn app_from(data_dir: &std::path::Path, storage: MemoryStorage) -> Harness<'static, LyceumApp> {
+    let plant = PlantConfig {
+        curves: 300,
+        samples: 500,
+        ..PlantConfig::default()
+    };
+    let data_dir = data_dir.to_owned();
+    Harness::builder()
+        .with_size(egui::vec2(1200.0, 700.0))
+        .wgpu()
+        .build_eframe(move |creation| {
+            LyceumApp::from_storage(creation, plant, data_dir, Some(&storage))
+        })
+}
+
+/// Bring the view titled `title` to the front (its tab takes the click a frame later).
+fn show_tab(harness: &mut Harness<'static, LyceumApp>, title: &str) {
+    harness.get_by_label(title).click();
+    harness.run_steps(2);
 }
 
 /// Replace the text of the field labelled `label` with `text`.
@@ -72,8 +111,7 @@ fn connected_app(
     database: &str,
 ) -> Harness<'static, LyceumApp> {
     let mut harness = app(data_dir);
-    harness.get_by_label("Connections").click();
-    harness.step();
+    show_tab(&mut harness, "Connections");
     set_text(&mut harness, "Server URL", &server.url());
     set_text(&mut harness, "Database", database);
     harness.get_by_label("Add and test").click();
@@ -220,7 +258,7 @@ fn type_name(harness: &mut Harness<'static, LyceumApp>, name: &str) {
 fn the_clusters_view_creates_a_cluster_on_the_embedded_control_plane() {
     let data = tempfile::tempdir().unwrap();
     let mut harness = app(data.path());
-    harness.get_by_label("Clusters").click();
+    show_tab(&mut harness, "Clusters");
     step_until(&mut harness, "embedded (this computer");
     step_until(&mut harness, "No clusters yet.");
     harness.get_by_label("Kubernetes manifest").click();
@@ -275,8 +313,7 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
     std::fs::write(&curves_file, &bytes[..bytes.len() / 2]).unwrap();
 
     let mut harness = app(data.path());
-    harness.get_by_label("Datasets").click();
-    harness.step();
+    show_tab(&mut harness, "Datasets");
     let open = |harness: &mut Harness<'static, LyceumApp>, dir: &std::path::Path| {
         set_text(harness, "Dataset folder", dir.to_str().unwrap());
         harness.get_by_label("Open dataset").click();
@@ -290,7 +327,7 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
     // No snapshot: the folder's path and the save time differ on every run.
 
     // Hovering the dense middle of the plot reads out the nearest curve.
-    harness.hover_at(plot_centre(&harness, "ragged: 300 curves"));
+    harness.hover_at(plot_centre(&harness, "ragged"));
     for _ in 0..3 {
         harness.step();
     }
@@ -325,14 +362,26 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
             .query_by_label_contains("ragged: 300 curves")
             .is_some()
     );
-    harness.get_by_label("Curves").click();
+    show_tab(&mut harness, "Curves");
     step_until(&mut harness, "screwdriving: ");
 }
 
-/// The middle of the plot titled `title` (the title is centred above it).
-fn plot_centre(harness: &Harness<'static, LyceumApp>, title: &str) -> egui::Pos2 {
-    let title = harness.get_by_label_contains(title).rect();
-    egui::pos2(title.center().x, title.bottom() + 200.0)
+/// Where the plot of the source called `name` draws data point `(x, y)`, as its last frame
+/// placed it (egui_plot's memory of the plot).
+fn plot_pos(harness: &Harness<'static, LyceumApp>, name: &str, x: f64, y: f64) -> egui::Pos2 {
+    egui_plot::PlotMemory::load(&harness.ctx, egui::Id::unique(("plot", name)))
+        .expect("the plot was drawn")
+        .transform()
+        .position_from_point(&egui_plot::PlotPoint::new(x, y))
+}
+
+/// The middle of the plot of the source called `name`.
+fn plot_centre(harness: &Harness<'static, LyceumApp>, name: &str) -> egui::Pos2 {
+    egui_plot::PlotMemory::load(&harness.ctx, egui::Id::unique(("plot", name)))
+        .expect("the plot was drawn")
+        .transform()
+        .frame()
+        .center()
 }
 
 /// The number in a details line such as "Shown: 120".
@@ -369,11 +418,11 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
     step_until(&mut harness, "screwdriving: ");
     let total = count(&harness, "Shown");
     assert!(total > 100, "{total}");
-    let centre = plot_centre(&harness, "screwdriving: ");
+    let centre = plot_centre(&harness, "screwdriving");
 
     // Hover, then click: one curve selected.
-    // The band every screwdriving curve starts in: low torque, left of the middle.
-    let on_band = centre + egui::vec2(0.0, 158.0);
+    // The band every screwdriving curve starts in: low torque before the thread engages.
+    let on_band = plot_pos(&harness, "screwdriving", 300.0, 0.5);
     harness.hover_at(on_band);
     harness.run_steps(3);
     assert!(
@@ -387,8 +436,8 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
 
     // Shift-drag a small box on the rising flank: some of the curves, not all.
     let (from, to) = (
-        centre + egui::vec2(160.0, -100.0),
-        centre + egui::vec2(180.0, -60.0),
+        plot_pos(&harness, "screwdriving", 555.0, 9.0),
+        plot_pos(&harness, "screwdriving", 575.0, 8.0),
     );
     harness.hover_at(from);
     harness.event(egui::Event::ModifiersChanged(egui::Modifiers::SHIFT));
@@ -466,6 +515,80 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
     assert!(changed > 5_000, "{changed} pixels changed");
 }
 
+/// Closing and reopening the app keeps the layout (the view in front), the theme, the
+/// connections (no password) and the recent datasets; F1 lists the shortcuts.
+#[test]
+fn layout_theme_connections_and_recent_datasets_survive_a_restart() {
+    use lyceum::source::dataset::{self, LongColumns, SaveOptions, SavedView, Source};
+
+    let data = tempfile::tempdir().unwrap();
+    let csv = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/odd-curves/ragged_crlf.csv");
+    let imported = dataset::import_file(&csv, &LongColumns::default()).unwrap();
+    let saved = data.path().join("ragged-for-later");
+    let options = SaveOptions {
+        name: "ragged".into(),
+        source: Source::File {
+            path: csv.display().to_string(),
+            format: "csv".into(),
+        },
+        view: SavedView::default(),
+        replace: false,
+    };
+    dataset::save(&imported.store, &saved, &options).unwrap();
+
+    let mut harness = app(data.path());
+    harness.key_press(egui::Key::F1);
+    harness.run_steps(2);
+    assert!(
+        harness.query_by_label("zoom at the pointer").is_some(),
+        "the help window"
+    );
+    harness.key_press(egui::Key::F1);
+    show_tab(&mut harness, "Connections");
+    // Nothing listens there: the connection fails, and is kept all the same.
+    set_text(&mut harness, "Server URL", "http://127.0.0.1:9");
+    harness.get_by_label("Add and test").click();
+    step_until(&mut harness, "cannot connect");
+    show_tab(&mut harness, "Datasets");
+    set_text(&mut harness, "Dataset folder", saved.to_str().unwrap());
+    harness.get_by_label("Open dataset").click();
+    step_until(&mut harness, "ragged: 300 curves");
+    let dark = harness.ctx.theme();
+    harness.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::T,
+    );
+    harness.run_steps(2);
+    assert_ne!(harness.ctx.theme(), dark);
+
+    let mut storage = MemoryStorage::default();
+    eframe::App::save(harness.state_mut(), &mut storage);
+    let stored = storage.0.values().cloned().collect::<Vec<_>>().join("\n");
+    assert!(!stored.to_lowercase().contains("password\":"), "{stored}");
+    drop(harness);
+
+    let mut harness = app_from(data.path(), storage);
+    harness.run_steps(3);
+    assert_ne!(harness.ctx.theme(), dark, "the theme");
+    // The Datasets view is in front, the recent dataset and the connection are listed.
+    assert!(
+        harness.query_by_label("Dataset folder").is_some(),
+        "the layout"
+    );
+    assert!(
+        harness.query_by_label("ragged-for-later").is_some(),
+        "recent datasets"
+    );
+    assert!(
+        harness.query_by_label("http://127.0.0.1:9").is_some(),
+        "connections"
+    );
+    // One click on the recent dataset opens it again.
+    harness.get_by_label("ragged-for-later").click();
+    step_until(&mut harness, "ragged: 300 curves");
+}
+
 /// A connection to a real server shows its version and what Lyceum will use; a wrong password
 /// shows the server's refusal, and the app keeps working.
 #[test]
@@ -537,13 +660,12 @@ fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
     harness.get_by_label("Save dataset").click();
     step_until(&mut harness, "saved 300 curves");
     server.stop();
-    harness.get_by_label("Datasets").click();
-    harness.step();
+    show_tab(&mut harness, "Datasets");
     set_text(&mut harness, "Dataset folder", saved.to_str().unwrap());
     harness.get_by_label("Open dataset").click();
     step_until(&mut harness, "ragged-saved: 300 curves");
 
-    harness.get_by_label("Curves").click();
+    show_tab(&mut harness, "Curves");
     step_until(&mut harness, "screwdriving: ");
 }
 

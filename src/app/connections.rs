@@ -61,8 +61,10 @@ impl Default for Draft {
 pub struct ConnectionsPanel {
     runtime: Option<tokio::runtime::Runtime>,
     entries: Vec<Entry>,
-    /// Browsing one connection's tables, mapping one, its curves.
+    /// Browsing one connection's tables, mapping one, its curves (shown in its own pane).
     explorer: Option<Explorer>,
+    /// Set when the user asked to explore a connection, until the shell shows the explorer.
+    explore_requested: bool,
     draft: Draft,
     /// A message about the form or the keychain.
     note: Option<String>,
@@ -85,6 +87,7 @@ impl Default for ConnectionsPanel {
             runtime: None,
             entries: Vec::new(),
             explorer: None,
+            explore_requested: false,
             draft: Draft::default(),
             note: None,
             sender,
@@ -207,6 +210,89 @@ impl ConnectionsPanel {
         }
     }
 
+    /// Take in test results and the explorer's messages; called every frame, shown or not.
+    pub fn poll(&mut self, ctx: &egui::Context) {
+        self.receive();
+        if let Some(explorer) = &mut self.explorer {
+            explorer.receive(ctx);
+        }
+    }
+
+    /// The saved connections (no secrets), for the app's storage.
+    pub fn profiles(&self) -> Vec<ConnectionProfile> {
+        self.entries.iter().map(|e| e.profile.clone()).collect()
+    }
+
+    /// Connections saved by an earlier session, untested until the user tests them (their
+    /// passwords stay in the keychain).
+    pub fn restore(&mut self, profiles: Vec<ConnectionProfile>) {
+        self.entries = profiles
+            .into_iter()
+            .map(|profile| Entry {
+                profile,
+                session_password: None,
+                status: Status::Untested,
+            })
+            .collect();
+    }
+
+    pub fn explorer(&self) -> Option<&Explorer> {
+        self.explorer.as_ref()
+    }
+
+    /// Whether the user asked to explore a connection since the last call.
+    pub fn take_explore_request(&mut self) -> bool {
+        std::mem::take(&mut self.explore_requested)
+    }
+
+    /// The connections in the sources panel: name and state; a click asks for the
+    /// Connections view (returns true).
+    pub fn sources_ui(&mut self, ui: &mut egui::Ui) -> bool {
+        let mut clicked = false;
+        if self.entries.is_empty() {
+            ui.weak("none yet");
+        }
+        for entry in &self.entries {
+            let visuals = ui.visuals();
+            let (colour, state) = match &entry.status {
+                Status::Untested => (visuals.weak_text_color(), "not tested".to_owned()),
+                Status::Testing => (visuals.warn_fg_color, "connecting".to_owned()),
+                Status::Ok(description, _) => {
+                    (egui::Color32::from_rgb(60, 170, 90), description.clone())
+                }
+                Status::Failed(error) => {
+                    (visuals.error_fg_color, format!("cannot connect: {error}"))
+                }
+            };
+            ui.horizontal(|ui| {
+                // A state dot drawn, not a glyph: every font has it.
+                let (dot, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                ui.painter().circle_filled(dot.center(), 4.0, colour);
+                if ui
+                    .add(egui::Button::new(entry.profile.name.as_str()).frame(false))
+                    .on_hover_text(state)
+                    .clicked()
+                {
+                    clicked = true;
+                }
+            });
+        }
+        clicked
+    }
+
+    /// The explorer pane: the explorer of the connection last explored, or how to get one.
+    pub fn explorer_ui(&mut self, ui: &mut egui::Ui) {
+        match &mut self.explorer {
+            Some(explorer) => explorer.ui(ui),
+            None => {
+                ui.label(
+                    "Add a ClickHouse server under Connections, test it, then press Explore: its \
+                     databases and tables open here.",
+                );
+            }
+        }
+    }
+
     fn receive(&mut self) {
         while let Ok(tested) = self.inbox.try_recv() {
             let Some(entry) = self
@@ -225,7 +311,6 @@ impl ConnectionsPanel {
 
     /// The view: the add form, then each connection with its state and actions.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
-        self.receive();
         egui::Grid::new("new connection")
             .num_columns(2)
             .show(ui, |ui| {
@@ -303,10 +388,7 @@ impl ConnectionsPanel {
                 runtime.handle().clone(),
                 ui.ctx(),
             ));
-        }
-        if let Some(explorer) = &mut self.explorer {
-            ui.separator();
-            explorer.ui(ui);
+            self.explore_requested = true;
         }
     }
 }

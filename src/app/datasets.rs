@@ -40,9 +40,53 @@ pub struct DatasetsPanel {
     exporting: Option<Receiver<Result<String, String>>>,
     /// The last export's outcome.
     exported: Option<Result<String, String>>,
+    /// Folders opened before, newest first (saved with the app's state).
+    recent: Vec<PathBuf>,
 }
 
+/// Recent datasets kept.
+const RECENT_DATASETS: usize = 10;
+
 impl DatasetsPanel {
+    /// Folders opened before, newest first.
+    pub fn recent(&self) -> &[PathBuf] {
+        &self.recent
+    }
+
+    /// Recent folders from an earlier session.
+    pub fn restore_recent(&mut self, recent: Vec<PathBuf>) {
+        self.recent = recent;
+        self.recent.truncate(RECENT_DATASETS);
+    }
+
+    /// The recent datasets in the sources panel; a click opens one and returns true (the
+    /// shell then shows this view).
+    pub fn sources_ui(&mut self, ui: &mut egui::Ui) -> bool {
+        if self.recent.is_empty() {
+            ui.weak("none opened yet");
+        }
+        let mut chosen = None;
+        for dir in &self.recent {
+            let name = dir.file_name().map_or_else(
+                || dir.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            if ui
+                .add(egui::Button::new(name).frame(false))
+                .on_hover_text(dir.display().to_string())
+                .clicked()
+            {
+                chosen = Some(dir.clone());
+            }
+        }
+        let opened = chosen.is_some() && self.opening.is_none();
+        if let Some(dir) = chosen.filter(|_| opened) {
+            self.path = dir.display().to_string();
+            self.open(ui.ctx(), dir);
+        }
+        opened
+    }
+
     /// Open `dir` on a worker thread; the result arrives in a later frame.
     fn open(&mut self, ctx: &egui::Context, dir: PathBuf) {
         let (sender, receiver) = sync_channel(1);
@@ -69,9 +113,15 @@ impl DatasetsPanel {
                 Err(format!("{}: the worker opening it stopped", dir.display()))
             }
         };
+        let dir = dir.clone();
         self.opening = None;
         match result.and_then(Self::show) {
-            Ok(shown) => self.shown = Some(shown),
+            Ok(shown) => {
+                self.shown = Some(shown);
+                self.recent.retain(|known| *known != dir);
+                self.recent.insert(0, dir);
+                self.recent.truncate(RECENT_DATASETS);
+            }
             Err(error) => {
                 tracing::warn!(%error, "a dataset did not open");
                 self.error = Some(error);

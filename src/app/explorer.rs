@@ -70,6 +70,14 @@ struct Draft {
     labels: Vec<String>,
 }
 
+/// What the last run fetched, for the status bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunStats {
+    pub rows: u64,
+    pub bytes: u64,
+    pub elapsed: std::time::Duration,
+}
+
 /// The explorer of one connection.
 pub struct Explorer {
     connection: Connection,
@@ -89,6 +97,7 @@ pub struct Explorer {
     running: Option<Running>,
     /// What the last run fetched, and where from (for saving it).
     summary: Option<String>,
+    last_run: Option<RunStats>,
     source: Option<Source>,
     save_dir: String,
     saved: Option<String>,
@@ -130,6 +139,7 @@ impl Explorer {
             filters: Vec::new(),
             running: None,
             summary: None,
+            last_run: None,
             source: None,
             save_dir: String::new(),
             saved: None,
@@ -140,6 +150,21 @@ impl Explorer {
             Message::Databases(c.list_databases().await.map_err(|e| e.to_string()))
         });
         explorer
+    }
+
+    /// "ClickHouse 18.16.1 · http://host:8123/db".
+    pub fn server(&self) -> String {
+        let profile = self.connection.profile();
+        format!(
+            "ClickHouse {} · {}/{}",
+            self.connection.capabilities().version,
+            profile.url,
+            profile.database
+        )
+    }
+
+    pub fn last_run(&self) -> Option<RunStats> {
+        self.last_run
     }
 
     /// Run `task` with a clone of the connection; its message arrives with a repaint.
@@ -160,7 +185,8 @@ impl Explorer {
         });
     }
 
-    fn receive(&mut self, ctx: &egui::Context) {
+    /// Take in what background tasks reported; called every frame, shown or not.
+    pub fn receive(&mut self, ctx: &egui::Context) {
         while let Ok(message) = self.inbox.try_recv() {
             self.busy = None;
             match message {
@@ -185,14 +211,20 @@ impl Explorer {
                     self.source = Some(source);
                     if let Some(running) = self.running.take() {
                         let p = *running.progress.borrow();
+                        let stats = RunStats {
+                            rows: p.rows,
+                            bytes: p.bytes,
+                            elapsed: running.started.elapsed(),
+                        };
                         self.summary = Some(format!(
                             "{} curves, {} points from {} rows ({:.1} MB) in {:.0} ms",
                             store.len(),
                             store.point_count(),
-                            p.rows,
-                            p.bytes as f64 / 1e6,
-                            running.started.elapsed().as_secs_f64() * 1e3
+                            stats.rows,
+                            stats.bytes as f64 / 1e6,
+                            stats.elapsed.as_secs_f64() * 1e3
                         ));
+                        self.last_run = Some(stats);
                     }
                     let name = format!("{}.{}", self.database, self.table);
                     match CurveView::new(Arc::new(store), &name, StyleRequest::default(), None) {

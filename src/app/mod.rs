@@ -1,80 +1,97 @@
-//! The desktop app (eframe + egui_wgpu). [`LyceumApp`] has four views: Curves — the embedded
-//! demo plant's process curves in a GPU-drawn plot, with the controls an engineer reaches for
-//! first (program, lines or density, NOK highlighted) —, Datasets ([`datasets`]: a saved
-//! dataset opened offline and drawn as itself), Connections ([`connections`]: ClickHouse
-//! servers added and tested) and Clusters ([`clusters`]), over the control plane (embedded
-//! in-process by default). The plant is generated on a worker thread
-//! so the window opens at once; [`LyceumApp::ui`] never blocks.
+//! The desktop app (eframe + egui_wgpu). [`LyceumApp`] is the window: a menu bar, the sources
+//! panel (the demo plant, connections, recent datasets), the views as tiles the user can
+//! arrange ([`shell`]: Curves — the embedded demo plant ([`demo`]) —, Datasets ([`datasets`]),
+//! Connections ([`connections`]), Explorer ([`explorer`]) and Clusters ([`clusters`]), each
+//! drawing its curves through [`curve_view`]), and a status bar (server, what was fetched,
+//! decimation and frame time, GPU adapter). Layout, theme, connections (no secrets) and recent
+//! datasets persist through eframe's storage. Background work reports over channels with a
+//! repaint; [`LyceumApp::ui`] never blocks.
 
 pub mod clusters;
 pub mod connections;
 pub mod curve_view;
 pub mod datasets;
+pub mod demo;
 pub mod explorer;
+pub mod shell;
 
-use std::sync::Arc;
-use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
+use std::path::PathBuf;
 
-use crate::curves::CurveStore;
+use serde::{Deserialize, Serialize};
+
 use crate::render::gpu::GpuErrorSlot;
-use crate::render::plot::CurveRenderResources;
-use crate::render::style::StyleRequest;
-use crate::source::demo::{Plant, PlantConfig, Program};
-use curve_view::CurveView;
+use crate::render::plot::{CurveRenderResources, latest_decimation};
+use crate::source::clickhouse::ConnectionProfile;
+use crate::source::demo::PlantConfig;
+use shell::{Pane, Shortcut, StatusLine};
 
-#[derive(Debug)]
-enum DemoState {
-    Loading(Receiver<Result<CurveStore, String>>),
-    Ready(Arc<CurveStore>),
-    Failed(String),
+/// The app's state kept between sessions (eframe storage): never a secret.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Persisted {
+    pub theme: egui::ThemePreference,
+    pub layout: Option<egui_tiles::Tree<Pane>>,
+    pub connections: Vec<ConnectionProfile>,
+    pub recent_datasets: Vec<PathBuf>,
+    pub hide_sources: bool,
 }
 
-/// The app: loads the demo plant, then shows one program's curves.
+/// The storage key of [`Persisted`].
+const STORAGE_KEY: &str = "lyceum";
+
+/// The desktop app.
 #[derive(Debug)]
 pub struct LyceumApp {
-    view: AppView,
-    state: DemoState,
-    /// The program the user picked, and its curves as shown.
-    program: Program,
-    shown: Option<(Program, CurveView)>,
-    error: Option<String>,
+    layout: egui_tiles::Tree<Pane>,
+    theme: egui::ThemePreference,
+    /// Whether `theme` reached egui (at the first frame: whoever built the context may have
+    /// set one of their own after the app was created).
+    theme_applied: bool,
+    show_sources: bool,
+    help_open: bool,
+    demo: demo::DemoPanel,
+    clusters: clusters::ClustersPanel,
+    datasets: datasets::DatasetsPanel,
+    connections: connections::ConnectionsPanel,
     /// Errors the GPU reported outside any scope (device lost included): shown, never a panic.
     gpu_errors: Option<GpuErrorSlot>,
     /// The last GPU error shown, until dismissed.
     gpu_error: Option<String>,
-    clusters: clusters::ClustersPanel,
-    datasets: datasets::DatasetsPanel,
-    connections: connections::ConnectionsPanel,
-}
-
-/// The app's top-level views.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum AppView {
-    Curves,
-    Datasets,
-    Connections,
-    Clusters,
-}
-
-/// The demo plant's request for `program`: its curves only.
-fn demo_request(program: Program) -> StyleRequest {
-    StyleRequest {
-        filters: vec![("program".to_owned(), program.name().to_owned())],
-        ..StyleRequest::default()
-    }
+    /// "lavapipe (Vulkan, Cpu)".
+    gpu_adapter: Option<String>,
+    frame_cpu_secs: Option<f32>,
 }
 
 impl LyceumApp {
-    /// Start generating `plant` in the background and register the curve renderer with
-    /// eframe's wgpu state.
-    /// `data_dir` keeps the embedded control plane's database and local clusters.
+    /// The app as the user left it (layout, theme, connections, recent datasets from eframe's
+    /// storage), the demo plant generating in the background, the curve renderer registered
+    /// with eframe's wgpu state. `data_dir` keeps the embedded control plane's database and
+    /// local clusters.
     pub fn new(
         creation: &eframe::CreationContext<'_>,
         plant: PlantConfig,
-        data_dir: std::path::PathBuf,
+        data_dir: PathBuf,
     ) -> Self {
-        let mut app = Self::loading(creation.egui_ctx.clone(), plant, data_dir);
+        Self::from_storage(creation, plant, data_dir, creation.storage)
+    }
+
+    /// [`Self::new`] with the state read from `storage` rather than eframe's.
+    pub fn from_storage(
+        creation: &eframe::CreationContext<'_>,
+        plant: PlantConfig,
+        data_dir: PathBuf,
+        storage: Option<&dyn eframe::Storage>,
+    ) -> Self {
+        let persisted = storage
+            .and_then(|storage| eframe::get_value::<Persisted>(storage, STORAGE_KEY))
+            .unwrap_or_default();
+        let mut app = Self::restored(creation.egui_ctx.clone(), plant, data_dir, persisted);
         if let Some(render_state) = &creation.wgpu_render_state {
+            let info = render_state.adapter.get_info();
+            app.gpu_adapter = Some(format!(
+                "{} ({:?}, {:?})",
+                info.name, info.backend, info.device_type
+            ));
             app.gpu_errors = Some(GpuErrorSlot::install(&render_state.device));
             CurveRenderResources::install(
                 &mut render_state.renderer.write(),
@@ -83,6 +100,48 @@ impl LyceumApp {
             );
         }
         app
+    }
+
+    /// The app from `persisted` state, before its first frame.
+    pub fn restored(
+        ctx: egui::Context,
+        plant: PlantConfig,
+        data_dir: PathBuf,
+        persisted: Persisted,
+    ) -> Self {
+        let mut datasets = datasets::DatasetsPanel::default();
+        datasets.restore_recent(persisted.recent_datasets);
+        let mut connections = connections::ConnectionsPanel::default();
+        connections.restore(persisted.connections);
+        Self {
+            layout: persisted
+                .layout
+                .and_then(shell::checked_tree)
+                .unwrap_or_else(shell::default_tree),
+            theme: persisted.theme,
+            theme_applied: false,
+            show_sources: !persisted.hide_sources,
+            help_open: false,
+            demo: demo::DemoPanel::generate(ctx, plant),
+            clusters: clusters::ClustersPanel::new(data_dir),
+            datasets,
+            connections,
+            gpu_errors: None,
+            gpu_error: None,
+            gpu_adapter: None,
+            frame_cpu_secs: None,
+        }
+    }
+
+    /// What the next session starts from.
+    pub fn persisted(&self) -> Persisted {
+        Persisted {
+            theme: self.theme,
+            layout: Some(self.layout.clone()),
+            connections: self.connections.profiles(),
+            recent_datasets: self.datasets.recent().to_vec(),
+            hide_sources: !self.show_sources,
+        }
     }
 
     /// Pick up what the GPU reported since the last frame: an error caught while drawing the
@@ -122,128 +181,132 @@ impl LyceumApp {
         }
     }
 
-    /// The app before its first frame, with the plant generating on a worker thread.
-    pub fn loading(ctx: egui::Context, plant: PlantConfig, data_dir: std::path::PathBuf) -> Self {
-        let (sender, receiver) = sync_channel(1);
-        std::thread::spawn(move || {
-            let result = Plant::new(plant)
-                .process_curves()
-                .map_err(|e| e.to_string());
-            // The app may have closed meanwhile; nothing to report to then.
-            let _ = sender.send(result);
-            ctx.request_repaint();
-        });
-        Self {
-            view: AppView::Curves,
-            clusters: clusters::ClustersPanel::new(data_dir),
-            datasets: datasets::DatasetsPanel::default(),
-            connections: connections::ConnectionsPanel::default(),
-            state: DemoState::Loading(receiver),
-            program: Program::Screwdriving,
-            shown: None,
-            error: None,
-            gpu_errors: None,
-            gpu_error: None,
+    fn set_theme(&mut self, ctx: &egui::Context, theme: egui::ThemePreference) {
+        self.theme = theme;
+        ctx.set_theme(theme);
+    }
+
+    fn handle_shortcut(&mut self, ctx: &egui::Context, shortcut: Shortcut) {
+        match shortcut {
+            Shortcut::Help => self.help_open = !self.help_open,
+            Shortcut::ToggleTheme => {
+                let next = if ctx.theme() == egui::Theme::Dark {
+                    egui::ThemePreference::Light
+                } else {
+                    egui::ThemePreference::Dark
+                };
+                self.set_theme(ctx, next);
+            }
+            Shortcut::ToggleSources => self.show_sources = !self.show_sources,
+            Shortcut::Show(pane) => shell::show_pane(&mut self.layout, pane),
         }
     }
 
-    fn poll_loading(&mut self) {
-        if let DemoState::Loading(receiver) = &self.state {
-            self.state = match receiver.try_recv() {
-                Ok(Ok(store)) => DemoState::Ready(Arc::new(store)),
-                Ok(Err(e)) => DemoState::Failed(e),
-                Err(TryRecvError::Empty) => return,
-                Err(TryRecvError::Disconnected) => {
-                    DemoState::Failed("the demo generator stopped".into())
+    fn menu_bar_ui(&mut self, ui: &mut egui::Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("View", |ui| {
+                for pane in Pane::ALL {
+                    if ui.button(pane.title()).clicked() {
+                        shell::show_pane(&mut self.layout, pane);
+                    }
                 }
-            };
-        }
-    }
-
-    /// A new program is a new plot (new bounds); draw mode, colouring and highlights are the
-    /// view's own.
-    fn sync_plot(&mut self, store: &Arc<CurveStore>) {
-        let program = self.program;
-        if self
-            .shown
-            .as_ref()
-            .is_some_and(|(shown, _)| *shown == program)
-        {
-            return;
-        }
-        match CurveView::new(
-            Arc::clone(store),
-            program.name(),
-            demo_request(program),
-            None,
-        ) {
-            Ok(view) => {
-                self.shown = Some((program, view));
-                self.error = None;
-            }
-            Err(e) => self.error = Some(e),
-        }
-    }
-
-    fn controls_ui(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
-            ui.label("Program");
-            for program in [Program::Screwdriving, Program::PressFit] {
-                ui.selectable_value(&mut self.program, program, program.name());
-            }
-        });
-    }
-}
-
-impl LyceumApp {
-    fn curves_ui(&mut self, ui: &mut egui::Ui) {
-        match &self.state {
-            DemoState::Loading(_) => {
+                ui.separator();
+                ui.checkbox(&mut self.show_sources, "Sources panel");
+                let mut theme = self.theme;
                 ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("Generating the demo plant…");
+                    ui.label("Theme");
+                    ui.selectable_value(&mut theme, egui::ThemePreference::Dark, "Dark");
+                    ui.selectable_value(&mut theme, egui::ThemePreference::Light, "Light");
+                    ui.selectable_value(&mut theme, egui::ThemePreference::System, "System");
                 });
-            }
-            DemoState::Failed(e) => {
-                ui.colored_label(
-                    ui.visuals().error_fg_color,
-                    format!("The demo plant failed: {e}"),
-                );
-            }
-            DemoState::Ready(store) => {
-                let store = Arc::clone(store);
-                self.controls_ui(ui);
-                self.sync_plot(&store);
-                if let Some(error) = &self.error {
-                    ui.colored_label(ui.visuals().error_fg_color, error);
+                if theme != self.theme {
+                    self.set_theme(ui.ctx(), theme);
                 }
-                if let Some((_, view)) = &mut self.shown {
-                    view.ui(ui);
+                if ui.button("Reset layout").clicked() {
+                    self.layout = shell::default_tree();
                 }
-            }
+            });
+            ui.menu_button("Help", |ui| {
+                if ui.button("Keyboard shortcuts").clicked() {
+                    self.help_open = true;
+                }
+            });
+        });
+    }
+
+    /// The sources panel: where curves come from, one click to their view.
+    fn sources_ui(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Sources");
+        ui.label(egui::RichText::new("Demo").strong());
+        if ui
+            .add(egui::Button::new("Demo plant").frame(false))
+            .clicked()
+        {
+            shell::show_pane(&mut self.layout, Pane::Curves);
+        }
+        ui.add_space(6.0);
+        ui.label(egui::RichText::new("Servers").strong());
+        if self.connections.sources_ui(ui) {
+            shell::show_pane(&mut self.layout, Pane::Connections);
+        }
+        ui.add_space(6.0);
+        ui.label(egui::RichText::new("Recent datasets").strong());
+        if self.datasets.sources_ui(ui) {
+            shell::show_pane(&mut self.layout, Pane::Datasets);
+        }
+    }
+
+    fn status(&self, ctx: &egui::Context) -> StatusLine {
+        let explorer = self.connections.explorer();
+        StatusLine {
+            server: explorer.map(explorer::Explorer::server),
+            fetched: explorer.and_then(explorer::Explorer::last_run),
+            decimation: latest_decimation(ctx),
+            frame_cpu_secs: self.frame_cpu_secs,
+            gpu_adapter: self.gpu_adapter.clone(),
         }
     }
 }
 
 impl eframe::App for LyceumApp {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
-        self.poll_loading();
+        self.frame_cpu_secs = frame.info().cpu_usage;
+        let ctx = ui.ctx().clone();
+        if !self.theme_applied {
+            self.set_theme(&ctx, self.theme);
+            self.theme_applied = true;
+        }
         self.poll_gpu_errors(frame);
+        self.connections.poll(&ctx);
+        for shortcut in shell::pressed_shortcuts(&ctx) {
+            self.handle_shortcut(&ctx, shortcut);
+        }
+        if self.connections.take_explore_request() {
+            shell::show_pane(&mut self.layout, Pane::Explorer);
+        }
+        egui::Panel::top("menu").show(ui, |ui| self.menu_bar_ui(ui));
+        let status = self.status(&ctx);
+        egui::Panel::bottom("status").show(ui, |ui| shell::status_bar_ui(ui, &status));
+        if self.show_sources {
+            egui::Panel::left("sources")
+                .resizable(true)
+                .default_size(170.0)
+                .show(ui, |ui| self.sources_ui(ui));
+        }
         egui::CentralPanel::default().show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.selectable_value(&mut self.view, AppView::Curves, "Curves");
-                ui.selectable_value(&mut self.view, AppView::Datasets, "Datasets");
-                ui.selectable_value(&mut self.view, AppView::Connections, "Connections");
-                ui.selectable_value(&mut self.view, AppView::Clusters, "Clusters");
-            });
             self.gpu_error_ui(ui);
-            ui.separator();
-            match self.view {
-                AppView::Curves => self.curves_ui(ui),
-                AppView::Datasets => self.datasets.ui(ui),
-                AppView::Connections => self.connections.ui(ui),
-                AppView::Clusters => self.clusters.ui(ui),
-            }
+            let mut views = shell::Views {
+                demo: &mut self.demo,
+                datasets: &mut self.datasets,
+                connections: &mut self.connections,
+                clusters: &mut self.clusters,
+            };
+            self.layout.ui(&mut views, ui);
         });
+        shell::help_ui(&ctx, &mut self.help_open);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, STORAGE_KEY, &self.persisted());
     }
 }

@@ -167,7 +167,7 @@ impl PlotCurves {
         }
         match self.decimation_mode {
             DecimationMode::Inline => {
-                let decimated = decimate(&self.store, self.decimation, view);
+                let decimated = decimate(ctx, &self.store, self.decimation, view);
                 slot.ready = Some((view, Arc::new(decimated)));
             }
             DecimationMode::Background => {
@@ -187,12 +187,45 @@ impl PlotCurves {
     }
 }
 
-fn decimate(store: &CurveStore, decimation: Decimation, view: DecimationView) -> Decimated {
+/// The latest decimation of any plot, for the status bar.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DecimationTiming {
+    pub curves: usize,
+    pub points_in: usize,
+    pub points_out: usize,
+    pub elapsed: std::time::Duration,
+}
+
+/// Where [`DecimationTiming`] lives in egui's memory.
+fn timing_id() -> egui::Id {
+    egui::Id::unique("lyceum latest decimation")
+}
+
+/// The latest decimation any plot made in this `ctx`.
+pub fn latest_decimation(ctx: &egui::Context) -> Option<DecimationTiming> {
+    ctx.data(|d| d.get_temp(timing_id()))
+}
+
+fn decimate(
+    ctx: &egui::Context,
+    store: &CurveStore,
+    decimation: Decimation,
+    view: DecimationView,
+) -> Decimated {
+    let started = std::time::Instant::now();
     let map = PixelMap::new(view.x_start, view.x_end, view.width_px);
-    match decimation {
+    let decimated = match decimation {
         Decimation::M4 => decimate_m4(store, &map),
         Decimation::AllPoints => all_points(store, &map),
-    }
+    };
+    let timing = DecimationTiming {
+        curves: store.len(),
+        points_in: store.point_count(),
+        points_out: decimated.y.len(),
+        elapsed: started.elapsed(),
+    };
+    ctx.data_mut(|d| d.insert_temp(timing_id(), timing));
+    decimated
 }
 
 /// Decimate the latest wanted view until none is left. Views wanted while one is computed
@@ -215,7 +248,7 @@ fn decimation_worker(
                 }
             }
         };
-        let decimated = Arc::new(decimate(store, decimation, view));
+        let decimated = Arc::new(decimate(ctx, store, decimation, view));
         let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
         slot.ready = Some((view, decimated));
         slot.in_flight = None;

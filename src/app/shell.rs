@@ -1,0 +1,275 @@
+//! The window's frame around the views: the tile layout ([`Pane`], one per view, as tabs the
+//! user can drag apart into splits, through `egui_tiles`), the keyboard shortcuts and their
+//! help window, and the status bar's text. What each pane draws is the view's own (`*_ui`);
+//! the shell only routes.
+
+use serde::{Deserialize, Serialize};
+
+use super::clusters::ClustersPanel;
+use super::connections::ConnectionsPanel;
+use super::datasets::DatasetsPanel;
+use super::demo::DemoPanel;
+use crate::render::plot::DecimationTiming;
+
+/// One view of the app, placed in the tile layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Pane {
+    /// The embedded demo plant.
+    Curves,
+    Datasets,
+    Connections,
+    Explorer,
+    Clusters,
+}
+
+impl Pane {
+    /// Every pane, in the order of the default tabs and of the Ctrl + number shortcuts.
+    pub const ALL: [Self; 5] = [
+        Self::Curves,
+        Self::Datasets,
+        Self::Connections,
+        Self::Explorer,
+        Self::Clusters,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Curves => "Curves",
+            Self::Datasets => "Datasets",
+            Self::Connections => "Connections",
+            Self::Explorer => "Explorer",
+            Self::Clusters => "Clusters",
+        }
+    }
+}
+
+/// The layout a new user sees: every view as a tab, the demo plant in front.
+pub fn default_tree() -> egui_tiles::Tree<Pane> {
+    egui_tiles::Tree::new_tabs(egui::Id::unique("lyceum views"), Pane::ALL.to_vec())
+}
+
+/// A layout restored from storage, if it still holds every view exactly once.
+pub fn checked_tree(tree: egui_tiles::Tree<Pane>) -> Option<egui_tiles::Tree<Pane>> {
+    let mut panes: Vec<Pane> = tree
+        .tiles
+        .tiles()
+        .filter_map(|tile| match tile {
+            egui_tiles::Tile::Pane(pane) => Some(*pane),
+            egui_tiles::Tile::Container(_) => None,
+        })
+        .collect();
+    panes.sort_by_key(|pane| Pane::ALL.iter().position(|p| p == pane));
+    (panes == Pane::ALL && tree.root().is_some()).then_some(tree)
+}
+
+/// Bring `pane` to the front of whatever tabs hold it.
+pub fn show_pane(tree: &mut egui_tiles::Tree<Pane>, pane: Pane) {
+    tree.make_active(|_, tile| matches!(tile, egui_tiles::Tile::Pane(p) if *p == pane));
+}
+
+/// The views, borrowed for one frame of the tile layout.
+#[derive(Debug)]
+pub struct Views<'a> {
+    pub demo: &'a mut DemoPanel,
+    pub datasets: &'a mut DatasetsPanel,
+    pub connections: &'a mut ConnectionsPanel,
+    pub clusters: &'a mut ClustersPanel,
+}
+
+impl egui_tiles::Behavior<Pane> for Views<'_> {
+    fn pane_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        _tile_id: egui_tiles::TileId,
+        pane: &mut Pane,
+    ) -> egui_tiles::UiResponse {
+        egui::Frame::new()
+            .inner_margin(6.0)
+            .show(ui, |ui| match pane {
+                Pane::Curves => self.demo.ui(ui),
+                Pane::Datasets => self.datasets.ui(ui),
+                Pane::Connections => self.connections.ui(ui),
+                Pane::Explorer => self.connections.explorer_ui(ui),
+                Pane::Clusters => self.clusters.ui(ui),
+            });
+        egui_tiles::UiResponse::None
+    }
+
+    fn tab_title_for_pane(&mut self, pane: &Pane) -> egui::WidgetText {
+        pane.title().into()
+    }
+
+    fn simplification_options(&self) -> egui_tiles::SimplificationOptions {
+        egui_tiles::SimplificationOptions {
+            // A lone view still shows its tab: the user can drag it back.
+            all_panes_must_have_tabs: true,
+            ..egui_tiles::SimplificationOptions::default()
+        }
+    }
+}
+
+/// What the app does on a shortcut.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shortcut {
+    Help,
+    ToggleTheme,
+    ToggleSources,
+    Show(Pane),
+}
+
+/// Every shortcut with its keys and what it does, for the handler and the help window.
+fn shortcuts() -> Vec<(egui::KeyboardShortcut, Shortcut)> {
+    use egui::{Key, KeyboardShortcut, Modifiers};
+    let mut all = vec![
+        (
+            KeyboardShortcut::new(Modifiers::NONE, Key::F1),
+            Shortcut::Help,
+        ),
+        (
+            KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::T),
+            Shortcut::ToggleTheme,
+        ),
+        (
+            KeyboardShortcut::new(Modifiers::COMMAND, Key::B),
+            Shortcut::ToggleSources,
+        ),
+    ];
+    let keys = [Key::Num1, Key::Num2, Key::Num3, Key::Num4, Key::Num5];
+    for (key, pane) in keys.into_iter().zip(Pane::ALL) {
+        all.push((
+            KeyboardShortcut::new(Modifiers::COMMAND, key),
+            Shortcut::Show(pane),
+        ));
+    }
+    all
+}
+
+/// The shortcuts pressed this frame (consumed, so no widget also sees them).
+pub fn pressed_shortcuts(ctx: &egui::Context) -> Vec<Shortcut> {
+    ctx.input_mut(|input| {
+        shortcuts()
+            .into_iter()
+            .filter(|(keys, _)| input.consume_shortcut(keys))
+            .map(|(_, action)| action)
+            .collect()
+    })
+}
+
+/// Mouse gestures in a plot, for the help window.
+const PLOT_GESTURES: [(&str, &str); 9] = [
+    ("Wheel", "zoom at the pointer"),
+    ("Shift + wheel", "zoom x only"),
+    ("Drag", "pan"),
+    ("Right-drag", "zoom into a box"),
+    ("Drag on an axis", "zoom that axis"),
+    ("Double-click", "reset the view"),
+    ("Click", "select the curve under the pointer"),
+    (
+        "Shift + click / Shift + drag",
+        "add a curve / every curve through a box",
+    ),
+    ("Esc", "clear the selection"),
+];
+
+/// The help window: every shortcut and plot gesture.
+pub fn help_ui(ctx: &egui::Context, open: &mut bool) {
+    egui::Window::new("Keyboard shortcuts")
+        .open(open)
+        .resizable(false)
+        .collapsible(false)
+        .show(ctx, |ui| {
+            egui::Grid::new("shortcuts").num_columns(2).show(ui, |ui| {
+                for (keys, action) in shortcuts() {
+                    ui.monospace(ctx.format_shortcut(&keys));
+                    ui.label(match action {
+                        Shortcut::Help => "this help".to_owned(),
+                        Shortcut::ToggleTheme => "dark / light theme".to_owned(),
+                        Shortcut::ToggleSources => "show / hide the sources panel".to_owned(),
+                        Shortcut::Show(pane) => format!("show {}", pane.title()),
+                    });
+                    ui.end_row();
+                }
+                for (gesture, action) in PLOT_GESTURES {
+                    ui.monospace(gesture);
+                    ui.label(action);
+                    ui.end_row();
+                }
+            });
+        });
+}
+
+/// What the status bar says, gathered by the app each frame.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StatusLine {
+    pub server: Option<String>,
+    pub fetched: Option<super::explorer::RunStats>,
+    pub decimation: Option<DecimationTiming>,
+    /// CPU time of the last frame's UI code, seconds.
+    pub frame_cpu_secs: Option<f32>,
+    pub gpu_adapter: Option<String>,
+}
+
+pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
+    ui.horizontal_wrapped(|ui| {
+        ui.label(
+            status
+                .server
+                .clone()
+                .unwrap_or_else(|| "No server: demo plant and datasets".to_owned()),
+        );
+        if let Some(run) = status.fetched {
+            ui.separator();
+            ui.label(format!(
+                "Fetched {} rows, {:.1} MB in {:.0} ms",
+                run.rows,
+                run.bytes as f64 / 1e6,
+                run.elapsed.as_secs_f64() * 1e3
+            ));
+        }
+        if let Some(d) = status.decimation {
+            ui.separator();
+            ui.label(format!(
+                "Decimated {} curves, {} to {} points in {:.1} ms",
+                d.curves,
+                d.points_in,
+                d.points_out,
+                d.elapsed.as_secs_f64() * 1e3
+            ));
+        }
+        if let Some(cpu) = status.frame_cpu_secs {
+            ui.separator();
+            ui.label(format!("Frame {:.1} ms CPU", cpu * 1e3));
+        }
+        ui.separator();
+        ui.label(format!(
+            "GPU: {}",
+            status.gpu_adapter.as_deref().unwrap_or("none")
+        ));
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_layout_is_used_only_when_it_holds_every_view_once() {
+        assert!(checked_tree(default_tree()).is_some());
+        let missing =
+            egui_tiles::Tree::new_tabs(egui::Id::unique("t"), vec![Pane::Curves, Pane::Datasets]);
+        assert!(checked_tree(missing).is_none());
+        let mut twice = Pane::ALL.to_vec();
+        twice.push(Pane::Curves);
+        assert!(checked_tree(egui_tiles::Tree::new_tabs(egui::Id::unique("t"), twice)).is_none());
+        // A split layout (the user dragged a tab aside) is kept.
+        let mut tiles = egui_tiles::Tiles::default();
+        let left = tiles.insert_pane(Pane::Curves);
+        let rest: Vec<_> = Pane::ALL[1..]
+            .iter()
+            .map(|&pane| tiles.insert_pane(pane))
+            .collect();
+        let right = tiles.insert_tab_tile(rest);
+        let root = tiles.insert_horizontal_tile(vec![left, right]);
+        assert!(checked_tree(egui_tiles::Tree::new(egui::Id::unique("t"), root, tiles)).is_some());
+    }
+}
