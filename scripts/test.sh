@@ -32,6 +32,12 @@ if [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] && ! ls /usr/share/vulka
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
 fi
+# Xvfb and xwd: the window test opens the real binary on a virtual display and captures it.
+if ! command -v Xvfb >/dev/null || ! command -v xwd >/dev/null; then
+  echo "== installing xvfb and x11-apps"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb x11-apps >/dev/null
+fi
 # wgpu and Mesa want a private runtime dir.
 if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "$XDG_RUNTIME_DIR" ]; then
   export XDG_RUNTIME_DIR="$(mktemp -d /tmp/lyceum-runtime.XXXXXX)"
