@@ -713,4 +713,53 @@ fn a_run_shows_its_progress_and_can_be_cancelled() {
         harness.query_by_label_contains(" rows (").is_some(),
         "a summary of the fetch"
     );
+
+    // 06:00 to 07:00 UTC on the plant's day, typed: the estimate counts the rows first (as
+    // the server counts them), then Run fetches exactly that hour.
+    let day = lyceum::source::demo::DEMO_START_EPOCH_SECS as f64;
+    let (from, to) = (day + 6.0 * 3_600.0, day + 7.0 * 3_600.0);
+    let at = |secs: f64| {
+        chrono::DateTime::from_timestamp(secs as i64, 0)
+            .unwrap()
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    harness.get_by_label("Time range (UTC)").click();
+    harness.run_steps(2);
+    harness.get_by_label("From – to").click();
+    harness.run_steps(2);
+    set_text(&mut harness, "From", &at(from));
+    set_text(&mut harness, "To", &at(to));
+    harness.get_by_label("Estimate").click();
+    step_until(&mut harness, "About 30 curves");
+    let expected: u64 = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let connection = server.connect("plant").await;
+        let sql = format!(
+            "SELECT count() FROM plant.sensor_readings WHERE ts >= toDateTime({from}) AND ts <= toDateTime({to})"
+        );
+        connection.fetch_all::<u64>(connection.query(&sql).0).await.unwrap()[0]
+    });
+    assert!(expected > 30 * 3_000, "{expected}");
+    assert!(
+        harness
+            .query_by_label_contains(&format!("About 30 curves, {expected} samples"))
+            .is_some(),
+        "the estimate counts {expected} samples"
+    );
+    harness.get_by_label("Run").click();
+    harness.run_steps(2);
+    step_until(&mut harness, "plant.sensor_readings: 30 curves");
+    let bounds = egui_plot::PlotMemory::load(
+        &harness.ctx,
+        egui::Id::unique(("plot", "plant.sensor_readings")),
+    )
+    .unwrap()
+    .transform()
+    .bounds()
+    .range_x();
+    assert_eq!(
+        (*bounds.start(), *bounds.end()),
+        (from, to),
+        "the hour, exactly"
+    );
 }

@@ -44,6 +44,9 @@ pub struct CurveView {
     hovered: Option<CurveId>,
     /// The colour the picker offers for the selection.
     pick_colour: egui::Color32,
+    /// Not drawn yet: the plot's memory from an earlier view of the same source (zoom,
+    /// legend switches) is dropped at the first frame.
+    fresh: bool,
 }
 
 impl CurveView {
@@ -80,6 +83,7 @@ impl CurveView {
             legend_hidden: Vec::new(),
             hovered: None,
             pick_colour: egui::Color32::from_rgb(250, 160, 0),
+            fresh: true,
         })
     }
 
@@ -203,6 +207,10 @@ impl CurveView {
 
     /// The plot, taking in hover, clicks, box selection and the legend's switches.
     pub fn plot_ui(&mut self, ui: &mut egui::Ui) {
+        if std::mem::take(&mut self.fresh) {
+            let id = self.curves.id();
+            ui.ctx().data_mut(|d| d.remove::<egui_plot::PlotMemory>(id));
+        }
         if ui.input(|i| i.key_pressed(egui::Key::Escape)) && !self.selection.is_empty() {
             self.selection.clear();
             self.apply_styles();

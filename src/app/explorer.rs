@@ -15,18 +15,85 @@ use tokio_util::sync::CancellationToken;
 use crate::curves::CurveStore;
 use crate::render::style::StyleRequest;
 use crate::source::clickhouse::ddl::Preset;
+use crate::source::clickhouse::schema::ValidatedMapping;
 use crate::source::clickhouse::{
     ArrayX, ClickHouseError, ColumnInfo, ColumnKind, Connection, CurveLayout, CurveQuery,
-    CurveSelection, FetchOptions, FetchProgress, PixelView, SourceMapping, TableInfo,
+    CurveSelection, FetchOptions, FetchProgress, PixelView, RunEstimate, SourceMapping, TableInfo,
 };
 use crate::source::dataset::{self, ColumnRoles, SaveOptions, SavedView, Source};
 
 use super::curve_view::CurveView;
+use super::time_range::{RangeChoice, TimeRange, now_secs};
 
 /// Server-side M4 columns of a long table's first picture.
 const RUN_WIDTH_PX: u32 = 1920;
-/// At most this many curves per run of an array table.
+/// Curves per run unless the user sets another limit.
 const RUN_LIMIT: u64 = 20_000;
+
+/// A run's inputs, checked, ready for the I/O runtime.
+struct RunRequest {
+    validated: ValidatedMapping,
+    selection: CurveSelection,
+    time_column: Option<ColumnInfo>,
+    choice: RangeChoice,
+}
+
+impl RunRequest {
+    /// The selection with its row range (array tables) and the time range it resolved to:
+    /// "the newest data" is asked of the server.
+    async fn resolve(
+        &self,
+        c: &Connection,
+    ) -> Result<(CurveSelection, Option<(f64, f64)>), ClickHouseError> {
+        let newest = match (&self.choice, &self.time_column) {
+            (
+                RangeChoice::Last {
+                    at_newest: true, ..
+                },
+                Some(column),
+            ) => c
+                .column_extent(&self.validated, &self.selection, column)
+                .await?
+                .map(|(_, newest)| newest),
+            _ => None,
+        };
+        let range = self.choice.resolve(now_secs(), newest);
+        if range.is_none() && self.choice != RangeChoice::All {
+            return Err(ClickHouseError::InvalidRequest(
+                "no rows match the filters, so there is no newest data to end at".to_owned(),
+            ));
+        }
+        let mut selection = self.selection.clone();
+        if let (CurveLayout::Arrays { .. }, Some(column), Some((from, to))) =
+            (&self.validated.mapping.layout, &self.time_column, range)
+        {
+            selection.row_range = Some((column.name.clone(), from, to));
+        }
+        Ok((selection, range))
+    }
+}
+
+/// "About 30 curves, 108,030 samples (1.3 MB) from 2026-… to 2026-…".
+fn describe_estimate(estimate: RunEstimate, range: Option<(f64, f64)>, limit: u64) -> String {
+    let mut text = format!(
+        "About {} curves, {} samples ({:.1} MB)",
+        estimate.curves,
+        estimate.samples,
+        estimate.samples as f64 * 12.0 / 1e6
+    );
+    if let Some((from, to)) = range {
+        let at = |secs: f64| {
+            chrono::DateTime::from_timestamp(secs.floor() as i64, 0)
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default()
+        };
+        text.push_str(&format!(" from {} to {} UTC", at(from), at(to)));
+    }
+    if estimate.curves > limit {
+        text.push_str(&format!("; a run fetches the first {limit}"));
+    }
+    text
+}
 
 /// What a background task reports.
 enum Message {
@@ -38,6 +105,8 @@ enum Message {
     Saved(Result<String, String>),
     /// A label column's values, for its filter.
     Values(String, Result<Vec<String>, String>),
+    /// What a run would read, in the range it resolved to.
+    Estimate(Result<(RunEstimate, Option<(f64, f64)>), String>),
 }
 
 /// Values fetched per filter menu.
@@ -98,6 +167,10 @@ pub struct Explorer {
     /// What the last run fetched, and where from (for saving it).
     summary: Option<String>,
     last_run: Option<RunStats>,
+    time: TimeRange,
+    /// At most this many curves per run.
+    curve_limit: u64,
+    estimate: Option<String>,
     source: Option<Source>,
     save_dir: String,
     saved: Option<String>,
@@ -140,6 +213,9 @@ impl Explorer {
             running: None,
             summary: None,
             last_run: None,
+            time: TimeRange::default(),
+            curve_limit: RUN_LIMIT,
+            estimate: None,
             source: None,
             save_dir: String::new(),
             saved: None,
@@ -204,9 +280,11 @@ impl Explorer {
                 }
                 Message::Curves(Ok(fetched)) => {
                     let (store, source) = *fetched;
-                    let sql = match &source {
-                        Source::ClickHouse { query, .. } => query.clone(),
-                        _ => String::new(),
+                    let (sql, pinned_x) = match &source {
+                        Source::ClickHouse { query, x_range, .. } => {
+                            (query.clone(), x_range.map(|[from, to]| (from, to)))
+                        }
+                        _ => (String::new(), None),
                     };
                     self.source = Some(source);
                     if let Some(running) = self.running.take() {
@@ -227,7 +305,9 @@ impl Explorer {
                         self.last_run = Some(stats);
                     }
                     let name = format!("{}.{}", self.database, self.table);
-                    match CurveView::new(Arc::new(store), &name, StyleRequest::default(), None) {
+                    // Server-side bins are the plot's pixel columns only over the fetched range.
+                    let request = StyleRequest::default();
+                    match CurveView::new(Arc::new(store), &name, request, pinned_x) {
                         Ok(view) => self.shown = Some(view),
                         Err(e) => self.error = Some(e),
                     }
@@ -243,6 +323,13 @@ impl Explorer {
                 }
                 Message::Values(column, Err(e)) => {
                     tracing::warn!(%column, error = %e, "filter values not read");
+                }
+                Message::Estimate(Ok((estimate, range))) => {
+                    self.estimate = Some(describe_estimate(estimate, range, self.curve_limit));
+                }
+                Message::Estimate(Err(e)) => {
+                    self.estimate = None;
+                    self.error = Some(e);
                 }
                 Message::Databases(Err(e))
                 | Message::Saved(Err(e))
@@ -328,23 +415,96 @@ impl Explorer {
         }
     }
 
-    fn run(&mut self, ctx: &egui::Context) {
+    /// The column a time range applies to: a long table's x, or an array table's row time
+    /// (a `DateTime` column or a mapped time label); `None` where there is none.
+    fn time_column(&self) -> Option<ColumnInfo> {
         let mapping = self.mapping();
-        let validated = match mapping.validate(&self.columns) {
-            Ok(validated) => validated,
-            Err(e) => {
-                self.error = Some(e.to_string());
-                return;
-            }
+        let is_time = |c: &ColumnInfo| {
+            matches!(
+                c.kind,
+                ColumnKind::DateTime | ColumnKind::Date | ColumnKind::DateTime64 { .. }
+            )
         };
-        let preset = template_preset(&self.table);
-        let account = self.connection.profile().keychain_account();
-        let equals: Vec<(String, String)> = self
+        match &mapping.layout {
+            CurveLayout::Long { x, .. } => self
+                .columns
+                .iter()
+                .find(|c| &c.name == x)
+                .filter(|c| is_time(c))
+                .cloned(),
+            CurveLayout::Arrays { .. } => self
+                .columns
+                .iter()
+                .find(|c| {
+                    is_time(c)
+                        && (c.kind == ColumnKind::DateTime || mapping.labels.contains(&c.name))
+                })
+                .cloned(),
+        }
+    }
+
+    /// Everything a run or an estimate needs, or why the inputs do not make one.
+    fn request(&self) -> Result<RunRequest, String> {
+        let mapping = self.mapping();
+        let validated = mapping.validate(&self.columns).map_err(|e| e.to_string())?;
+        let time_column = self.time_column();
+        let choice = match &time_column {
+            Some(_) => self.time.choice()?,
+            None => RangeChoice::All,
+        };
+        let equals = self
             .filters
             .iter()
             .filter(|f| f.chosen != ANY)
             .map(|f| (f.column.clone(), f.chosen.clone()))
             .collect();
+        Ok(RunRequest {
+            validated,
+            selection: CurveSelection {
+                limit: Some(self.curve_limit.max(1)),
+                equals,
+                ..CurveSelection::default()
+            },
+            time_column,
+            choice,
+        })
+    }
+
+    /// Count what a run would read (a `count()` query, no samples sent).
+    fn estimate(&mut self, ctx: &egui::Context) {
+        let request = match self.request() {
+            Ok(request) => request,
+            Err(e) => {
+                self.error = Some(e);
+                return;
+            }
+        };
+        self.estimate = None;
+        self.spawn(ctx, "estimating", move |c| async move {
+            let estimated = async {
+                let (selection, range) = request.resolve(&c).await?;
+                let x_range = match request.validated.mapping.layout {
+                    CurveLayout::Long { .. } => range,
+                    CurveLayout::Arrays { .. } => None,
+                };
+                let estimate = c.estimate(&request.validated, &selection, x_range).await?;
+                Ok::<_, ClickHouseError>((estimate, range))
+            };
+            Message::Estimate(estimated.await.map_err(|e| e.to_string()))
+        });
+    }
+
+    fn run(&mut self, ctx: &egui::Context) {
+        let request = match self.request() {
+            Ok(request) => request,
+            Err(e) => {
+                self.error = Some(e);
+                return;
+            }
+        };
+        let mapping = request.validated.mapping.clone();
+        let preset = template_preset(&self.table);
+        let account = self.connection.profile().keychain_account();
         let (progress, watch) = tokio::sync::watch::channel(FetchProgress::default());
         let cancel = CancellationToken::new();
         self.running = Some(Running {
@@ -354,19 +514,24 @@ impl Explorer {
         });
         self.spawn(ctx, "fetching curves", move |c| async move {
             let fetched = async {
-                let selection = CurveSelection {
-                    limit: Some(RUN_LIMIT),
-                    equals,
-                    ..CurveSelection::default()
+                let (selection, range) = tokio::select! {
+                    resolved = request.resolve(&c) => resolved?,
+                    () = cancel.cancelled() => return Err(ClickHouseError::Cancelled),
                 };
+                let validated = &request.validated;
                 let mut x_range = None;
                 let plan = match mapping.layout {
                     CurveLayout::Long { .. } => {
-                        let extent = tokio::select! {
-                            extent = c.x_extent(&validated, &selection) => extent?,
-                            () = cancel.cancelled() => return Err(ClickHouseError::Cancelled),
+                        let (from, to) = match range {
+                            Some(range) => range,
+                            None => {
+                                let extent = tokio::select! {
+                                    extent = c.x_extent(validated, &selection) => extent?,
+                                    () = cancel.cancelled() => return Err(ClickHouseError::Cancelled),
+                                };
+                                extent.unwrap_or((0.0, 1.0))
+                            }
                         };
-                        let (from, to) = extent.unwrap_or((0.0, 1.0));
                         let (from, to) = if from < to {
                             (from, to)
                         } else {
@@ -378,9 +543,9 @@ impl Explorer {
                             x_end: to,
                             width_px: RUN_WIDTH_PX,
                         };
-                        CurveQuery::long_m4(&validated, &selection, view)?
+                        CurveQuery::long_m4(validated, &selection, view)?
                     }
-                    CurveLayout::Arrays { .. } => CurveQuery::arrays(&validated, &selection)?,
+                    CurveLayout::Arrays { .. } => CurveQuery::arrays(validated, &selection)?,
                 };
                 let options = FetchOptions {
                     progress: Some(&progress),
@@ -396,7 +561,7 @@ impl Explorer {
                     table: mapping.table.clone(),
                     columns: Some(Box::new(ColumnRoles::from(&mapping))),
                     keys: Vec::new(),
-                    limit: Some(RUN_LIMIT),
+                    limit: selection.limit,
                     x_range,
                     width_px: x_range.map(|_| RUN_WIDTH_PX),
                     query: plan.sql.display(),
@@ -578,6 +743,12 @@ impl Explorer {
                 }
             });
         }
+        match self.time_column() {
+            Some(_) => self.time.ui(ui),
+            None => {
+                ui.weak("No time column mapped: every row is read.");
+            }
+        }
         // The library's own verdict, as the mapping is edited.
         let verdict = self.mapping().validate(&self.columns).map(|_| ());
         ui.horizontal(|ui| {
@@ -585,17 +756,28 @@ impl Explorer {
                 Ok(()) => ui.label("mapping fits the table"),
                 Err(e) => ui.colored_label(ui.visuals().warn_fg_color, e.to_string()),
             };
+            let label = ui.label("Curve limit");
+            ui.add(
+                egui::DragValue::new(&mut self.curve_limit)
+                    .range(1..=crate::render::gpu::MAX_CURVES as u64),
+            )
+            .labelled_by(label.id);
+            let ready = verdict.is_ok() && self.busy.is_none();
             if ui
-                .add_enabled(
-                    verdict.is_ok() && self.busy.is_none(),
-                    egui::Button::new("Run"),
-                )
+                .add_enabled(ready, egui::Button::new("Estimate"))
                 .clicked()
             {
+                let ctx = ui.ctx().clone();
+                self.estimate(&ctx);
+            }
+            if ui.add_enabled(ready, egui::Button::new("Run")).clicked() {
                 let ctx = ui.ctx().clone();
                 self.run(&ctx);
             }
         });
+        if let Some(estimate) = &self.estimate {
+            ui.label(estimate);
+        }
     }
 }
 

@@ -14,6 +14,7 @@ pub mod datasets;
 pub mod demo;
 pub mod explorer;
 pub mod shell;
+pub mod time_range;
 
 use std::path::PathBuf;
 

@@ -132,6 +132,23 @@ fn modern_schema_probe_and_queries_run_on_clickhouse_26() {
     )
     .unwrap();
 
+    // What a run would read, counted on the same selections.
+    let long_estimate = CurveQuery::estimate(
+        &readings,
+        &CurveSelection::default(),
+        Some((1_793_577_600.0, 1_793_577_600.0 + 180.0)),
+    )
+    .unwrap();
+    let arrays_estimate = CurveQuery::estimate(
+        &curves,
+        &CurveSelection {
+            row_range: Some(("cycle_time".into(), 1_793_577_600.0, 1_793_577_700.0)),
+            ..CurveSelection::default()
+        },
+        None,
+    )
+    .unwrap();
+
     let mut statements = ddl_sql;
     statements.extend([
         "INSERT INTO factory.sensor_readings SELECT 's1', toDateTime64(1793577600 + number / 2, 3), toFloat32(number % 50) \
@@ -141,6 +158,8 @@ fn modern_schema_probe_and_queries_run_on_clickhouse_26() {
          failure_mode, x0, dx, samples) VALUES (1, 'P1', 'L1', 'L1-S01', 'screwdriving', toDateTime64(1793577601.5, 3), \
          'NOK', 'no_seat', 0, 0.5, [1, 2, 3])"
             .to_owned(),
+        long_estimate.display(),
+        arrays_estimate.display(),
         m4.sql.display(),
         arrays.sql.display(),
         "SELECT argMinMerge(first_value), maxMerge(max_value), countMerge(samples) FROM factory.sensor_readings_1m".to_owned(),
@@ -149,6 +168,9 @@ fn modern_schema_probe_and_queries_run_on_clickhouse_26() {
     ]);
     let out = run_in_chdb(&statements);
     let n = out.len();
+    // One sensor, 360 readings in 180 s; one cycle of 3 samples in the row range.
+    assert_eq!(out[n - 7].trim(), "1\t360");
+    assert_eq!(out[n - 6].trim(), "1\t3");
     // M4 over 3 columns of 60 s: each column holds values 0..49 twice; first/min/max/last.
     let m4_rows: Vec<&str> = out[n - 5].lines().collect();
     assert_eq!(m4_rows.len(), 3, "{}", out[n - 5]);

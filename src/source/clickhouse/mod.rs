@@ -26,7 +26,9 @@ pub mod seed;
 pub use capabilities::{Capabilities, ServerVersion, StoragePolicy};
 pub use connection::{Budget, Connection, ConnectionProfile};
 pub use error::{ClickHouseError, Result};
-pub use plan::{CurveQuery, CurveSelection, FetchOptions, FetchProgress, PixelView, parse_x_bound};
+pub use plan::{
+    CurveQuery, CurveSelection, FetchOptions, FetchProgress, PixelView, RunEstimate, parse_x_bound,
+};
 pub use schema::{
     ArrayX, ColumnInfo, ColumnKind, CurveLayout, MappingError, SourceMapping, TableInfo,
 };

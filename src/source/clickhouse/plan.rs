@@ -88,6 +88,15 @@ pub struct CurveSelection {
     pub limit: Option<u64>,
 }
 
+/// What a run would read, counted before it runs ([`Connection::estimate`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunEstimate {
+    /// Curves (series) in the selection, before any curve limit.
+    pub curves: u64,
+    /// Samples the server reads for them.
+    pub samples: u64,
+}
+
 /// Parse an x bound as a person writes it: a number (epoch seconds for time columns, or a
 /// plain x), or a date-time (RFC 3339 or `2026-11-02 06:00[:00[.250]]`, UTC unless an offset
 /// is given) as epoch seconds.
@@ -264,6 +273,20 @@ fn selection_conditions(sql: &mut BoundSql, m: &ValidatedMapping, selection: &Cu
     }
 }
 
+/// The column a row range is on: a mapped key or label, else taken as a `DateTime`.
+fn row_range_column(m: &ValidatedMapping, column: &str) -> ColumnInfo {
+    m.key_columns
+        .iter()
+        .chain(&m.label_columns)
+        .find(|c| c.name == column)
+        .cloned()
+        .unwrap_or_else(|| ColumnInfo {
+            name: column.to_owned(),
+            type_name: "DateTime".to_owned(),
+            kind: ColumnKind::DateTime,
+        })
+}
+
 fn table(sql: &mut BoundSql, m: &ValidatedMapping) {
     sql.bind(BindValue::Identifier(m.mapping.database.clone()))
         .push(".")
@@ -349,14 +372,66 @@ impl CurveQuery {
                 "an x extent needs a long-format mapping".to_owned(),
             ));
         };
+        Ok(Self::column_extent(m, selection, x))
+    }
+
+    /// `count(), min, max` of `column` (as epoch seconds for time columns) over the rows
+    /// `selection` covers: where "the newest data" ends.
+    pub fn column_extent(
+        m: &ValidatedMapping,
+        selection: &CurveSelection,
+        column: &ColumnInfo,
+    ) -> BoundSql {
         let mut sql = BoundSql::default();
         sql.push("SELECT count(), min(xf), max(xf) FROM (SELECT ");
-        x_as_f64(&mut sql, x);
+        x_as_f64(&mut sql, column);
         sql.push(" AS xf FROM ");
         table(&mut sql, m);
         sql.push(" WHERE 1");
         selection_conditions(&mut sql, m, selection);
         sql.push(")");
+        sql
+    }
+
+    /// What a run would read, counted first: `uniqExact(key), count()` of a long mapping's
+    /// rows in `x_range`, or `count(), sum(length(y))` of an array mapping's rows in the
+    /// selection's row range. Cheap next to the run: no sample leaves the server.
+    pub fn estimate(
+        m: &ValidatedMapping,
+        selection: &CurveSelection,
+        x_range: Option<(f64, f64)>,
+    ) -> Result<BoundSql> {
+        let mut sql = BoundSql::default();
+        match (&m.mapping.layout, &m.x_column) {
+            (CurveLayout::Long { .. }, Some(x)) => {
+                sql.push("SELECT uniqExact(");
+                key_expression(&mut sql, &m.key_columns);
+                sql.push("), count() FROM ");
+                table(&mut sql, m);
+                sql.push(" WHERE 1");
+                if let Some((from, to)) = x_range {
+                    sql.push(" AND ");
+                    range_condition(&mut sql, x, from, to);
+                }
+            }
+            (CurveLayout::Arrays { .. }, _) => {
+                sql.push("SELECT count(), sum(length(")
+                    .column(&m.y_column.name)
+                    .push(")) FROM ");
+                table(&mut sql, m);
+                sql.push(" WHERE 1");
+                if let Some((column, from, to)) = &selection.row_range {
+                    sql.push(" AND ");
+                    range_condition(&mut sql, &row_range_column(m, column), *from, *to);
+                }
+            }
+            (CurveLayout::Long { .. }, None) => {
+                return Err(ClickHouseError::InvalidRequest(
+                    "a long mapping without its x column".to_owned(),
+                ));
+            }
+        }
+        selection_conditions(&mut sql, m, selection);
         Ok(sql)
     }
 
@@ -403,19 +478,8 @@ impl CurveQuery {
         sql.push(" WHERE 1");
         let mut order_by_row_column = None;
         if let Some((column, from, to)) = &selection.row_range {
-            let info = m
-                .key_columns
-                .iter()
-                .chain(&m.label_columns)
-                .find(|c| &c.name == column)
-                .cloned()
-                .unwrap_or_else(|| ColumnInfo {
-                    name: column.clone(),
-                    type_name: "DateTime".to_owned(),
-                    kind: ColumnKind::DateTime,
-                });
             sql.push(" AND ");
-            range_condition(&mut sql, &info, *from, *to);
+            range_condition(&mut sql, &row_range_column(m, column), *from, *to);
             order_by_row_column = Some(column.clone());
         }
         selection_conditions(&mut sql, m, selection);
@@ -455,6 +519,35 @@ impl Connection {
             .first()
             .filter(|(count, _, _)| *count > 0)
             .map(|&(_, min, max)| (min, max)))
+    }
+
+    /// The extent of `column` over the rows `selection` covers ([`CurveQuery::column_extent`]);
+    /// `None` when no row matches.
+    pub async fn column_extent(
+        &self,
+        m: &ValidatedMapping,
+        selection: &CurveSelection,
+        column: &ColumnInfo,
+    ) -> Result<Option<(f64, f64)>> {
+        let sql = CurveQuery::column_extent(m, selection, column);
+        let rows: Vec<(u64, f64, f64)> = self.fetch_all(sql.to_query(self.client())).await?;
+        Ok(rows
+            .first()
+            .filter(|(count, _, _)| *count > 0)
+            .map(|&(_, min, max)| (min, max)))
+    }
+
+    /// Curves and samples a run over `selection` (and `x_range`, long layouts) would read.
+    pub async fn estimate(
+        &self,
+        m: &ValidatedMapping,
+        selection: &CurveSelection,
+        x_range: Option<(f64, f64)>,
+    ) -> Result<RunEstimate> {
+        let sql = CurveQuery::estimate(m, selection, x_range)?;
+        let rows: Vec<(u64, u64)> = self.fetch_all(sql.to_query(self.client())).await?;
+        let (curves, samples) = rows.first().copied().unwrap_or_default();
+        Ok(RunEstimate { curves, samples })
     }
 
     /// Run a planned query and decode it into a new [`CurveStore`], streaming, with progress
