@@ -337,11 +337,41 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
     );
     assert!(harness.query_by_label_contains("label: class_").is_some());
 
+    // The library lists it with what its manifest says.
+    assert!(
+        harness.query_by_label_contains("300 curves · ").is_some(),
+        "a library line"
+    );
+
+    // The curve under the pointer, selected and exported alone to CSV.
+    let centre = plot_centre(&harness, "ragged");
+    pointer_button(&harness, centre, true, egui::Modifiers::NONE);
+    pointer_button(&harness, centre, false, egui::Modifiers::NONE);
+    harness.run_steps(3);
+    assert_eq!(count(&harness, "Selected"), 1);
+    let csv_out = data.path().join("picked.csv");
+    set_text(&mut harness, "Export curves to", csv_out.to_str().unwrap());
+    harness.get_by_label("Export curves").click();
+    step_until(&mut harness, "exported 1 curves");
+    let text = std::fs::read_to_string(&csv_out).unwrap();
+    let picked = dataset::import_file(&csv_out, &LongColumns::default())
+        .unwrap()
+        .store;
+    assert_eq!(picked.len(), 1, "{text}");
+    let original = imported.store.find(picked.key(0)).unwrap();
+    assert_eq!(picked.y(0), imported.store.y(original));
+    // Exporting again to the same file asks first; keeping it changes nothing.
+    harness.get_by_label("Export curves").click();
+    step_until(&mut harness, "exists.");
+    harness.get_by_label("Keep it").click();
+    step_until(&mut harness, "nothing exported");
+    assert_eq!(std::fs::read_to_string(&csv_out).unwrap(), text);
+
     // The view as a PNG, drawn by the library's export on a worker thread.
     let png_path = data.path().join("ragged.png");
     set_text(&mut harness, "Export PNG to", png_path.to_str().unwrap());
     harness.get_by_label("Export PNG").click();
-    step_until(&mut harness, "exported ");
+    step_until(&mut harness, "exported /");
     let decoder = png::Decoder::new(std::io::BufReader::new(
         std::fs::File::open(&png_path).unwrap(),
     ));
@@ -362,6 +392,19 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
             .query_by_label_contains("ragged: 300 curves")
             .is_some()
     );
+
+    // Deleting from the library asks first, then removes the dataset's folder only.
+    harness.get_by_label("Delete…").click();
+    harness.run_steps(2);
+    harness.get_by_label("Cancel").click();
+    harness.run_steps(2);
+    assert!(good.exists());
+    harness.get_by_label("Delete…").click();
+    harness.run_steps(2);
+    harness.get_by_label("Delete").click();
+    step_until(&mut harness, "deleted ");
+    assert!(!good.exists());
+    assert!(csv_out.exists() && damaged.exists(), "nothing else goes");
     show_tab(&mut harness, "Curves");
     step_until(&mut harness, "screwdriving: ");
 }
@@ -576,8 +619,11 @@ fn layout_theme_connections_and_recent_datasets_survive_a_restart() {
         harness.query_by_label("Dataset folder").is_some(),
         "the layout"
     );
+    let recent = || (egui::accesskit::Role::Button, "ragged-for-later");
     assert!(
-        harness.query_by_label("ragged-for-later").is_some(),
+        harness
+            .query_by_role_and_label(recent().0, recent().1)
+            .is_some(),
         "recent datasets"
     );
     assert!(
@@ -585,7 +631,9 @@ fn layout_theme_connections_and_recent_datasets_survive_a_restart() {
         "connections"
     );
     // One click on the recent dataset opens it again.
-    harness.get_by_label("ragged-for-later").click();
+    harness
+        .get_by_role_and_label(recent().0, recent().1)
+        .click();
     step_until(&mut harness, "ragged: 300 curves");
 }
 

@@ -596,3 +596,49 @@ fn a_gpu_error_outside_any_scope_becomes_an_error_not_a_panic() {
     .unwrap();
     assert!(non_white_pixels(&image) > 0);
 }
+
+/// The app's library deletes a dataset folder and nothing else: a folder of the user's, an
+/// empty folder, a file, or a dataset holding an extra file are left as they are.
+#[test]
+fn delete_removes_only_a_dataset_folder() {
+    use lyceum::source::dataset::{LongColumns, SaveOptions, SavedView, Source};
+
+    let dir = tempfile::tempdir().unwrap();
+    let imported = dataset::import_file(&odd("five_points.csv"), &LongColumns::default()).unwrap();
+    let save = |name: &str| {
+        let out = dir.path().join(name);
+        dataset::save(
+            &imported.store,
+            &out,
+            &SaveOptions {
+                name: name.into(),
+                source: Source::File {
+                    path: "five_points.csv".into(),
+                    format: "csv".into(),
+                },
+                view: SavedView::default(),
+                replace: false,
+            },
+        )
+        .unwrap();
+        out
+    };
+    let notes = dir.path().join("notes");
+    std::fs::create_dir(&notes).unwrap();
+    std::fs::write(notes.join("thesis.txt"), "years of work").unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let file = dir.path().join("file.txt");
+    std::fs::write(&file, "mine").unwrap();
+    let crowded = save("crowded");
+    std::fs::write(crowded.join("mine.txt"), "mine").unwrap();
+    for kept in [&notes, &empty, &file, &crowded] {
+        let err = dataset::delete(kept).unwrap_err().to_string();
+        assert!(err.contains("is left as it is"), "{err}");
+        assert!(kept.exists());
+    }
+    assert!(crowded.join("mine.txt").exists());
+    let good = save("good");
+    dataset::delete(&good).unwrap();
+    assert!(!good.exists());
+}

@@ -11,6 +11,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+use super::export::{ExportPanel, ExportSource};
 use crate::curves::{CurveId, CurveStore};
 use crate::render::gpu::{BaseMode, CurveStyle};
 use crate::render::plot::{
@@ -44,6 +45,8 @@ pub struct CurveView {
     hovered: Option<CurveId>,
     /// The colour the picker offers for the selection.
     pick_colour: egui::Color32,
+    pinned_x: Option<(f64, f64)>,
+    export: ExportPanel,
     /// Not drawn yet: the plot's memory from an earlier view of the same source (zoom,
     /// legend switches) is dropped at the first frame.
     fresh: bool,
@@ -83,6 +86,8 @@ impl CurveView {
             legend_hidden: Vec::new(),
             hovered: None,
             pick_colour: egui::Color32::from_rgb(250, 160, 0),
+            pinned_x,
+            export: ExportPanel::default(),
             fresh: true,
         })
     }
@@ -106,6 +111,26 @@ impl CurveView {
 
     pub fn selection(&self) -> &BTreeSet<CurveId> {
         &self.selection
+    }
+
+    /// The curves the user sees, in id order.
+    pub fn shown_ids(&self) -> Vec<CurveId> {
+        (0..self.store().len() as CurveId)
+            .filter(|&id| self.is_shown(id))
+            .collect()
+    }
+
+    /// What an export takes from this view.
+    fn export_source(&self) -> ExportSource {
+        ExportSource {
+            store: Arc::clone(self.store()),
+            selected: self.selection.iter().copied().collect(),
+            shown: self.shown_ids(),
+            style: self.request.clone(),
+            mode: self.curves.mode(),
+            name: self.name.clone(),
+            pinned_x: self.pinned_x,
+        }
     }
 
     /// Restyle for `request` (filters, colouring, NOK highlight); the user's changes stay.
@@ -334,6 +359,7 @@ impl CurveView {
         });
         egui::ScrollArea::vertical()
             .id_salt("selection list")
+            .max_height(220.0)
             .show(ui, |ui| {
                 for &id in self.selection.iter().take(SELECTION_ROWS) {
                     let labels: Vec<String> = store
@@ -369,6 +395,12 @@ impl CurveView {
         if changed {
             self.apply_styles();
         }
+        ui.separator();
+        ui.heading("Export");
+        ui.weak("Curves: the selection, or every shown curve when none is selected.");
+        let mut export = std::mem::take(&mut self.export);
+        export.ui(ui, || self.export_source());
+        self.export = export;
     }
 
     /// Toolbar, plot and details side by side: the view as every source shows it.
@@ -377,7 +409,11 @@ impl CurveView {
         egui::Panel::right(self.curves.id().with("details"))
             .resizable(true)
             .default_size(260.0)
-            .show(ui, |ui| self.details_ui(ui));
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("details")
+                    .show(ui, |ui| self.details_ui(ui));
+            });
         egui::CentralPanel::default().show(ui, |ui| self.plot_ui(ui));
     }
 }

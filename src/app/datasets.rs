@@ -8,14 +8,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 
-use crate::curves::CurveStore;
-use crate::render::cpu::write_png;
-use crate::render::export::{RenderRequest, RendererKind, render_store};
-use crate::render::plot::Decimation;
 use crate::render::style::{ColourBy, StyleRequest};
-use crate::source::dataset::{self, Dataset};
+use crate::source::dataset::{self, Dataset, Source};
 
 use super::curve_view::CurveView;
+use super::widgets::{labelled_field_ui, outcome_ui};
 
 /// A dataset on screen.
 #[derive(Debug)]
@@ -23,11 +20,7 @@ struct ShownDataset {
     view: CurveView,
     /// "300 curves, 45,696 points, saved 2026-11-28T…".
     summary: String,
-    name: String,
 }
-
-/// Size of an exported picture, physical pixels.
-const EXPORT_SIZE_PX: (u32, u32) = (1600, 900);
 
 /// The Datasets view: a folder to open, the opening in progress, what is shown.
 #[derive(Debug, Default)]
@@ -36,12 +29,46 @@ pub struct DatasetsPanel {
     opening: Option<(PathBuf, Receiver<Result<Dataset, String>>)>,
     shown: Option<ShownDataset>,
     error: Option<String>,
-    export_path: String,
-    exporting: Option<Receiver<Result<String, String>>>,
-    /// The last export's outcome.
-    exported: Option<Result<String, String>>,
     /// Folders opened before, newest first (saved with the app's state).
     recent: Vec<PathBuf>,
+    /// The library: each recent folder and what its manifest says, for the folders in
+    /// `library_of` (read again when the list changes).
+    library: Vec<LibraryRow>,
+    library_of: Vec<PathBuf>,
+    library_loading: Option<Receiver<Vec<LibraryRow>>>,
+    /// A folder the user asked to delete, until confirmed or cancelled.
+    confirm_delete: Option<PathBuf>,
+    deleting: Option<(PathBuf, Receiver<Result<(), String>>)>,
+    /// The last deletion's outcome.
+    deleted: Option<Result<String, String>>,
+}
+
+/// A library folder and its manifest's line, or why it cannot be read.
+type LibraryRow = (PathBuf, Result<String, String>);
+
+/// One library line from a manifest: "300 curves · 45,696 points · 1.2 MB · file x.csv ·
+/// saved 2026-11-28T14:02:11Z".
+fn describe_manifest(manifest: &dataset::Manifest) -> String {
+    let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
+    let source = match &manifest.source {
+        Source::ClickHouse {
+            database, table, ..
+        } => format!("ClickHouse {database}.{table}"),
+        Source::File { path, .. } => format!(
+            "file {}",
+            std::path::Path::new(path)
+                .file_name()
+                .map_or_else(|| path.clone(), |n| n.to_string_lossy().into_owned())
+        ),
+        Source::Demo { .. } => "demo plant".to_owned(),
+    };
+    format!(
+        "{} curves · {} points · {:.1} MB · {source} · saved {}",
+        manifest.counts.curves,
+        manifest.counts.points,
+        bytes as f64 / 1e6,
+        manifest.created_at
+    )
 }
 
 /// Recent datasets kept.
@@ -145,109 +172,172 @@ impl DatasetsPanel {
             ..StyleRequest::default()
         };
         let view = CurveView::new(Arc::new(data.store), &data.manifest.name, request, None)?;
-        Ok(ShownDataset {
-            view,
-            summary,
-            name: data.manifest.name,
-        })
+        Ok(ShownDataset { view, summary })
     }
 
-    /// Draw the shown curves into a PNG on a worker thread (a headless GPU device), with the
-    /// library's export: the same styling, title and axes as on screen.
-    fn export(&mut self, ctx: &egui::Context, shown_curves: Arc<CurveStore>, out: PathBuf) {
-        let Some(shown) = &self.shown else {
+    /// Read the library's manifests on a worker thread when the recent list changed.
+    fn refresh_library(&mut self, ctx: &egui::Context) {
+        if let Some(receiver) = &self.library_loading {
+            match receiver.try_recv() {
+                Ok(rows) => {
+                    self.library = rows;
+                    self.library_loading = None;
+                }
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => self.library_loading = None,
+            }
+        }
+        if self.library_of == self.recent {
             return;
-        };
-        let request = RenderRequest {
-            renderer: RendererKind::Gpu,
-            width_px: EXPORT_SIZE_PX.0,
-            height_px: EXPORT_SIZE_PX.1,
-            pixels_per_point: 1.0,
-            decimation: Decimation::M4,
-            mode: shown.view.curves().mode(),
-            style: shown.view.request().clone(),
-            source_name: shown.name.clone(),
-            title: None,
-            pinned_x: None,
-        };
+        }
+        self.library_of = self.recent.clone();
+        let (dirs, ctx) = (self.recent.clone(), ctx.clone());
         let (sender, receiver) = sync_channel(1);
-        let ctx = ctx.clone();
         std::thread::spawn(move || {
-            let result = render_store(shown_curves, &request)
-                .map_err(|e| e.to_string())
-                .and_then(|(image, _)| write_png(&image, &out).map_err(|e| e.to_string()))
-                .map(|()| format!("exported {}", out.display()));
-            if sender.send(result).is_err() {
-                tracing::debug!("an export finished after the view closed");
+            let rows = dirs
+                .into_iter()
+                .map(|dir| {
+                    let info = dataset::read_manifest(&dir)
+                        .map(|m| describe_manifest(&m))
+                        .map_err(|e| e.to_string());
+                    (dir, info)
+                })
+                .collect();
+            if sender.send(rows).is_err() {
+                tracing::debug!("the dataset library was read after the view closed");
             }
             ctx.request_repaint();
         });
-        self.exporting = Some(receiver);
-        self.exported = None;
+        self.library_loading = Some(receiver);
     }
 
-    fn poll_export(&mut self) {
-        if let Some(receiver) = &self.exporting {
-            let outcome = match receiver.try_recv() {
-                Ok(outcome) => outcome,
-                Err(TryRecvError::Empty) => return,
-                Err(TryRecvError::Disconnected) => Err("the export stopped".to_owned()),
-            };
-            if let Err(error) = &outcome {
-                tracing::warn!(%error, "PNG export failed");
+    fn poll_delete(&mut self) {
+        let Some((dir, receiver)) = &self.deleting else {
+            return;
+        };
+        let outcome = match receiver.try_recv() {
+            Ok(outcome) => outcome,
+            Err(TryRecvError::Empty) => return,
+            Err(TryRecvError::Disconnected) => Err("the deletion stopped".to_owned()),
+        };
+        let dir = dir.clone();
+        self.deleting = None;
+        self.deleted = Some(match outcome {
+            Ok(()) => {
+                self.recent.retain(|known| *known != dir);
+                Ok(format!("deleted {}", dir.display()))
             }
-            self.exported = Some(outcome);
-            self.exporting = None;
-        }
-    }
-
-    fn export_ui(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
-            let label = ui.label("Export PNG to");
-            ui.add(
-                egui::TextEdit::singleline(&mut self.export_path)
-                    .hint_text("/path/to/picture.png")
-                    .desired_width(300.0),
-            )
-            .labelled_by(label.id);
-            let ready = self.exporting.is_none() && !self.export_path.trim().is_empty();
-            if ui
-                .add_enabled(ready, egui::Button::new("Export PNG"))
-                .clicked()
-                && let Some(shown) = &self.shown
-            {
-                let store = Arc::clone(shown.view.store());
-                let out = PathBuf::from(self.export_path.trim());
-                self.export(ui.ctx(), store, out);
-            }
-            if self.exporting.is_some() {
-                ui.spinner();
-            }
-            match &self.exported {
-                Some(Ok(note)) => {
-                    ui.label(note);
-                }
-                Some(Err(error)) => {
-                    ui.colored_label(ui.visuals().error_fg_color, error);
-                }
-                None => {}
+            Err(error) => {
+                tracing::warn!(%error, "a dataset was not deleted");
+                Err(error)
             }
         });
     }
 
-    /// The view: the folder row, the error if any, the plot.
+    /// The library: recent datasets with what their manifests say; open, or delete after a
+    /// confirmation (the library deletes only a dataset folder, nothing else).
+    fn library_ui(&mut self, ui: &mut egui::Ui) {
+        self.refresh_library(ui.ctx());
+        self.poll_delete();
+        let mut open = None;
+        egui::CollapsingHeader::new("Library")
+            .default_open(true)
+            .show(ui, |ui| {
+                if self.library.is_empty() {
+                    ui.weak("Datasets you open are listed here.");
+                }
+                egui::Grid::new("dataset library")
+                    .num_columns(3)
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for (dir, info) in &self.library {
+                            let name = dir.file_name().map_or_else(
+                                || dir.display().to_string(),
+                                |n| n.to_string_lossy().into_owned(),
+                            );
+                            ui.strong(name).on_hover_text(dir.display().to_string());
+                            match info {
+                                Ok(text) => ui.label(text),
+                                Err(error) => ui.colored_label(ui.visuals().error_fg_color, error),
+                            };
+                            ui.horizontal(|ui| {
+                                if ui.button("Open").clicked() {
+                                    open = Some(dir.clone());
+                                }
+                                let busy = self.deleting.is_some();
+                                if ui
+                                    .add_enabled(!busy, egui::Button::new("Delete…"))
+                                    .clicked()
+                                {
+                                    self.confirm_delete = Some(dir.clone());
+                                }
+                            });
+                            ui.end_row();
+                        }
+                    });
+                outcome_ui(ui, self.deleted.as_ref());
+            });
+        if let Some(dir) = open.filter(|_| self.opening.is_none()) {
+            self.path = dir.display().to_string();
+            self.open(ui.ctx(), dir);
+        }
+        self.confirm_delete_ui(ui.ctx());
+    }
+
+    /// "Delete this dataset?" with the folder named; nothing goes without a yes.
+    fn confirm_delete_ui(&mut self, ctx: &egui::Context) {
+        let Some(dir) = self.confirm_delete.clone() else {
+            return;
+        };
+        let mut decided = None;
+        egui::Window::new("Delete dataset")
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                ui.label(format!(
+                    "Delete {} and its files? This cannot be undone.",
+                    dir.display()
+                ));
+                ui.horizontal(|ui| {
+                    if ui.button("Delete").clicked() {
+                        decided = Some(true);
+                    }
+                    if ui.button("Cancel").clicked() {
+                        decided = Some(false);
+                    }
+                });
+            });
+        match decided {
+            Some(true) => {
+                self.confirm_delete = None;
+                let (sender, receiver) = sync_channel(1);
+                let (worker_dir, ctx) = (dir.clone(), ctx.clone());
+                std::thread::spawn(move || {
+                    let result = dataset::delete(&worker_dir).map_err(|e| e.to_string());
+                    if sender.send(result).is_err() {
+                        tracing::debug!("a dataset was deleted after the view closed");
+                    }
+                    ctx.request_repaint();
+                });
+                self.deleting = Some((dir, receiver));
+                self.deleted = None;
+            }
+            Some(false) => self.confirm_delete = None,
+            None => {}
+        }
+    }
+
+    /// The view: the folder row, the library, the error if any, the plot.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.poll_opening();
-        self.poll_export();
         ui.horizontal(|ui| {
-            let label = ui.label("Dataset folder");
-            let field = ui
-                .add(
-                    egui::TextEdit::singleline(&mut self.path)
-                        .hint_text("/path/to/dataset")
-                        .desired_width(360.0),
-                )
-                .labelled_by(label.id);
+            let field = labelled_field_ui(
+                ui,
+                "Dataset folder",
+                &mut self.path,
+                "/path/to/dataset",
+                360.0,
+            );
             let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             let can_open = self.opening.is_none() && !self.path.trim().is_empty();
             let clicked = ui
@@ -268,9 +358,9 @@ impl DatasetsPanel {
                 format!("Cannot open the dataset: {error}"),
             );
         }
+        self.library_ui(ui);
         match &self.shown {
             Some(_) => {
-                self.export_ui(ui);
                 if let Some(shown) = &mut self.shown {
                     ui.label(&shown.summary);
                     shown.view.ui(ui);

@@ -24,6 +24,7 @@ use crate::source::dataset::{self, ColumnRoles, SaveOptions, SavedView, Source};
 
 use super::curve_view::CurveView;
 use super::time_range::{RangeChoice, TimeRange, now_secs};
+use super::widgets::labelled_field_ui;
 
 /// Server-side M4 columns of a long table's first picture.
 const RUN_WIDTH_PX: u32 = 1920;
@@ -173,6 +174,8 @@ pub struct Explorer {
     estimate: Option<String>,
     source: Option<Source>,
     save_dir: String,
+    /// Save the selection alone rather than every fetched curve.
+    save_selected_only: bool,
     saved: Option<String>,
     sender: SyncSender<Message>,
     inbox: Receiver<Message>,
@@ -218,6 +221,7 @@ impl Explorer {
             estimate: None,
             source: None,
             save_dir: String::new(),
+            save_selected_only: false,
             saved: None,
             sender,
             inbox,
@@ -643,13 +647,21 @@ impl Explorer {
     /// Save what was fetched as a dataset folder, for review with no network.
     fn save_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            let label = ui.label("Save as dataset");
-            ui.add(
-                egui::TextEdit::singleline(&mut self.save_dir)
-                    .hint_text("/path/to/new-dataset")
-                    .desired_width(300.0),
-            )
-            .labelled_by(label.id);
+            labelled_field_ui(
+                ui,
+                "Save as dataset",
+                &mut self.save_dir,
+                "/path/to/new-dataset",
+                300.0,
+            );
+            let any_selected = self
+                .shown
+                .as_ref()
+                .is_some_and(|view| !view.selection().is_empty());
+            ui.add_enabled(
+                any_selected,
+                egui::Checkbox::new(&mut self.save_selected_only, "Only the selected curves"),
+            );
             let ready = !self.save_dir.trim().is_empty() && self.busy.is_none();
             if ui
                 .add_enabled(ready, egui::Button::new("Save dataset"))
@@ -657,6 +669,8 @@ impl Explorer {
                 && let (Some(view), Some(source)) = (&self.shown, &self.source)
             {
                 let dir = PathBuf::from(self.save_dir.trim());
+                let selected: Vec<_> = view.selection().iter().copied().collect();
+                let only_selected = self.save_selected_only && !selected.is_empty();
                 let (store, source) = (Arc::clone(view.store()), source.clone());
                 let saved_view = SavedView {
                     colour_by: view.colour_by().map(str::to_owned),
@@ -677,7 +691,21 @@ impl Explorer {
                         view: saved_view,
                         replace: false,
                     };
-                    let result = dataset::save(&store, &dir, &options)
+                    let subset = if only_selected {
+                        match store.subset(&selected) {
+                            Ok(subset) => Arc::new(subset),
+                            Err(e) => {
+                                let result = Err(format!("cannot take the selection: {e}"));
+                                if sender.send(Message::Saved(result)).is_err() {
+                                    tracing::debug!("a save failed after the view closed");
+                                }
+                                return;
+                            }
+                        }
+                    } else {
+                        store
+                    };
+                    let result = dataset::save(&subset, &dir, &options)
                         .map(|m| {
                             format!(
                                 "saved {} curves, {} points to {}",

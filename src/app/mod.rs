@@ -13,8 +13,10 @@ pub mod curve_view;
 pub mod datasets;
 pub mod demo;
 pub mod explorer;
+pub mod export;
 pub mod shell;
 pub mod time_range;
+pub mod widgets;
 
 use std::path::PathBuf;
 

@@ -191,13 +191,7 @@ impl TimeRange {
             }
             if self.preset == Preset::Between {
                 for (name, text) in [("From", &mut self.from), ("To", &mut self.to)] {
-                    let label = ui.label(name);
-                    ui.add(
-                        egui::TextEdit::singleline(text)
-                            .hint_text("2026-11-02 06:00:00")
-                            .desired_width(150.0),
-                    )
-                    .labelled_by(label.id);
+                    super::widgets::labelled_field_ui(ui, name, text, "2026-11-02 06:00:00", 150.0);
                     let mut date = date_of(text);
                     let before = date;
                     ui.add(

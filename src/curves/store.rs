@@ -222,6 +222,33 @@ impl CurveStore {
         self.y_values.len()
     }
 
+    /// A new store of the curves `ids` (in that order), with their labels and the axes:
+    /// the selection saved or exported on its own.
+    pub fn subset(&self, ids: &[CurveId]) -> Result<Self, StoreError> {
+        let names: Vec<&str> = self.labels.iter().map(|c| c.name.as_str()).collect();
+        let mut builder = CurveStoreBuilder::new(&names);
+        builder.set_axes(self.axes.clone());
+        for &id in ids {
+            let labels: Vec<&str> = self
+                .labels
+                .iter()
+                .map(|c| c.values[id as usize].as_str())
+                .collect();
+            match (self.sampling(id), self.x_explicit(id)) {
+                (Sampling::Explicit, Some(xs)) => {
+                    builder.push_explicit(self.key(id), &labels, xs, self.y(id))?;
+                }
+                (Sampling::Uniform { x0, dx }, _) => {
+                    builder.push_uniform(self.key(id), &labels, x0, dx, self.y(id))?;
+                }
+                (Sampling::Explicit, None) => {
+                    builder.push_explicit(self.key(id), &labels, &[], &[])?;
+                }
+            }
+        }
+        builder.finish()
+    }
+
     /// The series key of a curve (curve id in the source, sensor id, …).
     pub fn key(&self, id: CurveId) -> &str {
         &self.keys[id as usize]

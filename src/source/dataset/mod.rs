@@ -13,6 +13,7 @@
 
 pub mod arrow_io;
 pub mod csv;
+pub mod export;
 pub mod manifest;
 
 use std::fs::File;
@@ -73,6 +74,10 @@ pub enum DatasetError {
     Csv(#[from] crate::source::csv_file::CsvError),
     #[error("{}: unknown file type (csv, arrow, ipc, feather, parquet)", path.display())]
     UnknownFileType { path: PathBuf },
+    #[error("{} already exists: choose another name, or replace it", path.display())]
+    FileExists { path: PathBuf },
+    #[error("{} is left as it is: {reason}; only a Lyceum dataset folder (its manifest and data files, nothing else) is deleted", dir.display())]
+    NotDeletable { dir: PathBuf, reason: String },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> DatasetError + '_ {
@@ -231,6 +236,22 @@ pub fn save(
 
 /// A folder `save` may replace: a valid dataset holding only its manifest and listed files,
 /// so nothing the user put there (or the file being imported) is ever deleted.
+/// Delete the dataset folder `dir`: only a valid dataset that holds nothing but its manifest
+/// and the files it lists (the rule `--force` replaces by), so nothing else is ever lost.
+pub fn delete(dir: &Path) -> Result<(), DatasetError> {
+    let not_deletable = |e: DatasetError| match e {
+        DatasetError::NotReplaceable { dir, reason } => DatasetError::NotDeletable { dir, reason },
+        other => other,
+    };
+    check_replaceable(dir).map_err(not_deletable)?;
+    // An empty folder passes the replace rule, but it is no dataset of ours to delete.
+    read_manifest(dir).map_err(|e| DatasetError::NotDeletable {
+        dir: dir.to_owned(),
+        reason: format!("it is not a dataset ({e})"),
+    })?;
+    std::fs::remove_dir_all(dir).map_err(io_error(dir))
+}
+
 fn check_replaceable(dir: &Path) -> Result<(), DatasetError> {
     let refuse = |reason: String| DatasetError::NotReplaceable {
         dir: dir.to_owned(),

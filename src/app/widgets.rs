@@ -1,0 +1,32 @@
+//! Small widgets every view uses the same way: a labelled path field (the label names the
+//! field for screen readers and tests) and the outcome line of a background job.
+
+/// `label` then a one-line text field it names.
+pub fn labelled_field_ui(
+    ui: &mut egui::Ui,
+    label: &str,
+    value: &mut String,
+    hint: &str,
+    width: f32,
+) -> egui::Response {
+    let label = ui.label(label);
+    ui.add(
+        egui::TextEdit::singleline(value)
+            .hint_text(hint)
+            .desired_width(width),
+    )
+    .labelled_by(label.id)
+}
+
+/// A finished job's note, or its error in the error colour.
+pub fn outcome_ui(ui: &mut egui::Ui, outcome: Option<&Result<String, String>>) {
+    match outcome {
+        Some(Ok(note)) => {
+            ui.label(note);
+        }
+        Some(Err(error)) => {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        }
+        None => {}
+    }
+}
