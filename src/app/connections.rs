@@ -177,37 +177,46 @@ impl ConnectionsPanel {
         let account = profile.keychain_account();
         let session_password = entry.session_password.clone();
         let (sender, ctx) = (self.sender.clone(), ctx.clone());
-        if let Some(runtime) = &self.runtime {
-            runtime.spawn(async move {
-                let password = session_password.or_else(|| {
-                    secrets::use_platform_store()
-                        .and_then(|_| secrets::load_password(&profile.keychain_account()))
-                        .unwrap_or_else(|e| {
-                            // No keychain and no session password: try without one.
-                            tracing::debug!(error = %e, "no keychain for a connection test");
-                            None
-                        })
-                });
-                let result = Connection::open(profile, password)
-                    .await
-                    .map(|c| (describe(&c), Box::new(c)))
-                    .map_err(|e| e.to_string());
-                if let Err(error) = &result {
-                    tracing::info!(%account, %error, "connection test failed");
-                }
-                if sender
-                    .send(Tested {
-                        index,
-                        account,
-                        result,
+        let Some(runtime) = &self.runtime else {
+            return;
+        };
+        let panicked = {
+            let account = account.clone();
+            move |panic: String| Tested {
+                index,
+                account,
+                result: Err(format!("the test stopped: {panic}")),
+            }
+        };
+        let work = async move {
+            let password = session_password.or_else(|| {
+                secrets::use_platform_store()
+                    .and_then(|_| secrets::load_password(&profile.keychain_account()))
+                    .unwrap_or_else(|e| {
+                        // No keychain and no session password: try without one.
+                        tracing::debug!(error = %e, "no keychain for a connection test");
+                        None
                     })
-                    .is_err()
-                {
-                    tracing::debug!("a connection test finished after the view closed");
-                }
-                ctx.request_repaint();
             });
-        }
+            let result = Connection::open(profile, password)
+                .await
+                .map(|c| (describe(&c), Box::new(c)))
+                .map_err(|e| e.to_string());
+            if let Err(error) = &result {
+                tracing::info!(%account, %error, "connection test failed");
+            }
+            Tested {
+                index,
+                account,
+                result,
+            }
+        };
+        super::spawn_caught(runtime.handle(), work, panicked, move |tested| {
+            if sender.send(tested).is_err() {
+                tracing::debug!("a connection test finished after the view closed");
+            }
+            ctx.request_repaint();
+        });
     }
 
     /// Take in test results and the explorer's messages; called every frame, shown or not.

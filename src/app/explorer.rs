@@ -108,6 +108,8 @@ enum Message {
     Values(String, Result<Vec<String>, String>),
     /// What a run would read, in the range it resolved to.
     Estimate(Result<(RunEstimate, Option<(f64, f64)>), String>),
+    /// A task that panicked (a bug): said, never silent.
+    Failed(String),
 }
 
 /// Values fetched per filter menu.
@@ -257,12 +259,17 @@ impl Explorer {
         self.error = None;
         let (sender, ctx) = (self.sender.clone(), ctx.clone());
         let work = task(self.connection.clone());
-        self.runtime.spawn(async move {
-            if sender.send(work.await).is_err() {
-                tracing::debug!("an explorer task finished after the view closed");
-            }
-            ctx.request_repaint();
-        });
+        super::spawn_caught(
+            &self.runtime,
+            work,
+            move |panic| Message::Failed(format!("{what} stopped: {panic}")),
+            move |message| {
+                if sender.send(message).is_err() {
+                    tracing::debug!("an explorer task finished after the view closed");
+                }
+                ctx.request_repaint();
+            },
+        );
     }
 
     /// Take in what background tasks reported; called every frame, shown or not.
@@ -339,7 +346,8 @@ impl Explorer {
                 | Message::Saved(Err(e))
                 | Message::Tables(Err(e))
                 | Message::Columns(Err(e))
-                | Message::Curves(Err(e)) => {
+                | Message::Curves(Err(e))
+                | Message::Failed(e) => {
                     tracing::warn!(error = %e, "explorer task failed");
                     self.running = None;
                     self.error = Some(e);

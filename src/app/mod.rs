@@ -39,6 +39,42 @@ pub struct Persisted {
     pub hide_sources: bool,
 }
 
+/// Run `work` on `runtime` and hand its output to `deliver`; a panic in `work` is logged and
+/// delivered as `on_panic(message)`, so a view never waits for a message that cannot come.
+pub(crate) fn spawn_caught<T, W, P, D>(
+    runtime: &tokio::runtime::Handle,
+    work: W,
+    on_panic: P,
+    deliver: D,
+) where
+    T: Send + 'static,
+    W: Future<Output = T> + Send + 'static,
+    P: FnOnce(String) -> T + Send + 'static,
+    D: FnOnce(T) + Send + 'static,
+{
+    let task = runtime.spawn(work);
+    runtime.spawn(async move {
+        let output = match task.await {
+            Ok(output) => output,
+            Err(error) => {
+                let message = if error.is_panic() {
+                    let payload = error.into_panic();
+                    payload
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "an unknown panic".to_owned())
+                } else {
+                    "the task was cancelled".to_owned()
+                };
+                tracing::error!(%message, "a background task panicked");
+                on_panic(message)
+            }
+        };
+        deliver(output);
+    });
+}
+
 /// The storage key of [`Persisted`].
 const STORAGE_KEY: &str = "lyceum";
 
@@ -311,5 +347,40 @@ impl eframe::App for LyceumApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, STORAGE_KEY, &self.persisted());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_task_is_delivered_as_a_message() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let (sender, receiver) = std::sync::mpsc::sync_channel(2);
+        for fail in [false, true] {
+            let sender = sender.clone();
+            spawn_caught(
+                runtime.handle(),
+                async move {
+                    assert!(!fail, "the decoder met a bad row");
+                    "done".to_owned()
+                },
+                |message| format!("failed: {message}"),
+                move |text| sender.send(text).unwrap(),
+            );
+        }
+        let mut got: Vec<String> = (0..2)
+            .map(|_| {
+                receiver
+                    .recv_timeout(std::time::Duration::from_secs(10))
+                    .unwrap()
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, ["done", "failed: the decoder met a bad row"]);
     }
 }
