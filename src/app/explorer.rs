@@ -128,6 +128,11 @@ struct Filter {
 /// A run in progress.
 struct Running {
     progress: tokio::sync::watch::Receiver<FetchProgress>,
+    /// The curves complete so far, drawn while the rest stream in.
+    partial: tokio::sync::watch::Receiver<Option<Arc<CurveStore>>>,
+    /// What was shown before the run (taken at the first partial store): back on screen if
+    /// the run fails.
+    before: Option<Option<CurveView>>,
     cancel: CancellationToken,
     started: Instant,
 }
@@ -272,8 +277,31 @@ impl Explorer {
         );
     }
 
+    /// Draw the curves complete so far while a run streams (the first time, what was shown
+    /// is kept aside in case the run fails).
+    fn show_partial(&mut self) {
+        let Some(running) = &mut self.running else {
+            return;
+        };
+        if !running.partial.has_changed().unwrap_or(false) {
+            return;
+        }
+        let Some(store) = running.partial.borrow_and_update().clone() else {
+            return;
+        };
+        let name = format!("{}.{}", self.database, self.table);
+        match CurveView::new(store, &name, StyleRequest::default(), None) {
+            Ok(view) => {
+                let before = self.shown.replace(view);
+                running.before.get_or_insert(before);
+            }
+            Err(e) => tracing::debug!(error = %e, "partial curves not drawn"),
+        }
+    }
+
     /// Take in what background tasks reported; called every frame, shown or not.
     pub fn receive(&mut self, ctx: &egui::Context) {
+        self.show_partial();
         while let Ok(message) = self.inbox.try_recv() {
             self.busy = None;
             match message {
@@ -349,7 +377,14 @@ impl Explorer {
                 | Message::Curves(Err(e))
                 | Message::Failed(e) => {
                     tracing::warn!(error = %e, "explorer task failed");
-                    self.running = None;
+                    // What was shown before the run comes back; partial curves go.
+                    if let Some(Running {
+                        before: Some(before),
+                        ..
+                    }) = self.running.take()
+                    {
+                        self.shown = before;
+                    }
                     self.error = Some(e);
                 }
             }
@@ -518,9 +553,12 @@ impl Explorer {
         let preset = template_preset(&self.table);
         let account = self.connection.profile().keychain_account();
         let (progress, watch) = tokio::sync::watch::channel(FetchProgress::default());
+        let (partial_sender, partial) = tokio::sync::watch::channel(None);
         let cancel = CancellationToken::new();
         self.running = Some(Running {
             progress: watch,
+            partial,
+            before: None,
             cancel: cancel.clone(),
             started: Instant::now(),
         });
@@ -562,6 +600,7 @@ impl Explorer {
                 let options = FetchOptions {
                     progress: Some(&progress),
                     cancel: Some(&cancel),
+                    partial: Some(&partial_sender),
                 };
                 let mut store = c.fetch_curves(&plan, options).await?;
                 if let Some(preset) = preset {

@@ -198,6 +198,7 @@ pub(crate) async fn fetch_store(
             FetchOptions {
                 progress: Some(&tx),
                 cancel: None,
+                partial: None,
             },
         )
         .await?;

@@ -450,6 +450,39 @@ impl CurveStoreBuilder {
         Ok(())
     }
 
+    /// Curves closed so far (the open one, still being filled, left out).
+    pub fn completed_len(&self) -> usize {
+        self.store.keys.len() - usize::from(self.open)
+    }
+
+    /// The curves closed so far as a store of their own, the one being filled left out: a
+    /// stream drawn while it arrives. Copies only the closed curves' data.
+    pub fn completed(&self) -> CurveStore {
+        let s = &self.store;
+        let n = self.completed_len();
+        let (y_end, x_end) = (s.y_offsets[n], s.x_offsets[n]);
+        let block_end = s.block_offsets[n];
+        CurveStore {
+            y_values: s.y_values[..y_end].to_vec(),
+            y_offsets: s.y_offsets[..=n].to_vec(),
+            x_values: s.x_values[..x_end].to_vec(),
+            x_offsets: s.x_offsets[..=n].to_vec(),
+            sampling: s.sampling[..n].to_vec(),
+            keys: s.keys[..n].to_vec(),
+            labels: s
+                .labels
+                .iter()
+                .map(|c| LabelColumn {
+                    name: c.name.clone(),
+                    values: c.values[..n].to_vec(),
+                })
+                .collect(),
+            axes: s.axes.clone(),
+            blocks: s.blocks[..block_end].to_vec(),
+            block_offsets: s.block_offsets[..=n].to_vec(),
+        }
+    }
+
     /// Append y samples to the open curve.
     pub fn extend_y(&mut self, ys: impl IntoIterator<Item = f32>) -> Result<(), StoreError> {
         if !self.open {

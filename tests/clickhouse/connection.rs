@@ -226,6 +226,7 @@ async fn cancelled_and_timed_out_queries_stop_on_the_server_too() {
             FetchOptions {
                 progress: None,
                 cancel: Some(&cancel),
+                partial: None,
             },
         )
         .await;
@@ -287,6 +288,7 @@ async fn a_server_that_dies_mid_stream_gives_an_error_not_a_hang() {
             FetchOptions {
                 progress: Some(&tx),
                 cancel: None,
+                partial: None,
             },
         )
         .await

@@ -72,17 +72,30 @@ async fn seeded_demo_plant_round_trips_exactly() {
         .unwrap();
     let plan = CurveQuery::arrays(&validated, &CurveSelection::default()).unwrap();
     let (tx, rx) = tokio::sync::watch::channel(FetchProgress::default());
+    let (partial_tx, partial_rx) = tokio::sync::watch::channel(None);
     let store = c
         .fetch_curves(
             &plan,
             FetchOptions {
                 progress: Some(&tx),
                 cancel: None,
+                partial: Some(&partial_tx),
             },
         )
         .await
         .unwrap();
     assert_eq!(rx.borrow().rows, 10_000);
+    // The curves complete so far came while the stream ran: the first ones, exactly.
+    let partial = partial_rx.borrow().clone().expect("partial stores while streaming");
+    assert!(
+        (64..10_000).contains(&partial.len()),
+        "{} curves",
+        partial.len()
+    );
+    for id in [0, partial.len() as u32 - 1] {
+        assert_eq!(partial.key(id), store.key(id));
+        assert_eq!(partial.y(id), store.y(id));
+    }
     assert!(rx.borrow().bytes > 10_000 * 2_000);
     assert_eq!(store.len(), expected.len());
     assert_eq!(store.point_count(), expected.point_count());

@@ -10,6 +10,8 @@
 //! Every value from a person (x-range, keys, filter values) is bound with the client's `?`
 //! escaping; identifiers are bound as [`clickhouse::sql::Identifier`]. Nothing is formatted in.
 
+use std::sync::Arc;
+
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -132,12 +134,19 @@ pub struct FetchProgress {
     pub bytes: u64,
 }
 
-/// Options of one fetch: a progress channel and a cancellation token.
+/// Options of one fetch: a progress channel, a cancellation token, and a channel for the
+/// curves complete so far (sent each time their number doubles, from
+/// [`FIRST_PARTIAL_CURVES`]: the first curves can be drawn long before the last arrive, and
+/// the copies cost at most as much as the whole store once more).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FetchOptions<'a> {
     pub progress: Option<&'a watch::Sender<FetchProgress>>,
     pub cancel: Option<&'a CancellationToken>,
+    pub partial: Option<&'a watch::Sender<Option<Arc<CurveStore>>>>,
 }
+
+/// Curves in the first partial store of a streamed fetch.
+pub const FIRST_PARTIAL_CURVES: usize = 64;
 
 /// A planned curve query: SQL plus how to decode its rows.
 #[derive(Clone, Debug, PartialEq)]
@@ -565,6 +574,8 @@ impl Connection {
         let labels: Vec<&str> = plan.label_names.iter().map(String::as_str).collect();
         let work = async {
             let mut builder = CurveStoreBuilder::new(&labels);
+            builder.set_axes(plan.axes.clone());
+            let mut next_partial = FIRST_PARTIAL_CURVES;
             let mut stream = RowStream::new(plan.shape);
             let mut cursor = query
                 .fetch_bytes("RowBinary")
@@ -580,9 +591,14 @@ impl Connection {
                         bytes: cursor.received_bytes(),
                     });
                 }
+                if let Some(partial) = options.partial
+                    && builder.completed_len() >= next_partial
+                {
+                    next_partial = builder.completed_len() * 2;
+                    partial.send_replace(Some(Arc::new(builder.completed())));
+                }
             }
             stream.finish().map_err(decode_error)?;
-            builder.set_axes(plan.axes.clone());
             Ok(builder.finish()?)
         };
         self.run(Budget::Data, Some(&query_id), options.cancel, work)
