@@ -525,6 +525,43 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
     harness.run_steps(3);
     assert_eq!(count(&harness, "Shown"), total);
 
+    // A limit typed in shows as a named line in the legend.
+    set_text(&mut harness, "Limit name", "upper spec");
+    set_text(&mut harness, "Limit y", "10,5");
+    harness.get_by_label("Add limit").click();
+    harness.run_steps(3);
+    assert!(harness.query_by_label("upper spec: 10.5").is_some());
+    assert!(
+        harness
+            .query_by_role_and_label(egui::accesskit::Role::CheckBox, "upper spec")
+            .is_some(),
+        "the limit in the legend"
+    );
+
+    // Two cursors, placed with A and B over the plot, read out their distance.
+    harness.hover_at(plot_pos(&harness, "screwdriving", 100.0, 0.5));
+    harness.run_steps(2);
+    harness.key_press(egui::Key::A);
+    harness.run_steps(2);
+    harness.hover_at(plot_pos(&harness, "screwdriving", 300.0, 2.5));
+    harness.run_steps(2);
+    harness.key_press(egui::Key::B);
+    harness.run_steps(2);
+    let readout = {
+        use egui_kittest::kittest::NodeT;
+        let node = harness.get_by_label_contains("Δx = ");
+        node.accesskit_node().value().unwrap()
+    };
+    let numbers: Vec<f64> = readout
+        .split(['=', ','])
+        .filter_map(|part| part.trim().parse().ok())
+        .collect();
+    assert_eq!(numbers.len(), 2, "{readout}");
+    assert!(
+        (numbers[0] - 200.0).abs() < 1.0 && (numbers[1] - 2.0).abs() < 0.05,
+        "{readout}"
+    );
+
     // Colour by line: the legend lists the lines.
     assert!(harness.query_by_label_contains("L1 (").is_none());
     harness.get_by_label("Colour by").click();

@@ -12,10 +12,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::export::{ExportPanel, ExportSource};
+use super::widgets::labelled_field_ui;
 use crate::curves::{CurveId, CurveStore};
 use crate::render::gpu::{BaseMode, CurveStyle};
 use crate::render::plot::{
-    Decimation, DecimationMode, PlotCurves, PlotLabels, PlotPicks, curves_plot_ui,
+    Decimation, DecimationMode, PlotCurves, PlotLabels, PlotMarks, PlotPicks,
+    curves_plot_with_marks_ui,
 };
 use crate::render::style::{
     ColourBy, StyleRequest, Styling, pass_fail_label, plot_labels, style_curves,
@@ -25,6 +27,8 @@ use crate::render::style::{
 const SELECTED_WIDTH_PX: f32 = 2.0;
 /// Width of the hovered curve's line.
 const HOVERED_WIDTH_PX: f32 = 3.0;
+/// The two cursors' names, placed with these keys.
+const CURSOR_NAMES: [&str; 2] = ["A", "B"];
 /// Rows of the selection list drawn at most (the rest are counted).
 const SELECTION_ROWS: usize = 200;
 
@@ -47,6 +51,11 @@ pub struct CurveView {
     pick_colour: egui::Color32,
     pinned_x: Option<(f64, f64)>,
     export: ExportPanel,
+    /// Limit lines (spec limits, alarm levels) and the two cursors, drawn over the curves.
+    marks: PlotMarks,
+    limit_name: String,
+    limit_y: String,
+    cursors: [Option<[f64; 2]>; 2],
     /// Not drawn yet: the plot's memory from an earlier view of the same source (zoom,
     /// legend switches) is dropped at the first frame.
     fresh: bool,
@@ -88,8 +97,24 @@ impl CurveView {
             pick_colour: egui::Color32::from_rgb(250, 160, 0),
             pinned_x,
             export: ExportPanel::default(),
+            marks: PlotMarks::default(),
+            limit_name: String::new(),
+            limit_y: String::new(),
+            cursors: [None; 2],
             fresh: true,
         })
+    }
+
+    /// Limit lines to start with (a dataset's saved thresholds).
+    #[must_use]
+    pub fn with_limits(mut self, limits: Vec<(String, f64)>) -> Self {
+        self.marks.limits = limits;
+        self
+    }
+
+    /// The limit lines, as a dataset saves them.
+    pub fn limits(&self) -> &[(String, f64)] {
+        &self.marks.limits
     }
 
     pub fn curves(&self) -> &Arc<PlotCurves> {
@@ -240,7 +265,22 @@ impl CurveView {
             self.selection.clear();
             self.apply_styles();
         }
-        let response = curves_plot_ui(ui, &self.curves, &self.labels);
+        self.marks.cursors = CURSOR_NAMES
+            .iter()
+            .zip(self.cursors)
+            .filter_map(|(name, at)| Some(((*name).to_owned(), at?)))
+            .collect();
+        let response = curves_plot_with_marks_ui(ui, &self.curves, &self.labels, &self.marks);
+        // A or B over the plot places that cursor (unless a text field takes the keys).
+        if let Some(pointer) = response.picks.pointer
+            && !ui.ctx().egui_wants_keyboard_input()
+        {
+            for (slot, key) in [egui::Key::A, egui::Key::B].into_iter().enumerate() {
+                if ui.input(|i| i.key_pressed(key)) {
+                    self.cursors[slot] = Some(pointer);
+                }
+            }
+        }
         self.apply_picks(response.picks);
     }
 
@@ -396,11 +436,89 @@ impl CurveView {
             self.apply_styles();
         }
         ui.separator();
+        self.limits_ui(ui);
+        ui.separator();
+        self.cursors_ui(ui);
+        ui.separator();
         ui.heading("Export");
         ui.weak("Curves: the selection, or every shown curve when none is selected.");
         let mut export = std::mem::take(&mut self.export);
         export.ui(ui, || self.export_source());
         self.export = export;
+    }
+
+    /// Limit lines: add by name and y, remove.
+    fn limits_ui(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Limits");
+        let mut remove = None;
+        for (index, (name, y)) in self.marks.limits.iter().enumerate() {
+            ui.horizontal(|ui| {
+                ui.label(format!("{name}: {y}"));
+                if ui.small_button("Remove").clicked() {
+                    remove = Some(index);
+                }
+            });
+        }
+        if let Some(index) = remove {
+            self.marks.limits.remove(index);
+        }
+        ui.horizontal_wrapped(|ui| {
+            labelled_field_ui(ui, "Limit name", &mut self.limit_name, "upper spec", 90.0);
+            labelled_field_ui(ui, "Limit y", &mut self.limit_y, "12.5", 60.0);
+            let value = self.limit_y.trim().replace(',', ".").parse::<f64>();
+            let valid = value.as_ref().is_ok_and(|y| y.is_finite());
+            if ui
+                .add_enabled(valid, egui::Button::new("Add limit"))
+                .clicked()
+                && let Ok(y) = value
+            {
+                let name = match self.limit_name.trim() {
+                    "" => format!("limit {y}"),
+                    name => name.to_owned(),
+                };
+                self.marks.limits.push((name, y));
+                self.limit_name.clear();
+                self.limit_y.clear();
+            }
+        });
+    }
+
+    /// The two cursors and their differences.
+    fn cursors_ui(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Cursors");
+        let time = self.store().axes().x_is_time;
+        let x_text = |x: f64| {
+            if time {
+                chrono::DateTime::from_timestamp_micros((x * 1e6).round() as i64)
+                    .map_or_else(|| x.to_string(), |t| t.format("%H:%M:%S%.3f").to_string())
+            } else {
+                format!("{x:.6}")
+            }
+        };
+        for (name, at) in CURSOR_NAMES.iter().zip(self.cursors) {
+            match at {
+                Some([x, y]) => ui.label(format!("{name}: x = {}, y = {y:.6}", x_text(x))),
+                None => ui.weak(format!("{name}: press {name} over the plot")),
+            };
+        }
+        if let [Some([xa, ya]), Some([xb, yb])] = self.cursors {
+            let dx = xb - xa;
+            let dx_text = if time {
+                format!("{dx:.3} s")
+            } else {
+                format!("{dx:.6}")
+            };
+            ui.label(format!("Δx = {dx_text}, Δy = {:.6}", yb - ya));
+        }
+        if ui
+            .add_enabled(
+                self.cursors.iter().any(Option::is_some),
+                egui::Button::new("Clear cursors"),
+            )
+            .clicked()
+        {
+            self.cursors = [None; 2];
+        }
     }
 
     /// Toolbar, plot and details side by side: the view as every source shows it.

@@ -171,7 +171,15 @@ impl DatasetsPanel {
                 .map_or(ColourBy::Auto, ColourBy::Label),
             ..StyleRequest::default()
         };
-        let view = CurveView::new(Arc::new(data.store), &data.manifest.name, request, None)?;
+        let limits = data
+            .manifest
+            .view
+            .thresholds
+            .iter()
+            .map(|t| (t.label.clone(), t.y))
+            .collect();
+        let view = CurveView::new(Arc::new(data.store), &data.manifest.name, request, None)?
+            .with_limits(limits);
         Ok(ShownDataset { view, summary })
     }
 

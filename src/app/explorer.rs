@@ -20,6 +20,7 @@ use crate::source::clickhouse::{
     ArrayX, ClickHouseError, ColumnInfo, ColumnKind, Connection, CurveLayout, CurveQuery,
     CurveSelection, FetchOptions, FetchProgress, PixelView, RunEstimate, SourceMapping, TableInfo,
 };
+use crate::source::dataset::manifest::Threshold;
 use crate::source::dataset::{self, ColumnRoles, SaveOptions, SavedView, Source};
 
 use super::curve_view::CurveView;
@@ -721,6 +722,14 @@ impl Explorer {
                 let (store, source) = (Arc::clone(view.store()), source.clone());
                 let saved_view = SavedView {
                     colour_by: view.colour_by().map(str::to_owned),
+                    thresholds: view
+                        .limits()
+                        .iter()
+                        .map(|(label, y)| Threshold {
+                            label: label.clone(),
+                            y: *y,
+                        })
+                        .collect(),
                     ..SavedView::default()
                 };
                 let (sender, ctx) = (self.sender.clone(), ui.ctx().clone());

@@ -582,6 +582,16 @@ pub struct PlotPicks {
     pub boxed: Option<(DataBox, Vec<CurveId>)>,
     /// Indices into [`PlotLabels::legend`] the user switched off in the legend.
     pub legend_hidden: Vec<usize>,
+    /// The pointer in data units, while it is over the plot.
+    pub pointer: Option<[f64; 2]>,
+}
+
+/// Lines drawn over the curves: limits (horizontal, named) and cursors (a vertical line
+/// and a marker at a point).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PlotMarks {
+    pub limits: Vec<(String, f64)>,
+    pub cursors: Vec<(String, [f64; 2])>,
 }
 
 /// A plot and what the user picked in it.
@@ -623,6 +633,16 @@ pub fn curves_plot_ui(
     curves: &Arc<PlotCurves>,
     labels: &PlotLabels,
 ) -> CurvesPlotResponse {
+    curves_plot_with_marks_ui(ui, curves, labels, &PlotMarks::default())
+}
+
+/// [`curves_plot_ui`] with limit lines and cursors drawn over the curves.
+pub fn curves_plot_with_marks_ui(
+    ui: &mut egui::Ui,
+    curves: &Arc<PlotCurves>,
+    labels: &PlotLabels,
+    marks: &PlotMarks,
+) -> CurvesPlotResponse {
     ui.vertical_centered(|ui| ui.heading(&labels.title));
     let time_axis = curves.store().axes().x_is_time;
     let shift = ui.input(|i| i.modifiers.shift);
@@ -647,7 +667,7 @@ pub fn curves_plot_ui(
     } else {
         &[]
     };
-    if !legend.is_empty() {
+    if !legend.is_empty() || !marks.limits.is_empty() {
         plot = plot.legend(
             egui_plot::Legend::default()
                 .position(egui_plot::Corner::RightTop)
@@ -665,6 +685,7 @@ pub fn curves_plot_ui(
                     .color(egui::Color32::from_rgba_unmultiplied(*r, *g, *b, *a)),
             );
         }
+        marks_ui(plot_ui, marks);
     });
     let hidden = egui_plot::PlotMemory::load(ui.ctx(), curves.id)
         .map(|memory| memory.hidden_items)
@@ -681,6 +702,11 @@ pub fn curves_plot_ui(
         .clicked()
         .then(|| (curve_at_pointer(curves, &response), shift));
     let boxed = box_select(ui, curves, &response);
+    let pointer = response
+        .response
+        .hover_pos()
+        .map(|pos| response.transform.value_from_position(pos))
+        .map(|at| [at.x, at.y]);
     CurvesPlotResponse {
         plot: response,
         picks: PlotPicks {
@@ -688,7 +714,49 @@ pub fn curves_plot_ui(
             clicked,
             boxed,
             legend_hidden,
+            pointer,
         },
+    }
+}
+
+/// Limits as dashed horizontal lines in the legend; cursors as a vertical line and a marker.
+fn marks_ui(plot_ui: &mut egui_plot::PlotUi<'_>, marks: &PlotMarks) {
+    let limit_colour = egui::Color32::from_rgb(230, 150, 30);
+    for (name, y) in &marks.limits {
+        plot_ui.hline(
+            egui_plot::HLine::new(name.clone(), *y)
+                .color(limit_colour)
+                .style(egui_plot::LineStyle::dashed_loose()),
+        );
+    }
+    let cursor_colour = plot_ui
+        .ctx()
+        .style_of(plot_ui.ctx().theme())
+        .visuals
+        .strong_text_color();
+    for (name, [x, y]) in &marks.cursors {
+        // Unnamed in the legend: the details panel reads the cursors out.
+        plot_ui.vline(
+            egui_plot::VLine::new(String::new(), *x)
+                .id(("cursor line", name.as_str()))
+                .color(cursor_colour),
+        );
+        plot_ui.points(
+            egui_plot::Points::new(String::new(), vec![[*x, *y]])
+                .id(("cursor point", name.as_str()))
+                .radius(4.0)
+                .color(cursor_colour),
+        );
+        plot_ui.text(
+            egui_plot::Text::new(
+                String::new(),
+                egui_plot::PlotPoint::new(*x, *y),
+                name.as_str(),
+            )
+            .id(("cursor name", name.as_str()))
+            .anchor(egui::Align2::LEFT_BOTTOM)
+            .color(cursor_colour),
+        );
     }
 }
 

@@ -86,7 +86,10 @@ async fn seeded_demo_plant_round_trips_exactly() {
         .unwrap();
     assert_eq!(rx.borrow().rows, 10_000);
     // The curves complete so far came while the stream ran: the first ones, exactly.
-    let partial = partial_rx.borrow().clone().expect("partial stores while streaming");
+    let partial = partial_rx
+        .borrow()
+        .clone()
+        .expect("partial stores while streaming");
     assert!(
         (64..10_000).contains(&partial.len()),
         "{} curves",
