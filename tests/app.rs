@@ -22,7 +22,7 @@ fn app(data_dir: &std::path::Path) -> Harness<'static, LyceumApp> {
     };
     let data_dir = data_dir.to_owned();
     Harness::builder()
-        .with_size(egui::vec2(1200.0, 700.0))
+        .with_size(egui::vec2(1200.0, 1000.0))
         .wgpu()
         .build_eframe(move |creation| LyceumApp::new(creation, plant, data_dir))
 }
@@ -32,10 +32,15 @@ fn app(data_dir: &std::path::Path) -> Harness<'static, LyceumApp> {
 fn step_until(harness: &mut Harness<'static, LyceumApp>, label: &str) {
     let started = Instant::now();
     while harness.query_by_label_contains(label).is_none() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "`{label}` never appeared"
-        );
+        if started.elapsed() > Duration::from_secs(60) {
+            // The screen as it was, for whoever reads the failure.
+            let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("never-{}.png", label.replace(['/', ' '], "_")));
+            if let Ok(image) = harness.render() {
+                let _ = image.save(&shot);
+            }
+            panic!("`{label}` never appeared (screen: {})", shot.display());
+        }
         harness.step();
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -72,7 +77,7 @@ fn app_from(data_dir: &std::path::Path, storage: MemoryStorage) -> Harness<'stat
     };
     let data_dir = data_dir.to_owned();
     Harness::builder()
-        .with_size(egui::vec2(1200.0, 700.0))
+        .with_size(egui::vec2(1200.0, 1000.0))
         .wgpu()
         .build_eframe(move |creation| {
             LyceumApp::from_storage(creation, plant, data_dir, Some(&storage))
@@ -83,6 +88,13 @@ fn app_from(data_dir: &std::path::Path, storage: MemoryStorage) -> Harness<'stat
 fn show_tab(harness: &mut Harness<'static, LyceumApp>, title: &str) {
     harness.get_by_label(title).click();
     harness.run_steps(2);
+}
+
+/// Scroll the button labelled `label` into view and click it.
+fn click_in_view(harness: &mut Harness<'static, LyceumApp>, label: &str) {
+    harness.get_by_label(label).scroll_to_me();
+    harness.run_steps(2);
+    harness.get_by_label(label).click();
 }
 
 /// Replace the text of the field labelled `label` with `text`.
@@ -97,6 +109,9 @@ fn set_text(harness: &mut Harness<'static, LyceumApp>, label: &str, text: &str) 
     } else {
         Role::PasswordInput
     };
+    // Fields low in a scrolled panel are brought into view first.
+    harness.get_by_role_and_label(role, label).scroll_to_me();
+    harness.run_steps(2);
     harness.get_by_role_and_label(role, label).focus();
     harness.step();
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
@@ -351,7 +366,7 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
     assert_eq!(count(&harness, "Selected"), 1);
     let csv_out = data.path().join("picked.csv");
     set_text(&mut harness, "Export curves to", csv_out.to_str().unwrap());
-    harness.get_by_label("Export curves").click();
+    click_in_view(&mut harness, "Export curves");
     step_until(&mut harness, "exported 1 curves");
     let text = std::fs::read_to_string(&csv_out).unwrap();
     let picked = dataset::import_file(&csv_out, &LongColumns::default())
@@ -361,16 +376,16 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
     let original = imported.store.find(picked.key(0)).unwrap();
     assert_eq!(picked.y(0), imported.store.y(original));
     // Exporting again to the same file asks first; keeping it changes nothing.
-    harness.get_by_label("Export curves").click();
+    click_in_view(&mut harness, "Export curves");
     step_until(&mut harness, "exists.");
-    harness.get_by_label("Keep it").click();
+    click_in_view(&mut harness, "Keep it");
     step_until(&mut harness, "nothing exported");
     assert_eq!(std::fs::read_to_string(&csv_out).unwrap(), text);
 
     // The view as a PNG, drawn by the library's export on a worker thread.
     let png_path = data.path().join("ragged.png");
     set_text(&mut harness, "Export PNG to", png_path.to_str().unwrap());
-    harness.get_by_label("Export PNG").click();
+    click_in_view(&mut harness, "Export PNG");
     step_until(&mut harness, "exported /");
     let decoder = png::Decoder::new(std::io::BufReader::new(
         std::fs::File::open(&png_path).unwrap(),
@@ -500,14 +515,14 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
     let selected = count(&harness, "Selected");
     assert!(selected > 3 && selected < total, "{selected} of {total}");
 
-    harness.get_by_label("Hide").click();
+    click_in_view(&mut harness, "Hide");
     harness.run_steps(2);
     assert_eq!(count(&harness, "Shown"), total - selected);
     assert_eq!(count(&harness, "Hidden by you"), selected);
-    harness.get_by_label("Isolate").click();
+    click_in_view(&mut harness, "Isolate");
     harness.run_steps(2);
     assert_eq!(count(&harness, "Shown"), selected);
-    harness.get_by_label("Show all").click();
+    click_in_view(&mut harness, "Show all");
     harness.run_steps(2);
     assert_eq!(count(&harness, "Shown"), total);
 
@@ -528,7 +543,7 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
     // A limit typed in shows as a named line in the legend.
     set_text(&mut harness, "Limit name", "upper spec");
     set_text(&mut harness, "Limit y", "10,5");
-    harness.get_by_label("Add limit").click();
+    click_in_view(&mut harness, "Add limit");
     harness.run_steps(3);
     assert!(harness.query_by_label("upper spec: 10.5").is_some());
     assert!(
@@ -574,7 +589,7 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
     );
 
     // The wheel over the plot zooms: the picture changes.
-    harness.get_by_label("Clear selection").click();
+    click_in_view(&mut harness, "Clear selection");
     step_until(&mut harness, "Selected: 0");
     let before = harness.render().unwrap();
     harness.hover_at(centre);
