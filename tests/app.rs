@@ -689,6 +689,78 @@ fn layout_theme_connections_and_recent_datasets_survive_a_restart() {
     step_until(&mut harness, "ragged: 300 curves");
 }
 
+/// A file dropped on the window, for egui's input.
+#[derive(Debug)]
+struct DroppedPath(std::path::PathBuf);
+
+impl egui::DroppedFile for DroppedPath {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn drop_file(harness: &mut Harness<'static, LyceumApp>, path: &std::path::Path) {
+    harness
+        .input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(DroppedPath(path.to_owned())));
+    harness.run_steps(2);
+}
+
+/// Another tool's file dropped on the window: previewed with what the import found, opened
+/// as curves, saved as a dataset that the library then lists; a malformed file says where.
+#[test]
+fn a_dropped_file_is_previewed_opened_and_saved() {
+    let data = tempfile::tempdir().unwrap();
+    let mut harness = app(data.path());
+    step_until(&mut harness, "screwdriving: ");
+    let csv = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/odd-curves/ragged_crlf.csv");
+    drop_file(&mut harness, &csv);
+    step_until(&mut harness, "ragged_crlf.csv (csv): 300 curves");
+    assert!(harness.query_by_label_contains("labels: label").is_some());
+    harness.get_by_label("Open imported curves").click();
+    step_until(&mut harness, "ragged_crlf: 300 curves");
+    assert!(
+        harness
+            .query_by_label_contains("imported, not saved")
+            .is_some()
+    );
+    let saved = data.path().join("from-drop");
+    set_text(
+        &mut harness,
+        "Save imported curves to",
+        saved.to_str().unwrap(),
+    );
+    harness.get_by_label("Save as dataset").click();
+    step_until(&mut harness, "saved 300 curves to");
+    assert_eq!(dataset_curves(&saved), 300);
+
+    // Broken CSV: the error names the line, and what was shown stays.
+    let broken = data.path().join("broken.csv");
+    std::fs::write(&broken, "series,x,value\na,0,1\na,1,2\nb,zero,3\n").unwrap();
+    drop_file(&mut harness, &broken);
+    step_until(&mut harness, "Cannot import: ");
+    let error = {
+        use egui_kittest::kittest::NodeT;
+        let node = harness.get_by_label_contains("Cannot import: ");
+        node.accesskit_node().value().unwrap()
+    };
+    assert!(error.contains("line 4"), "{error}");
+    assert!(
+        harness
+            .query_by_label_contains("ragged_crlf: 300 curves")
+            .is_some()
+    );
+}
+
+fn dataset_curves(dir: &std::path::Path) -> usize {
+    lyceum::source::dataset::open(dir).unwrap().store.len()
+}
+
 /// A connection to a real server shows its version and what Lyceum will use; a wrong password
 /// shows the server's refusal, and the app keeps working.
 #[test]

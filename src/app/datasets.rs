@@ -12,6 +12,7 @@ use crate::render::style::{ColourBy, StyleRequest};
 use crate::source::dataset::{self, Dataset, Source};
 
 use super::curve_view::CurveView;
+use super::import::ImportPanel;
 use super::widgets::{labelled_field_ui, outcome_ui};
 
 /// A dataset on screen.
@@ -41,6 +42,8 @@ pub struct DatasetsPanel {
     deleting: Option<(PathBuf, Receiver<Result<(), String>>)>,
     /// The last deletion's outcome.
     deleted: Option<Result<String, String>>,
+    /// Other tools' files read, previewed, opened or saved.
+    import: ImportPanel,
 }
 
 /// A library folder and its manifest's line, or why it cannot be read.
@@ -75,6 +78,11 @@ fn describe_manifest(manifest: &dataset::Manifest) -> String {
 const RECENT_DATASETS: usize = 10;
 
 impl DatasetsPanel {
+    /// Preview `path` (a file dropped on the window, say) for opening or saving.
+    pub fn import_file(&mut self, ctx: &egui::Context, path: PathBuf) {
+        self.import.read(ctx, path);
+    }
+
     /// Folders opened before, newest first.
     pub fn recent(&self) -> &[PathBuf] {
         &self.recent
@@ -365,6 +373,13 @@ impl DatasetsPanel {
                 ui.visuals().error_fg_color,
                 format!("Cannot open the dataset: {error}"),
             );
+        }
+        if let Some((store, name)) = self.import.ui(ui) {
+            let summary = format!("{name}: imported, not saved as a dataset yet");
+            match CurveView::new(store, &name, StyleRequest::default(), None) {
+                Ok(view) => self.shown = Some(ShownDataset { view, summary }),
+                Err(e) => self.error = Some(e),
+            }
         }
         self.library_ui(ui);
         match &self.shown {

@@ -14,6 +14,7 @@ pub mod datasets;
 pub mod demo;
 pub mod explorer;
 pub mod export;
+pub mod import;
 pub mod shell;
 pub mod time_range;
 pub mod widgets;
@@ -220,6 +221,39 @@ impl LyceumApp {
         }
     }
 
+    /// A file dropped on the window goes to the Datasets view's import preview (the import
+    /// says if it cannot read it); while files hover, the window says what a drop does.
+    fn take_dropped_files(&mut self, ctx: &egui::Context) {
+        let (dropped, hovering) = ctx.input(|i| {
+            let dropped: Vec<PathBuf> = i
+                .raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_owned())
+                .collect();
+            (dropped, !i.raw.hovered_files.is_empty())
+        });
+        if let Some(path) = dropped.into_iter().next() {
+            self.datasets.import_file(ctx, path);
+            shell::show_pane(&mut self.layout, Pane::Datasets);
+        }
+        if hovering {
+            let screen = ctx.content_rect();
+            let painter = ctx.layer_painter(egui::LayerId::new(
+                egui::Order::Foreground,
+                egui::Id::unique("drop overlay"),
+            ));
+            painter.rect_filled(screen, 0.0, egui::Color32::from_black_alpha(160));
+            painter.text(
+                screen.center(),
+                egui::Align2::CENTER_CENTER,
+                "Drop a CSV, Arrow or Parquet file to preview its curves",
+                egui::FontId::proportional(22.0),
+                egui::Color32::WHITE,
+            );
+        }
+    }
+
     fn set_theme(&mut self, ctx: &egui::Context, theme: egui::ThemePreference) {
         self.theme = theme;
         ctx.set_theme(theme);
@@ -323,6 +357,7 @@ impl eframe::App for LyceumApp {
         if self.connections.take_explore_request() {
             shell::show_pane(&mut self.layout, Pane::Explorer);
         }
+        self.take_dropped_files(&ctx);
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar_ui(ui));
         let status = self.status(&ctx);
         egui::Panel::bottom("status").show(ui, |ui| shell::status_bar_ui(ui, &status));
