@@ -23,6 +23,8 @@ fn lyceum_bench_prints_every_table_at_a_tiny_scale() {
         "1 series × 100 M",
         "plain read",
         "tsdownsample",
+        "dataset → first frame",
+        "pan / zoom frame",
     ] {
         assert!(stdout.contains(heading), "no `{heading}` in:\n{stdout}");
     }
@@ -40,4 +42,9 @@ fn lyceum_bench_prints_every_table_at_a_tiny_scale() {
             .is_some_and(|r| !r.is_empty())
     );
     assert!(report["datasets"].as_array().is_some_and(|r| !r.is_empty()));
+    let app = report["app"].as_array().unwrap();
+    assert!(app.len() >= 2, "{app:?}");
+    for row in app {
+        assert!(row["value"].as_f64().is_some_and(|v| v > 0.0), "{row}");
+    }
 }

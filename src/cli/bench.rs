@@ -23,6 +23,10 @@ pub(crate) struct BenchArgs {
     /// Time opening and decimating this dataset (default: the demo plant, saved first).
     #[arg(long)]
     pub(crate) dataset: Option<PathBuf>,
+    /// A server holding the demo plant (`http://host:8123/database`, user `default`): adds
+    /// Run → first frame beside the library's fetch and curl.
+    #[arg(long)]
+    pub(crate) clickhouse: Option<String>,
 }
 
 pub(crate) fn bench(args: BenchArgs) -> anyhow::Result<()> {
@@ -31,6 +35,7 @@ pub(crate) fn bench(args: BenchArgs) -> anyhow::Result<()> {
         scale,
         no_render,
         dataset,
+        clickhouse,
     } = args;
     let rows = lyceum::bench::run_decimation(scale)?;
     out!("{}", lyceum::bench::table(&rows).trim_end());
@@ -47,11 +52,14 @@ pub(crate) fn bench(args: BenchArgs) -> anyhow::Result<()> {
         );
         Some(serde_json::json!({ "adapter": adapter, "rows": render_rows }))
     };
+    let app = lyceum::bench::app::run_app(scale, clickhouse.as_deref())?;
+    out!("{}", lyceum::bench::app::app_table(&app).trim_end());
     if let Some(path) = json {
         let report = serde_json::json!({
             "decimation": rows,
             "datasets": datasets,
-            "rendering": rendering
+            "rendering": rendering,
+            "app": app
         });
         std::fs::write(&path, serde_json::to_string_pretty(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;

@@ -201,6 +201,11 @@ fn timing_id() -> egui::Id {
     egui::Id::unique("lyceum latest decimation")
 }
 
+/// Forget the latest decimation (a benchmark waiting for the next one).
+pub fn clear_latest_decimation(ctx: &egui::Context) {
+    ctx.data_mut(|d| d.remove::<DecimationTiming>(timing_id()));
+}
+
 /// The latest decimation any plot made in this `ctx`.
 pub fn latest_decimation(ctx: &egui::Context) -> Option<DecimationTiming> {
     ctx.data(|d| d.get_temp(timing_id()))

@@ -7,6 +7,8 @@
 
 use std::time::{Duration, Instant};
 
+pub mod app;
+
 use rayon::prelude::*;
 use serde::Serialize;
 

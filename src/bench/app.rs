@@ -1,0 +1,420 @@
+//! The app's own numbers, driven headlessly (an `egui::Context` of 1280 × 800 points running
+//! the same [`CurveView`] every view draws with; no GPU: paint callbacks are recorded, not
+//! run, so the times are the UI thread's and decimation's, GPU work excluded):
+//!
+//! - dataset → first complete frame (open, styling, the first decimation drawn), beside
+//!   opening alone;
+//! - UI-thread time per pan / zoom frame (wheel and drag events), beside an idle frame;
+//! - resident memory with the curves loaded, beside before loading;
+//! - with a ClickHouse server holding the demo plant (`--clickhouse URL`): Run → first
+//!   complete frame (streamed fetch, first partial curves drawn, then all), beside the
+//!   library fetch alone and `curl` of the same `RowBinary` query.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::BenchError;
+use crate::app::curve_view::CurveView;
+use crate::curves::CurveStore;
+use crate::render::plot::{clear_latest_decimation, latest_decimation};
+use crate::render::style::StyleRequest;
+use crate::source::demo::{Plant, PlantConfig};
+
+/// Screen of the headless app, points.
+const SCREEN: egui::Vec2 = egui::vec2(1280.0, 800.0);
+/// Pan / zoom frames measured.
+const INTERACTION_FRAMES: usize = 40;
+
+/// One app measurement beside its same-run baseline.
+#[derive(Clone, Debug, Serialize)]
+pub struct AppRow {
+    pub case: String,
+    pub value: f64,
+    pub unit: &'static str,
+    pub baseline: String,
+    pub baseline_value: Option<f64>,
+    pub note: String,
+}
+
+/// A headless frame loop over one view.
+struct Screen {
+    ctx: egui::Context,
+    started: Instant,
+}
+
+impl Screen {
+    fn new() -> Self {
+        Self {
+            ctx: egui::Context::default(),
+            started: Instant::now(),
+        }
+    }
+
+    fn input(&self, events: Vec<egui::Event>) -> egui::RawInput {
+        egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, SCREEN)),
+            time: Some(self.started.elapsed().as_secs_f64()),
+            events,
+            ..egui::RawInput::default()
+        }
+    }
+
+    /// One frame of `view` (layout, interaction, decimation requests, tessellation): its
+    /// UI-thread time.
+    fn frame(&self, view: &mut CurveView, events: Vec<egui::Event>) -> Duration {
+        let started = Instant::now();
+        let mut output = self.ctx.run_ui(self.input(events), |ui| {
+            egui::CentralPanel::default().show(ui, |ui| view.ui(ui));
+        });
+        // No renderer takes the font atlas here.
+        output.textures_delta.clear();
+        let _ = self.ctx.tessellate(output.shapes, output.pixels_per_point);
+        started.elapsed()
+    }
+
+    /// Frames until the plot shows a new decimation (the first complete picture), or
+    /// `timeout`.
+    fn until_drawn(&self, view: &mut CurveView, timeout: Duration) -> bool {
+        clear_latest_decimation(&self.ctx);
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            self.frame(view, Vec::new());
+            if latest_decimation(&self.ctx).is_some() {
+                // The frame that draws it.
+                self.frame(view, Vec::new());
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        false
+    }
+}
+
+/// Resident and peak memory of this process, MB (Linux; `None` elsewhere).
+fn memory_mb() -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))?
+            .split_whitespace()
+            .nth(1)?
+            .parse::<f64>()
+            .ok()
+            .map(|kb| kb / 1024.0)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(index).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
+
+/// Pan and zoom over `view` after its first picture: median and p95 UI-thread ms, and an
+/// idle frame's median.
+fn interaction(screen: &Screen, view: &mut CurveView) -> (f64, f64, f64) {
+    let centre = (SCREEN / 2.0).to_pos2();
+    let mut idle: Vec<Duration> = (0..10).map(|_| screen.frame(view, Vec::new())).collect();
+    idle.sort();
+    let mut busy = Vec::with_capacity(INTERACTION_FRAMES);
+    screen.frame(view, vec![egui::Event::PointerMoved(centre)]);
+    for i in 0..INTERACTION_FRAMES {
+        let events = if i % 2 == 0 {
+            vec![egui::Event::MouseWheel {
+                unit: egui::MouseWheelUnit::Point,
+                delta: egui::vec2(0.0, if i % 4 == 0 { 60.0 } else { -50.0 }),
+                phase: egui::TouchPhase::Move,
+                source: egui::MouseWheelSource::Wheel,
+                modifiers: egui::Modifiers::NONE,
+            }]
+        } else {
+            // A drag step: press, move, release (a pan of 15 points).
+            let to = centre + egui::vec2(15.0, 0.0);
+            vec![
+                egui::Event::PointerButton {
+                    pos: centre,
+                    button: egui::PointerButton::Primary,
+                    pressed: true,
+                    modifiers: egui::Modifiers::NONE,
+                },
+                egui::Event::PointerMoved(to),
+                egui::Event::PointerButton {
+                    pos: to,
+                    button: egui::PointerButton::Primary,
+                    pressed: false,
+                    modifiers: egui::Modifiers::NONE,
+                },
+                egui::Event::PointerMoved(centre),
+            ]
+        };
+        busy.push(screen.frame(view, events));
+    }
+    busy.sort();
+    (
+        percentile(&busy, 0.5),
+        percentile(&busy, 0.95),
+        percentile(&idle, 0.5),
+    )
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The app table at `scale` (1.0: the 10,000 × 2,000 demo plant), with the ClickHouse rows
+/// when `clickhouse` names a server (`http://host:8123/database`) that holds the demo plant.
+pub fn run_app(scale: f64, clickhouse: Option<&str>) -> Result<Vec<AppRow>, BenchError> {
+    use crate::source::dataset;
+
+    let curves = ((10_000.0 * scale) as usize).max(1);
+    let before = memory_mb();
+    let store = Plant::new(PlantConfig {
+        curves,
+        samples: 2_000,
+        ..PlantConfig::default()
+    })
+    .process_curves()?;
+    let points = store.point_count();
+    let mut rows = Vec::new();
+
+    // Dataset → first complete frame.
+    let dir = std::env::temp_dir().join(format!("lyceum-bench-app-{}", std::process::id()));
+    let options = dataset::SaveOptions {
+        name: "bench".into(),
+        source: dataset::Source::Demo {
+            seed: 42,
+            curves,
+            samples: 2_000,
+        },
+        view: dataset::SavedView::default(),
+        replace: true,
+    };
+    dataset::save(&store, &dir, &options)?;
+    drop(store);
+    let opened_at = Instant::now();
+    let opened = dataset::open(&dir)?;
+    let open_only = opened_at.elapsed();
+    let screen = Screen::new();
+    let mut view = CurveView::new(
+        Arc::new(opened.store),
+        "bench",
+        StyleRequest::default(),
+        None,
+    )
+    .map_err(std::io::Error::other)?;
+    let drawn = screen.until_drawn(&mut view, Duration::from_secs(120));
+    let first_frame = opened_at.elapsed();
+    let _ = std::fs::remove_dir_all(&dir);
+    rows.push(AppRow {
+        case: format!("dataset → first frame ({curves} × 2,000)"),
+        value: ms(first_frame),
+        unit: "ms",
+        baseline: "dataset::open alone".into(),
+        baseline_value: Some(ms(open_only)),
+        note: if drawn {
+            String::new()
+        } else {
+            "never drawn".into()
+        },
+    });
+
+    // Pan / zoom: the view must really move (its x-range, before and after, in the note).
+    let x_range = |screen: &Screen, view: &CurveView| {
+        egui_plot::PlotMemory::load(&screen.ctx, view.curves().id())
+            .map(|m| m.transform().bounds().range_x())
+            .map_or_else(
+                || "?".to_owned(),
+                |r| format!("{:.1}–{:.1}", r.start(), r.end()),
+            )
+    };
+    let range_before = x_range(&screen, &view);
+    let (median, p95, idle) = interaction(&screen, &mut view);
+    let range_after = x_range(&screen, &view);
+    rows.push(AppRow {
+        case: "pan / zoom frame, UI thread (median)".into(),
+        value: median,
+        unit: "ms",
+        baseline: "idle frame (median)".into(),
+        baseline_value: Some(idle),
+        note: format!(
+            "p95 {p95:.2} ms; x {range_before} → {range_after}; decimation off-thread, GPU excluded"
+        ),
+    });
+    if let Some(timing) = latest_decimation(&screen.ctx) {
+        rows.push(AppRow {
+            case: format!("decimation on rayon ({points} points)"),
+            value: ms(timing.elapsed),
+            unit: "ms",
+            baseline: "—".into(),
+            baseline_value: None,
+            note: format!("{} points out", timing.points_out),
+        });
+    }
+
+    // Memory.
+    if let (Some((rss_before, _)), Some((rss, peak))) = (before, memory_mb()) {
+        rows.push(AppRow {
+            case: "resident memory, curves loaded and drawn".into(),
+            value: rss,
+            unit: "MB",
+            baseline: "before loading".into(),
+            baseline_value: Some(rss_before),
+            note: format!(
+                "peak {peak:.0} MB; raw f32 samples {:.0} MB",
+                points as f64 * 4.0 / 1e6
+            ),
+        });
+    }
+    drop(view);
+
+    if let Some(url) = clickhouse {
+        rows.extend(clickhouse_rows(url, &screen)?);
+    }
+    Ok(rows)
+}
+
+/// Run → first frame against a server holding the demo plant, beside the library's fetch
+/// alone and `curl` of the same query.
+fn clickhouse_rows(url: &str, screen: &Screen) -> Result<Vec<AppRow>, BenchError> {
+    use crate::source::clickhouse::{
+        Connection, ConnectionProfile, CurveQuery, CurveSelection, FetchOptions, ddl,
+    };
+
+    let other =
+        |e: crate::source::clickhouse::ClickHouseError| std::io::Error::other(e.to_string());
+    let (base, database) = url
+        .rsplit_once('/')
+        .filter(|(base, _)| base.contains("://"))
+        .ok_or_else(|| std::io::Error::other("--clickhouse wants http://host:port/database"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let connection = runtime
+        .block_on(Connection::open(
+            ConnectionProfile::new(base, database, "default"),
+            None,
+        ))
+        .map_err(other)?;
+    let mapping = ddl::process_curves_mapping(database);
+    let columns = runtime
+        .block_on(connection.list_columns(database, "process_curves"))
+        .map_err(other)?;
+    let validated = mapping
+        .validate(&columns)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let plan = CurveQuery::arrays(&validated, &CurveSelection::default()).map_err(other)?;
+
+    // The library's fetch alone (what `lyceum fetch` does).
+    let fetch_started = Instant::now();
+    let fetched = runtime
+        .block_on(connection.fetch_curves(&plan, FetchOptions::default()))
+        .map_err(other)?;
+    let fetch_only = fetch_started.elapsed();
+    let curves = fetched.len();
+    drop(fetched);
+
+    // Run → first partial frame → complete frame, as the explorer runs it.
+    let started = Instant::now();
+    let (partial_sender, mut partial) = tokio::sync::watch::channel(None::<Arc<CurveStore>>);
+    let task = {
+        let (connection, plan) = (connection.clone(), plan.clone());
+        runtime.spawn(async move {
+            let options = FetchOptions {
+                partial: Some(&partial_sender),
+                ..FetchOptions::default()
+            };
+            connection.fetch_curves(&plan, options).await
+        })
+    };
+    let mut first_partial = None;
+    let mut view = None;
+    while !task.is_finished() {
+        if partial.has_changed().unwrap_or(false)
+            && let Some(store) = partial.borrow_and_update().clone()
+            && first_partial.is_none()
+        {
+            let mut partial_view = CurveView::new(store, "run", StyleRequest::default(), None)
+                .map_err(std::io::Error::other)?;
+            screen.until_drawn(&mut partial_view, Duration::from_secs(60));
+            first_partial = Some(started.elapsed());
+            view = Some(partial_view);
+        }
+        if let Some(view) = &mut view {
+            screen.frame(view, Vec::new());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let store = runtime
+        .block_on(task)
+        .map_err(std::io::Error::other)?
+        .map_err(other)?;
+    let mut view = CurveView::new(Arc::new(store), "run", StyleRequest::default(), None)
+        .map_err(std::io::Error::other)?;
+    screen.until_drawn(&mut view, Duration::from_secs(120));
+    let complete = started.elapsed();
+
+    let mut rows = vec![
+        AppRow {
+            case: format!("Run → first complete frame ({curves} curves)"),
+            value: ms(complete),
+            unit: "ms",
+            baseline: "library fetch alone (`lyceum fetch`)".into(),
+            baseline_value: Some(ms(fetch_only)),
+            note: String::new(),
+        },
+        AppRow {
+            case: "Run → first partial curves drawn".into(),
+            value: first_partial.map_or(f64::NAN, ms),
+            unit: "ms",
+            baseline: "complete frame".into(),
+            baseline_value: Some(ms(complete)),
+            note: String::new(),
+        },
+    ];
+    if let Some(curl_ms) = curl_ms(base, &plan.sql.display()) {
+        rows.push(AppRow {
+            case: "curl of the same RowBinary query".into(),
+            value: curl_ms,
+            unit: "ms",
+            baseline: "library fetch alone".into(),
+            baseline_value: Some(ms(fetch_only)),
+            note: "the transport's speed".into(),
+        });
+    }
+    Ok(rows)
+}
+
+/// `curl` of `sql` as RowBinary to /dev/null, ms; `None` without curl.
+fn curl_ms(base: &str, sql: &str) -> Option<f64> {
+    let started = Instant::now();
+    let status = std::process::Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "--data-binary"])
+        .arg(format!("{sql} FORMAT RowBinary"))
+        .arg(base)
+        .status()
+        .ok()?;
+    status.success().then(|| ms(started.elapsed()))
+}
+
+/// The app table, each row beside its baseline.
+pub fn app_table(rows: &[AppRow]) -> String {
+    let mut out = String::from("app (headless, UI thread; GPU work excluded)\n");
+    out.push_str(&format!(
+        "{:<46} {:>10}   {:<38} {:>10}   note\n",
+        "case", "value", "baseline", "baseline"
+    ));
+    for row in rows {
+        let baseline = row
+            .baseline_value
+            .map_or_else(|| "—".to_owned(), |v| format!("{v:.1} {}", row.unit));
+        out.push_str(&format!(
+            "{:<46} {:>7.1} {:<2}   {:<38} {:>10}   {}\n",
+            row.case, row.value, row.unit, row.baseline, baseline, row.note
+        ));
+    }
+    out
+}
