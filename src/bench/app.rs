@@ -271,7 +271,14 @@ pub fn run_app(scale: f64, clickhouse: Option<&str>) -> Result<Vec<AppRow>, Benc
     drop(view);
 
     if let Some(url) = clickhouse {
-        rows.extend(clickhouse_rows(url, &screen)?);
+        // Its own runtime on its own thread: the caller may be inside one (the CLI is).
+        let measured = std::thread::scope(|scope| {
+            scope
+                .spawn(|| clickhouse_rows(url, &screen))
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the ClickHouse run panicked").into()))
+        });
+        rows.extend(measured?);
     }
     Ok(rows)
 }
