@@ -136,7 +136,7 @@ fn connected_app(
 
 /// Explore the first tested connection and pick `table` (as the menu lists it).
 fn explore_table(harness: &mut Harness<'static, LyceumApp>, table: &str) {
-    harness.get_by_label("Explore").click();
+    harness.query_all_by_label("Explore").next().unwrap().click();
     step_until(harness, "Table");
     harness.get_by_label("Table").click();
     step_until(harness, table);
@@ -801,6 +801,34 @@ fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
     // Both stay listed; the first is still good.
     assert_eq!(harness.query_all_by_label("Remove").count(), 2);
     assert!(harness.query_by_label_contains("ClickHouse 18.").is_some());
+    // The failed one is edited in place with the right password, and now connects.
+    harness.query_all_by_label("Edit").nth(1).unwrap().click();
+    harness.run_steps(2);
+    set_text(&mut harness, "Password", support::PASSWORD);
+    harness.get_by_label("Save and test").click();
+    let started = Instant::now();
+    while harness
+        .query_all_by_label_contains("ClickHouse 18.")
+        .count()
+        < 2
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the edit never connected"
+        );
+        harness.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        harness.query_all_by_label("Remove").count(),
+        2,
+        "edited, not added"
+    );
+    assert!(
+        harness
+            .query_by_label_contains("authentication failed")
+            .is_none()
+    );
 
     // Explore the good connection: its database's tables, the long table mapped by a guess
     // the library accepts, Run, and the curves drawn as themselves.

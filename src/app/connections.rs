@@ -65,6 +65,8 @@ pub struct ConnectionsPanel {
     explorer: Option<Explorer>,
     /// Set when the user asked to explore a connection, until the shell shows the explorer.
     explore_requested: bool,
+    /// The entry the form edits, if any (else the form adds one).
+    editing: Option<usize>,
     draft: Draft,
     /// A message about the form or the keychain.
     note: Option<String>,
@@ -88,6 +90,7 @@ impl Default for ConnectionsPanel {
             entries: Vec::new(),
             explorer: None,
             explore_requested: false,
+            editing: None,
             draft: Draft::default(),
             note: None,
             sender,
@@ -118,8 +121,10 @@ fn describe(connection: &Connection) -> String {
 }
 
 impl ConnectionsPanel {
-    /// Add the form's connection: password to the keychain (or kept for the session), then test.
-    fn add(&mut self, ctx: &egui::Context) {
+    /// The form's connection, added or (while editing) in place of the one edited: password
+    /// to the keychain (or kept for the session), then tested. An edit with no password
+    /// keeps the one stored.
+    fn submit(&mut self, ctx: &egui::Context) {
         let profile = ConnectionProfile::new(
             self.draft.url.trim(),
             self.draft.database.trim(),
@@ -131,13 +136,14 @@ impl ConnectionsPanel {
         }
         let password = (!self.draft.password.is_empty())
             .then(|| Password::new(std::mem::take(&mut self.draft.password)));
-        let mut session_password = None;
+        let editing = self.editing.take().filter(|&i| i < self.entries.len());
+        let mut session_password = editing.and_then(|i| self.entries[i].session_password.clone());
         self.note = None;
         if let Some(password) = password {
             match secrets::use_platform_store()
                 .and_then(|_| secrets::store_password(&profile.keychain_account(), &password))
             {
-                Ok(()) => {}
+                Ok(()) => session_password = None,
                 Err(e) => {
                     self.note = Some(format!(
                         "no keychain ({e}): the password is kept for this session only"
@@ -146,12 +152,39 @@ impl ConnectionsPanel {
                 }
             }
         }
-        self.entries.push(Entry {
+        let entry = Entry {
             profile,
             session_password,
             status: Status::Untested,
-        });
-        self.test(ctx, self.entries.len() - 1);
+        };
+        let index = match editing {
+            Some(index) => {
+                self.entries[index] = entry;
+                index
+            }
+            None => {
+                self.entries.push(entry);
+                self.entries.len() - 1
+            }
+        };
+        self.test(ctx, index);
+    }
+
+    /// Put entry `index` into the form for editing (its password stays where it is).
+    fn edit(&mut self, index: usize) {
+        if let Some(entry) = self.entries.get(index) {
+            self.draft = Draft {
+                url: entry.profile.url.clone(),
+                user: entry.profile.user.clone(),
+                database: entry.profile.database.clone(),
+                password: String::new(),
+            };
+            self.editing = Some(index);
+            self.note = Some(format!(
+                "Editing {}: leave the password empty to keep the stored one.",
+                entry.profile.keychain_account()
+            ));
+        }
     }
 
     /// Connect to entry `index` in the background: version and capabilities, or the error.
@@ -339,9 +372,20 @@ impl ConnectionsPanel {
                     ui.end_row();
                 }
             });
-        if ui.button("Add and test").clicked() {
-            self.add(ui.ctx());
-        }
+        ui.horizontal(|ui| {
+            if self.editing.is_some() {
+                if ui.button("Save and test").clicked() {
+                    self.submit(ui.ctx());
+                }
+                if ui.button("Cancel edit").clicked() {
+                    self.editing = None;
+                    self.draft = Draft::default();
+                    self.note = None;
+                }
+            } else if ui.button("Add and test").clicked() {
+                self.submit(ui.ctx());
+            }
+        });
         if let Some(note) = &self.note {
             ui.colored_label(ui.visuals().warn_fg_color, note);
         }
@@ -352,6 +396,7 @@ impl ConnectionsPanel {
         let mut test = None;
         let mut remove = None;
         let mut explore = None;
+        let mut edit = None;
         for (index, entry) in self.entries.iter().enumerate() {
             ui.horizontal(|ui| {
                 ui.strong(entry.profile.keychain_account());
@@ -363,6 +408,9 @@ impl ConnectionsPanel {
                     && ui.button("Explore").clicked()
                 {
                     explore = Some(connection.as_ref().clone());
+                }
+                if ui.button("Edit").clicked() {
+                    edit = Some(index);
                 }
                 if ui.button("Remove").clicked() {
                     remove = Some(index);
@@ -380,9 +428,12 @@ impl ConnectionsPanel {
                 Status::Ok(description, _) => ui.label(description),
                 Status::Failed(error) => ui.colored_label(
                     ui.visuals().error_fg_color,
-                    format!("cannot connect: {error}"),
+                    format!("cannot connect: {error} (Edit fixes the address, user or password)"),
                 ),
             };
+        }
+        if let Some(index) = edit {
+            self.edit(index);
         }
         if let Some(index) = test {
             self.test(ui.ctx(), index);
@@ -390,6 +441,7 @@ impl ConnectionsPanel {
         if let Some(index) = remove {
             // The profile goes; a stored password stays in the keychain for the CLI's use.
             self.entries.remove(index);
+            self.editing = None;
         }
         if let (Some(connection), Some(runtime)) = (explore, &self.runtime) {
             self.explorer = Some(Explorer::new(

@@ -276,7 +276,9 @@ pub fn run_app(scale: f64, clickhouse: Option<&str>) -> Result<Vec<AppRow>, Benc
             scope
                 .spawn(|| clickhouse_rows(url, &screen))
                 .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("the ClickHouse run panicked").into()))
+                .unwrap_or_else(
+                    |_| Err(std::io::Error::other("the ClickHouse run panicked").into()),
+                )
         });
         rows.extend(measured?);
     }
