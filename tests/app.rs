@@ -136,7 +136,11 @@ fn connected_app(
 
 /// Explore the first tested connection and pick `table` (as the menu lists it).
 fn explore_table(harness: &mut Harness<'static, LyceumApp>, table: &str) {
-    harness.query_all_by_label("Explore").next().unwrap().click();
+    harness
+        .query_all_by_label("Explore")
+        .next()
+        .unwrap()
+        .click();
     step_until(harness, "Table");
     harness.get_by_label("Table").click();
     step_until(harness, table);

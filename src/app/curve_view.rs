@@ -16,8 +16,8 @@ use super::widgets::labelled_field_ui;
 use crate::curves::{CurveId, CurveStore};
 use crate::render::gpu::{BaseMode, CurveStyle};
 use crate::render::plot::{
-    Decimation, DecimationMode, PlotCurves, PlotLabels, PlotMarks, PlotPicks,
-    curves_plot_with_marks_ui,
+    Decimation, DecimationMode, PlotCurves, PlotLabels, PlotMarks, PlotPicks, TimeZoneChoice,
+    curves_plot_with_marks_ui, format_instant,
 };
 use crate::render::style::{
     ColourBy, StyleRequest, Styling, pass_fail_label, plot_labels, style_curves,
@@ -311,6 +311,16 @@ impl CurveView {
                     }
                     ui.selectable_value(&mut request.colour_by, ColourBy::Single, "one colour");
                 });
+            if self.store().axes().x_is_time {
+                ui.separator();
+                ui.label("Times in");
+                let zone = self.curves.time_zone();
+                for choice in [TimeZoneChoice::Utc, TimeZoneChoice::Local] {
+                    if ui.selectable_label(zone == choice, choice.name()).clicked() {
+                        self.curves.set_time_zone(choice);
+                    }
+                }
+            }
             if pass_fail_label(self.store()).is_some() {
                 ui.separator();
                 ui.checkbox(&mut request.highlight_failed, "Highlight NOK");
@@ -487,10 +497,10 @@ impl CurveView {
     fn cursors_ui(&mut self, ui: &mut egui::Ui) {
         ui.heading("Cursors");
         let time = self.store().axes().x_is_time;
+        let zone = self.curves.time_zone();
         let x_text = |x: f64| {
             if time {
-                chrono::DateTime::from_timestamp_micros((x * 1e6).round() as i64)
-                    .map_or_else(|| x.to_string(), |t| t.format("%H:%M:%S%.3f").to_string())
+                format_instant(x, zone, "%H:%M:%S%.3f")
             } else {
                 format!("{x:.6}")
             }

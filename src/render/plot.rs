@@ -65,6 +65,7 @@ pub struct PlotCurves {
     store: Arc<CurveStore>,
     styles: Mutex<Arc<Vec<CurveStyle>>>,
     mode: Mutex<BaseMode>,
+    time_zone: Mutex<TimeZoneChoice>,
     decimation_mode: DecimationMode,
     decimation: Decimation,
     bounds: PlotBounds,
@@ -101,6 +102,7 @@ impl PlotCurves {
             store,
             styles: Mutex::new(Arc::new(styles)),
             mode: Mutex::new(BaseMode::Lines),
+            time_zone: Mutex::new(TimeZoneChoice::Utc),
             decimation_mode,
             decimation,
             bounds,
@@ -153,6 +155,21 @@ impl PlotCurves {
 
     pub fn set_mode(&self, mode: BaseMode) {
         *self.mode.lock().unwrap_or_else(PoisonError::into_inner) = mode;
+    }
+
+    /// How a time axis shows instants (ticks, axis name, hover readout).
+    pub fn time_zone(&self) -> TimeZoneChoice {
+        *self
+            .time_zone
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn set_time_zone(&self, zone: TimeZoneChoice) {
+        *self
+            .time_zone
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = zone;
     }
 
     /// The decimation for `view`, or the latest one while a new one is computed.
@@ -552,13 +569,51 @@ fn time_grid(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
     marks
 }
 
-/// Tick labels of a time axis (epoch seconds, UTC), as fine as the tick step needs.
-fn time_tick(mark: egui_plot::GridMark, range: &RangeInclusive<f64>) -> String {
-    let Some(at) = chrono::DateTime::from_timestamp_micros((mark.value * 1e6).round() as i64)
-    else {
-        return String::new();
+/// How a time axis shows instants (epoch seconds are UTC).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimeZoneChoice {
+    #[default]
+    Utc,
+    /// The computer's zone, daylight saving included.
+    Local,
+}
+
+impl TimeZoneChoice {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Utc => "UTC",
+            Self::Local => "local time",
+        }
+    }
+
+    /// Seconds east of UTC at the instant `secs`.
+    fn offset_secs(self, secs: f64) -> i32 {
+        match self {
+            Self::Utc => 0,
+            Self::Local => jiff::Timestamp::from_second(secs.floor() as i64)
+                .map_or(0, |at| jiff::tz::TimeZone::system().to_offset(at).seconds()),
+        }
+    }
+}
+
+/// The instant `secs` (epoch seconds) written with chrono's `format` in `zone`.
+pub fn format_instant(secs: f64, zone: TimeZoneChoice, format: &str) -> String {
+    format_instant_at_offset(secs, zone.offset_secs(secs), format)
+}
+
+fn format_instant_at_offset(secs: f64, offset_secs: i32, format: &str) -> String {
+    let Some(offset) = chrono::FixedOffset::east_opt(offset_secs) else {
+        return secs.to_string();
     };
-    let format = if mark.step_size >= 86_400.0 {
+    chrono::DateTime::from_timestamp_micros((secs * 1e6).round() as i64).map_or_else(
+        || secs.to_string(),
+        |at| at.with_timezone(&offset).format(format).to_string(),
+    )
+}
+
+/// The tick label format of a time axis, as fine as the tick step needs.
+fn time_tick_format(mark: egui_plot::GridMark, range: &RangeInclusive<f64>) -> &'static str {
+    if mark.step_size >= 86_400.0 {
         "%Y-%m-%d"
     } else if range.end() - range.start() > 86_400.0 {
         "%m-%d %H:%M"
@@ -570,8 +625,7 @@ fn time_tick(mark: egui_plot::GridMark, range: &RangeInclusive<f64>) -> String {
         "%H:%M:%S%.3f"
     } else {
         "%H:%M:%S%.6f"
-    };
-    at.format(format).to_string()
+    }
 }
 
 /// What the user did to a plot's curves this frame (the view itself — pan, zoom, legend —
@@ -623,10 +677,9 @@ fn x_axis_label(curves: &PlotCurves, labels: &PlotLabels) -> String {
         return labels.x_axis.clone();
     }
     // Ticks show the time of day; the label says which day the view starts on.
-    let day = chrono::DateTime::from_timestamp(curves.bounds.min()[0].floor() as i64, 0)
-        .map(|at| at.format(", from %Y-%m-%d").to_string())
-        .unwrap_or_default();
-    format!("{} (UTC{day})", labels.x_axis)
+    let zone = curves.time_zone();
+    let day = format_instant(curves.bounds.min()[0], zone, ", from %Y-%m-%d");
+    format!("{} ({}{day})", labels.x_axis, zone.name())
 }
 
 /// A titled plot of `curves` filling `ui`. The wheel zooms at the pointer (shift + wheel: x
@@ -661,7 +714,12 @@ pub fn curves_plot_with_marks_ui(
         .allow_scroll(false)
         .allow_drag(!shift);
     if time_axis {
-        plot = plot.x_grid_spacer(time_grid).x_axis_formatter(time_tick);
+        let zone = curves.time_zone();
+        plot = plot
+            .x_grid_spacer(time_grid)
+            .x_axis_formatter(move |mark, range| {
+                format_instant(mark.value, zone, time_tick_format(mark, range))
+            });
     }
     if let Some((x_start, x_end)) = curves.pinned_x {
         plot = plot.default_x_bounds(x_start, x_end);
@@ -858,9 +916,11 @@ fn hover_readout_ui(
     let pointer = response.response.hover_pos()?;
     let store = curves.store();
     let x_text = if store.axes().x_is_time {
-        chrono::DateTime::from_timestamp_micros((at.x * 1e6).round() as i64).map_or_else(
-            || format!("{:.3}", at.x),
-            |t| t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string(),
+        let zone = curves.time_zone();
+        format!(
+            "{} {}",
+            format_instant(at.x, zone, "%Y-%m-%d %H:%M:%S%.3f"),
+            zone.name()
         )
     } else {
         format!("{:.6}", at.x)
@@ -947,6 +1007,23 @@ mod tests {
     }
 
     #[test]
+    fn instants_are_written_in_utc_or_at_the_local_offset() {
+        // 2026-11-02 06:30:00.250 UTC.
+        let at = 1_793_601_000.25;
+        assert_eq!(
+            format_instant(at, TimeZoneChoice::Utc, "%Y-%m-%d %H:%M:%S%.3f"),
+            "2026-11-02 06:30:00.250"
+        );
+        // An hour east (CET in winter) and five and a half west.
+        assert_eq!(format_instant_at_offset(at, 3_600, "%H:%M"), "07:30");
+        assert_eq!(
+            format_instant_at_offset(at, -19_800, "%m-%d %H:%M"),
+            "11-02 01:00"
+        );
+        assert_eq!(TimeZoneChoice::Utc.offset_secs(at), 0);
+    }
+
+    #[test]
     fn time_axes_mark_round_utc_times() {
         // Three days from 2024-03-01 10:00 UTC, about 150 px per day.
         let start = 1_709_287_200.0;
@@ -973,14 +1050,13 @@ mod tests {
             "midnights: {days:?}"
         );
         assert_eq!(days[0], 1_709_337_600.0);
+        let mark = egui_plot::GridMark {
+            value: days[0],
+            step_size: 86_400.0,
+        };
+        let format = time_tick_format(mark, &(start..=start + 3.0 * 86_400.0));
         assert_eq!(
-            time_tick(
-                egui_plot::GridMark {
-                    value: days[0],
-                    step_size: 86_400.0
-                },
-                &(start..=start + 3.0 * 86_400.0)
-            ),
+            format_instant(days[0], TimeZoneChoice::Utc, format),
             "2024-03-02"
         );
     }
