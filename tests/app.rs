@@ -966,4 +966,57 @@ fn a_run_shows_its_progress_and_can_be_cancelled() {
         (from, to),
         "the hour, exactly"
     );
+
+    // The sensors one above the other: x zooms together.
+    harness.get_by_label("Stack").click();
+    step_until(
+        &mut harness,
+        "plant.sensor_readings: 12 of 30 curves stacked",
+    );
+    let stacked = |harness: &Harness<'static, LyceumApp>, id: u32| {
+        egui_plot::PlotMemory::load(
+            &harness.ctx,
+            egui::Id::unique(("plot", "plant.sensor_readings")).with(("stack", id)),
+        )
+        .expect("a stacked plot")
+        .transform()
+    };
+    let first = stacked(&harness, 0);
+    harness.hover_at(first.frame().center());
+    harness.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, 150.0),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Wheel,
+        modifiers: egui::Modifiers::NONE,
+    });
+    harness.run_steps(8);
+    let (zoomed, second) = (stacked(&harness, 0), stacked(&harness, 1));
+    let width = |t: &egui_plot::PlotTransform| t.bounds().width();
+    assert!(width(&zoomed) < width(&first) * 0.9, "the wheel zoomed");
+    assert_eq!(
+        zoomed.bounds().range_x(),
+        second.bounds().range_x(),
+        "x is linked"
+    );
+    harness.get_by_label("Overlay").click();
+    harness.run_steps(2);
+
+    // The calendar moves the day and keeps the time of day.
+    let day_text = at(day)[..10].to_owned();
+    harness
+        .query_all_by_label(&day_text)
+        .next()
+        .unwrap()
+        .click();
+    harness.run_steps(2);
+    harness.get_by_label("24").click();
+    harness.run_steps(2);
+    harness.get_by_label("Save").click();
+    harness.run_steps(2);
+    let from_field = harness.get_by_role_and_label(egui::accesskit::Role::TextInput, "From");
+    assert_eq!(
+        egui_kittest::kittest::NodeT::accesskit_node(&from_field).value(),
+        Some(format!("{}24 06:00:00", &day_text[..8]))
+    );
 }

@@ -16,8 +16,8 @@ use super::widgets::labelled_field_ui;
 use crate::curves::{CurveId, CurveStore};
 use crate::render::gpu::{BaseMode, CurveStyle};
 use crate::render::plot::{
-    Decimation, DecimationMode, PlotCurves, PlotLabels, PlotMarks, PlotPicks, TimeZoneChoice,
-    curves_plot_with_marks_ui, format_instant,
+    Decimation, DecimationMode, PlotCurves, PlotLabels, PlotMarks, PlotPicks, StackSlot,
+    TimeZoneChoice, curves_plot_with_marks_ui, format_instant,
 };
 use crate::render::style::{
     ColourBy, StyleRequest, Styling, pass_fail_label, plot_labels, style_curves,
@@ -27,6 +27,19 @@ use crate::render::style::{
 const SELECTED_WIDTH_PX: f32 = 2.0;
 /// Width of the hovered curve's line.
 const HOVERED_WIDTH_PX: f32 = 3.0;
+/// Plots in a stack at most (the selection's first, else the first shown curves).
+const MAX_STACK: usize = 12;
+/// Height of one stacked plot, points.
+const STACK_PLOT_HEIGHT: f32 = 150.0;
+
+/// One curve in a plot of its own, in the stack.
+#[derive(Debug)]
+struct StackPlot {
+    id: CurveId,
+    curves: Arc<PlotCurves>,
+    labels: PlotLabels,
+}
+
 /// The two cursors' names, placed with these keys.
 const CURSOR_NAMES: [&str; 2] = ["A", "B"];
 /// Rows of the selection list drawn at most (the rest are counted).
@@ -56,6 +69,10 @@ pub struct CurveView {
     limit_name: String,
     limit_y: String,
     cursors: [Option<[f64; 2]>; 2],
+    /// One plot per curve, sharing x and the cursor (sensors one above the other), rather
+    /// than all curves in one plot.
+    stacked: bool,
+    stack: Vec<StackPlot>,
     /// Not drawn yet: the plot's memory from an earlier view of the same source (zoom,
     /// legend switches) is dropped at the first frame.
     fresh: bool,
@@ -101,6 +118,8 @@ impl CurveView {
             limit_name: String::new(),
             limit_y: String::new(),
             cursors: [None; 2],
+            stacked: false,
+            stack: Vec::new(),
             fresh: true,
         })
     }
@@ -270,9 +289,108 @@ impl CurveView {
             .zip(self.cursors)
             .filter_map(|(name, at)| Some(((*name).to_owned(), at?)))
             .collect();
-        let response = curves_plot_with_marks_ui(ui, &self.curves, &self.labels, &self.marks);
-        // A or B over the plot places that cursor (unless a text field takes the keys).
-        if let Some(pointer) = response.picks.pointer
+        if self.stacked {
+            self.stack_ui(ui);
+            return;
+        }
+        let response = curves_plot_with_marks_ui(ui, &self.curves, &self.labels, &self.marks, None);
+        self.place_cursors(ui, response.picks.pointer);
+        self.apply_picks(response.picks);
+    }
+
+    /// The curves the stack shows: the selection, else the first shown, at most [`MAX_STACK`].
+    fn stack_ids(&self) -> Vec<CurveId> {
+        let ids = if self.selection.is_empty() {
+            self.shown_ids()
+        } else {
+            self.selection.iter().copied().collect()
+        };
+        ids.into_iter().take(MAX_STACK).collect()
+    }
+
+    /// Build the stack's plots again when its curves changed (each its own store and GPU
+    /// buffers, in the curve's colour).
+    fn sync_stack(&mut self) -> Result<(), String> {
+        let ids = self.stack_ids();
+        if self.stack.iter().map(|p| p.id).eq(ids.iter().copied()) {
+            return Ok(());
+        }
+        let styles = self.effective_styles();
+        let store = Arc::clone(self.store());
+        self.stack = ids
+            .into_iter()
+            .map(|id| {
+                let one = store.subset(&[id]).map_err(|e| e.to_string())?;
+                let rgba = styles[id as usize].rgba.to_le_bytes();
+                let curves = PlotCurves::new(
+                    self.curves.id().with(("stack", id)),
+                    Arc::new(one),
+                    vec![CurveStyle::line(rgba)],
+                    DecimationMode::Background,
+                    Decimation::M4,
+                )
+                .map_err(|e| e.to_string())?;
+                curves.set_time_zone(self.curves.time_zone());
+                let curves = match self.pinned_x {
+                    Some(range) => curves.with_pinned_x(range),
+                    None => curves,
+                };
+                Ok(StackPlot {
+                    id,
+                    curves: Arc::new(curves),
+                    labels: PlotLabels {
+                        title: store.key(id).to_owned(),
+                        x_axis: self.labels.x_axis.clone(),
+                        y_axis: store.key(id).to_owned(),
+                        legend: Vec::new(),
+                    },
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(())
+    }
+
+    /// The stack: one plot per curve, x and cursor linked; A / B place the cursors.
+    fn stack_ui(&mut self, ui: &mut egui::Ui) {
+        if let Err(error) = self.sync_stack() {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+            return;
+        }
+        ui.vertical_centered(|ui| {
+            ui.heading(format!(
+                "{}: {} of {} curves stacked",
+                self.name,
+                self.stack.len(),
+                self.store().len()
+            ));
+        });
+        let group = self.curves.id().with("stack group");
+        let mut pointer = None;
+        egui::ScrollArea::vertical()
+            .id_salt("stack")
+            .show(ui, |ui| {
+                for plot in &self.stack {
+                    plot.curves.set_time_zone(self.curves.time_zone());
+                    let slot = StackSlot {
+                        group,
+                        height: STACK_PLOT_HEIGHT,
+                    };
+                    let response = curves_plot_with_marks_ui(
+                        ui,
+                        &plot.curves,
+                        &plot.labels,
+                        &self.marks,
+                        Some(slot),
+                    );
+                    pointer = pointer.or(response.picks.pointer);
+                }
+            });
+        self.place_cursors(ui, pointer);
+    }
+
+    /// A or B over a plot places that cursor (unless a text field takes the keys).
+    fn place_cursors(&mut self, ui: &egui::Ui, pointer: Option<[f64; 2]>) {
+        if let Some(pointer) = pointer
             && !ui.ctx().egui_wants_keyboard_input()
         {
             for (slot, key) in [egui::Key::A, egui::Key::B].into_iter().enumerate() {
@@ -281,12 +399,17 @@ impl CurveView {
                 }
             }
         }
-        self.apply_picks(response.picks);
     }
 
     /// Draw mode, colouring and NOK highlight.
     pub fn toolbar_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal_wrapped(|ui| {
+            if self.store().len() > 1 {
+                ui.label("Layout");
+                ui.selectable_value(&mut self.stacked, false, "Overlay");
+                ui.selectable_value(&mut self.stacked, true, "Stack");
+                ui.separator();
+            }
             ui.label("Draw");
             let mode = self.curves.mode();
             for (choice, name) in [(BaseMode::Lines, "Lines"), (BaseMode::Density, "Density")] {

@@ -691,17 +691,29 @@ pub fn curves_plot_ui(
     curves: &Arc<PlotCurves>,
     labels: &PlotLabels,
 ) -> CurvesPlotResponse {
-    curves_plot_with_marks_ui(ui, curves, labels, &PlotMarks::default())
+    curves_plot_with_marks_ui(ui, curves, labels, &PlotMarks::default(), None)
 }
 
-/// [`curves_plot_ui`] with limit lines and cursors drawn over the curves.
+/// A plot's place in a stack of plots sharing one x axis and one cursor (a sensor stack).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StackSlot {
+    /// Plots with the same group pan and zoom in x together and show the same cursor.
+    pub group: egui::Id,
+    pub height: f32,
+}
+
+/// [`curves_plot_ui`] with limit lines and cursors drawn over the curves; in a `stack`, a
+/// short plot without a heading whose x axis and cursor follow the others of its group.
 pub fn curves_plot_with_marks_ui(
     ui: &mut egui::Ui,
     curves: &Arc<PlotCurves>,
     labels: &PlotLabels,
     marks: &PlotMarks,
+    stack: Option<StackSlot>,
 ) -> CurvesPlotResponse {
-    ui.vertical_centered(|ui| ui.heading(&labels.title));
+    if stack.is_none() {
+        ui.vertical_centered(|ui| ui.heading(&labels.title));
+    }
     let time_axis = curves.store().axes().x_is_time;
     let shift = ui.input(|i| i.modifiers.shift);
     let mut plot = egui_plot::Plot::new(curves.id)
@@ -723,6 +735,12 @@ pub fn curves_plot_with_marks_ui(
     }
     if let Some((x_start, x_end)) = curves.pinned_x {
         plot = plot.default_x_bounds(x_start, x_end);
+    }
+    if let Some(slot) = stack {
+        plot = plot
+            .height(slot.height)
+            .link_axis(slot.group, [true, false])
+            .link_cursor(slot.group, [true, false]);
     }
     // Density colours are counts, not labels: a label legend would mislead.
     let legend = if curves.mode() == BaseMode::Lines {
