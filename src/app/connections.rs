@@ -44,6 +44,8 @@ struct Draft {
     user: String,
     database: String,
     password: String,
+    /// HTTPS: a PEM file of the server's certificate authority; empty for the public roots.
+    ca_file: String,
 }
 
 impl Default for Draft {
@@ -53,6 +55,7 @@ impl Default for Draft {
             user: "default".to_owned(),
             database: "lyceum_demo".to_owned(),
             password: String::new(),
+            ca_file: String::new(),
         }
     }
 }
@@ -125,11 +128,15 @@ impl ConnectionsPanel {
     /// to the keychain (or kept for the session), then tested. An edit with no password
     /// keeps the one stored.
     fn submit(&mut self, ctx: &egui::Context) {
-        let profile = ConnectionProfile::new(
-            self.draft.url.trim(),
-            self.draft.database.trim(),
-            self.draft.user.trim(),
-        );
+        let ca_file = self.draft.ca_file.trim();
+        let profile = ConnectionProfile {
+            ca_file: (!ca_file.is_empty()).then(|| ca_file.into()),
+            ..ConnectionProfile::new(
+                self.draft.url.trim(),
+                self.draft.database.trim(),
+                self.draft.user.trim(),
+            )
+        };
         if let Err(e) = profile.validate() {
             self.note = Some(e.to_string());
             return;
@@ -178,6 +185,12 @@ impl ConnectionsPanel {
                 user: entry.profile.user.clone(),
                 database: entry.profile.database.clone(),
                 password: String::new(),
+                ca_file: entry
+                    .profile
+                    .ca_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
             };
             self.editing = Some(index);
             self.note = Some(format!(
@@ -361,6 +374,7 @@ impl ConnectionsPanel {
                     ("User", &mut self.draft.user, false),
                     ("Database", &mut self.draft.database, false),
                     ("Password", &mut self.draft.password, true),
+                    ("CA file (HTTPS, optional)", &mut self.draft.ca_file, false),
                 ] {
                     let label = ui.label(label);
                     ui.add(

@@ -25,6 +25,10 @@ pub(crate) struct ConnectArgs {
     pub(crate) connect_timeout_secs: f64,
     #[arg(long, default_value_t = 600.0)]
     pub(crate) query_timeout_secs: f64,
+    /// PEM file of the certificate authority that signed the server's HTTPS certificate
+    /// (a plant's own CA), trusted besides the public roots.
+    #[arg(long, env = "LYCEUM_CA_FILE")]
+    pub(crate) ca_file: Option<std::path::PathBuf>,
 }
 
 pub(crate) fn read_password_from_stdin() -> anyhow::Result<Password> {
@@ -53,6 +57,7 @@ impl ConnectArgs {
         ConnectionProfile {
             connect_timeout_secs: self.connect_timeout_secs,
             query_timeout_secs: self.query_timeout_secs,
+            ca_file: self.ca_file.clone(),
             ..ConnectionProfile::new(&self.url, self.database(), &self.user)
         }
     }

@@ -314,3 +314,32 @@ async fn a_server_that_dies_mid_stream_gives_an_error_not_a_hang() {
         ),
     }
 }
+
+/// HTTPS to a server whose certificate the plant's own CA signed: trusted with the CA file,
+/// refused without it (the public roots do not know that CA), and a bad CA file is named.
+#[tokio::test(flavor = "multi_thread")]
+async fn https_trusts_a_custom_ca_file_and_only_then() {
+    let server = ClickHouseServer::start_tls();
+    let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls/ca.pem");
+    let with_ca = ConnectionProfile {
+        ca_file: Some(ca),
+        ..ConnectionProfile::new(server.https_url(), "default", "default")
+    };
+    let c = Connection::open(with_ca, None).await.unwrap();
+    let one: Vec<u8> = c.fetch_all(c.client().query("SELECT 1")).await.unwrap();
+    assert_eq!(one, [1]);
+
+    let without = ConnectionProfile::new(server.https_url(), "default", "default");
+    let err = Connection::open(without, None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+
+    let bad = ConnectionProfile {
+        ca_file: Some("/nonexistent/plant-ca.pem".into()),
+        ..ConnectionProfile::new(server.https_url(), "default", "default")
+    };
+    let err = Connection::open(bad, None).await.unwrap_err().to_string();
+    assert!(err.contains("plant-ca.pem"), "{err}");
+}

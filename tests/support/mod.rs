@@ -26,6 +26,7 @@ pub struct ClickHouseServer {
     pub http_port: u16,
     /// Native protocol port, for `clickhouse-client` baselines.
     pub tcp_port: u16,
+    pub https_port: Option<u16>,
 }
 
 fn free_port() -> u16 {
@@ -76,14 +77,27 @@ fn sha256_hex(text: &str) -> String {
         .to_owned()
 }
 
-fn write_config(dir: &Path, http_port: u16, tcp_port: u16) {
+fn write_config(dir: &Path, http_port: u16, tcp_port: u16, https_port: Option<u16>) {
     let d = dir.display();
+    // HTTPS with the test CA's server certificate (tests/data/tls), where asked for.
+    let tls = https_port.map_or_else(String::new, |port| {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+        format!(
+            "<https_port>{port}</https_port>\n  <openSSL><server><certificateFile>{}</certificateFile>\
+             <privateKeyFile>{}</privateKeyFile><verificationMode>none</verificationMode>\
+             <loadDefaultCAFile>false</loadDefaultCAFile><disableProtocols>sslv2,sslv3</disableProtocols>\
+             </server></openSSL>",
+            data.join("server.pem").display(),
+            data.join("server.key").display()
+        )
+    });
     let config = format!(
         r#"<?xml version="1.0"?>
 <yandex>
   <logger><level>warning</level><log>{d}/server.log</log><errorlog>{d}/server.err.log</errorlog><console>0</console></logger>
   <http_port>{http_port}</http_port>
   <tcp_port>{tcp_port}</tcp_port>
+  {tls}
   <listen_host>127.0.0.1</listen_host>
   <path>{d}/data/</path>
   <tmp_path>{d}/tmp/</tmp_path>
@@ -119,8 +133,17 @@ impl ClickHouseServer {
     /// Start a server and wait until it answers `/ping`. A free port can be taken by a server
     /// of a parallel test between choosing and binding it; then start again on new ports.
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// [`Self::start`] with HTTPS too, on [`Self::https_url`], with the test CA's certificate.
+    pub fn start_tls() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Self {
         for _ in 0..3 {
-            let mut server = Self::spawn();
+            let mut server = Self::spawn(tls);
             match server.wait_ready() {
                 Ok(()) => return server,
                 Err(logs) if logs.contains("Address already in use") => server.stop(),
@@ -130,11 +153,12 @@ impl ClickHouseServer {
         panic!("clickhouse-server found its ports taken three times");
     }
 
-    fn spawn() -> Self {
+    fn spawn(tls: bool) -> Self {
         let binary = server_binary();
         let dir = tempfile::tempdir().expect("temp dir");
         let (http_port, tcp_port) = (free_port(), free_port());
-        write_config(dir.path(), http_port, tcp_port);
+        let https_port = tls.then(free_port);
+        write_config(dir.path(), http_port, tcp_port, https_port);
         // The guard kills the server when its stdin closes (test process gone or drop).
         let script = r#""$0" --config-file="$1" >"$2/stdout.log" 2>&1 &
 pid=$!
@@ -160,6 +184,7 @@ exit 0"#;
             guard_stdin,
             http_port,
             tcp_port,
+            https_port,
         }
     }
 
@@ -204,6 +229,14 @@ exit 0"#;
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// The HTTPS endpoint of a server started with [`Self::start_tls`].
+    pub fn https_url(&self) -> String {
+        format!(
+            "https://127.0.0.1:{}",
+            self.https_port.expect("a server started with TLS")
+        )
     }
 
     pub fn profile(&self, database: &str) -> ConnectionProfile {

@@ -30,6 +30,10 @@ pub struct ConnectionProfile {
     pub connect_timeout_secs: f64,
     /// Limit for one whole query, streaming included.
     pub query_timeout_secs: f64,
+    /// A PEM file of the certificate authority that signed an HTTPS server's certificate
+    /// (a plant's own CA), trusted besides the public roots.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl ConnectionProfile {
@@ -47,6 +51,7 @@ impl ConnectionProfile {
             user: user.into(),
             connect_timeout_secs: 10.0,
             query_timeout_secs: 300.0,
+            ca_file: None,
         }
     }
 
@@ -148,7 +153,11 @@ impl Connection {
     /// Connect, authenticate and detect the server's capabilities.
     pub async fn open(profile: ConnectionProfile, password: Option<Password>) -> Result<Self> {
         profile.validate()?;
-        let mut client = clickhouse::Client::default()
+        let client = match &profile.ca_file {
+            Some(ca_file) => super::tls::client_with_ca(ca_file)?,
+            None => clickhouse::Client::default(),
+        };
+        let mut client = client
             .with_url(profile.url.as_str())
             .with_user(profile.user.as_str())
             .with_validation(false);

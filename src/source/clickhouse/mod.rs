@@ -22,6 +22,7 @@ pub mod plan;
 pub mod rowbinary;
 pub mod schema;
 pub mod seed;
+pub mod tls;
 
 pub use capabilities::{Capabilities, ServerVersion, StoragePolicy};
 pub use connection::{Budget, Connection, ConnectionProfile};
