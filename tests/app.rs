@@ -858,6 +858,20 @@ fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
     step_until(&mut harness, "foreign.ragged: 300 curves");
     assert!(harness.query_by_label("SQL that ran").is_some());
 
+    // A CSV dropped on the window goes into a new table of the explored database.
+    drop_file(&mut harness, &csv);
+    step_until(&mut harness, "ragged_crlf.csv (csv): 300 curves");
+    harness.get_by_label("Import into ClickHouse").click();
+    step_until(&mut harness, "rows into foreign.ragged_crlf");
+    let rows: u64 = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let c = server.connect("foreign").await;
+        c.fetch_all::<u64>(c.query("SELECT count() FROM foreign.ragged_crlf").0)
+            .await
+            .unwrap()[0]
+    });
+    assert_eq!(rows, 45_696, "every sample of the file");
+    show_tab(&mut harness, "Explorer");
+
     // Saved for the plane: the server goes away, the dataset opens and draws the same curves.
     let saved = data.path().join("ragged-saved");
     set_text(&mut harness, "Save as dataset", saved.to_str().unwrap());

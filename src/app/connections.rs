@@ -8,6 +8,7 @@
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::explorer::Explorer;
+use super::import::ImportTarget;
 use crate::secrets::{self, Password};
 use crate::source::clickhouse::{Connection, ConnectionProfile};
 
@@ -293,6 +294,25 @@ impl ConnectionsPanel {
 
     pub fn explorer(&self) -> Option<&Explorer> {
         self.explorer.as_ref()
+    }
+
+    /// Where imports go: the connection last explored, else the first that tested well.
+    pub fn import_target(&self) -> Option<ImportTarget> {
+        let runtime = self.runtime.as_ref()?.handle().clone();
+        let connection = self
+            .explorer
+            .as_ref()
+            .map(|e| e.connection().clone())
+            .or_else(|| {
+                self.entries.iter().find_map(|e| match &e.status {
+                    Status::Ok(_, connection) => Some(connection.as_ref().clone()),
+                    _ => None,
+                })
+            })?;
+        Some(ImportTarget {
+            connection,
+            runtime,
+        })
     }
 
     /// Whether the user asked to explore a connection since the last call.

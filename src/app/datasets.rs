@@ -12,7 +12,7 @@ use crate::render::style::{ColourBy, StyleRequest};
 use crate::source::dataset::{self, Dataset, Source};
 
 use super::curve_view::CurveView;
-use super::import::ImportPanel;
+use super::import::{ImportPanel, ImportTarget};
 use super::widgets::{labelled_field_ui, outcome_ui};
 
 /// A dataset on screen.
@@ -343,8 +343,9 @@ impl DatasetsPanel {
         }
     }
 
-    /// The view: the folder row, the library, the error if any, the plot.
-    pub fn ui(&mut self, ui: &mut egui::Ui) {
+    /// The view: the folder row, the import preview (importing into `target`'s ClickHouse),
+    /// the library, the error if any, the plot.
+    pub fn ui(&mut self, ui: &mut egui::Ui, target: Option<&ImportTarget>) {
         self.poll_opening();
         ui.horizontal(|ui| {
             let field = labelled_field_ui(
@@ -374,7 +375,7 @@ impl DatasetsPanel {
                 format!("Cannot open the dataset: {error}"),
             );
         }
-        if let Some((store, name)) = self.import.ui(ui) {
+        if let Some((store, name)) = self.import.ui(ui, target) {
             let summary = format!("{name}: imported, not saved as a dataset yet");
             match CurveView::new(store, &name, StyleRequest::default(), None) {
                 Ok(view) => self.shown = Some(ShownDataset { view, summary }),

@@ -251,6 +251,10 @@ impl Explorer {
         )
     }
 
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
     pub fn last_run(&self) -> Option<RunStats> {
         self.last_run
     }

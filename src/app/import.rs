@@ -2,7 +2,10 @@
 //! or named by path is read on a worker thread ([`crate::source::dataset::import_file`]) and
 //! previewed — format, curves, points, the axes and labels found, and the import's notes
 //! (values beyond f32, labels varying within a curve, columns not read) or its line-and-column
-//! error —, then opened as curves or saved as a dataset. [`ImportPanel`] is the state.
+//! error —, then opened as curves, saved as a dataset, or imported into a ClickHouse table of
+//! the connection last explored (CSV through the library's resumable import with its progress
+//! and line-and-column errors; Arrow and Parquet as the curves read). [`ImportPanel`] is the
+//! state.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +13,8 @@ use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 
 use super::widgets::{labelled_field_ui, outcome_ui};
 use crate::curves::CurveStore;
+use crate::source::clickhouse::Connection;
+use crate::source::clickhouse::import::{ImportOptions, ImportProgress, plain_name};
 use crate::source::dataset::{self, Imported, LongColumns, SaveOptions, SavedView, Source};
 
 /// A file read and waiting for the user's choice.
@@ -69,7 +74,24 @@ pub struct ImportPanel {
     save_dir: String,
     saving: Option<Receiver<Result<String, String>>>,
     saved: Option<Result<String, String>>,
+    table: String,
+    /// An import into ClickHouse running: its progress and outcome.
+    uploading: Option<Upload>,
+    uploaded: Option<Result<String, String>>,
 }
+
+/// Where imported curves can go: a tested connection and the runtime its I/O runs on.
+#[derive(Clone, Debug)]
+pub struct ImportTarget {
+    pub connection: Connection,
+    pub runtime: tokio::runtime::Handle,
+}
+
+/// An import running into ClickHouse: its progress and its outcome.
+type Upload = (
+    tokio::sync::watch::Receiver<ImportProgress>,
+    Receiver<Result<String, String>>,
+);
 
 impl ImportPanel {
     /// Read `path` on a worker thread; the preview shows when it is read.
@@ -103,6 +125,11 @@ impl ImportPanel {
             self.reading = None;
             match result {
                 Ok(imported) => {
+                    self.table = path
+                        .file_stem()
+                        .map(|n| plain_name(&n.to_string_lossy(), "curves_"))
+                        .unwrap_or_default();
+                    self.uploaded = None;
                     self.preview = Some(Preview {
                         path,
                         store: Arc::new(imported.store),
@@ -113,6 +140,19 @@ impl ImportPanel {
                 Err(error) => {
                     tracing::warn!(%error, "a file did not import");
                     self.error = Some(error);
+                }
+            }
+        }
+        if let Some((_, receiver)) = &self.uploading {
+            match receiver.try_recv() {
+                Ok(outcome) => {
+                    self.uploaded = Some(outcome);
+                    self.uploading = None;
+                }
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Disconnected) => {
+                    self.uploaded = Some(Err("the import stopped".to_owned()));
+                    self.uploading = None;
                 }
             }
         }
@@ -157,8 +197,116 @@ impl ImportPanel {
         self.saved = None;
     }
 
+    /// Import the previewed file into `database.table` of `target`: a CSV through the
+    /// library's import (progress, resumable, line-and-column errors), other formats as the
+    /// curves read.
+    fn upload(&mut self, ctx: &egui::Context, target: &ImportTarget, table: String) {
+        let Some(preview) = &self.preview else {
+            return;
+        };
+        let database = target.connection.profile().database.clone();
+        let (progress_sender, progress) = tokio::sync::watch::channel(ImportProgress::default());
+        let (sender, receiver) = sync_channel(1);
+        let (path, store, format) = (
+            preview.path.clone(),
+            Arc::clone(&preview.store),
+            preview.format,
+        );
+        let connection = target.connection.clone();
+        let work = async move {
+            if format == "csv" {
+                let options = ImportOptions {
+                    database,
+                    table,
+                    series: None,
+                    x: None,
+                    value: None,
+                    batch_rows: 100_000,
+                };
+                connection
+                    .import_csv(&path, &options, |p| {
+                        progress_sender.send_replace(p);
+                    })
+                    .await
+                    .map(|r| {
+                        format!(
+                            "imported {} rows into {} ({}) in {:.0} ms",
+                            r.rows_inserted,
+                            r.table,
+                            r.layout,
+                            r.elapsed.as_secs_f64() * 1e3
+                        )
+                    })
+                    .map_err(|e| e.to_string())
+            } else {
+                connection
+                    .export_curves(&database, &table, &store)
+                    .await
+                    .map(|rows| format!("imported {rows} rows into {database}.{table}"))
+                    .map_err(|e| e.to_string())
+            }
+        };
+        let ctx = ctx.clone();
+        super::spawn_caught(
+            &target.runtime,
+            work,
+            |panic| Err(format!("the import stopped: {panic}")),
+            move |outcome| {
+                if let Err(error) = &outcome {
+                    tracing::warn!(%error, "an import into ClickHouse failed");
+                }
+                if sender.send(outcome).is_err() {
+                    tracing::debug!("an import finished after the view closed");
+                }
+                ctx.request_repaint();
+            },
+        );
+        self.uploading = Some((progress, receiver));
+        self.uploaded = None;
+    }
+
+    /// Import into a table of `target`, with progress.
+    fn upload_ui(&mut self, ui: &mut egui::Ui, target: Option<&ImportTarget>) {
+        let Some(target) = target else {
+            ui.weak("Test a connection and explore it to import these curves into ClickHouse.");
+            return;
+        };
+        let mut start = None;
+        ui.horizontal_wrapped(|ui| {
+            let database = &target.connection.profile().database;
+            labelled_field_ui(ui, "Import into table", &mut self.table, "curves", 160.0);
+            ui.label(format!("in {database}"));
+            let ready = self.uploading.is_none() && !self.table.trim().is_empty();
+            if ui
+                .add_enabled(ready, egui::Button::new("Import into ClickHouse"))
+                .clicked()
+            {
+                start = Some(self.table.trim().to_owned());
+            }
+        });
+        if let Some(table) = start {
+            self.upload(ui.ctx(), target, table);
+        }
+        if let Some((progress, _)) = &self.uploading {
+            let p = *progress.borrow();
+            let fraction = if p.file_bytes > 0 {
+                p.bytes_read as f32 / p.file_bytes as f32
+            } else {
+                0.0
+            };
+            ui.add(
+                egui::ProgressBar::new(fraction).text(format!("{} rows inserted", p.rows_inserted)),
+            );
+        }
+        outcome_ui(ui, self.uploaded.as_ref());
+    }
+
     /// The controls and the preview; returns the curves to show when the user opens them.
-    pub fn ui(&mut self, ui: &mut egui::Ui) -> Option<(Arc<CurveStore>, String)> {
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        target: Option<&ImportTarget>,
+    ) -> Option<(Arc<CurveStore>, String)> {
         self.poll();
         let mut open = None;
         ui.horizontal_wrapped(|ui| {
@@ -221,6 +369,7 @@ impl ImportPanel {
                 self.save(ui.ctx(), dir);
             }
             outcome_ui(ui, self.saved.as_ref());
+            self.upload_ui(ui, target);
         }
         open
     }

@@ -87,7 +87,10 @@ impl egui_tiles::Behavior<Pane> for Views<'_> {
             .inner_margin(6.0)
             .show(ui, |ui| match pane {
                 Pane::Curves => self.demo.ui(ui),
-                Pane::Datasets => self.datasets.ui(ui),
+                Pane::Datasets => {
+                    let target = self.connections.import_target();
+                    self.datasets.ui(ui, target.as_ref());
+                }
                 Pane::Connections => self.connections.ui(ui),
                 Pane::Explorer => self.connections.explorer_ui(ui),
                 Pane::Clusters => self.clusters.ui(ui),

@@ -172,9 +172,11 @@ impl LandedBatches {
     }
 }
 
-/// Turn a CSV header into a plain column name (`Part Serial` → `part_serial`).
-fn column_name(header: &str, taken: &mut Vec<String>) -> String {
-    let mut name: String = header
+/// A plain identifier from any text (`Part Serial` → `part_serial`): lower-case letters,
+/// digits and underscores, with `prefix` in front where it would be empty or start with a
+/// digit.
+pub fn plain_name(text: &str, prefix: &str) -> String {
+    let mut name: String = text
         .trim()
         .chars()
         .map(|c| {
@@ -186,8 +188,14 @@ fn column_name(header: &str, taken: &mut Vec<String>) -> String {
         })
         .collect();
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-        name.insert_str(0, "c_");
+        name.insert_str(0, prefix);
     }
+    name
+}
+
+/// Turn a CSV header into a plain column name not yet `taken`.
+fn column_name(header: &str, taken: &mut Vec<String>) -> String {
+    let mut name = plain_name(header, "c_");
     let base = name.clone();
     let mut n = 2;
     while taken.contains(&name) {
