@@ -981,6 +981,22 @@ fn a_run_shows_its_progress_and_can_be_cancelled() {
         "the hour, exactly"
     );
 
+    // The plant's production events of that hour, listed and drawn as markers.
+    let events: u64 = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let c = server.connect("plant").await;
+        let sql = format!(
+            "SELECT count() FROM plant.production_events WHERE ts >= toDateTime({from}) AND ts <= toDateTime({to})"
+        );
+        c.fetch_all::<u64>(c.query(&sql).0).await.unwrap()[0]
+    });
+    assert!(events > 0, "the seeded plant has events in that hour");
+    assert!(
+        harness
+            .query_by_label(&format!("Events: {}", events.min(500)))
+            .is_some(),
+        "{events} events listed"
+    );
+
     // The sensors one above the other: x zooms together.
     harness.get_by_label("Stack").click();
     step_until(

@@ -22,6 +22,7 @@ use crate::render::plot::{
 use crate::render::style::{
     ColourBy, StyleRequest, Styling, pass_fail_label, plot_labels, style_curves,
 };
+use crate::source::clickhouse::ProductionEvent;
 
 /// Width of a selected curve's line, physical pixels.
 const SELECTED_WIDTH_PX: f32 = 2.0;
@@ -73,6 +74,7 @@ pub struct CurveView {
     /// than all curves in one plot.
     stacked: bool,
     stack: Vec<StackPlot>,
+    events: Vec<ProductionEvent>,
     /// Not drawn yet: the plot's memory from an earlier view of the same source (zoom,
     /// legend switches) is dropped at the first frame.
     fresh: bool,
@@ -120,6 +122,7 @@ impl CurveView {
             cursors: [None; 2],
             stacked: false,
             stack: Vec::new(),
+            events: Vec::new(),
             fresh: true,
         })
     }
@@ -128,6 +131,14 @@ impl CurveView {
     #[must_use]
     pub fn with_limits(mut self, limits: Vec<(String, f64)>) -> Self {
         self.marks.limits = limits;
+        self
+    }
+
+    /// Production events and alarms over the time axis, listed in the details panel.
+    #[must_use]
+    pub fn with_events(mut self, events: Vec<ProductionEvent>) -> Self {
+        self.marks.events = events.iter().map(|e| (e.at_secs, e.is_alarm())).collect();
+        self.events = events;
         self
     }
 
@@ -572,6 +583,10 @@ impl CurveView {
         self.limits_ui(ui);
         ui.separator();
         self.cursors_ui(ui);
+        if !self.events.is_empty() {
+            ui.separator();
+            self.events_ui(ui);
+        }
         ui.separator();
         ui.heading("Export");
         ui.weak("Curves: the selection, or every shown curve when none is selected.");
@@ -614,6 +629,31 @@ impl CurveView {
                 self.limit_y.clear();
             }
         });
+    }
+
+    /// The events in view's range, oldest first (alarms in the error colour).
+    fn events_ui(&self, ui: &mut egui::Ui) {
+        ui.heading(format!("Events: {}", self.events.len()));
+        let zone = self.curves.time_zone();
+        egui::ScrollArea::vertical()
+            .id_salt("events")
+            .max_height(160.0)
+            .show(ui, |ui| {
+                for event in &self.events {
+                    let text = format!(
+                        "{} {} {} {}",
+                        format_instant(event.at_secs, zone, "%H:%M:%S"),
+                        event.station,
+                        event.kind,
+                        event.message
+                    );
+                    if event.is_alarm() {
+                        ui.colored_label(ui.visuals().error_fg_color, text);
+                    } else {
+                        ui.label(text);
+                    }
+                }
+            });
     }
 
     /// The two cursors and their differences.

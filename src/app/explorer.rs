@@ -18,7 +18,8 @@ use crate::source::clickhouse::ddl::Preset;
 use crate::source::clickhouse::schema::ValidatedMapping;
 use crate::source::clickhouse::{
     ArrayX, ClickHouseError, ColumnInfo, ColumnKind, Connection, CurveLayout, CurveQuery,
-    CurveSelection, FetchOptions, FetchProgress, PixelView, RunEstimate, SourceMapping, TableInfo,
+    CurveSelection, FetchOptions, FetchProgress, PixelView, ProductionEvent, RunEstimate,
+    SourceMapping, TableInfo,
 };
 use crate::source::dataset::manifest::Threshold;
 use crate::source::dataset::{self, ColumnRoles, SaveOptions, SavedView, Source};
@@ -29,6 +30,8 @@ use super::widgets::labelled_field_ui;
 
 /// Server-side M4 columns of a long table's first picture.
 const RUN_WIDTH_PX: u32 = 1920;
+/// Production events drawn over a run at most.
+const EVENT_LIMIT: u64 = 500;
 /// Curves per run unless the user sets another limit.
 const RUN_LIMIT: u64 = 20_000;
 
@@ -102,8 +105,9 @@ enum Message {
     Databases(Result<Vec<String>, String>),
     Tables(Result<Vec<TableInfo>, String>),
     Columns(Result<Vec<ColumnInfo>, String>),
-    /// The curves and where they came from, as a dataset records it.
-    Curves(Result<Box<(CurveStore, Source)>, String>),
+    /// The curves, where they came from (as a dataset records it), and the production
+    /// events over their time range.
+    Curves(Result<Box<(CurveStore, Source, Vec<ProductionEvent>)>, String>),
     Saved(Result<String, String>),
     /// A label column's values, for its filter.
     Values(String, Result<Vec<String>, String>),
@@ -323,7 +327,7 @@ impl Explorer {
                     self.load_filters(ctx);
                 }
                 Message::Curves(Ok(fetched)) => {
-                    let (store, source) = *fetched;
+                    let (store, source, events) = *fetched;
                     let (sql, pinned_x) = match &source {
                         Source::ClickHouse { query, x_range, .. } => {
                             (query.clone(), x_range.map(|[from, to]| (from, to)))
@@ -352,7 +356,7 @@ impl Explorer {
                     // Server-side bins are the plot's pixel columns only over the fetched range.
                     let request = StyleRequest::default();
                     match CurveView::new(Arc::new(store), &name, request, pinned_x) {
-                        Ok(view) => self.shown = Some(view),
+                        Ok(view) => self.shown = Some(view.with_events(events)),
                         Err(e) => self.error = Some(e),
                     }
                     self.sql = Some(sql);
@@ -611,6 +615,17 @@ impl Explorer {
                 if let Some(preset) = preset {
                     store.set_axes(preset.axes());
                 }
+                // Events and alarms over a time axis; the curves come without them on error.
+                let events = match x_range {
+                    Some([from, to]) if store.axes().x_is_time => c
+                        .production_events(&mapping.database, (from, to), EVENT_LIMIT)
+                        .await
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(error = %e, "production events not read");
+                            Vec::new()
+                        }),
+                    _ => Vec::new(),
+                };
                 let source = Source::ClickHouse {
                     connection: account,
                     database: mapping.database.clone(),
@@ -622,7 +637,7 @@ impl Explorer {
                     width_px: x_range.map(|_| RUN_WIDTH_PX),
                     query: plan.sql.display(),
                 };
-                Ok::<_, ClickHouseError>(Box::new((store, source)))
+                Ok::<_, ClickHouseError>(Box::new((store, source, events)))
             };
             Message::Curves(fetched.await.map_err(|e| e.to_string()))
         });

@@ -651,6 +651,8 @@ pub struct PlotPicks {
 pub struct PlotMarks {
     pub limits: Vec<(String, f64)>,
     pub cursors: Vec<(String, [f64; 2])>,
+    /// Vertical markers at x: production events, alarms drawn apart (`true`).
+    pub events: Vec<(f64, bool)>,
 }
 
 /// A plot and what the user picked in it.
@@ -748,7 +750,7 @@ pub fn curves_plot_with_marks_ui(
     } else {
         &[]
     };
-    if !legend.is_empty() || !marks.limits.is_empty() {
+    if !legend.is_empty() || !marks.limits.is_empty() || !marks.events.is_empty() {
         plot = plot.legend(
             egui_plot::Legend::default()
                 .position(egui_plot::Corner::RightTop)
@@ -808,6 +810,24 @@ fn marks_ui(plot_ui: &mut egui_plot::PlotUi<'_>, marks: &PlotMarks) {
             egui_plot::HLine::new(name.clone(), *y)
                 .color(limit_colour)
                 .style(egui_plot::LineStyle::dashed_loose()),
+        );
+    }
+    // One legend entry per kind (a shared name), so a click hides all of them.
+    let alarms = marks.events.iter().filter(|(_, alarm)| *alarm).count();
+    let others = marks.events.len() - alarms;
+    for &(x, alarm) in &marks.events {
+        let (name, colour) = if alarm {
+            (
+                format!("alarms ({alarms})"),
+                egui::Color32::from_rgb(235, 60, 60),
+            )
+        } else {
+            (format!("events ({others})"), egui::Color32::from_gray(150))
+        };
+        plot_ui.vline(
+            egui_plot::VLine::new(name, x)
+                .color(colour)
+                .style(egui_plot::LineStyle::dotted_dense()),
         );
     }
     let cursor_colour = plot_ui

@@ -31,5 +31,6 @@ pub use plan::{
     CurveQuery, CurveSelection, FetchOptions, FetchProgress, PixelView, RunEstimate, parse_x_bound,
 };
 pub use schema::{
-    ArrayX, ColumnInfo, ColumnKind, CurveLayout, MappingError, SourceMapping, TableInfo,
+    ArrayX, ColumnInfo, ColumnKind, CurveLayout, MappingError, ProductionEvent, SourceMapping,
+    TableInfo,
 };

@@ -31,6 +31,23 @@ pub enum ColumnKind {
     Unsupported,
 }
 
+/// One row of the template's `production_events`: a state change or an alarm at a station.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProductionEvent {
+    pub at_secs: f64,
+    pub station: String,
+    pub kind: String,
+    pub severity: String,
+    pub message: String,
+}
+
+impl ProductionEvent {
+    /// An alarm (rather than a state change or batch start).
+    pub fn is_alarm(&self) -> bool {
+        self.kind.eq_ignore_ascii_case("alarm")
+    }
+}
+
 impl ColumnKind {
     /// Classify a ClickHouse type name, looking through `Nullable` and `LowCardinality`.
     pub fn of_type(type_name: &str) -> Self {
@@ -152,6 +169,49 @@ impl Connection {
             .bind(clickhouse::sql::Identifier(table))
             .bind(limit);
         self.fetch_all(query).await
+    }
+
+    /// Up to `limit` production events and alarms of the manufacturing template's
+    /// `production_events` table with `from <= ts <= to` (epoch seconds), oldest first; no
+    /// table: none.
+    pub async fn production_events(
+        &self,
+        database: &str,
+        (from, to): (f64, f64),
+        limit: u64,
+    ) -> Result<Vec<ProductionEvent>> {
+        let exists = self
+            .client()
+            .query("SELECT count() FROM system.tables WHERE database = ? AND name = 'production_events'")
+            .bind(database);
+        let found: Vec<u64> = self.fetch_all(exists).await?;
+        if found.first().copied().unwrap_or(0) == 0 {
+            return Ok(Vec::new());
+        }
+        let query = self
+            .client()
+            .query(
+                "SELECT toFloat64(toUnixTimestamp(ts)) AS t, toString(station), toString(event_type), \
+                 toString(severity), message FROM ?.production_events \
+                 WHERE ts >= toDateTime(?) AND ts <= toDateTime(?) ORDER BY ts LIMIT ?",
+            )
+            .bind(clickhouse::sql::Identifier(database))
+            .bind(from.floor() as i64)
+            .bind(to.ceil() as i64)
+            .bind(limit);
+        let rows: Vec<(f64, String, String, String, String)> = self.fetch_all(query).await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(at_secs, station, kind, severity, message)| ProductionEvent {
+                    at_secs,
+                    station,
+                    kind,
+                    severity,
+                    message,
+                },
+            )
+            .collect())
     }
 
     /// Columns of `database.table`; an unknown table is [`ClickHouseError::UnknownTable`].
