@@ -159,7 +159,7 @@ pub fn pressed_shortcuts(ctx: &egui::Context) -> Vec<Shortcut> {
 }
 
 /// Mouse gestures in a plot, for the help window.
-const PLOT_GESTURES: [(&str, &str); 9] = [
+const PLOT_GESTURES: [(&str, &str); 10] = [
     ("Wheel", "zoom at the pointer"),
     ("Shift + wheel", "zoom x only"),
     ("Drag", "pan"),
@@ -172,6 +172,10 @@ const PLOT_GESTURES: [(&str, &str); 9] = [
         "add a curve / every curve through a box",
     ),
     ("Esc", "clear the selection"),
+    (
+        "A / B over a plot",
+        "place cursor A / B (Δx, Δy in the details)",
+    ),
 ];
 
 /// The help window: every shortcut and plot gesture.
