@@ -858,6 +858,23 @@ fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
     step_until(&mut harness, "foreign.ragged: 300 curves");
     assert!(harness.query_by_label("SQL that ran").is_some());
 
+    // The mapping saved as a named source, reopened from the sources panel into a new
+    // explorer with the same table and mapping.
+    set_text(&mut harness, "Source name", "ragged by class");
+    harness.get_by_label("Save as source").click();
+    harness.run_steps(2);
+    show_tab(&mut harness, "Curves");
+    harness.get_by_label("ragged by class").click();
+    step_until(&mut harness, "mapping fits the table");
+    assert!(
+        harness
+            .query_by_label_contains("foreign.ragged: ")
+            .is_none(),
+        "a new explorer"
+    );
+    harness.get_by_label("Run").click();
+    step_until(&mut harness, "foreign.ragged: 300 curves");
+
     // A CSV dropped on the window goes into a new table of the explored database.
     drop_file(&mut harness, &csv);
     step_until(&mut harness, "ragged_crlf.csv (csv): 300 curves");

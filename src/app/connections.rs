@@ -7,7 +7,7 @@
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use super::explorer::Explorer;
+use super::explorer::{Explorer, SavedSource};
 use super::import::ImportTarget;
 use crate::secrets::{self, Password};
 use crate::source::clickhouse::{Connection, ConnectionProfile};
@@ -71,6 +71,8 @@ pub struct ConnectionsPanel {
     explore_requested: bool,
     /// The entry the form edits, if any (else the form adds one).
     editing: Option<usize>,
+    /// Tables mapped to curves and saved by name (kept with the app's state).
+    sources: Vec<SavedSource>,
     draft: Draft,
     /// A message about the form or the keychain.
     note: Option<String>,
@@ -95,6 +97,7 @@ impl Default for ConnectionsPanel {
             explorer: None,
             explore_requested: false,
             editing: None,
+            sources: Vec::new(),
             draft: Draft::default(),
             note: None,
             sender,
@@ -292,6 +295,70 @@ impl ConnectionsPanel {
             .collect();
     }
 
+    /// The saved sources, for the app's storage.
+    pub fn sources(&self) -> &[SavedSource] {
+        &self.sources
+    }
+
+    /// Sources saved by an earlier session.
+    pub fn restore_sources(&mut self, sources: Vec<SavedSource>) {
+        self.sources = sources;
+    }
+
+    /// The saved sources in the sources panel: a click opens one in the explorer
+    /// (`Some(true)`: show the explorer) when its connection has been tested; otherwise the
+    /// Connections view says to test it first (`Some(false)`: show that view).
+    pub fn saved_sources_ui(&mut self, ui: &mut egui::Ui) -> Option<bool> {
+        if self.sources.is_empty() {
+            ui.weak("none saved yet");
+        }
+        let mut open = None;
+        let mut forget = None;
+        for (index, source) in self.sources.iter().enumerate() {
+            ui.horizontal(|ui| {
+                let hover = format!(
+                    "{} · {}.{}",
+                    source.connection, source.database, source.table
+                );
+                if ui
+                    .add(egui::Button::new(source.name.as_str()).frame(false))
+                    .on_hover_text(hover)
+                    .clicked()
+                {
+                    open = Some(index);
+                }
+                if ui.small_button("Forget").clicked() {
+                    forget = Some(index);
+                }
+            });
+        }
+        if let Some(index) = forget {
+            self.sources.remove(index);
+            return None;
+        }
+        let source = open.and_then(|i| self.sources.get(i)).cloned()?;
+        let connection = self.entries.iter().find_map(|e| match &e.status {
+            Status::Ok(_, c) if e.profile.keychain_account() == source.connection => {
+                Some(c.as_ref().clone())
+            }
+            _ => None,
+        });
+        match (connection, &self.runtime) {
+            (Some(connection), Some(runtime)) => {
+                let runtime = runtime.handle().clone();
+                self.explorer = Some(Explorer::with_source(connection, runtime, ui.ctx(), source));
+                Some(true)
+            }
+            _ => {
+                self.note = Some(format!(
+                    "Test the connection {} first: the source {} reads through it.",
+                    source.connection, source.name
+                ));
+                Some(false)
+            }
+        }
+    }
+
     pub fn explorer(&self) -> Option<&Explorer> {
         self.explorer.as_ref()
     }
@@ -358,7 +425,14 @@ impl ConnectionsPanel {
     /// The explorer pane: the explorer of the connection last explored, or how to get one.
     pub fn explorer_ui(&mut self, ui: &mut egui::Ui) {
         match &mut self.explorer {
-            Some(explorer) => explorer.ui(ui),
+            Some(explorer) => {
+                explorer.ui(ui);
+                if let Some(source) = explorer.take_saved_source() {
+                    // A new source of the same name replaces the old one.
+                    self.sources.retain(|s| s.name != source.name);
+                    self.sources.push(source);
+                }
+            }
             None => {
                 ui.label(
                     "Add a ClickHouse server under Connections, test it, then press Explore: its \

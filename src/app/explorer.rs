@@ -143,13 +143,24 @@ struct Running {
 }
 
 /// The mapping being edited.
-#[derive(Debug, Default, Clone, PartialEq)]
-struct Draft {
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Draft {
     key: String,
     /// Long layout: the x column; arrays: an x array column, or empty for the sample index.
     x: String,
     y: String,
     labels: Vec<String>,
+}
+
+/// A table mapped to curves, saved by name (no secrets: the connection is its keychain
+/// account, `user@host:port`), reopened from the sources panel.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SavedSource {
+    pub name: String,
+    pub connection: String,
+    pub database: String,
+    pub table: String,
+    pub mapping: Draft,
 }
 
 /// What the last run fetched, for the status bar.
@@ -181,6 +192,12 @@ pub struct Explorer {
     summary: Option<String>,
     last_run: Option<RunStats>,
     time: TimeRange,
+    /// A saved source being opened: its table is picked and its mapping applied as the
+    /// database's tables and the table's columns arrive.
+    pending: Option<SavedSource>,
+    source_name: String,
+    /// A source the user saved, until the connections panel takes it.
+    saved_source: Option<SavedSource>,
     /// At most this many curves per run.
     curve_limit: u64,
     estimate: Option<String>,
@@ -229,6 +246,9 @@ impl Explorer {
             summary: None,
             last_run: None,
             time: TimeRange::default(),
+            pending: None,
+            source_name: String::new(),
+            saved_source: None,
             curve_limit: RUN_LIMIT,
             estimate: None,
             source: None,
@@ -242,6 +262,25 @@ impl Explorer {
             Message::Databases(c.list_databases().await.map_err(|e| e.to_string()))
         });
         explorer
+    }
+
+    /// The explorer of `connection` opening `source`: its database, table and mapping.
+    pub fn with_source(
+        connection: Connection,
+        runtime: tokio::runtime::Handle,
+        ctx: &egui::Context,
+        source: SavedSource,
+    ) -> Self {
+        let mut explorer = Self::new(connection, runtime, ctx);
+        explorer.database = source.database.clone();
+        explorer.source_name = source.name.clone();
+        explorer.pending = Some(source);
+        explorer
+    }
+
+    /// A source the user saved since the last call.
+    pub fn take_saved_source(&mut self) -> Option<SavedSource> {
+        self.saved_source.take()
     }
 
     /// "ClickHouse 18.16.1 · http://host:8123/db".
@@ -320,9 +359,20 @@ impl Explorer {
                         self.load_tables(ctx);
                     }
                 }
-                Message::Tables(Ok(tables)) => self.tables = tables,
+                Message::Tables(Ok(tables)) => {
+                    self.tables = tables;
+                    if let Some(source) = &self.pending
+                        && self.tables.iter().any(|t| t.name == source.table)
+                    {
+                        self.table = source.table.clone();
+                        self.load_columns(ctx);
+                    }
+                }
                 Message::Columns(Ok(columns)) => {
-                    self.draft = guess_mapping(&self.table, &columns);
+                    self.draft = match self.pending.take() {
+                        Some(source) if source.table == self.table => source.mapping,
+                        _ => guess_mapping(&self.table, &columns),
+                    };
                     self.columns = columns;
                     self.load_filters(ctx);
                 }
@@ -881,6 +931,29 @@ impl Explorer {
         if let Some(estimate) = &self.estimate {
             ui.label(estimate);
         }
+        ui.horizontal(|ui| {
+            labelled_field_ui(
+                ui,
+                "Source name",
+                &mut self.source_name,
+                "press line 3, force",
+                180.0,
+            );
+            let ready = verdict.is_ok() && !self.source_name.trim().is_empty();
+            if ui
+                .add_enabled(ready, egui::Button::new("Save as source"))
+                .on_hover_text("Keep this table and mapping in the sources panel")
+                .clicked()
+            {
+                self.saved_source = Some(SavedSource {
+                    name: self.source_name.trim().to_owned(),
+                    connection: self.connection.profile().keychain_account(),
+                    database: self.database.clone(),
+                    table: self.table.clone(),
+                    mapping: self.draft.clone(),
+                });
+            }
+        });
     }
 }
 

@@ -37,6 +37,8 @@ pub struct Persisted {
     pub layout: Option<egui_tiles::Tree<Pane>>,
     pub connections: Vec<ConnectionProfile>,
     pub recent_datasets: Vec<PathBuf>,
+    /// Tables mapped to curves and saved by name.
+    pub sources: Vec<explorer::SavedSource>,
     pub hide_sources: bool,
 }
 
@@ -153,6 +155,7 @@ impl LyceumApp {
         datasets.restore_recent(persisted.recent_datasets);
         let mut connections = connections::ConnectionsPanel::default();
         connections.restore(persisted.connections);
+        connections.restore_sources(persisted.sources);
         Self {
             layout: persisted
                 .layout
@@ -180,6 +183,7 @@ impl LyceumApp {
             layout: Some(self.layout.clone()),
             connections: self.connections.profiles(),
             recent_datasets: self.datasets.recent().to_vec(),
+            sources: self.connections.sources().to_vec(),
             hide_sources: !self.show_sources,
         }
     }
@@ -321,6 +325,13 @@ impl LyceumApp {
         ui.label(egui::RichText::new("Servers").strong());
         if self.connections.sources_ui(ui) {
             shell::show_pane(&mut self.layout, Pane::Connections);
+        }
+        ui.add_space(6.0);
+        ui.label(egui::RichText::new("Saved sources").strong());
+        match self.connections.saved_sources_ui(ui) {
+            Some(true) => shell::show_pane(&mut self.layout, Pane::Explorer),
+            Some(false) => shell::show_pane(&mut self.layout, Pane::Connections),
+            None => {}
         }
         ui.add_space(6.0);
         ui.label(egui::RichText::new("Recent datasets").strong());
