@@ -156,6 +156,40 @@ fn snapshot(harness: &mut Harness<'static, LyceumApp>, name: &str) {
     );
 }
 
+/// A snapshot with what differs between runs painted over: nodes whose label contains one of
+/// `varying` (temp paths, times), the fields labelled `fields`, and the status bar (times).
+fn snapshot_masked(
+    harness: &mut Harness<'static, LyceumApp>,
+    name: &str,
+    varying: &[&str],
+    fields: &[&str],
+) {
+    harness.step();
+    let mut rects: Vec<egui::Rect> = varying
+        .iter()
+        .flat_map(|text| {
+            harness
+                .query_all_by_label_contains(text)
+                .map(|n| n.rect())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for field in fields {
+        if let Some(node) = harness.query_by_role_and_label(egui::accesskit::Role::TextInput, field)
+        {
+            rects.push(node.rect());
+        }
+    }
+    if let Some(status) = harness.query_by_label_contains("GPU: ") {
+        let y = status.rect().y_range();
+        rects.push(egui::Rect::from_x_y_ranges(0.0..=2_000.0, y));
+    }
+    for rect in rects {
+        harness.mask(rect.expand(2.0));
+    }
+    snapshot(harness, name);
+}
+
 #[test]
 fn the_app_loads_the_demo_and_switches_views() {
     let data = tempfile::tempdir().unwrap();
@@ -343,7 +377,6 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
         harness.query_by_label_contains("class_10 (27)").is_some(),
         "a legend by class"
     );
-    // No snapshot: the folder's path and the save time differ on every run.
 
     // Hovering the dense middle of the plot reads out the nearest curve.
     harness.hover_at(plot_centre(&harness, "ragged"));
@@ -360,6 +393,12 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
     assert!(
         harness.query_by_label_contains("300 curves · ").is_some(),
         "a library line"
+    );
+    snapshot_masked(
+        &mut harness,
+        "app_datasets",
+        &["saved 20"],
+        &["Dataset folder"],
     );
 
     // The curve under the pointer, selected and exported alone to CSV.
