@@ -631,6 +631,22 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
         "a legend by line"
     );
 
+    // Each source's view is remembered: away to another program and back, the colouring
+    // and the limit return.
+    harness.get_by_label("press_fit").click();
+    step_until(&mut harness, "press_fit: ");
+    assert!(harness.query_by_label_contains("L1 (").is_none());
+    harness.get_by_label("screwdriving").click();
+    step_until(&mut harness, "screwdriving: ");
+    assert!(
+        harness.query_by_label_contains("L1 (").is_some(),
+        "the colouring remembered"
+    );
+    assert!(
+        harness.query_by_label("upper spec: 10.5").is_some(),
+        "the limit remembered"
+    );
+
     // The wheel over the plot zooms: the picture changes.
     click_in_view(&mut harness, "Clear selection");
     step_until(&mut harness, "Selected: 0");

@@ -33,6 +33,18 @@ const MAX_STACK: usize = 12;
 /// Height of one stacked plot, points.
 const STACK_PLOT_HEIGHT: f32 = 150.0;
 
+/// How the user left a source's view, kept per source name in egui's persisted memory
+/// (eframe saves it with the window): colouring, draw mode, layout, time zone, limits.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+struct ViewMemory {
+    /// `None`: auto; `Some("")`: one colour; else the label.
+    colour_by: Option<String>,
+    density: bool,
+    stacked: bool,
+    local_time: bool,
+    limits: Vec<(String, f64)>,
+}
+
 /// One curve in a plot of its own, in the stack.
 #[derive(Debug)]
 struct StackPlot {
@@ -75,6 +87,8 @@ pub struct CurveView {
     stacked: bool,
     stack: Vec<StackPlot>,
     events: Vec<ProductionEvent>,
+    /// The view memory last stored, `None` until restored at the first frame.
+    memory: Option<ViewMemory>,
     /// Not drawn yet: the plot's memory from an earlier view of the same source (zoom,
     /// legend switches) is dropped at the first frame.
     fresh: bool,
@@ -123,6 +137,7 @@ impl CurveView {
             stacked: false,
             stack: Vec::new(),
             events: Vec::new(),
+            memory: None,
             fresh: true,
         })
     }
@@ -307,6 +322,73 @@ impl CurveView {
         let response = curves_plot_with_marks_ui(ui, &self.curves, &self.labels, &self.marks, None);
         self.place_cursors(ui, response.picks.pointer);
         self.apply_picks(response.picks);
+    }
+
+    fn memory_id(&self) -> egui::Id {
+        egui::Id::unique(("view memory", self.name.as_str()))
+    }
+
+    /// The view as the user has it now.
+    fn current_memory(&self) -> ViewMemory {
+        ViewMemory {
+            colour_by: match &self.request.colour_by {
+                ColourBy::Auto => None,
+                ColourBy::Single => Some(String::new()),
+                ColourBy::Label(name) => Some(name.clone()),
+            },
+            density: self.curves.mode() == BaseMode::Density,
+            stacked: self.stacked,
+            local_time: self.curves.time_zone() == TimeZoneChoice::Local,
+            limits: self.marks.limits.clone(),
+        }
+    }
+
+    /// At the first frame, the view as the user last left this source; afterwards, store
+    /// each change.
+    fn remember(&mut self, ctx: &egui::Context) {
+        let id = self.memory_id();
+        if self.memory.is_none()
+            && let Some(memory) = ctx.data_mut(|d| d.get_persisted::<ViewMemory>(id))
+        {
+            self.apply_memory(&memory);
+        }
+        let now = self.current_memory();
+        if self.memory.as_ref() != Some(&now) {
+            ctx.data_mut(|d| d.insert_persisted(id, now.clone()));
+            self.memory = Some(now);
+        }
+    }
+
+    fn apply_memory(&mut self, memory: &ViewMemory) {
+        let colour_by = match memory.colour_by.as_deref() {
+            None => ColourBy::Auto,
+            Some("") => ColourBy::Single,
+            Some(name) => ColourBy::Label(name.to_owned()),
+        };
+        let request = StyleRequest {
+            colour_by,
+            ..self.request.clone()
+        };
+        // A label the store no longer has: keep the library's colouring.
+        if let Err(error) = self.set_request(request) {
+            tracing::debug!(%error, "a remembered colouring no longer applies");
+        }
+        let mode = if memory.density {
+            BaseMode::Density
+        } else {
+            BaseMode::Lines
+        };
+        self.curves.set_mode(mode);
+        self.stacked = memory.stacked;
+        let zone = if memory.local_time {
+            TimeZoneChoice::Local
+        } else {
+            TimeZoneChoice::Utc
+        };
+        self.curves.set_time_zone(zone);
+        if !memory.limits.is_empty() {
+            self.marks.limits = memory.limits.clone();
+        }
     }
 
     /// The curves the stack shows: the selection, else the first shown, at most [`MAX_STACK`].
@@ -696,6 +778,7 @@ impl CurveView {
 
     /// Toolbar, plot and details side by side: the view as every source shows it.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
+        self.remember(ui.ctx());
         self.toolbar_ui(ui);
         egui::Panel::right(self.curves.id().with("details"))
             .resizable(true)
