@@ -15,16 +15,7 @@ use lyceum::source::demo::PlantConfig;
 mod support;
 
 fn app(data_dir: &std::path::Path) -> Harness<'static, LyceumApp> {
-    let plant = PlantConfig {
-        curves: 300,
-        samples: 500,
-        ..PlantConfig::default()
-    };
-    let data_dir = data_dir.to_owned();
-    Harness::builder()
-        .with_size(egui::vec2(1200.0, 1000.0))
-        .wgpu()
-        .build_eframe(move |creation| LyceumApp::new(creation, plant, data_dir))
+    app_from(data_dir, MemoryStorage::default())
 }
 
 /// Step the app (in real time: the plant and decimation run on other threads) until `label`

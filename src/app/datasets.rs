@@ -141,12 +141,10 @@ impl DatasetsPanel {
         let Some((dir, receiver)) = &self.opening else {
             return;
         };
-        let result = match receiver.try_recv() {
-            Ok(result) => result,
-            Err(TryRecvError::Empty) => return,
-            Err(TryRecvError::Disconnected) => {
-                Err(format!("{}: the worker opening it stopped", dir.display()))
-            }
+        let Some(result) = super::job_result(receiver, || {
+            format!("{}: the worker opening it stopped", dir.display())
+        }) else {
+            return;
         };
         let dir = dir.clone();
         self.opening = None;
@@ -231,10 +229,9 @@ impl DatasetsPanel {
         let Some((dir, receiver)) = &self.deleting else {
             return;
         };
-        let outcome = match receiver.try_recv() {
-            Ok(outcome) => outcome,
-            Err(TryRecvError::Empty) => return,
-            Err(TryRecvError::Disconnected) => Err("the deletion stopped".to_owned()),
+        let Some(outcome) = super::job_result(receiver, || "the deletion stopped".to_owned())
+        else {
+            return;
         };
         let dir = dir.clone();
         self.deleting = None;

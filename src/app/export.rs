@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
+use std::sync::mpsc::{Receiver, sync_channel};
 
 use super::widgets::{labelled_field_ui, outcome_ui};
 use crate::curves::{CurveId, CurveStore};
@@ -65,12 +65,9 @@ impl Default for ExportPanel {
 
 impl ExportPanel {
     fn poll(&mut self) {
-        if let Some(receiver) = &self.running {
-            let outcome = match receiver.try_recv() {
-                Ok(outcome) => outcome,
-                Err(TryRecvError::Empty) => return,
-                Err(TryRecvError::Disconnected) => Err("the export stopped".to_owned()),
-            };
+        if let Some(receiver) = &self.running
+            && let Some(outcome) = super::job_result(receiver, || "the export stopped".to_owned())
+        {
             if let Err(error) = &outcome {
                 tracing::warn!(%error, "export failed");
             }

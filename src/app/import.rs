@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
+use std::sync::mpsc::{Receiver, sync_channel};
 
 use super::widgets::{labelled_field_ui, outcome_ui};
 use crate::curves::CurveStore;
@@ -113,14 +113,11 @@ impl ImportPanel {
     }
 
     fn poll(&mut self) {
-        if let Some((path, receiver)) = &self.reading {
-            let result = match receiver.try_recv() {
-                Ok(result) => result,
-                Err(TryRecvError::Empty) => return,
-                Err(TryRecvError::Disconnected) => {
-                    Err(format!("{}: the reader stopped", path.display()))
-                }
-            };
+        if let Some((path, receiver)) = &self.reading
+            && let Some(result) = super::job_result(receiver, || {
+                format!("{}: the reader stopped", path.display())
+            })
+        {
             let path = path.clone();
             self.reading = None;
             match result {
@@ -143,25 +140,15 @@ impl ImportPanel {
                 }
             }
         }
-        if let Some((_, receiver)) = &self.uploading {
-            match receiver.try_recv() {
-                Ok(outcome) => {
-                    self.uploaded = Some(outcome);
-                    self.uploading = None;
-                }
-                Err(TryRecvError::Empty) => {}
-                Err(TryRecvError::Disconnected) => {
-                    self.uploaded = Some(Err("the import stopped".to_owned()));
-                    self.uploading = None;
-                }
-            }
+        if let Some((_, receiver)) = &self.uploading
+            && let Some(outcome) = super::job_result(receiver, || "the import stopped".to_owned())
+        {
+            self.uploaded = Some(outcome);
+            self.uploading = None;
         }
-        if let Some(receiver) = &self.saving {
-            let outcome = match receiver.try_recv() {
-                Ok(outcome) => outcome,
-                Err(TryRecvError::Empty) => return,
-                Err(TryRecvError::Disconnected) => Err("the save stopped".to_owned()),
-            };
+        if let Some(receiver) = &self.saving
+            && let Some(outcome) = super::job_result(receiver, || "the save stopped".to_owned())
+        {
             self.saved = Some(outcome);
             self.saving = None;
         }

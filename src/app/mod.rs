@@ -42,6 +42,19 @@ pub struct Persisted {
     pub hide_sources: bool,
 }
 
+/// A background job's result once it has arrived: `None` while the job runs, an error made by
+/// `stopped` when its worker went away without one.
+pub(crate) fn job_result<T>(
+    receiver: &std::sync::mpsc::Receiver<Result<T, String>>,
+    stopped: impl FnOnce() -> String,
+) -> Option<Result<T, String>> {
+    match receiver.try_recv() {
+        Ok(result) => Some(result),
+        Err(std::sync::mpsc::TryRecvError::Empty) => None,
+        Err(std::sync::mpsc::TryRecvError::Disconnected) => Some(Err(stopped())),
+    }
+}
+
 /// Run `work` on `runtime` and hand its output to `deliver`; a panic in `work` is logged and
 /// delivered as `on_panic(message)`, so a view never waits for a message that cannot come.
 pub(crate) fn spawn_caught<T, W, P, D>(

@@ -523,6 +523,11 @@ impl Connection {
         selection: &CurveSelection,
     ) -> Result<Option<(f64, f64)>> {
         let sql = CurveQuery::x_extent(m, selection)?;
+        self.fetch_extent(&sql).await
+    }
+
+    /// The `(min, max)` of an extent query's `count(), min, max` row, when it counted any.
+    async fn fetch_extent(&self, sql: &BoundSql) -> Result<Option<(f64, f64)>> {
         let rows: Vec<(u64, f64, f64)> = self.fetch_all(sql.to_query(self.client())).await?;
         Ok(rows
             .first()
@@ -538,12 +543,8 @@ impl Connection {
         selection: &CurveSelection,
         column: &ColumnInfo,
     ) -> Result<Option<(f64, f64)>> {
-        let sql = CurveQuery::column_extent(m, selection, column);
-        let rows: Vec<(u64, f64, f64)> = self.fetch_all(sql.to_query(self.client())).await?;
-        Ok(rows
-            .first()
-            .filter(|(count, _, _)| *count > 0)
-            .map(|&(_, min, max)| (min, max)))
+        self.fetch_extent(&CurveQuery::column_extent(m, selection, column))
+            .await
     }
 
     /// Curves and samples a run over `selection` (and `x_range`, long layouts) would read.
