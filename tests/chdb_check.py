@@ -20,7 +20,9 @@ statements = json.load(sys.stdin)
 outputs = []
 TIERS = ("hot", "warm", "cold", "archive")
 
-with tempfile.TemporaryDirectory() as path:
+# chdb's background merges may still write while the folder goes: a leftover temp file is no
+# verdict on the SQL.
+with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as path:
     disks = "".join(f"<{t}><path>{path}/{t}/</path></{t}>" for t in TIERS)
     volumes = "".join(f"<{t}><disk>{t}</disk></{t}>" for t in TIERS)
     config = os.path.join(path, "config.xml")
@@ -36,4 +38,5 @@ with tempfile.TemporaryDirectory() as path:
             outputs.append(str(s.query(sql, "TSV")))
         except Exception as e:  # noqa: BLE001 - any chdb failure is the answer
             sys.exit(f"statement failed:\n{sql}\n\nchdb: {e}")
+    s.close()
 print(json.dumps(outputs))
