@@ -22,7 +22,7 @@ fn app(data_dir: &std::path::Path) -> Harness<'static, LyceumApp> {
 /// shows and background work has settled.
 fn step_until(harness: &mut Harness<'static, LyceumApp>, label: &str) {
     let started = Instant::now();
-    while harness.query_by_label_contains(label).is_none() {
+    while harness.query_all_by_label_contains(label).next().is_none() {
         if started.elapsed() > Duration::from_secs(60) {
             // The screen as it was, for whoever reads the failure.
             let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -86,6 +86,23 @@ fn click_in_view(harness: &mut Harness<'static, LyceumApp>, label: &str) {
     harness.get_by_label(label).scroll_to_me();
     harness.run_steps(2);
     harness.get_by_label(label).click();
+}
+
+/// Click the leftmost node labelled `label` (the sources panel's, where a view shows the
+/// same name).
+fn click_leftmost(harness: &mut Harness<'static, LyceumApp>, label: &str) {
+    harness
+        .query_all_by_label(label)
+        .min_by(|a, b| a.rect().left().total_cmp(&b.rect().left()))
+        .unwrap_or_else(|| panic!("no `{label}`"))
+        .click();
+    harness.run_steps(2);
+}
+
+/// Whether the first "Browse…" button is disabled (its dialog open).
+fn browse_disabled(harness: &Harness<'static, LyceumApp>) -> bool {
+    let button = harness.query_all_by_label("Browse…").next().unwrap();
+    egui_kittest::kittest::NodeT::accesskit_node(&button).is_disabled()
 }
 
 /// Replace the text of the field labelled `label` with `text`.
@@ -319,6 +336,7 @@ fn the_clusters_view_creates_a_cluster_on_the_embedded_control_plane() {
     harness.get_by_label("Create cluster").click();
     step_until(&mut harness, "must be 2–63 lower-case letters");
     assert_eq!(harness.query_all_by_label("stopped").count(), 1);
+    snapshot_masked(&mut harness, "app_clusters", &["embedded (", "ago"], &[]);
 }
 
 /// A dataset of foreign curves opens in the Datasets view with no network, drawn as itself
@@ -358,6 +376,23 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
 
     let mut harness = app(data.path());
     show_tab(&mut harness, "Datasets");
+    // The native folder dialog: with no desktop portal here it cannot show; the answer is
+    // "nothing chosen", the button comes back and the typed path still works.
+    harness
+        .query_all_by_label("Browse…")
+        .next()
+        .unwrap()
+        .click();
+    harness.run_steps(2);
+    let started = Instant::now();
+    while browse_disabled(&harness) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the dialog never answered"
+        );
+        harness.step();
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let open = |harness: &mut Harness<'static, LyceumApp>, dir: &std::path::Path| {
         set_text(harness, "Dataset folder", dir.to_str().unwrap());
         harness.get_by_label("Open dataset").click();
@@ -848,6 +883,12 @@ fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
     set_text(&mut harness, "Password", "not the password");
     harness.get_by_label("Add and test").click();
     step_until(&mut harness, "cannot connect: authentication failed");
+    snapshot_masked(
+        &mut harness,
+        "app_connections",
+        &["127.0.0.1"],
+        &["Server URL"],
+    );
     // Both stay listed; the first is still good.
     assert_eq!(harness.query_all_by_label("Remove").count(), 2);
     assert!(harness.query_by_label_contains("ClickHouse 18.").is_some());
@@ -975,7 +1016,11 @@ fn a_run_shows_its_progress_and_can_be_cancelled() {
     });
     let data = tempfile::tempdir().unwrap();
     let mut harness = connected_app(data.path(), &server, "plant");
-    explore_table(&mut harness, "sensor_readings (MergeTree)");
+    // Explored from the sources panel: the connection, then a table in its tree.
+    click_leftmost(&mut harness, &server.url());
+    step_until(&mut harness, "sensor_readings_1m");
+    click_leftmost(&mut harness, "sensor_readings");
+    step_until(&mut harness, "mapping fits the table");
 
     harness.get_by_label("Run").click();
     // The click lands in one frame; the row with progress and Cancel shows in the next.
@@ -1059,6 +1104,7 @@ fn a_run_shows_its_progress_and_can_be_cancelled() {
             .is_some(),
         "{events} events listed"
     );
+    snapshot_masked(&mut harness, "app_explorer", &["127.0.0.1", " ms"], &[]);
 
     // The sensors one above the other: x zooms together.
     harness.get_by_label("Stack").click();
@@ -1092,6 +1138,41 @@ fn a_run_shows_its_progress_and_can_be_cancelled() {
         second.bounds().range_x(),
         "x is linked"
     );
+
+    // Sensors picked in the sources panel: the stack holds those two, in the order ticked.
+    let sensors: Vec<String> = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let c = server.connect("plant").await;
+        let sql = "SELECT DISTINCT toString(sensor_id) FROM plant.sensor_readings ORDER BY 1 DESC LIMIT 2";
+        c.fetch_all::<String>(c.query(sql).0).await.unwrap()
+    });
+    for sensor in &sensors {
+        set_text(&mut harness, "Keys", sensor);
+        harness.run_steps(2);
+        harness
+            .get_by_role_and_label(egui::accesskit::Role::CheckBox, sensor)
+            .click();
+        harness.run_steps(2);
+    }
+    step_until(
+        &mut harness,
+        "plant.sensor_readings: 2 of 30 curves stacked",
+    );
+    for sensor in &sensors {
+        let plot_titles = harness
+            .query_all_by_label(sensor)
+            .filter(|n| {
+                egui_kittest::kittest::NodeT::accesskit_node(n).role()
+                    != egui::accesskit::Role::CheckBox
+            })
+            .count();
+        assert_eq!(plot_titles, 1, "a stacked plot titled {sensor}");
+    }
+    harness.get_by_label("Clear the stack").click();
+    step_until(
+        &mut harness,
+        "plant.sensor_readings: 12 of 30 curves stacked",
+    );
+    set_text(&mut harness, "Keys", "");
     harness.get_by_label("Overlay").click();
     harness.run_steps(2);
 
@@ -1111,5 +1192,33 @@ fn a_run_shows_its_progress_and_can_be_cancelled() {
     assert_eq!(
         egui_kittest::kittest::NodeT::accesskit_node(&from_field).value(),
         Some(format!("{}24 06:00:00", &day_text[..8]))
+    );
+
+    // The server fails during the next run (every read of the table now throws): the
+    // error is said and the curves shown before stay.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let c = server.connect("plant").await;
+        c.execute("RENAME TABLE plant.sensor_readings TO plant.sensor_readings_kept")
+            .await
+            .unwrap();
+        c.execute(
+            "CREATE VIEW plant.sensor_readings AS SELECT * FROM plant.sensor_readings_kept \
+             WHERE throwIf(value > -1e30) = 0",
+        )
+        .await
+        .unwrap();
+    });
+    set_text(&mut harness, "From", &at(from));
+    harness.get_by_label("Run").click();
+    step_until(&mut harness, "throwIf");
+    assert!(
+        harness
+            .query_by_label_contains("plant.sensor_readings: 30 curves")
+            .is_some(),
+        "the picture before the failed run stays"
+    );
+    assert!(
+        harness.query_by_label("Cancel").is_none(),
+        "the run is over"
     );
 }

@@ -9,6 +9,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::explorer::{Explorer, SavedSource};
 use super::import::ImportTarget;
+use super::shell::Pane;
 use crate::secrets::{self, Password};
 use crate::source::clickhouse::{Connection, ConnectionProfile};
 
@@ -363,6 +364,10 @@ impl ConnectionsPanel {
         self.explorer.as_ref()
     }
 
+    pub fn explorer_mut(&mut self) -> Option<&mut Explorer> {
+        self.explorer.as_mut()
+    }
+
     /// Where imports go: the connection last explored, else the first that tested well.
     pub fn import_target(&self) -> Option<ImportTarget> {
         let runtime = self.runtime.as_ref()?.handle().clone();
@@ -387,13 +392,19 @@ impl ConnectionsPanel {
         std::mem::take(&mut self.explore_requested)
     }
 
-    /// The connections in the sources panel: name and state; a click asks for the
-    /// Connections view (returns true).
-    pub fn sources_ui(&mut self, ui: &mut egui::Ui) -> bool {
-        let mut clicked = false;
+    /// The connections in the sources panel: name and state dot; under the explored one its
+    /// databases and tables. A click on a tested
+    /// connection explores it; on any other, asks for the Connections view.
+    pub fn sources_ui(&mut self, ui: &mut egui::Ui) -> Option<Pane> {
+        let mut show = None;
         if self.entries.is_empty() {
             ui.weak("none yet");
         }
+        let explored = self
+            .explorer
+            .as_ref()
+            .map(|e| e.connection().profile().keychain_account());
+        let mut explore = None;
         for entry in &self.entries {
             let visuals = ui.visuals();
             let (colour, state) = match &entry.status {
@@ -406,20 +417,44 @@ impl ConnectionsPanel {
                     (visuals.error_fg_color, format!("cannot connect: {error}"))
                 }
             };
-            ui.horizontal(|ui| {
-                // A state dot drawn, not a glyph: every font has it.
-                let (dot, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
-                ui.painter().circle_filled(dot.center(), 4.0, colour);
-                if ui
-                    .add(egui::Button::new(entry.profile.name.as_str()).frame(false))
-                    .on_hover_text(state)
-                    .clicked()
-                {
-                    clicked = true;
+            let clicked = ui
+                .horizontal(|ui| {
+                    // A state dot drawn, not a glyph: every font has it.
+                    let (dot, _) =
+                        ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                    ui.painter().circle_filled(dot.center(), 4.0, colour);
+                    ui.add(egui::Button::new(entry.profile.name.as_str()).frame(false))
+                        .on_hover_text(state)
+                        .clicked()
+                })
+                .inner;
+            let is_explored = explored.as_deref() == Some(&entry.profile.keychain_account());
+            if is_explored && let Some(explorer) = &mut self.explorer {
+                ui.indent(("source tree", entry.profile.name.as_str()), |ui| {
+                    if explorer.tree_ui(ui) {
+                        show = Some(Pane::Explorer);
+                    }
+                });
+            }
+            if clicked {
+                match &entry.status {
+                    Status::Ok(_, connection) if !is_explored => {
+                        explore = Some(connection.as_ref().clone());
+                    }
+                    Status::Ok(..) => show = Some(Pane::Explorer),
+                    _ => show = Some(Pane::Connections),
                 }
-            });
+            }
         }
-        clicked
+        if let (Some(connection), Some(runtime)) = (explore, &self.runtime) {
+            self.explorer = Some(Explorer::new(
+                connection,
+                runtime.handle().clone(),
+                ui.ctx(),
+            ));
+            show = Some(Pane::Explorer);
+        }
+        show
     }
 
     /// The explorer pane: the explorer of the connection last explored, or how to get one.

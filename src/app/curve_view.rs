@@ -86,6 +86,11 @@ pub struct CurveView {
     /// than all curves in one plot.
     stacked: bool,
     stack: Vec<StackPlot>,
+    /// Curves the user put in the stack from the sources panel, in their order; empty: the
+    /// stack follows the selection.
+    stack_pick: Vec<CurveId>,
+    /// The sources panel's filter over curve keys.
+    stack_filter: String,
     events: Vec<ProductionEvent>,
     /// The view memory last stored, `None` until restored at the first frame.
     memory: Option<ViewMemory>,
@@ -136,6 +141,8 @@ impl CurveView {
             cursors: [None; 2],
             stacked: false,
             stack: Vec::new(),
+            stack_pick: Vec::new(),
+            stack_filter: String::new(),
             events: Vec::new(),
             memory: None,
             fresh: true,
@@ -391,9 +398,12 @@ impl CurveView {
         }
     }
 
-    /// The curves the stack shows: the selection, else the first shown, at most [`MAX_STACK`].
+    /// The curves the stack shows: those picked in the sources panel, else the selection,
+    /// else the first shown, at most [`MAX_STACK`].
     fn stack_ids(&self) -> Vec<CurveId> {
-        let ids = if self.selection.is_empty() {
+        let ids = if !self.stack_pick.is_empty() {
+            self.stack_pick.clone()
+        } else if self.selection.is_empty() {
             self.shown_ids()
         } else {
             self.selection.iter().copied().collect()
@@ -463,6 +473,8 @@ impl CurveView {
             .id_salt("stack")
             .show(ui, |ui| {
                 for plot in &self.stack {
+                    // The curve's key as a caption too: a rotated y title is cut short.
+                    ui.label(egui::RichText::new(&plot.labels.title).small().weak());
                     plot.curves.set_time_zone(self.curves.time_zone());
                     let slot = StackSlot {
                         group,
@@ -479,6 +491,57 @@ impl CurveView {
                 }
             });
         self.place_cursors(ui, pointer);
+    }
+
+    /// The sources panel's list of this view's curves (sensors), filtered by key: a tick
+    /// puts a curve in the stack (and shows the stack), an untick takes it out.
+    pub fn stack_sources_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            labelled_field_ui(ui, "Keys", &mut self.stack_filter, "filter", f32::INFINITY);
+        });
+        let needle = self.stack_filter.to_lowercase();
+        let store = Arc::clone(self.store());
+        let matching: Vec<CurveId> = (0..store.len() as CurveId)
+            // Curves the library's filters leave out (another program) are not offered.
+            .filter(|&id| self.base.styles[id as usize].is_visible())
+            .filter(|&id| store.key(id).to_lowercase().contains(&needle))
+            .collect();
+        let full = self.stack_pick.len() >= MAX_STACK;
+        egui::ScrollArea::vertical()
+            .id_salt(("stack sources", self.name.as_str()))
+            .max_height(240.0)
+            .show_rows(
+                ui,
+                ui.spacing().interact_size.y,
+                matching.len(),
+                |ui, rows| {
+                    for &id in &matching[rows] {
+                        let mut stacked = self.stack_pick.contains(&id);
+                        let checkbox = ui.add_enabled(
+                            stacked || !full,
+                            egui::Checkbox::new(&mut stacked, store.key(id)),
+                        );
+                        let checkbox = if full && !stacked {
+                            checkbox.on_disabled_hover_text(format!(
+                                "the stack holds {MAX_STACK} plots at most"
+                            ))
+                        } else {
+                            checkbox
+                        };
+                        if checkbox.changed() {
+                            if stacked {
+                                self.stack_pick.push(id);
+                                self.stacked = true;
+                            } else {
+                                self.stack_pick.retain(|&picked| picked != id);
+                            }
+                        }
+                    }
+                },
+            );
+        if !self.stack_pick.is_empty() && ui.small_button("Clear the stack").clicked() {
+            self.stack_pick.clear();
+        }
     }
 
     /// A or B over a plot places that cursor (unless a text field takes the keys).

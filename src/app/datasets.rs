@@ -12,8 +12,9 @@ use crate::render::style::{ColourBy, StyleRequest};
 use crate::source::dataset::{self, Dataset, Source};
 
 use super::curve_view::CurveView;
+use super::file_dialog::{DialogKind, FileDialog, PathField};
 use super::import::{ImportPanel, ImportTarget};
-use super::widgets::{labelled_field_ui, outcome_ui};
+use super::widgets::outcome_ui;
 
 /// A dataset on screen.
 #[derive(Debug)]
@@ -27,6 +28,8 @@ struct ShownDataset {
 #[derive(Debug, Default)]
 pub struct DatasetsPanel {
     path: String,
+    /// The folder dialog, while open.
+    dialog: Option<FileDialog>,
     opening: Option<(PathBuf, Receiver<Result<Dataset, String>>)>,
     shown: Option<ShownDataset>,
     error: Option<String>,
@@ -92,6 +95,11 @@ impl DatasetsPanel {
     pub fn restore_recent(&mut self, recent: Vec<PathBuf>) {
         self.recent = recent;
         self.recent.truncate(RECENT_DATASETS);
+    }
+
+    /// The open dataset's view, if any.
+    pub fn view_mut(&mut self) -> Option<&mut CurveView> {
+        self.shown.as_mut().map(|shown| &mut shown.view)
     }
 
     /// The recent datasets in the sources panel; a click opens one and returns true (the
@@ -345,19 +353,21 @@ impl DatasetsPanel {
     pub fn ui(&mut self, ui: &mut egui::Ui, target: Option<&ImportTarget>) {
         self.poll_opening();
         ui.horizontal(|ui| {
-            let field = labelled_field_ui(
-                ui,
-                "Dataset folder",
-                &mut self.path,
-                "/path/to/dataset",
-                360.0,
-            );
+            let (field, chosen) = PathField {
+                label: "Dataset folder",
+                hint: "/path/to/dataset",
+                width: 360.0,
+                kind: DialogKind::OpenFolder,
+            }
+            .ui(ui, &mut self.path, &mut self.dialog);
             let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             let can_open = self.opening.is_none() && !self.path.trim().is_empty();
             let clicked = ui
                 .add_enabled(can_open, egui::Button::new("Open dataset"))
                 .clicked();
-            if clicked || (enter && can_open) {
+            if let Some(dir) = chosen {
+                self.open(ui.ctx(), dir);
+            } else if clicked || (enter && can_open) {
                 let dir = PathBuf::from(self.path.trim());
                 self.open(ui.ctx(), dir);
             }

@@ -61,6 +61,10 @@ impl DemoPanel {
         self.shown.as_ref().map(|(_, view)| view)
     }
 
+    pub fn view_mut(&mut self) -> Option<&mut CurveView> {
+        self.shown.as_mut().map(|(_, view)| view)
+    }
+
     fn poll_loading(&mut self) {
         if let DemoState::Loading(receiver) = &self.state {
             self.state = match receiver.try_recv() {

@@ -25,6 +25,7 @@ use crate::source::dataset::manifest::Threshold;
 use crate::source::dataset::{self, ColumnRoles, SaveOptions, SavedView, Source};
 
 use super::curve_view::CurveView;
+use super::file_dialog::{DialogKind, FileDialog, PathField};
 use super::time_range::{RangeChoice, TimeRange, now_secs};
 use super::widgets::labelled_field_ui;
 
@@ -203,6 +204,7 @@ pub struct Explorer {
     estimate: Option<String>,
     source: Option<Source>,
     save_dir: String,
+    save_dialog: Option<FileDialog>,
     /// Save the selection alone rather than every fetched curve.
     save_selected_only: bool,
     saved: Option<String>,
@@ -253,6 +255,7 @@ impl Explorer {
             estimate: None,
             source: None,
             save_dir: String::new(),
+            save_dialog: None,
             save_selected_only: false,
             saved: None,
             sender,
@@ -292,6 +295,57 @@ impl Explorer {
             profile.url,
             profile.database
         )
+    }
+
+    /// The view of the last run, if any.
+    pub fn shown_mut(&mut self) -> Option<&mut CurveView> {
+        self.shown.as_mut()
+    }
+
+    /// The sources panel's tree under this connection: databases (one open at a time: the
+    /// explorer lists one database's tables), its tables; a click opens one here (returns
+    /// true: show the explorer).
+    pub fn tree_ui(&mut self, ui: &mut egui::Ui) -> bool {
+        let ctx = ui.ctx().clone();
+        let mut clicked = false;
+        let mut open_database = None;
+        let mut open_table = None;
+        for database in &self.databases {
+            let is_open = *database == self.database;
+            let header = egui::CollapsingHeader::new(database.as_str())
+                .id_salt(("source database", database.as_str()))
+                .open(Some(is_open))
+                .show(ui, |ui| {
+                    if self.tables.is_empty() {
+                        ui.weak(self.busy.unwrap_or("no tables"));
+                    }
+                    for table in &self.tables {
+                        if ui
+                            .selectable_label(table.name == self.table, table.name.as_str())
+                            .on_hover_text(table.engine.as_str())
+                            .clicked()
+                        {
+                            open_table = Some(table.name.clone());
+                        }
+                    }
+                });
+            if header.header_response.clicked() && !is_open {
+                open_database = Some(database.clone());
+            }
+        }
+        if let Some(database) = open_database {
+            self.database = database;
+            self.load_tables(&ctx);
+            clicked = true;
+        }
+        if let Some(table) = open_table {
+            if table != self.table {
+                self.table = table;
+                self.load_columns(&ctx);
+            }
+            clicked = true;
+        }
+        clicked
     }
 
     pub fn connection(&self) -> &Connection {
@@ -764,13 +818,13 @@ impl Explorer {
     /// Save what was fetched as a dataset folder, for review with no network.
     fn save_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            labelled_field_ui(
-                ui,
-                "Save as dataset",
-                &mut self.save_dir,
-                "/path/to/new-dataset",
-                300.0,
-            );
+            PathField {
+                label: "Save as dataset",
+                hint: "/path/to/new-dataset",
+                width: 300.0,
+                kind: DialogKind::SaveFolder,
+            }
+            .ui(ui, &mut self.save_dir, &mut self.save_dialog);
             let any_selected = self
                 .shown
                 .as_ref()

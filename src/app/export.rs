@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 
-use super::widgets::{labelled_field_ui, outcome_ui};
+use super::file_dialog::{DialogKind, FileDialog, PathField};
+use super::widgets::outcome_ui;
 use crate::curves::{CurveId, CurveStore};
 use crate::render::check_image_size;
 use crate::render::cpu::write_png;
@@ -42,6 +43,8 @@ enum Pending {
 pub struct ExportPanel {
     curves_path: String,
     png_path: String,
+    curves_dialog: Option<FileDialog>,
+    png_dialog: Option<FileDialog>,
     width_px: u32,
     height_px: u32,
     running: Option<Receiver<Result<String, String>>>,
@@ -54,6 +57,8 @@ impl Default for ExportPanel {
         Self {
             curves_path: String::new(),
             png_path: String::new(),
+            curves_dialog: None,
+            png_dialog: None,
             width_px: 1600,
             height_px: 900,
             running: None,
@@ -155,13 +160,13 @@ impl ExportPanel {
         self.poll();
         let idle = self.running.is_none() && self.confirm.is_none();
         ui.horizontal_wrapped(|ui| {
-            labelled_field_ui(
-                ui,
-                "Export curves to",
-                &mut self.curves_path,
-                "/path/curves.csv or .parquet",
-                220.0,
-            );
+            PathField {
+                label: "Export curves to",
+                hint: "/path/curves.csv or .parquet",
+                width: 220.0,
+                kind: DialogKind::SaveFile(&["csv", "parquet"]),
+            }
+            .ui(ui, &mut self.curves_path, &mut self.curves_dialog);
             let path = PathBuf::from(self.curves_path.trim());
             let known = ExportFormat::of_path(&path).is_some();
             let button = ui
@@ -172,13 +177,13 @@ impl ExportPanel {
             }
         });
         ui.horizontal_wrapped(|ui| {
-            labelled_field_ui(
-                ui,
-                "Export PNG to",
-                &mut self.png_path,
-                "/path/picture.png",
-                220.0,
-            );
+            PathField {
+                label: "Export PNG to",
+                hint: "/path/picture.png",
+                width: 220.0,
+                kind: DialogKind::SaveFile(&["png"]),
+            }
+            .ui(ui, &mut self.png_path, &mut self.png_dialog);
             let width = ui.label("Width");
             ui.add(egui::DragValue::new(&mut self.width_px).range(1..=16_384))
                 .labelled_by(width.id);

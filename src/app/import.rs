@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 
+use super::file_dialog::{DialogKind, FileDialog, PathField};
 use super::widgets::{labelled_field_ui, outcome_ui};
 use crate::curves::CurveStore;
 use crate::source::clickhouse::Connection;
@@ -64,14 +65,21 @@ impl Preview {
     }
 }
 
+/// The files an import reads, for the file dialog.
+const IMPORT_EXTENSIONS: &[&str] = &[
+    "csv", "tsv", "txt", "arrow", "ipc", "feather", "parquet", "pq",
+];
+
 /// The import controls of the Datasets view.
 #[derive(Debug, Default)]
 pub struct ImportPanel {
     path: String,
+    path_dialog: Option<FileDialog>,
     reading: Option<(PathBuf, Receiver<Result<Imported, String>>)>,
     preview: Option<Preview>,
     error: Option<String>,
     save_dir: String,
+    save_dialog: Option<FileDialog>,
     saving: Option<Receiver<Result<String, String>>>,
     saved: Option<Result<String, String>>,
     table: String,
@@ -297,16 +305,18 @@ impl ImportPanel {
         self.poll();
         let mut open = None;
         ui.horizontal_wrapped(|ui| {
-            let field = labelled_field_ui(
-                ui,
-                "File to import",
-                &mut self.path,
-                "/path/curves.csv, .arrow or .parquet (or drop it on the window)",
-                360.0,
-            );
+            let (field, chosen) = PathField {
+                label: "File to import",
+                hint: "/path/curves.csv, .arrow or .parquet (or drop it on the window)",
+                width: 360.0,
+                kind: DialogKind::OpenFile(IMPORT_EXTENSIONS),
+            }
+            .ui(ui, &mut self.path, &mut self.path_dialog);
             let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             let ready = self.reading.is_none() && !self.path.trim().is_empty();
-            if (ui
+            if let Some(path) = chosen {
+                self.read(ui.ctx(), path);
+            } else if (ui
                 .add_enabled(ready, egui::Button::new("Preview"))
                 .clicked()
                 || enter)
@@ -337,13 +347,13 @@ impl ImportPanel {
                     open = Some((Arc::clone(&preview.store), preview.name()));
                 }
                 ui.separator();
-                labelled_field_ui(
-                    ui,
-                    "Save imported curves to",
-                    &mut self.save_dir,
-                    "/path/to/new-dataset",
-                    240.0,
-                );
+                PathField {
+                    label: "Save imported curves to",
+                    hint: "/path/to/new-dataset",
+                    width: 240.0,
+                    kind: DialogKind::SaveFolder,
+                }
+                .ui(ui, &mut self.save_dir, &mut self.save_dialog);
                 let ready = self.saving.is_none() && !self.save_dir.trim().is_empty();
                 if ui
                     .add_enabled(ready, egui::Button::new("Save as dataset"))

@@ -14,6 +14,7 @@ pub mod datasets;
 pub mod demo;
 pub mod explorer;
 pub mod export;
+pub mod file_dialog;
 pub mod import;
 pub mod shell;
 pub mod time_range;
@@ -27,6 +28,7 @@ use crate::render::gpu::GpuErrorSlot;
 use crate::render::plot::{CurveRenderResources, latest_decimation};
 use crate::source::clickhouse::ConnectionProfile;
 use crate::source::demo::PlantConfig;
+use curve_view::CurveView;
 use shell::{Pane, Shortcut, StatusLine};
 
 /// The app's state kept between sessions (eframe storage): never a secret.
@@ -336,8 +338,8 @@ impl LyceumApp {
         }
         ui.add_space(6.0);
         ui.label(egui::RichText::new("Servers").strong());
-        if self.connections.sources_ui(ui) {
-            shell::show_pane(&mut self.layout, Pane::Connections);
+        if let Some(pane) = self.connections.sources_ui(ui) {
+            shell::show_pane(&mut self.layout, pane);
         }
         ui.add_space(6.0);
         ui.label(egui::RichText::new("Saved sources").strong());
@@ -350,6 +352,29 @@ impl LyceumApp {
         ui.label(egui::RichText::new("Recent datasets").strong());
         if self.datasets.sources_ui(ui) {
             shell::show_pane(&mut self.layout, Pane::Datasets);
+        }
+        if let Some(view) = self.active_view_mut() {
+            ui.add_space(6.0);
+            ui.label(egui::RichText::new("Curves to stack").strong())
+                .on_hover_text("Tick sensors or curves of the view in front to stack them");
+            view.stack_sources_ui(ui);
+        }
+    }
+
+    /// The curve view of the tab in front (demo plant, dataset or explorer run), if any.
+    fn active_view_mut(&mut self) -> Option<&mut CurveView> {
+        let front = shell::front_panes(&self.layout);
+        let pane = [Pane::Explorer, Pane::Datasets, Pane::Curves]
+            .into_iter()
+            .find(|pane| front.contains(pane))?;
+        match pane {
+            Pane::Explorer => self
+                .connections
+                .explorer_mut()
+                .and_then(explorer::Explorer::shown_mut),
+            Pane::Datasets => self.datasets.view_mut(),
+            Pane::Curves => self.demo.view_mut(),
+            Pane::Connections | Pane::Clusters => None,
         }
     }
 

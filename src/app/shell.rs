@@ -67,6 +67,14 @@ pub fn show_pane(tree: &mut egui_tiles::Tree<Pane>, pane: Pane) {
     tree.make_active(|_, tile| matches!(tile, egui_tiles::Tile::Pane(p) if *p == pane));
 }
 
+/// The panes in front: shown now, not behind another tab.
+pub fn front_panes(tree: &egui_tiles::Tree<Pane>) -> Vec<Pane> {
+    tree.active_tiles()
+        .iter()
+        .filter_map(|id| tree.tiles.get_pane(id).copied())
+        .collect()
+}
+
 /// The views, borrowed for one frame of the tile layout.
 #[derive(Debug)]
 pub struct Views<'a> {
