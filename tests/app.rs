@@ -166,6 +166,8 @@ fn snapshot(harness: &mut Harness<'static, LyceumApp>, name: &str) {
 
 /// A snapshot with what differs between runs painted over: nodes whose label contains one of
 /// `varying` (temp paths, times), the fields labelled `fields`, and the status bar (times).
+/// A label starting with `row:` masks the whole width of the row it is on (what follows a
+/// path of varying length moves).
 fn snapshot_masked(
     harness: &mut Harness<'static, LyceumApp>,
     name: &str,
@@ -173,12 +175,17 @@ fn snapshot_masked(
     fields: &[&str],
 ) {
     harness.step();
+    let full_width = |rect: egui::Rect| egui::Rect::from_x_y_ranges(0.0..=2_000.0, rect.y_range());
     let mut rects: Vec<egui::Rect> = varying
         .iter()
         .flat_map(|text| {
+            let (row, text) = match text.strip_prefix("row:") {
+                Some(text) => (true, text),
+                None => (false, *text),
+            };
             harness
                 .query_all_by_label_contains(text)
-                .map(|n| n.rect())
+                .map(|n| if row { full_width(n.rect()) } else { n.rect() })
                 .collect::<Vec<_>>()
         })
         .collect();
@@ -189,8 +196,7 @@ fn snapshot_masked(
         }
     }
     if let Some(status) = harness.query_by_label_contains("GPU: ") {
-        let y = status.rect().y_range();
-        rects.push(egui::Rect::from_x_y_ranges(0.0..=2_000.0, y));
+        rects.push(full_width(status.rect()));
     }
     for rect in rects {
         harness.mask(rect.expand(2.0));
@@ -336,7 +342,12 @@ fn the_clusters_view_creates_a_cluster_on_the_embedded_control_plane() {
     harness.get_by_label("Create cluster").click();
     step_until(&mut harness, "must be 2–63 lower-case letters");
     assert_eq!(harness.query_all_by_label("stopped").count(), 1);
-    snapshot_masked(&mut harness, "app_clusters", &["embedded (", "ago"], &[]);
+    snapshot_masked(
+        &mut harness,
+        "app_clusters",
+        &["row:embedded (", "ago"],
+        &[],
+    );
 }
 
 /// A dataset of foreign curves opens in the Datasets view with no network, drawn as itself
