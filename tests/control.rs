@@ -1111,3 +1111,177 @@ fn schemathesis_finds_no_server_errors() {
     );
     assert!(stdout.contains("passed"), "{stdout}");
 }
+
+// Attacks on logins (issue 11): limits per user and per client address that simultaneous
+// attempts cannot pass, no user enumeration by timing, and password hashing bounded.
+
+/// A client whose connections come from `source`: any 127.x.y.z reaches a loopback server,
+/// so one test plays several machines.
+fn client_from(source: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(source))
+        .build()
+        .unwrap()
+}
+
+/// The status of one login as `user` with `password`.
+async fn login_status(client: &reqwest::Client, url: &str, user: &str, password: &str) -> u16 {
+    client
+        .post(format!("{url}{}", lyceum::control::api::paths::LOGIN))
+        .json(&serde_json::json!({ "user": user, "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logins_are_limited_per_user_and_address_even_when_simultaneous() {
+    use lyceum::control::server::auth::{ADDRESS_ATTEMPTS, LOGIN_ATTEMPTS};
+
+    let plane = Plane::start().await;
+    let owner = plane.owner().await;
+    owner.create_user(&creds("ulla")).await.unwrap();
+    let url = plane.url();
+    let right = creds("ulla").password;
+    let home = client_from([127, 0, 0, 2]);
+    assert_eq!(login_status(&home, &url, "ulla", &right).await, 200);
+
+    // 60 wrong passwords at once from another machine: no more than the limit are checked.
+    let attacker = client_from([127, 0, 0, 3]);
+    let mut attempts = tokio::task::JoinSet::new();
+    for _ in 0..60 {
+        let (attacker, url) = (attacker.clone(), url.clone());
+        attempts
+            .spawn(async move { login_status(&attacker, &url, "ulla", "a-wrong-password").await });
+    }
+    let statuses = attempts.join_all().await;
+    let checked = statuses.iter().filter(|&&s| s == 401).count();
+    assert!(
+        checked <= LOGIN_ATTEMPTS as usize,
+        "{checked} of 60 simultaneous attempts were checked"
+    );
+    assert!(
+        statuses.iter().all(|s| [401, 429, 503].contains(s)),
+        "{statuses:?}"
+    );
+
+    // Ulla is locked out for strangers, not from the machine she logged in from before.
+    let stranger = client_from([127, 0, 0, 4]);
+    assert_eq!(login_status(&stranger, &url, "ulla", &right).await, 429);
+    assert_eq!(login_status(&home, &url, "ulla", &right).await, 200);
+
+    // One address guessing many users runs into its own limit.
+    let guesser = client_from([127, 0, 0, 5]);
+    let mut statuses = Vec::new();
+    for i in 0..ADDRESS_ATTEMPTS + 5 {
+        statuses.push(login_status(&guesser, &url, &format!("guess{i}"), "a-wrong-password").await);
+    }
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 401).count(),
+        ADDRESS_ATTEMPTS as usize,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.last(), Some(&429));
+
+    // A user name no account can have is refused before it is counted or hashed.
+    let huge = "x".repeat(60 * 1024);
+    assert_eq!(
+        login_status(&stranger, &url, &huge, "a-wrong-password").await,
+        422
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_user_takes_as_long_as_a_wrong_password() {
+    let plane = Plane::start().await;
+    let owner = plane.owner().await;
+    owner.create_user(&creds("vera")).await.unwrap();
+    let url = plane.url();
+    let client = client_from([127, 0, 0, 6]);
+    let mut known = Duration::MAX;
+    let mut unknown = Duration::MAX;
+    for i in 0..3 {
+        let started = Instant::now();
+        assert_eq!(
+            login_status(&client, &url, "vera", "a-wrong-password").await,
+            401
+        );
+        known = known.min(started.elapsed());
+        let started = Instant::now();
+        assert_eq!(
+            login_status(&client, &url, &format!("nobody{i}"), "a-wrong-password").await,
+            401
+        );
+        unknown = unknown.min(started.elapsed());
+    }
+    // Both run one Argon2id check; without it an unknown user answered ~20× sooner.
+    assert!(
+        unknown * 3 > known,
+        "unknown user {unknown:?}, wrong password {known:?}: the difference tells who exists"
+    );
+}
+
+/// Peak resident memory of process `pid`, bytes.
+fn peak_rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+#[test]
+fn a_flood_of_wrong_logins_keeps_memory_bounded_and_lets_a_real_login_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = CliServer::start(dir.path());
+    let url = server.url.clone();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let owner = loop {
+            match ControlClient::new(url.clone()).bootstrap(&creds("olga")).await {
+                Ok(session) => break session,
+                Err(e) => {
+                    assert!(Instant::now() < deadline, "the server never came up: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        drop(owner);
+        let home = client_from([127, 0, 0, 2]);
+        assert_eq!(login_status(&home, &url, "olga", &creds("olga").password).await, 200);
+
+        eprintln!("before the flood: peak RSS {} MB", peak_rss_bytes(server.child.id()) / 1_000_000);
+        // 1,000 wrong logins at once from 50 machines, each for another user name.
+        let mut flood = tokio::task::JoinSet::new();
+        for i in 0..1_000u32 {
+            let client = client_from([127, 0, 1, 10 + (i % 50) as u8]);
+            let url = url.clone();
+            flood.spawn(async move {
+                login_status(&client, &url, &format!("user{i}"), "a-wrong-password").await
+            });
+        }
+        // Meanwhile the owner logs in from her machine (told to retry while the server is busy).
+        let started = Instant::now();
+        let status = loop {
+            let status = login_status(&home, &url, "olga", &creds("olga").password).await;
+            if status != 503 {
+                break status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let login_secs = started.elapsed().as_secs_f64();
+        let statuses = flood.join_all().await;
+        assert_eq!(status, 200, "the owner logs in during the flood");
+        assert!(statuses.iter().all(|s| [401, 429, 503].contains(s)));
+        let peak = peak_rss_bytes(server.child.id());
+        eprintln!(
+            "flood: correct login took {login_secs:.2} s; server peak RSS {} MB; {} checked, {} limited, {} busy",
+            peak / 1_000_000,
+            statuses.iter().filter(|&&s| s == 401).count(),
+            statuses.iter().filter(|&&s| s == 429).count(),
+            statuses.iter().filter(|&&s| s == 503).count()
+        );
+        assert!(peak < 200_000_000, "peak RSS {} MB", peak / 1_000_000);
+    });
+}

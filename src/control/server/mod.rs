@@ -45,6 +45,9 @@ pub enum ControlError {
     TooManyRequests(String),
     #[error("{0}")]
     TooLarge(String),
+    /// Over a bound on concurrent work (password checks): try again shortly.
+    #[error("{0}")]
+    Busy(String),
     #[error("provisioning failed: {0}")]
     Provider(String),
     #[error("internal error: {0}")]
@@ -61,6 +64,7 @@ impl ControlError {
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             Self::Provider(_) => (StatusCode::BAD_GATEWAY, "provider"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -92,6 +96,7 @@ pub struct ServerConfig {
 pub struct AppState {
     pub db: store::Db,
     pub limiter: auth::LoginLimiter,
+    pub hasher: auth::Hasher,
     pub local: Option<provider::LocalProvider>,
     /// Serialises provisioning work per server (start/stop/delete/credential rewrites).
     pub provisioning: tokio::sync::Mutex<()>,
@@ -111,6 +116,7 @@ impl AppState {
         Ok(Arc::new(Self {
             db: store::Db::open(&config.db_path)?,
             limiter: auth::LoginLimiter::default(),
+            hasher: auth::Hasher::default(),
             local: config
                 .clickhouse_binary
                 .clone()
@@ -199,6 +205,7 @@ pub async fn spawn(addr: SocketAddr, config: &ServerConfig) -> Result<RunningSer
     let app = router(state);
     let task = tokio::spawn(async move {
         // Serving ends only with the process or an abort; an error is the listener failing.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(%addr, error = %e, "the control-plane server stopped");
         }

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rusqlite::params;
 
-use super::{ApiJson, ApiResult, Caller, RequestId, Shared, WRITE, audit_record};
+use super::{ApiJson, ApiResult, Caller, ClientAddress, RequestId, Shared, WRITE, audit_record};
 use super::{check_name, check_password};
 use crate::control::api::{Credentials, IssuedToken, NewToken, Session, TokenInfo, paths};
 use crate::control::server::auth::{self, new_secret, sha256_hex};
@@ -56,7 +56,7 @@ pub(super) async fn bootstrap(
 ) -> Result<(StatusCode, Json<Session>), ControlError> {
     check_name("user", &body.user, '_')?;
     check_password(&body.password)?;
-    let hash = auth::hash_password(&body.password)?;
+    let hash = state.hasher.hash(body.password.clone()).await?;
     let record = AuditRecord {
         actor: &body.user,
         action: "bootstrap",
@@ -83,7 +83,7 @@ pub(super) async fn bootstrap(
     ))
 }
 
-/// Log in (rate-limited per user name)
+/// Log in (rate-limited per user name and client address)
 #[utoipa::path(
     post,
     path = paths::LOGIN,
@@ -93,10 +93,13 @@ pub(super) async fn bootstrap(
 )]
 pub(super) async fn login(
     State(state): Shared,
+    ClientAddress(address): ClientAddress,
     RequestId(rid): RequestId,
     ApiJson(body): ApiJson<Credentials>,
 ) -> ApiResult<Session> {
-    state.limiter.check(&body.user)?;
+    // A name no account can have is refused before anything is counted or hashed.
+    check_name("user", &body.user, '_')?;
+    let attempt = state.limiter.begin(&body.user, address)?;
     let row = state.db.read(|c| {
         optional(c.query_row(
             "SELECT id, password_hash FROM users WHERE name = ?",
@@ -104,23 +107,15 @@ pub(super) async fn login(
             |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
         ))
     })?;
-    // Hash checking runs off the async workers (Argon2 is slow on purpose).
-    let password = body.password.clone();
-    let verified = match row {
-        Some((id, hash)) => tokio::task::spawn_blocking(move || {
-            auth::verify_password(&password, &hash).then_some(id)
-        })
-        .await
-        .map_err(|e| ControlError::Internal(e.to_string()))?,
-        None => None,
-    };
-    let Some(user_id) = verified else {
-        state.limiter.failed(&body.user);
+    let (user_id, hash) = row.unzip();
+    // An unknown user is checked against a dummy hash: as slow as a wrong password.
+    let verified = state.hasher.verify(body.password.clone(), hash).await?;
+    let Some(user_id) = user_id.filter(|_| verified) else {
         return Err(ControlError::Unauthenticated(
             "wrong user name or password".into(),
         ));
     };
-    state.limiter.succeeded(&body.user);
+    state.limiter.succeeded(attempt);
     Ok(Json(session(&state, user_id, &body.user, &rid, "login")?))
 }
 
@@ -178,7 +173,7 @@ pub(super) async fn create_user(
     }
     check_name("user", &body.user, '_')?;
     check_password(&body.password)?;
-    let hash = auth::hash_password(&body.password)?;
+    let hash = state.hasher.hash(body.password.clone()).await?;
     state.db.mutate(
         &audit_record(
             &principal,

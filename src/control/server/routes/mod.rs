@@ -7,7 +7,7 @@
 //! the same list, so neither can name a route the other lacks.
 //!
 //! Shared by the resources: the extractors — [`Caller`], the only way a handler authenticates,
-//! [`RequestId`] and [`ApiJson`] — cluster authorization ([`authorize`]) and validation of
+//! [`RequestId`], [`ClientAddress`] and [`ApiJson`] — cluster authorization ([`authorize`]) and validation of
 //! names, passwords and cluster configurations.
 
 mod audit;
@@ -134,6 +134,23 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
                 .and_then(|v| v.to_str().ok())
                 .filter(|v| !v.is_empty() && v.len() <= 64)
                 .map_or_else(|| new_secret("req_")[..24].to_owned(), str::to_owned),
+        ))
+    }
+}
+
+/// The client's IP address, for the login limits (unspecified where the server was not
+/// started with connection info, as in a router driven directly).
+struct ClientAddress(std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |info| info.0.ip()),
         ))
     }
 }
