@@ -774,6 +774,77 @@ async fn a_local_two_shard_cluster_really_runs_clickhouse() {
         );
     }
 
+    // Secrets: the database, its WAL and the clusters folder are this user's only; the node
+    // secrets live in the cluster's private folder, not in the database.
+    let mode = |path: PathBuf| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777
+    };
+    let root = plane.dir.path();
+    let cluster_dir = root.join("clusters").join(format!("cluster-{id}"));
+    assert_eq!(mode(root.join("control.db")), 0o600);
+    assert_eq!(mode(root.join("control.db-wal")), 0o600);
+    assert_eq!(mode(root.join("clusters")), 0o700);
+    assert_eq!(mode(cluster_dir.clone()), 0o700);
+    let secrets_file = cluster_dir.join(lyceum::control::server::provider::SECRETS_FILE);
+    assert_eq!(mode(secrets_file.clone()), 0o600);
+    let secrets: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&secrets_file).unwrap()).unwrap();
+    let monitor_password = secrets["monitor_password"].as_str().unwrap().to_owned();
+    let interserver_password = secrets["interserver_password"].as_str().unwrap().to_owned();
+    for file in ["control.db", "control.db-wal"] {
+        let bytes = std::fs::read(root.join(file)).unwrap();
+        for secret in [&monitor_password, &interserver_password] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "a node secret is in {file}"
+            );
+        }
+    }
+    // The monitor reads system tables only; the inter-server user writes rows (distributed
+    // inserts need it) but changes no schema.
+    let monitor = lyceum::control::server::provider::MONITOR_USER;
+    let interserver = lyceum::control::server::provider::INTERSERVER_USER;
+    clickhouse(
+        ports[0],
+        monitor,
+        &monitor_password,
+        "SELECT count() FROM system.parts",
+    )
+    .await
+    .unwrap();
+    for refused in [
+        "SELECT count() FROM default.readings",
+        "CREATE TABLE default.mine (x UInt8) ENGINE = Memory",
+        "INSERT INTO default.readings VALUES ('m', 1, 1)",
+    ] {
+        assert!(
+            clickhouse(ports[0], monitor, &monitor_password, refused)
+                .await
+                .is_err(),
+            "the monitor user ran `{refused}`"
+        );
+    }
+    for refused in [
+        "CREATE TABLE default.mine (x UInt8) ENGINE = Memory",
+        "DROP TABLE default.readings",
+    ] {
+        assert!(
+            clickhouse(ports[0], interserver, &interserver_password, refused)
+                .await
+                .is_err(),
+            "the inter-server user ran `{refused}`"
+        );
+    }
+    clickhouse(
+        ports[0],
+        interserver,
+        &interserver_password,
+        "SELECT count() FROM default.readings",
+    )
+    .await
+    .unwrap();
+
     // Rotation: the old password stops working, the new one works.
     let rotated = owner
         .rotate_credential(id, issued.credential.id)
@@ -1284,4 +1355,60 @@ fn a_flood_of_wrong_logins_keeps_memory_bounded_and_lets_a_real_login_through() 
         );
         assert!(peak < 200_000_000, "peak RSS {} MB", peak / 1_000_000);
     });
+}
+
+/// A database written before node secrets left it: on start the secrets move to the
+/// cluster's private folder and no trace of them stays in the database files.
+#[tokio::test(flavor = "multi_thread")]
+async fn node_secrets_stored_by_an_older_version_move_out_of_the_database() {
+    use lyceum::control::server::provider::SECRETS_FILE;
+    use lyceum::control::server::store::{Db, sql};
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = Plane::config(dir.path());
+    let cluster_dir = config.clusters_dir.join("cluster-1");
+    std::fs::create_dir_all(&cluster_dir).unwrap();
+    let secret = "0123456789abcdef-monitor-secret";
+    let runtime = serde_json::json!({
+        "dir": cluster_dir,
+        "nodes": [],
+        "monitor_password": secret,
+        "interserver_password": "0123456789abcdef-interserver-secret",
+    });
+    {
+        let db = Db::open(&config.db_path).unwrap();
+        db.system(|tx| {
+            sql(tx.execute(
+                "INSERT INTO clusters (name, config, state, runtime, created_at, updated_at) VALUES ('old', '{}', 'stopped', ?, '', '')",
+                [runtime.to_string()],
+            ))
+        })
+        .unwrap();
+    }
+    let server = spawn("127.0.0.1:0".parse().unwrap(), &config)
+        .await
+        .unwrap();
+    drop(server);
+    let secrets_file = cluster_dir.join(SECRETS_FILE);
+    assert!(
+        std::fs::read_to_string(&secrets_file)
+            .unwrap()
+            .contains(secret)
+    );
+    assert_eq!(
+        std::fs::metadata(&secrets_file)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    for file in ["control.db", "control.db-wal"] {
+        let bytes = std::fs::read(dir.path().join(file)).unwrap_or_default();
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "the old secret is still in {file}"
+        );
+    }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use rusqlite::params;
 
 use super::provider::{LocalRuntime, NodeUser};
-use super::store::{now, sql};
+use super::store::{Db, now, sql};
 use super::{AppState, ControlError};
 use crate::control::api::{Cluster, ClusterConfig, ClusterState, NodeStatus, ProviderKind, Role};
 
@@ -62,9 +62,15 @@ pub fn decode_cluster(raw: RawCluster) -> Result<ClusterRow, ControlError> {
         state: ClusterState::parse(&state).ok_or_else(|| bad("state"))?,
         state_reason,
         runtime: runtime
-            .map(|r| serde_json::from_str(&r))
+            .map(|r| serde_json::from_str::<LocalRuntime>(&r))
             .transpose()
-            .map_err(|_| bad("runtime"))?,
+            .map_err(|_| bad("runtime"))?
+            .map(|mut runtime| {
+                if let Err(e) = runtime.load_secrets() {
+                    tracing::warn!(cluster_id = id, error = %e, "node secrets missing: the nodes cannot be monitored");
+                }
+                runtime
+            }),
         created_at,
         updated_at,
     })
@@ -83,6 +89,42 @@ impl ClusterRow {
             role,
         }
     }
+}
+
+/// Rows stored before node secrets moved out of the database: the secrets go to each
+/// cluster's private folder (when it still exists) and the row is written again without
+/// them; deleted content is overwritten (`secure_delete`) and the WAL truncated, so the old
+/// text is gone from the files too.
+pub fn move_node_secrets_out_of_database(db: &Db) -> Result<(), ControlError> {
+    let moved = db.system(|tx| {
+        let rows: Vec<(i64, String)> = {
+            let mut statement = sql(tx.prepare(
+                "SELECT id, runtime FROM clusters WHERE instr(runtime, '\"monitor_password\"') > 0",
+            ))?;
+            let rows = sql(statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?))))?;
+            sql(rows.collect())?
+        };
+        for (id, json) in &rows {
+            let runtime: LocalRuntime = serde_json::from_str(json).map_err(|_| {
+                ControlError::Internal(format!("cluster {id}: stored runtime is unreadable"))
+            })?;
+            if runtime.dir.exists() {
+                runtime.save_secrets()?;
+            }
+            let stripped = serde_json::to_string(&runtime)
+                .map_err(|e| ControlError::Internal(e.to_string()))?;
+            sql(tx.execute(
+                "UPDATE clusters SET runtime = ? WHERE id = ?",
+                params![stripped, id],
+            ))?;
+        }
+        Ok(rows.len())
+    })?;
+    if moved > 0 {
+        tracing::info!(clusters = moved, "node secrets moved out of the database");
+        db.checkpoint()?;
+    }
+    Ok(())
 }
 
 pub fn set_state(

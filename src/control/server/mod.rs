@@ -109,12 +109,15 @@ impl AppState {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
         {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                ControlError::Internal(format!("cannot create {}: {e}", parent.display()))
-            })?;
+            store::create_private_dirs(parent)?;
         }
+        if config.clickhouse_binary.is_some() {
+            store::private_dir(&config.clusters_dir)?;
+        }
+        let db = store::Db::open(&config.db_path)?;
+        lifecycle::move_node_secrets_out_of_database(&db)?;
         Ok(Arc::new(Self {
-            db: store::Db::open(&config.db_path)?,
+            db,
             limiter: auth::LoginLimiter::default(),
             hasher: auth::Hasher::default(),
             local: config

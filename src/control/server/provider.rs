@@ -33,9 +33,51 @@ pub struct LocalRuntime {
     pub dir: PathBuf,
     pub nodes: Vec<LocalNode>,
     /// The read-only user the control plane monitors with, and the inter-server user
-    /// `Distributed` tables connect as (both random, never shown).
+    /// `Distributed` tables connect as: random, never shown, kept in the cluster's private
+    /// folder ([`SECRETS_FILE`], 0600), never in the database (older rows had them; they are
+    /// read once and moved).
+    #[serde(default, skip_serializing)]
     pub monitor_password: String,
+    #[serde(default, skip_serializing)]
     pub interserver_password: String,
+}
+
+/// The node secrets' file in a local cluster's folder.
+pub const SECRETS_FILE: &str = "node-secrets.json";
+
+#[derive(Serialize, Deserialize)]
+struct NodeSecrets {
+    monitor_password: String,
+    interserver_password: String,
+}
+
+impl LocalRuntime {
+    /// Write the node secrets into the cluster's folder (0600, in a 0700 folder).
+    pub fn save_secrets(&self) -> Result<(), ControlError> {
+        crate::control::server::store::private_dir(&self.dir)?;
+        let secrets = NodeSecrets {
+            monitor_password: self.monitor_password.clone(),
+            interserver_password: self.interserver_password.clone(),
+        };
+        let json = serde_json::to_string(&secrets).map_err(|e| provider_error(e.to_string()))?;
+        write_file(&self.dir.join(SECRETS_FILE), &json)
+    }
+
+    /// Read the node secrets back, unless this runtime already holds them (a row stored
+    /// before they moved out of the database).
+    pub fn load_secrets(&mut self) -> Result<(), ControlError> {
+        if !self.monitor_password.is_empty() {
+            return Ok(());
+        }
+        let path = self.dir.join(SECRETS_FILE);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| provider_error(format!("cannot read {}: {e}", path.display())))?;
+        let secrets: NodeSecrets = serde_json::from_str(&text)
+            .map_err(|e| provider_error(format!("{} is unreadable: {e}", path.display())))?;
+        self.monitor_password = secrets.monitor_password;
+        self.interserver_password = secrets.interserver_password;
+        Ok(())
+    }
 }
 
 /// A credential as the nodes need it.
@@ -116,6 +158,7 @@ impl LocalProvider {
             monitor_password: new_secret(""),
             interserver_password: new_secret(""),
         };
+        runtime.save_secrets()?;
         for node in &runtime.nodes {
             for sub in ["data", "tmp", "user_files", "format_schemas", "log"] {
                 std::fs::create_dir_all(node.dir.join(sub)).map_err(|e| {
@@ -233,7 +276,7 @@ impl LocalProvider {
         let mut nodes = Vec::new();
         for node in &runtime.nodes {
             let report = if node.pid.is_some_and(process_alive) {
-                node_report(node.http_port, &runtime.monitor_password).await
+                node_report(node, &runtime.monitor_password).await
             } else {
                 None
             };
@@ -303,12 +346,13 @@ async fn ping(port: u16) -> bool {
         .is_ok_and(|r| r.status().is_success())
 }
 
-/// (version, uptime s, active parts, bytes on disk) from a running node.
-async fn node_report(port: u16, monitor_password: &str) -> Option<(String, u64, u64, u64)> {
-    let query = "SELECT version(), uptime(), (SELECT count() FROM system.parts WHERE active), \
-                 (SELECT sum(bytes_on_disk) FROM system.parts WHERE active) FORMAT TabSeparated";
+/// (version, uptime s, active parts, bytes on disk) of a running node: the first two as the
+/// node reports them to the monitor user (who sees no table of the users', so not their
+/// parts either), the others counted in the node's data folder.
+async fn node_report(node: &LocalNode, monitor_password: &str) -> Option<(String, u64, u64, u64)> {
+    let query = "SELECT version(), uptime() FORMAT TabSeparated";
     let text = http_client()
-        .post(format!("http://127.0.0.1:{port}/"))
+        .post(format!("http://127.0.0.1:{}/", node.http_port))
         .header("X-ClickHouse-User", MONITOR_USER)
         .header("X-ClickHouse-Key", monitor_password)
         .body(query)
@@ -322,8 +366,51 @@ async fn node_report(port: u16, monitor_password: &str) -> Option<(String, u64, 
         .ok()?;
     let mut fields = text.trim().split('\t');
     let version = fields.next()?.to_owned();
-    let mut number = || fields.next().and_then(|f| f.parse::<u64>().ok());
-    Some((version, number()?, number()?, number().unwrap_or(0)))
+    let uptime = fields.next().and_then(|f| f.parse::<u64>().ok())?;
+    let data = node.dir.join("data").join("data");
+    let (parts, bytes) = tokio::task::spawn_blocking(move || parts_on_disk(&data))
+        .await
+        .ok()?;
+    Some((version, uptime, parts, bytes))
+}
+
+/// Parts and their bytes under a node's `data/<database>/<table>/<part>` (MergeTree keeps one
+/// folder per part; `detached` and parts being written or removed, named `tmp…` or
+/// `delete_tmp…`, do not count; parts merged away count until ClickHouse removes them).
+fn parts_on_disk(data: &Path) -> (u64, u64) {
+    fn entries(dir: &Path) -> Vec<std::fs::DirEntry> {
+        std::fs::read_dir(dir)
+            .map(|d| d.flatten().collect())
+            .unwrap_or_default()
+    }
+    fn bytes_under(dir: &Path) -> u64 {
+        entries(dir)
+            .iter()
+            .map(|e| match e.file_type() {
+                Ok(t) if t.is_dir() => bytes_under(&e.path()),
+                Ok(_) => e.metadata().map_or(0, |m| m.len()),
+                Err(_) => 0,
+            })
+            .sum()
+    }
+    let mut parts = 0;
+    let mut bytes = 0;
+    for database in entries(data) {
+        for table in entries(&database.path()) {
+            for part in entries(&table.path()) {
+                let name = part.file_name().to_string_lossy().into_owned();
+                let is_part = part.file_type().is_ok_and(|t| t.is_dir())
+                    && name != "detached"
+                    && !name.starts_with("tmp")
+                    && !name.starts_with("delete_tmp");
+                if is_part {
+                    parts += 1;
+                    bytes += bytes_under(&part.path());
+                }
+            }
+        }
+    }
+    (parts, bytes)
 }
 
 fn last_log_lines(dir: &Path) -> String {
@@ -382,28 +469,32 @@ fn node_config(node: &LocalNode, runtime: &LocalRuntime, config: &ClusterConfig)
 }
 
 fn users_xml(runtime: &LocalRuntime, users: &[NodeUser]) -> String {
-    let user = |name: &str, sha: &str, profile: &str| {
+    let user = |name: &str, sha: &str, profile: &str, extra: &str| {
         format!(
-            "<{name}><password_sha256_hex>{sha}</password_sha256_hex><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>{profile}</profile><quota>default</quota></{name}>"
+            "<{name}><password_sha256_hex>{sha}</password_sha256_hex><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>{profile}</profile><quota>default</quota>{extra}</{name}>"
         )
     };
+    // The monitor reads system tables only; the inter-server user reads and writes what
+    // distributed queries forward, but changes no schema.
     let mut entries = user(
         MONITOR_USER,
         &sha256_hex(&runtime.monitor_password),
         "readonly",
+        "<allow_databases><database>system</database></allow_databases>",
     );
     entries.push_str(&user(
         INTERSERVER_USER,
         &sha256_hex(&runtime.interserver_password),
-        "default",
+        "interserver",
+        "",
     ));
     for u in users {
-        entries.push_str(&user(&u.name, &u.password_sha256, "default"));
+        entries.push_str(&user(&u.name, &u.password_sha256, "default", ""));
     }
     format!(
         r#"<?xml version="1.0"?>
 <yandex>
-  <profiles><default><max_memory_usage>4000000000</max_memory_usage></default><readonly><readonly>1</readonly></readonly></profiles>
+  <profiles><default><max_memory_usage>4000000000</max_memory_usage></default><readonly><readonly>1</readonly></readonly><interserver><max_memory_usage>4000000000</max_memory_usage><allow_ddl>0</allow_ddl></interserver></profiles>
   <users>{entries}</users>
   <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
 </yandex>

@@ -118,6 +118,39 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// Create `path` if missing, readable and writable by this user only (0600), and make an
+/// existing one so.
+pub fn private_file(path: &Path) -> Result<(), ControlError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|_| std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)))
+        .map_err(|e| ControlError::Internal(format!("cannot make {} private: {e}", path.display())))
+}
+
+/// Create the folder `path` and any missing parents, each this user's only (0700); folders that
+/// exist are left as they are (the database may sit in a shared one such as /tmp).
+pub fn create_private_dirs(path: &Path) -> Result<(), ControlError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|e| ControlError::Internal(format!("cannot create {}: {e}", path.display())))
+}
+
+/// [`create_private_dirs`], and `path` itself made this user's only (0700) even if it existed:
+/// a folder only the control plane uses (local clusters' data and secrets).
+pub fn private_dir(path: &Path) -> Result<(), ControlError> {
+    use std::os::unix::fs::PermissionsExt;
+    create_private_dirs(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| ControlError::Internal(format!("cannot make {} private: {e}", path.display())))
+}
+
 fn internal(e: rusqlite::Error) -> ControlError {
     ControlError::Internal(format!("database: {e}"))
 }
@@ -133,16 +166,27 @@ pub struct AuditRecord<'a> {
 }
 
 impl Db {
-    /// Open (creating if needed) and migrate.
+    /// Open (creating if needed) and migrate. The file, its WAL and shared-memory files are
+    /// readable by this user only (0600), also when they existed before.
     pub fn open(path: &Path) -> Result<Self, ControlError> {
+        private_file(path)?;
         let mut connection = Connection::open(path).map_err(|e| {
             ControlError::Internal(format!("cannot open the database {}: {e}", path.display()))
         })?;
         connection
             .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                 PRAGMA secure_delete = ON;",
             )
             .map_err(internal)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            let side = std::path::PathBuf::from(side);
+            if side.exists() {
+                private_file(&side)?;
+            }
+        }
         let version: i64 = connection
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .map_err(internal)?;
@@ -164,6 +208,17 @@ impl Db {
         Ok(Self {
             connection: Mutex::new(connection),
         })
+    }
+
+    /// Copy the WAL into the database file and truncate it (nothing old stays in the WAL).
+    pub fn checkpoint(&self) -> Result<(), ControlError> {
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        connection
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(internal)
     }
 
     /// Run a read.
