@@ -907,20 +907,23 @@ fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
     harness.query_all_by_label("Edit").nth(1).unwrap().click();
     harness.run_steps(2);
     set_text(&mut harness, "Password", support::PASSWORD);
+    let wait_for_two_good = |harness: &mut Harness<'static, LyceumApp>| {
+        let started = Instant::now();
+        while harness
+            .query_all_by_label_contains("ClickHouse 18.")
+            .count()
+            < 2
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "never connected"
+            );
+            harness.step();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
     harness.get_by_label("Save and test").click();
-    let started = Instant::now();
-    while harness
-        .query_all_by_label_contains("ClickHouse 18.")
-        .count()
-        < 2
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the edit never connected"
-        );
-        harness.step();
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_two_good(&mut harness);
     assert_eq!(
         harness.query_all_by_label("Remove").count(),
         2,
@@ -931,6 +934,19 @@ fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
             .query_by_label_contains("authentication failed")
             .is_none()
     );
+    // A password given to a user that has none is refused; the edit's "No password" forgets
+    // it (an empty field would keep it).
+    harness.query_all_by_label("Edit").next().unwrap().click();
+    harness.run_steps(2);
+    set_text(&mut harness, "Password", "a-password-default-lacks");
+    harness.get_by_label("Save and test").click();
+    step_until(&mut harness, "cannot connect: authentication failed");
+    harness.query_all_by_label("Edit").next().unwrap().click();
+    harness.run_steps(2);
+    harness.get_by_label("No password").click();
+    harness.step();
+    harness.get_by_label("Save and test").click();
+    wait_for_two_good(&mut harness);
 
     // Explore the good connection: its database's tables, the long table mapped by a guess
     // the library accepts, Run, and the curves drawn as themselves.

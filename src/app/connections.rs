@@ -48,6 +48,9 @@ struct Draft {
     password: String,
     /// HTTPS: a PEM file of the server's certificate authority; empty for the public roots.
     ca_file: String,
+    /// While editing: the server takes no password, so forget the stored one (an empty
+    /// field otherwise keeps it).
+    no_password: bool,
 }
 
 impl Default for Draft {
@@ -58,6 +61,7 @@ impl Default for Draft {
             database: "lyceum_demo".to_owned(),
             password: String::new(),
             ca_file: String::new(),
+            no_password: false,
         }
     }
 }
@@ -151,6 +155,14 @@ impl ConnectionsPanel {
         let editing = self.editing.take().filter(|&i| i < self.entries.len());
         let mut session_password = editing.and_then(|i| self.entries[i].session_password.clone());
         self.note = None;
+        if std::mem::take(&mut self.draft.no_password) {
+            session_password = None;
+            if let Err(e) = secrets::use_platform_store()
+                .and_then(|_| secrets::delete_password(&profile.keychain_account()))
+            {
+                tracing::debug!(error = %e, "no stored password to forget");
+            }
+        }
         if let Some(password) = password {
             match secrets::use_platform_store()
                 .and_then(|_| secrets::store_password(&profile.keychain_account(), &password))
@@ -190,6 +202,7 @@ impl ConnectionsPanel {
                 user: entry.profile.user.clone(),
                 database: entry.profile.database.clone(),
                 password: String::new(),
+                no_password: false,
                 ca_file: entry
                     .profile
                     .ca_file
@@ -199,7 +212,7 @@ impl ConnectionsPanel {
             };
             self.editing = Some(index);
             self.note = Some(format!(
-                "Editing {}: leave the password empty to keep the stored one.",
+                "Editing {}: leave the password empty to keep the stored one (or tick No password).",
                 entry.profile.keychain_account()
             ));
         }
@@ -517,6 +530,13 @@ impl ConnectionsPanel {
             });
         ui.horizontal(|ui| {
             if self.editing.is_some() {
+                ui.add_enabled(
+                    self.draft.password.is_empty(),
+                    egui::Checkbox::new(&mut self.draft.no_password, "No password"),
+                )
+                .on_hover_text(
+                    "The server takes this user without a password: forget the stored one",
+                );
                 if ui.button("Save and test").clicked() {
                     self.submit(ui.ctx());
                 }

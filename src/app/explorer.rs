@@ -446,14 +446,22 @@ impl Explorer {
                             bytes: p.bytes,
                             elapsed: running.started.elapsed(),
                         };
-                        self.summary = Some(format!(
+                        let mut summary = format!(
                             "{} curves, {} points from {} rows ({:.1} MB) in {:.0} ms",
                             store.len(),
                             store.point_count(),
                             stats.rows,
                             stats.bytes as f64 / 1e6,
                             stats.elapsed.as_secs_f64() * 1e3
-                        ));
+                        );
+                        if pinned_x.is_some() {
+                            summary.push_str(&format!(
+                                ", binned by the server into {RUN_WIDTH_PX} pixel columns (M4: \
+                                 the same picture as every sample). A dataset saved from this \
+                                 run keeps these points, not every sample."
+                            ));
+                        }
+                        self.summary = Some(summary);
                         self.last_run = Some(stats);
                     }
                     let name = format!("{}.{}", self.database, self.table);
@@ -533,6 +541,9 @@ impl Explorer {
     fn load_columns(&mut self, ctx: &egui::Context) {
         let (database, table) = (self.database.clone(), self.table.clone());
         self.columns.clear();
+        // They spoke of the table before.
+        self.estimate = None;
+        self.saved = None;
         self.spawn(ctx, "reading columns", |c| async move {
             Message::Columns(
                 c.list_columns(&database, &table)
@@ -1026,26 +1037,88 @@ fn guess_mapping(table: &str, columns: &[ColumnInfo]) -> Draft {
     if template_preset(table).is_some() {
         return Draft::default();
     }
-    let key = columns
+    let arrays: Vec<&ColumnInfo> = columns
         .iter()
-        .find(|c| c.kind == ColumnKind::Text)
-        .map(|c| c.name.clone())
-        .unwrap_or_default();
-    let y = columns
-        .iter()
-        .find(|c| c.kind == ColumnKind::NumberArray)
-        .or_else(|| columns.iter().rev().find(|c| c.kind == ColumnKind::Number))
-        .map(|c| c.name.clone())
-        .unwrap_or_default();
-    let x = columns
-        .iter()
-        .find(|c| c.kind.is_axis() && c.name != y && c.name != key)
-        .map(|c| c.name.clone())
-        .unwrap_or_default();
+        .filter(|c| c.kind == ColumnKind::NumberArray)
+        .collect();
+    let text = |c: &&ColumnInfo| c.kind == ColumnKind::Text;
+    let (key, y, x) = if let Some(y) = arrays.first() {
+        // One row per curve: the key is the row's id (an integer column, an `…id` one first),
+        // else a text column; x is a second array when there is one, else the sample index.
+        let integer =
+            |c: &&ColumnInfo| c.kind == ColumnKind::Number && !c.type_name.contains("Float");
+        let key = columns
+            .iter()
+            .filter(integer)
+            .find(|c| c.name.to_lowercase().ends_with("id"))
+            .or_else(|| columns.iter().find(integer))
+            .or_else(|| columns.iter().find(text));
+        let x = arrays.get(1).map(|c| c.name.clone()).unwrap_or_default();
+        (key, y.name.clone(), x)
+    } else {
+        let key = columns.iter().find(text);
+        let y = columns
+            .iter()
+            .rev()
+            .find(|c| c.kind == ColumnKind::Number)
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        let key_name = key.map(|c| c.name.as_str()).unwrap_or_default();
+        let x = columns
+            .iter()
+            .find(|c| c.kind.is_axis() && c.name != y && c.name != key_name)
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        (key, y, x)
+    };
+    let key = key.map(|c| c.name.clone()).unwrap_or_default();
     let labels = columns
         .iter()
-        .filter(|c| c.kind == ColumnKind::Text && c.name != key && !c.name.starts_with('_'))
+        .filter(|c| text(c) && c.name != key && !c.name.starts_with('_'))
         .map(|c| c.name.clone())
         .collect();
     Draft { key, x, y, labels }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(name: &str, type_name: &str, kind: ColumnKind) -> ColumnInfo {
+        ColumnInfo {
+            name: name.to_owned(),
+            type_name: type_name.to_owned(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn a_foreign_table_is_guessed_as_its_layout_reads() {
+        // One row per cycle: the cycle is the key, x the sample index, text columns labels.
+        let arrays = [
+            column("cycle", "UInt64", ColumnKind::Number),
+            column("station", "String", ColumnKind::Text),
+            column("ts", "DateTime", ColumnKind::DateTime),
+            column("force", "Array(Float32)", ColumnKind::NumberArray),
+        ];
+        let draft = guess_mapping("press_cycles", &arrays);
+        assert_eq!(
+            (draft.key.as_str(), draft.x.as_str(), draft.y.as_str()),
+            ("cycle", "", "force")
+        );
+        assert_eq!(draft.labels, ["station"]);
+        // Long rows: a text key, the time as x, the last number as y.
+        let long = [
+            column("machine", "String", ColumnKind::Text),
+            column("t", "DateTime", ColumnKind::DateTime),
+            column("temperature", "Float64", ColumnKind::Number),
+            column("phase", "String", ColumnKind::Text),
+        ];
+        let draft = guess_mapping("oven_temps", &long);
+        assert_eq!(
+            (draft.key.as_str(), draft.x.as_str(), draft.y.as_str()),
+            ("machine", "t", "temperature")
+        );
+        assert_eq!(draft.labels, ["phase"]);
+    }
 }

@@ -134,6 +134,10 @@ impl ExportPanel {
                     pinned_x: source.pinned_x,
                 };
                 self.spawn(ctx, move || {
+                    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                        std::fs::create_dir_all(parent)
+                            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+                    }
                     render_store(source.store, &request)
                         .map_err(|e| e.to_string())
                         .and_then(|(image, _)| write_png(&image, &path).map_err(|e| e.to_string()))

@@ -11,17 +11,18 @@ use super::{CurveId, CurveStore, Sampling};
 
 /// The curve nearest to `(x, y)`, with its y there, among the curves `shown` accepts and
 /// within `max_dy` (data units) of `y`; curves not spanning `x`, or with a gap there, are
-/// skipped.
+/// skipped, except that a curve's first or last sample (a lone sample included) counts within
+/// `max_dx` of `x`.
 pub fn nearest_curve(
     store: &CurveStore,
     shown: impl Fn(CurveId) -> bool,
     x: f64,
     y: f64,
-    max_dy: f64,
+    (max_dx, max_dy): (f64, f64),
 ) -> Option<(CurveId, f64)> {
     let mut best: Option<(CurveId, f64, f64)> = None;
     for id in (0..store.len() as CurveId).filter(|&id| shown(id)) {
-        let Some(at) = y_at(store, id, x) else {
+        let Some(at) = y_at(store, id, x, max_dx) else {
             continue;
         };
         let dy = (at - y).abs();
@@ -98,8 +99,9 @@ fn passes_through(store: &CurveStore, id: CurveId, area: DataBox) -> bool {
     })
 }
 
-/// Curve `id`'s y at `x`, on the straight segment between its neighbouring samples.
-fn y_at(store: &CurveStore, id: CurveId, x: f64) -> Option<f64> {
+/// Curve `id`'s y at `x`, on the straight segment between its neighbouring samples; before
+/// its first sample or past its last, that sample's y within `max_dx` of it.
+fn y_at(store: &CurveStore, id: CurveId, x: f64, max_dx: f64) -> Option<f64> {
     let ys = store.y(id);
     let n = ys.len();
     if n == 0 {
@@ -119,11 +121,11 @@ fn y_at(store: &CurveStore, id: CurveId, x: f64) -> Option<f64> {
     let value = match after {
         0 => {
             let (x0, y0) = at(0);
-            (x0 == x).then_some(y0)?
+            ((x0 - x).abs() <= max_dx).then_some(y0)?
         }
         i if i >= n => {
             let (x1, y1) = at(n - 1);
-            (x1 == x).then_some(y1)?
+            ((x - x1).abs() <= max_dx).then_some(y1)?
         }
         i => {
             let ((xa, ya), (xb, yb)) = (at(i - 1), at(i));
@@ -151,15 +153,30 @@ mod tests {
             .unwrap();
         b.push_explicit("gap", &[], &[0.0, 1.0, 2.5], &[5.0, f32::NAN, 5.0])
             .unwrap();
+        b.push_explicit("lone", &[], &[7.0], &[40.0]).unwrap();
         let s = b.finish().unwrap();
+        let near = (0.1, 2.0);
         // At x = 1.5 the ramp is at 15.
-        assert_eq!(nearest_curve(&s, |_| true, 1.5, 14.0, 2.0), Some((1, 15.0)));
-        assert_eq!(nearest_curve(&s, |_| true, 1.5, 0.5, 2.0), Some((0, 0.0)));
+        assert_eq!(
+            nearest_curve(&s, |_| true, 1.5, 14.0, near),
+            Some((1, 15.0))
+        );
+        assert_eq!(nearest_curve(&s, |_| true, 1.5, 0.5, near), Some((0, 0.0)));
         // The explicit curve has a gap around x = 1.5: not a candidate.
-        assert_eq!(nearest_curve(&s, |_| true, 1.5, 5.0, 2.0), None);
+        assert_eq!(nearest_curve(&s, |_| true, 1.5, 5.0, near), None);
         // Outside every curve, or hidden.
-        assert_eq!(nearest_curve(&s, |_| true, 9.0, 0.0, 2.0), None);
-        assert_eq!(nearest_curve(&s, |id| id != 1, 1.5, 14.0, 2.0), None);
+        assert_eq!(nearest_curve(&s, |_| true, 9.0, 0.0, near), None);
+        assert_eq!(nearest_curve(&s, |id| id != 1, 1.5, 14.0, near), None);
+        // A lone sample is found near it, not far from it; a curve's end too.
+        assert_eq!(
+            nearest_curve(&s, |_| true, 7.05, 40.5, near),
+            Some((3, 40.0))
+        );
+        assert_eq!(nearest_curve(&s, |_| true, 7.5, 40.5, near), None);
+        assert_eq!(
+            nearest_curve(&s, |_| true, 2.05, 19.0, near),
+            Some((1, 20.0))
+        );
     }
 
     #[test]

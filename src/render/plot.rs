@@ -761,6 +761,7 @@ pub fn curves_plot_with_marks_ui(
         wheel_zoom(plot_ui);
         // Unnamed: the legend lists the colours, not the item.
         plot_ui.add(CurvesItem::new(String::new(), Arc::clone(curves)));
+        lone_samples_ui(plot_ui, curves);
         for (value, [r, g, b, a]) in legend {
             // A line with no points: a legend entry only (`add`, since `line` drops it).
             plot_ui.add(
@@ -887,12 +888,37 @@ fn nearest_at_pointer(
     let pointer = response.response.hover_pos()?;
     let transform = &response.transform;
     let at = transform.value_from_position(pointer);
-    let max_dy = transform.dvalue_dpos()[1].abs() * HOVER_PX;
+    let [dx_per_px, dy_per_px] = transform.dvalue_dpos();
+    let max_d = (dx_per_px.abs() * HOVER_PX, dy_per_px.abs() * HOVER_PX);
     let styles = curves.styles();
     let visible = |id: u32| styles.get(id as usize).is_some_and(CurveStyle::is_visible);
-    crate::curves::nearest_curve(curves.store(), visible, at.x, at.y, max_dy)
+    crate::curves::nearest_curve(curves.store(), visible, at.x, at.y, max_d)
         .map(|(id, y)| (id, y, at))
 }
+
+/// Curves with a single sample draw one pixel: a marker makes them visible (unnamed, so the
+/// legend does not list them). At most [`LONE_MARKERS`].
+fn lone_samples_ui(plot_ui: &mut egui_plot::PlotUi<'_>, curves: &PlotCurves) {
+    let store = curves.store();
+    let styles = curves.styles();
+    let lone = (0..store.len() as CurveId)
+        .filter(|&id| {
+            store.y(id).len() == 1 && styles.get(id as usize).is_some_and(CurveStyle::is_visible)
+        })
+        .take(LONE_MARKERS);
+    for id in lone {
+        let [r, g, b, a] = styles[id as usize].rgba.to_le_bytes();
+        let point = [store.x_at(id, 0), f64::from(store.y(id)[0])];
+        plot_ui.points(
+            egui_plot::Points::new(String::new(), vec![point])
+                .radius(3.0)
+                .color(egui::Color32::from_rgba_unmultiplied(r, g, b, a)),
+        );
+    }
+}
+
+/// Markers for single-sample curves drawn at most.
+const LONE_MARKERS: usize = 2_000;
 
 fn curve_at_pointer(
     curves: &PlotCurves,

@@ -89,6 +89,10 @@ pub fn export_curves(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // A folder the user named that does not exist yet is made, as saving a dataset does.
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(io_error(parent))?;
+    }
     let partial = path.with_file_name(format!(".{file_name}.partial"));
     let written = match format {
         ExportFormat::Csv => write_csv(store, ids, &partial),
@@ -333,6 +337,10 @@ mod tests {
             Err(DatasetError::UnknownFileType { .. })
         ));
         assert!(!odd.exists());
+        // A folder that does not exist yet is made.
+        let nested = dir.path().join("out").join("deeper").join("all.csv");
+        export_curves(&original, None, &nested, false).unwrap();
+        assert!(nested.is_file());
         // No partial file is left behind.
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()

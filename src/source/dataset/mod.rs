@@ -38,6 +38,8 @@ pub enum DatasetError {
     },
     #[error("{} is not a Lyceum dataset: it has no {MANIFEST_FILE} (an interrupted save leaves none)", dir.display())]
     NotADataset { dir: PathBuf },
+    #[error("{}: no such folder", dir.display())]
+    NoSuchFolder { dir: PathBuf },
     #[error("{}: not a valid manifest: {detail}", path.display())]
     BadManifest { path: PathBuf, detail: String },
     #[error("{}: written by a newer Lyceum (format version {found}; this build reads up to {FORMAT_VERSION})", path.display())]
@@ -302,6 +304,11 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest, DatasetError> {
     let path = dir.join(MANIFEST_FILE);
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !dir.is_dir() => {
+            return Err(DatasetError::NoSuchFolder {
+                dir: dir.to_owned(),
+            });
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(DatasetError::NotADataset {
                 dir: dir.to_owned(),
