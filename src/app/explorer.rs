@@ -456,7 +456,7 @@ impl Explorer {
                         );
                         if pinned_x.is_some() {
                             summary.push_str(&format!(
-                                ", binned by the server into {RUN_WIDTH_PX} pixel columns (M4: \
+                                ".\nBinned by the server into {RUN_WIDTH_PX} pixel columns (M4: \
                                  the same picture as every sample). A dataset saved from this \
                                  run keeps these points, not every sample."
                             ));
