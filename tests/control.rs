@@ -1412,3 +1412,85 @@ async fn node_secrets_stored_by_an_older_version_move_out_of_the_database() {
         );
     }
 }
+
+/// Whether any process runs out of `folder` (a local cluster's nodes do).
+fn processes_under(folder: &std::path::Path) -> bool {
+    std::process::Command::new("pgrep")
+        .arg("-f")
+        .arg(folder.to_string_lossy().as_ref())
+        .status()
+        .unwrap()
+        .success()
+}
+
+/// One lifecycle per cluster (issue 11): a delete while provisioning is queued or starting
+/// wins and stays won, concurrent deletes are acknowledged once, a stop right after a delete
+/// is refused, and nothing keeps running or keeps the name.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_cluster_stays_deleted() {
+    assert!(
+        LocalProvider::find_binary().is_some(),
+        "clickhouse-server is needed"
+    );
+    let plane = Plane::start().await;
+    let owner = plane.owner().await;
+    let clusters = plane.dir.path().join("clusters");
+    // Two local clusters at once: the second's provisioning waits behind the first's.
+    let first = owner
+        .create_cluster(&config("line-a", ProviderKind::Local, 1))
+        .await
+        .unwrap();
+    let second = owner
+        .create_cluster(&config("line-b", ProviderKind::Local, 1))
+        .await
+        .unwrap();
+    let (a, b) = tokio::join!(
+        owner.delete_cluster(second.id, "line-b"),
+        owner.delete_cluster(second.id, "line-b")
+    );
+    let outcomes = [a.is_ok(), b.is_ok()];
+    assert_eq!(
+        outcomes.iter().filter(|&&ok| ok).count(),
+        1,
+        "two deletes, one acknowledged"
+    );
+    let refused = if a.is_ok() { b } else { a };
+    assert!([404, 409].contains(&status_of(refused)));
+    owner.delete_cluster(first.id, "line-a").await.unwrap();
+    // Time for a provisioning that ignored the delete to bring a cluster back.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    for cluster in [&first, &second] {
+        assert_eq!(status_of(owner.cluster(cluster.id).await), 404);
+        let folder = clusters.join(format!("cluster-{}", cluster.id));
+        assert!(!folder.exists(), "{} left behind", folder.display());
+        assert!(
+            !processes_under(&folder),
+            "nodes of {} still run",
+            cluster.config.name
+        );
+    }
+    assert!(owner.clusters().await.unwrap().is_empty());
+
+    // The name is free again; a stop 20 ms after a delete is refused and brings nothing back.
+    let again = owner
+        .create_cluster(&config("line-b", ProviderKind::Local, 1))
+        .await
+        .unwrap();
+    wait_for_state(&owner, again.id, ClusterState::Running).await;
+    let stop = ClusterUpdate {
+        cpu_per_node: None,
+        memory_gib_per_node: None,
+        tiers: None,
+        state: Some(ClusterState::Stopped),
+    };
+    let (deleted, stopped) = tokio::join!(owner.delete_cluster(again.id, "line-b"), async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        owner.update_cluster(again.id, &stop).await
+    });
+    deleted.unwrap();
+    assert!([404, 409].contains(&status_of(stopped)));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(status_of(owner.cluster(again.id).await), 404);
+    let folder = clusters.join(format!("cluster-{}", again.id));
+    assert!(!folder.exists() && !processes_under(&folder));
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::params;
+use tokio_util::sync::CancellationToken;
 
 use super::provider::{LocalRuntime, NodeUser};
 use super::store::{Db, now, sql};
@@ -127,24 +128,43 @@ pub fn move_node_secrets_out_of_database(db: &Db) -> Result<(), ControlError> {
     Ok(())
 }
 
-pub fn set_state(
+/// Move cluster `id` to `new` if it is now in one of `from` (checked and written in one
+/// statement, so a concurrent change cannot be overwritten); `runtime`, when given, is stored
+/// with it. Whether it moved.
+pub fn transition(
     state: &AppState,
     id: i64,
+    from: &[ClusterState],
     new: ClusterState,
     reason: Option<&str>,
     runtime: Option<&LocalRuntime>,
-) -> Result<(), ControlError> {
+) -> Result<bool, ControlError> {
     let runtime = runtime
         .map(serde_json::to_string)
         .transpose()
         .map_err(|e| ControlError::Internal(e.to_string()))?;
-    state.db.system(|tx| {
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let from = serde_json::to_string(&from).map_err(|e| ControlError::Internal(e.to_string()))?;
+    let moved = state.db.system(|tx| {
         sql(tx.execute(
-            "UPDATE clusters SET state = ?, state_reason = ?, runtime = coalesce(?, runtime), updated_at = ? WHERE id = ?",
-            params![new.as_str(), reason, runtime, now(), id],
+            "UPDATE clusters SET state = ?, state_reason = ?, runtime = coalesce(?, runtime), updated_at = ?
+             WHERE id = ? AND state IN (SELECT value FROM json_each(?))",
+            params![new.as_str(), reason, runtime, now(), id, from],
         ))
     })?;
-    Ok(())
+    Ok(moved == 1)
+}
+
+/// Cluster `id` as stored now, whatever its state (deleted included).
+pub fn current(state: &AppState, id: i64) -> Result<ClusterRow, ControlError> {
+    let raw = state.db.read(|c| {
+        sql(c.query_row(
+            &format!("SELECT {CLUSTER_COLUMNS} FROM clusters c WHERE c.id = ?"),
+            params![id],
+            cluster_row,
+        ))
+    })?;
+    decode_cluster(raw)
 }
 
 /// The issued, unrevoked credentials of a cluster, as its nodes need them.
@@ -175,8 +195,17 @@ pub async fn node_statuses(state: &AppState, cluster: &ClusterRow) -> Vec<NodeSt
     }
 }
 
-/// Provision in the background: provisioning → running, or failed with the reason.
-pub async fn provision(state: Arc<AppState>, id: i64, config: ClusterConfig) {
+/// Provision in the background: provisioning → running, or failed with the reason. A delete
+/// claims the cluster first (state `deleting`) and cancels `cancel`: provisioning that has not
+/// begun never begins, nodes being started are stopped, and nothing here moves a cluster that
+/// is no longer `provisioning` (the delete removes what was laid out).
+pub async fn provision(
+    state: Arc<AppState>,
+    id: i64,
+    config: ClusterConfig,
+    cancel: CancellationToken,
+) {
+    const FROM: &[ClusterState] = &[ClusterState::Provisioning];
     let result = async {
         match config.provider {
             ProviderKind::Kubernetes => Ok((
@@ -191,32 +220,104 @@ pub async fn provision(state: Arc<AppState>, id: i64, config: ClusterConfig) {
                     )
                 })?;
                 let _guard = state.provisioning.lock().await;
-                let mut runtime = local.plan(id, &config, &node_users(&state, id)?)?;
-                set_state(&state, id, ClusterState::Provisioning, None, Some(&runtime))?;
-                if let Err(e) = local.start(&mut runtime).await {
-                    local.stop(&mut runtime).await;
-                    set_state(
-                        &state,
-                        id,
-                        ClusterState::Failed,
-                        Some(&e.to_string()),
-                        Some(&runtime),
-                    )?;
-                    return Err(e);
+                if cancel.is_cancelled() || current(&state, id)?.state != ClusterState::Provisioning
+                {
+                    return Err(ControlError::Conflict(
+                        "deleted before it was provisioned".into(),
+                    ));
                 }
-                Ok((ClusterState::Running, None, Some(runtime)))
+                let mut runtime = local.plan(id, &config, &node_users(&state, id)?)?;
+                if !transition(
+                    &state,
+                    id,
+                    FROM,
+                    ClusterState::Provisioning,
+                    None,
+                    Some(&runtime),
+                )? {
+                    return Err(ControlError::Conflict(
+                        "deleted while being laid out".into(),
+                    ));
+                }
+                let started = tokio::select! {
+                    started = local.start(&mut runtime) => Some(started),
+                    () = cancel.cancelled() => None,
+                };
+                match started {
+                    Some(Ok(())) => Ok((ClusterState::Running, None, Some(runtime))),
+                    Some(Err(e)) => {
+                        local.stop(&mut runtime).await;
+                        transition(
+                            &state,
+                            id,
+                            FROM,
+                            ClusterState::Failed,
+                            Some(&e.to_string()),
+                            Some(&runtime),
+                        )?;
+                        Err(e)
+                    }
+                    None => {
+                        local.stop(&mut runtime).await;
+                        // Stored with no pids, for the delete to remove the folders.
+                        transition(
+                            &state,
+                            id,
+                            &[ClusterState::Deleting],
+                            ClusterState::Deleting,
+                            None,
+                            Some(&runtime),
+                        )?;
+                        Err(ControlError::Conflict(
+                            "deleted while its nodes started".into(),
+                        ))
+                    }
+                }
             }
         }
     }
     .await;
+    state.forget_provisioning(id);
     // The cluster's state tells clients what happened; the log tells the operator.
     let outcome = match result {
-        Ok((new, reason, runtime)) => {
-            set_state(&state, id, new, reason.as_deref(), runtime.as_ref())
+        Ok((new, reason, mut runtime)) => {
+            match transition(&state, id, FROM, new, reason.as_deref(), runtime.as_ref()) {
+                Ok(true) => Ok(()),
+                // Deleted the moment it came up: its nodes go too.
+                Ok(false) => {
+                    if let (Some(local), Some(runtime)) = (state.local.as_ref(), runtime.as_mut()) {
+                        local.stop(runtime).await;
+                        transition(
+                            &state,
+                            id,
+                            &[ClusterState::Deleting],
+                            ClusterState::Deleting,
+                            None,
+                            Some(runtime),
+                        )
+                        .map(|_| ())
+                    } else {
+                        Ok(())
+                    }
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Err(ControlError::Conflict(why)) => {
+            tracing::info!(cluster_id = id, cluster = %config.name, why, "provisioning stopped");
+            Ok(())
         }
         Err(e) => {
             tracing::warn!(cluster_id = id, cluster = %config.name, error = %e, "provisioning failed");
-            set_state(&state, id, ClusterState::Failed, Some(&e.to_string()), None)
+            transition(
+                &state,
+                id,
+                FROM,
+                ClusterState::Failed,
+                Some(&e.to_string()),
+                None,
+            )
+            .map(|_| ())
         }
     };
     if let Err(e) = outcome {

@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use tokio_util::sync::CancellationToken;
 
 use crate::control::api::{self, paths};
 
@@ -100,6 +101,39 @@ pub struct AppState {
     pub local: Option<provider::LocalProvider>,
     /// Serialises provisioning work per server (start/stop/delete/credential rewrites).
     pub provisioning: tokio::sync::Mutex<()>,
+    /// Provisioning in flight, per cluster: a delete cancels it.
+    pub provisioning_jobs: std::sync::Mutex<std::collections::HashMap<i64, CancellationToken>>,
+}
+
+impl AppState {
+    /// A cancel switch for cluster `id`'s provisioning, kept until it ends.
+    pub fn start_provisioning(&self, id: i64) -> CancellationToken {
+        let token = CancellationToken::new();
+        self.provisioning_jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id, token.clone());
+        token
+    }
+
+    /// Stop cluster `id`'s provisioning, if any is in flight.
+    pub fn cancel_provisioning(&self, id: i64) {
+        if let Some(token) = self
+            .provisioning_jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&id)
+        {
+            token.cancel();
+        }
+    }
+
+    fn forget_provisioning(&self, id: i64) {
+        self.provisioning_jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&id);
+    }
 }
 
 impl AppState {
@@ -128,6 +162,7 @@ impl AppState {
                     binary,
                 }),
             provisioning: tokio::sync::Mutex::new(()),
+            provisioning_jobs: std::sync::Mutex::default(),
         }))
     }
 }

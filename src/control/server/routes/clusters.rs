@@ -17,7 +17,7 @@ use crate::control::api::{
 };
 use crate::control::server::ControlError;
 use crate::control::server::lifecycle::{
-    CLUSTER_COLUMNS, cluster_row, decode_cluster, provision, set_state,
+    CLUSTER_COLUMNS, cluster_row, current, decode_cluster, provision, transition,
 };
 use crate::control::server::store::{insert_audit, now, sql};
 
@@ -86,7 +86,8 @@ pub(super) async fn create_cluster(
         insert_audit(tx, &audit_record(&principal, "create_cluster", format!("cluster {}", config.name), &rid, Some(id)))?;
         Ok(id)
     })?;
-    tokio::spawn(provision(Arc::clone(&state), id, config));
+    let cancel = state.start_provisioning(id);
+    tokio::spawn(provision(Arc::clone(&state), id, config, cancel));
     let (cluster, role) = membership(&state, &principal, id)?;
     Ok((StatusCode::ACCEPTED, Json(cluster.api(role))))
 }
@@ -122,7 +123,7 @@ pub(super) async fn update_cluster(
     Path(ClusterId { id }): Path<ClusterId>,
     ApiJson(update): ApiJson<ClusterUpdate>,
 ) -> ApiResult<Cluster> {
-    let (mut cluster, role) = authorize(&state, &principal, id, Action::Operate)?;
+    let (cluster, role) = authorize(&state, &principal, id, Action::Operate)?;
     let mut config = cluster.config.clone();
     if let Some(cpu) = update.cpu_per_node {
         config.cpu_per_node = cpu;
@@ -146,31 +147,78 @@ pub(super) async fn update_cluster(
         None => "update_cluster",
     };
     let json = serde_json::to_string(&config).map_err(|e| ControlError::Internal(e.to_string()))?;
+    let name = cluster.config.name.clone();
+    let _guard = match update.state {
+        // Start and stop are provisioning work: one at a time, and after any delete in flight.
+        Some(_) => Some(state.provisioning.lock().await),
+        None => None,
+    };
+    // Checked against the state as it is now (a delete may have claimed the cluster since it
+    // was read), in the same transaction as the change and its audit row.
+    let from: &[ClusterState] = match update.state {
+        // Starting a degraded cluster restarts its nodes that are down.
+        Some(ClusterState::Running) => &[
+            ClusterState::Stopped,
+            ClusterState::Running,
+            ClusterState::Degraded,
+        ],
+        Some(_) => &[
+            ClusterState::Running,
+            ClusterState::Degraded,
+            ClusterState::Stopped,
+        ],
+        None => &[
+            ClusterState::Provisioning,
+            ClusterState::Running,
+            ClusterState::Degraded,
+            ClusterState::Stopped,
+            ClusterState::Failed,
+        ],
+    };
     state.db.mutate(
         &audit_record(
             &principal,
             action,
-            format!("cluster {}", cluster.config.name),
+            format!("cluster {name}"),
             &rid,
             Some(id),
         ),
         |tx| {
+            let now_state: String = sql(tx.query_row(
+                "SELECT state FROM clusters WHERE id = ?",
+                params![id],
+                |r| r.get(0),
+            ))?;
+            let now_state = ClusterState::parse(&now_state).unwrap_or(ClusterState::Failed);
+            if now_state == ClusterState::Deleted {
+                return Err(ControlError::NotFound(format!("no cluster {id}")));
+            }
+            if !from.contains(&now_state) {
+                return Err(ControlError::Conflict(format!(
+                    "cluster `{name}` is {}: it cannot be {}",
+                    now_state.as_str(),
+                    match update.state {
+                        Some(ClusterState::Running) => "started",
+                        Some(_) => "stopped",
+                        None => "changed",
+                    }
+                )));
+            }
             sql(tx.execute(
                 "UPDATE clusters SET config = ?, updated_at = ? WHERE id = ?",
                 params![json, now(), id],
             ))
         },
     )?;
-    if let (Some(wanted), Some(local), Some(runtime)) =
-        (update.state, state.local.as_ref(), cluster.runtime.as_mut())
+    if let (Some(wanted), Some(local)) = (update.state, state.local.as_ref())
+        && let Some(mut runtime) = current(&state, id)?.runtime
     {
-        let _guard = state.provisioning.lock().await;
         if wanted == ClusterState::Running {
-            local.start(runtime).await?;
+            local.start(&mut runtime).await?;
         } else {
-            local.stop(runtime).await;
+            local.stop(&mut runtime).await;
         }
-        set_state(&state, id, wanted, None, Some(runtime))?;
+        transition(&state, id, from, wanted, None, Some(&runtime))?;
     }
     let (cluster, _) = membership(&state, &principal, id)?;
     Ok(Json(cluster.api(role)))
@@ -191,13 +239,15 @@ pub(super) async fn delete_cluster(
     Path(ClusterId { id }): Path<ClusterId>,
     ApiJson(body): ApiJson<DeleteRequest>,
 ) -> Result<StatusCode, ControlError> {
-    let (mut cluster, _) = authorize(&state, &principal, id, Action::Delete)?;
+    let (cluster, _) = authorize(&state, &principal, id, Action::Delete)?;
     if body.confirm_name != cluster.config.name {
         return Err(ControlError::Invalid(format!(
             "deleting removes all data: repeat the cluster's name (`{}`) in `confirm_name`",
             cluster.config.name
         )));
     }
+    // Claimed in one transaction against the current state: of two deletes one wins, the
+    // other finds it gone; every later change is refused.
     state.db.mutate(
         &audit_record(
             &principal,
@@ -207,25 +257,37 @@ pub(super) async fn delete_cluster(
             Some(id),
         ),
         |tx| {
-            sql(tx.execute(
-                "UPDATE clusters SET state = 'deleting', updated_at = ? WHERE id = ?",
+            let claimed = sql(tx.execute(
+                "UPDATE clusters SET state = 'deleting', state_reason = NULL, updated_at = ?
+                 WHERE id = ? AND state NOT IN ('deleting', 'deleted')",
                 params![now(), id],
-            ))
+            ))?;
+            if claimed == 1 {
+                Ok(())
+            } else {
+                Err(ControlError::NotFound(format!("no cluster {id}")))
+            }
         },
     )?;
-    if let (Some(local), Some(runtime)) = (state.local.as_ref(), cluster.runtime.as_mut()) {
-        let _guard = state.provisioning.lock().await;
-        if let Err(e) = local.delete(runtime).await {
-            set_state(
-                &state,
-                id,
-                ClusterState::Failed,
-                Some(&e.to_string()),
-                Some(runtime),
-            )?;
-            return Err(e);
-        }
+    // Provisioning stops (or never starts); then, after any start or stop in flight, the
+    // nodes and data go, as the provisioning left them.
+    state.cancel_provisioning(id);
+    let _guard = state.provisioning.lock().await;
+    let deleting = [ClusterState::Deleting];
+    if let (Some(local), Some(mut runtime)) = (state.local.as_ref(), current(&state, id)?.runtime)
+        && let Err(e) = local.delete(&mut runtime).await
+    {
+        let reason = e.to_string();
+        transition(
+            &state,
+            id,
+            &deleting,
+            ClusterState::Failed,
+            Some(&reason),
+            Some(&runtime),
+        )?;
+        return Err(e);
     }
-    set_state(&state, id, ClusterState::Deleted, None, None)?;
+    transition(&state, id, &deleting, ClusterState::Deleted, None, None)?;
     Ok(StatusCode::NO_CONTENT)
 }

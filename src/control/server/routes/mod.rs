@@ -35,7 +35,7 @@ use super::auth::{Principal, new_secret};
 use super::lifecycle::{CLUSTER_COLUMNS, ClusterRow, cluster_row, decode_cluster};
 use super::store::{AuditRecord, optional};
 use super::{AppState, ControlError, MAX_BODY_BYTES, openapi};
-use crate::control::api::{Action, ClusterConfig, ProviderKind, Role, Tier};
+use crate::control::api::{Action, ClusterConfig, ClusterState, ProviderKind, Role, Tier};
 
 type Shared = State<Arc<AppState>>;
 type ApiResult<T> = Result<Json<T>, ControlError>;
@@ -216,6 +216,13 @@ fn authorize(
         return Err(ControlError::Forbidden(format!(
             "a {} of this cluster may not do this ({action:?})",
             role.as_str()
+        )));
+    }
+    // A cluster being deleted can be looked at, nothing more.
+    if cluster.state == ClusterState::Deleting && action != Action::View {
+        return Err(ControlError::Conflict(format!(
+            "cluster `{}` is being deleted",
+            cluster.config.name
         )));
     }
     Ok((cluster, role))
