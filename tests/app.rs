@@ -156,8 +156,33 @@ fn explore_table(harness: &mut Harness<'static, LyceumApp>, table: &str) {
     step_until(harness, "mapping fits the table");
 }
 
-/// Snapshots tolerate antialiasing noise, not a changed picture.
+/// Step until two renders a moment apart are the same picture (decimation and layout come
+/// in over several frames, later on a loaded machine).
+fn settle(harness: &mut Harness<'static, LyceumApp>) {
+    let mut last = None;
+    for _ in 0..40 {
+        harness.step();
+        std::thread::sleep(Duration::from_millis(100));
+        harness.step();
+        let Ok(image) = harness.render() else {
+            return;
+        };
+        let pixels = image.into_raw();
+        if last.as_ref() == Some(&pixels) {
+            return;
+        }
+        last = Some(pixels);
+    }
+}
+
+/// A settled screen against its stored snapshot.
 fn snapshot(harness: &mut Harness<'static, LyceumApp>, name: &str) {
+    settle(harness);
+    compare(harness, name);
+}
+
+/// Snapshots tolerate antialiasing noise, not a changed picture.
+fn compare(harness: &mut Harness<'static, LyceumApp>, name: &str) {
     harness.snapshot_options(
         name,
         &SnapshotOptions::new().threshold(0.6).max_failed_pixels(200),
@@ -174,7 +199,7 @@ fn snapshot_masked(
     varying: &[&str],
     fields: &[&str],
 ) {
-    harness.step();
+    settle(harness);
     let full_width = |rect: egui::Rect| egui::Rect::from_x_y_ranges(0.0..=2_000.0, rect.y_range());
     let mut rects: Vec<egui::Rect> = varying
         .iter()
@@ -201,7 +226,7 @@ fn snapshot_masked(
     for rect in rects {
         harness.mask(rect.expand(2.0));
     }
-    snapshot(harness, name);
+    compare(harness, name);
 }
 
 #[test]

@@ -846,6 +846,7 @@ impl CurveView {
         egui::Panel::right(self.curves.id().with("details"))
             .resizable(true)
             .default_size(260.0)
+            .min_size(260.0)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical()
                     .id_salt("details")

@@ -411,9 +411,12 @@ impl eframe::App for LyceumApp {
         let status = self.status(&ctx);
         egui::Panel::bottom("status").show(ui, |ui| shell::status_bar_ui(ui, &status));
         if self.show_sources {
+            // A floor on the width: a panel sized by its content would change width with
+            // whatever it showed while loading, and move every plot by a fraction of a pixel.
             egui::Panel::left("sources")
                 .resizable(true)
                 .default_size(170.0)
+                .min_size(170.0)
                 .show(ui, |ui| self.sources_ui(ui));
         }
         egui::CentralPanel::default().show(ui, |ui| {

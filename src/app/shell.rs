@@ -225,7 +225,10 @@ pub struct StatusLine {
 }
 
 pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
-    ui.horizontal_wrapped(|ui| {
+    // One line, always: what does not fit is cut short, so the views never jump in height
+    // as timings grow a digit.
+    ui.horizontal(|ui| {
+        ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Truncate);
         ui.label(
             status
                 .server
