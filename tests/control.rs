@@ -93,6 +93,7 @@ fn config(name: &str, provider: ProviderKind, shards: u32) -> ClusterConfig {
             size_gib: 100,
             ttl_days: None,
         }],
+        allowed_networks: Vec::new(),
     }
 }
 
@@ -908,6 +909,15 @@ async fn a_local_two_shard_cluster_really_runs_clickhouse() {
         .dir
         .path()
         .join(format!("clusters/cluster-{id}/s2r1/config.xml"));
+    let pgrep = std::process::Command::new("pgrep")
+        .arg("-f")
+        .arg(node_dir.to_str().unwrap())
+        .output()
+        .unwrap();
+    let pid: u32 = String::from_utf8_lossy(&pgrep.stdout)
+        .trim()
+        .parse()
+        .unwrap();
     let killed = std::process::Command::new("pkill")
         .arg("-9")
         .arg("-f")
@@ -916,6 +926,12 @@ async fn a_local_two_shard_cluster_really_runs_clickhouse() {
         .unwrap();
     assert!(killed.success());
     wait_for_state(&owner, id, ClusterState::Degraded).await;
+    // Reaped by the control plane, not left a zombie.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(Instant::now() < deadline, "node {pid} stays a zombie");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(
         owner
             .cluster(id)
@@ -1493,4 +1509,70 @@ async fn a_deleted_cluster_stays_deleted() {
     assert_eq!(status_of(owner.cluster(again.id).await), 404);
     let folder = clusters.join(format!("cluster-{}", again.id));
     assert!(!folder.exists() && !processes_under(&folder));
+}
+
+/// Smaller holes (issue 11): a token cannot mint tokens, names and numbers that pass today
+/// but break later are refused, and the manifest opens users to the configured networks only.
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_names_ttls_and_manifest_networks_are_checked() {
+    let plane = Plane::start().await;
+    let owner = plane.owner().await;
+    let new_token = |name: &str, days: u32| NewToken {
+        name: name.into(),
+        scopes: vec!["read".into(), "write".into()],
+        expires_in_days: days,
+    };
+    let day_token = owner.create_token(&new_token("ci", 1)).await.unwrap();
+    let as_token = plane.anonymous().with_token(day_token.token);
+    assert_eq!(
+        status_of(as_token.create_token(&new_token("forever", 365)).await),
+        403,
+        "a token minted a token"
+    );
+    for name in ["bad\nname", "nul\0name"] {
+        assert_eq!(
+            status_of(owner.create_token(&new_token(name, 1)).await),
+            422
+        );
+    }
+    for name in ["ab-", "ab--", "line-"] {
+        let refused = owner
+            .create_cluster(&config(name, ProviderKind::Kubernetes, 1))
+            .await;
+        assert_eq!(status_of(refused), 422, "cluster name `{name}`");
+    }
+    for days in [0, u32::MAX] {
+        let mut tiered = config("tiered", ProviderKind::Kubernetes, 1);
+        tiered.tiers[0].ttl_days = Some(days);
+        assert_eq!(
+            status_of(owner.create_cluster(&tiered).await),
+            422,
+            "ttl {days}"
+        );
+    }
+    let mut open = config("open", ProviderKind::Kubernetes, 1);
+    open.allowed_networks = vec!["0.0.0.0/99".into()];
+    assert_eq!(status_of(owner.create_cluster(&open).await), 422);
+
+    // The manifest's users connect from the configured networks, or private ones; never ::/0.
+    let mut plant = config("plant", ProviderKind::Kubernetes, 1);
+    plant.allowed_networks = vec!["10.20.0.0/16".into()];
+    let plant = owner.create_cluster(&plant).await.unwrap();
+    let private = owner
+        .create_cluster(&config("private", ProviderKind::Kubernetes, 1))
+        .await
+        .unwrap();
+    for cluster in [&plant, &private] {
+        owner.issue_credential(cluster.id, "analyst").await.unwrap();
+    }
+    let manifest = owner.manifest(plant.id).await.unwrap();
+    assert!(
+        manifest.contains("networks/ip: [\"10.20.0.0/16\"]"),
+        "{manifest}"
+    );
+    let manifest = owner.manifest(private.id).await.unwrap();
+    assert!(
+        manifest.contains("\"192.168.0.0/16\"") && !manifest.contains("::/0"),
+        "{manifest}"
+    );
 }

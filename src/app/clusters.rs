@@ -196,6 +196,7 @@ impl ClustersPanel {
                 size_gib: 100,
                 ttl_days: None,
             }],
+            allowed_networks: Vec::new(),
         };
         self.busy = true;
         self.spawn(ctx, async move {

@@ -823,6 +823,7 @@ pub async fn run_control_load(
                     size_gib: 500,
                     ttl_days: None,
                 }],
+                allowed_networks: Vec::new(),
             })
             .await
             .map_err(|e| other(&e))?;

@@ -141,6 +141,10 @@ pub(crate) struct ClusterArgs {
     pub(crate) cpu: u32,
     #[arg(long, default_value_t = 8)]
     pub(crate) memory_gib: u32,
+    /// A network (CIDR) the cluster's users may connect from; repeat for more (none: loopback
+    /// and the private networks).
+    #[arg(long = "allow-network")]
+    pub(crate) allow_networks: Vec<String>,
     #[arg(long, default_value_t = 100)]
     pub(crate) hot_gib: u32,
     /// Warm tier size (0: none); data moves there after --hot-days.
@@ -180,6 +184,7 @@ impl ClusterArgs {
             cpu_per_node: self.cpu,
             memory_gib_per_node: self.memory_gib,
             tiers,
+            allowed_networks: self.allow_networks.clone(),
         })
     }
 }

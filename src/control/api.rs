@@ -164,6 +164,43 @@ pub struct ClusterConfig {
     pub memory_gib_per_node: u32,
     /// Storage tiers: a `hot` one, and each tier at most once.
     pub tiers: Vec<TierConfig>,
+    /// Networks (CIDR, such as `10.20.0.0/16`) the cluster's users may connect from, at most
+    /// 32; empty: loopback and the private networks.
+    #[serde(default)]
+    pub allowed_networks: Vec<String>,
+}
+
+/// Where users connect from when a cluster names no networks: loopback and the private
+/// ranges, never the whole internet.
+pub const DEFAULT_NETWORKS: &[&str] = &[
+    "127.0.0.1/32",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "fc00::/7",
+];
+
+impl ClusterConfig {
+    /// The networks its users may connect from ([`DEFAULT_NETWORKS`] when it names none).
+    pub fn networks(&self) -> Vec<String> {
+        if self.allowed_networks.is_empty() {
+            DEFAULT_NETWORKS.iter().map(|n| (*n).to_owned()).collect()
+        } else {
+            self.allowed_networks.clone()
+        }
+    }
+}
+
+/// Whether `text` is an IP network in CIDR form (`10.0.0.0/8`, `::1/128`) or a single
+/// address.
+pub fn is_network(text: &str) -> bool {
+    let (address, prefix) = text.split_once('/').unwrap_or((text, ""));
+    let Ok(address) = address.parse::<std::net::IpAddr>() else {
+        return false;
+    };
+    let most = if address.is_ipv4() { 32 } else { 128 };
+    prefix.is_empty() || prefix.parse::<u8>().is_ok_and(|p| p <= most)
 }
 
 /// Where a cluster is in its life.

@@ -115,6 +115,8 @@ pub struct Principal {
     pub user: String,
     /// Read-only tokens may only GET.
     pub can_write: bool,
+    /// A login session, not an API token (only sessions mint tokens).
+    pub session: bool,
 }
 
 /// Resolve `Authorization: Bearer …` to a user: unknown, expired and revoked tokens are all
@@ -128,7 +130,7 @@ pub fn principal(db: &Db, header: Option<&str>) -> Result<Principal, ControlErro
     let hash = sha256_hex(token.trim());
     let row = db.read(|c| {
         optional(c.query_row(
-            "SELECT u.id, u.name, t.scopes, t.expires_at, t.revoked_at, t.id FROM tokens t JOIN users u ON u.id = t.user_id
+            "SELECT u.id, u.name, t.scopes, t.expires_at, t.revoked_at, t.id, t.kind FROM tokens t JOIN users u ON u.id = t.user_id
              WHERE t.token_hash = ?",
             params![hash],
             |r| {
@@ -139,11 +141,12 @@ pub fn principal(db: &Db, header: Option<&str>) -> Result<Principal, ControlErro
                     r.get::<_, String>(3)?,
                     r.get::<_, Option<String>>(4)?,
                     r.get::<_, i64>(5)?,
+                    r.get::<_, String>(6)?,
                 ))
             },
         ))
     })?;
-    let Some((user_id, user, scopes, expires_at, revoked_at, token_id)) = row else {
+    let Some((user_id, user, scopes, expires_at, revoked_at, token_id, kind)) = row else {
         return Err(ControlError::Unauthenticated("unknown token".into()));
     };
     if revoked_at.is_some() {
@@ -161,6 +164,7 @@ pub fn principal(db: &Db, header: Option<&str>) -> Result<Principal, ControlErro
         token_id,
         user,
         can_write: scopes.split(',').any(|s| s == "write"),
+        session: kind == "session",
     })
 }
 

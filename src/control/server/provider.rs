@@ -222,8 +222,16 @@ impl LocalProvider {
                     provider_error(format!("cannot start {}: {e}", self.binary.display()))
                 })?;
             node.pid = Some(child.id());
-            // The process outlives this handle on purpose: a restarted control plane re-attaches.
-            drop(child);
+            // The node outlives a restarted control plane on purpose (it re-attaches); while
+            // this one runs, a thread waits on it so that a node that exits is reaped, not
+            // left a zombie.
+            let mut child = child;
+            let reaper = std::thread::Builder::new()
+                .name(format!("reap node s{}r{}", node.shard, node.replica))
+                .spawn(move || child.wait());
+            if let Err(error) = reaper {
+                tracing::warn!(%error, "cannot start a thread to reap a node");
+            }
         }
         let deadline = Instant::now() + Duration::from_secs(60);
         for node in &runtime.nodes {
@@ -507,11 +515,17 @@ fn users_xml(runtime: &LocalRuntime, users: &[NodeUser]) -> String {
 /// moves data down the tiers.
 pub fn kubernetes_manifest(config: &ClusterConfig, users: &[NodeUser]) -> String {
     let name = config.name.replace('_', "-");
+    let networks = config
+        .networks()
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     let users_yaml: String = users
         .iter()
         .map(|u| {
             format!(
-                "      {0}/password_sha256_hex: \"{1}\"\n      {0}/networks/ip: \"::/0\"\n      {0}/profile: default\n",
+                "      {0}/password_sha256_hex: \"{1}\"\n      {0}/networks/ip: [{networks}]\n      {0}/profile: default\n",
                 u.name, u.password_sha256
             )
         })

@@ -246,9 +246,18 @@ pub(super) async fn create_token(
     RequestId(rid): RequestId,
     ApiJson(body): ApiJson<NewToken>,
 ) -> Result<(StatusCode, Json<IssuedToken>), ControlError> {
-    if body.name.trim().is_empty() || body.name.len() > 100 {
+    // A token minted by a token could outlive the revocation of its maker.
+    if !principal.session {
+        return Err(ControlError::Forbidden(
+            "API tokens are created from a login session, not with another token".into(),
+        ));
+    }
+    if body.name.trim().is_empty()
+        || body.name.chars().count() > 100
+        || body.name.chars().any(char::is_control)
+    {
         return Err(ControlError::Invalid(
-            "a token needs a name of 1–100 characters".into(),
+            "a token needs a name of 1–100 characters, without control characters".into(),
         ));
     }
     if body.scopes.is_empty() || body.scopes.iter().any(|s| s != "read" && s != "write") {

@@ -229,17 +229,19 @@ fn authorize(
 }
 
 /// Plain names: lower-case letters, digits and `-` (clusters) or `_` (users), 2–63 long,
-/// starting with a letter — nothing that could leave a folder or break a config file.
+/// starting with a letter and ending with a letter or digit (a Kubernetes name's rule) —
+/// nothing that could leave a folder or break a config file.
 fn check_name(what: &str, name: &str, extra: char) -> Result<(), ControlError> {
     let mut chars = name.chars();
     let ok = (2..=63).contains(&name.len())
         && chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == extra);
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == extra)
+        && name.chars().last().is_some_and(|c| c != extra);
     if ok {
         Ok(())
     } else {
         Err(ControlError::Invalid(format!(
-            "{what} `{name}` must be 2–63 lower-case letters, digits or `{extra}`, starting with a letter"
+            "{what} `{name}` must be 2–63 lower-case letters, digits or `{extra}`, starting with a letter and ending with a letter or digit"
         )))
     }
 }
@@ -298,6 +300,13 @@ fn validate_config(state: &AppState, config: &ClusterConfig) -> Result<(), Contr
             "tier sizes must be positive",
         ),
         (
+            config
+                .tiers
+                .iter()
+                .all(|t| t.ttl_days.is_none_or(|days| (1..=36_500).contains(&days))),
+            "a tier's move-after must be 1–36,500 days",
+        ),
+        (
             Tier::ALL
                 .iter()
                 .all(|tier| config.tiers.iter().filter(|t| t.tier == *tier).count() <= 1),
@@ -306,6 +315,14 @@ fn validate_config(state: &AppState, config: &ClusterConfig) -> Result<(), Contr
         (
             config.provider != ProviderKind::Local || config.shards * config.replicas <= 8,
             "a local cluster runs at most 8 nodes",
+        ),
+        (
+            config.allowed_networks.len() <= 32
+                && config
+                    .allowed_networks
+                    .iter()
+                    .all(|n| crate::control::api::is_network(n)),
+            "allowed networks are at most 32 addresses or CIDR ranges such as 10.20.0.0/16",
         ),
     ];
     match checks.iter().find(|(ok, _)| !ok) {
