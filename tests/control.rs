@@ -953,8 +953,32 @@ async fn a_local_two_shard_cluster_really_runs_clickhouse() {
         .unwrap();
     wait_for_state(&owner, id, ClusterState::Running).await;
 
-    // A restarted control plane re-attaches to the running nodes.
+    // A rotation interrupted by a crash: the database (written first) has the new password,
+    // the nodes still the old one. The restarted control plane finishes it.
+    let writer = owner.issue_credential(id, "writer").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while clickhouse(ports[0], "writer", &writer.password, "SELECT 1")
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "the nodes never took `writer`");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     plane.server.stop();
+    let new_password = "an-interrupted-rotation-password";
+    {
+        let db =
+            lyceum::control::server::store::Db::open(&plane.dir.path().join("control.db")).unwrap();
+        db.system(|tx| {
+            lyceum::control::server::store::sql(tx.execute(
+                "UPDATE assets SET secret_hash = ? WHERE name = 'writer'",
+                [lyceum::control::server::auth::sha256_hex(new_password)],
+            ))
+        })
+        .unwrap();
+    }
+
+    // A restarted control plane re-attaches to the running nodes.
     let config = Plane::config(plane.dir.path());
     let restarted = spawn("127.0.0.1:0".parse().unwrap(), &config)
         .await
@@ -967,6 +991,22 @@ async fn a_local_two_shard_cluster_really_runs_clickhouse() {
             .token,
     );
     assert!(again.status(id).await.unwrap().nodes.iter().all(|n| n.up));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while clickhouse(ports[1], "writer", new_password, "SELECT 1")
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the interrupted rotation never reached the nodes"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        clickhouse(ports[1], "writer", &writer.password, "SELECT 1")
+            .await
+            .is_err()
+    );
     assert_eq!(
         again.cluster(id).await.unwrap().state,
         ClusterState::Running
@@ -1574,5 +1614,75 @@ async fn tokens_names_ttls_and_manifest_networks_are_checked() {
     assert!(
         manifest.contains("\"192.168.0.0/16\"") && !manifest.contains("::/0"),
         "{manifest}"
+    );
+}
+
+/// A control plane killed (SIGKILL) while it provisions a local cluster: when it starts again
+/// the cluster is not left `provisioning` with orphaned nodes — they are stopped (the
+/// cluster failed) or, had they all come up, adopted (running) — and deleting it leaves no
+/// process behind.
+#[test]
+fn a_control_plane_killed_during_provisioning_leaves_no_orphans() {
+    assert!(
+        LocalProvider::find_binary().is_some(),
+        "clickhouse-server is needed"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let connect = |url: String| {
+        runtime.block_on(async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let anonymous = ControlClient::new(url.clone());
+                let session = match anonymous.bootstrap(&creds("olga")).await {
+                    Ok(session) => Ok(session),
+                    Err(_) => anonymous.login(&creds("olga")).await,
+                };
+                match session {
+                    Ok(session) => break anonymous.with_token(session.token),
+                    Err(e) => {
+                        assert!(Instant::now() < deadline, "the server never came up: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        })
+    };
+    let mut first = CliServer::start(dir.path());
+    let owner = connect(first.url.clone());
+    let cluster = runtime
+        .block_on(owner.create_cluster(&config("line-k", ProviderKind::Local, 2)))
+        .unwrap();
+    let folder = dir
+        .path()
+        .join("clusters")
+        .join(format!("cluster-{}", cluster.id));
+    // Killed the moment a node process exists.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !processes_under(&folder) {
+        assert!(Instant::now() < deadline, "no node ever started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+
+    let second = CliServer::start(dir.path());
+    let owner = connect(second.url.clone());
+    let after = runtime.block_on(owner.cluster(cluster.id)).unwrap();
+    eprintln!("after the restart: {:?} ({:?})", after.state, after.state_reason);
+    match after.state {
+        ClusterState::Failed => assert!(!processes_under(&folder), "orphaned nodes run"),
+        ClusterState::Running => {
+            let status = runtime.block_on(owner.status(cluster.id)).unwrap();
+            assert!(status.nodes.iter().all(|n| n.up), "{status:?}");
+        }
+        other => panic!("left {other:?} ({:?})", after.state_reason),
+    }
+    runtime
+        .block_on(owner.delete_cluster(cluster.id, "line-k"))
+        .unwrap();
+    assert!(
+        !folder.exists() && !processes_under(&folder),
+        "the delete left nodes behind"
     );
 }

@@ -330,6 +330,63 @@ pub async fn provision(
     }
 }
 
+/// Bring the stored clusters in line with what really exists, when the server starts: a
+/// cluster left `provisioning` by a control plane that died has its nodes (found by their
+/// config files, recorded or not) stopped and is `failed`, to be deleted or created again; one
+/// left `deleting` is deleted; every other local cluster's nodes get the credentials the
+/// database holds (a change is written there first, so a crash before the nodes' files were
+/// rewritten is finished here).
+pub async fn reconcile_on_start(state: &AppState) -> Result<(), ControlError> {
+    let Some(local) = state.local.as_ref() else {
+        return Ok(());
+    };
+    let rows = state.db.read(|c| {
+        let mut statement = sql(c.prepare(&format!(
+            "SELECT {CLUSTER_COLUMNS} FROM clusters c WHERE c.state != 'deleted' AND c.runtime IS NOT NULL"
+        )))?;
+        let rows = sql(statement.query_map([], cluster_row))?;
+        sql(rows.collect::<Result<Vec<_>, _>>())
+    })?;
+    let _guard = state.provisioning.lock().await;
+    for raw in rows {
+        let cluster = decode_cluster(raw)?;
+        let (id, name) = (cluster.id, cluster.config.name.clone());
+        let Some(mut runtime) = cluster.runtime else {
+            continue;
+        };
+        match cluster.state {
+            ClusterState::Provisioning => {
+                local.stop(&mut runtime).await;
+                let reason =
+                    "the control plane stopped while provisioning it: delete it, or start it again";
+                transition(
+                    state,
+                    id,
+                    &[ClusterState::Provisioning],
+                    ClusterState::Failed,
+                    Some(reason),
+                    Some(&runtime),
+                )?;
+                tracing::warn!(cluster_id = id, cluster = %name, "interrupted provisioning: nodes stopped, cluster failed");
+            }
+            ClusterState::Deleting => {
+                local.delete(&mut runtime).await?;
+                transition(
+                    state,
+                    id,
+                    &[ClusterState::Deleting],
+                    ClusterState::Deleted,
+                    None,
+                    None,
+                )?;
+                tracing::info!(cluster_id = id, cluster = %name, "interrupted delete finished");
+            }
+            _ => local.write_users(&runtime, &node_users(state, id)?)?,
+        }
+    }
+    Ok(())
+}
+
 /// At most one usage sample per cluster a minute: bytes on disk and node uptime, as reported.
 fn record_usage(state: &AppState, id: i64, nodes: &[NodeStatus]) -> Result<(), ControlError> {
     let bytes: u64 = nodes.iter().filter_map(|n| n.bytes_on_disk).sum();

@@ -239,6 +239,7 @@ pub async fn spawn(addr: SocketAddr, config: &ServerConfig) -> Result<RunningSer
     let addr = listener
         .local_addr()
         .map_err(|e| ControlError::Internal(e.to_string()))?;
+    lifecycle::reconcile_on_start(&state).await?;
     let monitor = tokio::spawn(lifecycle::monitor(Arc::clone(&state)));
     let app = router(state);
     let task = tokio::spawn(async move {

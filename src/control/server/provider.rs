@@ -250,18 +250,24 @@ impl LocalProvider {
         Ok(())
     }
 
-    /// Stop every node (SIGTERM, then SIGKILL after 10 s).
+    /// Stop every node (SIGTERM, then SIGKILL after 10 s): the recorded process and any other
+    /// running the node's config (one started by a control plane killed before it recorded
+    /// the pid).
     pub async fn stop(&self, runtime: &mut LocalRuntime) {
         for node in &mut runtime.nodes {
-            if let Some(pid) = node.pid.take() {
+            let mut pids = processes_running(&node.dir.join("config.xml"));
+            pids.extend(node.pid.take());
+            pids.sort_unstable();
+            pids.dedup();
+            for &pid in &pids {
                 signal(pid, "TERM");
-                let deadline = Instant::now() + Duration::from_secs(10);
-                while process_alive(pid) && Instant::now() < deadline {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                if process_alive(pid) {
-                    signal(pid, "KILL");
-                }
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while pids.iter().any(|&pid| process_alive(pid)) && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            for &pid in pids.iter().filter(|&&pid| process_alive(pid)) {
+                signal(pid, "KILL");
             }
         }
     }
@@ -314,6 +320,26 @@ fn write_file(path: &Path, text: &str) -> Result<(), ControlError> {
         })
         .and_then(|()| std::fs::rename(&partial, path));
     result.map_err(|e| provider_error(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Processes whose command line names `config` (`--config-file=<config>`), from /proc.
+fn processes_running(config: &Path) -> Vec<u32> {
+    let wanted = format!("--config-file={}", config.display());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+                cmdline
+                    .split(|&b| b == 0)
+                    .any(|arg| arg == wanted.as_bytes())
+            })
+        })
+        .filter(|&pid| process_alive(pid))
+        .collect()
 }
 
 fn process_alive(pid: u32) -> bool {

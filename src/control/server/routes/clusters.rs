@@ -161,6 +161,7 @@ pub(super) async fn update_cluster(
             ClusterState::Stopped,
             ClusterState::Running,
             ClusterState::Degraded,
+            ClusterState::Failed,
         ],
         Some(_) => &[
             ClusterState::Running,
