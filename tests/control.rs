@@ -1669,7 +1669,10 @@ fn a_control_plane_killed_during_provisioning_leaves_no_orphans() {
     let second = CliServer::start(dir.path());
     let owner = connect(second.url.clone());
     let after = runtime.block_on(owner.cluster(cluster.id)).unwrap();
-    eprintln!("after the restart: {:?} ({:?})", after.state, after.state_reason);
+    eprintln!(
+        "after the restart: {:?} ({:?})",
+        after.state, after.state_reason
+    );
     match after.state {
         ClusterState::Failed => assert!(!processes_under(&folder), "orphaned nodes run"),
         ClusterState::Running => {
@@ -1685,4 +1688,106 @@ fn a_control_plane_killed_during_provisioning_leaves_no_orphans() {
         !folder.exists() && !processes_under(&folder),
         "the delete left nodes behind"
     );
+}
+
+/// A request that fails commits nothing but the audit row saying it failed (issue 11): a
+/// credential the nodes never got is not issued (and its name stays free), a start that
+/// failed is not a start, a revoked name can be issued again, and a refusal is audited.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_request_commits_nothing_but_its_failure() {
+    assert!(
+        LocalProvider::find_binary().is_some(),
+        "clickhouse-server is needed"
+    );
+    let plane = Plane::start().await;
+    let owner = plane.owner().await;
+    let cluster = owner
+        .create_cluster(&config("line-f", ProviderKind::Local, 1))
+        .await
+        .unwrap();
+    let id = cluster.id;
+    wait_for_state(&owner, id, ClusterState::Running).await;
+    let set = |state| ClusterUpdate {
+        state: Some(state),
+        ..ClusterUpdate::default()
+    };
+    owner
+        .update_cluster(id, &set(ClusterState::Stopped))
+        .await
+        .unwrap();
+    // The cluster's folder goes away behind the control plane's back: nothing can be written
+    // for its nodes, and they cannot start.
+    let folder = plane.dir.path().join(format!("clusters/cluster-{id}"));
+    let aside = plane.dir.path().join("aside");
+    std::fs::rename(&folder, &aside).unwrap();
+    assert_eq!(status_of(owner.issue_credential(id, "analyst").await), 502);
+    assert!(
+        owner.credentials(id).await.unwrap().is_empty(),
+        "not issued"
+    );
+    assert_eq!(
+        status_of(owner.update_cluster(id, &set(ClusterState::Running)).await),
+        502
+    );
+    assert_eq!(
+        owner.cluster(id).await.unwrap().state,
+        ClusterState::Stopped
+    );
+    let actions: Vec<String> = owner
+        .audit()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for failed in ["issue_credential_failed", "start_cluster_failed"] {
+        assert!(
+            actions.iter().any(|a| a == failed),
+            "{failed} in {actions:?}"
+        );
+    }
+    // A start is audited once it happened; a credential change is written (with its audit
+    // row) before the nodes are, so a crash cannot split them, and a failure takes it back
+    // in a later row.
+    assert!(!actions.iter().any(|a| a == "start_cluster"), "{actions:?}");
+    let position = |action: &str| actions.iter().position(|a| a == action).unwrap();
+    assert!(
+        position("issue_credential_failed") < position("issue_credential"),
+        "newest first: {actions:?}"
+    );
+
+    // Back in place: the name is free; revoked, it can be issued again.
+    std::fs::rename(&aside, &folder).unwrap();
+    let issued = owner.issue_credential(id, "analyst").await.unwrap();
+    owner
+        .revoke_credential(id, issued.credential.id)
+        .await
+        .unwrap();
+    let again = owner.issue_credential(id, "analyst").await.unwrap();
+    assert!(again.credential.revoked_at.is_none());
+
+    // A refusal is audited as one.
+    let viewer = plane.user(&owner, "vic").await;
+    owner
+        .put_member(
+            id,
+            &Member {
+                user: "vic".into(),
+                role: Role::Viewer,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        status_of(viewer.update_cluster(id, &set(ClusterState::Stopped)).await),
+        403
+    );
+    let denied = owner.audit().await.unwrap();
+    assert!(
+        denied
+            .iter()
+            .any(|e| e.actor == "vic" && e.action.starts_with("denied")),
+        "{denied:?}"
+    );
+    owner.delete_cluster(id, "line-f").await.unwrap();
 }

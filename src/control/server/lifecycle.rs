@@ -349,8 +349,16 @@ pub async fn reconcile_on_start(state: &AppState) -> Result<(), ControlError> {
     })?;
     let _guard = state.provisioning.lock().await;
     for raw in rows {
-        let cluster = decode_cluster(raw)?;
-        let (id, name) = (cluster.id, cluster.config.name.clone());
+        let id = raw.0;
+        // One unreadable row must not keep the server from starting.
+        let cluster = match decode_cluster(raw) {
+            Ok(cluster) => cluster,
+            Err(e) => {
+                tracing::error!(cluster_id = id, error = %e, "cannot reconcile a cluster");
+                continue;
+            }
+        };
+        let name = cluster.config.name.clone();
         let Some(mut runtime) = cluster.runtime else {
             continue;
         };

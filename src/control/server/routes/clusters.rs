@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use rusqlite::params;
 
 use super::{
-    ApiJson, ApiResult, Caller, ClusterId, RequestId, Shared, WRITE, audit_record, authorize,
-    membership, validate_config,
+    ApiJson, ApiResult, Caller, ClusterId, RequestId, Shared, WRITE, audit_outcome, audit_record,
+    authorize, authorize_change, membership, validate_config,
 };
 use crate::control::api::{
     Action, Cluster, ClusterConfig, ClusterState, ClusterUpdate, DeleteRequest, Role, paths,
@@ -123,7 +123,7 @@ pub(super) async fn update_cluster(
     Path(ClusterId { id }): Path<ClusterId>,
     ApiJson(update): ApiJson<ClusterUpdate>,
 ) -> ApiResult<Cluster> {
-    let (cluster, role) = authorize(&state, &principal, id, Action::Operate)?;
+    let (cluster, role) = authorize_change(&state, &principal, &rid, id, Action::Operate)?;
     let mut config = cluster.config.clone();
     if let Some(cpu) = update.cpu_per_node {
         config.cpu_per_node = cpu;
@@ -176,50 +176,89 @@ pub(super) async fn update_cluster(
             ClusterState::Failed,
         ],
     };
-    state.db.mutate(
-        &audit_record(
+    let check_and_write = |tx: &rusqlite::Transaction<'_>| {
+        let now_state: String = sql(tx.query_row(
+            "SELECT state FROM clusters WHERE id = ?",
+            params![id],
+            |r| r.get(0),
+        ))?;
+        let now_state = ClusterState::parse(&now_state).unwrap_or(ClusterState::Failed);
+        if now_state == ClusterState::Deleted {
+            return Err(ControlError::NotFound(format!("no cluster {id}")));
+        }
+        if !from.contains(&now_state) {
+            return Err(ControlError::Conflict(format!(
+                "cluster `{name}` is {}: it cannot be {}",
+                now_state.as_str(),
+                match update.state {
+                    Some(ClusterState::Running) => "started",
+                    Some(_) => "stopped",
+                    None => "changed",
+                }
+            )));
+        }
+        sql(tx.execute(
+            "UPDATE clusters SET config = ?, updated_at = ? WHERE id = ?",
+            params![json, now(), id],
+        ))
+    };
+    let changes_config = update.cpu_per_node.is_some()
+        || update.memory_gib_per_node.is_some()
+        || update.tiers.is_some();
+    if changes_config {
+        let record = audit_record(
             &principal,
-            action,
+            "update_cluster",
             format!("cluster {name}"),
             &rid,
             Some(id),
-        ),
-        |tx| {
-            let now_state: String = sql(tx.query_row(
-                "SELECT state FROM clusters WHERE id = ?",
-                params![id],
-                |r| r.get(0),
-            ))?;
-            let now_state = ClusterState::parse(&now_state).unwrap_or(ClusterState::Failed);
-            if now_state == ClusterState::Deleted {
-                return Err(ControlError::NotFound(format!("no cluster {id}")));
+        );
+        state.db.mutate(&record, check_and_write)?;
+    } else {
+        state.db.system(check_and_write)?;
+    }
+    // A start or stop is audited once it happened, or as the failure it was.
+    if let Some(wanted) = update.state {
+        let outcome = async {
+            if let (Some(local), Some(mut runtime)) =
+                (state.local.as_ref(), current(&state, id)?.runtime)
+            {
+                if wanted == ClusterState::Running {
+                    local.start(&mut runtime).await?;
+                } else {
+                    local.stop(&mut runtime).await;
+                }
+                if !transition(&state, id, from, wanted, None, Some(&runtime))? {
+                    return Err(ControlError::Conflict(format!(
+                        "cluster `{name}` changed meanwhile"
+                    )));
+                }
             }
-            if !from.contains(&now_state) {
-                return Err(ControlError::Conflict(format!(
-                    "cluster `{name}` is {}: it cannot be {}",
-                    now_state.as_str(),
-                    match update.state {
-                        Some(ClusterState::Running) => "started",
-                        Some(_) => "stopped",
-                        None => "changed",
-                    }
-                )));
-            }
-            sql(tx.execute(
-                "UPDATE clusters SET config = ?, updated_at = ? WHERE id = ?",
-                params![json, now(), id],
-            ))
-        },
-    )?;
-    if let (Some(wanted), Some(local)) = (update.state, state.local.as_ref())
-        && let Some(mut runtime) = current(&state, id)?.runtime
-    {
-        if wanted == ClusterState::Running {
-            local.start(&mut runtime).await?;
-        } else {
-            local.stop(&mut runtime).await;
+            Ok(())
         }
-        transition(&state, id, from, wanted, None, Some(&runtime))?;
+        .await;
+        match outcome {
+            Ok(()) => audit_outcome(
+                &state,
+                &principal,
+                &rid,
+                id,
+                action,
+                &format!("cluster {name}"),
+            ),
+            Err(e) => {
+                let failed = format!("{action}_failed");
+                audit_outcome(
+                    &state,
+                    &principal,
+                    &rid,
+                    id,
+                    &failed,
+                    &format!("cluster {name}: {e}"),
+                );
+                return Err(e);
+            }
+        }
     }
     let (cluster, _) = membership(&state, &principal, id)?;
     Ok(Json(cluster.api(role)))
@@ -240,7 +279,7 @@ pub(super) async fn delete_cluster(
     Path(ClusterId { id }): Path<ClusterId>,
     ApiJson(body): ApiJson<DeleteRequest>,
 ) -> Result<StatusCode, ControlError> {
-    let (cluster, _) = authorize(&state, &principal, id, Action::Delete)?;
+    let (cluster, _) = authorize_change(&state, &principal, &rid, id, Action::Delete)?;
     if body.confirm_name != cluster.config.name {
         return Err(ControlError::Invalid(format!(
             "deleting removes all data: repeat the cluster's name (`{}`) in `confirm_name`",

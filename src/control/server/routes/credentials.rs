@@ -9,13 +9,13 @@ use rusqlite::params;
 
 use super::{
     ApiJson, ApiResult, Caller, ClusterId, RequestId, Shared, WRITE, audit_record, authorize,
-    check_name,
+    authorize_change, check_name, take_back,
 };
 use crate::control::api::{Action, Credential, IssuedCredential, NewCredential, paths};
 use crate::control::server::ControlError;
 use crate::control::server::auth::{new_secret, sha256_hex};
 use crate::control::server::lifecycle::apply_credentials;
-use crate::control::server::store::{now, sql};
+use crate::control::server::store::{now, optional, sql};
 
 fn credential(r: &rusqlite::Row<'_>) -> rusqlite::Result<Credential> {
     Ok(Credential {
@@ -66,7 +66,7 @@ pub(super) async fn issue_credential(
     Path(ClusterId { id }): Path<ClusterId>,
     ApiJson(body): ApiJson<NewCredential>,
 ) -> Result<(StatusCode, Json<IssuedCredential>), ControlError> {
-    let (cluster, _) = authorize(&state, &principal, id, Action::IssueCredential)?;
+    let (cluster, _) = authorize_change(&state, &principal, &rid, id, Action::IssueCredential)?;
     check_name("ClickHouse user", &body.user, '_')?;
     if body.user.starts_with("lyceum_") || body.user == "default" {
         return Err(ControlError::Invalid(format!(
@@ -75,20 +75,45 @@ pub(super) async fn issue_credential(
         )));
     }
     let password = new_secret("");
-    let issued = state.db.mutate(&audit_record(&principal, "issue_credential", format!("cluster {} user {}", cluster.config.name, body.user), &rid, Some(id)), |tx| {
-        match tx.execute(
-            "INSERT INTO assets (cluster_id, kind, name, secret_hash, created_at) VALUES (?, 'credential', ?, ?, ?)",
-            params![id, body.user, sha256_hex(&password), now()],
-        ) {
-            Ok(_) => {}
-            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
-                return Err(ControlError::Conflict(format!("credential `{}` exists: rotate it instead", body.user)));
+    let target = format!("cluster {} user {}", cluster.config.name, body.user);
+    let issued = state.db.mutate(&audit_record(&principal, "issue_credential", target.clone(), &rid, Some(id)), |tx| {
+        // A revoked credential's name is issued again in its row.
+        let reissued = sql(tx.execute(
+            "UPDATE assets SET secret_hash = ?, created_at = ?, rotated_at = NULL, revoked_at = NULL
+             WHERE cluster_id = ? AND kind = 'credential' AND name = ? AND revoked_at IS NOT NULL",
+            params![sha256_hex(&password), now(), id, body.user],
+        ))?;
+        if reissued == 0 {
+            match tx.execute(
+                "INSERT INTO assets (cluster_id, kind, name, secret_hash, created_at) VALUES (?, 'credential', ?, ?, ?)",
+                params![id, body.user, sha256_hex(&password), now()],
+            ) {
+                Ok(_) => {}
+                Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                    return Err(ControlError::Conflict(format!("credential `{}` exists: rotate it instead", body.user)));
+                }
+                Err(e) => return sql(Err(e)),
             }
-            Err(e) => return sql(Err(e)),
         }
-        sql(tx.query_row(&format!("SELECT {CREDENTIAL_COLUMNS} FROM assets WHERE id = ?"), params![tx.last_insert_rowid()], credential))
+        sql(tx.query_row(
+            &format!("SELECT {CREDENTIAL_COLUMNS} FROM assets WHERE cluster_id = ? AND kind = 'credential' AND name = ?"),
+            params![id, body.user],
+            credential,
+        ))
     })?;
-    apply_credentials(&state, &cluster).await?;
+    if let Err(e) = apply_credentials(&state, &cluster).await {
+        // The nodes never got it: it is not issued (a later issue of the name starts afresh).
+        take_back(
+            &state,
+            &principal,
+            &rid,
+            id,
+            "issue_credential_failed",
+            &format!("{target}: {e}"),
+            |tx| sql(tx.execute("DELETE FROM assets WHERE id = ?", params![issued.id])),
+        );
+        return Err(e);
+    }
     Ok((
         StatusCode::CREATED,
         Json(IssuedCredential {
@@ -111,9 +136,16 @@ pub(super) async fn rotate_credential(
     RequestId(rid): RequestId,
     Path((id, credential_id)): Path<(i64, i64)>,
 ) -> ApiResult<IssuedCredential> {
-    let (cluster, _) = authorize(&state, &principal, id, Action::ManageCredentials)?;
+    let (cluster, _) = authorize_change(&state, &principal, &rid, id, Action::ManageCredentials)?;
     let password = new_secret("");
-    let rotated = state.db.mutate(&audit_record(&principal, "rotate_credential", format!("cluster {} credential {credential_id}", cluster.config.name), &rid, Some(id)), |tx| {
+    let target = format!("cluster {} credential {credential_id}", cluster.config.name);
+    let mut before: Option<(String, Option<String>)> = None;
+    let rotated = state.db.mutate(&audit_record(&principal, "rotate_credential", target.clone(), &rid, Some(id)), |tx| {
+        before = optional(tx.query_row(
+            "SELECT secret_hash, rotated_at FROM assets WHERE id = ? AND cluster_id = ? AND kind = 'credential'",
+            params![credential_id, id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        ))?;
         let changed = sql(tx.execute(
             "UPDATE assets SET secret_hash = ?, rotated_at = ? WHERE id = ? AND cluster_id = ? AND kind = 'credential' AND revoked_at IS NULL",
             params![sha256_hex(&password), now(), credential_id, id],
@@ -123,7 +155,26 @@ pub(super) async fn rotate_credential(
         }
         sql(tx.query_row(&format!("SELECT {CREDENTIAL_COLUMNS} FROM assets WHERE id = ?"), params![credential_id], credential))
     })?;
-    apply_credentials(&state, &cluster).await?;
+    if let Err(e) = apply_credentials(&state, &cluster).await {
+        // The nodes still take the old password: so does the record.
+        if let Some((hash, rotated_at)) = before {
+            take_back(
+                &state,
+                &principal,
+                &rid,
+                id,
+                "rotate_credential_failed",
+                &format!("{target}: {e}"),
+                |tx| {
+                    sql(tx.execute(
+                        "UPDATE assets SET secret_hash = ?, rotated_at = ? WHERE id = ?",
+                        params![hash, rotated_at, credential_id],
+                    ))
+                },
+            );
+        }
+        return Err(e);
+    }
     Ok(Json(IssuedCredential {
         credential: rotated,
         password,
@@ -143,8 +194,9 @@ pub(super) async fn revoke_credential(
     RequestId(rid): RequestId,
     Path((id, credential_id)): Path<(i64, i64)>,
 ) -> Result<StatusCode, ControlError> {
-    let (cluster, _) = authorize(&state, &principal, id, Action::ManageCredentials)?;
-    state.db.mutate(&audit_record(&principal, "revoke_credential", format!("cluster {} credential {credential_id}", cluster.config.name), &rid, Some(id)), |tx| {
+    let (cluster, _) = authorize_change(&state, &principal, &rid, id, Action::ManageCredentials)?;
+    let target = format!("cluster {} credential {credential_id}", cluster.config.name);
+    state.db.mutate(&audit_record(&principal, "revoke_credential", target.clone(), &rid, Some(id)), |tx| {
         let changed = sql(tx.execute(
             "UPDATE assets SET revoked_at = ? WHERE id = ? AND cluster_id = ? AND kind = 'credential' AND revoked_at IS NULL",
             params![now(), credential_id, id],
@@ -154,6 +206,23 @@ pub(super) async fn revoke_credential(
         }
         Ok(())
     })?;
-    apply_credentials(&state, &cluster).await?;
+    if let Err(e) = apply_credentials(&state, &cluster).await {
+        // The nodes still take it: it is not revoked.
+        take_back(
+            &state,
+            &principal,
+            &rid,
+            id,
+            "revoke_credential_failed",
+            &format!("{target}: {e}"),
+            |tx| {
+                sql(tx.execute(
+                    "UPDATE assets SET revoked_at = NULL WHERE id = ?",
+                    params![credential_id],
+                ))
+            },
+        );
+        return Err(e);
+    }
     Ok(StatusCode::NO_CONTENT)
 }

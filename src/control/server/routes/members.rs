@@ -9,6 +9,7 @@ use rusqlite::params;
 
 use super::{
     ApiJson, ApiResult, Caller, ClusterId, RequestId, Shared, WRITE, audit_record, authorize,
+    authorize_change,
 };
 use crate::control::api::{Action, Member, Role, paths};
 use crate::control::server::ControlError;
@@ -56,7 +57,7 @@ pub(super) async fn put_member(
     Path(ClusterId { id }): Path<ClusterId>,
     ApiJson(member): ApiJson<Member>,
 ) -> Result<StatusCode, ControlError> {
-    let (cluster, role) = authorize(&state, &principal, id, Action::ManageMembers)?;
+    let (cluster, role) = authorize_change(&state, &principal, &rid, id, Action::ManageMembers)?;
     state.db.mutate(
         &audit_record(
             &principal,
@@ -117,7 +118,7 @@ pub(super) async fn remove_member(
     RequestId(rid): RequestId,
     Path((id, user)): Path<(i64, String)>,
 ) -> Result<StatusCode, ControlError> {
-    let (cluster, role) = authorize(&state, &principal, id, Action::ManageMembers)?;
+    let (cluster, role) = authorize_change(&state, &principal, &rid, id, Action::ManageMembers)?;
     state.db.mutate(&audit_record(&principal, "remove_member", format!("cluster {} member {user}", cluster.config.name), &rid, Some(id)), |tx| {
         let current: Option<String> = optional(tx.query_row(
             "SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.cluster_id = ? AND u.name = ?",

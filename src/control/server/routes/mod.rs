@@ -228,6 +228,59 @@ fn authorize(
     Ok((cluster, role))
 }
 
+/// [`authorize`] for a change: a refusal (403) is written to the audit trail as such.
+fn authorize_change(
+    state: &AppState,
+    principal: &Principal,
+    request_id: &str,
+    id: i64,
+    action: Action,
+) -> Result<(ClusterRow, Role), ControlError> {
+    let result = authorize(state, principal, id, action);
+    if let Err(ControlError::Forbidden(why)) = &result {
+        audit_outcome(
+            state,
+            principal,
+            request_id,
+            id,
+            &format!("denied {action:?}"),
+            why,
+        );
+    }
+    result
+}
+
+/// An audit row for what a request tried and what came of it (a refusal, a failure), written
+/// on its own: nothing else it did is committed. A failure to write it is logged.
+fn audit_outcome(
+    state: &AppState,
+    principal: &Principal,
+    request_id: &str,
+    id: i64,
+    action: &str,
+    outcome: &str,
+) {
+    take_back(state, principal, request_id, id, action, outcome, |_| Ok(0));
+}
+
+/// Take back a change the nodes never saw (`change`), with an audit row saying what failed,
+/// in one transaction; a failure to do so is logged (the next start reconciles the nodes with
+/// the database anyway).
+fn take_back(
+    state: &AppState,
+    principal: &Principal,
+    request_id: &str,
+    id: i64,
+    action: &str,
+    outcome: &str,
+    change: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<usize, ControlError>,
+) {
+    let record = audit_record(principal, action, outcome.to_owned(), request_id, Some(id));
+    if let Err(e) = state.db.mutate(&record, change) {
+        tracing::error!(error = %e, action, "cannot write the audit row (or take the change back)");
+    }
+}
+
 /// Plain names: lower-case letters, digits and `-` (clusters) or `_` (users), 2–63 long,
 /// starting with a letter and ending with a letter or digit (a Kubernetes name's rule) —
 /// nothing that could leave a folder or break a config file.

@@ -7,7 +7,7 @@ use rusqlite::params;
 
 use super::{
     ApiJson, ApiResult, Caller, ClusterId, RequestId, Shared, WRITE, audit_record, authorize,
-    check_name,
+    authorize_change, check_name,
 };
 use crate::control::api::{Action, NewProject, Project, paths};
 use crate::control::server::ControlError;
@@ -57,7 +57,7 @@ pub(super) async fn create_project(
     Path(ClusterId { id }): Path<ClusterId>,
     ApiJson(body): ApiJson<NewProject>,
 ) -> Result<(StatusCode, Json<Project>), ControlError> {
-    let (cluster, _) = authorize(&state, &principal, id, Action::CreateProject)?;
+    let (cluster, _) = authorize_change(&state, &principal, &rid, id, Action::CreateProject)?;
     check_name("project name", &body.name, '-')?;
     let project = state.db.mutate(
         &audit_record(
