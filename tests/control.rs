@@ -1038,12 +1038,28 @@ struct CliServer {
 
 impl CliServer {
     fn start(dir: &std::path::Path) -> Self {
+        Self::start_with_open_files(dir, None)
+    }
+
+    /// The server with at most `open_files` file descriptors (a machine's limit, made small).
+    fn start_with_open_files(dir: &std::path::Path, open_files: Option<u32>) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_lyceum"))
+        let mut command = match open_files {
+            Some(limit) => {
+                let mut shell = std::process::Command::new("sh");
+                shell
+                    .arg("-c")
+                    .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""));
+                shell.arg(env!("CARGO_BIN_EXE_lyceum"));
+                shell
+            }
+            None => std::process::Command::new(env!("CARGO_BIN_EXE_lyceum")),
+        };
+        let child = command
             .args([
                 "control",
                 "serve",
@@ -1790,4 +1806,74 @@ async fn a_failed_request_commits_nothing_but_its_failure() {
         "{denied:?}"
     );
     owner.delete_cluster(id, "line-f").await.unwrap();
+}
+
+/// Slow headers (issue 11): hundreds of half-open connections from one machine neither use
+/// up the server's file descriptors nor keep anyone else out, and each is closed after the
+/// header timeout.
+#[test]
+fn half_open_connections_neither_exhaust_the_server_nor_lock_others_out() {
+    use std::io::{Read, Write};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = CliServer::start_with_open_files(dir.path(), Some(256));
+    let url = server.url.clone();
+    let addr: std::net::SocketAddr = url.trim_start_matches("http://").parse().unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while ControlClient::new(url.clone())
+            .clusters()
+            .await
+            .is_err_and(|e| e.status().is_none())
+        {
+            assert!(Instant::now() < deadline, "the server never came up");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // 600 connections that send half a request and stall, from one address.
+        let mut stalled = Vec::new();
+        for _ in 0..600 {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind("127.0.0.9:0".parse().unwrap()).unwrap();
+            let Ok(Ok(stream)) =
+                tokio::time::timeout(Duration::from_secs(1), socket.connect(addr)).await
+            else {
+                continue;
+            };
+            let mut stream = stream.into_std().unwrap();
+            stream.set_nonblocking(false).unwrap();
+            if stream
+                .write_all(b"GET /api/clusters HTTP/1.1\r\nHost: x\r\n")
+                .is_ok()
+            {
+                stalled.push(stream);
+            }
+        }
+        // Someone else still gets an answer at once (401: no token).
+        let answer = client_from([127, 0, 0, 2])
+            .get(format!("{url}/api/clusters"))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .expect("a normal request is answered while half-open connections wait");
+        assert_eq!(answer.status().as_u16(), 401);
+        // The stalled connections are closed once the header timeout passes.
+        let first = stalled.first_mut().expect("some connections were accepted");
+        first
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut buffer = [0u8; 256];
+        let closed = loop {
+            match first.read(&mut buffer) {
+                Ok(0) => break true,
+                Ok(_) => {}
+                Err(e) => {
+                    break !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    );
+                }
+            }
+        };
+        assert!(closed, "a half-open connection stayed open");
+    });
 }

@@ -230,6 +230,92 @@ impl Drop for RunningServer {
     }
 }
 
+/// Connections open at once at most; more wait in the kernel's backlog.
+pub const MAX_CONNECTIONS: usize = 512;
+/// Connections open at once per client address; more are closed at once, so one client
+/// cannot take every slot.
+pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
+/// A client has this long to send a request's headers (slow-header attacks).
+pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// A connection is closed after this long whatever it does (a slow body holds a slot no
+/// longer than this).
+pub const CONNECTION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A connection's place in the per-address count, given back when it closes.
+struct AddressSlot {
+    counts: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+    address: std::net::IpAddr,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = counts.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.address);
+            }
+        }
+    }
+}
+
+/// Accept and serve HTTP/1 connections with bounds: [`MAX_CONNECTIONS`] in all,
+/// [`MAX_CONNECTIONS_PER_ADDRESS`] per client, headers within [`HEADER_TIMEOUT`], each
+/// connection at most [`CONNECTION_LIFETIME`]. Ends only with the process or an abort.
+async fn serve(listener: tokio::net::TcpListener, app: axum::Router) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let counts = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    loop {
+        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let (stream, remote) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, most likely: let some connections close.
+                tracing::warn!(error = %e, "cannot accept a connection");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let address = remote.ip();
+        {
+            let mut open = counts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let count = open.entry(address).or_insert(0);
+            if *count >= MAX_CONNECTIONS_PER_ADDRESS {
+                tracing::debug!(%address, "too many connections from one address: closed");
+                continue;
+            }
+            *count += 1;
+        }
+        let slot = AddressSlot {
+            counts: Arc::clone(&counts),
+            address,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(
+            app.clone()
+                .layer(axum::Extension(axum::extract::ConnectInfo(remote))),
+        );
+        tokio::spawn(async move {
+            let (_permit, _slot) = (permit, slot);
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            match tokio::time::timeout(CONNECTION_LIFETIME, connection).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(%address, error = %e, "connection ended"),
+                Err(_) => tracing::debug!(%address, "connection closed at the end of its lifetime"),
+            }
+        });
+    }
+}
+
 /// Bind `addr` and serve in the background (with the state monitor).
 pub async fn spawn(addr: SocketAddr, config: &ServerConfig) -> Result<RunningServer, ControlError> {
     let state = AppState::new(config)?;
@@ -241,14 +327,7 @@ pub async fn spawn(addr: SocketAddr, config: &ServerConfig) -> Result<RunningSer
         .map_err(|e| ControlError::Internal(e.to_string()))?;
     lifecycle::reconcile_on_start(&state).await?;
     let monitor = tokio::spawn(lifecycle::monitor(Arc::clone(&state)));
-    let app = router(state);
-    let task = tokio::spawn(async move {
-        // Serving ends only with the process or an abort; an error is the listener failing.
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(%addr, error = %e, "the control-plane server stopped");
-        }
-    });
+    let task = tokio::spawn(serve(listener, router(state)));
     Ok(RunningServer {
         addr,
         task,
