@@ -21,3 +21,4 @@ pub mod curves;
 pub mod render;
 pub mod secrets;
 pub mod source;
+pub mod tls;

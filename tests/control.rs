@@ -28,6 +28,7 @@ impl Plane {
             db_path: dir.join("control.db"),
             clusters_dir: dir.join("clusters"),
             clickhouse_binary: LocalProvider::find_binary(),
+            tls: None,
         }
     }
 
@@ -474,7 +475,7 @@ async fn roles_isolation_validation_cost_manifest_and_audit() {
         ),
         409
     );
-    let http = reqwest::Client::new();
+    let http = lyceum::tls::http_client_builder().build().unwrap();
     let token = plane.anonymous().login(&creds("olga")).await.unwrap().token;
     let malformed = http
         .post(format!("{}/api/clusters", plane.url()))
@@ -578,7 +579,7 @@ async fn roles_isolation_validation_cost_manifest_and_audit() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_openapi_document_lists_exactly_the_routes_served() {
     let plane = Plane::start().await;
-    let http = reqwest::Client::new();
+    let http = lyceum::tls::http_client_builder().build().unwrap();
     let document: serde_json::Value = http
         .get(format!("{}/api/openapi.json", plane.url()))
         .send()
@@ -650,7 +651,9 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
 
 /// ClickHouse over HTTP as one of the issued users.
 async fn clickhouse(port: u16, user: &str, password: &str, query: &str) -> Result<String, String> {
-    let response = reqwest::Client::new()
+    let response = lyceum::tls::http_client_builder()
+        .build()
+        .unwrap()
         .post(format!("http://127.0.0.1:{port}/"))
         .header("X-ClickHouse-User", user)
         .header("X-ClickHouse-Key", password)
@@ -1261,7 +1264,7 @@ fn schemathesis_finds_no_server_errors() {
 /// A client whose connections come from `source`: any 127.x.y.z reaches a loopback server,
 /// so one test plays several machines.
 fn client_from(source: [u8; 4]) -> reqwest::Client {
-    reqwest::Client::builder()
+    lyceum::tls::http_client_builder()
         .local_address(std::net::IpAddr::from(source))
         .build()
         .unwrap()
@@ -1876,4 +1879,43 @@ fn half_open_connections_neither_exhaust_the_server_nor_lock_others_out() {
         };
         assert!(closed, "a half-open connection stayed open");
     });
+}
+
+/// HTTPS (issue 11): the control plane serves TLS with a self-signed pair made for a lab; a
+/// client trusting that certificate logs in and works, one that does not is refused at the
+/// handshake, plain HTTP to the TLS port gets no answer, and a bad CA file is named.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_control_plane_serves_https_to_clients_that_trust_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["127.0.0.1".to_owned(), "localhost".to_owned()];
+    let (cert, key) = lyceum::tls::self_signed(&dir.path().join("tls"), &names).unwrap();
+    let mut config = Plane::config(dir.path());
+    config.tls = Some(lyceum::control::server::TlsFiles {
+        cert: cert.clone(),
+        key,
+    });
+    let server = spawn("127.0.0.1:0".parse().unwrap(), &config)
+        .await
+        .unwrap();
+    let url = format!("https://{}", server.addr);
+    let trusted = ControlClient::new(&url).with_ca_file(&cert).unwrap();
+    let session = trusted.bootstrap(&creds("olga")).await.unwrap();
+    let owner = trusted.with_token(session.token);
+    assert!(owner.clusters().await.unwrap().is_empty());
+    let stranger = ControlClient::new(&url);
+    let refused = stranger.login(&creds("olga")).await.unwrap_err();
+    assert!(
+        refused.status().is_none(),
+        "no API answer without trust: {refused}"
+    );
+    let plain = ControlClient::new(format!("http://{}", server.addr));
+    let refused = plain.login(&creds("olga")).await.unwrap_err();
+    assert!(
+        refused.status().is_none(),
+        "no API answer over plain HTTP: {refused}"
+    );
+    let bogus = dir.path().join("bogus.pem");
+    std::fs::write(&bogus, "not a certificate\n").unwrap();
+    let err = ControlClient::new(&url).with_ca_file(&bogus).unwrap_err();
+    assert!(err.to_string().contains("bogus.pem"), "{err}");
 }

@@ -793,6 +793,7 @@ pub async fn run_control_load(
         db_path: dir.join("control.db"),
         clusters_dir: dir.join("clusters"),
         clickhouse_binary: None,
+        tls: None,
     };
     let server = spawn("127.0.0.1:0".parse().map_err(|e| other(&e))?, &config)
         .await

@@ -21,6 +21,16 @@ pub(crate) enum ControlCommand {
         /// Where local clusters keep their data (default: beside the database).
         #[arg(long)]
         clusters_dir: Option<PathBuf>,
+        /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+        #[arg(long, requires = "tls_key", conflicts_with = "tls_self_signed")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's PEM private key.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Serve HTTPS with a self-signed certificate made (once) beside the database, for a
+        /// lab; clients trust it with `--ca-file <its cert.pem>`.
+        #[arg(long)]
+        tls_self_signed: bool,
     },
     /// First run: create the owner account (password from standard input).
     Bootstrap {
@@ -60,6 +70,10 @@ pub(crate) struct ControlServerArgs {
     /// A token (default: the session stored by `lyceum control login`).
     #[arg(long, env = "LYCEUM_CONTROL_TOKEN", hide_env_values = true)]
     pub(crate) token: Option<String>,
+    /// For an https:// control plane: a PEM file of the certificate authority (or the
+    /// self-signed certificate) to trust besides the public roots.
+    #[arg(long, env = "LYCEUM_CONTROL_CA_FILE")]
+    pub(crate) ca_file: Option<PathBuf>,
 }
 
 impl ControlServerArgs {
@@ -67,8 +81,17 @@ impl ControlServerArgs {
         format!("control@{}", self.control_url)
     }
 
-    pub(crate) fn client(&self) -> anyhow::Result<lyceum::control::client::ControlClient> {
+    /// A client of the control plane, trusting `--ca-file` for HTTPS, without a token.
+    pub(crate) fn anonymous(&self) -> anyhow::Result<lyceum::control::client::ControlClient> {
         let client = lyceum::control::client::ControlClient::new(&self.control_url);
+        Ok(match &self.ca_file {
+            Some(ca_file) => client.with_ca_file(ca_file)?,
+            None => client,
+        })
+    }
+
+    pub(crate) fn client(&self) -> anyhow::Result<lyceum::control::client::ControlClient> {
+        let client = self.anonymous()?;
         let token = match &self.token {
             Some(token) => token.clone(),
             None => secrets::use_platform_store()
@@ -201,6 +224,9 @@ pub(crate) async fn control_command(command: ControlCommand) -> anyhow::Result<(
             addr,
             db,
             clusters_dir,
+            tls_cert,
+            tls_key,
+            tls_self_signed,
         } => {
             let db_path = db.unwrap_or_else(default_control_db);
             let clusters_dir = clusters_dir.unwrap_or_else(|| {
@@ -214,14 +240,36 @@ pub(crate) async fn control_command(command: ControlCommand) -> anyhow::Result<(
                     "note: clickhouse-server not found; local clusters will fail with that reason"
                 );
             }
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(lyceum::control::server::TlsFiles { cert, key }),
+                _ if tls_self_signed => {
+                    let dir = db_path
+                        .parent()
+                        .map_or_else(|| PathBuf::from("tls"), |p| p.join("tls"));
+                    let names = vec![addr.ip().to_string(), "localhost".to_owned()];
+                    let (cert, key) = lyceum::tls::self_signed(&dir, &names)?;
+                    out!(
+                        "self-signed certificate: {} (give it to clients as --ca-file)",
+                        cert.display()
+                    );
+                    Some(lyceum::control::server::TlsFiles { cert, key })
+                }
+                _ => None,
+            };
             let config = lyceum::control::server::ServerConfig {
                 db_path: db_path.clone(),
                 clusters_dir,
                 clickhouse_binary: binary,
+                tls,
             };
             let mut running = lyceum::control::server::spawn(addr, &config).await?;
+            let scheme = if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
             out!(
-                "control plane on http://{} (database {}); API document at /api/openapi.json",
+                "control plane on {scheme}://{} (database {}); API document at /api/openapi.json",
                 running.addr,
                 db_path.display()
             );
@@ -277,7 +325,7 @@ pub(crate) async fn start_control_session(
         user: user.to_owned(),
         password: read_password_from_stdin()?.expose().to_owned(),
     };
-    let client = lyceum::control::client::ControlClient::new(&server.control_url);
+    let client = server.anonymous()?;
     let session = if bootstrap {
         client.bootstrap(&credentials).await?
     } else {

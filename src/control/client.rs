@@ -20,6 +20,9 @@ use super::api::{
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// The CA file for an `https://` control plane cannot be used.
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// No HTTP response: the server is down, the address is wrong, or the connection broke.
     #[error("cannot reach the control plane at {url}: {source}")]
     Unreachable {
@@ -65,13 +68,29 @@ pub struct ControlClient {
 }
 
 impl ControlClient {
-    /// A client for the server at `base` (`http://127.0.0.1:7878`).
+    /// A client for the server at `base` (`http://127.0.0.1:7878`, or `https://…` with a
+    /// certificate from the public roots; see [`Self::with_ca_file`]).
     pub fn new(base: impl Into<String>) -> Self {
+        let http = http_client(None).unwrap_or_else(|e| {
+            // The public roots alone do not fail to load; if they did, reqwest's own setup on
+            // the same provider is the best left.
+            tracing::error!(error = %e, "the control-plane client's TLS setup failed");
+            crate::tls::http_client_builder()
+                .build()
+                .unwrap_or_default()
+        });
         Self {
             base: base.into().trim_end_matches('/').to_owned(),
             token: None,
-            http: reqwest::Client::new(),
+            http,
         }
+    }
+
+    /// The same client trusting, for `https://`, the certificates in `ca_file` as well as the
+    /// public roots (a plant's own CA, or a lab's self-signed certificate).
+    pub fn with_ca_file(mut self, ca_file: &std::path::Path) -> Result<Self, ClientError> {
+        self.http = http_client(Some(ca_file))?;
+        Ok(self)
     }
 
     /// The same client sending `token` (a session or API token) as `Authorization: Bearer`;
@@ -346,4 +365,14 @@ impl ControlClient {
     pub async fn audit(&self) -> Result<Vec<AuditEntry>, ClientError> {
         self.get(paths::AUDIT).await
     }
+}
+
+/// An HTTP client whose TLS (rustls, ring) trusts the public roots and `ca_file`'s
+/// certificates.
+fn http_client(ca_file: Option<&std::path::Path>) -> Result<reqwest::Client, ClientError> {
+    let config = crate::tls::client_config(ca_file)?;
+    crate::tls::http_client_builder()
+        .tls_backend_preconfigured(config)
+        .build()
+        .map_err(|e| ClientError::Tls(crate::tls::TlsError::Config(e.to_string())))
 }

@@ -29,6 +29,7 @@ impl Embedded {
             db_path: data_dir.join("control.db"),
             clusters_dir: data_dir.join("clusters"),
             clickhouse_binary: LocalProvider::find_binary(),
+            tls: None,
         };
         let token = local_session(&config, LOCAL_USER)?;
         let server = spawn(([127, 0, 0, 1], 0).into(), &config).await?;

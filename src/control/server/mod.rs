@@ -91,6 +91,15 @@ pub struct ServerConfig {
     pub clusters_dir: PathBuf,
     /// `clickhouse-server` for the local provider (none: local clusters fail with a reason).
     pub clickhouse_binary: Option<PathBuf>,
+    /// Serve HTTPS with this certificate and key (none: plain HTTP, for loopback or a VPN).
+    pub tls: Option<TlsFiles>,
+}
+
+/// A PEM certificate chain and its private key.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 #[derive(Debug)]
@@ -262,10 +271,15 @@ impl Drop for AddressSlot {
     }
 }
 
-/// Accept and serve HTTP/1 connections with bounds: [`MAX_CONNECTIONS`] in all,
-/// [`MAX_CONNECTIONS_PER_ADDRESS`] per client, headers within [`HEADER_TIMEOUT`], each
-/// connection at most [`CONNECTION_LIFETIME`]. Ends only with the process or an abort.
-async fn serve(listener: tokio::net::TcpListener, app: axum::Router) {
+/// Accept and serve HTTP/1 connections (over TLS when `tls` is given) with bounds:
+/// [`MAX_CONNECTIONS`] in all, [`MAX_CONNECTIONS_PER_ADDRESS`] per client, the TLS handshake
+/// and the headers each within [`HEADER_TIMEOUT`], each connection at most
+/// [`CONNECTION_LIFETIME`]. Ends only with the process or an abort.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let counts = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
     loop {
@@ -301,18 +315,42 @@ async fn serve(listener: tokio::net::TcpListener, app: axum::Router) {
             app.clone()
                 .layer(axum::Extension(axum::extract::ConnectInfo(remote))),
         );
+        let tls = tls.clone();
         tokio::spawn(async move {
             let (_permit, _slot) = (permit, slot);
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-            match tokio::time::timeout(CONNECTION_LIFETIME, connection).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::debug!(%address, error = %e, "connection ended"),
-                Err(_) => tracing::debug!(%address, "connection closed at the end of its lifetime"),
+            match tls {
+                None => serve_connection(stream, service, address).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => serve_connection(stream, service, address).await,
+                        Ok(Err(e)) => tracing::debug!(%address, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%address, "TLS handshake timed out"),
+                    }
+                }
             }
         });
+    }
+}
+
+/// One HTTP/1 connection over `io`, headers within [`HEADER_TIMEOUT`], closed after
+/// [`CONNECTION_LIFETIME`].
+async fn serve_connection<I, S>(io: I, service: S, address: std::net::IpAddr)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming> + Send,
+    S::Future: Send,
+    S::ResBody: Send + 'static,
+    <S::ResBody as hyper::body::Body>::Data: Send,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(hyper_util::rt::TokioIo::new(io), service);
+    match tokio::time::timeout(CONNECTION_LIFETIME, connection).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::debug!(%address, error = %e, "connection ended"),
+        Err(_) => tracing::debug!(%address, "connection closed at the end of its lifetime"),
     }
 }
 
@@ -327,7 +365,14 @@ pub async fn spawn(addr: SocketAddr, config: &ServerConfig) -> Result<RunningSer
         .map_err(|e| ControlError::Internal(e.to_string()))?;
     lifecycle::reconcile_on_start(&state).await?;
     let monitor = tokio::spawn(lifecycle::monitor(Arc::clone(&state)));
-    let task = tokio::spawn(serve(listener, router(state)));
+    let tls = match &config.tls {
+        Some(files) => Some(tokio_rustls::TlsAcceptor::from(Arc::new(
+            crate::tls::server_config(&files.cert, &files.key)
+                .map_err(|e| ControlError::Internal(e.to_string()))?,
+        ))),
+        None => None,
+    };
+    let task = tokio::spawn(serve(listener, router(state), tls));
     Ok(RunningServer {
         addr,
         task,

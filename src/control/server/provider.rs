@@ -366,7 +366,7 @@ fn signal(pid: u32, name: &str) {
 }
 
 fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::tls::http_client_builder()
         .timeout(Duration::from_secs(3))
         .build()
         .unwrap_or_default()

@@ -4,14 +4,12 @@
 //! (public roots only) is used.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 
 use super::error::{ClickHouseError, Result};
 
@@ -21,39 +19,17 @@ const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 
 /// The certificates of a PEM file, or why there are none.
 pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
-    let invalid = |detail: String| {
-        ClickHouseError::InvalidProfile(format!("CA file {}: {detail}", path.display()))
-    };
-    let certificates = CertificateDer::pem_file_iter(path)
-        .map_err(|e| invalid(e.to_string()))?
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| invalid(format!("not PEM certificates ({e})")))?;
-    if certificates.is_empty() {
-        return Err(invalid("holds no PEM certificate".to_owned()));
-    }
-    Ok(certificates)
+    crate::tls::read_certificates(path).map_err(ca_error)
+}
+
+fn ca_error(error: crate::tls::TlsError) -> ClickHouseError {
+    ClickHouseError::InvalidProfile(format!("CA file {error}"))
 }
 
 /// A `clickhouse` client whose HTTPS trusts the public roots and the certificates in
 /// `ca_file`.
 pub fn client_with_ca(ca_file: &Path) -> Result<clickhouse::Client> {
-    let invalid = |detail: String| {
-        ClickHouseError::InvalidProfile(format!("CA file {}: {detail}", ca_file.display()))
-    };
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    for certificate in read_ca_file(ca_file)? {
-        roots
-            .add(certificate)
-            .map_err(|e| invalid(format!("a certificate rustls cannot use ({e})")))?;
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| invalid(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = crate::tls::client_config(Some(ca_file)).map_err(ca_error)?;
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_keepalive(Some(TCP_KEEPALIVE));
