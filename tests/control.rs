@@ -1919,3 +1919,53 @@ async fn the_control_plane_serves_https_to_clients_that_trust_it() {
     let err = ControlClient::new(&url).with_ca_file(&bogus).unwrap_err();
     assert!(err.to_string().contains("bogus.pem"), "{err}");
 }
+
+/// Requests the API did not expect (issue 11): a path parameter that does not parse is
+/// answered in JSON and only after authentication, a body that is not JSON is 415, and a
+/// user sees their sessions (one per login) and can revoke one left on a lost device.
+#[tokio::test(flavor = "multi_thread")]
+async fn odd_requests_are_answered_in_json_and_sessions_can_be_revoked() {
+    let plane = Plane::start().await;
+    let owner = plane.owner().await;
+    let http = lyceum::tls::http_client_builder().build().unwrap();
+    let url = plane.url();
+    let anonymous = http
+        .get(format!("{url}/api/clusters/abc"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401, "authentication first");
+    let session = plane.anonymous().login(&creds("olga")).await.unwrap();
+    let odd = http
+        .get(format!("{url}/api/clusters/abc"))
+        .bearer_auth(&session.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(odd.status().as_u16(), 404);
+    let body: serde_json::Value = odd.json().await.unwrap();
+    assert_eq!(body["code"], "not_found", "{body}");
+    let text = http
+        .post(format!("{url}{}", lyceum::control::api::paths::LOGIN))
+        .header("content-type", "text/plain")
+        .body(r#"{"user":"olga","password":"olga-long-password"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(text.status().as_u16(), 415);
+
+    // Two logins: both listed; the other one revoked, this one goes on.
+    let laptop = plane.anonymous().with_token(session.token);
+    let sessions: Vec<_> = owner
+        .tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.kind == "session" && t.revoked_at.is_none())
+        .collect();
+    assert!(sessions.len() >= 2, "{sessions:?}");
+    let newest = sessions.iter().map(|t| t.id).max().unwrap();
+    owner.revoke_token(newest).await.unwrap();
+    assert_eq!(status_of(laptop.clusters().await), 401);
+    assert!(owner.clusters().await.is_ok());
+}

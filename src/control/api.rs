@@ -497,6 +497,8 @@ pub struct TokenInfo {
     pub expires_at: String,
     /// When it was revoked (none: still valid until it expires).
     pub revoked_at: Option<String>,
+    /// `session` (a login) or `api` (a token made for a program).
+    pub kind: String,
 }
 
 /// A new API token with its secret.

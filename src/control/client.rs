@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use super::api::{
     ApiError, AuditEntry, Cluster, ClusterConfig, ClusterStatus, ClusterUpdate, CostEstimate,
     Credential, Credentials, DeleteRequest, IssuedCredential, IssuedToken, Member, NewCredential,
-    NewProject, NewToken, Project, ReferenceData, Session, Usage, paths,
+    NewProject, NewToken, Project, ReferenceData, Session, TokenInfo, Usage, paths,
 };
 
 /// Why a call failed.
@@ -190,6 +190,11 @@ impl ControlClient {
     /// Create an API token for the caller; its secret is in the answer only.
     pub async fn create_token(&self, token: &NewToken) -> Result<IssuedToken, ClientError> {
         self.post(paths::TOKENS, token).await
+    }
+
+    /// The caller's sessions (one per login) and API tokens.
+    pub async fn tokens(&self) -> Result<Vec<TokenInfo>, ClientError> {
+        self.get(paths::TOKENS).await
     }
 
     /// Revoke one of the caller's API tokens; `not_found` if it is not theirs or already

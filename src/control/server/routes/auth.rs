@@ -2,11 +2,13 @@
 //! the instance owner, and the caller's API tokens ([`TokenInfo`], [`IssuedToken`]).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use rusqlite::params;
 
-use super::{ApiJson, ApiResult, Caller, ClientAddress, RequestId, Shared, WRITE, audit_record};
+use super::{
+    ApiJson, ApiPath, ApiResult, Caller, ClientAddress, RequestId, Shared, WRITE, audit_record,
+};
 use super::{check_name, check_password};
 use crate::control::api::{Credentials, IssuedToken, NewToken, Session, TokenInfo, paths};
 use crate::control::server::auth::{self, new_secret, sha256_hex};
@@ -211,14 +213,18 @@ fn token_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenInfo> {
         created_at: r.get(3)?,
         expires_at: r.get(4)?,
         revoked_at: r.get(5)?,
+        kind: r.get(6)?,
     })
 }
 
-/// The caller's API tokens
+/// The caller's sessions and API tokens
+///
+/// Sessions (logins, one per device) are listed too, so one left on a lost laptop can be
+/// revoked without logging out everywhere.
 #[utoipa::path(
     get,
     path = paths::TOKENS,
-    responses((status = 200, description = "API tokens, oldest first", body = Vec<TokenInfo>))
+    responses((status = 200, description = "Sessions and API tokens, oldest first", body = Vec<TokenInfo>))
 )]
 pub(super) async fn list_tokens(
     State(state): Shared,
@@ -226,7 +232,7 @@ pub(super) async fn list_tokens(
 ) -> ApiResult<Vec<TokenInfo>> {
     state.db.read(|c| {
         let mut statement = sql(c.prepare(
-            "SELECT id, name, scopes, created_at, expires_at, revoked_at FROM tokens WHERE user_id = ? AND kind = 'api' ORDER BY id",
+            "SELECT id, name, scopes, created_at, expires_at, revoked_at, kind FROM tokens WHERE user_id = ? ORDER BY id",
         ))?;
         let rows = sql(statement.query_map(params![principal.user_id], token_info))?;
         Ok(Json(sql(rows.collect())?))
@@ -278,7 +284,7 @@ pub(super) async fn create_token(
             params![principal.user_id, body.name, sha256_hex(&token), scopes, now(), expires_at],
         ))?;
         sql(tx.query_row(
-            "SELECT id, name, scopes, created_at, expires_at, revoked_at FROM tokens WHERE id = ?",
+            "SELECT id, name, scopes, created_at, expires_at, revoked_at, kind FROM tokens WHERE id = ?",
             params![tx.last_insert_rowid()],
             token_info,
         ))
@@ -286,7 +292,7 @@ pub(super) async fn create_token(
     Ok((StatusCode::CREATED, Json(IssuedToken { info, token })))
 }
 
-/// Revoke an API token
+/// Revoke one of the caller's sessions or API tokens
 #[utoipa::path(
     delete,
     path = paths::TOKEN,
@@ -297,17 +303,26 @@ pub(super) async fn revoke_token(
     State(state): Shared,
     Caller(principal): Caller<WRITE>,
     RequestId(rid): RequestId,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ControlError> {
-    state.db.mutate(&audit_record(&principal, "revoke_token", format!("token {id}"), &rid, None), |tx| {
-        let changed = sql(tx.execute(
-            "UPDATE tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND kind = 'api' AND revoked_at IS NULL",
+    state.db.mutate(
+        &audit_record(
+            &principal,
+            "revoke_token",
+            format!("token {id}"),
+            &rid,
+            None,
+        ),
+        |tx| {
+            let changed = sql(tx.execute(
+            "UPDATE tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
             params![now(), id, principal.user_id],
         ))?;
-        if changed == 0 {
-            return Err(ControlError::NotFound(format!("no active token {id}")));
-        }
-        Ok(())
-    })?;
+            if changed == 0 {
+                return Err(ControlError::NotFound(format!("no active token {id}")));
+            }
+            Ok(())
+        },
+    )?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use rusqlite::params;
 
 use super::{
-    ApiJson, ApiResult, Caller, ClusterId, RequestId, Shared, WRITE, audit_outcome, audit_record,
-    authorize, authorize_change, membership, validate_config,
+    ApiJson, ApiPath, ApiResult, Caller, ClusterId, RequestId, Shared, WRITE, audit_outcome,
+    audit_record, authorize, authorize_change, membership, validate_config,
 };
 use crate::control::api::{
     Action, Cluster, ClusterConfig, ClusterState, ClusterUpdate, DeleteRequest, Role, paths,
@@ -102,7 +102,7 @@ pub(super) async fn create_cluster(
 pub(super) async fn get_cluster(
     State(state): Shared,
     Caller(principal): Caller,
-    Path(ClusterId { id }): Path<ClusterId>,
+    ApiPath(ClusterId { id }): ApiPath<ClusterId>,
 ) -> ApiResult<Cluster> {
     let (cluster, role) = authorize(&state, &principal, id, Action::View)?;
     Ok(Json(cluster.api(role)))
@@ -120,7 +120,7 @@ pub(super) async fn update_cluster(
     State(state): Shared,
     Caller(principal): Caller<WRITE>,
     RequestId(rid): RequestId,
-    Path(ClusterId { id }): Path<ClusterId>,
+    ApiPath(ClusterId { id }): ApiPath<ClusterId>,
     ApiJson(update): ApiJson<ClusterUpdate>,
 ) -> ApiResult<Cluster> {
     let (cluster, role) = authorize_change(&state, &principal, &rid, id, Action::Operate)?;
@@ -276,7 +276,7 @@ pub(super) async fn delete_cluster(
     State(state): Shared,
     Caller(principal): Caller<WRITE>,
     RequestId(rid): RequestId,
-    Path(ClusterId { id }): Path<ClusterId>,
+    ApiPath(ClusterId { id }): ApiPath<ClusterId>,
     ApiJson(body): ApiJson<DeleteRequest>,
 ) -> Result<StatusCode, ControlError> {
     let (cluster, _) = authorize_change(&state, &principal, &rid, id, Action::Delete)?;

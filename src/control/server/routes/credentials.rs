@@ -3,13 +3,13 @@
 //! pushed to the cluster's nodes.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use rusqlite::params;
 
 use super::{
-    ApiJson, ApiResult, Caller, ClusterId, RequestId, Shared, WRITE, audit_record, authorize,
-    authorize_change, check_name, take_back,
+    ApiJson, ApiPath, ApiResult, Caller, ClusterId, RequestId, Shared, WRITE, audit_record,
+    authorize, authorize_change, check_name, take_back,
 };
 use crate::control::api::{Action, Credential, IssuedCredential, NewCredential, paths};
 use crate::control::server::ControlError;
@@ -39,7 +39,7 @@ const CREDENTIAL_COLUMNS: &str = "id, name, created_at, rotated_at, revoked_at";
 pub(super) async fn list_credentials(
     State(state): Shared,
     Caller(principal): Caller,
-    Path(ClusterId { id }): Path<ClusterId>,
+    ApiPath(ClusterId { id }): ApiPath<ClusterId>,
 ) -> ApiResult<Vec<Credential>> {
     authorize(&state, &principal, id, Action::View)?;
     state.db.read(|c| {
@@ -63,7 +63,7 @@ pub(super) async fn issue_credential(
     State(state): Shared,
     Caller(principal): Caller<WRITE>,
     RequestId(rid): RequestId,
-    Path(ClusterId { id }): Path<ClusterId>,
+    ApiPath(ClusterId { id }): ApiPath<ClusterId>,
     ApiJson(body): ApiJson<NewCredential>,
 ) -> Result<(StatusCode, Json<IssuedCredential>), ControlError> {
     let (cluster, _) = authorize_change(&state, &principal, &rid, id, Action::IssueCredential)?;
@@ -134,7 +134,7 @@ pub(super) async fn rotate_credential(
     State(state): Shared,
     Caller(principal): Caller<WRITE>,
     RequestId(rid): RequestId,
-    Path((id, credential_id)): Path<(i64, i64)>,
+    ApiPath((id, credential_id)): ApiPath<(i64, i64)>,
 ) -> ApiResult<IssuedCredential> {
     let (cluster, _) = authorize_change(&state, &principal, &rid, id, Action::ManageCredentials)?;
     let password = new_secret("");
@@ -192,7 +192,7 @@ pub(super) async fn revoke_credential(
     State(state): Shared,
     Caller(principal): Caller<WRITE>,
     RequestId(rid): RequestId,
-    Path((id, credential_id)): Path<(i64, i64)>,
+    ApiPath((id, credential_id)): ApiPath<(i64, i64)>,
 ) -> Result<StatusCode, ControlError> {
     let (cluster, _) = authorize_change(&state, &principal, &rid, id, Action::ManageCredentials)?;
     let target = format!("cluster {} credential {credential_id}", cluster.config.name);

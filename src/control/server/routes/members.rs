@@ -3,13 +3,13 @@
 //! least one owner.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use rusqlite::params;
 
 use super::{
-    ApiJson, ApiResult, Caller, ClusterId, RequestId, Shared, WRITE, audit_record, authorize,
-    authorize_change,
+    ApiJson, ApiPath, ApiResult, Caller, ClusterId, RequestId, Shared, WRITE, audit_record,
+    authorize, authorize_change,
 };
 use crate::control::api::{Action, Member, Role, paths};
 use crate::control::server::ControlError;
@@ -25,7 +25,7 @@ use crate::control::server::store::{optional, sql};
 pub(super) async fn list_members(
     State(state): Shared,
     Caller(principal): Caller,
-    Path(ClusterId { id }): Path<ClusterId>,
+    ApiPath(ClusterId { id }): ApiPath<ClusterId>,
 ) -> ApiResult<Vec<Member>> {
     authorize(&state, &principal, id, Action::View)?;
     state.db.read(|c| {
@@ -54,7 +54,7 @@ pub(super) async fn put_member(
     State(state): Shared,
     Caller(principal): Caller<WRITE>,
     RequestId(rid): RequestId,
-    Path(ClusterId { id }): Path<ClusterId>,
+    ApiPath(ClusterId { id }): ApiPath<ClusterId>,
     ApiJson(member): ApiJson<Member>,
 ) -> Result<StatusCode, ControlError> {
     let (cluster, role) = authorize_change(&state, &principal, &rid, id, Action::ManageMembers)?;
@@ -116,7 +116,7 @@ pub(super) async fn remove_member(
     State(state): Shared,
     Caller(principal): Caller<WRITE>,
     RequestId(rid): RequestId,
-    Path((id, user)): Path<(i64, String)>,
+    ApiPath((id, user)): ApiPath<(i64, String)>,
 ) -> Result<StatusCode, ControlError> {
     let (cluster, role) = authorize_change(&state, &principal, &rid, id, Action::ManageMembers)?;
     state.db.mutate(&audit_record(&principal, "remove_member", format!("cluster {} member {user}", cluster.config.name), &rid, Some(id)), |tx| {

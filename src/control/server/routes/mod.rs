@@ -86,6 +86,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     "the request body is larger than {MAX_BODY_BYTES} bytes"
                 )))
             }
+            Err(rejection) if rejection.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE => Err(
+                ControlError::UnsupportedMediaType("send `Content-Type: application/json`".into()),
+            ),
             Err(rejection) => Err(ControlError::Invalid(format!(
                 "malformed request: {}",
                 rejection.body_text()
@@ -152,6 +155,24 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |info| info.0.ip()),
         ))
+    }
+}
+
+/// Path parameters with the API's error shape: one that does not parse (`/clusters/abc`)
+/// is "not found", in JSON — and only after authentication, since handlers take [`Caller`]
+/// before it.
+struct ApiPath<T>(T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ControlError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(|rejection| {
+                ControlError::NotFound(format!("no such resource ({})", rejection.body_text()))
+            })
     }
 }
 

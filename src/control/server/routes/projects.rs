@@ -1,13 +1,13 @@
 //! A cluster's projects ([`Project`]): list and create, each of a known project type.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use rusqlite::params;
 
 use super::{
-    ApiJson, ApiResult, Caller, ClusterId, RequestId, Shared, WRITE, audit_record, authorize,
-    authorize_change, check_name,
+    ApiJson, ApiPath, ApiResult, Caller, ClusterId, RequestId, Shared, WRITE, audit_record,
+    authorize, authorize_change, check_name,
 };
 use crate::control::api::{Action, NewProject, Project, paths};
 use crate::control::server::ControlError;
@@ -32,7 +32,7 @@ fn project(r: &rusqlite::Row<'_>) -> rusqlite::Result<Project> {
 pub(super) async fn list_projects(
     State(state): Shared,
     Caller(principal): Caller,
-    Path(ClusterId { id }): Path<ClusterId>,
+    ApiPath(ClusterId { id }): ApiPath<ClusterId>,
 ) -> ApiResult<Vec<Project>> {
     authorize(&state, &principal, id, Action::View)?;
     state.db.read(|c| {
@@ -54,7 +54,7 @@ pub(super) async fn create_project(
     State(state): Shared,
     Caller(principal): Caller<WRITE>,
     RequestId(rid): RequestId,
-    Path(ClusterId { id }): Path<ClusterId>,
+    ApiPath(ClusterId { id }): ApiPath<ClusterId>,
     ApiJson(body): ApiJson<NewProject>,
 ) -> Result<(StatusCode, Json<Project>), ControlError> {
     let (cluster, _) = authorize_change(&state, &principal, &rid, id, Action::CreateProject)?;

@@ -2,10 +2,10 @@
 //! actuals ([`Usage`]), and its Kubernetes manifest (YAML).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderName, header};
 
-use super::{ApiResult, Caller, ClusterId, Shared, authorize, membership};
+use super::{ApiPath, ApiResult, Caller, ClusterId, Shared, authorize, membership};
 use crate::control::api::{Action, ClusterStatus, Usage, paths};
 use crate::control::server::lifecycle::{node_statuses, node_users};
 use crate::control::server::{ControlError, cost, provider};
@@ -20,7 +20,7 @@ use crate::control::server::{ControlError, cost, provider};
 pub(super) async fn status(
     State(state): Shared,
     Caller(principal): Caller,
-    Path(ClusterId { id }): Path<ClusterId>,
+    ApiPath(ClusterId { id }): ApiPath<ClusterId>,
 ) -> ApiResult<ClusterStatus> {
     let (cluster, _) = authorize(&state, &principal, id, Action::View)?;
     let nodes = node_statuses(&state, &cluster).await;
@@ -43,7 +43,7 @@ pub(super) async fn status(
 pub(super) async fn usage(
     State(state): Shared,
     Caller(principal): Caller,
-    Path(ClusterId { id }): Path<ClusterId>,
+    ApiPath(ClusterId { id }): ApiPath<ClusterId>,
 ) -> ApiResult<Usage> {
     let (cluster, _) = authorize(&state, &principal, id, Action::View)?;
     let nodes = node_statuses(&state, &cluster).await;
@@ -67,7 +67,7 @@ pub(super) async fn usage(
 pub(super) async fn manifest(
     State(state): Shared,
     Caller(principal): Caller,
-    Path(ClusterId { id }): Path<ClusterId>,
+    ApiPath(ClusterId { id }): ApiPath<ClusterId>,
 ) -> Result<([(HeaderName, &'static str); 1], String), ControlError> {
     let (cluster, _) = authorize(&state, &principal, id, Action::Operate)?;
     let users = node_users(&state, id)?;
