@@ -1811,7 +1811,7 @@ async fn a_failed_request_commits_nothing_but_its_failure() {
     owner.delete_cluster(id, "line-f").await.unwrap();
 }
 
-/// Slow headers (issue 11): hundreds of half-open connections from one machine neither use
+/// Slow headers (issue 11): 900 half-open connections from one machine neither use
 /// up the server's file descriptors nor keep anyone else out, and each is closed after the
 /// header timeout.
 #[test]
@@ -1819,7 +1819,7 @@ fn half_open_connections_neither_exhaust_the_server_nor_lock_others_out() {
     use std::io::{Read, Write};
 
     let dir = tempfile::tempdir().unwrap();
-    let server = CliServer::start_with_open_files(dir.path(), Some(256));
+    let server = CliServer::start_with_open_files(dir.path(), Some(512));
     let url = server.url.clone();
     let addr: std::net::SocketAddr = url.trim_start_matches("http://").parse().unwrap();
     tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -1832,9 +1832,9 @@ fn half_open_connections_neither_exhaust_the_server_nor_lock_others_out() {
             assert!(Instant::now() < deadline, "the server never came up");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        // 600 connections that send half a request and stall, from one address.
+        // 900 connections that send half a request and stall, from one address.
         let mut stalled = Vec::new();
-        for _ in 0..600 {
+        for _ in 0..900 {
             let socket = tokio::net::TcpSocket::new_v4().unwrap();
             socket.bind("127.0.0.9:0".parse().unwrap()).unwrap();
             let Ok(Ok(stream)) =
@@ -1968,4 +1968,22 @@ async fn odd_requests_are_answered_in_json_and_sessions_can_be_revoked() {
     owner.revoke_token(newest).await.unwrap();
     assert_eq!(status_of(laptop.clusters().await), 401);
     assert!(owner.clusters().await.is_ok());
+
+    // Probing account names through a cluster's members is audited.
+    let cluster = owner
+        .create_cluster(&config("probe", ProviderKind::Kubernetes, 1))
+        .await
+        .unwrap();
+    let ghost = Member {
+        user: "ghost".into(),
+        role: Role::Viewer,
+    };
+    assert_eq!(status_of(owner.put_member(cluster.id, &ghost).await), 404);
+    let audit = owner.audit().await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "put_member_refused" && e.target.contains("ghost")),
+        "{audit:?}"
+    );
 }

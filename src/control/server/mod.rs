@@ -245,10 +245,10 @@ impl Drop for RunningServer {
 }
 
 /// Connections open at once at most; more wait in the kernel's backlog.
-pub const MAX_CONNECTIONS: usize = 512;
+pub const MAX_CONNECTIONS: usize = 1024;
 /// Connections open at once per client address; more are closed at once, so one client
 /// cannot take every slot.
-pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
+pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 256;
 /// A client has this long to send a request's headers (slow-header attacks).
 pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// A connection is closed after this long whatever it does (a slow body holds a slot no

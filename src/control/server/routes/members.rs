@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use rusqlite::params;
 
 use super::{
-    ApiJson, ApiPath, ApiResult, Caller, ClusterId, RequestId, Shared, WRITE, audit_record,
-    authorize, authorize_change,
+    ApiJson, ApiPath, ApiResult, Caller, ClusterId, RequestId, Shared, WRITE, audit_outcome,
+    audit_record, authorize, authorize_change,
 };
 use crate::control::api::{Action, Member, Role, paths};
 use crate::control::server::ControlError;
@@ -58,7 +58,9 @@ pub(super) async fn put_member(
     ApiJson(member): ApiJson<Member>,
 ) -> Result<StatusCode, ControlError> {
     let (cluster, role) = authorize_change(&state, &principal, &rid, id, Action::ManageMembers)?;
-    state.db.mutate(
+    // Adding by name tells an admin whether the account exists; every refusal is audited, so
+    // an admin probing names shows in the trail.
+    let outcome = state.db.mutate(
         &audit_record(
             &principal,
             "put_member",
@@ -77,8 +79,9 @@ pub(super) async fn put_member(
                 params![member.user],
                 |r| r.get(0),
             ))?;
-            let user_id = user_id
-                .ok_or_else(|| ControlError::NotFound(format!("no user `{}`", member.user)))?;
+            let user_id = user_id.ok_or_else(|| {
+                ControlError::NotFound(format!("no account `{}` to add", member.user))
+            })?;
             let current: Option<String> = optional(tx.query_row(
                 "SELECT role FROM memberships WHERE cluster_id = ? AND user_id = ?",
                 params![id, user_id],
@@ -101,7 +104,15 @@ pub(super) async fn put_member(
                 params![id, user_id, member.role.as_str()],
             ))
         },
-    )?;
+    );
+    if let Err(e) = &outcome {
+        let refused = format!(
+            "cluster {} member {}: {e}",
+            cluster.config.name, member.user
+        );
+        audit_outcome(&state, &principal, &rid, id, "put_member_refused", &refused);
+    }
+    outcome?;
     Ok(StatusCode::NO_CONTENT)
 }
 
