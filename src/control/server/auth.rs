@@ -170,40 +170,74 @@ pub fn principal(db: &Db, header: Option<&str>) -> Result<Principal, ControlErro
 
 /// Threads checking passwords (Argon2id): each holds 19 MiB while it hashes.
 pub const HASHING_THREADS: usize = 2;
-/// Checks waiting for a thread at most; beyond it a request is answered 503 at once, with
+/// Checks waiting for a thread at most, in each lane; beyond it a request is answered 503 at once, with
 /// no hashing, so a flood of logins can neither grow memory nor queue without end.
 pub const HASHING_QUEUE: usize = 16;
 
 type HashJob = Box<dyn FnOnce() + Send>;
 
+/// Checks waiting, in two lanes: logins from an address the user logged in from before (and
+/// accounts made by the owner) go first, so a flood of strangers' attempts does not keep the
+/// user out.
+#[derive(Default)]
+struct HashQueue {
+    first: std::collections::VecDeque<HashJob>,
+    rest: std::collections::VecDeque<HashJob>,
+    closed: bool,
+}
+
+#[derive(Default)]
+struct HashLanes {
+    queue: Mutex<HashQueue>,
+    ready: std::sync::Condvar,
+}
+
+impl HashLanes {
+    /// The next job, first lane first; `None` once the hasher is gone.
+    fn next(&self) -> Option<HashJob> {
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(job) = queue.first.pop_front().or_else(|| queue.rest.pop_front()) {
+                return Some(job);
+            }
+            if queue.closed {
+                return None;
+            }
+            queue = self
+                .ready
+                .wait(queue)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
 /// Argon2id work, bounded: on [`HASHING_THREADS`] threads of its own (never on the async
 /// workers, where it would stall every other request; not on the blocking pool either, where
-/// every new thread's allocator would keep another 19 MiB), at most [`HASHING_QUEUE`] waiting.
-#[derive(Debug)]
+/// every new thread's allocator would keep another 19 MiB), at most [`HASHING_QUEUE`] waiting
+/// in each of two lanes.
 pub struct Hasher {
-    jobs: std::sync::mpsc::SyncSender<HashJob>,
+    lanes: Arc<HashLanes>,
     /// A hash of a random password: unknown users are checked against it, so they take as
     /// long as known ones (no user enumeration by timing).
     dummy: OnceLock<String>,
 }
 
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hasher").finish_non_exhaustive()
+    }
+}
+
 impl Default for Hasher {
     fn default() -> Self {
-        let (jobs, queue) = std::sync::mpsc::sync_channel::<HashJob>(HASHING_QUEUE);
-        let queue = Arc::new(Mutex::new(queue));
+        let lanes = Arc::new(HashLanes::default());
         for index in 0..HASHING_THREADS {
-            let queue = Arc::clone(&queue);
+            let lanes = Arc::clone(&lanes);
             let spawned = std::thread::Builder::new()
                 .name(format!("password hashing {index}"))
                 .spawn(move || {
-                    loop {
-                        // The lock is held only while waiting for the next job.
-                        let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
-                        match job {
-                            Ok(job) => job(),
-                            // The server is gone.
-                            Err(_) => break,
-                        }
+                    while let Some(job) = lanes.next() {
+                        job();
                     }
                 });
             if let Err(error) = spawned {
@@ -211,15 +245,27 @@ impl Default for Hasher {
             }
         }
         Self {
-            jobs,
+            lanes,
             dummy: OnceLock::new(),
         }
+    }
+}
+
+impl Drop for Hasher {
+    fn drop(&mut self) {
+        self.lanes
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .closed = true;
+        self.lanes.ready.notify_all();
     }
 }
 
 impl Hasher {
     async fn run<T: Send + 'static>(
         &self,
+        first: bool,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ControlError> {
         let (done, result) = tokio::sync::oneshot::channel();
@@ -227,37 +273,52 @@ impl Hasher {
             // The request may have gone away meanwhile; nobody is left to answer.
             let _ = done.send(work());
         });
-        self.jobs.try_send(job).map_err(|e| match e {
-            std::sync::mpsc::TrySendError::Full(_) => ControlError::Busy(
-                "the server is busy checking passwords; try again in a second".into(),
-            ),
-            std::sync::mpsc::TrySendError::Disconnected(_) => {
-                ControlError::Internal("no password hashing thread is running".into())
+        {
+            let mut queue = self
+                .lanes
+                .queue
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let lane = if first {
+                &mut queue.first
+            } else {
+                &mut queue.rest
+            };
+            if lane.len() >= HASHING_QUEUE {
+                return Err(ControlError::Busy(
+                    "the server is busy checking passwords; try again in a second".into(),
+                ));
             }
-        })?;
+            lane.push_back(job);
+        }
+        self.lanes.ready.notify_one();
         result
             .await
             .map_err(|_| ControlError::Internal("a password check was dropped".into()))
     }
 
-    /// Hash a new password.
+    /// Hash a new password (an authenticated request: the first lane).
     pub async fn hash(&self, password: String) -> Result<String, ControlError> {
-        self.run(move || hash_password(&password)).await?
+        self.run(true, move || hash_password(&password)).await?
     }
 
     /// Whether `password` matches `phc`; with no `phc` (an unknown user) the check runs
-    /// against a dummy hash and fails, taking as long as a real one.
+    /// against a dummy hash and fails, taking as long as a real one. `first`: a login from an
+    /// address the user logged in from before, checked ahead of everyone else's.
     pub async fn verify(
         &self,
         password: String,
         phc: Option<String>,
+        first: bool,
     ) -> Result<bool, ControlError> {
         let known = phc.is_some();
         let phc = match phc {
             Some(phc) => phc,
             None => self.dummy_hash().await?,
         };
-        let matches = self.run(move || verify_password(&password, &phc)).await?;
+        let matches = self
+            .run(first, move || verify_password(&password, &phc))
+            .await?;
         Ok(known && matches)
     }
 
@@ -336,6 +397,8 @@ pub struct LoginLimiter {
 pub struct Attempt {
     user: String,
     address: IpAddr,
+    /// The user logged in from this address before.
+    pub known_address: bool,
 }
 
 impl LoginLimiter {
@@ -393,6 +456,7 @@ impl LoginLimiter {
         Ok(Attempt {
             user: user.to_owned(),
             address,
+            known_address: known,
         })
     }
 

@@ -111,7 +111,10 @@ pub(super) async fn login(
     })?;
     let (user_id, hash) = row.unzip();
     // An unknown user is checked against a dummy hash: as slow as a wrong password.
-    let verified = state.hasher.verify(body.password.clone(), hash).await?;
+    let verified = state
+        .hasher
+        .verify(body.password.clone(), hash, attempt.known_address)
+        .await?;
     let Some(user_id) = user_id.filter(|_| verified) else {
         return Err(ControlError::Unauthenticated(
             "wrong user name or password".into(),
