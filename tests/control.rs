@@ -1313,10 +1313,19 @@ async fn logins_are_limited_per_user_and_address_even_when_simultaneous() {
         "{statuses:?}"
     );
 
-    // Ulla is locked out for strangers, not from the machine she logged in from before.
+    // Ulla is locked out for strangers, not from the machine she logged in from before; her
+    // login there hands the guesser no fresh tries.
     let stranger = client_from([127, 0, 0, 4]);
     assert_eq!(login_status(&stranger, &url, "ulla", &right).await, 429);
     assert_eq!(login_status(&home, &url, "ulla", &right).await, 200);
+    let limited = attacker
+        .post(format!("{url}{}", lyceum::control::api::paths::LOGIN))
+        .json(&serde_json::json!({ "user": "ulla", "password": "a-wrong-password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(limited.status().as_u16(), 429);
+    assert_eq!(limited.headers()["retry-after"], "60");
 
     // One address guessing many users runs into its own limit.
     let guesser = client_from([127, 0, 0, 5]);
@@ -1333,9 +1342,16 @@ async fn logins_are_limited_per_user_and_address_even_when_simultaneous() {
 
     // A user name no account can have is refused before it is counted or hashed.
     let huge = "x".repeat(60 * 1024);
-    assert_eq!(
-        login_status(&stranger, &url, &huge, "a-wrong-password").await,
-        422
+    let refused = stranger
+        .post(format!("{url}{}", lyceum::control::api::paths::LOGIN))
+        .json(&serde_json::json!({ "user": huge, "password": "a-wrong-password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 422);
+    assert!(
+        refused.text().await.unwrap().len() < 1_000,
+        "the name is not echoed whole"
     );
 }
 

@@ -460,14 +460,21 @@ impl LoginLimiter {
         })
     }
 
-    /// The attempt succeeded: it no longer counts, the user's failures are forgiven, and the
-    /// address is known for the user.
+    /// The attempt succeeded: it no longer counts, and the address is known for the user.
+    /// Earlier failures still count until their window ends: a success by the user must not
+    /// hand whoever is guessing a fresh set of tries.
     pub fn succeeded(&self, attempt: Attempt) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(window) = state.addresses.get_mut(&attempt.address) {
+        let state = &mut *state;
+        for window in [
+            state.addresses.get_mut(&attempt.address),
+            state.users.get_mut(&attempt.user),
+        ]
+        .into_iter()
+        .flatten()
+        {
             window.attempts = window.attempts.saturating_sub(1);
         }
-        state.users.remove(&attempt.user);
         if state.known.len() >= LIMITER_ENTRIES {
             state.prune();
         }

@@ -80,11 +80,24 @@ impl ControlError {
 impl IntoResponse for ControlError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        // When to come back: a second for a busy hasher, the login window for a limit.
+        let retry_after = match &self {
+            Self::Busy(_) => Some("1"),
+            Self::TooManyRequests(_) => Some("60"),
+            _ => None,
+        };
         let body = api::ApiError {
             code: code.to_owned(),
             message: self.to_string(),
         };
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(seconds),
+            );
+        }
+        response
     }
 }
 

@@ -314,8 +314,11 @@ fn check_name(what: &str, name: &str, extra: char) -> Result<(), ControlError> {
     if ok {
         Ok(())
     } else {
+        // A refused name is quoted short: it may be 60 KB.
+        let shown: String = name.chars().take(64).collect();
+        let cut = if shown.len() < name.len() { "…" } else { "" };
         Err(ControlError::Invalid(format!(
-            "{what} `{name}` must be 2–63 lower-case letters, digits or `{extra}`, starting with a letter and ending with a letter or digit"
+            "{what} `{shown}{cut}` must be 2–63 lower-case letters, digits or `{extra}`, starting with a letter and ending with a letter or digit"
         )))
     }
 }
