@@ -1138,6 +1138,10 @@ fn cli_cluster_commands_talk_to_the_server() {
         all.extend(token_args.iter().map(String::as_str));
         run(&all, "")
     };
+    // An empty list says so on standard error; standard output stays empty for scripts.
+    let empty = with_token(&["control", "clusters", "list"]);
+    assert!(empty.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("no clusters yet"));
     let created = with_token(&[
         "control",
         "clusters",

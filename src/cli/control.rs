@@ -352,7 +352,14 @@ pub(crate) fn store_control_session(server: &ControlServerArgs, token: &str) -> 
 pub(crate) async fn clusters_command(command: ClustersCommand) -> anyhow::Result<()> {
     match command {
         ClustersCommand::List { server } => {
-            for c in server.client()?.clusters().await? {
+            let clusters = server.client()?.clusters().await?;
+            if clusters.is_empty() {
+                // On standard error: a script reading the list still reads nothing.
+                eprintln!(
+                    "note: no clusters yet; `lyceum control clusters create --name …` makes one"
+                );
+            }
+            for c in clusters {
                 out!(
                     "{:>4}  {:<24} {:<12} {:<8} {}×{}  {:<10} {}",
                     c.id,
