@@ -1090,6 +1090,12 @@ fn a_run_shows_its_progress_and_can_be_cancelled() {
         harness.query_by_label_contains(" rows (").is_some(),
         "a summary of the fetch"
     );
+    assert!(
+        harness
+            .query_by_label_contains("A dataset saved from this run keeps these points")
+            .is_some(),
+        "a server-binned run says what a dataset of it keeps"
+    );
 
     // 06:00 to 07:00 UTC on the plant's day, typed: the estimate counts the rows first (as
     // the server counts them), then Run fetches exactly that hour.

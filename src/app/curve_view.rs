@@ -499,12 +499,20 @@ impl CurveView {
         ui.horizontal(|ui| {
             labelled_field_ui(ui, "Keys", &mut self.stack_filter, "filter", f32::INFINITY);
         });
-        let needle = self.stack_filter.to_lowercase();
+        // Every frame over every curve: compared in place, no string allocated per key.
+        let needle = self.stack_filter.trim().as_bytes();
         let store = Arc::clone(self.store());
         let matching: Vec<CurveId> = (0..store.len() as CurveId)
             // Curves the library's filters leave out (another program) are not offered.
             .filter(|&id| self.base.styles[id as usize].is_visible())
-            .filter(|&id| store.key(id).to_lowercase().contains(&needle))
+            .filter(|&id| {
+                needle.is_empty()
+                    || store
+                        .key(id)
+                        .as_bytes()
+                        .windows(needle.len())
+                        .any(|w| w.eq_ignore_ascii_case(needle))
+            })
             .collect();
         let full = self.stack_pick.len() >= MAX_STACK;
         egui::ScrollArea::vertical()
