@@ -332,46 +332,49 @@ fn two_plots_on_one_screen_draw_their_own_curves() {
     );
 }
 
-fn type_name(harness: &mut Harness<'static, LyceumApp>, name: &str) {
-    harness
-        .get_by_role(egui::accesskit::Role::TextInput)
-        .click();
-    harness.run_steps(2);
-    harness
-        .get_by_role(egui::accesskit::Role::TextInput)
-        .type_text(name);
-    harness.run_steps(2);
-}
-
-/// The Clusters view over the embedded control plane: create a cluster from the form and see it
-/// listed with its state and the owner's role.
+/// The wizard with the Kubernetes provider: regions priced, the manifest at the end (preview,
+/// save to a file that is never overwritten), the cluster listed as stopped and owned by us.
 #[test]
-fn the_clusters_view_creates_a_cluster_on_the_embedded_control_plane() {
+fn the_wizard_ends_a_kubernetes_cluster_with_its_manifest() {
     let data = tempfile::tempdir().unwrap();
     let mut harness = app(data.path());
     show_tab(&mut harness, "Clusters");
     step_until(&mut harness, "embedded (this computer");
     step_until(&mut harness, "No clusters yet.");
+    harness.get_by_label("New cluster…").click();
+    harness.run_steps(2);
+    set_text(&mut harness, "Name", "plant-b");
     harness.get_by_label("Kubernetes manifest").click();
     harness.run_steps(2);
-    type_name(&mut harness, "plant-b");
-    harness.get_by_label("Create cluster").click();
-    step_until(&mut harness, "plant-b");
-    // A Kubernetes cluster is rendered, not applied: it settles as stopped, owned by us.
-    step_until(&mut harness, "stopped");
-    assert!(harness.query_by_label("owner").is_some());
-    assert!(data.path().join("control.db").exists());
-    // A bad name is refused with the server's reason, and nothing is added.
-    type_name(&mut harness, "../escape");
-    harness.get_by_label("Create cluster").click();
-    step_until(&mut harness, "must be 2–63 lower-case letters");
-    assert_eq!(harness.query_all_by_label("stopped").count(), 1);
-    snapshot_masked(
-        &mut harness,
-        "app_clusters",
-        &["row:embedded (", "ago"],
-        &[],
+    for _ in 0..3 {
+        harness.get_by_label("Next").click();
+        harness.run_steps(3);
+    }
+    step_until(&mut harness, "Total per month");
+    assert!(
+        harness.query_all_by_label_contains(" EUR").next().is_some(),
+        "priced for eu-central"
     );
+    harness.get_by_label("Deploy").click();
+    step_until(&mut harness, "Kubernetes manifest (apply it with kubectl)");
+    let path = data.path().join("plant-b.yaml");
+    set_text(&mut harness, "Save to", &path.display().to_string());
+    harness.get_by_label("Save").click();
+    step_until(&mut harness, "manifest saved to");
+    let manifest = std::fs::read_to_string(&path).unwrap();
+    assert!(manifest.contains("ClickHouseInstallation"), "{manifest}");
+    // Saving again leaves the file alone.
+    harness.get_by_label("Save").click();
+    step_until(&mut harness, "not saved:");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), manifest);
+    harness.get_by_label("Done").click();
+    step_until(&mut harness, "your role: owner");
+    harness.get_by_label("All clusters").click();
+    step_until(&mut harness, "Open plant-b");
+    assert!(harness.query_all_by_label("stopped").next().is_some());
+    assert!(harness.query_all_by_label("owner").next().is_some());
+    assert!(data.path().join("control.db").exists());
+    snapshot_masked(&mut harness, "app_clusters", &["row:embedded ("], &[]);
 }
 
 /// A dataset of foreign curves opens in the Datasets view with no network, drawn as itself
@@ -1278,4 +1281,358 @@ fn a_run_shows_its_progress_and_can_be_cancelled() {
         harness.query_by_label("Cancel").is_none(),
         "the run is over"
     );
+}
+
+/// Whether the node labelled `label` (exactly; the first one) is disabled.
+fn is_disabled(harness: &Harness<'static, LyceumApp>, label: &str) -> bool {
+    let node = harness
+        .query_all_by_label(label)
+        .next()
+        .unwrap_or_else(|| panic!("no `{label}`"));
+    egui_kittest::kittest::NodeT::accesskit_node(&node).is_disabled()
+}
+
+/// The 64-character password the view shows once.
+fn shown_password(harness: &Harness<'static, LyceumApp>) -> String {
+    harness
+        .query_all_by(|node| {
+            node.value()
+                .is_some_and(|v| v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit()))
+        })
+        .next()
+        .and_then(|node| egui_kittest::kittest::NodeT::accesskit_node(&node).value())
+        .expect("a password shown once")
+}
+
+/// Whether ClickHouse on `url` accepts `user` with `password`.
+fn clickhouse_accepts(url: &str, user: &str, password: &str) -> bool {
+    use lyceum::source::clickhouse::{Connection, ConnectionProfile};
+    let profile = ConnectionProfile::new(url, "default", user);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        Connection::open(
+            profile,
+            Some(lyceum::secrets::Password::new(password.to_owned())),
+        )
+        .await
+        .is_ok()
+    })
+}
+
+/// The issue's walk through the admin side, in the window, against the embedded control plane
+/// with real `clickhouse-server` nodes: the wizard (an invalid name held back, 2 shards, a
+/// viewer invited, the live estimate), deploy to running with the credential shown once, a
+/// manufacturing project whose tables span both shards, seeded and opened in the explorer with
+/// its curves; a rotated credential's old password refused by ClickHouse; then, signed in as
+/// the viewer, every destructive action disabled — and the same request sent directly refused.
+#[test]
+fn an_admin_deploys_a_two_shard_cluster_from_the_wizard_and_works_in_it() {
+    let data = tempfile::tempdir().unwrap();
+    let _nodes = NodeGuard(data.path().to_owned());
+    let mut harness = app(data.path());
+    show_tab(&mut harness, "Clusters");
+    step_until(&mut harness, "embedded (this computer, http://");
+    let header = harness
+        .query_all_by_label_contains("embedded (this computer, http://")
+        .next()
+        .and_then(|n| egui_kittest::kittest::NodeT::accesskit_node(&n).value())
+        .unwrap();
+    let plane_url = header
+        .split(", ")
+        .find(|part| part.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+
+    // Step 1: an invalid name holds the wizard back and says why.
+    harness.get_by_label("New cluster…").click();
+    harness.run_steps(2);
+    set_text(&mut harness, "Name", "Plant_C");
+    step_until(&mut harness, "must be 2–63 lower-case letters");
+    assert!(is_disabled(&harness, "Next"));
+    set_text(&mut harness, "Name", "plant-c");
+    harness.run_steps(2);
+    snapshot_masked(&mut harness, "wizard_1_basic", &["row:embedded ("], &[]);
+    harness.get_by_label("Next").click();
+    // Step 2: two shards; the estimate follows.
+    step_until(&mut harness, "Storage tiers");
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::SpinButton, "Shards")
+        .set_value_accesskit(2.0);
+    step_until(&mut harness, "= 2 nodes");
+    step_until(&mut harness, "Compute (2 nodes)");
+    snapshot_masked(&mut harness, "wizard_2_storage", &["row:embedded ("], &[]);
+    // Back keeps the inputs.
+    harness.get_by_label("Back").click();
+    harness.run_steps(2);
+    assert!(
+        harness.query_all_by_value("plant-c").next().is_some(),
+        "the name kept"
+    );
+    harness.get_by_label("Next").click();
+    step_until(&mut harness, "= 2 nodes");
+    harness.get_by_label("Next").click();
+    // Step 3: a new account, invited as a viewer.
+    step_until(&mut harness, "What each role may do");
+    set_text(&mut harness, "User", "vera");
+    set_text(&mut harness, "Initial password", "vera-password-1");
+    harness.get_by_label("Create account and add").click();
+    step_until(&mut harness, "account vera created");
+    snapshot_masked(&mut harness, "wizard_3_team", &["row:embedded ("], &[]);
+    harness.get_by_label("Next").click();
+    // Step 4: the review, then deploy.
+    step_until(&mut harness, "2 shards × 1 replicas");
+    assert!(harness.query_by_label("vera (viewer)").is_some());
+    snapshot_masked(&mut harness, "wizard_4_review", &["row:embedded ("], &[]);
+    harness.get_by_label("Deploy").click();
+    step_until(&mut harness, "Password — shown this once");
+    assert!(
+        harness
+            .query_all_by_label_contains("running")
+            .next()
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_all_by_label("vera added as viewer")
+            .next()
+            .is_some()
+    );
+    let first_password = shown_password(&harness);
+    let node_url = harness
+        .query_all_by_label_contains("on node 1 (http://127.0.0.1:")
+        .next()
+        .and_then(|n| egui_kittest::kittest::NodeT::accesskit_node(&n).value())
+        .unwrap();
+    let node_url = node_url
+        .split('(')
+        .nth(1)
+        .unwrap()
+        .trim_end_matches("):")
+        .to_owned();
+    assert!(clickhouse_accepts(&node_url, "analyst", &first_password));
+
+    // A manufacturing project: its tables on both shards.
+    harness.get_by_label("Create a project…").click();
+    step_until(&mut harness, "New project");
+    set_text(&mut harness, "Project name", "press-data");
+    // The type offered first is the whole template.
+    assert!(
+        harness
+            .query_all_by_label_contains("the whole template")
+            .next()
+            .is_some()
+    );
+    harness.get_by_label("Create project").click();
+    step_until(
+        &mut harness,
+        "creating project press-data (its tables on every node): done",
+    );
+    assert!(harness.query_all_by_label("ready").next().is_some());
+    harness
+        .get_by_label("Seed demo plant into press-data")
+        .click();
+    step_until(&mut harness, "seeded ");
+    snapshot_masked(
+        &mut harness,
+        "cluster_projects",
+        &["row:embedded (", "seeded "],
+        &[],
+    );
+    // Open in the explorer: a connection to node 1 as the credential, then its curves.
+    harness.get_by_label("Open press-data in explorer").click();
+    step_until(&mut harness, "process_curves_local");
+    click_leftmost(&mut harness, "process_curves");
+    step_until(&mut harness, "mapping fits the table");
+    harness.get_by_label("Run").click();
+    step_until(&mut harness, "1000 curves, ");
+    assert!(
+        harness
+            .query_all_by_label_contains("press_data.process_curves: 1000 cycles")
+            .next()
+            .is_some()
+    );
+
+    // Rotate: ClickHouse refuses the old password, takes the new one.
+    show_tab(&mut harness, "Clusters");
+    step_until(&mut harness, "Credentials");
+    harness.get_by_label("Credentials").click();
+    step_until(&mut harness, "Rotate analyst");
+    snapshot_masked(
+        &mut harness,
+        "cluster_credentials",
+        &[
+            "row:embedded (",
+            "row:Rotate analyst",
+            "shown this once",
+            "row:Copy",
+        ],
+        &[],
+    );
+    harness.get_by_label("Rotate analyst").click();
+    step_until(&mut harness, "Password of `analyst`");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while shown_password(&harness) == first_password {
+        assert!(Instant::now() < deadline, "no new password shown");
+        harness.step();
+    }
+    let rotated = shown_password(&harness);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while clickhouse_accepts(&node_url, "analyst", &first_password) {
+        assert!(
+            Instant::now() < deadline,
+            "ClickHouse still takes the old password"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(clickhouse_accepts(&node_url, "analyst", &rotated));
+
+    // Health and cost.
+    harness.get_by_label("Overview").click();
+    step_until(&mut harness, "shard 2 replica 1");
+    step_until(&mut harness, "So far this month");
+    snapshot_masked(
+        &mut harness,
+        "cluster_overview",
+        &[
+            "row:embedded (",
+            "row:shard 1",
+            "row:shard 2",
+            "So far this month",
+            "seeded ",
+        ],
+        &[],
+    );
+    harness.get_by_label("Members").click();
+    step_until(&mut harness, "Remove vera");
+    assert!(
+        is_disabled(&harness, "Remove local")
+            || harness.query_all_by_label("Remove local").next().is_some()
+    );
+    snapshot_masked(&mut harness, "cluster_members", &["row:embedded ("], &[]);
+    harness.get_by_label("Audit log").click();
+    step_until(&mut harness, "rotate_credential");
+    snapshot_masked(
+        &mut harness,
+        "audit_log",
+        &["row:embedded (", "row:20"],
+        &[],
+    );
+
+    // The viewer: signed in, every destructive action disabled.
+    harness.get_by_label("Sign in…").click();
+    step_until(&mut harness, "Sign in to a remote control plane");
+    set_text(&mut harness, "URL", &plane_url);
+    set_text(&mut harness, "User", "vera");
+    set_text(&mut harness, "Password", "vera-password-1");
+    harness.get_by_label("Sign in").click();
+    step_until(&mut harness, &format!("remote ({plane_url})"));
+    // Signing in keeps the page the user was on (the audit log); the list is a click away.
+    step_until(&mut harness, "user vera");
+    harness.get_by_label("All clusters").click();
+    step_until(&mut harness, "Open plant-c");
+    harness.get_by_label("Open plant-c").click();
+    step_until(&mut harness, "your role: viewer");
+    harness.get_by_label("Overview").click();
+    step_until(&mut harness, "Delete…");
+    for action in ["Start", "Stop", "Delete…"] {
+        assert!(
+            is_disabled(&harness, action),
+            "{action} enabled for a viewer"
+        );
+    }
+    harness.get_by_label("Credentials").click();
+    step_until(&mut harness, "Rotate analyst");
+    for action in ["Rotate analyst", "Revoke analyst", "Issue"] {
+        assert!(
+            is_disabled(&harness, action),
+            "{action} enabled for a viewer"
+        );
+    }
+    harness.get_by_label("Projects").click();
+    step_until(&mut harness, "Delete press-data…");
+    assert!(is_disabled(&harness, "Delete press-data…"));
+    assert!(is_disabled(&harness, "Create project"));
+    harness.get_by_label("Members").click();
+    step_until(&mut harness, "Remove vera");
+    assert!(is_disabled(&harness, "Remove vera"));
+    assert!(is_disabled(&harness, "Add member"));
+    // The server enforces it too.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        use lyceum::control::api::{Credentials, NewProject};
+        use lyceum::control::client::ControlClient;
+        let anonymous = ControlClient::new(plane_url.clone());
+        let session = anonymous
+            .login(&Credentials {
+                user: "vera".into(),
+                password: "vera-password-1".into(),
+            })
+            .await
+            .unwrap();
+        let vera = anonymous.with_token(session.token);
+        let cluster = vera.clusters().await.unwrap().remove(0);
+        let project = vera.projects(cluster.id).await.unwrap().remove(0);
+        let refused = [
+            vera.delete_cluster(cluster.id, "plant-c").await.err(),
+            vera.delete_project(cluster.id, project.id, "press-data")
+                .await
+                .err(),
+            vera.create_project(
+                cluster.id,
+                &NewProject {
+                    name: "mine".into(),
+                    project_type: "quality".into(),
+                },
+            )
+            .await
+            .err(),
+        ];
+        for error in refused {
+            assert_eq!(error.and_then(|e| e.status()), Some(403));
+        }
+    });
+
+    // Back to the embedded plane as its owner: deleting asks for the name, then the nodes go.
+    harness.get_by_label("Sign in…").click();
+    step_until(&mut harness, "Back to the embedded control plane");
+    harness
+        .get_by_label("Back to the embedded control plane")
+        .click();
+    step_until(&mut harness, "Open plant-c");
+    harness.get_by_label("Open plant-c").click();
+    step_until(&mut harness, "your role: owner");
+    harness.get_by_label("Overview").click();
+    step_until(&mut harness, "Delete…");
+    harness.get_by_label("Delete…").click();
+    step_until(&mut harness, "Type its name to confirm");
+    assert!(is_disabled(&harness, "Delete for good"));
+    set_text(&mut harness, "Cluster name", "plant-c");
+    harness.get_by_label("Delete for good").click();
+    step_until(&mut harness, "No clusters yet.");
+    let clusters = data.path().join("clusters");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::process::Command::new("pgrep")
+        .arg("-f")
+        .arg(clusters.to_string_lossy().as_ref())
+        .status()
+        .unwrap()
+        .success()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "nodes still run after the delete"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Kills what is left of a test's local clusters if it fails half-way.
+struct NodeGuard(std::path::PathBuf);
+
+impl Drop for NodeGuard {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("pkill")
+            .arg("-9")
+            .arg("-f")
+            .arg(self.0.join("clusters").to_string_lossy().as_ref())
+            .status();
+    }
 }

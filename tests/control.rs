@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use lyceum::control::api::{
     ClusterConfig, ClusterState, ClusterUpdate, Credentials, Member, NewProject, NewToken,
-    ProviderKind, Role, Tier, TierConfig,
+    ProjectState, ProviderKind, Role, Tier, TierConfig,
 };
 use lyceum::control::client::{ClientError, ControlClient};
 use lyceum::control::server::{RunningServer, ServerConfig, provider::LocalProvider, spawn};
@@ -341,7 +341,8 @@ async fn roles_isolation_validation_cost_manifest_and_audit() {
         status_of(viewer.revoke_credential(id, issued.credential.id).await),
         403
     );
-    engineer
+    // Lyceum does not run a Kubernetes cluster's nodes: the project is recorded, not made.
+    let planned = engineer
         .create_project(
             id,
             &NewProject {
@@ -351,6 +352,12 @@ async fn roles_isolation_validation_cost_manifest_and_audit() {
         )
         .await
         .unwrap();
+    assert_eq!(planned.state, ProjectState::Planned);
+    assert_eq!(
+        status_of(engineer.delete_project(id, planned.id, "station-7").await),
+        403,
+        "engineers do not delete projects"
+    );
     assert_eq!(
         status_of(
             engineer
@@ -849,6 +856,133 @@ async fn a_local_two_shard_cluster_really_runs_clickhouse() {
     .await
     .unwrap();
 
+    // A project makes its database and tables on both nodes: local tables plus Distributed
+    // ones, so rows inserted through one node spread over the shards.
+    let project = owner
+        .create_project(
+            id,
+            &NewProject {
+                name: "press-line".into(),
+                project_type: "manufacturing".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(project.state, ProjectState::Ready, "{project:?}");
+    assert_eq!(project.database, "press_line");
+    for &port in &ports {
+        let tables = clickhouse(
+            port,
+            "analyst",
+            &password,
+            "SELECT name FROM system.tables WHERE database = 'press_line' ORDER BY name FORMAT TSV",
+        )
+        .await
+        .unwrap();
+        for table in [
+            "process_curves",
+            "process_curves_local",
+            "sensor_readings_1m",
+            "sensor_readings_local",
+        ] {
+            assert!(
+                tables.lines().any(|t| t == table),
+                "{table} missing on {port}: {tables}"
+            );
+        }
+    }
+    clickhouse(
+        ports[1],
+        "analyst",
+        &password,
+        "INSERT INTO press_line.process_curves (cycle_id, station, samples) SELECT number, 'st-1', [1, 2, 3] FROM system.numbers LIMIT 200 SETTINGS insert_distributed_sync = 1",
+    )
+    .await
+    .unwrap();
+    // The remote shard's part may follow in the background (the setting in a SELECT's
+    // SETTINGS does not reach the insert on 18.16): wait for it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let local_rows = loop {
+        let mut rows = Vec::new();
+        for &port in &ports {
+            let text = clickhouse(
+                port,
+                "analyst",
+                &password,
+                "SELECT count() FROM press_line.process_curves_local",
+            )
+            .await
+            .unwrap();
+            rows.push(text.trim().parse::<u64>().unwrap());
+        }
+        if rows.iter().sum::<u64>() == 200 || Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(local_rows.iter().sum::<u64>(), 200, "{local_rows:?}");
+    assert!(
+        local_rows.iter().all(|&n| n > 0),
+        "both shards hold rows: {local_rows:?}"
+    );
+    // The hourly rollup fed on each shard reads back whole through its Distributed table.
+    let cycles = clickhouse(
+        ports[0],
+        "analyst",
+        &password,
+        "SELECT sum(cycles) FROM press_line.process_results_hourly",
+    )
+    .await
+    .unwrap();
+    assert_eq!(cycles.trim(), "200");
+    // Taken names: a second project of that name, and a database Lyceum did not make.
+    let again = NewProject {
+        name: "press-line".into(),
+        project_type: "quality".into(),
+    };
+    assert_eq!(status_of(owner.create_project(id, &again).await), 409);
+    let foreign = NewProject {
+        name: "default".into(),
+        project_type: "quality".into(),
+    };
+    assert_eq!(status_of(owner.create_project(id, &foreign).await), 409);
+    assert_eq!(
+        owner.projects(id).await.unwrap().len(),
+        1,
+        "nothing recorded for a refused name"
+    );
+    // Deleting asks for the name, then drops what the project made, on every node.
+    assert_eq!(
+        status_of(owner.delete_project(id, project.id, "press").await),
+        422
+    );
+    owner
+        .delete_project(id, project.id, "press-line")
+        .await
+        .unwrap();
+    for &port in &ports {
+        let left = clickhouse(
+            port,
+            "analyst",
+            &password,
+            "SELECT count() FROM system.databases WHERE name = 'press_line'",
+        )
+        .await
+        .unwrap();
+        assert_eq!(left.trim(), "0", "press_line left on {port}");
+        assert!(
+            clickhouse(
+                port,
+                "analyst",
+                &password,
+                "SELECT count() FROM default.readings"
+            )
+            .await
+            .is_ok()
+        );
+    }
+    assert!(owner.projects(id).await.unwrap().is_empty());
+
     // Rotation: the old password stops working, the new one works.
     let rotated = owner
         .rotate_credential(id, issued.credential.id)
@@ -906,6 +1040,11 @@ async fn a_local_two_shard_cluster_really_runs_clickhouse() {
         usage.bytes_on_disk > 0 && usage.node_uptime_hours > 0.0,
         "{usage:?}"
     );
+    // Use over time, for the app's plots: the samples as read, oldest first, each priced.
+    let usage = owner.usage(id).await.unwrap();
+    assert!(usage.history.len() as i64 >= samples, "{usage:?}");
+    assert!(usage.history.windows(2).all(|w| w[0].at <= w[1].at));
+    assert!(usage.history.iter().all(|s| s.cost_to_date >= 0.0));
 
     // A node killed: degraded; started again: running.
     let node_dir = plane

@@ -74,6 +74,9 @@ pub struct ConnectionsPanel {
     explorer: Option<Explorer>,
     /// Set when the user asked to explore a connection, until the shell shows the explorer.
     explore_requested: bool,
+    /// The account to explore as soon as its test passes (a connection added by the
+    /// Clusters view's "Open in explorer").
+    explore_after_test: Option<String>,
     /// The entry the form edits, if any (else the form adds one).
     editing: Option<usize>,
     /// Tables mapped to curves and saved by name (kept with the app's state).
@@ -101,6 +104,7 @@ impl Default for ConnectionsPanel {
             entries: Vec::new(),
             explorer: None,
             explore_requested: false,
+            explore_after_test: None,
             editing: None,
             sources: Vec::new(),
             draft: Draft::default(),
@@ -164,24 +168,20 @@ impl ConnectionsPanel {
             }
         }
         if let Some(password) = password {
-            match secrets::use_platform_store()
-                .and_then(|_| secrets::store_password(&profile.keychain_account(), &password))
-            {
-                Ok(()) => session_password = None,
-                Err(e) => {
-                    self.note = Some(format!(
-                        "no keychain ({e}): the password is kept for this session only"
-                    ));
-                    session_password = Some(password);
-                }
-            }
+            session_password = self.keep_password(&profile, password);
         }
         let entry = Entry {
             profile,
             session_password,
             status: Status::Untested,
         };
-        let index = match editing {
+        let index = self.put_entry(entry, editing);
+        self.test(ctx, index);
+    }
+
+    /// `entry` in place of entry `replacing`, or added; its index.
+    fn put_entry(&mut self, entry: Entry, replacing: Option<usize>) -> usize {
+        match replacing {
             Some(index) => {
                 self.entries[index] = entry;
                 index
@@ -190,7 +190,52 @@ impl ConnectionsPanel {
                 self.entries.push(entry);
                 self.entries.len() - 1
             }
+        }
+    }
+
+    /// `password` into the OS keychain for `profile`; where there is none, said so and
+    /// returned, to be kept for this session only.
+    fn keep_password(
+        &mut self,
+        profile: &ConnectionProfile,
+        password: Password,
+    ) -> Option<Password> {
+        match secrets::use_platform_store()
+            .and_then(|_| secrets::store_password(&profile.keychain_account(), &password))
+        {
+            Ok(()) => None,
+            Err(e) => {
+                self.note = Some(format!(
+                    "no keychain ({e}): the password is kept for this session only"
+                ));
+                Some(password)
+            }
+        }
+    }
+
+    /// A connection made elsewhere (a new cluster's credential): password to the keychain,
+    /// replacing a connection with the same account, then tested; `explore` opens it in the
+    /// explorer once the test passes.
+    pub fn add_connection(
+        &mut self,
+        ctx: &egui::Context,
+        profile: ConnectionProfile,
+        password: Password,
+        explore: bool,
+    ) {
+        let account = profile.keychain_account();
+        let session_password = self.keep_password(&profile, password);
+        let entry = Entry {
+            profile,
+            session_password,
+            status: Status::Untested,
         };
+        let same = self
+            .entries
+            .iter()
+            .position(|e| e.profile.keychain_account() == account);
+        let index = self.put_entry(entry, same);
+        self.explore_after_test = explore.then_some(account);
         self.test(ctx, index);
     }
 
@@ -285,7 +330,7 @@ impl ConnectionsPanel {
 
     /// Take in test results and the explorer's messages; called every frame, shown or not.
     pub fn poll(&mut self, ctx: &egui::Context) {
-        self.receive();
+        self.receive(ctx);
         if let Some(explorer) = &mut self.explorer {
             explorer.receive(ctx);
         }
@@ -490,7 +535,7 @@ impl ConnectionsPanel {
         }
     }
 
-    fn receive(&mut self) {
+    fn receive(&mut self, ctx: &egui::Context) {
         while let Ok(tested) = self.inbox.try_recv() {
             let Some(entry) = self
                 .entries
@@ -499,8 +544,22 @@ impl ConnectionsPanel {
             else {
                 continue;
             };
+            let explore = self.explore_after_test.as_ref() == Some(&tested.account);
+            if explore {
+                self.explore_after_test = None;
+            }
             entry.status = match tested.result {
-                Ok((description, connection)) => Status::Ok(description, connection),
+                Ok((description, connection)) => {
+                    if explore && let Some(runtime) = &self.runtime {
+                        self.explorer = Some(Explorer::new(
+                            connection.as_ref().clone(),
+                            runtime.handle().clone(),
+                            ctx,
+                        ));
+                        self.explore_requested = true;
+                    }
+                    Status::Ok(description, connection)
+                }
                 Err(error) => Status::Failed(error),
             };
         }

@@ -403,6 +403,21 @@ impl eframe::App for LyceumApp {
         for shortcut in shell::pressed_shortcuts(&ctx) {
             self.handle_shortcut(&ctx, shortcut);
         }
+        for request in self.clusters.take_requests() {
+            match request {
+                clusters::AppRequest::Connect {
+                    profile,
+                    password,
+                    explore,
+                } => {
+                    self.connections
+                        .add_connection(&ctx, profile, password, explore);
+                    if !explore {
+                        shell::show_pane(&mut self.layout, Pane::Connections);
+                    }
+                }
+            }
+        }
         if self.connections.take_explore_request() {
             shell::show_pane(&mut self.layout, Pane::Explorer);
         }

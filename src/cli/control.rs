@@ -143,6 +143,32 @@ pub(crate) enum ClustersCommand {
         #[arg(long)]
         confirm: String,
     },
+    /// A cluster's projects: name, type, database, state.
+    Projects {
+        #[command(flatten)]
+        server: ControlServerArgs,
+        id: i64,
+    },
+    /// Create a project: its database and its type's tables on every node.
+    CreateProject {
+        #[command(flatten)]
+        server: ControlServerArgs,
+        id: i64,
+        #[arg(long)]
+        name: String,
+        /// manufacturing, screwdriving, press_fit, sensor_monitoring or quality.
+        #[arg(long = "type")]
+        project_type: String,
+    },
+    /// Delete a project and drop its database: repeat its name with --confirm.
+    DeleteProject {
+        #[command(flatten)]
+        server: ControlServerArgs,
+        id: i64,
+        project: i64,
+        #[arg(long)]
+        confirm: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -429,6 +455,49 @@ pub(crate) async fn clusters_command(command: ClustersCommand) -> anyhow::Result
         } => {
             server.client()?.delete_cluster(id, &confirm).await?;
             out!("cluster {id} deleted");
+        }
+        ClustersCommand::Projects { server, id } => {
+            for p in server.client()?.projects(id).await? {
+                out!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    p.id,
+                    p.name,
+                    p.project_type,
+                    p.database,
+                    p.state.as_str(),
+                    p.state_reason.unwrap_or_default()
+                );
+            }
+        }
+        ClustersCommand::CreateProject {
+            server,
+            id,
+            name,
+            project_type,
+        } => {
+            let project = server
+                .client()?
+                .create_project(id, &lyceum::control::api::NewProject { name, project_type })
+                .await?;
+            out!(
+                "project {} ({}): database {} {}",
+                project.id,
+                project.name,
+                project.database,
+                project.state.as_str()
+            );
+        }
+        ClustersCommand::DeleteProject {
+            server,
+            id,
+            project,
+            confirm,
+        } => {
+            server
+                .client()?
+                .delete_project(id, project, &confirm)
+                .await?;
+            out!("project {project} deleted");
         }
     }
     Ok(())

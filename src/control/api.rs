@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 /// `viewer`: see the cluster, its status, usage, members, projects and credential metadata.
 /// `engineer`: also create projects and issue ClickHouse credentials. `admin`: also change,
 /// start and stop the cluster, rotate and revoke credentials, manage engineers and viewers,
-/// and read the cluster's audit log. `owner`: also manage owners and admins, and delete.
+/// delete projects, and read the cluster's audit log. `owner`: also manage owners and admins, and delete.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -48,6 +48,8 @@ pub enum Action {
     ManageMembers,
     /// Read the cluster's audit log.
     ViewAudit,
+    /// Delete a project and drop the database it made.
+    DeleteProject,
     /// Delete the cluster and its data.
     Delete,
 }
@@ -55,16 +57,21 @@ pub enum Action {
 impl Role {
     /// The permission table: each role may do what the ones below it may, and more.
     pub fn may(self, action: Action) -> bool {
-        let least = match action {
+        self >= Self::least_for(action)
+    }
+
+    /// The least role that may do `action`.
+    pub fn least_for(action: Action) -> Role {
+        match action {
             Action::View => Role::Viewer,
             Action::CreateProject | Action::IssueCredential => Role::Engineer,
             Action::ManageCredentials
             | Action::Operate
             | Action::ManageMembers
-            | Action::ViewAudit => Role::Admin,
+            | Action::ViewAudit
+            | Action::DeleteProject => Role::Admin,
             Action::Delete => Role::Owner,
-        };
-        self >= least
+        }
     }
 
     /// The wire name (`viewer`, `engineer`, `admin`, `owner`).
@@ -168,6 +175,28 @@ pub struct ClusterConfig {
     /// 32; empty: loopback and the private networks.
     #[serde(default)]
     pub allowed_networks: Vec<String>,
+}
+
+/// Plain names: lower-case letters, digits and `extra` (`-` for clusters and projects, `_`
+/// for users), 2–63 long, starting with a letter and ending with a letter or digit (a
+/// Kubernetes name's rule) — nothing that could leave a folder or break a config file. The
+/// server refuses other names with this message; the app checks as the user types.
+pub fn check_name(what: &str, name: &str, extra: char) -> Result<(), String> {
+    let mut chars = name.chars();
+    let ok = (2..=63).contains(&name.len())
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == extra)
+        && name.chars().last().is_some_and(|c| c != extra);
+    if ok {
+        Ok(())
+    } else {
+        // A refused name is quoted short: it may be 60 KB.
+        let shown: String = name.chars().take(64).collect();
+        let cut = if shown.len() < name.len() { "…" } else { "" };
+        Err(format!(
+            "{what} `{shown}{cut}` must be 2–63 lower-case letters, digits or `{extra}`, starting with a letter and ending with a letter or digit"
+        ))
+    }
 }
 
 /// Where users connect from when a cluster names no networks: loopback and the private
@@ -290,10 +319,10 @@ pub struct ClusterUpdate {
     pub state: Option<ClusterState>,
 }
 
-/// Deleting removes data: the request must repeat the cluster's name.
+/// Deleting removes data: the request must repeat the name of the cluster or project.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DeleteRequest {
-    /// The cluster's name, exactly; anything else is refused (`invalid`).
+    /// The cluster's or project's name, exactly; anything else is refused (`invalid`).
     pub confirm_name: String,
 }
 
@@ -307,7 +336,54 @@ pub struct Member {
     pub role: Role,
 }
 
-/// A project: a named piece of work in a cluster.
+/// Where a project's schema is.
+/// `creating`: its database and tables are being made on the nodes. `ready`: made on every
+/// node. `failed`: the DDL failed (see the reason); nothing of it was left behind, and
+/// creating the project again retries. `planned`: recorded only, on a cluster whose nodes
+/// Lyceum does not run (Kubernetes), or made before projects created schemas. `deleting`:
+/// its database is being dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectState {
+    /// The DDL is running.
+    Creating,
+    /// Database and tables made on every node.
+    Ready,
+    /// The DDL failed; nothing is left behind.
+    Failed,
+    /// Recorded, no schema made by Lyceum.
+    Planned,
+    /// Being dropped.
+    Deleting,
+}
+
+impl ProjectState {
+    /// The wire name (`creating`, `ready`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Creating => "creating",
+            Self::Ready => "ready",
+            Self::Failed => "failed",
+            Self::Planned => "planned",
+            Self::Deleting => "deleting",
+        }
+    }
+
+    /// The state with wire name `text`; none for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Creating,
+            Self::Ready,
+            Self::Failed,
+            Self::Planned,
+            Self::Deleting,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// A project: a named piece of work in a cluster, with its own ClickHouse database.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Project {
     /// The project's id.
@@ -318,6 +394,12 @@ pub struct Project {
     pub project_type: String,
     /// When the project was created.
     pub created_at: String,
+    /// The ClickHouse database holding its tables: the name with `-` as `_`.
+    pub database: String,
+    /// Where its schema is.
+    pub state: ProjectState,
+    /// Why it failed, or what `planned` means for it.
+    pub state_reason: Option<String>,
 }
 
 /// A project to create (engineers and above).
@@ -431,6 +513,22 @@ pub struct Usage {
     pub node_uptime_hours: f64,
     /// Compute for the hours run plus storage for the bytes held, over the month so far.
     pub actual_to_date: f64,
+    /// What the nodes reported over the last 7 days, oldest first, at most 500 samples.
+    #[serde(default)]
+    pub history: Vec<UsageSample>,
+}
+
+/// One reading of a cluster's use.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UsageSample {
+    /// When it was read.
+    pub at: String,
+    /// Bytes on disk over the nodes that reported.
+    pub bytes_on_disk: u64,
+    /// The running nodes' uptimes, summed, in hours.
+    pub node_uptime_hours: f64,
+    /// Cost to date at that moment (compute for the uptime, storage for the bytes).
+    pub cost_to_date: f64,
 }
 
 /// One change made through the API. A caller sees their own actions and those on clusters they
@@ -598,8 +696,10 @@ pub mod paths {
     pub const CREDENTIAL: &str = "/api/clusters/{id}/credentials/{credential}";
     /// One credential: new password (POST).
     pub const ROTATE_CREDENTIAL: &str = "/api/clusters/{id}/credentials/{credential}/rotate";
-    /// A cluster's projects: list (GET), create (POST).
+    /// A cluster's projects: list (GET), create (POST; creates the database and tables).
     pub const PROJECTS: &str = "/api/clusters/{id}/projects";
+    /// One project: delete with its database (DELETE).
+    pub const PROJECT: &str = "/api/clusters/{id}/projects/{project}";
     /// A cluster's state and nodes (GET).
     pub const STATUS: &str = "/api/clusters/{id}/status";
     /// A cluster's estimate and cost to date (GET).

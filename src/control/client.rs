@@ -334,7 +334,8 @@ impl ControlClient {
         self.get(&paths::fill(paths::PROJECTS, &[&id])).await
     }
 
-    /// Create a project (engineers and above); `conflict` if the name is taken in the cluster.
+    /// Create a project with its database and tables (engineers and above); `conflict` if the
+    /// name is taken in the cluster or a database of that name exists on its nodes.
     pub async fn create_project(
         &self,
         id: i64,
@@ -342,6 +343,25 @@ impl ControlClient {
     ) -> Result<Project, ClientError> {
         self.post(&paths::fill(paths::PROJECTS, &[&id]), project)
             .await
+    }
+
+    /// Delete a project and drop its database (admins and owners); `confirm_name` must be the
+    /// project's name.
+    pub async fn delete_project(
+        &self,
+        id: i64,
+        project: i64,
+        confirm_name: &str,
+    ) -> Result<(), ClientError> {
+        let body = DeleteRequest {
+            confirm_name: confirm_name.to_owned(),
+        };
+        self.send(
+            reqwest::Method::DELETE,
+            &paths::fill(paths::PROJECT, &[&id, &project]),
+            Some(&body),
+        )
+        .await
     }
 
     /// State and per-node health (viewers and above); asks the nodes, so it takes a moment.

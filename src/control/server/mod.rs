@@ -15,6 +15,7 @@ mod lifecycle;
 pub mod openapi;
 pub mod provider;
 mod routes;
+pub mod schema;
 pub mod store;
 
 use std::net::SocketAddr;

@@ -40,6 +40,10 @@ pub struct LocalRuntime {
     pub monitor_password: String,
     #[serde(default, skip_serializing)]
     pub interserver_password: String,
+    /// The user the control plane creates and drops projects' schemas as (DDL allowed, no
+    /// data it did not make is touched); kept like the others.
+    #[serde(default, skip_serializing)]
+    pub schema_password: String,
 }
 
 /// The node secrets' file in a local cluster's folder.
@@ -49,6 +53,9 @@ pub const SECRETS_FILE: &str = "node-secrets.json";
 struct NodeSecrets {
     monitor_password: String,
     interserver_password: String,
+    /// Missing in clusters made before projects created schemas.
+    #[serde(default)]
+    schema_password: String,
 }
 
 impl LocalRuntime {
@@ -58,6 +65,7 @@ impl LocalRuntime {
         let secrets = NodeSecrets {
             monitor_password: self.monitor_password.clone(),
             interserver_password: self.interserver_password.clone(),
+            schema_password: self.schema_password.clone(),
         };
         let json = serde_json::to_string(&secrets).map_err(|e| provider_error(e.to_string()))?;
         write_file(&self.dir.join(SECRETS_FILE), &json)
@@ -76,6 +84,7 @@ impl LocalRuntime {
             .map_err(|e| provider_error(format!("{} is unreadable: {e}", path.display())))?;
         self.monitor_password = secrets.monitor_password;
         self.interserver_password = secrets.interserver_password;
+        self.schema_password = secrets.schema_password;
         Ok(())
     }
 }
@@ -89,6 +98,7 @@ pub struct NodeUser {
 
 pub const MONITOR_USER: &str = "lyceum_monitor";
 pub const INTERSERVER_USER: &str = "lyceum_interserver";
+pub const SCHEMA_USER: &str = "lyceum_schema";
 /// The `remote_servers` cluster name every local cluster uses.
 pub const CLUSTER_NAME: &str = "lyceum";
 
@@ -157,6 +167,7 @@ impl LocalProvider {
             nodes,
             monitor_password: new_secret(""),
             interserver_password: new_secret(""),
+            schema_password: new_secret(""),
         };
         runtime.save_secrets()?;
         for node in &runtime.nodes {
@@ -522,6 +533,15 @@ fn users_xml(runtime: &LocalRuntime, users: &[NodeUser]) -> String {
         "interserver",
         "",
     ));
+    // Older clusters have no schema user: none is written rather than one without a password.
+    if !runtime.schema_password.is_empty() {
+        entries.push_str(&user(
+            SCHEMA_USER,
+            &sha256_hex(&runtime.schema_password),
+            "default",
+            "",
+        ));
+    }
     for u in users {
         entries.push_str(&user(&u.name, &u.password_sha256, "default", ""));
     }

@@ -11,7 +11,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use super::ControlError;
 
 /// Each entry moves the schema one version up; never edit one that has shipped.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE users (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -106,7 +107,17 @@ INSERT INTO prices
           UNION ALL SELECT 'cold', 0.012 UNION ALL SELECT 'archive', 0.002)
     JOIN (SELECT 'local' AS r, 0.0 AS factor UNION ALL SELECT 'eu-central', 1.0
           UNION ALL SELECT 'us-east', 0.92 UNION ALL SELECT 'ap-southeast', 1.12) ON r = code;
-"];
+",
+    r"
+-- Projects create their schema: existing ones never did, so they are recorded only.
+ALTER TABLE projects ADD COLUMN database TEXT NOT NULL DEFAULT '';
+ALTER TABLE projects ADD COLUMN state TEXT NOT NULL DEFAULT 'planned'
+    CHECK (state IN ('creating', 'ready', 'failed', 'planned', 'deleting'));
+ALTER TABLE projects ADD COLUMN state_reason TEXT;
+UPDATE projects SET database = replace(name, '-', '_'),
+    state_reason = 'made before projects created their schema';
+",
+];
 
 /// The database behind one mutex: SQLite serialises writers anyway, and every call is short.
 #[derive(Debug)]
@@ -204,6 +215,15 @@ impl Db {
             tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
                 .map_err(internal)?;
             tx.commit().map_err(internal)?;
+        }
+        // The project types are the library's (`ddl::PROJECT_TYPES`); the table follows them.
+        for kind in &crate::source::clickhouse::ddl::PROJECT_TYPES {
+            connection
+                .execute(
+                    "INSERT OR IGNORE INTO project_types (name) VALUES (?)",
+                    params![kind.name],
+                )
+                .map_err(internal)?;
         }
         Ok(Self {
             connection: Mutex::new(connection),

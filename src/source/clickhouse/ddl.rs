@@ -97,8 +97,36 @@ pub fn manufacturing_schema(
     caps: &Capabilities,
     tiers: TierDays,
 ) -> Result<SchemaPlan> {
+    template_plan(database, caps, tiers, "")
+}
+
+/// The template's statements, every table and rollup named with `suffix` (`_local` under a
+/// `Distributed` table of the plain name).
+fn template_plan(
+    database: &str,
+    caps: &Capabilities,
+    tiers: TierDays,
+    suffix: &str,
+) -> Result<SchemaPlan> {
     check_plain_identifier("database", database)?;
     let db = quote_identifier(database);
+    let name = |object: &str| format!("{db}.{}", quote_identifier(&format!("{object}{suffix}")));
+    let [
+        n_sensors,
+        n_sensor_readings,
+        n_process_curves,
+        n_quality_measurements,
+        n_production_events,
+        n_process_results_hourly,
+    ] = [
+        "sensors",
+        "sensor_readings",
+        "process_curves",
+        "quality_measurements",
+        "production_events",
+        "process_results_hourly",
+    ]
+    .map(name);
     let t = Types { caps };
     let (lc, time) = (t.label(), t.time());
     let mut notes = vec![
@@ -170,7 +198,7 @@ pub fn manufacturing_schema(
         Statement {
             object: "sensors",
             sql: format!(
-                "CREATE TABLE IF NOT EXISTS {db}.sensors (sensor_id {lc}, line {lc}, station {lc}, \
+                "CREATE TABLE IF NOT EXISTS {n_sensors} (sensor_id {lc}, line {lc}, station {lc}, \
                  kind {lc}, unit {lc}, description String, nominal Float64, lower_limit Float64, \
                  upper_limit Float64, sample_rate_hz Float64) ENGINE = MergeTree() ORDER BY sensor_id"
             ),
@@ -178,7 +206,7 @@ pub fn manufacturing_schema(
         Statement {
             object: "sensor_readings",
             sql: format!(
-                "CREATE TABLE IF NOT EXISTS {db}.sensor_readings (sensor_id {lc}, ts {time}{time_codec}, \
+                "CREATE TABLE IF NOT EXISTS {n_sensor_readings} (sensor_id {lc}, ts {time}{time_codec}, \
                  value Float32{value_codec}) ENGINE = MergeTree() PARTITION BY toYYYYMM(ts) \
                  ORDER BY (sensor_id, ts){}",
                 tiered("ts")
@@ -187,7 +215,7 @@ pub fn manufacturing_schema(
         Statement {
             object: "process_curves",
             sql: format!(
-                "CREATE TABLE IF NOT EXISTS {db}.process_curves (cycle_id UInt64, part_serial String, \
+                "CREATE TABLE IF NOT EXISTS {n_process_curves} (cycle_id UInt64, part_serial String, \
                  line {lc}, station {lc}, program {lc}, cycle_time {time}{time_codec}, \
                  result Enum8('OK' = 1, 'NOK' = 2), failure_mode {lc}, x_name {lc}, x_unit {lc}, \
                  y_name {lc}, y_unit {lc}, x0 Float64, dx Float64, peak Float32, final_value Float32, \
@@ -199,7 +227,7 @@ pub fn manufacturing_schema(
         Statement {
             object: "quality_measurements",
             sql: format!(
-                "CREATE TABLE IF NOT EXISTS {db}.quality_measurements (cycle_id UInt64, part_serial String, \
+                "CREATE TABLE IF NOT EXISTS {n_quality_measurements} (cycle_id UInt64, part_serial String, \
                  station {lc}, characteristic {lc}, unit {lc}, measured_at {time}{time_codec}, \
                  value Float64, nominal Float64, lower_spec Float64, upper_spec Float64) \
                  ENGINE = MergeTree() PARTITION BY toYYYYMM(measured_at) \
@@ -209,22 +237,22 @@ pub fn manufacturing_schema(
         Statement {
             object: "production_events",
             sql: format!(
-                "CREATE TABLE IF NOT EXISTS {db}.production_events (ts {time}{time_codec}, line {lc}, \
+                "CREATE TABLE IF NOT EXISTS {n_production_events} (ts {time}{time_codec}, line {lc}, \
                  station {lc}, event_type {lc}, state {lc}, batch_id String, alarm_code {lc}, \
                  severity {lc}, message String) ENGINE = MergeTree() PARTITION BY toYYYYMM(ts) \
                  ORDER BY (line, station, ts)"
             ),
         },
-        rollup(&db, "sensor_readings_1m", "toStartOfMinute"),
-        rollup(&db, "sensor_readings_1h", "toStartOfHour"),
+        rollup(&name, "sensor_readings_1m", "toStartOfMinute"),
+        rollup(&name, "sensor_readings_1h", "toStartOfHour"),
         Statement {
             object: "process_results_hourly",
             sql: format!(
-                "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.process_results_hourly \
+                "CREATE MATERIALIZED VIEW IF NOT EXISTS {n_process_results_hourly} \
                  ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(hour) ORDER BY (line, station, program, hour) \
                  AS SELECT line, station, program, toStartOfHour(toDateTime(cycle_time)) AS hour, \
                  count() AS cycles, countIf(result = 'NOK') AS nok_cycles \
-                 FROM {db}.process_curves GROUP BY line, station, program, hour"
+                 FROM {n_process_curves} GROUP BY line, station, program, hour"
             ),
         },
     ];
@@ -235,17 +263,149 @@ pub fn manufacturing_schema(
     })
 }
 
+/// A kind of project and the template objects it creates: each type's tables are named here
+/// once, for the control plane, the app and the CLI alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProjectType {
+    /// The wire name (`screwdriving`).
+    pub name: &'static str,
+    /// For people, in the app's project form.
+    pub description: &'static str,
+    /// Tables and rollups, in creation order (a rollup after the table it reads).
+    pub objects: &'static [&'static str],
+}
+
+/// What a process with one curve per cycle needs (screwdriving, press-fit).
+const CYCLE_OBJECTS: &[&str] = &[
+    "process_curves",
+    "quality_measurements",
+    "production_events",
+    "process_results_hourly",
+];
+
+/// Every project type; the control plane offers exactly these.
+pub const PROJECT_TYPES: [ProjectType; 5] = [
+    ProjectType {
+        name: "manufacturing",
+        description: "the whole template: sensors and readings with rollups, process curves, quality, events",
+        objects: &[
+            "sensors",
+            "sensor_readings",
+            "process_curves",
+            "quality_measurements",
+            "production_events",
+            "sensor_readings_1m",
+            "sensor_readings_1h",
+            "process_results_hourly",
+        ],
+    },
+    ProjectType {
+        name: "screwdriving",
+        description: "torque–angle curves per cycle, quality results, line events",
+        objects: CYCLE_OBJECTS,
+    },
+    ProjectType {
+        name: "press_fit",
+        description: "force–displacement curves per cycle, quality results, line events",
+        objects: CYCLE_OBJECTS,
+    },
+    ProjectType {
+        name: "sensor_monitoring",
+        description: "sensor time series with minute and hour rollups, line events",
+        objects: &[
+            "sensors",
+            "sensor_readings",
+            "production_events",
+            "sensor_readings_1m",
+            "sensor_readings_1h",
+        ],
+    },
+    ProjectType {
+        name: "quality",
+        description: "measured characteristics against their specification, with the cycles they came from",
+        objects: &[
+            "quality_measurements",
+            "process_curves",
+            "process_results_hourly",
+        ],
+    },
+];
+
+/// The project type named `name`.
+pub fn project_type(name: &str) -> Option<&'static ProjectType> {
+    PROJECT_TYPES.iter().find(|t| t.name == name)
+}
+
+/// Where a project's tables live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement<'a> {
+    /// One server (or one shard): plain tables.
+    Single,
+    /// Every node of the `remote_servers` cluster `cluster`: `<table>_local` on each node and,
+    /// on each node too, a `Distributed` table of the plain name over them, so reads and
+    /// inserts through any node span the shards.
+    Sharded { cluster: &'a str },
+}
+
+/// How a `Distributed` table spreads inserted rows: a series or a cycle stays on one shard.
+fn sharding_key(object: &str) -> &'static str {
+    match object {
+        "sensors" | "sensor_readings" => "cityHash64(sensor_id)",
+        "process_curves" | "quality_measurements" => "cityHash64(cycle_id)",
+        _ => "rand()",
+    }
+}
+
+/// The DDL of a project of `kind` in `database`, run on each node (the statements are the same
+/// for every node).
+pub fn project_schema(
+    database: &str,
+    kind: &ProjectType,
+    caps: &Capabilities,
+    tiers: TierDays,
+    placement: Placement<'_>,
+) -> Result<SchemaPlan> {
+    let suffix = match placement {
+        Placement::Single => "",
+        Placement::Sharded { .. } => "_local",
+    };
+    let mut plan = template_plan(database, caps, tiers, suffix)?;
+    plan.statements
+        .retain(|s| s.object == "database" || kind.objects.contains(&s.object));
+    if let Placement::Sharded { cluster } = placement {
+        check_plain_identifier("cluster", cluster)?;
+        let db = quote_identifier(database);
+        for &object in kind.objects {
+            let local = format!("{object}_local");
+            plan.statements.push(Statement {
+                object,
+                sql: format!(
+                    "CREATE TABLE IF NOT EXISTS {db}.{} AS {db}.{} ENGINE = Distributed({cluster}, {database}, {local}, {})",
+                    quote_identifier(object),
+                    quote_identifier(&local),
+                    sharding_key(object)
+                ),
+            });
+        }
+        plan.notes.push(format!(
+            "sharded: `<table>_local` on every node, `Distributed` tables over cluster `{cluster}`"
+        ));
+    }
+    Ok(plan)
+}
+
 /// A per-bucket M4 rollup of sensor readings (first/min/max/last plus sum and count).
-fn rollup(db: &str, name: &'static str, bucket: &str) -> Statement {
+fn rollup(name: &dyn Fn(&str) -> String, object: &'static str, bucket: &str) -> Statement {
+    let (view, readings) = (name(object), name("sensor_readings"));
     Statement {
-        object: name,
+        object,
         sql: format!(
-            "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.{name} ENGINE = AggregatingMergeTree() \
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS {view} ENGINE = AggregatingMergeTree() \
              PARTITION BY toYYYYMM(bucket) ORDER BY (sensor_id, bucket) AS SELECT sensor_id, \
              {bucket}(toDateTime(ts)) AS bucket, argMinState(value, ts) AS first_value, \
              minState(value) AS min_value, maxState(value) AS max_value, \
              argMaxState(value, ts) AS last_value, sumState(toFloat64(value)) AS sum_value, \
-             countState() AS samples FROM {db}.sensor_readings GROUP BY sensor_id, bucket"
+             countState() AS samples FROM {readings} GROUP BY sensor_id, bucket"
         ),
     }
 }
@@ -372,6 +532,57 @@ mod tests {
             assert!(all_new.contains(modern), "{modern} missing from modern DDL");
         }
         assert_eq!(new.statements.len(), 1 + TABLES.len() + ROLLUPS.len());
+    }
+
+    #[test]
+    fn project_types_create_their_objects_after_what_they_read() {
+        let caps = Capabilities::baseline(ServerVersion {
+            major: 18,
+            minor: 16,
+            patch: 1,
+        });
+        let all: Vec<&str> = TABLES.iter().chain(&ROLLUPS).copied().collect();
+        for kind in &PROJECT_TYPES {
+            assert!(
+                kind.objects.iter().all(|o| all.contains(o)),
+                "{}",
+                kind.name
+            );
+            let single =
+                project_schema("p1", kind, &caps, TierDays::default(), Placement::Single).unwrap();
+            assert_eq!(single.statements.len(), 1 + kind.objects.len());
+            let sharded = project_schema(
+                "p1",
+                kind,
+                &caps,
+                TierDays::default(),
+                Placement::Sharded { cluster: "lyceum" },
+            )
+            .unwrap();
+            assert_eq!(sharded.statements.len(), 1 + 2 * kind.objects.len());
+            // Each Distributed table comes after its local table, and a rollup after its source.
+            let position = |needle: &str| {
+                sharded
+                    .statements
+                    .iter()
+                    .position(|s| s.sql.contains(needle))
+                    .unwrap()
+            };
+            for object in kind.objects {
+                let local = position(&format!("EXISTS `p1`.`{object}_local` "));
+                let distributed =
+                    position(&format!("ENGINE = Distributed(lyceum, p1, {object}_local"));
+                assert!(local < distributed, "{object}");
+            }
+            if kind.objects.contains(&"process_results_hourly") {
+                assert!(
+                    position("EXISTS `p1`.`process_curves_local` ")
+                        < position("EXISTS `p1`.`process_results_hourly_local` ")
+                );
+            }
+        }
+        assert_eq!(project_type("press_fit").unwrap().name, "press_fit");
+        assert!(project_type("welding").is_none());
     }
 
     #[test]

@@ -56,7 +56,14 @@ impl Connection {
             quote_identifier(database),
             quote_identifier(table)
         );
-        let mut insert = self.client().insert_formatted_with(sql);
+        // Through a `Distributed` table, return once the rows are on their shards (not queued
+        // for a background send), so what a seed or import reports is what queries see; other
+        // tables ignore the setting.
+        let mut insert = self
+            .client()
+            .clone()
+            .with_setting("insert_distributed_sync", "1")
+            .insert_formatted_with(sql);
         self.run(Budget::Data, None, None, async {
             insert.send(rows).await.map_err(|e| self.map_error(e))?;
             insert.end().await.map_err(|e| self.map_error(e))

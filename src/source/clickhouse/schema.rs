@@ -146,9 +146,11 @@ impl Connection {
                 server_message: format!("Database {database} doesn't exist"),
             });
         }
+        // A materialized view's storage (`.inner.<view>`) is the view's business: the view
+        // itself is listed and reads the same rows.
         let query = self
             .client()
-            .query("SELECT name, engine FROM system.tables WHERE database = ? ORDER BY name")
+            .query("SELECT name, engine FROM system.tables WHERE database = ? AND NOT startsWith(name, '.inner.') ORDER BY name")
             .bind(database);
         self.fetch_all(query).await
     }

@@ -67,6 +67,7 @@ pub(super) fn api() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(credentials::rotate_credential))
         .routes(routes!(credentials::revoke_credential))
         .routes(routes!(projects::list_projects, projects::create_project))
+        .routes(routes!(projects::delete_project))
         .routes(routes!(status::status))
         .routes(routes!(status::usage))
         .routes(routes!(status::manifest))
@@ -302,25 +303,9 @@ fn take_back(
     }
 }
 
-/// Plain names: lower-case letters, digits and `-` (clusters) or `_` (users), 2–63 long,
-/// starting with a letter and ending with a letter or digit (a Kubernetes name's rule) —
-/// nothing that could leave a folder or break a config file.
+/// [`crate::control::api::check_name`], refused as `invalid`.
 fn check_name(what: &str, name: &str, extra: char) -> Result<(), ControlError> {
-    let mut chars = name.chars();
-    let ok = (2..=63).contains(&name.len())
-        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == extra)
-        && name.chars().last().is_some_and(|c| c != extra);
-    if ok {
-        Ok(())
-    } else {
-        // A refused name is quoted short: it may be 60 KB.
-        let shown: String = name.chars().take(64).collect();
-        let cut = if shown.len() < name.len() { "…" } else { "" };
-        Err(ControlError::Invalid(format!(
-            "{what} `{shown}{cut}` must be 2–63 lower-case letters, digits or `{extra}`, starting with a letter and ending with a letter or digit"
-        )))
-    }
+    crate::control::api::check_name(what, name, extra).map_err(ControlError::Invalid)
 }
 
 fn check_password(password: &str) -> Result<(), ControlError> {
