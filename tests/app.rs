@@ -345,12 +345,7 @@ fn the_wizard_ends_a_kubernetes_cluster_with_its_manifest() {
     harness.run_steps(2);
     set_text(&mut harness, "Name", "plant-b");
     harness.get_by_label("Kubernetes manifest").click();
-    harness.run_steps(2);
-    for _ in 0..3 {
-        harness.get_by_label("Next").click();
-        harness.run_steps(3);
-    }
-    step_until(&mut harness, "Total per month");
+    wizard_to_review(&mut harness);
     assert!(
         harness.query_all_by_label_contains(" EUR").next().is_some(),
         "priced for eu-central"
@@ -1283,6 +1278,15 @@ fn a_run_shows_its_progress_and_can_be_cancelled() {
     );
 }
 
+/// From the wizard's first step to its review (three Nexts).
+fn wizard_to_review(harness: &mut Harness<'static, LyceumApp>) {
+    for _ in 0..3 {
+        harness.run_steps(2);
+        harness.get_by_label("Next").click();
+    }
+    step_until(harness, "Total per month");
+}
+
 /// Whether the node labelled `label` (exactly; the first one) is disabled.
 fn is_disabled(harness: &Harness<'static, LyceumApp>, label: &str) -> bool {
     let node = harness
@@ -1517,6 +1521,17 @@ fn an_admin_deploys_a_two_shard_cluster_from_the_wizard_and_works_in_it() {
         &[],
     );
 
+    // A Kubernetes cluster the viewer is no member of: its name is taken, unseen by her.
+    harness.get_by_label("New cluster…").click();
+    step_until(&mut harness, "1 Basic configuration");
+    set_text(&mut harness, "Name", "plant-x");
+    harness.get_by_label("Kubernetes manifest").click();
+    wizard_to_review(&mut harness);
+    harness.get_by_label("Deploy").click();
+    step_until(&mut harness, "Kubernetes manifest (apply it with kubectl)");
+    harness.get_by_label("Done").click();
+    step_until(&mut harness, "your role: owner");
+
     // The viewer: signed in, every destructive action disabled.
     harness.get_by_label("Sign in…").click();
     step_until(&mut harness, "Sign in to a remote control plane");
@@ -1525,8 +1540,8 @@ fn an_admin_deploys_a_two_shard_cluster_from_the_wizard_and_works_in_it() {
     set_text(&mut harness, "Password", "vera-password-1");
     harness.get_by_label("Sign in").click();
     step_until(&mut harness, &format!("remote ({plane_url})"));
-    // Signing in keeps the page the user was on (the audit log); the list is a click away.
-    step_until(&mut harness, "user vera");
+    // Signing in keeps the page the user was on (plant-x, which vera cannot see).
+    step_until(&mut harness, "This cluster is not among yours");
     harness.get_by_label("All clusters").click();
     step_until(&mut harness, "Open plant-c");
     harness.get_by_label("Open plant-c").click();
@@ -1555,6 +1570,22 @@ fn an_admin_deploys_a_two_shard_cluster_from_the_wizard_and_works_in_it() {
     step_until(&mut harness, "Remove vera");
     assert!(is_disabled(&harness, "Remove vera"));
     assert!(is_disabled(&harness, "Add member"));
+    // An API error (the name is taken by a cluster she cannot see) leaves the wizard and its
+    // inputs as they were, with the server's reason.
+    harness.get_by_label("New cluster…").click();
+    step_until(&mut harness, "1 Basic configuration");
+    set_text(&mut harness, "Name", "plant-x");
+    harness.get_by_label("Kubernetes manifest").click();
+    wizard_to_review(&mut harness);
+    harness.get_by_label("Deploy").click();
+    step_until(&mut harness, "a cluster named `plant-x` exists");
+    assert!(harness.query_all_by_label("Deploy").next().is_some());
+    assert!(harness.query_all_by_label("plant-x").next().is_some());
+    harness.get_by_label("All clusters").click();
+    step_until(&mut harness, "Open plant-c");
+    harness.get_by_label("Open plant-c").click();
+    step_until(&mut harness, "Remove vera");
+
     // The server enforces it too.
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         use lyceum::control::api::{Credentials, NewProject};
@@ -1588,7 +1619,38 @@ fn an_admin_deploys_a_two_shard_cluster_from_the_wizard_and_works_in_it() {
         for error in refused {
             assert_eq!(error.and_then(|e| e.status()), Some(403));
         }
+        // The app's session (vera's first) ends, as an expired one would.
+        let sessions: Vec<_> = vera
+            .tokens()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|t| t.kind == "session" && t.revoked_at.is_none())
+            .collect();
+        assert_eq!(sessions.len(), 2);
+        let app_session = sessions.iter().min_by_key(|t| t.id).unwrap();
+        vera.revoke_token(app_session.id).await.unwrap();
     });
+    // An ended session asks to sign in again and keeps the page; signing in returns to it.
+    harness.get_by_label("Refresh").click();
+    step_until(&mut harness, "your session ended");
+    assert!(
+        harness
+            .query_all_by_label("your role: viewer")
+            .next()
+            .is_some()
+    );
+    harness.get_by_label("Sign in again").click();
+    step_until(&mut harness, "Sign in to a remote control plane");
+    set_text(&mut harness, "Password", "vera-password-1");
+    harness.get_by_label("Sign in").click();
+    step_until(&mut harness, "Remove vera");
+    assert!(
+        harness
+            .query_all_by_label("your role: viewer")
+            .next()
+            .is_some()
+    );
 
     // Back to the embedded plane as its owner: deleting asks for the name, then the nodes go.
     harness.get_by_label("Sign in…").click();
@@ -1606,7 +1668,13 @@ fn an_admin_deploys_a_two_shard_cluster_from_the_wizard_and_works_in_it() {
     assert!(is_disabled(&harness, "Delete for good"));
     set_text(&mut harness, "Cluster name", "plant-c");
     harness.get_by_label("Delete for good").click();
-    step_until(&mut harness, "No clusters yet.");
+    step_until(&mut harness, "Open plant-x");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while harness.query_all_by_label("Open plant-c").next().is_some() {
+        assert!(Instant::now() < deadline, "plant-c still listed");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let clusters = data.path().join("clusters");
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::process::Command::new("pgrep")

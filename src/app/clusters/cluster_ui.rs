@@ -255,8 +255,8 @@ impl ClustersPanel {
     pub(super) fn cluster_detail_ui(&mut self, ui: &mut egui::Ui, id: i64) {
         let ctx = ui.ctx().clone();
         let Some(cluster) = self.clusters.iter().find(|c| c.id == id).cloned() else {
-            ui.label("This cluster is no longer listed.");
-            if ui.button("All clusters").clicked() {
+            ui.label("This cluster is not among yours (deleted, or you are not a member).");
+            if ui.button("Back to the list").clicked() {
                 self.open(&ctx, Page::Clusters);
             }
             return;

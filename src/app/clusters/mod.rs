@@ -477,7 +477,13 @@ impl ClustersPanel {
             Page::Cluster(id) => self.load_detail(ctx, id),
             Page::Audit => self.load_audit(ctx),
             Page::Tokens => self.load_tokens(ctx),
-            Page::Wizard | Page::SignIn => {}
+            Page::Wizard => {
+                // A finished deploy was seen: a new cluster starts from a fresh wizard.
+                if self.wizard.deploy.as_ref().is_some_and(|d| d.finished) {
+                    self.wizard = wizard::Wizard::default();
+                }
+            }
+            Page::SignIn => {}
         }
     }
 }
