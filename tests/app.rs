@@ -370,6 +370,25 @@ fn the_wizard_ends_a_kubernetes_cluster_with_its_manifest() {
     assert!(harness.query_all_by_label("owner").next().is_some());
     assert!(data.path().join("control.db").exists());
     snapshot_masked(&mut harness, "app_clusters", &["row:embedded ("], &[]);
+    // An API token: created with its scope and lifetime, shown once, listed, revoked.
+    harness.get_by_label("API tokens").click();
+    step_until(&mut harness, "New API token");
+    set_text(&mut harness, "Token name", "nightly report");
+    harness.get_by_label("Create token").click();
+    step_until(&mut harness, "Token `nightly report` — shown this once");
+    assert!(harness.query_all_by_label_contains("lyt_").next().is_some());
+    step_until(&mut harness, "Revoke nightly report");
+    snapshot_masked(
+        &mut harness,
+        "app_tokens",
+        &["row:embedded", "row:lyt_", "row:nightly report"],
+        &[],
+    );
+    harness.get_by_label("Revoke nightly report").click();
+    step_until(&mut harness, "revoked");
+    harness.get_by_label("Sign in…").click();
+    step_until(&mut harness, "Sign in to a remote control plane");
+    snapshot_masked(&mut harness, "app_sign_in", &["row:embedded ("], &[]);
 }
 
 /// A dataset of foreign curves opens in the Datasets view with no network, drawn as itself
