@@ -1491,6 +1491,8 @@ fn an_admin_deploys_a_two_shard_cluster_from_the_wizard_and_works_in_it() {
         &[],
     );
     harness.get_by_label("Rotate analyst").click();
+    step_until(&mut harness, "Programs using the old one are refused");
+    harness.get_by_label("Rotate password").click();
     step_until(&mut harness, "Password of `analyst`");
     let deadline = Instant::now() + Duration::from_secs(30);
     while shown_password(&harness) == first_password {
@@ -1507,6 +1509,22 @@ fn an_admin_deploys_a_two_shard_cluster_from_the_wizard_and_works_in_it() {
         std::thread::sleep(Duration::from_millis(250));
     }
     assert!(clickhouse_accepts(&node_url, "analyst", &rotated));
+    // The app's own connection took the new password: the explorer runs on with it.
+    show_tab(&mut harness, "Explorer");
+    harness.get_by_label("Run").click();
+    for _ in 0..60 {
+        harness.step();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    step_until(&mut harness, "1000 curves, ");
+    assert!(
+        harness
+            .query_all_by_label_contains("authentication failed")
+            .next()
+            .is_none(),
+        "the explorer kept the old password"
+    );
+    show_tab(&mut harness, "Clusters");
 
     // Health and cost.
     harness.get_by_label("Overview").click();

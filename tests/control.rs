@@ -1322,6 +1322,62 @@ fn cli_cluster_commands_talk_to_the_server() {
     let refused = with_token(&["control", "clusters", "delete", "1", "--confirm", "nope"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("repeat the cluster's name"));
+    // Credentials from the command line: the password on standard output once, then only
+    // metadata; a project on a cluster Lyceum does not run is recorded as planned.
+    let issued = with_token(&[
+        "control",
+        "clusters",
+        "issue-credential",
+        "1",
+        "--user",
+        "nightly",
+    ]);
+    let password = String::from_utf8_lossy(&issued.stdout).trim().to_owned();
+    assert_eq!(
+        password.len(),
+        64,
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
+    let listed = with_token(&["control", "clusters", "credentials", "1"]);
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(
+        listed.contains("nightly") && listed.contains("active"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&password));
+    let rotated = with_token(&["control", "clusters", "rotate-credential", "1", "1"]);
+    let new_password = String::from_utf8_lossy(&rotated.stdout).trim().to_owned();
+    assert!(new_password.len() == 64 && new_password != password);
+    assert!(
+        with_token(&["control", "clusters", "revoke-credential", "1", "1"])
+            .status
+            .success()
+    );
+    let listed = with_token(&["control", "clusters", "credentials", "1"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("revoked"));
+    let project = with_token(&[
+        "control",
+        "clusters",
+        "create-project",
+        "1",
+        "--name",
+        "bolts",
+        "--type",
+        "screwdriving",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&project.stdout).contains("database bolts planned"),
+        "{}{}",
+        String::from_utf8_lossy(&project.stdout),
+        String::from_utf8_lossy(&project.stderr)
+    );
+    let stopped = with_token(&["control", "clusters", "stop", "1"]);
+    assert!(
+        String::from_utf8_lossy(&stopped.stdout).contains("`k8s-line`: stopped"),
+        "{}",
+        String::from_utf8_lossy(&stopped.stderr)
+    );
     drop(server);
 }
 

@@ -213,6 +213,24 @@ impl ConnectionsPanel {
         }
     }
 
+    /// A password changed elsewhere (a credential rotated in the Clusters view): every
+    /// connection of keychain account `account` takes it and is tested again (the explorer of
+    /// one goes on with it).
+    pub fn password_changed(&mut self, ctx: &egui::Context, account: &str, password: Password) {
+        let matching: Vec<usize> = (0..self.entries.len())
+            .filter(|&i| self.entries[i].profile.keychain_account() == account)
+            .collect();
+        let Some(&first) = matching.first() else {
+            return;
+        };
+        let profile = self.entries[first].profile.clone();
+        let session_password = self.keep_password(&profile, password);
+        for index in matching {
+            self.entries[index].session_password = session_password.clone();
+            self.test(ctx, index);
+        }
+    }
+
     /// A connection made elsewhere (a new cluster's credential): password to the keychain,
     /// replacing a connection with the same account, then tested; `explore` opens it in the
     /// explorer once the test passes.
@@ -550,6 +568,13 @@ impl ConnectionsPanel {
             }
             entry.status = match tested.result {
                 Ok((description, connection)) => {
+                    // The explored server tested again (a password changed): the explorer
+                    // goes on with the new credentials.
+                    if let Some(explorer) = &mut self.explorer
+                        && explorer.connection().profile().keychain_account() == tested.account
+                    {
+                        explorer.replace_connection(connection.as_ref().clone());
+                    }
                     if explore && let Some(runtime) = &self.runtime {
                         self.explorer = Some(Explorer::new(
                             connection.as_ref().clone(),

@@ -348,6 +348,12 @@ impl Explorer {
         clicked
     }
 
+    /// The same server with new credentials (a password edited or rotated, tested again):
+    /// what the user mapped, filtered and fetched stays.
+    pub fn replace_connection(&mut self, connection: Connection) {
+        self.connection = connection;
+    }
+
     pub fn connection(&self) -> &Connection {
         &self.connection
     }

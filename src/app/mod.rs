@@ -416,6 +416,9 @@ impl eframe::App for LyceumApp {
                         shell::show_pane(&mut self.layout, Pane::Connections);
                     }
                 }
+                clusters::AppRequest::PasswordChanged { account, password } => {
+                    self.connections.password_changed(&ctx, &account, password);
+                }
             }
         }
         if self.connections.take_explore_request() {

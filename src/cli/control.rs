@@ -143,6 +143,46 @@ pub(crate) enum ClustersCommand {
         #[arg(long)]
         confirm: String,
     },
+    /// Start a stopped (or degraded) local cluster's nodes.
+    Start {
+        #[command(flatten)]
+        server: ControlServerArgs,
+        id: i64,
+    },
+    /// Stop a local cluster's nodes (the data stays).
+    Stop {
+        #[command(flatten)]
+        server: ControlServerArgs,
+        id: i64,
+    },
+    /// A cluster's ClickHouse credentials (no passwords).
+    Credentials {
+        #[command(flatten)]
+        server: ControlServerArgs,
+        id: i64,
+    },
+    /// Issue a ClickHouse credential; its password is printed this once.
+    IssueCredential {
+        #[command(flatten)]
+        server: ControlServerArgs,
+        id: i64,
+        #[arg(long)]
+        user: String,
+    },
+    /// Give a credential a new password, printed this once (the old one stops working).
+    RotateCredential {
+        #[command(flatten)]
+        server: ControlServerArgs,
+        id: i64,
+        credential: i64,
+    },
+    /// Revoke a credential: the nodes refuse it from then on.
+    RevokeCredential {
+        #[command(flatten)]
+        server: ControlServerArgs,
+        id: i64,
+        credential: i64,
+    },
     /// A cluster's projects: name, type, database, state.
     Projects {
         #[command(flatten)]
@@ -375,6 +415,25 @@ pub(crate) fn store_control_session(server: &ControlServerArgs, token: &str) -> 
     }
 }
 
+/// Start or stop cluster `id`, and say where it ended.
+async fn set_state(
+    server: &ControlServerArgs,
+    id: i64,
+    state: lyceum::control::api::ClusterState,
+) -> anyhow::Result<()> {
+    let update = lyceum::control::api::ClusterUpdate {
+        state: Some(state),
+        ..Default::default()
+    };
+    let cluster = server.client()?.update_cluster(id, &update).await?;
+    out!(
+        "cluster {id} `{}`: {}",
+        cluster.config.name,
+        cluster.state.as_str()
+    );
+    Ok(())
+}
+
 pub(crate) async fn clusters_command(command: ClustersCommand) -> anyhow::Result<()> {
     match command {
         ClustersCommand::List { server } => {
@@ -455,6 +514,50 @@ pub(crate) async fn clusters_command(command: ClustersCommand) -> anyhow::Result
         } => {
             server.client()?.delete_cluster(id, &confirm).await?;
             out!("cluster {id} deleted");
+        }
+        ClustersCommand::Start { server, id } => {
+            set_state(&server, id, lyceum::control::api::ClusterState::Running).await?;
+        }
+        ClustersCommand::Stop { server, id } => {
+            set_state(&server, id, lyceum::control::api::ClusterState::Stopped).await?;
+        }
+        ClustersCommand::Credentials { server, id } => {
+            for c in server.client()?.credentials(id).await? {
+                let state = match (&c.revoked_at, &c.rotated_at) {
+                    (Some(at), _) => format!("revoked {at}"),
+                    (None, Some(at)) => format!("rotated {at}"),
+                    (None, None) => "active".to_owned(),
+                };
+                out!("{}\t{}\t{}\t{state}", c.id, c.user, c.created_at);
+            }
+        }
+        ClustersCommand::IssueCredential { server, id, user } => {
+            let issued = server.client()?.issue_credential(id, &user).await?;
+            eprintln!(
+                "credential {} `{}`: the password below is shown this once",
+                issued.credential.id, issued.credential.user
+            );
+            out!("{}", issued.password);
+        }
+        ClustersCommand::RotateCredential {
+            server,
+            id,
+            credential,
+        } => {
+            let issued = server.client()?.rotate_credential(id, credential).await?;
+            eprintln!(
+                "credential {} `{}`: its new password below is shown this once",
+                issued.credential.id, issued.credential.user
+            );
+            out!("{}", issued.password);
+        }
+        ClustersCommand::RevokeCredential {
+            server,
+            id,
+            credential,
+        } => {
+            server.client()?.revoke_credential(id, credential).await?;
+            out!("credential {credential} revoked");
         }
         ClustersCommand::Projects { server, id } => {
             for p in server.client()?.projects(id).await? {

@@ -525,7 +525,7 @@ pub struct UsageSample {
     pub at: String,
     /// Bytes on disk over the nodes that reported.
     pub bytes_on_disk: u64,
-    /// The running nodes' uptimes, summed, in hours.
+    /// Node-hours run this month up to that moment.
     pub node_uptime_hours: f64,
     /// Cost to date at that moment (compute for the uptime, storage for the bytes).
     pub cost_to_date: f64,

@@ -8,7 +8,7 @@
 use egui_plot::{Line, Plot, PlotPoints};
 
 use super::wizard::{estimate_table_ui, role_combo_ui, tiers_text};
-use super::{ClustersPanel, Page, action_button, secret_once_ui, state_badge_ui};
+use super::{ClustersPanel, Page, action_button, gated_button, secret_once_ui, state_badge_ui};
 use crate::control::api::{
     Action, ClusterState, ClusterStatus, ClusterUpdate, Credential, IssuedCredential, Member,
     NewProject, Project, ProjectState, Role, Usage, check_name,
@@ -41,6 +41,45 @@ pub(super) enum Tab {
     Projects,
 }
 
+/// A change that asks first.
+#[derive(Clone, Debug)]
+pub(super) enum Confirm {
+    Stop,
+    RemoveMember(String),
+    Rotate { credential: i64, user: String },
+    Revoke { credential: i64, user: String },
+}
+
+impl Confirm {
+    /// The question and the button that answers yes.
+    fn question(&self, cluster: &str) -> (String, &'static str) {
+        match self {
+            Self::Stop => (
+                format!(
+                    "Stop every node of `{cluster}`? Queries and inserts fail until it is started again; the data stays."
+                ),
+                "Stop the cluster",
+            ),
+            Self::RemoveMember(user) => (
+                format!("Remove `{user}` from `{cluster}`? They lose access at once."),
+                "Remove member",
+            ),
+            Self::Rotate { user, .. } => (
+                format!(
+                    "Give `{user}` a new password? Programs using the old one are refused within seconds; the new one is shown once (this app's connections take it)."
+                ),
+                "Rotate password",
+            ),
+            Self::Revoke { user, .. } => (
+                format!(
+                    "Revoke `{user}`? ClickHouse refuses it within seconds; this cannot be undone."
+                ),
+                "Revoke credential",
+            ),
+        }
+    }
+}
+
 /// One cluster's detail, as last fetched, and the forms on it.
 #[derive(Debug, Default)]
 pub(super) struct Detail {
@@ -61,6 +100,8 @@ pub(super) struct Detail {
     /// The name typed to confirm deleting the cluster, or a project (by id).
     confirm_delete: Option<String>,
     confirm_project: Option<(i64, String)>,
+    /// A change waiting for a yes.
+    confirm: Option<Confirm>,
     busy: Option<String>,
     note: Option<String>,
 }
@@ -294,11 +335,35 @@ impl ClustersPanel {
             }
         });
         ui.separator();
+        if let Some(confirm) = detail.confirm.clone() {
+            let (question, yes) = confirm.question(&cluster.config.name);
+            let mut answer = None;
+            ui.group(|ui| {
+                ui.colored_label(ui.visuals().warn_fg_color, question);
+                ui.horizontal(|ui| {
+                    if ui.button(yes).clicked() {
+                        answer = Some(true);
+                    }
+                    if ui.button("Cancel").clicked() {
+                        answer = Some(false);
+                    }
+                });
+            });
+            if let Some(yes) = answer {
+                detail.confirm = None;
+                if yes {
+                    self.carry_out(&ctx, id, confirm);
+                }
+            }
+        }
+        let Some(detail) = &self.detail else {
+            return;
+        };
         match detail.tab {
             Tab::Overview => self.overview_ui(ui, &cluster, role),
             Tab::Members => self.members_ui(ui, id, role),
             Tab::Credentials => self.credentials_ui(ui, id, role),
-            Tab::Projects => self.projects_ui(ui, id, role),
+            Tab::Projects => self.projects_ui(ui, id, role, cluster.state),
         }
     }
 
@@ -312,34 +377,39 @@ impl ClustersPanel {
         let id = cluster.id;
         ui.horizontal(|ui| {
             let local = cluster.config.provider == crate::control::api::ProviderKind::Local;
-            let can_start =
-                local && matches!(cluster.state, ClusterState::Stopped | ClusterState::Failed);
-            let can_stop = local
-                && matches!(
+            let start_blocked = (!local
+                || !matches!(
                     cluster.state,
-                    ClusterState::Running | ClusterState::Degraded
-                );
-            for (title, applies, target) in [
-                ("Start", can_start, ClusterState::Running),
-                ("Stop", can_stop, ClusterState::Stopped),
-            ] {
-                let clicked = ui
-                    .add_enabled_ui(applies, |ui| {
-                        action_button(ui, role, Action::Operate, egui::Button::new(title))
-                    })
-                    .inner
-                    .on_disabled_hover_text(format!(
-                        "{title} applies to a local cluster that is {}",
-                        if target == ClusterState::Running {
-                            "stopped or failed"
-                        } else {
-                            "running"
-                        }
-                    ))
-                    .clicked();
-                if clicked {
-                    self.set_state(&ctx, id, target);
-                }
+                    ClusterState::Stopped | ClusterState::Failed | ClusterState::Degraded
+                ))
+            .then(|| {
+                "Start applies to a local cluster that is stopped, failed or degraded (it restarts the nodes that are down)".to_owned()
+            });
+            let stop_blocked = (!local
+                || !matches!(cluster.state, ClusterState::Running | ClusterState::Degraded))
+            .then(|| "Stop applies to a local cluster that runs".to_owned());
+            if gated_button(
+                ui,
+                role,
+                Action::Operate,
+                start_blocked,
+                egui::Button::new("Start"),
+            )
+            .clicked()
+            {
+                self.set_state(&ctx, id, ClusterState::Running);
+            }
+            if gated_button(
+                ui,
+                role,
+                Action::Operate,
+                stop_blocked,
+                egui::Button::new("Stop"),
+            )
+            .clicked()
+                && let Some(d) = &mut self.detail
+            {
+                d.confirm = Some(Confirm::Stop);
             }
             if action_button(ui, role, Action::Delete, egui::Button::new("Delete…")).clicked()
                 && let Some(d) = &mut self.detail
@@ -475,15 +545,15 @@ impl ClustersPanel {
                     });
                 }
                 let last_owner = member.role == Role::Owner && owners == 1;
-                let response = action_button(
+                if gated_button(
                     ui,
                     role,
                     Action::ManageMembers,
+                    last_owner.then(|| "A cluster keeps at least one owner.".to_owned()),
                     egui::Button::new(format!("Remove {}", member.user)),
-                );
-                if last_owner {
-                    response.on_hover_text("The last owner cannot be removed.");
-                } else if response.clicked() {
+                )
+                .clicked()
+                {
                     remove = Some(member.user.clone());
                 }
                 ui.end_row();
@@ -513,6 +583,9 @@ impl ClustersPanel {
                 detail.new_member.clear();
             }
         });
+        if let Some(user) = remove {
+            detail.confirm = Some(Confirm::RemoveMember(user));
+        }
         if let Some(member) = change {
             let doing = format!("{} as {}", member.user, member.role.as_str());
             self.change(
@@ -520,15 +593,6 @@ impl ClustersPanel {
                 id,
                 &doing,
                 move |client| async move { client.put_member(id, &member).await },
-                |_| {},
-            );
-        }
-        if let Some(user) = remove {
-            self.change(
-                &ctx,
-                id,
-                &format!("removing {user}"),
-                move |client| async move { client.remove_member(id, &user).await },
                 |_| {},
             );
         }
@@ -627,46 +691,107 @@ impl ClustersPanel {
                 detail.new_credential.clear();
             }
         });
-        let shown = move |panel: &mut ClustersPanel, issued: IssuedCredential| {
-            panel.remember_credential(id, &issued.credential.user, &issued.password);
-            if let Some(d) = &mut panel.detail {
-                d.shown = Some(issued);
-            }
-        };
+        if let Some(credential) = rotate {
+            detail.confirm = Some(Confirm::Rotate {
+                credential,
+                user: detail
+                    .credentials
+                    .iter()
+                    .find(|c| c.id == credential)
+                    .map(|c| c.user.clone())
+                    .unwrap_or_default(),
+            });
+        }
+        if let Some((credential, user)) = revoke {
+            detail.confirm = Some(Confirm::Revoke { credential, user });
+        }
         if let Some(user) = issue {
             self.run(
                 &ctx,
-                move |client| async move { client.issue_credential(id, &user).await },
+                move |client| async move {
+                    let issued = client.issue_credential(id, &user).await;
+                    if let (Ok(issued), Some(port)) = (&issued, port) {
+                        super::wait_until_accepted(port, issued).await;
+                    }
+                    issued
+                },
                 move |panel, ctx, result| {
                     match result {
-                        Ok(issued) => shown(panel, issued),
+                        Ok(issued) => panel.show_once(id, issued, false),
                         Err(e) => panel.failed(&e),
                     }
                     panel.load_detail(ctx, id);
                 },
             );
         }
-        if let Some(credential) = rotate {
-            self.run(
-                &ctx,
-                move |client| async move { client.rotate_credential(id, credential).await },
-                move |panel, ctx, result| {
-                    match result {
-                        Ok(issued) => shown(panel, issued),
-                        Err(e) => panel.failed(&e),
-                    }
-                    panel.load_detail(ctx, id);
-                },
-            );
+    }
+
+    /// A password shown once and kept for this session; a rotated one also goes to this
+    /// app's connections of that user.
+    fn show_once(&mut self, id: i64, issued: IssuedCredential, rotated: bool) {
+        self.remember_credential(id, &issued.credential.user, &issued.password);
+        if rotated && let Some(port) = self.first_port() {
+            let account = crate::source::clickhouse::ConnectionProfile::new(
+                format!("http://127.0.0.1:{port}"),
+                "default",
+                issued.credential.user.as_str(),
+            )
+            .keychain_account();
+            self.requests.push(super::AppRequest::PasswordChanged {
+                account,
+                password: crate::secrets::Password::new(issued.password.clone()),
+            });
         }
-        if let Some((credential, user)) = revoke {
-            self.change(
-                &ctx,
+        if let Some(d) = &mut self.detail {
+            d.shown = Some(issued);
+        }
+    }
+
+    /// Do what the user confirmed.
+    fn carry_out(&mut self, ctx: &egui::Context, id: i64, confirm: Confirm) {
+        match confirm {
+            Confirm::Stop => self.set_state(ctx, id, ClusterState::Stopped),
+            Confirm::RemoveMember(user) => self.change(
+                ctx,
+                id,
+                &format!("removing {user}"),
+                move |client| async move { client.remove_member(id, &user).await },
+                |_| {},
+            ),
+            Confirm::Rotate { credential, .. } => {
+                let port = self.first_port();
+                if let Some(d) = &mut self.detail {
+                    d.busy =
+                        Some("rotating: waiting for the nodes to take the new password".into());
+                }
+                self.run(
+                    ctx,
+                    move |client| async move {
+                        let issued = client.rotate_credential(id, credential).await;
+                        if let (Ok(issued), Some(port)) = (&issued, port) {
+                            super::wait_until_accepted(port, issued).await;
+                        }
+                        issued
+                    },
+                    move |panel, ctx, result| {
+                        if let Some(d) = &mut panel.detail {
+                            d.busy = None;
+                        }
+                        match result {
+                            Ok(issued) => panel.show_once(id, issued, true),
+                            Err(e) => panel.failed(&e),
+                        }
+                        panel.load_detail(ctx, id);
+                    },
+                );
+            }
+            Confirm::Revoke { credential, user } => self.change(
+                ctx,
                 id,
                 &format!("revoking {user}"),
                 move |client| async move { client.revoke_credential(id, credential).await },
                 move |panel| panel.forget_credential(id, &user),
-            );
+            ),
         }
     }
 
@@ -679,7 +804,7 @@ impl ClustersPanel {
             .map(|n| n.http_port)
     }
 
-    fn projects_ui(&mut self, ui: &mut egui::Ui, id: i64, role: Option<Role>) {
+    fn projects_ui(&mut self, ui: &mut egui::Ui, id: i64, role: Option<Role>, state: ClusterState) {
         let ctx = ui.ctx().clone();
         let port = self.first_port();
         let known = self.known_credential(id).cloned();
@@ -698,35 +823,45 @@ impl ClustersPanel {
                 ui.label(&p.name);
                 ui.label(&p.project_type);
                 ui.monospace(&p.database);
-                let state = ui.label(p.state.as_str());
+                let state_label = ui.label(p.state.as_str());
                 if let Some(reason) = &p.state_reason {
-                    state.on_hover_text(reason);
+                    state_label.on_hover_text(reason);
                 }
-                let ready = p.state == ProjectState::Ready && port.is_some();
-                let usable = ready && known.is_some();
+                // Why the project's data cannot be reached now, if it cannot.
+                let stopped = (state != ClusterState::Running && state != ClusterState::Degraded)
+                    .then(|| format!("The cluster is {}: start it first.", state.as_str()));
+                let unreachable = stopped.clone().or_else(|| {
+                    (p.state != ProjectState::Ready || port.is_none())
+                        .then(|| format!("The project is {}.", p.state.as_str()))
+                });
+                let blocked =
+                    unreachable.or_else(|| known.is_none().then(|| no_password.to_owned()));
                 let seed_button = ui
                     .add_enabled(
-                        usable,
+                        blocked.is_none(),
                         egui::Button::new(format!("Seed demo plant into {}", p.name)),
                     )
-                    .on_disabled_hover_text(no_password);
+                    .on_disabled_hover_text(blocked.clone().unwrap_or_default());
                 if seed_button.clicked() {
                     seed = Some(p.database.clone());
                 }
                 if ui
                     .add_enabled(
-                        usable,
+                        blocked.is_none(),
                         egui::Button::new(format!("Open {} in explorer", p.name)),
                     )
-                    .on_disabled_hover_text(no_password)
+                    .on_disabled_hover_text(blocked.unwrap_or_default())
                     .clicked()
                 {
                     explore = Some(p.database.clone());
                 }
-                if action_button(
+                // Only a made schema needs the nodes to drop it.
+                let delete_blocked = stopped.filter(|_| p.state == ProjectState::Ready);
+                if gated_button(
                     ui,
                     role,
                     Action::DeleteProject,
+                    delete_blocked,
                     egui::Button::new(format!("Delete {}…", p.name)),
                 )
                 .clicked()
@@ -891,15 +1026,17 @@ impl ClustersPanel {
             move |panel, ctx, result| {
                 if let Some(d) = &mut panel.detail {
                     d.busy = None;
-                    d.note = Some(match &result {
-                        Ok(report) => format!(
+                    d.note = result.as_ref().ok().map(|report| {
+                        format!(
                             "seeded {} rows into {} in {:.1} s",
                             report.total_rows(),
                             report.database,
                             report.elapsed.as_secs_f64()
-                        ),
-                        Err(e) => format!("seeding failed: {e}"),
+                        )
                     });
+                }
+                if let Err(e) = &result {
+                    panel.error = Some(format!("seeding failed: {e}"));
                 }
                 panel.load_detail(ctx, id);
             },

@@ -59,6 +59,9 @@ pub enum AppRequest {
         password: Password,
         explore: bool,
     },
+    /// A credential's password changed here (rotated): connections of that keychain account
+    /// (`user@host:port`) take the new one and are tested again.
+    PasswordChanged { account: String, password: Password },
 }
 
 /// A ClickHouse password shown once, kept in memory for this session so that the view can
@@ -395,8 +398,11 @@ impl ClustersPanel {
         }
         self.header_ui(ui);
         if let Some(error) = self.error.clone() {
-            ui.horizontal(|ui| {
-                ui.colored_label(ui.visuals().error_fg_color, error);
+            ui.horizontal_wrapped(|ui| {
+                ui.add(
+                    egui::Label::new(egui::RichText::new(error).color(ui.visuals().error_fg_color))
+                        .wrap(),
+                );
                 if self.session_expired && ui.small_button("Sign in again").clicked() {
                     self.open(&ctx, Page::SignIn);
                 }
@@ -443,7 +449,7 @@ impl ClustersPanel {
                 }
             }
             if ui.button("Refresh").clicked() {
-                self.refresh(&ctx);
+                self.open(&ctx, self.page);
             }
             if self.session_expired {
                 ui.colored_label(ui.visuals().warn_fg_color, "session ended");
@@ -488,6 +494,25 @@ impl ClustersPanel {
     }
 }
 
+/// Wait (at most 30 s) until the node on `port` accepts `issued`: nodes reload their users
+/// within seconds of a change, and a password shown before that would be refused.
+async fn wait_until_accepted(port: u16, issued: &crate::control::api::IssuedCredential) {
+    let profile = ConnectionProfile::new(
+        format!("http://127.0.0.1:{port}"),
+        "default",
+        issued.credential.user.as_str(),
+    );
+    let password = Password::new(issued.password.clone());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while crate::source::clickhouse::Connection::open(profile.clone(), Some(password.clone()))
+        .await
+        .is_err()
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// A button that is enabled only when `role` may do `action`; otherwise its tooltip says why.
 /// The server enforces the same table.
 fn action_button(
@@ -496,17 +521,34 @@ fn action_button(
     action: Action,
     button: impl egui::Widget,
 ) -> egui::Response {
-    let allowed = role.is_some_and(|r| r.may(action));
-    let response = ui.add_enabled(allowed, button);
+    gated_button(ui, role, action, None, button)
+}
+
+/// [`action_button`] that is also disabled while `blocked` says why the action does not apply
+/// now (a running cluster cannot be started).
+fn gated_button(
+    ui: &mut egui::Ui,
+    role: Option<Role>,
+    action: Action,
+    blocked: Option<String>,
+    button: impl egui::Widget,
+) -> egui::Response {
     let least = Role::least_for(action);
-    response.on_disabled_hover_text(match role {
-        Some(role) => format!(
+    let refusal = match role {
+        Some(role) if role.may(action) => None,
+        Some(role) => Some(format!(
             "Your role here is {}; this needs {} or above.",
             role.as_str(),
             least.as_str()
-        ),
-        None => format!("This needs the {} role or above.", least.as_str()),
-    })
+        )),
+        None => Some(format!("This needs the {} role or above.", least.as_str())),
+    };
+    let why = refusal.or(blocked);
+    let response = ui.add_enabled(why.is_none(), button);
+    match why {
+        Some(why) => response.on_disabled_hover_text(why),
+        None => response,
+    }
 }
 
 /// A password or token shown once: monospace, with Copy.

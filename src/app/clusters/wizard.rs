@@ -282,7 +282,17 @@ impl ClustersPanel {
                 self.wizard.step += 1;
             }
             if let Some(problem) = &problem {
-                ui.colored_label(ui.visuals().error_fg_color, problem);
+                // Nothing typed yet is not an error, only what is still missing.
+                if self.wizard.step == 0 && self.wizard.name.trim().is_empty() {
+                    ui.weak("Name the cluster to go on.");
+                } else {
+                    ui.add(
+                        egui::Label::new(
+                            egui::RichText::new(problem).color(ui.visuals().error_fg_color),
+                        )
+                        .wrap(),
+                    );
+                }
             }
         });
     }
@@ -426,7 +436,10 @@ impl ClustersPanel {
 
     fn team_step_ui(&mut self, ui: &mut egui::Ui) {
         let w = &mut self.wizard;
-        ui.label("You own the cluster. Add existing users with a role:");
+        ui.label(
+            "You own the cluster. Add users who have an account on this control plane (or create \
+             one below) with a role; the control plane checks the names when the cluster is made.",
+        );
         let mut remove = None;
         egui::Grid::new("wizard team").striped(true).show(ui, |ui| {
             for (i, member) in w.team.iter_mut().enumerate() {
@@ -688,23 +701,7 @@ impl ClustersPanel {
                     // The nodes reload their users within seconds: the credential is shown
                     // once node 1 takes it, so "Open in explorer" works at once.
                     if let (Ok(issued), Some(port)) = (&issued, port) {
-                        let profile = crate::source::clickhouse::ConnectionProfile::new(
-                            format!("http://127.0.0.1:{port}"),
-                            "default",
-                            issued.credential.user.as_str(),
-                        );
-                        let password = crate::secrets::Password::new(issued.password.clone());
-                        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-                        while crate::source::clickhouse::Connection::open(
-                            profile.clone(),
-                            Some(password.clone()),
-                        )
-                        .await
-                        .is_err()
-                            && std::time::Instant::now() < deadline
-                        {
-                            tokio::time::sleep(Duration::from_millis(250)).await;
-                        }
+                        super::wait_until_accepted(port, issued).await;
                     }
                     Box::new(move |panel, _| match issued {
                         Ok(issued) => {
@@ -924,7 +921,10 @@ pub(super) fn tiers_text(tiers: &[TierConfig]) -> String {
 pub(super) fn estimate_table_ui(ui: &mut egui::Ui, estimate: &CostEstimate) {
     let money = |v: f64| format!("{v:.2} {}", estimate.currency);
     egui::Grid::new("estimate").striped(true).show(ui, |ui| {
-        ui.label(format!("Compute ({} nodes)", estimate.nodes));
+        ui.label(match estimate.nodes {
+            1 => "Compute (1 node)".to_owned(),
+            n => format!("Compute ({n} nodes)"),
+        });
         ui.label(money(estimate.compute_monthly));
         ui.end_row();
         for tier in &estimate.storage {

@@ -267,7 +267,7 @@ impl Connection {
         let existing = self.count_rows(database, "process_curves").await?;
         if existing > 0 {
             return Err(ClickHouseError::InvalidRequest(format!(
-                "{database}.process_curves already holds {existing} rows; seed another database or pass --replace"
+                "{database}.process_curves already holds {existing} rows; seed another database, or replace them (`--replace` on the command line)"
             )));
         }
         let datetime64 = self.capabilities().datetime64;

@@ -235,6 +235,14 @@ pub(super) async fn delete_project(
             found.name
         )));
     }
+    let local = cluster.config.provider == ProviderKind::Local;
+    if local && found.state == ProjectState::Ready && cluster.state != ClusterState::Running {
+        return Err(ControlError::Conflict(format!(
+            "cluster `{}` is {}: a project's database is dropped on running nodes, start it first",
+            cluster.config.name,
+            cluster.state.as_str()
+        )));
+    }
     let target = format!("cluster {} project {}", cluster.config.name, found.name);
     // Claimed against its current state: a project being made or dropped is left to that.
     let was: ProjectState = state.db.mutate(
@@ -264,7 +272,7 @@ pub(super) async fn delete_project(
     )?;
     // Only a schema Lyceum finished making is dropped: a failed one was removed when it
     // failed, a planned one was never made here.
-    if was == ProjectState::Ready && cluster.config.provider == ProviderKind::Local {
+    if was == ProjectState::Ready && local {
         let _guard = state.provisioning.lock().await;
         let dropped = match current(&state, id)?.runtime {
             Some(runtime) => schema::drop(&runtime, &found.database).await,
