@@ -415,6 +415,15 @@ pub(crate) fn store_control_session(server: &ControlServerArgs, token: &str) -> 
     }
 }
 
+/// A credential's password on standard output, what it is on standard error: shown this once.
+fn print_once(issued: &lyceum::control::api::IssuedCredential) {
+    eprintln!(
+        "credential {} `{}`: the password below is shown this once",
+        issued.credential.id, issued.credential.user
+    );
+    out!("{}", issued.password);
+}
+
 /// Start or stop cluster `id`, and say where it ended.
 async fn set_state(
     server: &ControlServerArgs,
@@ -532,24 +541,14 @@ pub(crate) async fn clusters_command(command: ClustersCommand) -> anyhow::Result
             }
         }
         ClustersCommand::IssueCredential { server, id, user } => {
-            let issued = server.client()?.issue_credential(id, &user).await?;
-            eprintln!(
-                "credential {} `{}`: the password below is shown this once",
-                issued.credential.id, issued.credential.user
-            );
-            out!("{}", issued.password);
+            print_once(&server.client()?.issue_credential(id, &user).await?);
         }
         ClustersCommand::RotateCredential {
             server,
             id,
             credential,
         } => {
-            let issued = server.client()?.rotate_credential(id, credential).await?;
-            eprintln!(
-                "credential {} `{}`: its new password below is shown this once",
-                issued.credential.id, issued.credential.user
-            );
-            out!("{}", issued.password);
+            print_once(&server.client()?.rotate_credential(id, credential).await?);
         }
         ClustersCommand::RevokeCredential {
             server,
