@@ -903,3 +903,214 @@ pub async fn run_control_load(
         rows_found: rows_found.max(0) as u64,
     })
 }
+
+/// One row of the quality table: a case's time beside a plain read of the same curves, or a
+/// share it found (then `ms` is the time it took).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct QualityRow {
+    pub case: String,
+    pub curves: usize,
+    pub samples: usize,
+    pub ms: f64,
+    pub plain_read_ms: f64,
+    pub note: String,
+}
+
+/// Curve quality on the demo plant (10,000 × 2,000 at scale 1): teaching a reference and
+/// envelope from every curve, a recipe of five objects over every curve, and — per program,
+/// taught from its OK cycles — the share of NOK cycles the envelope catches and the share of
+/// NOK among the top of the outlier ranking (reported, not tuned for).
+pub fn run_quality(scale: f64) -> Result<Vec<QualityRow>, StoreError> {
+    use crate::curves::CurveId;
+    use crate::curves::quality::{
+        Alignment, BinGrid, DataRect, Direction, EnvelopeRule, EvalObject, Line, Recipe, Side,
+        evaluate_all, outliers, rank, teach,
+    };
+    use crate::curves::quality::{Distance, Envelope};
+
+    let store = Plant::new(PlantConfig {
+        curves: ((10_000.0 * scale) as usize).max(40),
+        samples: 2_000,
+        ..PlantConfig::default()
+    })
+    .process_curves()?;
+    let samples = store.point_count();
+    let (read, _) = plain_read(&store, 5);
+    let read_ms = read.as_secs_f64() * 1e3;
+    let all: Vec<CurveId> = (0..store.len() as CurveId).collect();
+    let row =
+        |case: &str, curves: usize, samples: usize, elapsed: Duration, note: String| QualityRow {
+            case: case.to_owned(),
+            curves,
+            samples,
+            ms: elapsed.as_secs_f64() * 1e3,
+            plain_read_ms: read_ms,
+            note,
+        };
+    let mut rows = Vec::new();
+    let Some(grid) = BinGrid::spanning(&store, &all, Alignment::Absolute, 2_000) else {
+        return Ok(rows);
+    };
+    let (taught, (reference, envelope)) = time(5, || {
+        let reference = teach(&store, &all, Alignment::Absolute, grid, &[0.05, 0.95]);
+        let envelope = Envelope::from_reference(&reference, EnvelopeRule::MeanSigma { k: 3.0 });
+        (reference, envelope)
+    });
+    rows.push(row(
+        "reference + envelope, client (2,000 bins; mean, σ, median, MAD, min, max, 2 quantiles)",
+        store.len(),
+        samples,
+        taught,
+        String::new(),
+    ));
+    // Five objects placed on the taught reference, so each does real work on every curve.
+    let at = |share: f64| grid.x0 + share * grid.dx * grid.bins as f64;
+    let bin = |share: f64| ((share * grid.bins as f64) as usize).min(grid.bins - 1);
+    let (low, high) = (reference.min[bin(0.5)], reference.max[bin(0.5)]);
+    let recipe = Recipe {
+        name: "bench".into(),
+        program: None,
+        objects: vec![
+            EvalObject::Window {
+                rect: DataRect {
+                    x_min: at(0.45),
+                    x_max: at(0.55),
+                    y_min: low - 1.0,
+                    y_max: high + 1.0,
+                },
+                entry: Side::Left,
+                exit: Side::Right,
+            },
+            EvalObject::Line(Line {
+                vertical: true,
+                at: at(0.3),
+                from: low - 10.0,
+                to: high + 10.0,
+                direction: Direction::Increasing,
+            }),
+            EvalObject::NoPass {
+                rect: DataRect {
+                    x_min: at(0.1),
+                    x_max: at(0.2),
+                    y_min: reference.max[bin(0.15)] + 10.0,
+                    y_max: reference.max[bin(0.15)] + 20.0,
+                },
+            },
+            EvalObject::Envelope(Box::new(envelope.clone())),
+            EvalObject::MinMax {
+                x_min: at(0.6),
+                x_max: at(0.8),
+                y_low: Some(reference.min[bin(0.7)]),
+                y_high: Some(reference.max[bin(0.7)]),
+            },
+        ],
+        levels: vec![(low + high) / 2.0],
+    };
+    let (judged, verdicts) = time(5, || evaluate_all(&store, &all, &recipe));
+    let passed = verdicts.iter().filter(|v| v.passed()).count();
+    rows.push(row(
+        "recipe of 5 objects (window, line, no-pass, envelope, min/max) + process values",
+        store.len(),
+        samples,
+        judged,
+        format!("{passed} passed"),
+    ));
+
+    // Per program: taught from its OK cycles, judged and ranked over all of its cycles.
+    let label = |name: &str, id: CurveId| store.label(name, id).unwrap_or_default().to_owned();
+    let mut programs: Vec<String> = all.iter().map(|&id| label("program", id)).collect();
+    programs.sort();
+    programs.dedup();
+    let (mut nok, mut caught, mut ok, mut false_alarms, mut top_nok) = (0, 0, 0, 0, 0);
+    let started = Instant::now();
+    for program in &programs {
+        let ids: Vec<CurveId> = all
+            .iter()
+            .copied()
+            .filter(|&id| label("program", id) == *program)
+            .collect();
+        let good: Vec<CurveId> = ids
+            .iter()
+            .copied()
+            .filter(|&id| label("result", id) == "OK")
+            .collect();
+        let Some(grid) = BinGrid::spanning(&store, &good, Alignment::Absolute, 500) else {
+            continue;
+        };
+        let reference = teach(&store, &good, Alignment::Absolute, grid, &[]);
+        let span = reference
+            .max
+            .iter()
+            .zip(&reference.min)
+            .map(|(hi, lo)| hi - lo)
+            .filter(|d| d.is_finite())
+            .fold(0.0, f64::max);
+        let envelope = Envelope::from_reference(
+            &reference,
+            EnvelopeRule::MinMax {
+                dy: 0.02 * span,
+                dx: grid.dx,
+            },
+        );
+        let recipe = Recipe {
+            name: program.clone(),
+            program: Some(program.clone()),
+            objects: vec![EvalObject::Envelope(Box::new(envelope.clone()))],
+            levels: Vec::new(),
+        };
+        let verdicts = evaluate_all(&store, &ids, &recipe);
+        for (&id, verdict) in ids.iter().zip(&verdicts) {
+            let is_nok = label("result", id) == "NOK";
+            match (is_nok, verdict.passed()) {
+                (true, false) => (nok, caught) = (nok + 1, caught + 1),
+                (true, true) => nok += 1,
+                (false, false) => (ok, false_alarms) = (ok + 1, false_alarms + 1),
+                (false, true) => ok += 1,
+            }
+        }
+        let scores = outliers::scores(&store, &ids, &reference, &envelope, Distance::L2);
+        let program_nok = ids
+            .iter()
+            .filter(|&&id| label("result", id) == "NOK")
+            .count();
+        top_nok += rank(&scores)
+            .iter()
+            .take(program_nok)
+            .filter(|&&i| label("result", ids[i]) == "NOK")
+            .count();
+    }
+    let percent = |part: usize, whole: usize| 100.0 * part as f64 / whole.max(1) as f64;
+    rows.push(row(
+        "demo plant: envelope taught from OK cycles (per program, min/max ± 2 %, ± 1 bin)",
+        store.len(),
+        samples,
+        started.elapsed(),
+        format!(
+            "catches {caught} of {nok} NOK ({:.1} %); flags {false_alarms} of {ok} OK ({:.1} %); NOK among the top {nok} by L2: {top_nok} ({:.1} %)",
+            percent(caught, nok),
+            percent(false_alarms, ok),
+            percent(top_nok, nok)
+        ),
+    ));
+    Ok(rows)
+}
+
+/// The quality table.
+pub fn quality_table(rows: &[QualityRow]) -> String {
+    let mut text = String::from(
+        "\ncurve quality                                                                         curves   samples      ms  plain read ms  ×read\n",
+    );
+    for r in rows {
+        text.push_str(&format!(
+            "{:<85} {:>6} {:>9} {:>7.1} {:>14.1} {:>6.1}  {}\n",
+            r.case,
+            r.curves,
+            r.samples,
+            r.ms,
+            r.plain_read_ms,
+            r.ms / r.plain_read_ms.max(1e-9),
+            r.note
+        ));
+    }
+    text
+}

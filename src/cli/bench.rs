@@ -42,6 +42,8 @@ pub(crate) fn bench(args: BenchArgs) -> anyhow::Result<()> {
     out!("({} rayon threads)\n", rayon::current_num_threads());
     let datasets = lyceum::bench::run_dataset(dataset.as_deref(), scale)?;
     out!("{}", lyceum::bench::dataset_table(&datasets));
+    let quality = lyceum::bench::run_quality(scale)?;
+    out!("{}", lyceum::bench::quality_table(&quality).trim_end());
     let rendering = if no_render {
         None
     } else {
@@ -58,6 +60,7 @@ pub(crate) fn bench(args: BenchArgs) -> anyhow::Result<()> {
         let report = serde_json::json!({
             "decimation": rows,
             "datasets": datasets,
+            "quality": quality,
             "rendering": rendering,
             "app": app
         });

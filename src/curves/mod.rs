@@ -1,10 +1,12 @@
 //! Curves in memory and the work done on them: the columnar [`CurveStore`] every source
-//! decodes into, M4 decimation ([`decimate`]) and the reference 1-px rasteriser ([`raster`]).
+//! decodes into, M4 decimation ([`decimate`]), the reference 1-px rasteriser ([`raster`]) and
+//! judging curves against references, envelopes and recipes ([`quality`]).
 //! Pure: no I/O, no UI.
 
 pub mod bounds;
 pub mod decimate;
 pub mod nearest;
+pub mod quality;
 pub mod raster;
 mod store;
 

@@ -1,0 +1,584 @@
+//! Evaluation objects and their pass rules, the way press and screwdriving monitors judge a
+//! cycle, over a curve's polyline (samples joined by straight segments; a NaN breaks it):
+//!
+//! - [`EvalObject::Window`]: the curve enters the box exactly once, through the named entry
+//!   side, and leaves it exactly once, through the named exit side; starting or ending inside
+//!   fails. A segment that passes through the box between two samples counts as entering and
+//!   leaving.
+//! - [`EvalObject::Line`]: the curve crosses the (infinite) line exactly once, in the given
+//!   direction, and where it crosses lies within the line's range.
+//! - [`EvalObject::NoPass`]: no sample and no segment touches the box.
+//! - [`EvalObject::Envelope`]: every sample where the envelope has limits lies inside it; a
+//!   failure reports the first x outside and the area outside (excess × x step).
+//! - [`EvalObject::MinMax`]: the lowest and highest sample with x in the range lie within the
+//!   limits given; a curve with no sample there fails.
+//!
+//! Besides the verdict, every curve yields process values: its peak, its end and the x where
+//! it first reaches each of the recipe's levels. A [`Recipe`] is a named list of objects
+//! (per program); [`evaluate_all`] runs one over many curves in parallel.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::reference::{Envelope, first_crossing};
+use crate::curves::{CurveId, CurveStore};
+
+/// A side of a window box.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Left,
+    Right,
+    Bottom,
+    Top,
+}
+
+/// An axis-aligned box in data coordinates (edges included).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataRect {
+    pub x_min: f64,
+    pub x_max: f64,
+    pub y_min: f64,
+    pub y_max: f64,
+}
+
+impl DataRect {
+    fn contains(&self, x: f64, y: f64) -> bool {
+        (self.x_min..=self.x_max).contains(&x) && (self.y_min..=self.y_max).contains(&y)
+    }
+
+    /// Where segment a→b meets the box (Liang–Barsky): the side it enters through (none if a
+    /// is inside) and the side it leaves through (none if b is inside); none if it misses.
+    fn clip(&self, a: (f64, f64), b: (f64, f64)) -> Option<(Option<Side>, Option<Side>)> {
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let (mut t0, mut t1) = (0.0f64, 1.0f64);
+        let (mut entry, mut exit) = (None, None);
+        for (p, q, side) in [
+            (-dx, a.0 - self.x_min, Side::Left),
+            (dx, self.x_max - a.0, Side::Right),
+            (-dy, a.1 - self.y_min, Side::Bottom),
+            (dy, self.y_max - a.1, Side::Top),
+        ] {
+            if p == 0.0 {
+                if q < 0.0 {
+                    return None;
+                }
+                continue;
+            }
+            let r = q / p;
+            if p < 0.0 {
+                if r > t1 {
+                    return None;
+                }
+                if r > t0 {
+                    t0 = r;
+                    entry = Some(side);
+                }
+            } else {
+                if r < t0 {
+                    return None;
+                }
+                if r < t1 {
+                    t1 = r;
+                    exit = Some(side);
+                }
+            }
+        }
+        Some((entry, exit))
+    }
+}
+
+/// Which way a curve crosses a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Towards larger x (a vertical line) or larger y (a horizontal one).
+    Increasing,
+    Decreasing,
+}
+
+/// A line: vertical at `at` (x) or horizontal at `at` (y), with the range along it where the
+/// crossing must lie.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    pub vertical: bool,
+    pub at: f64,
+    pub from: f64,
+    pub to: f64,
+    pub direction: Direction,
+}
+
+/// One evaluation object of a recipe.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EvalObject {
+    Window {
+        rect: DataRect,
+        entry: Side,
+        exit: Side,
+    },
+    Line(Line),
+    NoPass {
+        rect: DataRect,
+    },
+    Envelope(Box<Envelope>),
+    MinMax {
+        x_min: f64,
+        x_max: f64,
+        y_low: Option<f64>,
+        y_high: Option<f64>,
+    },
+}
+
+/// What an object found wrong with a curve.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    /// The object's position in its recipe.
+    pub object: usize,
+    pub reason: String,
+    /// For an envelope: the first x outside and the area outside.
+    pub outside: Option<(f64, f64)>,
+}
+
+/// A curve's process values.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProcessValues {
+    pub peak: Option<(f64, f64)>,
+    pub end: Option<(f64, f64)>,
+    /// Per recipe level, where the curve first reaches it.
+    pub crossings: Vec<Option<f64>>,
+}
+
+/// A curve's verdict: passed when no object failed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    pub failures: Vec<Failure>,
+    pub values: ProcessValues,
+}
+
+impl Verdict {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// A named list of objects, for a program (none: any).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Recipe {
+    pub name: String,
+    #[serde(default)]
+    pub program: Option<String>,
+    pub objects: Vec<EvalObject>,
+    /// Levels whose first crossing x is reported as a process value.
+    #[serde(default)]
+    pub levels: Vec<f64>,
+}
+
+/// The samples of curve `id` as points, NaN y marking breaks.
+fn points(store: &CurveStore, id: CurveId) -> impl Iterator<Item = (f64, f64)> + '_ {
+    store
+        .y(id)
+        .iter()
+        .enumerate()
+        .map(move |(i, &y)| (store.x_at(id, i), f64::from(y)))
+}
+
+/// Consecutive sample pairs not broken by a NaN.
+fn segments(
+    store: &CurveStore,
+    id: CurveId,
+) -> impl Iterator<Item = ((f64, f64), (f64, f64))> + '_ {
+    let p: Vec<(f64, f64)> = points(store, id).collect();
+    (1..p.len())
+        .map(move |i| (p[i - 1], p[i]))
+        .filter(|(a, b)| !a.1.is_nan() && !b.1.is_nan())
+}
+
+fn window(
+    store: &CurveStore,
+    id: CurveId,
+    rect: &DataRect,
+    entry: Side,
+    exit: Side,
+) -> Option<String> {
+    let starts_inside = points(store, id)
+        .find(|p| !p.1.is_nan())
+        .is_some_and(|(x, y)| rect.contains(x, y));
+    if starts_inside {
+        return Some("starts inside the window".into());
+    }
+    let (mut entries, mut exits) = (Vec::new(), Vec::new());
+    for (a, b) in segments(store, id) {
+        if let Some((inward, outward)) = rect.clip(a, b) {
+            entries.extend(inward);
+            exits.extend(outward);
+        }
+    }
+    let lone_inside = store.y(id).len() == 1 && points(store, id).all(|(x, y)| rect.contains(x, y));
+    match (entries.as_slice(), exits.as_slice()) {
+        ([], _) if !lone_inside => Some("never enters the window".into()),
+        ([], _) => Some("starts inside the window".into()),
+        ([_, _, ..], _) => Some(format!("enters the window {} times", entries.len())),
+        (_, []) => Some("ends inside the window".into()),
+        (_, [_, _, ..]) => Some(format!("leaves the window {} times", exits.len())),
+        ([inward], [outward]) if *inward != entry => {
+            Some(format!("enters through the {inward:?} side, not the {entry:?}").to_lowercase())
+        }
+        ([_], [outward]) if *outward != exit => {
+            Some(format!("leaves through the {outward:?} side, not the {exit:?}").to_lowercase())
+        }
+        _ => None,
+    }
+}
+
+fn line(store: &CurveStore, id: CurveId, line: &Line) -> Option<String> {
+    // (coordinate across the line, coordinate along it)
+    let split = |p: (f64, f64)| if line.vertical { p } else { (p.1, p.0) };
+    let mut crossings = Vec::new();
+    for (a, b) in segments(store, id) {
+        let ((a_across, a_along), (b_across, b_along)) = (split(a), split(b));
+        let (da, db) = (a_across - line.at, b_across - line.at);
+        let direction = if da < 0.0 && db >= 0.0 {
+            Direction::Increasing
+        } else if da > 0.0 && db <= 0.0 {
+            Direction::Decreasing
+        } else {
+            continue;
+        };
+        let t = da / (da - db);
+        crossings.push((direction, a_along + t * (b_along - a_along)));
+    }
+    match crossings.as_slice() {
+        [] => Some("never crosses the line".into()),
+        [(direction, _)] if *direction != line.direction => {
+            Some(format!("crosses the line {direction:?}").to_lowercase())
+        }
+        [(_, along)] if !(line.from..=line.to).contains(along) => Some(format!(
+            "crosses the line at {along:.4}, outside {}–{}",
+            line.from, line.to
+        )),
+        [_] => None,
+        many => Some(format!("crosses the line {} times", many.len())),
+    }
+}
+
+fn no_pass(store: &CurveStore, id: CurveId, rect: &DataRect) -> Option<String> {
+    let touches = points(store, id).any(|(x, y)| rect.contains(x, y))
+        || segments(store, id).any(|(a, b)| rect.clip(a, b).is_some());
+    touches.then(|| "passes through the no-pass box".into())
+}
+
+/// First x outside and area outside, if the curve leaves the envelope.
+fn envelope(store: &CurveStore, id: CurveId, envelope: &Envelope) -> Option<(f64, f64)> {
+    let shift = envelope.alignment.shift(store, id)?;
+    let p: Vec<(f64, f64)> = points(store, id).collect();
+    let mut first = None;
+    let mut area = 0.0;
+    for (i, &(x, y)) in p.iter().enumerate() {
+        let Some((lo, hi)) = envelope.at(x - shift) else {
+            continue;
+        };
+        let excess = if y > hi {
+            y - hi
+        } else if y < lo {
+            lo - y
+        } else {
+            0.0
+        };
+        if excess > 0.0 {
+            first.get_or_insert(x);
+            let step = p.get(i + 1).map_or_else(
+                || i.checked_sub(1).map_or(0.0, |j| x - p[j].0),
+                |next| next.0 - x,
+            );
+            area += excess * step.abs();
+        }
+    }
+    first.map(|x| (x, area))
+}
+
+fn min_max(
+    store: &CurveStore,
+    id: CurveId,
+    x_range: (f64, f64),
+    y_low: Option<f64>,
+    y_high: Option<f64>,
+) -> Option<String> {
+    let ys = points(store, id)
+        .filter(|&(x, y)| !y.is_nan() && (x_range.0..=x_range.1).contains(&x))
+        .map(|p| p.1);
+    let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| {
+        (lo.min(y), hi.max(y))
+    });
+    if lo > hi {
+        return Some("no sample in the min/max window".into());
+    }
+    if let Some(low) = y_low
+        && lo < low
+    {
+        return Some(format!("minimum {lo:.4} below {low}"));
+    }
+    if let Some(high) = y_high
+        && hi > high
+    {
+        return Some(format!("maximum {hi:.4} above {high}"));
+    }
+    None
+}
+
+/// Peak, end and the first crossing of each level.
+pub fn process_values(store: &CurveStore, id: CurveId, levels: &[f64]) -> ProcessValues {
+    let valid = || points(store, id).filter(|p| !p.1.is_nan());
+    ProcessValues {
+        peak: valid().max_by(|a, b| a.1.total_cmp(&b.1)),
+        end: valid().last(),
+        crossings: levels
+            .iter()
+            .map(|&level| first_crossing(store, id, level))
+            .collect(),
+    }
+}
+
+/// Judge curve `id` by `recipe`.
+pub fn evaluate(store: &CurveStore, id: CurveId, recipe: &Recipe) -> Verdict {
+    let failures = recipe
+        .objects
+        .iter()
+        .enumerate()
+        .filter_map(|(object, o)| {
+            let (reason, outside) = match o {
+                EvalObject::Window { rect, entry, exit } => {
+                    (window(store, id, rect, *entry, *exit)?, None)
+                }
+                EvalObject::Line(l) => (line(store, id, l)?, None),
+                EvalObject::NoPass { rect } => (no_pass(store, id, rect)?, None),
+                EvalObject::Envelope(e) => {
+                    let (x, area) = envelope(store, id, e)?;
+                    (
+                        format!("leaves the envelope at x = {x:.4}"),
+                        Some((x, area)),
+                    )
+                }
+                EvalObject::MinMax {
+                    x_min,
+                    x_max,
+                    y_low,
+                    y_high,
+                } => (min_max(store, id, (*x_min, *x_max), *y_low, *y_high)?, None),
+            };
+            Some(Failure {
+                object,
+                reason,
+                outside,
+            })
+        })
+        .collect();
+    Verdict {
+        failures,
+        values: process_values(store, id, &recipe.levels),
+    }
+}
+
+/// [`evaluate`] over `ids`, in parallel, in their order.
+pub fn evaluate_all(store: &CurveStore, ids: &[CurveId], recipe: &Recipe) -> Vec<Verdict> {
+    ids.par_iter()
+        .map(|&id| evaluate(store, id, recipe))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::curves::CurveStoreBuilder;
+
+    /// One explicitly sampled curve through `points`.
+    fn curve(points: &[(f64, f32)]) -> CurveStore {
+        let mut b = CurveStoreBuilder::new(&[]);
+        let (xs, ys): (Vec<f64>, Vec<f32>) = points.iter().copied().unzip();
+        b.push_explicit("c", &[], &xs, &ys).unwrap();
+        b.finish().unwrap()
+    }
+
+    fn rect() -> DataRect {
+        DataRect {
+            x_min: 2.0,
+            x_max: 4.0,
+            y_min: 2.0,
+            y_max: 4.0,
+        }
+    }
+
+    fn verdict(points: &[(f64, f32)], object: EvalObject) -> Option<String> {
+        let recipe = Recipe {
+            name: "t".into(),
+            objects: vec![object],
+            ..Recipe::default()
+        };
+        evaluate(&curve(points), 0, &recipe)
+            .failures
+            .first()
+            .map(|f| f.reason.clone())
+    }
+
+    fn window(entry: Side, exit: Side) -> EvalObject {
+        EvalObject::Window {
+            rect: rect(),
+            entry,
+            exit,
+        }
+    }
+
+    #[test]
+    fn a_window_is_entered_and_left_through_the_named_sides() {
+        // Left to right, flat through the middle.
+        let through = [(0.0, 3.0), (3.0, 3.0), (6.0, 3.0)];
+        assert_eq!(verdict(&through, window(Side::Left, Side::Right)), None);
+        assert!(
+            verdict(&through, window(Side::Left, Side::Top))
+                .unwrap()
+                .contains("right side")
+        );
+        // Up through the bottom, out through the top, with no sample inside.
+        let rising = [(3.0, 0.0), (3.0, 6.0)];
+        assert_eq!(verdict(&rising, window(Side::Bottom, Side::Top)), None);
+        assert!(
+            verdict(&rising, window(Side::Left, Side::Top))
+                .unwrap()
+                .contains("bottom side")
+        );
+        // In through the left, out through the top (a press-fit rising to its block).
+        let block = [(0.0, 3.0), (3.0, 3.5), (3.5, 8.0)];
+        assert_eq!(verdict(&block, window(Side::Left, Side::Top)), None);
+        assert_eq!(
+            verdict(&[(0.0, 0.0), (1.0, 0.0)], window(Side::Left, Side::Right)).unwrap(),
+            "never enters the window"
+        );
+        assert_eq!(
+            verdict(&[(0.0, 3.0), (3.0, 3.0)], window(Side::Left, Side::Right)).unwrap(),
+            "ends inside the window"
+        );
+        assert_eq!(
+            verdict(&[(3.0, 3.0), (6.0, 3.0)], window(Side::Left, Side::Right)).unwrap(),
+            "starts inside the window"
+        );
+        let twice = [(0.0, 3.0), (3.0, 3.0), (3.0, 6.0), (3.0, 3.0), (6.0, 3.0)];
+        assert_eq!(
+            verdict(&twice, window(Side::Left, Side::Right)).unwrap(),
+            "enters the window 2 times"
+        );
+    }
+
+    #[test]
+    fn a_line_is_crossed_once_in_its_direction_within_its_range() {
+        let line = |direction| {
+            EvalObject::Line(Line {
+                vertical: true,
+                at: 5.0,
+                from: 2.0,
+                to: 4.0,
+                direction,
+            })
+        };
+        let pass = [(0.0, 1.0), (10.0, 5.0)]; // crosses x = 5 at y = 3
+        assert_eq!(verdict(&pass, line(Direction::Increasing)), None);
+        assert_eq!(
+            verdict(&pass, line(Direction::Decreasing)).unwrap(),
+            "crosses the line increasing"
+        );
+        assert!(
+            verdict(&[(0.0, 5.0), (10.0, 9.0)], line(Direction::Increasing))
+                .unwrap()
+                .contains("outside 2–4")
+        );
+        assert_eq!(
+            verdict(
+                &[(0.0, 3.0), (10.0, 3.0), (0.0, 3.0)],
+                line(Direction::Increasing)
+            )
+            .unwrap(),
+            "crosses the line 2 times"
+        );
+        assert_eq!(
+            verdict(&[(0.0, 3.0), (4.0, 3.0)], line(Direction::Increasing)).unwrap(),
+            "never crosses the line"
+        );
+        // A horizontal threshold: rising through y = 5 at x within 2–4.
+        let threshold = EvalObject::Line(Line {
+            vertical: false,
+            at: 5.0,
+            from: 2.0,
+            to: 4.0,
+            direction: Direction::Increasing,
+        });
+        assert_eq!(verdict(&[(0.0, 0.0), (6.0, 10.0)], threshold), None);
+    }
+
+    #[test]
+    fn a_no_pass_box_is_not_touched_even_between_samples() {
+        let no_pass = EvalObject::NoPass { rect: rect() };
+        assert_eq!(verdict(&[(0.0, 0.0), (6.0, 0.0)], no_pass.clone()), None);
+        // Both samples outside, the segment through the box.
+        assert!(verdict(&[(0.0, 0.0), (6.0, 6.0)], no_pass.clone()).is_some());
+        assert!(verdict(&[(3.0, 3.0)], no_pass).is_some());
+    }
+
+    #[test]
+    fn min_max_and_envelopes_report_what_is_outside() {
+        let minmax = |low, high| EvalObject::MinMax {
+            x_min: 1.0,
+            x_max: 3.0,
+            y_low: low,
+            y_high: high,
+        };
+        let c = [
+            (0.0, 100.0),
+            (1.0, 2.0),
+            (2.0, 5.0),
+            (3.0, 3.0),
+            (4.0, -100.0),
+        ];
+        assert_eq!(verdict(&c, minmax(Some(2.0), Some(5.0))), None);
+        assert!(
+            verdict(&c, minmax(None, Some(4.0)))
+                .unwrap()
+                .starts_with("maximum 5")
+        );
+        assert!(
+            verdict(&c, minmax(Some(2.5), None))
+                .unwrap()
+                .starts_with("minimum 2")
+        );
+        assert_eq!(
+            verdict(&[(9.0, 1.0)], minmax(None, None)).unwrap(),
+            "no sample in the min/max window"
+        );
+
+        let grid = super::super::reference::BinGrid {
+            x0: 0.0,
+            dx: 1.0,
+            bins: 4,
+        };
+        let envelope = Envelope {
+            grid,
+            alignment: super::super::reference::Alignment::Absolute,
+            rule: super::super::reference::EnvelopeRule::MinMax { dy: 0.0, dx: 0.0 },
+            lower: vec![0.0; 4],
+            upper: vec![1.0, 1.0, 1.0, f64::NAN],
+        };
+        let recipe = Recipe {
+            name: "e".into(),
+            objects: vec![EvalObject::Envelope(Box::new(envelope))],
+            levels: vec![2.0],
+            ..Recipe::default()
+        };
+        let inside = curve(&[(0.0, 0.5), (1.0, 0.5), (2.0, 0.5), (3.5, 9.0)]);
+        let v = evaluate(&inside, 0, &recipe);
+        assert!(v.passed(), "{v:?} (no limit in the last bin)");
+        let outside = curve(&[(0.0, 0.5), (1.0, 3.0), (2.0, 1.5), (3.0, 0.5)]);
+        let v = evaluate(&outside, 0, &recipe);
+        assert_eq!(v.failures[0].outside, Some((1.0, 2.0 * 1.0 + 0.5 * 1.0)));
+        assert_eq!(v.values.peak, Some((1.0, 3.0)));
+        assert_eq!(v.values.end, Some((3.0, 0.5)));
+        assert_eq!(v.values.crossings, [Some(0.0 + 1.5 / 2.5)]);
+    }
+}

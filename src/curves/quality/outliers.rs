@@ -1,0 +1,127 @@
+//! How far each curve is from normal: a distance to a [`Reference`] (or its [`Envelope`]) per
+//! curve, and the curves ranked by it, farthest first.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::reference::{Envelope, Reference};
+use crate::curves::{CurveId, CurveStore};
+
+/// A distance from normal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Distance {
+    /// Root mean square of y minus the reference mean, over the samples in its bins.
+    L2,
+    /// The largest |y − mean| over those samples.
+    LInf,
+    /// The area outside the envelope (excess × x step).
+    AreaOutside,
+}
+
+/// Each curve's distance (NaN where the curve has no sample in the reference's bins).
+pub fn scores(
+    store: &CurveStore,
+    ids: &[CurveId],
+    reference: &Reference,
+    envelope: &Envelope,
+    distance: Distance,
+) -> Vec<f64> {
+    ids.par_iter()
+        .map(|&id| {
+            let Some(shift) = reference.alignment.shift(store, id) else {
+                return f64::NAN;
+            };
+            let y = store.y(id);
+            let (mut sum, mut n, mut worst, mut area) = (0.0, 0usize, 0.0f64, 0.0);
+            for (i, &v) in y.iter().enumerate() {
+                let x = store.x_at(id, i);
+                let Some(bin) = reference.grid.bin(x - shift) else {
+                    continue;
+                };
+                let (v, mean) = (f64::from(v), reference.mean[bin]);
+                if v.is_nan() || mean.is_nan() {
+                    continue;
+                }
+                let d = v - mean;
+                sum += d * d;
+                n += 1;
+                worst = worst.max(d.abs());
+                let (lo, hi) = (envelope.lower[bin], envelope.upper[bin]);
+                let excess = (v - hi).max(lo - v).max(0.0);
+                if excess > 0.0 {
+                    let step = if i + 1 < y.len() {
+                        store.x_at(id, i + 1) - x
+                    } else if i > 0 {
+                        x - store.x_at(id, i - 1)
+                    } else {
+                        0.0
+                    };
+                    area += excess * step.abs();
+                }
+            }
+            if n == 0 {
+                return f64::NAN;
+            }
+            match distance {
+                Distance::L2 => (sum / n as f64).sqrt(),
+                Distance::LInf => worst,
+                Distance::AreaOutside => area,
+            }
+        })
+        .collect()
+}
+
+/// Positions into `scores`, farthest first (NaN last).
+pub fn rank(scores: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (scores[a], scores[b]);
+        match (a.is_nan(), b.is_nan()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Greater,
+            (false, true) => std::cmp::Ordering::Less,
+            (false, false) => b.total_cmp(&a),
+        }
+    });
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::curves::CurveStoreBuilder;
+    use crate::curves::quality::reference::{Alignment, BinGrid, EnvelopeRule, teach};
+
+    #[test]
+    fn the_odd_curve_out_ranks_first_by_every_distance() {
+        let mut b = CurveStoreBuilder::new(&[]);
+        for i in 0..20 {
+            let wobble = (i % 3) as f32 * 0.01;
+            let y: Vec<f32> = (0..50).map(|s| (s as f32 * 0.1).sin() + wobble).collect();
+            b.push_uniform(format!("good-{i}"), &[], 0.0, 1.0, &y)
+                .unwrap();
+        }
+        let odd: Vec<f32> = (0..50)
+            .map(|s| (s as f32 * 0.1).sin() + if s > 30 { 2.0 } else { 0.0 })
+            .collect();
+        b.push_uniform("odd", &[], 0.0, 1.0, &odd).unwrap();
+        let store = b.finish().unwrap();
+        let good: Vec<CurveId> = (0..20).collect();
+        let grid = BinGrid::spanning(&store, &good, Alignment::Absolute, 50).unwrap();
+        let reference = teach(&store, &good, Alignment::Absolute, grid, &[]);
+        let envelope =
+            Envelope::from_reference(&reference, EnvelopeRule::MinMax { dy: 0.05, dx: 0.0 });
+        let all: Vec<CurveId> = (0..21).collect();
+        for distance in [Distance::L2, Distance::LInf, Distance::AreaOutside] {
+            let s = scores(&store, &all, &reference, &envelope, distance);
+            assert_eq!(rank(&s)[0], 20, "{distance:?}: {s:?}");
+        }
+        let area = scores(&store, &all, &reference, &envelope, Distance::AreaOutside);
+        assert!(
+            area[..20].iter().all(|&a| a == 0.0),
+            "good curves stay inside: {area:?}"
+        );
+        assert_eq!(rank(&[1.0, f64::NAN, 3.0]), [2, 0, 1]);
+    }
+}

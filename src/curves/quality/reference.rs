@@ -1,0 +1,396 @@
+//! Reference curves taught from a set of curves: every sample, after [`Alignment`], falls in
+//! the x bin `floor((x - x0) / dx)` of a [`BinGrid`]; per bin the count, mean, standard
+//! deviation, median, MAD, min, max and chosen quantiles over all samples of all taught curves
+//! (what `ARRAY JOIN` + bin + `GROUP BY` computes in ClickHouse). An [`Envelope`] follows from
+//! a [`Reference`] by one of the monitors' rules ([`EnvelopeRule`]).
+//!
+//! The per-bin statistics sort each bin's values once: the samples are counted per bin,
+//! scattered into one buffer bin after bin, then each bin is worked on in parallel (rayon).
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::curves::{CurveId, CurveStore};
+
+/// Where each curve's x starts counting from before binning.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Alignment {
+    /// x as stored.
+    Absolute,
+    /// x minus the x where the curve first reaches `level` (from below or above); a curve
+    /// that never does is left out.
+    Trigger { level: f64 },
+    /// x minus the x of the curve's highest sample.
+    Peak,
+    /// x minus the x of the curve's last sample.
+    Final,
+}
+
+impl Alignment {
+    /// How far curve `id`'s x moves (subtracted), or none where the rule finds no point.
+    pub fn shift(self, store: &CurveStore, id: CurveId) -> Option<f64> {
+        let y = store.y(id);
+        if y.is_empty() {
+            return None;
+        }
+        match self {
+            Self::Absolute => Some(0.0),
+            Self::Final => Some(store.x_at(id, y.len() - 1)),
+            Self::Peak => {
+                let (index, _) = y
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| !v.is_nan())
+                    .max_by(|a, b| a.1.total_cmp(b.1))?;
+                Some(store.x_at(id, index))
+            }
+            Self::Trigger { level } => first_crossing(store, id, level),
+        }
+    }
+}
+
+/// The x where curve `id` first reaches `level` (linear between samples).
+pub fn first_crossing(store: &CurveStore, id: CurveId, level: f64) -> Option<f64> {
+    let y = store.y(id);
+    let first = f64::from(*y.first()?);
+    if first == level {
+        return Some(store.x_at(id, 0));
+    }
+    let below = first < level;
+    for i in 1..y.len() {
+        let (a, b) = (f64::from(y[i - 1]), f64::from(y[i]));
+        if a.is_nan() || b.is_nan() {
+            continue;
+        }
+        if (b >= level) == below || b == level {
+            let (xa, xb) = (store.x_at(id, i - 1), store.x_at(id, i));
+            let t = if b == a { 0.0 } else { (level - a) / (b - a) };
+            return Some(xa + t.clamp(0.0, 1.0) * (xb - xa));
+        }
+    }
+    None
+}
+
+/// Bins of width `dx` from `x0`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BinGrid {
+    pub x0: f64,
+    pub dx: f64,
+    pub bins: usize,
+}
+
+impl BinGrid {
+    /// `bins` bins over the aligned extent of the taught curves.
+    pub fn spanning(
+        store: &CurveStore,
+        ids: &[CurveId],
+        alignment: Alignment,
+        bins: usize,
+    ) -> Option<Self> {
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for &id in ids {
+            let Some(shift) = alignment.shift(store, id) else {
+                continue;
+            };
+            let n = store.y(id).len();
+            lo = lo.min(store.x_at(id, 0) - shift);
+            hi = hi.max(store.x_at(id, n - 1) - shift);
+        }
+        let bins = bins.max(1);
+        (lo.is_finite() && hi.is_finite()).then(|| {
+            // The last sample falls inside the last bin, not one past it.
+            let width = ((hi - lo) / bins as f64).max(f64::MIN_POSITIVE) * (1.0 + 1e-9);
+            Self {
+                x0: lo,
+                dx: width,
+                bins,
+            }
+        })
+    }
+
+    /// The bin of aligned x, if inside.
+    pub fn bin(&self, x: f64) -> Option<usize> {
+        let b = ((x - self.x0) / self.dx).floor();
+        (b >= 0.0 && (b as usize) < self.bins).then_some(b as usize)
+    }
+
+    /// The centre of bin `i`.
+    pub fn centre(&self, i: usize) -> f64 {
+        self.x0 + (i as f64 + 0.5) * self.dx
+    }
+}
+
+/// Per-bin statistics of the taught curves (NaN where a bin holds no sample).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reference {
+    pub grid: BinGrid,
+    pub alignment: Alignment,
+    /// How many curves were taught (those the alignment found a point on).
+    pub curves: usize,
+    pub count: Vec<u64>,
+    pub mean: Vec<f64>,
+    /// Population standard deviation.
+    pub std: Vec<f64>,
+    pub median: Vec<f64>,
+    /// Median absolute deviation from the median (unscaled).
+    pub mad: Vec<f64>,
+    pub min: Vec<f64>,
+    pub max: Vec<f64>,
+    /// Per requested quantile q (0–1): its value per bin (nearest rank, as ClickHouse's
+    /// `quantileExact`).
+    pub quantiles: Vec<(f64, Vec<f64>)>,
+}
+
+/// The value of rank `floor(q * (n - 1))`... chosen to match `quantileExact`: the element at
+/// position `floor(q * n)` (clamped) of the sorted values.
+fn exact_quantile(sorted: &[f32], q: f64) -> f64 {
+    let n = sorted.len();
+    let index = ((q * n as f64) as usize).min(n - 1);
+    f64::from(sorted[index])
+}
+
+/// Teach a reference from curves `ids` of `store`.
+pub fn teach(
+    store: &CurveStore,
+    ids: &[CurveId],
+    alignment: Alignment,
+    grid: BinGrid,
+    quantiles: &[f64],
+) -> Reference {
+    let shifts: Vec<Option<f64>> = ids
+        .par_iter()
+        .map(|&id| alignment.shift(store, id))
+        .collect();
+    let bin_of = |id: CurveId, shift: f64, i: usize| grid.bin(store.x_at(id, i) - shift);
+    // Count per bin, then scatter every value into its bin's slice of one buffer.
+    let mut counts = vec![0usize; grid.bins];
+    for (&id, shift) in ids.iter().zip(&shifts) {
+        let Some(shift) = *shift else { continue };
+        for (i, v) in store.y(id).iter().enumerate() {
+            if !v.is_nan()
+                && let Some(b) = bin_of(id, shift, i)
+            {
+                counts[b] += 1;
+            }
+        }
+    }
+    let mut starts = Vec::with_capacity(grid.bins + 1);
+    let mut total = 0;
+    for &c in &counts {
+        starts.push(total);
+        total += c;
+    }
+    starts.push(total);
+    let mut values = vec![0f32; total];
+    let mut fill = starts.clone();
+    for (&id, shift) in ids.iter().zip(&shifts) {
+        let Some(shift) = *shift else { continue };
+        for (i, &v) in store.y(id).iter().enumerate() {
+            if !v.is_nan()
+                && let Some(b) = bin_of(id, shift, i)
+            {
+                values[fill[b]] = v;
+                fill[b] += 1;
+            }
+        }
+    }
+    let mut slices: Vec<&mut [f32]> = Vec::with_capacity(grid.bins);
+    let mut rest = values.as_mut_slice();
+    for &c in &counts {
+        let (head, tail) = rest.split_at_mut(c);
+        slices.push(head);
+        rest = tail;
+    }
+    struct BinStats {
+        mean: f64,
+        std: f64,
+        median: f64,
+        mad: f64,
+        min: f64,
+        max: f64,
+        quantiles: Vec<f64>,
+    }
+    let stats: Vec<BinStats> = slices
+        .into_par_iter()
+        .map(|bin| {
+            if bin.is_empty() {
+                return BinStats {
+                    mean: f64::NAN,
+                    std: f64::NAN,
+                    median: f64::NAN,
+                    mad: f64::NAN,
+                    min: f64::NAN,
+                    max: f64::NAN,
+                    quantiles: vec![f64::NAN; quantiles.len()],
+                };
+            }
+            let n = bin.len() as f64;
+            let mean = bin.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+            let var = bin
+                .iter()
+                .map(|&v| (f64::from(v) - mean).powi(2))
+                .sum::<f64>()
+                / n;
+            bin.sort_unstable_by(f32::total_cmp);
+            let median = exact_quantile(bin, 0.5);
+            let qs = quantiles.iter().map(|&q| exact_quantile(bin, q)).collect();
+            let (min, max) = (f64::from(bin[0]), f64::from(bin[bin.len() - 1]));
+            let mut deviations: Vec<f32> = bin
+                .iter()
+                .map(|&v| (f64::from(v) - median).abs() as f32)
+                .collect();
+            deviations.sort_unstable_by(f32::total_cmp);
+            BinStats {
+                mean,
+                std: var.sqrt(),
+                median,
+                mad: exact_quantile(&deviations, 0.5),
+                min,
+                max,
+                quantiles: qs,
+            }
+        })
+        .collect();
+    Reference {
+        grid,
+        alignment,
+        curves: shifts.iter().filter(|s| s.is_some()).count(),
+        count: counts.iter().map(|&c| c as u64).collect(),
+        mean: stats.iter().map(|s| s.mean).collect(),
+        std: stats.iter().map(|s| s.std).collect(),
+        median: stats.iter().map(|s| s.median).collect(),
+        mad: stats.iter().map(|s| s.mad).collect(),
+        min: stats.iter().map(|s| s.min).collect(),
+        max: stats.iter().map(|s| s.max).collect(),
+        quantiles: quantiles
+            .iter()
+            .enumerate()
+            .map(|(k, &q)| (q, stats.iter().map(|s| s.quantiles[k]).collect()))
+            .collect(),
+    }
+}
+
+/// How an envelope follows from a reference.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EnvelopeRule {
+    /// mean ± k·σ per bin.
+    MeanSigma { k: f64 },
+    /// median ± k·MAD per bin.
+    MedianMad { k: f64 },
+    /// The taught curves' min and max, widened by `dy` in y and by `dx` in x (each bin takes
+    /// the extremes of the bins within `dx`): the monitors' teach-in rule.
+    MinMax { dy: f64, dx: f64 },
+}
+
+/// A band a good curve stays inside, per bin of its grid (NaN: no limit there).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub grid: BinGrid,
+    pub alignment: Alignment,
+    pub rule: EnvelopeRule,
+    pub lower: Vec<f64>,
+    pub upper: Vec<f64>,
+}
+
+impl Envelope {
+    pub fn from_reference(reference: &Reference, rule: EnvelopeRule) -> Self {
+        let bins = reference.grid.bins;
+        let (lower, upper) = match rule {
+            EnvelopeRule::MeanSigma { k } => (0..bins)
+                .map(|i| {
+                    let (m, s) = (reference.mean[i], reference.std[i]);
+                    (m - k * s, m + k * s)
+                })
+                .unzip(),
+            EnvelopeRule::MedianMad { k } => (0..bins)
+                .map(|i| {
+                    let (m, d) = (reference.median[i], reference.mad[i]);
+                    (m - k * d, m + k * d)
+                })
+                .unzip(),
+            EnvelopeRule::MinMax { dy, dx } => {
+                let reach = (dx / reference.grid.dx).ceil().max(0.0) as usize;
+                (0..bins)
+                    .map(|i| {
+                        let range = i.saturating_sub(reach)..(i + reach + 1).min(bins);
+                        let lo = reference.min[range.clone()]
+                            .iter()
+                            .copied()
+                            .filter(|v| !v.is_nan())
+                            .fold(f64::NAN, f64::min);
+                        let hi = reference.max[range]
+                            .iter()
+                            .copied()
+                            .filter(|v| !v.is_nan())
+                            .fold(f64::NAN, f64::max);
+                        (lo - dy, hi + dy)
+                    })
+                    .unzip()
+            }
+        };
+        Self {
+            grid: reference.grid,
+            alignment: reference.alignment,
+            rule,
+            lower,
+            upper,
+        }
+    }
+
+    /// The band at aligned x, if the envelope has limits there.
+    pub fn at(&self, x: f64) -> Option<(f64, f64)> {
+        let b = self.grid.bin(x)?;
+        let (lo, hi) = (self.lower[b], self.upper[b]);
+        (!lo.is_nan() && !hi.is_nan()).then_some((lo, hi))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::curves::CurveStoreBuilder;
+
+    fn store(curves: &[&[f32]]) -> CurveStore {
+        let mut b = CurveStoreBuilder::new(&[]);
+        for (i, y) in curves.iter().enumerate() {
+            b.push_uniform(format!("c{i}"), &[], 0.0, 1.0, y).unwrap();
+        }
+        b.finish().unwrap()
+    }
+
+    #[test]
+    fn bins_hold_every_sample_and_their_statistics() {
+        let s = store(&[
+            &[1.0, 2.0, 3.0, 4.0],
+            &[3.0, 2.0, 5.0, 8.0],
+            &[2.0, 2.0, 4.0, 6.0],
+        ]);
+        let grid = BinGrid::spanning(&s, &[0, 1, 2], Alignment::Absolute, 2).unwrap();
+        let r = teach(&s, &[0, 1, 2], Alignment::Absolute, grid, &[0.9]);
+        assert_eq!(r.count, [6, 6]);
+        // Bin 0: x = 0 and 1 → 1, 2, 3, 2, 2, 2.
+        assert!((r.mean[0] - 2.0).abs() < 1e-12);
+        assert_eq!((r.min[0], r.max[0], r.median[0]), (1.0, 3.0, 2.0));
+        assert_eq!(r.mad[0], 0.0);
+        // Bin 1: 3, 4, 5, 8, 4, 6 → sorted 3 4 4 5 6 8; quantileExact(0.5) = element 3 = 5.
+        assert_eq!(r.median[1], 5.0);
+        assert_eq!(r.quantiles[0].1[1], 8.0);
+        let sigma = Envelope::from_reference(&r, EnvelopeRule::MeanSigma { k: 2.0 });
+        assert!((sigma.upper[0] - (2.0 + 2.0 * r.std[0])).abs() < 1e-12);
+        let minmax = Envelope::from_reference(&r, EnvelopeRule::MinMax { dy: 0.5, dx: 1.0 });
+        // Widened by one bin in x: both bins see the other's extremes.
+        assert_eq!((minmax.lower[1], minmax.upper[0]), (0.5, 8.5));
+    }
+
+    #[test]
+    fn alignment_moves_each_curve_to_its_own_mark() {
+        let s = store(&[&[0.0, 0.0, 5.0, 10.0], &[0.0, 5.0, 10.0, 10.0]]);
+        assert_eq!(Alignment::Trigger { level: 5.0 }.shift(&s, 0), Some(2.0));
+        assert_eq!(Alignment::Trigger { level: 2.5 }.shift(&s, 1), Some(0.5));
+        assert_eq!(Alignment::Trigger { level: 50.0 }.shift(&s, 1), None);
+        assert_eq!(Alignment::Peak.shift(&s, 0), Some(3.0));
+        assert_eq!(Alignment::Final.shift(&s, 1), Some(3.0));
+    }
+}
