@@ -50,6 +50,14 @@ impl DataRect {
     /// Where segment a→b meets the box (Liang–Barsky): the side it enters through (none if a
     /// is inside) and the side it leaves through (none if b is inside); none if it misses.
     fn clip(&self, a: (f64, f64), b: (f64, f64)) -> Option<(Option<Side>, Option<Side>)> {
+        // Most segments lie wholly beside the box: no division for them.
+        if (a.0 < self.x_min && b.0 < self.x_min)
+            || (a.0 > self.x_max && b.0 > self.x_max)
+            || (a.1 < self.y_min && b.1 < self.y_min)
+            || (a.1 > self.y_max && b.1 > self.y_max)
+        {
+            return None;
+        }
         let (dx, dy) = (b.0 - a.0, b.1 - a.1);
         let (mut t0, mut t1) = (0.0f64, 1.0f64);
         let (mut entry, mut exit) = (None, None);
@@ -175,46 +183,69 @@ pub struct Recipe {
 }
 
 /// The samples of curve `id` as points, NaN y marking breaks.
-fn points(store: &CurveStore, id: CurveId) -> impl Iterator<Item = (f64, f64)> + '_ {
-    store
-        .y(id)
-        .iter()
-        .enumerate()
-        .map(move |(i, &y)| (store.x_at(id, i), f64::from(y)))
+fn points(store: &CurveStore, id: CurveId) -> Vec<(f64, f64)> {
+    let y = store.y(id);
+    match store.sampling(id) {
+        crate::curves::Sampling::Uniform { x0, dx } => y
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (x0 + i as f64 * dx, f64::from(v)))
+            .collect(),
+        crate::curves::Sampling::Explicit => store
+            .x_explicit(id)
+            .unwrap_or_default()
+            .iter()
+            .zip(y)
+            .map(|(&x, &v)| (x, f64::from(v)))
+            .collect(),
+    }
+}
+
+/// The part of `p` that can reach x in `lo..=hi` when x only grows along the curve (one
+/// sample beyond each end, for the segments crossing in); all of `p` otherwise. A window,
+/// box or vertical line then looks at its own stretch of a long curve only.
+fn stretch(p: &[(f64, f64)], increasing: bool, lo: f64, hi: f64) -> &[(f64, f64)] {
+    if !increasing {
+        return p;
+    }
+    let start = p.partition_point(|q| q.0 < lo).saturating_sub(1);
+    let end = (p.partition_point(|q| q.0 <= hi) + 1).min(p.len());
+    &p[start..end.max(start)]
+}
+
+/// Whether x grows along the curve (uniform sampling with a positive step, or stored x in
+/// increasing order).
+fn increasing(p: &[(f64, f64)]) -> bool {
+    p.windows(2).all(|w| w[0].0 < w[1].0)
 }
 
 /// Consecutive sample pairs not broken by a NaN.
-fn segments(
-    store: &CurveStore,
-    id: CurveId,
-) -> impl Iterator<Item = ((f64, f64), (f64, f64))> + '_ {
-    let p: Vec<(f64, f64)> = points(store, id).collect();
-    (1..p.len())
-        .map(move |i| (p[i - 1], p[i]))
+fn segments(p: &[(f64, f64)]) -> impl Iterator<Item = ((f64, f64), (f64, f64))> + '_ {
+    p.windows(2)
+        .map(|w| (w[0], w[1]))
         .filter(|(a, b)| !a.1.is_nan() && !b.1.is_nan())
 }
 
+/// `first`: the curve's first valid sample (`p` may be only the stretch near the window).
 fn window(
-    store: &CurveStore,
-    id: CurveId,
+    first: Option<(f64, f64)>,
+    p: &[(f64, f64)],
     rect: &DataRect,
     entry: Side,
     exit: Side,
 ) -> Option<String> {
-    let starts_inside = points(store, id)
-        .find(|p| !p.1.is_nan())
-        .is_some_and(|(x, y)| rect.contains(x, y));
+    let starts_inside = first.is_some_and(|(x, y)| rect.contains(x, y));
     if starts_inside {
         return Some("starts inside the window".into());
     }
     let (mut entries, mut exits) = (Vec::new(), Vec::new());
-    for (a, b) in segments(store, id) {
+    for (a, b) in segments(p) {
         if let Some((inward, outward)) = rect.clip(a, b) {
             entries.extend(inward);
             exits.extend(outward);
         }
     }
-    let lone_inside = store.y(id).len() == 1 && points(store, id).all(|(x, y)| rect.contains(x, y));
+    let lone_inside = p.len() == 1 && p.iter().all(|&(x, y)| rect.contains(x, y));
     match (entries.as_slice(), exits.as_slice()) {
         ([], _) if !lone_inside => Some("never enters the window".into()),
         ([], _) => Some("starts inside the window".into()),
@@ -231,11 +262,11 @@ fn window(
     }
 }
 
-fn line(store: &CurveStore, id: CurveId, line: &Line) -> Option<String> {
+fn line(p: &[(f64, f64)], line: &Line) -> Option<String> {
     // (coordinate across the line, coordinate along it)
     let split = |p: (f64, f64)| if line.vertical { p } else { (p.1, p.0) };
     let mut crossings = Vec::new();
-    for (a, b) in segments(store, id) {
+    for (a, b) in segments(p) {
         let ((a_across, a_along), (b_across, b_along)) = (split(a), split(b));
         let (da, db) = (a_across - line.at, b_across - line.at);
         let direction = if da < 0.0 && db >= 0.0 {
@@ -262,16 +293,20 @@ fn line(store: &CurveStore, id: CurveId, line: &Line) -> Option<String> {
     }
 }
 
-fn no_pass(store: &CurveStore, id: CurveId, rect: &DataRect) -> Option<String> {
-    let touches = points(store, id).any(|(x, y)| rect.contains(x, y))
-        || segments(store, id).any(|(a, b)| rect.clip(a, b).is_some());
+fn no_pass(p: &[(f64, f64)], rect: &DataRect) -> Option<String> {
+    let touches = p.iter().any(|&(x, y)| rect.contains(x, y))
+        || segments(p).any(|(a, b)| rect.clip(a, b).is_some());
     touches.then(|| "passes through the no-pass box".into())
 }
 
 /// First x outside and area outside, if the curve leaves the envelope.
-fn envelope(store: &CurveStore, id: CurveId, envelope: &Envelope) -> Option<(f64, f64)> {
+fn envelope(
+    store: &CurveStore,
+    id: CurveId,
+    p: &[(f64, f64)],
+    envelope: &Envelope,
+) -> Option<(f64, f64)> {
     let shift = envelope.alignment.shift(store, id)?;
-    let p: Vec<(f64, f64)> = points(store, id).collect();
     let mut first = None;
     let mut area = 0.0;
     for (i, &(x, y)) in p.iter().enumerate() {
@@ -298,14 +333,14 @@ fn envelope(store: &CurveStore, id: CurveId, envelope: &Envelope) -> Option<(f64
 }
 
 fn min_max(
-    store: &CurveStore,
-    id: CurveId,
+    p: &[(f64, f64)],
     x_range: (f64, f64),
     y_low: Option<f64>,
     y_high: Option<f64>,
 ) -> Option<String> {
-    let ys = points(store, id)
-        .filter(|&(x, y)| !y.is_nan() && (x_range.0..=x_range.1).contains(&x))
+    let ys = p
+        .iter()
+        .filter(|&&(x, y)| !y.is_nan() && (x_range.0..=x_range.1).contains(&x))
         .map(|p| p.1);
     let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| {
         (lo.min(y), hi.max(y))
@@ -328,7 +363,12 @@ fn min_max(
 
 /// Peak, end and the first crossing of each level.
 pub fn process_values(store: &CurveStore, id: CurveId, levels: &[f64]) -> ProcessValues {
-    let valid = || points(store, id).filter(|p| !p.1.is_nan());
+    let p = points(store, id);
+    values_of(store, id, &p, levels)
+}
+
+fn values_of(store: &CurveStore, id: CurveId, p: &[(f64, f64)], levels: &[f64]) -> ProcessValues {
+    let valid = || p.iter().copied().filter(|p| !p.1.is_nan());
     ProcessValues {
         peak: valid().max_by(|a, b| a.1.total_cmp(&b.1)),
         end: valid().last(),
@@ -341,6 +381,12 @@ pub fn process_values(store: &CurveStore, id: CurveId, levels: &[f64]) -> Proces
 
 /// Judge curve `id` by `recipe`.
 pub fn evaluate(store: &CurveStore, id: CurveId, recipe: &Recipe) -> Verdict {
+    let p = points(store, id);
+    let increasing = match store.sampling(id) {
+        crate::curves::Sampling::Uniform { dx, .. } => dx > 0.0,
+        crate::curves::Sampling::Explicit => increasing(&p),
+    };
+    let near = |lo: f64, hi: f64| stretch(&p, increasing, lo, hi);
     let failures = recipe
         .objects
         .iter()
@@ -348,12 +394,15 @@ pub fn evaluate(store: &CurveStore, id: CurveId, recipe: &Recipe) -> Verdict {
         .filter_map(|(object, o)| {
             let (reason, outside) = match o {
                 EvalObject::Window { rect, entry, exit } => {
-                    (window(store, id, rect, *entry, *exit)?, None)
+                    let first = p.iter().copied().find(|q| !q.1.is_nan());
+                    let stretch = near(rect.x_min, rect.x_max);
+                    (window(first, stretch, rect, *entry, *exit)?, None)
                 }
-                EvalObject::Line(l) => (line(store, id, l)?, None),
-                EvalObject::NoPass { rect } => (no_pass(store, id, rect)?, None),
+                EvalObject::Line(l) if l.vertical => (line(near(l.at, l.at), l)?, None),
+                EvalObject::Line(l) => (line(&p, l)?, None),
+                EvalObject::NoPass { rect } => (no_pass(near(rect.x_min, rect.x_max), rect)?, None),
                 EvalObject::Envelope(e) => {
-                    let (x, area) = envelope(store, id, e)?;
+                    let (x, area) = envelope(store, id, &p, e)?;
                     (
                         format!("leaves the envelope at x = {x:.4}"),
                         Some((x, area)),
@@ -364,7 +413,10 @@ pub fn evaluate(store: &CurveStore, id: CurveId, recipe: &Recipe) -> Verdict {
                     x_max,
                     y_low,
                     y_high,
-                } => (min_max(store, id, (*x_min, *x_max), *y_low, *y_high)?, None),
+                } => (
+                    min_max(near(*x_min, *x_max), (*x_min, *x_max), *y_low, *y_high)?,
+                    None,
+                ),
             };
             Some(Failure {
                 object,
@@ -375,7 +427,7 @@ pub fn evaluate(store: &CurveStore, id: CurveId, recipe: &Recipe) -> Verdict {
         .collect();
     Verdict {
         failures,
-        values: process_values(store, id, &recipe.levels),
+        values: values_of(store, id, &p, &recipe.levels),
     }
 }
 

@@ -142,12 +142,43 @@ pub struct Reference {
     pub quantiles: Vec<(f64, Vec<f64>)>,
 }
 
-/// The value of rank `floor(q * (n - 1))`... chosen to match `quantileExact`: the element at
-/// position `floor(q * n)` (clamped) of the sorted values.
-fn exact_quantile(sorted: &[f32], q: f64) -> f64 {
-    let n = sorted.len();
+/// The element at position `floor(q * n)` (clamped) of the values sorted, as ClickHouse's
+/// `quantileExact`; found by selection, which reorders `values`.
+fn exact_quantile(values: &mut [f32], q: f64) -> f64 {
+    let n = values.len();
     let index = ((q * n as f64) as usize).min(n - 1);
-    f64::from(sorted[index])
+    let (_, value, _) = values.select_nth_unstable_by(index, f32::total_cmp);
+    f64::from(*value)
+}
+
+/// Call `f(bin, y)` for every non-NaN sample of curve `id` whose x − `shift` falls in `grid`.
+fn for_each_binned(
+    store: &CurveStore,
+    id: CurveId,
+    shift: f64,
+    grid: &BinGrid,
+    mut f: impl FnMut(usize, f32),
+) {
+    let y = store.y(id);
+    let mut visit = |x: f64, v: f32| {
+        if !v.is_nan()
+            && let Some(b) = grid.bin(x - shift)
+        {
+            f(b, v);
+        }
+    };
+    match store.sampling(id) {
+        crate::curves::Sampling::Uniform { x0, dx } => {
+            for (i, &v) in y.iter().enumerate() {
+                visit(x0 + i as f64 * dx, v);
+            }
+        }
+        crate::curves::Sampling::Explicit => {
+            for (&x, &v) in store.x_explicit(id).unwrap_or_default().iter().zip(y) {
+                visit(x, v);
+            }
+        }
+    }
 }
 
 /// Teach a reference from curves `ids` of `store`.
@@ -162,38 +193,41 @@ pub fn teach(
         .par_iter()
         .map(|&id| alignment.shift(store, id))
         .collect();
-    let bin_of = |id: CurveId, shift: f64, i: usize| grid.bin(store.x_at(id, i) - shift);
-    // Count per bin, then scatter every value into its bin's slice of one buffer.
-    let mut counts = vec![0usize; grid.bins];
-    for (&id, shift) in ids.iter().zip(&shifts) {
-        let Some(shift) = *shift else { continue };
-        for (i, v) in store.y(id).iter().enumerate() {
-            if !v.is_nan()
-                && let Some(b) = bin_of(id, shift, i)
-            {
-                counts[b] += 1;
-            }
-        }
-    }
-    let mut starts = Vec::with_capacity(grid.bins + 1);
+    // Count per bin (per thread, then summed), then scatter every value into its bin's slice
+    // of one buffer.
+    let taught: Vec<(CurveId, f64)> = ids
+        .iter()
+        .zip(&shifts)
+        .filter_map(|(&id, shift)| shift.map(|s| (id, s)))
+        .collect();
+    let counts = taught
+        .par_iter()
+        .fold(
+            || vec![0usize; grid.bins],
+            |mut counts, &(id, shift)| {
+                for_each_binned(store, id, shift, &grid, |b, _| counts[b] += 1);
+                counts
+            },
+        )
+        .reduce(
+            || vec![0usize; grid.bins],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+                a
+            },
+        );
+    let mut fill = Vec::with_capacity(grid.bins);
     let mut total = 0;
     for &c in &counts {
-        starts.push(total);
+        fill.push(total);
         total += c;
     }
-    starts.push(total);
     let mut values = vec![0f32; total];
-    let mut fill = starts.clone();
-    for (&id, shift) in ids.iter().zip(&shifts) {
-        let Some(shift) = *shift else { continue };
-        for (i, &v) in store.y(id).iter().enumerate() {
-            if !v.is_nan()
-                && let Some(b) = bin_of(id, shift, i)
-            {
-                values[fill[b]] = v;
-                fill[b] += 1;
-            }
-        }
+    for &(id, shift) in &taught {
+        for_each_binned(store, id, shift, &grid, |b, v| {
+            values[fill[b]] = v;
+            fill[b] += 1;
+        });
     }
     let mut slices: Vec<&mut [f32]> = Vec::with_capacity(grid.bins);
     let mut rest = values.as_mut_slice();
@@ -226,26 +260,30 @@ pub fn teach(
                 };
             }
             let n = bin.len() as f64;
-            let mean = bin.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+            let (mut sum, mut min, mut max) = (0.0, f64::INFINITY, f64::NEG_INFINITY);
+            for &v in bin.iter() {
+                let v = f64::from(v);
+                sum += v;
+                min = min.min(v);
+                max = max.max(v);
+            }
+            let mean = sum / n;
             let var = bin
                 .iter()
                 .map(|&v| (f64::from(v) - mean).powi(2))
                 .sum::<f64>()
                 / n;
-            bin.sort_unstable_by(f32::total_cmp);
             let median = exact_quantile(bin, 0.5);
             let qs = quantiles.iter().map(|&q| exact_quantile(bin, q)).collect();
-            let (min, max) = (f64::from(bin[0]), f64::from(bin[bin.len() - 1]));
             let mut deviations: Vec<f32> = bin
                 .iter()
                 .map(|&v| (f64::from(v) - median).abs() as f32)
                 .collect();
-            deviations.sort_unstable_by(f32::total_cmp);
             BinStats {
                 mean,
                 std: var.sqrt(),
                 median,
-                mad: exact_quantile(&deviations, 0.5),
+                mad: exact_quantile(&mut deviations, 0.5),
                 min,
                 max,
                 quantiles: qs,
