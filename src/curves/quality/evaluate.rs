@@ -371,7 +371,7 @@ fn values_of(store: &CurveStore, id: CurveId, p: &[(f64, f64)], levels: &[f64]) 
     let valid = || p.iter().copied().filter(|p| !p.1.is_nan());
     ProcessValues {
         peak: valid().max_by(|a, b| a.1.total_cmp(&b.1)),
-        end: valid().last(),
+        end: valid().next_back(),
         crossings: levels
             .iter()
             .map(|&level| first_crossing(store, id, level))
