@@ -15,5 +15,6 @@ mod ddl;
 mod foreign;
 mod import;
 mod keychain;
+mod quality;
 mod roundtrip;
 mod schema;

@@ -37,13 +37,15 @@ impl Alignment {
         match self {
             Self::Absolute => Some(0.0),
             Self::Final => Some(store.x_at(id, y.len() - 1)),
+            // The first highest sample (as ClickHouse's `indexOf(y, max)` finds it).
             Self::Peak => {
-                let (index, _) = y
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, v)| !v.is_nan())
-                    .max_by(|a, b| a.1.total_cmp(b.1))?;
-                Some(store.x_at(id, index))
+                let mut best: Option<(usize, f32)> = None;
+                for (i, &v) in y.iter().enumerate() {
+                    if !v.is_nan() && best.is_none_or(|(_, b)| v > b) {
+                        best = Some((i, v));
+                    }
+                }
+                best.map(|(i, _)| store.x_at(id, i))
             }
             Self::Trigger { level } => first_crossing(store, id, level),
         }

@@ -19,6 +19,7 @@ pub mod error;
 pub mod import;
 pub mod insert;
 pub mod plan;
+pub mod reference;
 pub mod rowbinary;
 pub mod schema;
 pub mod seed;

@@ -39,18 +39,18 @@ pub struct BoundSql {
 }
 
 impl BoundSql {
-    fn push(&mut self, text: &str) -> &mut Self {
+    pub(super) fn push(&mut self, text: &str) -> &mut Self {
         self.sql.push_str(text);
         self
     }
 
-    fn bind(&mut self, value: BindValue) -> &mut Self {
+    pub(super) fn bind(&mut self, value: BindValue) -> &mut Self {
         self.sql.push('?');
         self.binds.push(value);
         self
     }
 
-    fn column(&mut self, name: &str) -> &mut Self {
+    pub(super) fn column(&mut self, name: &str) -> &mut Self {
         self.bind(BindValue::Identifier(name.to_owned()))
     }
 
@@ -195,7 +195,7 @@ fn x_as_f64(sql: &mut BoundSql, column: &ColumnInfo) {
 }
 
 /// `column >= from AND column <= to` on the raw column, so the primary key index applies.
-fn range_condition(sql: &mut BoundSql, column: &ColumnInfo, from: f64, to: f64) {
+pub(super) fn range_condition(sql: &mut BoundSql, column: &ColumnInfo, from: f64, to: f64) {
     let time_bound = |sql: &mut BoundSql, op: &str, secs: f64| {
         sql.column(&column.name).push(op).push("toDateTime(");
         sql.bind(BindValue::I64(secs as i64)).push(")");
@@ -256,7 +256,11 @@ fn label_array(sql: &mut BoundSql, labels: &[ColumnInfo]) {
     sql.push("]");
 }
 
-fn selection_conditions(sql: &mut BoundSql, m: &ValidatedMapping, selection: &CurveSelection) {
+pub(super) fn selection_conditions(
+    sql: &mut BoundSql,
+    m: &ValidatedMapping,
+    selection: &CurveSelection,
+) {
     if !selection.keys.is_empty() {
         sql.push(" AND ");
         // A single text key is compared as stored, so the primary key index applies.
@@ -283,7 +287,7 @@ fn selection_conditions(sql: &mut BoundSql, m: &ValidatedMapping, selection: &Cu
 }
 
 /// The column a row range is on: a mapped key or label, else taken as a `DateTime`.
-fn row_range_column(m: &ValidatedMapping, column: &str) -> ColumnInfo {
+pub(super) fn row_range_column(m: &ValidatedMapping, column: &str) -> ColumnInfo {
     m.key_columns
         .iter()
         .chain(&m.label_columns)
@@ -296,7 +300,7 @@ fn row_range_column(m: &ValidatedMapping, column: &str) -> ColumnInfo {
         })
 }
 
-fn table(sql: &mut BoundSql, m: &ValidatedMapping) {
+pub(super) fn table(sql: &mut BoundSql, m: &ValidatedMapping) {
     sql.bind(BindValue::Identifier(m.mapping.database.clone()))
         .push(".")
         .bind(BindValue::Identifier(m.mapping.table.clone()));
