@@ -1741,3 +1741,63 @@ impl Drop for NodeGuard {
             .status();
     }
 }
+
+/// Curve quality in the demo view: a reference taught from the shown OK cycles, the envelope
+/// drawn over the plot, the yield of the shown cycles, the NOK share among the farthest, and a
+/// click on the ranking selects that cycle.
+#[test]
+fn a_reference_taught_from_ok_cycles_judges_and_ranks_the_shown_ones() {
+    let data = tempfile::tempdir().unwrap();
+    let mut harness = app(data.path());
+    step_until(&mut harness, "screwdriving: ");
+    click_in_view(&mut harness, "Quality");
+    harness.run_steps(2);
+    click_in_view(&mut harness, "shown OK");
+    harness.run_steps(2);
+    click_in_view(&mut harness, "Teach reference");
+    step_until(&mut harness, "Reference from ");
+    let summary = harness
+        .query_all_by_label_contains("Inside the envelope: ")
+        .next()
+        .and_then(|n| egui_kittest::kittest::NodeT::accesskit_node(&n).value())
+        .unwrap();
+    // "… Inside the envelope: I of S shown (P %)." — an envelope of the OK cycles keeps most.
+    let numbers: Vec<f64> = summary
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|t| t.trim_end_matches('.').parse().ok())
+        .collect();
+    let percent = numbers[numbers.len() - 1];
+    assert!((50.0..100.0).contains(&percent), "{summary}");
+    assert!(
+        harness
+            .query_all_by_label_contains("NOK among the top ")
+            .next()
+            .is_some()
+    );
+    // The envelope is in the legend, drawn over the curves.
+    assert!(
+        harness
+            .query_all_by_label("reference envelope")
+            .next()
+            .is_some()
+    );
+    snapshot_masked(
+        &mut harness,
+        "app_quality_envelope",
+        &["Reference from "],
+        &[],
+    );
+    // The farthest cycle (a key is a cycle id), one click away.
+    let key = harness
+        .query_all_by(|node| {
+            node.role() == egui::accesskit::Role::Button
+                && node.label().is_some_and(|l| l.parse::<u64>().is_ok())
+        })
+        .next()
+        .and_then(|n| egui_kittest::kittest::NodeT::accesskit_node(&n).label())
+        .expect("a ranked cycle");
+    harness.get_by_label(&key).scroll_to_me();
+    harness.run_steps(2);
+    harness.get_by_label(&key).click();
+    step_until(&mut harness, "Selected: 1");
+}

@@ -12,6 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::export::{ExportPanel, ExportSource};
+use super::quality::{QualityAction, QualityPanel};
 use super::widgets::labelled_field_ui;
 use crate::curves::{CurveId, CurveStore};
 use crate::render::gpu::{BaseMode, CurveStyle};
@@ -77,6 +78,7 @@ pub struct CurveView {
     pick_colour: egui::Color32,
     pinned_x: Option<(f64, f64)>,
     export: ExportPanel,
+    quality: QualityPanel,
     /// Limit lines (spec limits, alarm levels) and the two cursors, drawn over the curves.
     marks: PlotMarks,
     limit_name: String,
@@ -135,6 +137,7 @@ impl CurveView {
             pick_colour: egui::Color32::from_rgb(250, 160, 0),
             pinned_x,
             export: ExportPanel::default(),
+            quality: QualityPanel::default(),
             marks: PlotMarks::default(),
             limit_name: String::new(),
             limit_y: String::new(),
@@ -739,6 +742,16 @@ impl CurveView {
         if !self.events.is_empty() {
             ui.separator();
             self.events_ui(ui);
+        }
+        ui.separator();
+        let selection = self.selection.clone();
+        match self.quality.ui(ui, &store, self.shown_ids(), &selection) {
+            Some(QualityAction::Lift(id)) => {
+                self.selection = BTreeSet::from([id]);
+                self.apply_styles();
+            }
+            Some(QualityAction::Band(band)) => self.marks.band = band,
+            None => {}
         }
         ui.separator();
         ui.heading("Export");

@@ -16,6 +16,7 @@ pub mod explorer;
 pub mod export;
 pub mod file_dialog;
 pub mod import;
+pub mod quality;
 pub mod shell;
 pub mod time_range;
 pub mod widgets;

@@ -653,6 +653,16 @@ pub struct PlotMarks {
     pub cursors: Vec<(String, [f64; 2])>,
     /// Vertical markers at x: production events, alarms drawn apart (`true`).
     pub events: Vec<(f64, bool)>,
+    /// A reference's envelope: lower and upper edges (and the centre line) at each x.
+    pub band: Option<Band>,
+}
+
+/// An envelope drawn over the curves: one legend entry for its edges, one for its centre.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Band {
+    pub name: String,
+    /// `[x, lower, centre, upper]`; NaN where the band has no limits.
+    pub points: Vec<[f64; 4]>,
 }
 
 /// A plot and what the user picked in it.
@@ -803,8 +813,33 @@ pub fn curves_plot_with_marks_ui(
     }
 }
 
-/// Limits as dashed horizontal lines in the legend; cursors as a vertical line and a marker.
+/// Limits as dashed horizontal lines in the legend; cursors as a vertical line and a marker;
+/// an envelope as its two edges and a dashed centre line.
 fn marks_ui(plot_ui: &mut egui_plot::PlotUi<'_>, marks: &PlotMarks) {
+    if let Some(band) = &marks.band {
+        let edge_colour = egui::Color32::from_rgb(80, 200, 170);
+        let column = |k: usize| -> Vec<[f64; 2]> {
+            band.points
+                .iter()
+                .filter(|p| !p[k].is_nan())
+                .map(|p| [p[0], p[k]])
+                .collect()
+        };
+        for (k, id) in [(1, "band lower"), (3, "band upper")] {
+            plot_ui.line(
+                egui_plot::Line::new(band.name.clone(), column(k))
+                    .id(id)
+                    .color(edge_colour)
+                    .width(1.5),
+            );
+        }
+        plot_ui.line(
+            egui_plot::Line::new(format!("{} centre", band.name), column(2))
+                .id("band centre")
+                .color(edge_colour)
+                .style(egui_plot::LineStyle::dashed_dense()),
+        );
+    }
     let limit_colour = egui::Color32::from_rgb(230, 150, 30);
     for (name, y) in &marks.limits {
         plot_ui.hline(

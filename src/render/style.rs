@@ -124,7 +124,8 @@ pub enum StyleError {
 }
 
 /// Whether a value of a pass/fail label means failed; `None` where it is not such a value.
-fn verdict(value: &str) -> Option<bool> {
+/// Whether a pass/fail word says fail (`Some(true)`), pass (`Some(false)`), or is no such word.
+pub fn verdict(value: &str) -> Option<bool> {
     let value = value.trim().to_ascii_lowercase();
     if FAIL_VALUES.contains(&value.as_str()) {
         Some(true)

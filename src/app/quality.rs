@@ -1,0 +1,353 @@
+//! The details panel's Quality section, the same in every view: teach a reference from the
+//! shown curves, the selection or the shown OK cycles (alignment, bins, envelope rule), then
+//! see how many shown curves leave the envelope (the yield), the envelope drawn over the plot,
+//! and the shown curves ranked by their distance from the reference — a click on a row lifts
+//! that curve. The work (`curves::quality`) runs on a thread of its own and answers over a
+//! channel with a repaint, so the UI never waits for it.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
+
+use crate::curves::quality::outliers::scores;
+use crate::curves::quality::{
+    Alignment, BinGrid, Distance, Envelope, EnvelopeRule, EvalObject, Recipe, evaluate_all, rank,
+    teach,
+};
+use crate::curves::{CurveId, CurveStore};
+use crate::render::plot::Band;
+use crate::render::style::{pass_fail_label, verdict};
+
+/// Rows of the ranking shown.
+const RANKING_ROWS: usize = 20;
+
+/// Which curves teach the reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TeachFrom {
+    Shown,
+    Selection,
+    /// The shown curves whose pass/fail label says pass.
+    Passed,
+}
+
+/// What a finished job found.
+#[derive(Debug)]
+pub struct Judged {
+    taught: usize,
+    envelope: Envelope,
+    /// Shown curves and how many of them leave the envelope.
+    judged: usize,
+    outside: usize,
+    /// Shown curves by L2 distance, farthest first: (curve, distance, leaves the envelope).
+    ranking: Vec<(CurveId, f64, bool)>,
+    /// Among the top (as many as there are fails): how many fail by the label, of how many.
+    fails_on_top: Option<(usize, usize)>,
+    elapsed_ms: f64,
+}
+
+/// What the section asks of its view.
+#[derive(Debug, PartialEq)]
+pub enum QualityAction {
+    /// Select this curve alone (lifted on top).
+    Lift(CurveId),
+    /// Draw this envelope (none: take it away).
+    Band(Option<Band>),
+}
+
+#[derive(Debug)]
+pub struct QualityPanel {
+    from: TeachFrom,
+    alignment: usize,
+    bins: usize,
+    rule: usize,
+    k: f64,
+    dy: f64,
+    dx_bins: f64,
+    job: Option<Receiver<Result<Judged, String>>>,
+    result: Option<Result<Judged, String>>,
+}
+
+impl Default for QualityPanel {
+    fn default() -> Self {
+        Self {
+            from: TeachFrom::Shown,
+            alignment: 0,
+            bins: 200,
+            rule: 0,
+            k: 3.0,
+            dy: 0.0,
+            dx_bins: 0.0,
+            job: None,
+            result: None,
+        }
+    }
+}
+
+const ALIGNMENTS: [(&str, Alignment); 3] = [
+    ("absolute x", Alignment::Absolute),
+    ("peak", Alignment::Peak),
+    ("end", Alignment::Final),
+];
+const RULES: [&str; 3] = ["mean ± k·σ", "median ± k·MAD", "min/max ± ΔY, ± ΔX"];
+
+impl QualityPanel {
+    /// Teach and judge on a worker thread.
+    fn start(
+        &mut self,
+        ctx: &egui::Context,
+        store: Arc<CurveStore>,
+        shown: Vec<CurveId>,
+        selection: &BTreeSet<CurveId>,
+    ) {
+        let fail_label = pass_fail_label(&store).map(str::to_owned);
+        let is_fail = {
+            let store = Arc::clone(&store);
+            let label = fail_label.clone();
+            move |id: CurveId| -> Option<bool> {
+                let label = label.as_deref()?;
+                verdict(store.label(label, id)?)
+            }
+        };
+        let taught: Vec<CurveId> = match self.from {
+            TeachFrom::Shown => shown.clone(),
+            TeachFrom::Selection => selection.iter().copied().collect(),
+            TeachFrom::Passed => shown
+                .iter()
+                .copied()
+                .filter(|&id| is_fail(id) == Some(false))
+                .collect(),
+        };
+        let alignment = ALIGNMENTS[self.alignment.min(ALIGNMENTS.len() - 1)].1;
+        let bins = self.bins.max(1);
+        let settings = (self.rule, self.k, self.dy, self.dx_bins);
+        let (sender, inbox) = sync_channel(1);
+        self.job = Some(inbox);
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("teach reference".into())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                let result = (|| {
+                    if taught.is_empty() {
+                        return Err("nothing to teach from: no curve in that set".to_owned());
+                    }
+                    let grid =
+                        BinGrid::spanning(&store, &taught, alignment, bins).ok_or_else(|| {
+                            "the curves of that set have no point the alignment finds".to_owned()
+                        })?;
+                    let reference = teach(&store, &taught, alignment, grid, &[]);
+                    let envelope =
+                        Envelope::from_reference(&reference, envelope_rule(settings, &grid));
+                    let recipe = Recipe {
+                        name: "envelope".into(),
+                        objects: vec![EvalObject::Envelope(Box::new(envelope.clone()))],
+                        ..Recipe::default()
+                    };
+                    let verdicts = evaluate_all(&store, &shown, &recipe);
+                    let distances = scores(&store, &shown, &reference, &envelope, Distance::L2);
+                    let ranking: Vec<(CurveId, f64, bool)> = rank(&distances)
+                        .into_iter()
+                        .map(|i| (shown[i], distances[i], !verdicts[i].passed()))
+                        .collect();
+                    let fails = shown
+                        .iter()
+                        .filter(|&&id| is_fail(id) == Some(true))
+                        .count();
+                    let fails_on_top = (fail_label.is_some() && fails > 0).then(|| {
+                        let on_top = ranking
+                            .iter()
+                            .take(fails)
+                            .filter(|(id, ..)| is_fail(*id) == Some(true))
+                            .count();
+                        (on_top, fails)
+                    });
+                    Ok(Judged {
+                        taught: reference.curves,
+                        envelope,
+                        judged: shown.len(),
+                        outside: verdicts.iter().filter(|v| !v.passed()).count(),
+                        ranking,
+                        fails_on_top,
+                        elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+                    })
+                })();
+                if sender.send(result).is_err() {
+                    tracing::debug!("a reference was taught after its view closed");
+                }
+                ctx.request_repaint();
+            });
+        if let Err(e) = spawned {
+            self.job = None;
+            self.result = Some(Err(format!("cannot start the work: {e}")));
+        }
+    }
+
+    /// The section; what the view should do.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        store: &Arc<CurveStore>,
+        shown: Vec<CurveId>,
+        selection: &BTreeSet<CurveId>,
+    ) -> Option<QualityAction> {
+        let mut action = None;
+        if let Some(inbox) = &self.job {
+            match inbox.try_recv() {
+                Ok(result) => {
+                    self.job = None;
+                    action = Some(QualityAction::Band(
+                        result.as_ref().ok().and_then(|j| band_of(&j.envelope)),
+                    ));
+                    self.result = Some(result);
+                }
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Disconnected) => {
+                    self.job = None;
+                    self.result = Some(Err("the work stopped".into()));
+                }
+            }
+        }
+        // Folded by default: the panel's other sections keep their place.
+        egui::CollapsingHeader::new("Quality")
+            .id_salt("quality section")
+            .default_open(false)
+            .show(ui, |ui| {
+                if let Some(asked) = self.controls_ui(ui, store, shown, selection) {
+                    action = Some(asked);
+                }
+            });
+        action
+    }
+
+    /// The section's controls and results, when unfolded.
+    fn controls_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        store: &Arc<CurveStore>,
+        shown: Vec<CurveId>,
+        selection: &BTreeSet<CurveId>,
+    ) -> Option<QualityAction> {
+        let mut action = None;
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Teach from");
+            ui.selectable_value(&mut self.from, TeachFrom::Shown, "shown");
+            ui.selectable_value(&mut self.from, TeachFrom::Selection, "selection");
+            if pass_fail_label(store).is_some() {
+                ui.selectable_value(&mut self.from, TeachFrom::Passed, "shown OK");
+            }
+        });
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Align");
+            for (i, (name, _)) in ALIGNMENTS.iter().enumerate() {
+                ui.selectable_value(&mut self.alignment, i, *name);
+            }
+            let label = ui.label("bins");
+            ui.add(egui::DragValue::new(&mut self.bins).range(1..=10_000))
+                .labelled_by(label.id);
+        });
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Envelope");
+            for (i, name) in RULES.iter().enumerate() {
+                ui.selectable_value(&mut self.rule, i, *name);
+            }
+        });
+        ui.horizontal_wrapped(|ui| {
+            if self.rule < 2 {
+                let label = ui.label("k");
+                ui.add(
+                    egui::DragValue::new(&mut self.k)
+                        .speed(0.1)
+                        .range(0.0..=100.0),
+                )
+                .labelled_by(label.id);
+            } else {
+                let label = ui.label("ΔY");
+                ui.add(egui::DragValue::new(&mut self.dy).speed(0.01))
+                    .labelled_by(label.id);
+                let label = ui.label("ΔX (bins)");
+                ui.add(egui::DragValue::new(&mut self.dx_bins).range(0.0..=100.0))
+                    .labelled_by(label.id);
+            }
+            let busy = self.job.is_some();
+            if ui
+                .add_enabled(!busy, egui::Button::new("Teach reference"))
+                .clicked()
+            {
+                self.start(ui.ctx(), Arc::clone(store), shown, selection);
+            }
+            if busy {
+                ui.spinner();
+            }
+            if self.result.as_ref().is_some_and(Result::is_ok) && ui.button("Clear").clicked() {
+                self.result = None;
+                action = Some(QualityAction::Band(None));
+            }
+        });
+        match &self.result {
+            None => {}
+            Some(Err(e)) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            Some(Ok(judged)) => {
+                let inside = judged.judged - judged.outside;
+                ui.label(format!(
+                    "Reference from {} curves ({:.0} ms). Inside the envelope: {inside} of {} shown ({:.1} %).",
+                    judged.taught,
+                    judged.elapsed_ms,
+                    judged.judged,
+                    100.0 * inside as f64 / judged.judged.max(1) as f64
+                ));
+                if judged.envelope.alignment != Alignment::Absolute {
+                    ui.weak("The band is in aligned x, so it is not drawn over the curves.");
+                }
+                if let Some((on_top, fails)) = judged.fails_on_top {
+                    ui.label(format!(
+                        "NOK among the top {fails} by distance: {on_top} ({:.0} %).",
+                        100.0 * on_top as f64 / fails as f64
+                    ));
+                }
+                ui.strong("Farthest from the reference");
+                egui::Grid::new("ranking").striped(true).show(ui, |ui| {
+                    for &(id, distance, outside) in judged.ranking.iter().take(RANKING_ROWS) {
+                        if ui
+                            .add(egui::Button::new(store.key(id)).small())
+                            .on_hover_text("Select this curve")
+                            .clicked()
+                        {
+                            action = Some(QualityAction::Lift(id));
+                        }
+                        ui.label(format!("{distance:.4}"));
+                        ui.label(if outside { "outside" } else { "inside" });
+                        ui.end_row();
+                    }
+                });
+            }
+        }
+        action
+    }
+}
+
+/// The envelope rule chosen: `(rule, k, ΔY, ΔX in bins)` of the controls.
+fn envelope_rule((rule, k, dy, dx_bins): (usize, f64, f64, f64), grid: &BinGrid) -> EnvelopeRule {
+    match rule {
+        0 => EnvelopeRule::MeanSigma { k },
+        1 => EnvelopeRule::MedianMad { k },
+        _ => EnvelopeRule::MinMax {
+            dy,
+            dx: dx_bins * grid.dx,
+        },
+    }
+}
+
+/// The envelope over plot x, where it is in plot coordinates (absolute alignment).
+fn band_of(envelope: &Envelope) -> Option<Band> {
+    (envelope.alignment == Alignment::Absolute).then(|| Band {
+        name: "reference envelope".into(),
+        points: (0..envelope.grid.bins)
+            .map(|i| {
+                let (lo, hi) = (envelope.lower[i], envelope.upper[i]);
+                [envelope.grid.centre(i), lo, (lo + hi) / 2.0, hi]
+            })
+            .collect(),
+    })
+}
