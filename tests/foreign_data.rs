@@ -642,3 +642,106 @@ fn delete_removes_only_a_dataset_folder() {
     dataset::delete(&good).unwrap();
     assert!(!good.exists());
 }
+
+/// `lyceum reference` and `lyceum evaluate` on curves we did not make: ragged lengths and one
+/// point each. A min/max envelope taught from every curve keeps every curve inside it (each
+/// sample lies within its own bin's extremes), the verdicts file has a row per curve, the
+/// yield is given per label value, and a broken recipe or an unknown label is refused cleanly.
+#[test]
+fn references_and_recipes_run_over_foreign_curves() {
+    use lyceum::curves::quality::{Envelope, EvalObject, Recipe};
+
+    let dir = tempfile::tempdir().unwrap();
+    for (file, curves) in [("ragged_crlf.csv", 300), ("one_point.csv", 1)] {
+        let data = dir.path().join(file.trim_end_matches(".csv"));
+        let path = odd(file);
+        lyceum_ok(&[
+            "dataset",
+            "import",
+            path.to_str().unwrap(),
+            "--out",
+            data.to_str().unwrap(),
+        ]);
+        let json = dir.path().join(format!("{file}.json"));
+        let log = lyceum_ok(&[
+            "reference",
+            "--dataset",
+            data.to_str().unwrap(),
+            "--bins",
+            "50",
+            "--envelope",
+            "min-max",
+            "--out",
+            json.to_str().unwrap(),
+        ]);
+        assert!(
+            log.contains(&format!("reference from {curves} curves")),
+            "{log}"
+        );
+        let taught: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let envelope: Envelope = serde_json::from_value(taught["envelope"].clone()).unwrap();
+        let recipe = Recipe {
+            name: "taught".into(),
+            objects: vec![EvalObject::Envelope(Box::new(envelope))],
+            levels: vec![0.0],
+            ..Recipe::default()
+        };
+        let recipe_path = dir.path().join(format!("{file}.recipe.json"));
+        std::fs::write(&recipe_path, serde_json::to_string(&recipe).unwrap()).unwrap();
+        let verdicts = dir.path().join(format!("{file}.verdicts.csv"));
+        let data_arg = data.to_str().unwrap();
+        let mut args = vec![
+            "evaluate",
+            "--dataset",
+            data_arg,
+            "--recipe",
+            recipe_path.to_str().unwrap(),
+            "--out",
+            verdicts.to_str().unwrap(),
+        ];
+        if curves > 1 {
+            args.extend(["--by", "label"]);
+        }
+        let log = lyceum_ok(&args);
+        assert!(
+            log.contains(&format!("taught: {curves} of {curves} passed (100.0 %)")),
+            "{log}"
+        );
+        let rows = std::fs::read_to_string(&verdicts).unwrap();
+        assert_eq!(rows.lines().count(), curves + 1, "{rows}");
+        assert!(rows.starts_with("key,passed,failures,peak_x,peak_y,end_x,end_y,x_at_0"));
+        if curves > 1 {
+            assert!(log.contains("  label class_0: "), "{log}");
+        }
+    }
+    let data = dir.path().join("ragged_crlf");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        "{\"name\": \"x\", \"objects\": [{\"kind\": \"spiral\"}]}",
+    )
+    .unwrap();
+    let out = dir.path().join("never.csv");
+    let refused = lyceum_refused(&[
+        "evaluate",
+        "--dataset",
+        data.to_str().unwrap(),
+        "--recipe",
+        bad.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(refused.contains("is not a recipe"), "{refused}");
+    let refused = lyceum_refused(&[
+        "reference",
+        "--dataset",
+        data.to_str().unwrap(),
+        "--filter",
+        "station=S1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(refused.contains("no label `station`"), "{refused}");
+    assert!(!out.exists(), "nothing written for a refused request");
+}

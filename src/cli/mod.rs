@@ -9,6 +9,7 @@ mod dataset;
 mod demo;
 mod fetch;
 mod output;
+mod quality;
 mod render;
 mod server;
 
@@ -49,6 +50,11 @@ pub(crate) enum Command {
     /// Draw curves into a PNG (the demo plant, a dataset or ClickHouse): a whole plot on the
     /// GPU (any wgpu adapter, lavapipe without a GPU), or the curves alone on the CPU.
     Render(render::RenderArgs),
+    /// Teach a reference and its envelope from curves (a dataset or the demo plant) and write
+    /// them as CSV or JSON.
+    Reference(quality::ReferenceArgs),
+    /// Judge curves by a recipe (JSON): a verdict per curve as CSV, the yield on stdout.
+    Evaluate(quality::EvaluateArgs),
     /// The control plane: serve it, or manage clusters through it.
     #[command(subcommand)]
     Control(control::ControlCommand),
@@ -166,6 +172,8 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
         Command::Import(args) => server::import(args).await,
         Command::Fetch(args) => fetch::fetch(args).await,
         Command::Render(args) => render::render(&args).await,
+        Command::Reference(args) => quality::reference(&args),
+        Command::Evaluate(args) => quality::evaluate(&args),
         Command::Dataset(command) => dataset::dataset_command(command).await,
         Command::Control(command) => control::control_command(command).await,
         #[cfg(feature = "bench")]

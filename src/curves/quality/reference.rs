@@ -12,6 +12,37 @@ use serde::{Deserialize, Serialize};
 
 use crate::curves::{CurveId, CurveStore};
 
+/// NaN (a bin without samples or limits) as `null` in JSON, which has no NaN, and back.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(values: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(values.iter().map(|v| (!v.is_nan()).then_some(*v)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        let values: Vec<Option<f64>> = Deserialize::deserialize(d)?;
+        Ok(values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    }
+}
+
+/// [`nan_as_null`] for the quantiles' `(level, values)` pairs.
+mod nan_as_null_pairs {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Pair(f64, #[serde(with = "super::nan_as_null")] Vec<f64>);
+
+    pub fn serialize<S: Serializer>(pairs: &[(f64, Vec<f64>)], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(pairs.iter().map(|(q, v)| Pair(*q, v.clone())))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(f64, Vec<f64>)>, D::Error> {
+        let pairs: Vec<Pair> = Deserialize::deserialize(d)?;
+        Ok(pairs.into_iter().map(|Pair(q, v)| (q, v)).collect())
+    }
+}
+
 /// Where each curve's x starts counting from before binning.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -131,16 +162,23 @@ pub struct Reference {
     /// How many curves were taught (those the alignment found a point on).
     pub curves: usize,
     pub count: Vec<u64>,
+    #[serde(with = "nan_as_null")]
     pub mean: Vec<f64>,
     /// Population standard deviation.
+    #[serde(with = "nan_as_null")]
     pub std: Vec<f64>,
+    #[serde(with = "nan_as_null")]
     pub median: Vec<f64>,
     /// Median absolute deviation from the median (unscaled).
+    #[serde(with = "nan_as_null")]
     pub mad: Vec<f64>,
+    #[serde(with = "nan_as_null")]
     pub min: Vec<f64>,
+    #[serde(with = "nan_as_null")]
     pub max: Vec<f64>,
     /// Per requested quantile q (0–1): its value per bin (nearest rank, as ClickHouse's
     /// `quantileExact`).
+    #[serde(with = "nan_as_null_pairs")]
     pub quantiles: Vec<(f64, Vec<f64>)>,
 }
 
@@ -330,7 +368,9 @@ pub struct Envelope {
     pub grid: BinGrid,
     pub alignment: Alignment,
     pub rule: EnvelopeRule,
+    #[serde(with = "nan_as_null")]
     pub lower: Vec<f64>,
+    #[serde(with = "nan_as_null")]
     pub upper: Vec<f64>,
 }
 
@@ -422,6 +462,24 @@ mod tests {
         let minmax = Envelope::from_reference(&r, EnvelopeRule::MinMax { dy: 0.5, dx: 1.0 });
         // Widened by one bin in x: both bins see the other's extremes.
         assert_eq!((minmax.lower[1], minmax.upper[0]), (0.5, 8.5));
+    }
+
+    #[test]
+    fn empty_bins_survive_json() {
+        let s = store(&[&[1.0, 2.0]]);
+        let grid = BinGrid {
+            x0: 0.0,
+            dx: 1.0,
+            bins: 4,
+        };
+        let r = teach(&s, &[0], Alignment::Absolute, grid, &[0.5]);
+        let e = Envelope::from_reference(&r, EnvelopeRule::MeanSigma { k: 1.0 });
+        let text = serde_json::to_string(&(&r, &e)).unwrap();
+        assert!(text.contains("null"), "{text}");
+        let (r2, e2): (Reference, Envelope) = serde_json::from_str(&text).unwrap();
+        assert!(r2.mean[3].is_nan() && e2.upper[3].is_nan());
+        assert_eq!((r2.mean[0], e2.lower[1]), (r.mean[0], e.lower[1]));
+        assert_eq!(r2.quantiles[0].1[0], 1.0);
     }
 
     #[test]
