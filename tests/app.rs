@@ -697,6 +697,27 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
         (numbers[0] - 200.0).abs() < 1.0 && (numbers[1] - 2.0).abs() < 0.05,
         "{readout}"
     );
+    // Across the shown curves at A: every one of them, around the run-down torque there;
+    // from A to B, curve by curve.
+    let across = {
+        use egui_kittest::kittest::NodeT;
+        let node = harness.get_by_label_contains("y at A, ");
+        node.accesskit_node().value().unwrap()
+    };
+    assert!(across.starts_with("y at A, 150 curves: "), "{across}");
+    let mean: f64 = across["y at A, 150 curves: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((0.1..1.0).contains(&mean), "{across}");
+    assert!(
+        harness
+            .query_all_by_label_contains("Δy from A to B, 150 curves: ")
+            .next()
+            .is_some()
+    );
 
     // Colour by line: the legend lists the lines.
     assert!(harness.query_by_label_contains("L1 (").is_none());

@@ -849,6 +849,7 @@ impl CurveView {
             };
             ui.label(format!("Δx = {dx_text}, Δy = {:.6}", yb - ya));
         }
+        self.across_ui(ui);
         if ui
             .add_enabled(
                 self.cursors.iter().any(Option::is_some),
@@ -857,6 +858,49 @@ impl CurveView {
             .clicked()
         {
             self.cursors = [None; 2];
+        }
+    }
+
+    /// y across the shown curves at cursor A (and Δy from A to B, curve by curve): count,
+    /// mean ± σ, median and 5–95 %, and a histogram.
+    fn across_ui(&self, ui: &mut egui::Ui) {
+        use crate::curves::quality::across::{changes_between, spread, values_at};
+        let [Some([xa, _]), b] = self.cursors else {
+            return;
+        };
+        let store = Arc::clone(self.store());
+        let shown = self.shown_ids();
+        let mut spreads = vec![("y at A", spread(values_at(&store, &shown, xa), 20))];
+        if let Some([xb, _]) = b {
+            spreads.push((
+                "Δy from A to B",
+                spread(changes_between(&store, &shown, xa, xb), 20),
+            ));
+        }
+        for (what, spread) in spreads {
+            let Some(s) = spread else {
+                ui.weak(format!("{what}: no shown curve reaches it"));
+                continue;
+            };
+            ui.label(format!(
+                "{what}, {} curves: {:.4} ± {:.4}; median {:.4}; 5–95 % {:.4} – {:.4}",
+                s.count, s.mean, s.std, s.quantiles[2], s.quantiles[0], s.quantiles[4]
+            ));
+            let width = s.histogram.get(1).map_or(1.0, |b| b.0 - s.histogram[0].0);
+            let bars: Vec<egui_plot::Bar> = s
+                .histogram
+                .iter()
+                .map(|&(left, n)| egui_plot::Bar::new(left + width / 2.0, n as f64).width(width))
+                .collect();
+            egui_plot::Plot::new(("across", what, self.name.as_str()))
+                .height(70.0)
+                .show_axes([true, false])
+                .allow_drag(false)
+                .allow_zoom(false)
+                .allow_scroll(false)
+                .show(ui, |plot| {
+                    plot.bar_chart(egui_plot::BarChart::new(what, bars));
+                });
         }
     }
 

@@ -1,8 +1,10 @@
 //! Judging curves, the way process engineers do: a [`Reference`] taught from good curves and
 //! the [`Envelope`] around it ([`reference`]); evaluation objects, recipes and verdicts
-//! ([`evaluate`]); and every curve's distance from normal, ranked ([`outliers`]). Pure: the
+//! ([`evaluate`]); every curve's distance from normal, ranked ([`outliers`]); and the
+//! spread of y across curves at a cursor ([`across`]). Pure: the
 //! same code runs over the store of a run, a dataset, or curves streamed from ClickHouse.
 
+pub mod across;
 pub mod evaluate;
 pub mod outliers;
 pub mod reference;
