@@ -185,8 +185,17 @@ pub struct Reference {
 /// The element at position `floor(q * n)` (clamped) of the values sorted, as ClickHouse's
 /// `quantileExact`; found by selection, which reorders `values`.
 fn exact_quantile(values: &mut [f32], q: f64) -> f64 {
-    let n = values.len();
-    let index = ((q * n as f64) as usize).min(n - 1);
+    let index = position(values.len(), q);
+    nth(values, index)
+}
+
+/// `quantileExact`'s position of level `q` among `n` sorted values.
+fn position(n: usize, q: f64) -> usize {
+    ((q * n as f64) as usize).min(n.saturating_sub(1))
+}
+
+/// The `index`-th smallest of `values` (reordering them).
+fn nth(values: &mut [f32], index: usize) -> f64 {
     let (_, value, _) = values.select_nth_unstable_by(index, f32::total_cmp);
     f64::from(*value)
 }
@@ -314,7 +323,21 @@ pub fn teach(
                 .sum::<f64>()
                 / n;
             let median = exact_quantile(bin, 0.5);
-            let qs = quantiles.iter().map(|&q| exact_quantile(bin, q)).collect();
+            // The median's selection left smaller values before it and larger after: each
+            // quantile is selected in its side only.
+            let middle = position(bin.len(), 0.5);
+            let qs = quantiles
+                .iter()
+                .map(|&q| {
+                    let k = position(bin.len(), q);
+                    let (low, rest) = bin.split_at_mut(middle);
+                    match k.cmp(&middle) {
+                        std::cmp::Ordering::Equal => median,
+                        std::cmp::Ordering::Less => nth(low, k),
+                        std::cmp::Ordering::Greater => nth(&mut rest[1..], k - middle - 1),
+                    }
+                })
+                .collect();
             let mut deviations: Vec<f32> = bin
                 .iter()
                 .map(|&v| (f64::from(v) - median).abs() as f32)
