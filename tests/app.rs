@@ -1822,3 +1822,74 @@ fn a_reference_taught_from_ok_cycles_judges_and_ranks_the_shown_ones() {
     harness.get_by_label(&key).click();
     step_until(&mut harness, "Selected: 1");
 }
+
+/// A reference saved with a dataset comes back offline: the Datasets view judges the curves
+/// by it (no teaching), draws its envelope, and the manifest keeps it exactly.
+#[test]
+fn a_reference_saved_with_a_dataset_judges_it_offline() {
+    use lyceum::curves::CurveId;
+    use lyceum::curves::quality::{Alignment, BinGrid, Envelope, EnvelopeRule, teach};
+    use lyceum::source::dataset::{self, SaveOptions, SavedView, Source, TaughtReference};
+
+    let data = tempfile::tempdir().unwrap();
+    let store = lyceum::source::demo::Plant::new(PlantConfig {
+        curves: 120,
+        samples: 300,
+        ..PlantConfig::default()
+    })
+    .process_curves()
+    .unwrap();
+    let ids: Vec<CurveId> = (0..store.len() as CurveId).collect();
+    let grid = BinGrid::spanning(&store, &ids, Alignment::Absolute, 100).unwrap();
+    let reference = teach(&store, &ids, Alignment::Absolute, grid, &[]);
+    let envelope = Envelope::from_reference(&reference, EnvelopeRule::MinMax { dy: 0.0, dx: 0.0 });
+    let taught = TaughtReference {
+        reference,
+        envelope,
+    };
+    let dir = data.path().join("judged");
+    dataset::save(
+        &store,
+        &dir,
+        &SaveOptions {
+            name: "judged".into(),
+            source: Source::Demo {
+                seed: 42,
+                curves: store.len(),
+                samples: 300,
+            },
+            view: SavedView {
+                reference: Some(Box::new(taught.clone())),
+                ..SavedView::default()
+            },
+            replace: false,
+        },
+    )
+    .unwrap();
+    let reopened = dataset::open(&dir).unwrap();
+    assert_eq!(reopened.manifest.view.reference.as_deref(), Some(&taught));
+
+    let mut harness = app(data.path());
+    show_tab(&mut harness, "Datasets");
+    set_text(&mut harness, "Dataset folder", dir.to_str().unwrap());
+    harness.get_by_label("Open dataset").click();
+    step_until(&mut harness, "judged: 120 ");
+    click_in_view(&mut harness, "Quality");
+    // A min/max envelope of every curve keeps every one of them inside.
+    step_until(
+        &mut harness,
+        "Reference saved with the dataset, from 120 curves",
+    );
+    assert!(
+        harness
+            .query_all_by_label_contains("Inside the envelope: 120 of 120 shown (100.0 %)")
+            .next()
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_all_by_label("reference envelope")
+            .next()
+            .is_some()
+    );
+}

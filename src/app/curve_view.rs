@@ -79,6 +79,8 @@ pub struct CurveView {
     pinned_x: Option<(f64, f64)>,
     export: ExportPanel,
     quality: QualityPanel,
+    /// A reference saved with the dataset, judged by at the first frame.
+    saved_reference: Option<crate::source::dataset::TaughtReference>,
     /// Limit lines (spec limits, alarm levels) and the two cursors, drawn over the curves.
     marks: PlotMarks,
     limit_name: String,
@@ -138,6 +140,7 @@ impl CurveView {
             pinned_x,
             export: ExportPanel::default(),
             quality: QualityPanel::default(),
+            saved_reference: None,
             marks: PlotMarks::default(),
             limit_name: String::new(),
             limit_y: String::new(),
@@ -168,6 +171,20 @@ impl CurveView {
     }
 
     /// The limit lines, as a dataset saves them.
+    /// Judge by a reference saved with the dataset (its envelope drawn, the yield given).
+    pub fn with_reference(
+        mut self,
+        saved: Option<crate::source::dataset::TaughtReference>,
+    ) -> Self {
+        self.saved_reference = saved;
+        self
+    }
+
+    /// The reference taught or restored in the Quality section, to save with a dataset.
+    pub fn taught_reference(&self) -> Option<&crate::source::dataset::TaughtReference> {
+        self.quality.taught()
+    }
+
     pub fn limits(&self) -> &[(String, f64)] {
         &self.marks.limits
     }
@@ -744,6 +761,10 @@ impl CurveView {
             self.events_ui(ui);
         }
         ui.separator();
+        if let Some(saved) = self.saved_reference.take() {
+            self.quality
+                .restore(ui.ctx(), Arc::clone(&store), self.shown_ids(), saved);
+        }
         let selection = self.selection.clone();
         match self.quality.ui(ui, &store, self.shown_ids(), &selection) {
             Some(QualityAction::Lift(id)) => {

@@ -193,7 +193,8 @@ impl DatasetsPanel {
             .map(|t| (t.label.clone(), t.y))
             .collect();
         let view = CurveView::new(Arc::new(data.store), &data.manifest.name, request, None)?
-            .with_limits(limits);
+            .with_limits(limits)
+            .with_reference(data.manifest.view.reference.map(|saved| *saved));
         Ok(ShownDataset { view, summary })
     }
 

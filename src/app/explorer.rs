@@ -870,6 +870,7 @@ impl Explorer {
                             y: *y,
                         })
                         .collect(),
+                    reference: view.taught_reference().cloned().map(Box::new),
                     ..SavedView::default()
                 };
                 let (sender, ctx) = (self.sender.clone(), ui.ctx().clone());

@@ -17,6 +17,7 @@ use crate::curves::quality::{
 use crate::curves::{CurveId, CurveStore};
 use crate::render::plot::Band;
 use crate::render::style::{pass_fail_label, verdict};
+use crate::source::dataset::TaughtReference;
 
 /// Rows of the ranking shown.
 const RANKING_ROWS: usize = 20;
@@ -33,8 +34,9 @@ enum TeachFrom {
 /// What a finished job found.
 #[derive(Debug)]
 pub struct Judged {
-    taught: usize,
-    envelope: Envelope,
+    taught: TaughtReference,
+    /// Saved with the dataset rather than taught here.
+    saved: bool,
     /// Shown curves and how many of them leave the envelope.
     judged: usize,
     outside: usize,
@@ -99,15 +101,7 @@ impl QualityPanel {
         shown: Vec<CurveId>,
         selection: &BTreeSet<CurveId>,
     ) {
-        let fail_label = pass_fail_label(&store).map(str::to_owned);
-        let is_fail = {
-            let store = Arc::clone(&store);
-            let label = fail_label.clone();
-            move |id: CurveId| -> Option<bool> {
-                let label = label.as_deref()?;
-                verdict(store.label(label, id)?)
-            }
-        };
+        let is_fail = fail_of(&store);
         let taught: Vec<CurveId> = match self.from {
             TeachFrom::Shown => shown.clone(),
             TeachFrom::Selection => selection.iter().copied().collect(),
@@ -120,59 +114,60 @@ impl QualityPanel {
         let alignment = ALIGNMENTS[self.alignment.min(ALIGNMENTS.len() - 1)].1;
         let bins = self.bins.max(1);
         let settings = (self.rule, self.k, self.dy, self.dx_bins);
+        self.spawn(ctx, move || {
+            if taught.is_empty() {
+                return Err("nothing to teach from: no curve in that set".to_owned());
+            }
+            let grid = BinGrid::spanning(&store, &taught, alignment, bins).ok_or_else(|| {
+                "the curves of that set have no point the alignment finds".to_owned()
+            })?;
+            let reference = teach(&store, &taught, alignment, grid, &[]);
+            let envelope = Envelope::from_reference(&reference, envelope_rule(settings, &grid));
+            Ok(judge(
+                &store,
+                &shown,
+                TaughtReference {
+                    reference,
+                    envelope,
+                },
+                false,
+            ))
+        });
+    }
+
+    /// Judge the shown curves by a reference saved with the dataset (no teaching).
+    pub fn restore(
+        &mut self,
+        ctx: &egui::Context,
+        store: Arc<CurveStore>,
+        shown: Vec<CurveId>,
+        saved: TaughtReference,
+    ) {
+        self.spawn(ctx, move || Ok(judge(&store, &shown, saved, true)));
+    }
+
+    /// The reference in use, to save with a dataset.
+    pub fn taught(&self) -> Option<&TaughtReference> {
+        match &self.result {
+            Some(Ok(judged)) => Some(&judged.taught),
+            _ => None,
+        }
+    }
+
+    /// Run `work` on a thread of its own; its answer arrives in [`Self::ui`].
+    fn spawn(
+        &mut self,
+        ctx: &egui::Context,
+        work: impl FnOnce() -> Result<Judged, String> + Send + 'static,
+    ) {
         let (sender, inbox) = sync_channel(1);
         self.job = Some(inbox);
         let ctx = ctx.clone();
         let spawned = std::thread::Builder::new()
-            .name("teach reference".into())
+            .name("judge curves".into())
             .spawn(move || {
-                let started = std::time::Instant::now();
-                let result = (|| {
-                    if taught.is_empty() {
-                        return Err("nothing to teach from: no curve in that set".to_owned());
-                    }
-                    let grid =
-                        BinGrid::spanning(&store, &taught, alignment, bins).ok_or_else(|| {
-                            "the curves of that set have no point the alignment finds".to_owned()
-                        })?;
-                    let reference = teach(&store, &taught, alignment, grid, &[]);
-                    let envelope =
-                        Envelope::from_reference(&reference, envelope_rule(settings, &grid));
-                    let recipe = Recipe {
-                        name: "envelope".into(),
-                        objects: vec![EvalObject::Envelope(Box::new(envelope.clone()))],
-                        ..Recipe::default()
-                    };
-                    let verdicts = evaluate_all(&store, &shown, &recipe);
-                    let distances = scores(&store, &shown, &reference, &envelope, Distance::L2);
-                    let ranking: Vec<(CurveId, f64, bool)> = rank(&distances)
-                        .into_iter()
-                        .map(|i| (shown[i], distances[i], !verdicts[i].passed()))
-                        .collect();
-                    let fails = shown
-                        .iter()
-                        .filter(|&&id| is_fail(id) == Some(true))
-                        .count();
-                    let fails_on_top = (fail_label.is_some() && fails > 0).then(|| {
-                        let on_top = ranking
-                            .iter()
-                            .take(fails)
-                            .filter(|(id, ..)| is_fail(*id) == Some(true))
-                            .count();
-                        (on_top, fails)
-                    });
-                    Ok(Judged {
-                        taught: reference.curves,
-                        envelope,
-                        judged: shown.len(),
-                        outside: verdicts.iter().filter(|v| !v.passed()).count(),
-                        ranking,
-                        fails_on_top,
-                        elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
-                    })
-                })();
-                if sender.send(result).is_err() {
-                    tracing::debug!("a reference was taught after its view closed");
+                if sender.send(work()).is_err() {
+                    tracing::debug!("curves were judged after their view closed");
                 }
                 ctx.request_repaint();
             });
@@ -196,7 +191,10 @@ impl QualityPanel {
                 Ok(result) => {
                     self.job = None;
                     action = Some(QualityAction::Band(
-                        result.as_ref().ok().and_then(|j| band_of(&j.envelope)),
+                        result
+                            .as_ref()
+                            .ok()
+                            .and_then(|j| band_of(&j.taught.envelope)),
                     ));
                     self.result = Some(result);
                 }
@@ -290,14 +288,20 @@ impl QualityPanel {
             }
             Some(Ok(judged)) => {
                 let inside = judged.judged - judged.outside;
+                // The time only on hover: the text keeps its length from run to run.
                 ui.label(format!(
-                    "Reference from {} curves ({:.0} ms). Inside the envelope: {inside} of {} shown ({:.1} %).",
-                    judged.taught,
-                    judged.elapsed_ms,
+                    "Reference {} {} curves. Inside the envelope: {inside} of {} shown ({:.1} %).",
+                    if judged.saved {
+                        "saved with the dataset, from"
+                    } else {
+                        "from"
+                    },
+                    judged.taught.reference.curves,
                     judged.judged,
                     100.0 * inside as f64 / judged.judged.max(1) as f64
-                ));
-                if judged.envelope.alignment != Alignment::Absolute {
+                ))
+                .on_hover_text(format!("judged in {:.0} ms", judged.elapsed_ms));
+                if judged.taught.envelope.alignment != Alignment::Absolute {
                     ui.weak("The band is in aligned x, so it is not drawn over the curves.");
                 }
                 if let Some((on_top, fails)) = judged.fails_on_top {
@@ -324,6 +328,61 @@ impl QualityPanel {
             }
         }
         action
+    }
+}
+
+/// Whether curve `id` fails by the store's pass/fail label (none: no such label or word).
+fn fail_of(store: &Arc<CurveStore>) -> impl Fn(CurveId) -> Option<bool> + use<> {
+    let store = Arc::clone(store);
+    let label = pass_fail_label(&store).map(str::to_owned);
+    move |id| verdict(store.label(label.as_deref()?, id)?)
+}
+
+/// The shown curves judged by `taught`: inside or outside its envelope, ranked by L2 distance
+/// from its mean, and how many labelled fails are among the farthest.
+fn judge(store: &CurveStore, shown: &[CurveId], taught: TaughtReference, saved: bool) -> Judged {
+    let started = std::time::Instant::now();
+    let is_fail = {
+        let label = pass_fail_label(store);
+        move |id: CurveId| verdict(store.label(label?, id)?)
+    };
+    let recipe = Recipe {
+        name: "envelope".into(),
+        objects: vec![EvalObject::Envelope(Box::new(taught.envelope.clone()))],
+        ..Recipe::default()
+    };
+    let verdicts = evaluate_all(store, shown, &recipe);
+    let distances = scores(
+        store,
+        shown,
+        &taught.reference,
+        &taught.envelope,
+        Distance::L2,
+    );
+    let ranking: Vec<(CurveId, f64, bool)> = rank(&distances)
+        .into_iter()
+        .map(|i| (shown[i], distances[i], !verdicts[i].passed()))
+        .collect();
+    let fails = shown
+        .iter()
+        .filter(|&&id| is_fail(id) == Some(true))
+        .count();
+    let fails_on_top = (fails > 0).then(|| {
+        let on_top = ranking
+            .iter()
+            .take(fails)
+            .filter(|(id, ..)| is_fail(*id) == Some(true))
+            .count();
+        (on_top, fails)
+    });
+    Judged {
+        taught,
+        saved,
+        judged: shown.len(),
+        outside: verdicts.iter().filter(|v| !v.passed()).count(),
+        ranking,
+        fails_on_top,
+        elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
     }
 }
 

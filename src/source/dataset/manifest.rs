@@ -151,6 +151,17 @@ pub struct SavedView {
     /// Series keys.
     pub highlighted: Vec<String>,
     pub thresholds: Vec<Threshold>,
+    /// A reference taught from the curves and its envelope, so an offline reviewer judges by
+    /// the same limits (absent in datasets saved before).
+    #[serde(default)]
+    pub reference: Option<Box<TaughtReference>>,
+}
+
+/// A reference and the envelope drawn from it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaughtReference {
+    pub reference: crate::curves::quality::Reference,
+    pub envelope: crate::curves::quality::Envelope,
 }
 
 /// A horizontal limit line (spec limit, alarm level).

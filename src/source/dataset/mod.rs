@@ -26,7 +26,7 @@ use crate::curves::{CurveStore, CurveStoreBuilder};
 pub use arrow_io::{LongColumns, LongImport, TableError, ValueReport};
 pub use manifest::{
     CURVES_FILE, ColumnRoles, Counts, FORMAT_NAME, FORMAT_VERSION, FileEntry, MANIFEST_FILE,
-    Manifest, SavedView, Source,
+    Manifest, SavedView, Source, TaughtReference,
 };
 
 #[derive(Debug, thiserror::Error)]
