@@ -1773,10 +1773,18 @@ fn a_reference_taught_from_ok_cycles_judges_and_ranks_the_shown_ones() {
     step_until(&mut harness, "screwdriving: ");
     click_in_view(&mut harness, "Quality");
     harness.run_steps(2);
-    click_in_view(&mut harness, "shown OK");
+    // Clicked through accessibility: the panel scrolls while it lays out.
+    harness.get_by_label("shown OK").click_accesskit();
     harness.run_steps(2);
-    click_in_view(&mut harness, "Teach reference");
+    harness.get_by_label("Teach reference").click_accesskit();
     step_until(&mut harness, "Reference from ");
+    assert!(
+        harness
+            .query_all_by_label_contains("Reference from 142 curves")
+            .next()
+            .is_some(),
+        "taught from the 142 OK cycles shown"
+    );
     let summary = harness
         .query_all_by_label_contains("Inside the envelope: ")
         .next()
@@ -1807,6 +1815,24 @@ fn a_reference_taught_from_ok_cycles_judges_and_ranks_the_shown_ones() {
         "app_quality_envelope",
         &["Reference from "],
         &[],
+    );
+    // Coloured by verdict: inside the envelope green, in the picture itself (the envelope's
+    // own lines are teal, with far more blue).
+    let green = |harness: &mut Harness<'static, LyceumApp>| {
+        settle(harness);
+        harness
+            .render()
+            .unwrap()
+            .pixels()
+            .filter(|p| p.0[1] > 140 && p.0[0] < 120 && p.0[2] < 120)
+            .count()
+    };
+    let before = green(&mut harness);
+    harness.get_by_label("Colour by verdict").click_accesskit();
+    let after = green(&mut harness);
+    assert!(
+        after > before + 2_000,
+        "green pixels: {before} before, {after} after"
     );
     // The farthest cycle (a key is a cycle id), one click away.
     let key = harness

@@ -772,6 +772,16 @@ impl CurveView {
                 self.apply_styles();
             }
             Some(QualityAction::Band(band)) => self.marks.band = band,
+            Some(QualityAction::ColourByVerdict(verdicts)) => {
+                const OUTSIDE: [u8; 4] = [230, 60, 50, 255];
+                const INSIDE: [u8; 4] = [70, 180, 90, 255];
+                self.colours.extend(
+                    verdicts
+                        .into_iter()
+                        .map(|(id, outside)| (id, if outside { OUTSIDE } else { INSIDE })),
+                );
+                self.apply_styles();
+            }
             None => {}
         }
         ui.separator();

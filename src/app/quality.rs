@@ -54,6 +54,8 @@ pub enum QualityAction {
     Lift(CurveId),
     /// Draw this envelope (none: take it away).
     Band(Option<Band>),
+    /// Colour each curve by its verdict: `true` where it leaves the envelope.
+    ColourByVerdict(Vec<(CurveId, bool)>),
 }
 
 #[derive(Debug)]
@@ -308,6 +310,21 @@ impl QualityPanel {
                     ui.label(format!(
                         "NOK among the top {fails} by distance: {on_top} ({:.0} %).",
                         100.0 * on_top as f64 / fails as f64
+                    ));
+                }
+                if ui
+                    .button("Colour by verdict")
+                    .on_hover_text(
+                        "Red: leaves the envelope; green: stays inside. Reset colours undoes it.",
+                    )
+                    .clicked()
+                {
+                    action = Some(QualityAction::ColourByVerdict(
+                        judged
+                            .ranking
+                            .iter()
+                            .map(|&(id, _, outside)| (id, outside))
+                            .collect(),
                     ));
                 }
                 ui.strong("Farthest from the reference");
