@@ -14,6 +14,7 @@ use std::sync::Arc;
 use super::export::{ExportPanel, ExportSource};
 use super::quality::{QualityAction, QualityPanel};
 use super::widgets::labelled_field_ui;
+use crate::curves::quality::across::Spread;
 use crate::curves::{CurveId, CurveStore};
 use crate::render::gpu::{BaseMode, CurveStyle};
 use crate::render::plot::{
@@ -54,6 +55,18 @@ struct StackPlot {
     labels: PlotLabels,
 }
 
+/// A spread across curves and what it is of (`y at A`, `Δy from A to B`).
+type NamedSpread = (&'static str, Option<Spread>);
+
+/// What the spreads across curves depend on: the cursors' x and which curves are shown.
+#[derive(Clone, Debug, PartialEq)]
+struct AcrossKey {
+    x: [Option<u64>; 2],
+    request: StyleRequest,
+    hidden: BTreeSet<CurveId>,
+    legend_hidden: Vec<String>,
+}
+
 /// The two cursors' names, placed with these keys.
 const CURSOR_NAMES: [&str; 2] = ["A", "B"];
 /// Rows of the selection list drawn at most (the rest are counted).
@@ -79,6 +92,8 @@ pub struct CurveView {
     pinned_x: Option<(f64, f64)>,
     export: ExportPanel,
     quality: QualityPanel,
+    /// The spreads across curves at the cursors, and what they were computed for.
+    across: Option<(AcrossKey, Vec<NamedSpread>)>,
     /// A reference saved with the dataset, judged by at the first frame.
     saved_reference: Option<crate::source::dataset::TaughtReference>,
     /// Limit lines (spec limits, alarm levels) and the two cursors, drawn over the curves.
@@ -141,6 +156,7 @@ impl CurveView {
             export: ExportPanel::default(),
             quality: QualityPanel::default(),
             saved_reference: None,
+            across: None,
             marks: PlotMarks::default(),
             limit_name: String::new(),
             limit_y: String::new(),
@@ -765,8 +781,12 @@ impl CurveView {
             self.quality
                 .restore(ui.ctx(), Arc::clone(&store), self.shown_ids(), saved);
         }
-        let selection = self.selection.clone();
-        match self.quality.ui(ui, &store, self.shown_ids(), &selection) {
+        // Out of the view while it draws, so that it can list the shown curves when (and only
+        // when) it starts work.
+        let mut quality = std::mem::take(&mut self.quality);
+        let asked = quality.ui(ui, &store, &|| self.shown_ids(), &self.selection);
+        self.quality = quality;
+        match asked {
             Some(QualityAction::Lift(id)) => {
                 self.selection = BTreeSet::from([id]);
                 self.apply_styles();
@@ -894,20 +914,33 @@ impl CurveView {
 
     /// y across the shown curves at cursor A (and Δy from A to B, curve by curve): count,
     /// mean ± σ, median and 5–95 %, and a histogram.
-    fn across_ui(&self, ui: &mut egui::Ui) {
+    fn across_ui(&mut self, ui: &mut egui::Ui) {
         use crate::curves::quality::across::{changes_between, spread, values_at};
         let [Some([xa, _]), b] = self.cursors else {
             return;
         };
-        let store = Arc::clone(self.store());
-        let shown = self.shown_ids();
-        let mut spreads = vec![("y at A", spread(values_at(&store, &shown, xa), 20))];
-        if let Some([xb, _]) = b {
-            spreads.push((
-                "Δy from A to B",
-                spread(changes_between(&store, &shown, xa, xb), 20),
-            ));
+        // Worked out again only when a cursor moves or other curves are shown.
+        let key = AcrossKey {
+            x: [Some(xa.to_bits()), b.map(|[xb, _]| xb.to_bits())],
+            request: self.request.clone(),
+            hidden: self.hidden.clone(),
+            legend_hidden: self.legend_hidden.clone(),
+        };
+        if self.across.as_ref().is_none_or(|(known, _)| *known != key) {
+            let store = Arc::clone(self.store());
+            let shown = self.shown_ids();
+            let mut spreads = vec![("y at A", spread(values_at(&store, &shown, xa), 20))];
+            if let Some([xb, _]) = b {
+                spreads.push((
+                    "Δy from A to B",
+                    spread(changes_between(&store, &shown, xa, xb), 20),
+                ));
+            }
+            self.across = Some((key, spreads));
         }
+        let Some((_, spreads)) = &self.across else {
+            return;
+        };
         for (what, spread) in spreads {
             let Some(s) = spread else {
                 ui.weak(format!("{what}: no shown curve reaches it"));
@@ -930,7 +963,7 @@ impl CurveView {
                 .allow_zoom(false)
                 .allow_scroll(false)
                 .show(ui, |plot| {
-                    plot.bar_chart(egui_plot::BarChart::new(what, bars));
+                    plot.bar_chart(egui_plot::BarChart::new(*what, bars));
                 });
         }
     }

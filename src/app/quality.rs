@@ -180,11 +180,12 @@ impl QualityPanel {
     }
 
     /// The section; what the view should do.
+    /// `shown` lists the shown curves; it is called only when work starts.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
         store: &Arc<CurveStore>,
-        shown: Vec<CurveId>,
+        shown: &dyn Fn() -> Vec<CurveId>,
         selection: &BTreeSet<CurveId>,
     ) -> Option<QualityAction> {
         let mut action = None;
@@ -224,7 +225,7 @@ impl QualityPanel {
         &mut self,
         ui: &mut egui::Ui,
         store: &Arc<CurveStore>,
-        shown: Vec<CurveId>,
+        shown: &dyn Fn() -> Vec<CurveId>,
         selection: &BTreeSet<CurveId>,
     ) -> Option<QualityAction> {
         let mut action = None;
@@ -273,7 +274,7 @@ impl QualityPanel {
                 .add_enabled(!busy, egui::Button::new("Teach reference"))
                 .clicked()
             {
-                self.start(ui.ctx(), Arc::clone(store), shown, selection);
+                self.start(ui.ctx(), Arc::clone(store), shown(), selection);
             }
             if busy {
                 ui.spinner();
@@ -357,12 +358,14 @@ fn fail_of(store: &Arc<CurveStore>) -> impl Fn(CurveId) -> Option<bool> + use<> 
 
 /// The shown curves judged by `taught`: inside or outside its envelope, ranked by L2 distance
 /// from its mean, and how many labelled fails are among the farthest.
-fn judge(store: &CurveStore, shown: &[CurveId], taught: TaughtReference, saved: bool) -> Judged {
+fn judge(
+    store: &Arc<CurveStore>,
+    shown: &[CurveId],
+    taught: TaughtReference,
+    saved: bool,
+) -> Judged {
     let started = std::time::Instant::now();
-    let is_fail = {
-        let label = pass_fail_label(store);
-        move |id: CurveId| verdict(store.label(label?, id)?)
-    };
+    let is_fail = fail_of(store);
     let recipe = Recipe {
         name: "envelope".into(),
         objects: vec![EvalObject::Envelope(Box::new(taught.envelope.clone()))],
