@@ -1785,18 +1785,9 @@ fn a_reference_taught_from_ok_cycles_judges_and_ranks_the_shown_ones() {
             .is_some(),
         "taught from the 142 OK cycles shown"
     );
-    let summary = harness
-        .query_all_by_label_contains("Inside the envelope: ")
-        .next()
-        .and_then(|n| egui_kittest::kittest::NodeT::accesskit_node(&n).value())
-        .unwrap();
-    // "… Inside the envelope: I of S shown (P %)." — an envelope of the OK cycles keeps most.
-    let numbers: Vec<f64> = summary
-        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .filter_map(|t| t.trim_end_matches('.').parse().ok())
-        .collect();
-    let percent = numbers[numbers.len() - 1];
-    assert!((50.0..100.0).contains(&percent), "{summary}");
+    let envelope_yield = yield_percent(&mut harness, None);
+    // An envelope of the OK cycles keeps most of the shown ones.
+    assert!((50.0..100.0).contains(&envelope_yield), "{envelope_yield}");
     assert!(
         harness
             .query_all_by_label_contains("NOK among the top ")
@@ -1847,6 +1838,65 @@ fn a_reference_taught_from_ok_cycles_judges_and_ranks_the_shown_ones() {
     harness.run_steps(2);
     harness.get_by_label(&key).click();
     step_until(&mut harness, "Selected: 1");
+
+    // A window in the middle of the plot, judged with the envelope at once.
+    harness.get_by_label("window").click_accesskit();
+    step_until(&mut harness, "window: ");
+    let with_window = yield_percent(&mut harness, None);
+    // Its centre handle (the plot's centre) dragged right, past where the curves end (they
+    // no longer leave through its right side): the yield follows during the drag.
+    let centre = plot_centre(&harness, "screwdriving");
+    harness.hover_at(centre);
+    harness.run_steps(2);
+    pointer_button(&harness, centre, true, egui::Modifiers::NONE);
+    harness.step();
+    let mut during = Vec::new();
+    let step_px = 80.0;
+    for i in 1..=4 {
+        harness.event(egui::Event::PointerMoved(
+            centre + egui::vec2(step_px * i as f32, 0.0),
+        ));
+        for _ in 0..3 {
+            harness.step();
+            std::thread::sleep(Duration::from_millis(40));
+        }
+        during.push(yield_percent(&mut harness, None));
+    }
+    pointer_button(
+        &harness,
+        centre + egui::vec2(4.0 * step_px, 0.0),
+        false,
+        egui::Modifiers::NONE,
+    );
+    harness.run_steps(2);
+    assert!(
+        during.iter().any(|&p| p < with_window),
+        "the yield fell as the window moved: {with_window} then {during:?}"
+    );
+    // The drag moved the window, not the view.
+    assert_eq!(plot_centre(&harness, "screwdriving"), centre);
+}
+
+/// The recipe's yield in percent ("Yield: P of N pass (X %)."), once it differs from `other`.
+fn yield_percent(harness: &mut Harness<'static, LyceumApp>, other: Option<f64>) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        harness.step();
+        let text = harness
+            .query_all_by_label_contains("Yield: ")
+            .next()
+            .and_then(|n| egui_kittest::kittest::NodeT::accesskit_node(&n).value());
+        let percent = text
+            .as_deref()
+            .and_then(|t| t.rsplit('(').next()?.split(' ').next()?.parse::<f64>().ok());
+        if let Some(p) = percent
+            && other != Some(p)
+        {
+            return p;
+        }
+        assert!(Instant::now() < deadline, "no new yield: {text:?}");
+        std::thread::sleep(Duration::from_millis(30));
+    }
 }
 
 /// A reference saved with a dataset comes back offline: the Datasets view judges the curves
@@ -1854,7 +1904,9 @@ fn a_reference_taught_from_ok_cycles_judges_and_ranks_the_shown_ones() {
 #[test]
 fn a_reference_saved_with_a_dataset_judges_it_offline() {
     use lyceum::curves::CurveId;
-    use lyceum::curves::quality::{Alignment, BinGrid, Envelope, EnvelopeRule, teach};
+    use lyceum::curves::quality::{
+        Alignment, BinGrid, Envelope, EnvelopeRule, EvalObject, Recipe, evaluate_all, teach,
+    };
     use lyceum::source::dataset::{self, SaveOptions, SavedView, Source, TaughtReference};
 
     let data = tempfile::tempdir().unwrap();
@@ -1873,6 +1925,26 @@ fn a_reference_saved_with_a_dataset_judges_it_offline() {
         reference,
         envelope,
     };
+    // A min/max range that some curves leave.
+    let recipe = Recipe {
+        name: "offline".into(),
+        objects: vec![EvalObject::MinMax {
+            x_min: 100.0,
+            x_max: 200.0,
+            y_low: None,
+            y_high: Some(taught.reference.median[50]),
+        }],
+        ..Recipe::default()
+    };
+    let mut judged_by = recipe.clone();
+    judged_by
+        .objects
+        .push(EvalObject::Envelope(Box::new(taught.envelope.clone())));
+    let passed = evaluate_all(&store, &ids, &judged_by)
+        .iter()
+        .filter(|v| v.passed())
+        .count();
+    assert!((1..120).contains(&passed), "{passed}");
     let dir = data.path().join("judged");
     dataset::save(
         &store,
@@ -1886,6 +1958,7 @@ fn a_reference_saved_with_a_dataset_judges_it_offline() {
             },
             view: SavedView {
                 reference: Some(Box::new(taught.clone())),
+                recipe: Some(recipe.clone()),
                 ..SavedView::default()
             },
             replace: false,
@@ -1894,6 +1967,7 @@ fn a_reference_saved_with_a_dataset_judges_it_offline() {
     .unwrap();
     let reopened = dataset::open(&dir).unwrap();
     assert_eq!(reopened.manifest.view.reference.as_deref(), Some(&taught));
+    assert_eq!(reopened.manifest.view.recipe.as_ref(), Some(&recipe));
 
     let mut harness = app(data.path());
     show_tab(&mut harness, "Datasets");
@@ -1906,11 +1980,19 @@ fn a_reference_saved_with_a_dataset_judges_it_offline() {
         &mut harness,
         "Reference saved with the dataset, from 120 curves",
     );
+    // Every curve inside its own min/max envelope; the saved min/max range fails those
+    // the library fails.
+    let expected = format!(
+        "Yield: {passed} of 120 pass ({:.1} %).",
+        100.0 * passed as f64 / 120.0
+    );
+    step_until(&mut harness, &expected);
     assert!(
         harness
-            .query_all_by_label_contains("Inside the envelope: 120 of 120 shown (100.0 %)")
+            .query_all_by_label_contains("min/max: ")
             .next()
-            .is_some()
+            .is_some(),
+        "the saved recipe's object is listed"
     );
     assert!(
         harness

@@ -186,13 +186,17 @@ impl CurveView {
         self
     }
 
-    /// The limit lines, as a dataset saves them.
-    /// Judge by a reference saved with the dataset (its envelope drawn, the yield given).
-    pub fn with_reference(
+    /// Judge by a reference and a recipe saved with the dataset (the envelope and the
+    /// recipe's objects drawn, the yield given).
+    pub fn with_quality(
         mut self,
-        saved: Option<crate::source::dataset::TaughtReference>,
+        reference: Option<crate::source::dataset::TaughtReference>,
+        recipe: Option<crate::curves::quality::Recipe>,
     ) -> Self {
-        self.saved_reference = saved;
+        self.saved_reference = reference;
+        if let Some(recipe) = recipe {
+            self.quality.restore_recipe(recipe);
+        }
         self
     }
 
@@ -201,6 +205,27 @@ impl CurveView {
         self.quality.taught()
     }
 
+    /// The Quality section's recipe (its own objects), to save with a dataset.
+    pub fn recipe(&self) -> Option<crate::curves::quality::Recipe> {
+        self.quality.recipe_to_save()
+    }
+
+    /// The recipe as judged: its objects and the envelope in use.
+    pub fn quality_recipe(&self) -> crate::curves::quality::Recipe {
+        self.quality.full_recipe()
+    }
+
+    /// A reference and recipe loaded from the server: judged by at the next frame.
+    pub fn load_quality(
+        &mut self,
+        reference: Option<crate::source::dataset::TaughtReference>,
+        recipe: Option<crate::curves::quality::Recipe>,
+    ) {
+        self.saved_reference = reference;
+        self.quality.restore_recipe(recipe.unwrap_or_default());
+    }
+
+    /// The limit lines, as a dataset saves them.
     pub fn limits(&self) -> &[(String, f64)] {
         &self.marks.limits
     }
@@ -362,7 +387,20 @@ impl CurveView {
             self.stack_ui(ui);
             return;
         }
+        (self.marks.shapes, self.marks.handles) = self.quality.marks();
         let response = curves_plot_with_marks_ui(ui, &self.curves, &self.labels, &self.marks, None);
+        let bounds = response.plot.transform.bounds();
+        self.quality.view = [
+            bounds.min()[0],
+            bounds.max()[0],
+            bounds.min()[1],
+            bounds.max()[1],
+        ];
+        if let Some((handle, at)) = response.picks.handle_drag
+            && let Some(QualityAction::Band(band)) = self.quality.drag(handle, at)
+        {
+            self.marks.band = band;
+        }
         self.place_cursors(ui, response.picks.pointer);
         self.apply_picks(response.picks);
     }

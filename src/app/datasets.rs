@@ -194,7 +194,10 @@ impl DatasetsPanel {
             .collect();
         let view = CurveView::new(Arc::new(data.store), &data.manifest.name, request, None)?
             .with_limits(limits)
-            .with_reference(data.manifest.view.reference.map(|saved| *saved));
+            .with_quality(
+                data.manifest.view.reference.map(|saved| *saved),
+                data.manifest.view.recipe,
+            );
         Ok(ShownDataset { view, summary })
     }
 

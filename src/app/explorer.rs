@@ -13,6 +13,8 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::curves::CurveStore;
+use crate::curves::quality::Recipe;
+use crate::render::plot::{TimeZoneChoice, format_instant};
 use crate::render::style::StyleRequest;
 use crate::source::clickhouse::ddl::Preset;
 use crate::source::clickhouse::schema::ValidatedMapping;
@@ -26,6 +28,7 @@ use crate::source::dataset::{self, ColumnRoles, SaveOptions, SavedView, Source};
 
 use super::curve_view::CurveView;
 use super::file_dialog::{DialogKind, FileDialog, PathField};
+use super::history::{HistoryJob, HistoryPanel};
 use super::time_range::{RangeChoice, TimeRange, now_secs};
 use super::widgets::labelled_field_ui;
 
@@ -208,6 +211,7 @@ pub struct Explorer {
     /// Save the selection alone rather than every fetched curve.
     save_selected_only: bool,
     saved: Option<String>,
+    history: HistoryPanel,
     sender: SyncSender<Message>,
     inbox: Receiver<Message>,
 }
@@ -258,6 +262,7 @@ impl Explorer {
             save_dialog: None,
             save_selected_only: false,
             saved: None,
+            history: HistoryPanel::default(),
             sender,
             inbox,
         };
@@ -827,9 +832,57 @@ impl Explorer {
         if self.shown.is_some() {
             self.save_ui(ui);
         }
-        if let Some(view) = &mut self.shown {
+        if let Some(mut view) = self.shown.take() {
+            let mut history = std::mem::take(&mut self.history);
+            let runtime = self.runtime.clone();
+            history.ui(
+                ui,
+                &runtime,
+                &self.connection,
+                &|recipe| self.history_job(recipe),
+                &mut view,
+            );
+            self.history = history;
             view.ui(ui);
+            self.shown = Some(view);
         }
+    }
+
+    /// Judging `recipe` in the server over the table, filters and time range chosen (no
+    /// curve limit: every cycle).
+    fn history_job(&self, recipe: Recipe) -> Result<HistoryJob, String> {
+        let request = self.request()?;
+        let c = self.connection.clone();
+        let labels = &request.validated.mapping.labels;
+        let group_by = ["station", "line", "program"]
+            .into_iter()
+            .find(|name| labels.iter().any(|l| l == name))
+            .map(str::to_owned)
+            .or_else(|| labels.first().cloned());
+        Ok(Box::pin(async move {
+            let (mut selection, range) = request.resolve(&c).await.map_err(|e| e.to_string())?;
+            selection.limit = None;
+            let time = request.time_column.as_ref().map(|c| c.name.clone());
+            let yields = c
+                .judge_history(
+                    &request.validated,
+                    &selection,
+                    &recipe,
+                    group_by.as_deref(),
+                    time.as_deref(),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            let range = match range {
+                Some((from, to)) => format!(
+                    "{} – {} UTC",
+                    format_instant(from, TimeZoneChoice::Utc, "%Y-%m-%d %H:%M"),
+                    format_instant(to, TimeZoneChoice::Utc, "%Y-%m-%d %H:%M")
+                ),
+                None => "All data".to_owned(),
+            };
+            Ok((yields, range))
+        }))
     }
 
     /// Save what was fetched as a dataset folder, for review with no network.
@@ -871,6 +924,7 @@ impl Explorer {
                         })
                         .collect(),
                     reference: view.taught_reference().cloned().map(Box::new),
+                    recipe: view.recipe(),
                     ..SavedView::default()
                 };
                 let (sender, ctx) = (self.sender.clone(), ui.ctx().clone());

@@ -2,20 +2,22 @@
 //! shown curves, the selection or the shown OK cycles (alignment, bins, envelope rule), then
 //! see how many shown curves leave the envelope (the yield), the envelope drawn over the plot,
 //! and the shown curves ranked by their distance from the reference — a click on a row lifts
-//! that curve. The work (`curves::quality`) runs on a thread of its own and answers over a
-//! channel with a repaint, so the UI never waits for it.
+//! that curve; below it the recipe (`app/recipe`): windows, lines and boxes judged with the
+//! envelope as the user drags them. The envelope's margin follows its field and its handle in
+//! the plot without teaching again. The work (`curves::quality`) runs on a thread of its own
+//! and answers over a channel with a repaint, so the UI never waits for it.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 
+use super::recipe::RecipeEditor;
 use crate::curves::quality::outliers::scores;
 use crate::curves::quality::{
-    Alignment, BinGrid, Distance, Envelope, EnvelopeRule, EvalObject, Recipe, evaluate_all, rank,
-    teach,
+    Alignment, BinGrid, Distance, Envelope, EnvelopeRule, Recipe, rank, teach,
 };
 use crate::curves::{CurveId, CurveStore};
-use crate::render::plot::Band;
+use crate::render::plot::{Band, Handle, Shape};
 use crate::render::style::{pass_fail_label, verdict};
 use crate::source::dataset::TaughtReference;
 
@@ -37,11 +39,10 @@ pub struct Judged {
     taught: TaughtReference,
     /// Saved with the dataset rather than taught here.
     saved: bool,
-    /// Shown curves and how many of them leave the envelope.
+    /// Shown curves judged.
     judged: usize,
-    outside: usize,
-    /// Shown curves by L2 distance, farthest first: (curve, distance, leaves the envelope).
-    ranking: Vec<(CurveId, f64, bool)>,
+    /// Shown curves by L2 distance, farthest first.
+    ranking: Vec<(CurveId, f64)>,
     /// Among the top (as many as there are fails): how many fail by the label, of how many.
     fails_on_top: Option<(usize, usize)>,
     elapsed_ms: f64,
@@ -54,7 +55,7 @@ pub enum QualityAction {
     Lift(CurveId),
     /// Draw this envelope (none: take it away).
     Band(Option<Band>),
-    /// Colour each curve by its verdict: `true` where it leaves the envelope.
+    /// Colour each curve by its verdict: `true` where it fails the recipe.
     ColourByVerdict(Vec<(CurveId, bool)>),
 }
 
@@ -69,7 +70,14 @@ pub struct QualityPanel {
     dx_bins: f64,
     job: Option<Receiver<Result<Judged, String>>>,
     result: Option<Result<Judged, String>>,
+    recipe: RecipeEditor,
+    /// The plot's visible range `[x_min, x_max, y_min, y_max]`: new objects go there.
+    pub view: [f64; 4],
 }
+
+/// The envelope margin's handle in the plot (the recipe's objects number theirs from 0).
+const MARGIN_HANDLE: usize = usize::MAX;
+const MARGIN_COLOUR: [u8; 3] = [80, 200, 170];
 
 impl Default for QualityPanel {
     fn default() -> Self {
@@ -83,6 +91,8 @@ impl Default for QualityPanel {
             dx_bins: 0.0,
             job: None,
             result: None,
+            recipe: RecipeEditor::default(),
+            view: [0.0, 1.0, 0.0, 1.0],
         }
     }
 }
@@ -148,6 +158,89 @@ impl QualityPanel {
         self.spawn(ctx, move || Ok(judge(&store, &shown, saved, true)));
     }
 
+    /// A recipe saved with the dataset or on the server: its objects (the envelope comes
+    /// with the reference).
+    pub fn restore_recipe(&mut self, recipe: Recipe) {
+        self.recipe.restore(recipe.name, recipe.objects);
+    }
+
+    /// The recipe judged: the user's objects and the envelope in use.
+    pub fn full_recipe(&self) -> Recipe {
+        self.recipe.recipe(self.taught().map(|t| &t.envelope))
+    }
+
+    /// The recipe's own objects, to save with a dataset (none: no object).
+    pub fn recipe_to_save(&self) -> Option<Recipe> {
+        (!self.recipe.objects().is_empty()).then(|| self.recipe.recipe(None))
+    }
+
+    /// The recipe's objects and the envelope's margin handle, to draw over the plot.
+    pub fn marks(&self) -> (Vec<Shape>, Vec<Handle>) {
+        let (shapes, mut handles) = self.recipe.marks();
+        handles.extend(self.margin_handle());
+        (shapes, handles)
+    }
+
+    /// The envelope's upper edge at the bin nearest the middle of the view, where it has one.
+    fn margin_handle(&self) -> Option<Handle> {
+        let envelope = &self.taught()?.envelope;
+        if envelope.alignment != Alignment::Absolute {
+            return None;
+        }
+        let bin = margin_bin(envelope, (self.view[0] + self.view[1]) / 2.0)?;
+        Some(Handle {
+            id: MARGIN_HANDLE,
+            at: [envelope.grid.centre(bin), envelope.upper[bin]],
+            colour: MARGIN_COLOUR,
+        })
+    }
+
+    /// A handle dragged in the plot; what the view should do.
+    pub fn drag(&mut self, handle: usize, at: [f64; 2]) -> Option<QualityAction> {
+        if self.recipe.owns(handle) {
+            self.recipe.drag(handle, at);
+            return None;
+        }
+        if handle != MARGIN_HANDLE {
+            return None;
+        }
+        let taught = self.taught()?;
+        let bin = margin_bin(&taught.envelope, (self.view[0] + self.view[1]) / 2.0)?;
+        // The upper edge is linear in the margin: find the margin that puts it at the pointer.
+        let grid = taught.envelope.grid;
+        let settings = (self.rule, self.k, self.dy, self.dx_bins);
+        let upper_with = |margin: f64| {
+            let rule = with_margin(envelope_rule(settings, &grid), margin);
+            Envelope::from_reference(&taught.reference, rule).upper[bin]
+        };
+        let base = upper_with(0.0);
+        let scale = upper_with(1.0) - base;
+        if !(scale.is_finite() && scale > 0.0) {
+            return None;
+        }
+        let margin = ((at[1] - base) / scale).max(0.0);
+        if self.rule < 2 {
+            self.k = margin;
+        } else {
+            self.dy = margin;
+        }
+        self.follow_margin()
+    }
+
+    /// Draw the envelope again from the reference when its rule or margin changed.
+    fn follow_margin(&mut self) -> Option<QualityAction> {
+        let settings = (self.rule, self.k, self.dy, self.dx_bins);
+        let Some(Ok(judged)) = &mut self.result else {
+            return None;
+        };
+        let rule = envelope_rule(settings, &judged.taught.envelope.grid);
+        if judged.taught.envelope.rule == rule {
+            return None;
+        }
+        judged.taught.envelope = Envelope::from_reference(&judged.taught.reference, rule);
+        Some(QualityAction::Band(band_of(&judged.taught.envelope)))
+    }
+
     /// The reference in use, to save with a dataset.
     pub fn taught(&self) -> Option<&TaughtReference> {
         match &self.result {
@@ -193,6 +286,9 @@ impl QualityPanel {
             match inbox.try_recv() {
                 Ok(result) => {
                     self.job = None;
+                    if let Ok(judged) = &result {
+                        self.take_rule(&judged.taught.envelope);
+                    }
                     action = Some(QualityAction::Band(
                         result
                             .as_ref()
@@ -217,7 +313,30 @@ impl QualityPanel {
                     action = Some(asked);
                 }
             });
+        if let Some(asked) = self.follow_margin() {
+            action = Some(asked);
+        }
+        // Judged again whenever the recipe or the envelope changed, folded or not.
+        let envelope = self.taught().map(|t| t.envelope.clone());
+        self.recipe.poll(ui.ctx(), store, shown, envelope.as_ref());
         action
+    }
+
+    /// The controls follow an envelope taught or saved with a dataset.
+    fn take_rule(&mut self, envelope: &Envelope) {
+        match envelope.rule {
+            EnvelopeRule::MeanSigma { k } => (self.rule, self.k) = (0, k),
+            EnvelopeRule::MedianMad { k } => (self.rule, self.k) = (1, k),
+            EnvelopeRule::MinMax { dy, dx } => {
+                self.rule = 2;
+                self.dy = dy;
+                self.dx_bins = if envelope.grid.dx > 0.0 {
+                    dx / envelope.grid.dx
+                } else {
+                    0.0
+                };
+            }
+        }
     }
 
     /// The section's controls and results, when unfolded.
@@ -290,10 +409,9 @@ impl QualityPanel {
                 ui.colored_label(ui.visuals().error_fg_color, e);
             }
             Some(Ok(judged)) => {
-                let inside = judged.judged - judged.outside;
                 // The time only on hover: the text keeps its length from run to run.
                 ui.label(format!(
-                    "Reference {} {} curves. Inside the envelope: {inside} of {} shown ({:.1} %).",
+                    "Reference {} {} curves; {} shown judged.",
                     if judged.saved {
                         "saved with the dataset, from"
                     } else {
@@ -301,11 +419,12 @@ impl QualityPanel {
                     },
                     judged.taught.reference.curves,
                     judged.judged,
-                    100.0 * inside as f64 / judged.judged.max(1) as f64
                 ))
                 .on_hover_text(format!("judged in {:.0} ms", judged.elapsed_ms));
                 if judged.taught.envelope.alignment != Alignment::Absolute {
                     ui.weak("The band is in aligned x, so it is not drawn over the curves.");
+                } else {
+                    ui.weak("Drag the band's square handle to widen or narrow it.");
                 }
                 if let Some((on_top, fails)) = judged.fails_on_top {
                     ui.label(format!(
@@ -313,24 +432,14 @@ impl QualityPanel {
                         100.0 * on_top as f64 / fails as f64
                     ));
                 }
-                if ui
-                    .button("Colour by verdict")
-                    .on_hover_text(
-                        "Red: leaves the envelope; green: stays inside. Reset colours undoes it.",
-                    )
-                    .clicked()
-                {
-                    action = Some(QualityAction::ColourByVerdict(
-                        judged
-                            .ranking
-                            .iter()
-                            .map(|&(id, _, outside)| (id, outside))
-                            .collect(),
-                    ));
-                }
                 ui.strong("Farthest from the reference");
+                let failed = self
+                    .recipe
+                    .outcome()
+                    .map(|o| o.failed())
+                    .unwrap_or_default();
                 egui::Grid::new("ranking").striped(true).show(ui, |ui| {
-                    for &(id, distance, outside) in judged.ranking.iter().take(RANKING_ROWS) {
+                    for &(id, distance) in judged.ranking.iter().take(RANKING_ROWS) {
                         if ui
                             .add(egui::Button::new(store.key(id)).small())
                             .on_hover_text("Select this curve")
@@ -339,11 +448,22 @@ impl QualityPanel {
                             action = Some(QualityAction::Lift(id));
                         }
                         ui.label(format!("{distance:.4}"));
-                        ui.label(if outside { "outside" } else { "inside" });
+                        let verdict = failed.iter().find(|(f, _)| *f == id).map(|f| f.1);
+                        ui.label(match verdict {
+                            Some(true) => "fails",
+                            Some(false) => "passes",
+                            None => "",
+                        });
                         ui.end_row();
                     }
                 });
             }
+        }
+        ui.separator();
+        if self.recipe.ui(ui, store, self.view)
+            && let Some(outcome) = self.recipe.outcome()
+        {
+            action = Some(QualityAction::ColourByVerdict(outcome.failed()));
         }
         action
     }
@@ -366,12 +486,6 @@ fn judge(
 ) -> Judged {
     let started = std::time::Instant::now();
     let is_fail = fail_of(store);
-    let recipe = Recipe {
-        name: "envelope".into(),
-        objects: vec![EvalObject::Envelope(Box::new(taught.envelope.clone()))],
-        ..Recipe::default()
-    };
-    let verdicts = evaluate_all(store, shown, &recipe);
     let distances = scores(
         store,
         shown,
@@ -379,9 +493,9 @@ fn judge(
         &taught.envelope,
         Distance::L2,
     );
-    let ranking: Vec<(CurveId, f64, bool)> = rank(&distances)
+    let ranking: Vec<(CurveId, f64)> = rank(&distances)
         .into_iter()
-        .map(|i| (shown[i], distances[i], !verdicts[i].passed()))
+        .map(|i| (shown[i], distances[i]))
         .collect();
     let fails = shown
         .iter()
@@ -399,7 +513,6 @@ fn judge(
         taught,
         saved,
         judged: shown.len(),
-        outside: verdicts.iter().filter(|v| !v.passed()).count(),
         ranking,
         fails_on_top,
         elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
@@ -416,6 +529,26 @@ fn envelope_rule((rule, k, dy, dx_bins): (usize, f64, f64, f64), grid: &BinGrid)
             dx: dx_bins * grid.dx,
         },
     }
+}
+
+/// `rule` with its margin (k, or ΔY for min/max) set to `margin`.
+fn with_margin(rule: EnvelopeRule, margin: f64) -> EnvelopeRule {
+    match rule {
+        EnvelopeRule::MeanSigma { .. } => EnvelopeRule::MeanSigma { k: margin },
+        EnvelopeRule::MedianMad { .. } => EnvelopeRule::MedianMad { k: margin },
+        EnvelopeRule::MinMax { dx, .. } => EnvelopeRule::MinMax { dy: margin, dx },
+    }
+}
+
+/// The bin with limits nearest `x`.
+fn margin_bin(envelope: &Envelope, x: f64) -> Option<usize> {
+    let grid = envelope.grid;
+    let wanted = ((x - grid.x0) / grid.dx)
+        .floor()
+        .clamp(0.0, grid.bins as f64 - 1.0) as usize;
+    (0..grid.bins)
+        .filter(|&b| !envelope.upper[b].is_nan() && !envelope.lower[b].is_nan())
+        .min_by_key(|&b| b.abs_diff(wanted))
 }
 
 /// The envelope over plot x, where it is in plot coordinates (absolute alignment).

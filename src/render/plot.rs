@@ -643,6 +643,8 @@ pub struct PlotPicks {
     pub legend_hidden: Vec<usize>,
     /// The pointer in data units, while it is over the plot.
     pub pointer: Option<[f64; 2]>,
+    /// A handle being dragged ([`PlotMarks::handles`]): its id and the pointer in data units.
+    pub handle_drag: Option<(usize, [f64; 2])>,
 }
 
 /// Lines drawn over the curves: limits (horizontal, named) and cursors (a vertical line
@@ -655,6 +657,30 @@ pub struct PlotMarks {
     pub events: Vec<(f64, bool)>,
     /// A reference's envelope: lower and upper edges (and the centre line) at each x.
     pub band: Option<Band>,
+    /// Evaluation objects (windows, lines, boxes) as outlines.
+    pub shapes: Vec<Shape>,
+    /// Points the user can drag (a shape's corners and edges); a drag comes back in
+    /// [`PlotPicks::handle_drag`] and pans nothing.
+    pub handles: Vec<Handle>,
+}
+
+/// An outline drawn over the curves, with its name written at its first point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shape {
+    pub name: String,
+    /// Polylines: each drawn separately (a box's outline, a thick entry side, …).
+    pub strokes: Vec<(Vec<[f64; 2]>, f32)>,
+    /// A closed outline filled translucent (a no-pass box).
+    pub fill: Option<Vec<[f64; 2]>>,
+    pub colour: [u8; 3],
+}
+
+/// A draggable point.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Handle {
+    pub id: usize,
+    pub at: [f64; 2],
+    pub colour: [u8; 3],
 }
 
 /// An envelope drawn over the curves: one legend entry for its edges, one for its centre.
@@ -728,6 +754,7 @@ pub fn curves_plot_with_marks_ui(
     }
     let time_axis = curves.store().axes().x_is_time;
     let shift = ui.input(|i| i.modifiers.shift);
+    let grip = HandleGrip::before(ui, curves.id);
     let mut plot = egui_plot::Plot::new(curves.id)
         // The final id, so the plot's memory (legend switches) can be read back below.
         .id(curves.id)
@@ -736,7 +763,7 @@ pub fn curves_plot_with_marks_ui(
         .allow_double_click_reset(true)
         // The wheel zooms (below); shift + drag selects instead of panning.
         .allow_scroll(false)
-        .allow_drag(!shift);
+        .allow_drag(!shift && !grip.holds());
     if time_axis {
         let zone = curves.time_zone();
         plot = plot
@@ -801,6 +828,7 @@ pub fn curves_plot_with_marks_ui(
         .hover_pos()
         .map(|pos| response.transform.value_from_position(pos))
         .map(|at| [at.x, at.y]);
+    let handle_drag = grip.after(ui, &response, &marks.handles);
     CurvesPlotResponse {
         plot: response,
         picks: PlotPicks {
@@ -809,7 +837,106 @@ pub fn curves_plot_with_marks_ui(
             boxed,
             legend_hidden,
             pointer,
+            handle_drag,
         },
+    }
+}
+
+/// Picks up a handle under the pointer (within this many points) rather than panning.
+const HANDLE_REACH_POINTS: f32 = 8.0;
+
+/// Which handle a plot's pointer is on or dragging, from the handles' screen positions of
+/// the frame before (the plot's pan is decided before this frame's transform exists).
+#[derive(Clone, Debug)]
+struct HandleGrip {
+    id: egui::Id,
+    /// The handle being dragged.
+    held: Option<usize>,
+    /// The handle under the pointer.
+    near: Option<usize>,
+}
+
+/// Handles' ids and screen positions, kept from frame to frame in egui's memory.
+#[derive(Clone, Debug, Default)]
+struct HandlesOnScreen(Vec<(usize, egui::Pos2)>);
+
+impl HandleGrip {
+    fn before(ui: &egui::Ui, plot: egui::Id) -> Self {
+        let id = plot.with("handle grip");
+        let (held, on_screen) = ui.data(|d| {
+            (
+                d.get_temp::<usize>(id),
+                d.get_temp::<Arc<HandlesOnScreen>>(id.with("on screen")),
+            )
+        });
+        let nearest = |pointer: egui::Pos2| {
+            on_screen
+                .as_ref()?
+                .0
+                .iter()
+                .map(|&(handle, pos)| (handle, pos.distance(pointer)))
+                .filter(|&(_, distance)| distance <= HANDLE_REACH_POINTS)
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(handle, _)| handle)
+        };
+        // A drag starts once the pointer has left the press: the handle is where it was pressed.
+        let (hover, pressed) = ui.input(|i| {
+            (
+                i.pointer.hover_pos(),
+                i.pointer
+                    .press_origin()
+                    .filter(|_| i.pointer.primary_down()),
+            )
+        });
+        let near = pressed.or(hover).and_then(nearest);
+        Self { id, held, near }
+    }
+
+    fn holds(&self) -> bool {
+        self.held.is_some() || self.near.is_some()
+    }
+
+    /// Remember where the handles are; the drag of a held handle, if any.
+    fn after(
+        self,
+        ui: &egui::Ui,
+        response: &egui_plot::PlotResponse<()>,
+        handles: &[Handle],
+    ) -> Option<(usize, [f64; 2])> {
+        let on_screen = HandlesOnScreen(
+            handles
+                .iter()
+                .map(|h| {
+                    let at = egui_plot::PlotPoint::new(h.at[0], h.at[1]);
+                    (h.id, response.transform.position_from_point(&at))
+                })
+                .collect(),
+        );
+        let r = &response.response;
+        let mut held = self.held;
+        if r.drag_started() {
+            held = self.near;
+        }
+        if !r.dragged() && !r.drag_started() {
+            held = None;
+        }
+        ui.data_mut(|d| {
+            d.insert_temp(self.id.with("on screen"), Arc::new(on_screen));
+            if let Some(handle) = held {
+                d.insert_temp(self.id, handle);
+            } else {
+                d.remove::<usize>(self.id);
+            }
+        });
+        if held.is_some() {
+            ui.ctx().set_cursor_icon(egui::CursorIcon::Grabbing);
+        } else if self.near.is_some() {
+            ui.ctx().set_cursor_icon(egui::CursorIcon::Grab);
+        }
+        let handle = held.filter(|_| handles.iter().any(|h| Some(h.id) == held))?;
+        let pointer = r.interact_pointer_pos()?;
+        let at = response.transform.value_from_position(pointer);
+        Some((handle, [at.x, at.y]))
     }
 }
 
@@ -838,6 +965,44 @@ fn marks_ui(plot_ui: &mut egui_plot::PlotUi<'_>, marks: &PlotMarks) {
                 .id("band centre")
                 .color(edge_colour)
                 .style(egui_plot::LineStyle::dashed_dense()),
+        );
+    }
+    for (i, shape) in marks.shapes.iter().enumerate() {
+        let [r, g, b] = shape.colour;
+        let colour = egui::Color32::from_rgb(r, g, b);
+        if let Some(outline) = &shape.fill {
+            plot_ui.polygon(
+                egui_plot::Polygon::new(String::new(), outline.clone())
+                    .id(("shape fill", i))
+                    .fill_color(egui::Color32::from_rgba_unmultiplied(r, g, b, 40))
+                    .stroke(egui::Stroke::NONE),
+            );
+        }
+        for (k, (points, width)) in shape.strokes.iter().enumerate() {
+            plot_ui.line(
+                egui_plot::Line::new(String::new(), points.clone())
+                    .id(("shape stroke", i, k))
+                    .color(colour)
+                    .width(*width),
+            );
+        }
+        if let Some(&[x, y]) = shape.strokes.first().and_then(|(p, _)| p.first()) {
+            plot_ui.text(
+                egui_plot::Text::new(String::new(), egui_plot::PlotPoint::new(x, y), &shape.name)
+                    .id(("shape name", i))
+                    .anchor(egui::Align2::LEFT_TOP)
+                    .color(colour),
+            );
+        }
+    }
+    for handle in &marks.handles {
+        let [r, g, b] = handle.colour;
+        plot_ui.points(
+            egui_plot::Points::new(String::new(), vec![handle.at])
+                .id(("handle", handle.id))
+                .shape(egui_plot::MarkerShape::Square)
+                .radius(4.0)
+                .color(egui::Color32::from_rgb(r, g, b)),
         );
     }
     let limit_colour = egui::Color32::from_rgb(230, 150, 30);

@@ -76,6 +76,68 @@ fn column(name: &str, type_name: &str) -> ColumnInfo {
     }
 }
 
+/// A recipe over the one cycle the modern check inserts (samples 1, 2, 3 at x 0, 0.5, 1), every
+/// object failing it, checked against the client here and run in chdb by the caller.
+fn verdicts_sql(
+    curves: &lyceum::source::clickhouse::schema::ValidatedMapping,
+) -> lyceum::source::clickhouse::plan::BoundSql {
+    use lyceum::curves::CurveStoreBuilder;
+    use lyceum::curves::quality::{
+        Alignment, BinGrid, DataRect, Envelope, EnvelopeRule, EvalObject, Recipe, evaluate_all,
+    };
+    let recipe = Recipe {
+        objects: vec![
+            // Sample 3 (y 3 at x 1) is above 2.5.
+            EvalObject::MinMax {
+                x_min: 0.4,
+                x_max: 1.1,
+                y_low: None,
+                y_high: Some(2.5),
+            },
+            // The first segment passes y 1.2–1.4 over x 0.1–0.2, no sample in the box.
+            EvalObject::NoPass {
+                rect: DataRect {
+                    x_min: 0.1,
+                    x_max: 0.2,
+                    y_min: 1.1,
+                    y_max: 1.3,
+                },
+            },
+            // Aligned on the peak (x 1): sample 2 lands in bin 1, above its 1.5.
+            EvalObject::Envelope(Box::new(Envelope {
+                grid: BinGrid {
+                    x0: -1.25,
+                    dx: 0.5,
+                    bins: 3,
+                },
+                alignment: Alignment::Peak,
+                rule: EnvelopeRule::MinMax { dy: 0.0, dx: 0.0 },
+                lower: vec![0.0; 3],
+                upper: vec![2.0, 1.5, 5.0],
+            })),
+        ],
+        ..Recipe::default()
+    };
+    let mut b = CurveStoreBuilder::new(&[]);
+    b.push_uniform("1", &[], 0.0, 0.5, &[1.0, 2.0, 3.0])
+        .unwrap();
+    let store = b.finish().unwrap();
+    let failed: Vec<usize> = evaluate_all(&store, &[0], &recipe)[0]
+        .failures
+        .iter()
+        .map(|f| f.object)
+        .collect();
+    assert_eq!(failed, [0, 1, 2]);
+    lyceum::source::clickhouse::verdicts::history_sql(
+        curves,
+        &CurveSelection::default(),
+        &recipe,
+        Some("station"),
+        Some("cycle_time"),
+    )
+    .unwrap()
+}
+
 #[test]
 fn modern_schema_probe_and_queries_run_on_clickhouse_26() {
     let caps = Capabilities::modern(ServerVersion {
@@ -165,8 +227,13 @@ fn modern_schema_probe_and_queries_run_on_clickhouse_26() {
         "SELECT argMinMerge(first_value), maxMerge(max_value), countMerge(samples) FROM factory.sensor_readings_1m".to_owned(),
         PROBE_SQL.to_owned(),
         POLICIES_SQL.to_owned(),
+        verdicts_sql(&curves).display(),
     ]);
-    let out = run_in_chdb(&statements);
+    let mut out = run_in_chdb(&statements);
+    // A recipe judged in the server, on the same cycle: every object fails it, as in the client.
+    let verdicts = out.pop().unwrap();
+    let hour = 1_793_577_601 / 3600 * 3600;
+    assert_eq!(verdicts.trim(), format!("L1-S01\t{hour}\t1\t0\t[1,1,1]"));
     let n = out.len();
     // One sensor, 360 readings in 180 s; one cycle of 3 samples in the row range.
     assert_eq!(out[n - 7].trim(), "1\t360");

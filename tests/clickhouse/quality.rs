@@ -7,7 +7,8 @@
 use lyceum::curves::CurveId;
 use lyceum::curves::quality::{Alignment, BinGrid, Reference, teach};
 use lyceum::source::clickhouse::ddl;
-use lyceum::source::clickhouse::{CurveQuery, CurveSelection, FetchOptions};
+use lyceum::source::clickhouse::schema::ValidatedMapping;
+use lyceum::source::clickhouse::{Connection, CurveQuery, CurveSelection, FetchOptions};
 use lyceum::source::demo::{Plant, PlantConfig};
 
 use crate::support::ClickHouseServer;
@@ -33,24 +34,34 @@ fn assert_agree(client: &Reference, server: &Reference) {
     }
 }
 
+/// A demo plant of `curves` × `samples` over `days` seeded into `database`, and its process
+/// curves' mapping checked there.
+async fn seeded(
+    server: &ClickHouseServer,
+    database: &str,
+    (curves, samples, days): (usize, usize, f64),
+) -> (Connection, ValidatedMapping, Plant) {
+    let plant = Plant::new(PlantConfig {
+        curves,
+        samples,
+        sensors: 2,
+        days,
+        ..PlantConfig::default()
+    });
+    let c = server.connect(database).await;
+    c.seed_demo_plant(database, &plant, false, |_| {})
+        .await
+        .unwrap();
+    let validated = ddl::process_curves_mapping(database)
+        .validate(&c.list_columns(database, "process_curves").await.unwrap())
+        .unwrap();
+    (c, validated, plant)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reference_taught_in_clickhouse_equals_the_clients() {
     let server = ClickHouseServer::start();
-    let c = server.connect("quality").await;
-    let plant = Plant::new(PlantConfig {
-        curves: 600,
-        samples: 400,
-        sensors: 2,
-        days: 0.01,
-        ..PlantConfig::default()
-    });
-    c.seed_demo_plant("quality", &plant, false, |_| {})
-        .await
-        .unwrap();
-    let mapping = ddl::process_curves_mapping("quality");
-    let validated = mapping
-        .validate(&c.list_columns("quality", "process_curves").await.unwrap())
-        .unwrap();
+    let (c, validated, plant) = seeded(&server, "quality", (600, 400, 0.01)).await;
     let store = plant.process_curves().unwrap();
     let program = store.label("program", 0).unwrap().to_owned();
     let selection = CurveSelection {
@@ -95,6 +106,139 @@ async fn a_reference_taught_in_clickhouse_equals_the_clients() {
         .unwrap_err();
     assert!(
         refused.to_string().contains("runs in the client"),
+        "{refused}"
+    );
+}
+
+/// A recipe judged in ClickHouse over every cycle (`Connection::judge_history`) against the
+/// client's `evaluate_all` over the same cycles fetched: the same yield overall, per object,
+/// per station and per hour, for min/max ranges, no-pass boxes and envelopes under each
+/// alignment the server runs; windows and lines are refused with the reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recipe_judged_in_clickhouse_gives_the_clients_yields() {
+    use lyceum::curves::quality::yields::{by_hour, by_label};
+    use lyceum::curves::quality::{
+        DataRect, Envelope, EnvelopeRule, EvalObject, Recipe, evaluate_all,
+    };
+
+    let server = ClickHouseServer::start();
+    let (c, validated, _) = seeded(&server, "verdicts", (800, 300, 0.5)).await;
+    let all = c
+        .fetch_curves(
+            &CurveQuery::arrays(&validated, &CurveSelection::default()).unwrap(),
+            FetchOptions::default(),
+        )
+        .await
+        .unwrap();
+    let program = all.label("program", 0).unwrap().to_owned();
+    let selection = CurveSelection {
+        equals: vec![("program".into(), program.clone())],
+        ..CurveSelection::default()
+    };
+    let fetched = c
+        .fetch_curves(
+            &CurveQuery::arrays(&validated, &selection).unwrap(),
+            FetchOptions::default(),
+        )
+        .await
+        .unwrap();
+    let ids: Vec<CurveId> = (0..fetched.len() as CurveId).collect();
+    let ok: Vec<CurveId> = ids
+        .iter()
+        .copied()
+        .filter(|&id| fetched.label("result", id) == Some("OK"))
+        .collect();
+    for alignment in [Alignment::Absolute, Alignment::Peak, Alignment::Final] {
+        let grid = BinGrid::spanning(&fetched, &ok, alignment, 120).unwrap();
+        let reference = teach(&fetched, &ok, alignment, grid, &[]);
+        let envelope = Envelope::from_reference(&reference, EnvelopeRule::MeanSigma { k: 2.5 });
+        let bin = grid.bins / 2;
+        let (low, high) = (reference.min[bin], reference.max[bin]);
+        let at = |share: f64| {
+            let x = fetched.x_at(0, 0);
+            x + share * (fetched.x_at(0, fetched.y(0).len() - 1) - x)
+        };
+        let recipe = Recipe {
+            name: "history".into(),
+            objects: vec![
+                EvalObject::Envelope(Box::new(envelope)),
+                // Limits inside the taught spread, so some cycles fail each.
+                EvalObject::MinMax {
+                    x_min: at(0.4),
+                    x_max: at(0.6),
+                    y_low: Some(low + 0.2 * (high - low)),
+                    y_high: Some(high - 0.1 * (high - low)),
+                },
+                EvalObject::NoPass {
+                    rect: DataRect {
+                        x_min: at(0.45),
+                        x_max: at(0.55),
+                        y_min: high - 0.15 * (high - low),
+                        y_max: high + 1.0,
+                    },
+                },
+            ],
+            ..Recipe::default()
+        };
+        let verdicts = evaluate_all(&fetched, &ids, &recipe);
+        let passed: Vec<bool> = verdicts.iter().map(|v| v.passed()).collect();
+        let server_side = c
+            .judge_history(
+                &validated,
+                &selection,
+                &recipe,
+                Some("station"),
+                Some("cycle_time"),
+            )
+            .await
+            .unwrap();
+        let fails: Vec<u64> = (0..recipe.objects.len())
+            .map(|k| {
+                verdicts
+                    .iter()
+                    .filter(|v| v.failures.iter().any(|f| f.object == k))
+                    .count() as u64
+            })
+            .collect();
+        assert!(
+            fails.iter().all(|&f| f > 0 && f < ids.len() as u64),
+            "{alignment:?}: every object fails some cycles and passes others: {fails:?}"
+        );
+        assert_eq!(server_side.fails_per_object, fails, "{alignment:?}");
+        assert_eq!(server_side.overall.judged, ids.len());
+        assert_eq!(
+            server_side.overall.passed,
+            passed.iter().filter(|&&p| p).count(),
+            "{alignment:?}"
+        );
+        assert_eq!(
+            server_side.by_group,
+            by_label(&fetched, &ids, &passed, "station")
+        );
+        let hours = by_hour(&fetched, &ids, &passed, "cycle_time");
+        assert!(hours.len() > 3, "{hours:?}");
+        assert_eq!(server_side.by_hour, hours);
+    }
+    // Windows count sides along the curve: the client's, said so.
+    let window = Recipe {
+        objects: vec![EvalObject::Window {
+            rect: DataRect {
+                x_min: 0.0,
+                x_max: 1.0,
+                y_min: 0.0,
+                y_max: 1.0,
+            },
+            entry: lyceum::curves::quality::Side::Left,
+            exit: lyceum::curves::quality::Side::Right,
+        }],
+        ..Recipe::default()
+    };
+    let refused = c
+        .judge_history(&validated, &selection, &window, None, None)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("judged in the client"),
         "{refused}"
     );
 }

@@ -17,10 +17,12 @@
 //! it first reaches each of the recipe's levels. A [`Recipe`] is a named list of objects
 //! (per program); [`evaluate_all`] runs one over many curves in parallel.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::reference::{Envelope, first_crossing};
+use super::reference::{Envelope, first_crossing, sample_step};
 use crate::curves::{CurveId, CurveStore};
 
 /// A side of a window box.
@@ -182,70 +184,114 @@ pub struct Recipe {
     pub levels: Vec<f64>,
 }
 
-/// The samples of curve `id` as points, NaN y marking breaks.
-fn points(store: &CurveStore, id: CurveId) -> Vec<(f64, f64)> {
-    let y = store.y(id);
-    match store.sampling(id) {
-        crate::curves::Sampling::Uniform { x0, dx } => y
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| (x0 + i as f64 * dx, f64::from(v)))
-            .collect(),
-        crate::curves::Sampling::Explicit => store
-            .x_explicit(id)
-            .unwrap_or_default()
-            .iter()
-            .zip(y)
-            .map(|(&x, &v)| (x, f64::from(v)))
-            .collect(),
+/// A curve's samples read in place (no copy): x from its sampling, y widened to f64.
+#[derive(Clone, Copy)]
+struct Samples<'a> {
+    y: &'a [f32],
+    x: Xs<'a>,
+    /// Whether x grows along the curve, so a window can look at its own stretch only.
+    increasing: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Xs<'a> {
+    Uniform { x0: f64, dx: f64 },
+    Explicit(&'a [f64]),
+}
+
+impl<'a> Samples<'a> {
+    fn of(store: &'a CurveStore, id: CurveId) -> Self {
+        let y = store.y(id);
+        match store.sampling(id) {
+            crate::curves::Sampling::Uniform { x0, dx } => Self {
+                y,
+                x: Xs::Uniform { x0, dx },
+                increasing: dx > 0.0,
+            },
+            crate::curves::Sampling::Explicit => {
+                let x = store.x_explicit(id).unwrap_or_default();
+                Self {
+                    y: &y[..x.len().min(y.len())],
+                    x: Xs::Explicit(x),
+                    increasing: x.windows(2).all(|w| w[0] < w[1]),
+                }
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.y.len()
+    }
+
+    fn at(&self, i: usize) -> (f64, f64) {
+        let x = match self.x {
+            Xs::Uniform { x0, dx } => x0 + i as f64 * dx,
+            Xs::Explicit(x) => x[i],
+        };
+        (x, f64::from(self.y[i]))
+    }
+
+    /// The indices that can reach x in `lo..=hi` (with one sample beyond each end, for the
+    /// segments crossing in) when x grows; all of them otherwise.
+    fn stretch(&self, lo: f64, hi: f64) -> Range<usize> {
+        let n = self.len();
+        if !self.increasing {
+            return 0..n;
+        }
+        let (start, end) = match self.x {
+            Xs::Uniform { x0, dx } => {
+                // One extra sample each side covers rounding at the edges.
+                let index = |x: f64| ((x - x0) / dx).floor().clamp(-1.0, n as f64) as isize;
+                (
+                    (index(lo) - 1).max(0) as usize,
+                    ((index(hi) + 2).max(0) as usize).min(n),
+                )
+            }
+            Xs::Explicit(x) => (
+                x.partition_point(|&v| v < lo).saturating_sub(1),
+                (x.partition_point(|&v| v <= hi) + 1).min(n),
+            ),
+        };
+        start..end.max(start)
+    }
+
+    fn points(&self, range: Range<usize>) -> impl Iterator<Item = (f64, f64)> + '_ {
+        range.map(|i| self.at(i))
+    }
+
+    /// Consecutive sample pairs within `range` not broken by a NaN.
+    fn segments(&self, range: Range<usize>) -> impl Iterator<Item = ((f64, f64), (f64, f64))> + '_ {
+        let start = range.start;
+        (start + 1..range.end.max(start + 1))
+            .map(|i| (self.at(i - 1), self.at(i)))
+            .filter(|(a, b)| !a.1.is_nan() && !b.1.is_nan())
+    }
+
+    fn first_valid(&self) -> Option<(f64, f64)> {
+        self.y.iter().position(|v| !v.is_nan()).map(|i| self.at(i))
     }
 }
 
-/// The part of `p` that can reach x in `lo..=hi` when x only grows along the curve (one
-/// sample beyond each end, for the segments crossing in); all of `p` otherwise. A window,
-/// box or vertical line then looks at its own stretch of a long curve only.
-fn stretch(p: &[(f64, f64)], increasing: bool, lo: f64, hi: f64) -> &[(f64, f64)] {
-    if !increasing {
-        return p;
-    }
-    let start = p.partition_point(|q| q.0 < lo).saturating_sub(1);
-    let end = (p.partition_point(|q| q.0 <= hi) + 1).min(p.len());
-    &p[start..end.max(start)]
-}
-
-/// Whether x grows along the curve (uniform sampling with a positive step, or stored x in
-/// increasing order).
-fn increasing(p: &[(f64, f64)]) -> bool {
-    p.windows(2).all(|w| w[0].0 < w[1].0)
-}
-
-/// Consecutive sample pairs not broken by a NaN.
-fn segments(p: &[(f64, f64)]) -> impl Iterator<Item = ((f64, f64), (f64, f64))> + '_ {
-    p.windows(2)
-        .map(|w| (w[0], w[1]))
-        .filter(|(a, b)| !a.1.is_nan() && !b.1.is_nan())
-}
-
-/// `first`: the curve's first valid sample (`p` may be only the stretch near the window).
+/// The window rule over the samples in `range` (the stretch near the window).
 fn window(
-    first: Option<(f64, f64)>,
-    p: &[(f64, f64)],
+    s: &Samples<'_>,
+    range: Range<usize>,
     rect: &DataRect,
     entry: Side,
     exit: Side,
 ) -> Option<String> {
-    let starts_inside = first.is_some_and(|(x, y)| rect.contains(x, y));
-    if starts_inside {
+    if s.first_valid().is_some_and(|(x, y)| rect.contains(x, y)) {
         return Some("starts inside the window".into());
     }
+    // At most two of each are told apart: once, or how many times.
     let (mut entries, mut exits) = (Vec::new(), Vec::new());
-    for (a, b) in segments(p) {
+    for (a, b) in s.segments(range.clone()) {
         if let Some((inward, outward)) = rect.clip(a, b) {
             entries.extend(inward);
             exits.extend(outward);
         }
     }
-    let lone_inside = p.len() == 1 && p.iter().all(|&(x, y)| rect.contains(x, y));
+    let lone_inside = s.len() == 1 && s.points(range).all(|(x, y)| rect.contains(x, y));
     match (entries.as_slice(), exits.as_slice()) {
         ([], _) if !lone_inside => Some("never enters the window".into()),
         ([], _) => Some("starts inside the window".into()),
@@ -262,11 +308,11 @@ fn window(
     }
 }
 
-fn line(p: &[(f64, f64)], line: &Line) -> Option<String> {
+fn line(s: &Samples<'_>, range: Range<usize>, line: &Line) -> Option<String> {
     // (coordinate across the line, coordinate along it)
     let split = |p: (f64, f64)| if line.vertical { p } else { (p.1, p.0) };
     let mut crossings = Vec::new();
-    for (a, b) in segments(p) {
+    for (a, b) in s.segments(range) {
         let ((a_across, a_along), (b_across, b_along)) = (split(a), split(b));
         let (da, db) = (a_across - line.at, b_across - line.at);
         let direction = if da < 0.0 && db >= 0.0 {
@@ -293,9 +339,9 @@ fn line(p: &[(f64, f64)], line: &Line) -> Option<String> {
     }
 }
 
-fn no_pass(p: &[(f64, f64)], rect: &DataRect) -> Option<String> {
-    let touches = p.iter().any(|&(x, y)| rect.contains(x, y))
-        || segments(p).any(|(a, b)| rect.clip(a, b).is_some());
+fn no_pass(s: &Samples<'_>, range: Range<usize>, rect: &DataRect) -> Option<String> {
+    let touches = s.points(range.clone()).any(|(x, y)| rect.contains(x, y))
+        || s.segments(range).any(|(a, b)| rect.clip(a, b).is_some());
     touches.then(|| "passes through the no-pass box".into())
 }
 
@@ -303,44 +349,44 @@ fn no_pass(p: &[(f64, f64)], rect: &DataRect) -> Option<String> {
 fn envelope(
     store: &CurveStore,
     id: CurveId,
-    p: &[(f64, f64)],
+    s: &Samples<'_>,
     envelope: &Envelope,
 ) -> Option<(f64, f64)> {
     let shift = envelope.alignment.shift(store, id)?;
+    let grid = envelope.grid.lookup();
+    let n = s.len();
     let mut first = None;
     let mut area = 0.0;
-    for (i, &(x, y)) in p.iter().enumerate() {
-        let Some((lo, hi)) = envelope.at(x - shift) else {
+    for i in 0..n {
+        let (x, y) = s.at(i);
+        let Some(bin) = grid.bin(x - shift) else {
             continue;
         };
-        let excess = if y > hi {
+        let (lo, hi) = (envelope.lower[bin], envelope.upper[bin]);
+        // A NaN limit (no limit in that bin) compares false: nothing is outside it.
+        let excess = if y > hi && !lo.is_nan() {
             y - hi
-        } else if y < lo {
+        } else if y < lo && !hi.is_nan() {
             lo - y
         } else {
-            0.0
+            continue;
         };
-        if excess > 0.0 {
-            first.get_or_insert(x);
-            let step = p.get(i + 1).map_or_else(
-                || i.checked_sub(1).map_or(0.0, |j| x - p[j].0),
-                |next| next.0 - x,
-            );
-            area += excess * step.abs();
-        }
+        first.get_or_insert(x);
+        area += excess * sample_step(n, i, |k| s.at(k).0);
     }
     first.map(|x| (x, area))
 }
 
 fn min_max(
-    p: &[(f64, f64)],
+    s: &Samples<'_>,
+    range: Range<usize>,
     x_range: (f64, f64),
     y_low: Option<f64>,
     y_high: Option<f64>,
 ) -> Option<String> {
-    let ys = p
-        .iter()
-        .filter(|&&(x, y)| !y.is_nan() && (x_range.0..=x_range.1).contains(&x))
+    let ys = s
+        .points(range)
+        .filter(|&(x, y)| !y.is_nan() && (x_range.0..=x_range.1).contains(&x))
         .map(|p| p.1);
     let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| {
         (lo.min(y), hi.max(y))
@@ -363,15 +409,20 @@ fn min_max(
 
 /// Peak, end and the first crossing of each level.
 pub fn process_values(store: &CurveStore, id: CurveId, levels: &[f64]) -> ProcessValues {
-    let p = points(store, id);
-    values_of(store, id, &p, levels)
+    values_of(store, id, &Samples::of(store, id), levels)
 }
 
-fn values_of(store: &CurveStore, id: CurveId, p: &[(f64, f64)], levels: &[f64]) -> ProcessValues {
-    let valid = || p.iter().copied().filter(|p| !p.1.is_nan());
+fn values_of(store: &CurveStore, id: CurveId, s: &Samples<'_>, levels: &[f64]) -> ProcessValues {
+    // The first highest sample; the last valid one.
+    let mut peak: Option<(usize, f32)> = None;
+    for (i, &v) in s.y.iter().enumerate() {
+        if !v.is_nan() && peak.is_none_or(|(_, best)| v > best) {
+            peak = Some((i, v));
+        }
+    }
     ProcessValues {
-        peak: valid().max_by(|a, b| a.1.total_cmp(&b.1)),
-        end: valid().next_back(),
+        peak: peak.map(|(i, _)| s.at(i)),
+        end: s.y.iter().rposition(|v| !v.is_nan()).map(|i| s.at(i)),
         crossings: levels
             .iter()
             .map(|&level| first_crossing(store, id, level))
@@ -381,28 +432,24 @@ fn values_of(store: &CurveStore, id: CurveId, p: &[(f64, f64)], levels: &[f64]) 
 
 /// Judge curve `id` by `recipe`.
 pub fn evaluate(store: &CurveStore, id: CurveId, recipe: &Recipe) -> Verdict {
-    let p = points(store, id);
-    let increasing = match store.sampling(id) {
-        crate::curves::Sampling::Uniform { dx, .. } => dx > 0.0,
-        crate::curves::Sampling::Explicit => increasing(&p),
-    };
-    let near = |lo: f64, hi: f64| stretch(&p, increasing, lo, hi);
+    let s = Samples::of(store, id);
     let failures = recipe
         .objects
         .iter()
         .enumerate()
         .filter_map(|(object, o)| {
             let (reason, outside) = match o {
-                EvalObject::Window { rect, entry, exit } => {
-                    let first = p.iter().copied().find(|q| !q.1.is_nan());
-                    let stretch = near(rect.x_min, rect.x_max);
-                    (window(first, stretch, rect, *entry, *exit)?, None)
+                EvalObject::Window { rect, entry, exit } => (
+                    window(&s, s.stretch(rect.x_min, rect.x_max), rect, *entry, *exit)?,
+                    None,
+                ),
+                EvalObject::Line(l) if l.vertical => (line(&s, s.stretch(l.at, l.at), l)?, None),
+                EvalObject::Line(l) => (line(&s, 0..s.len(), l)?, None),
+                EvalObject::NoPass { rect } => {
+                    (no_pass(&s, s.stretch(rect.x_min, rect.x_max), rect)?, None)
                 }
-                EvalObject::Line(l) if l.vertical => (line(near(l.at, l.at), l)?, None),
-                EvalObject::Line(l) => (line(&p, l)?, None),
-                EvalObject::NoPass { rect } => (no_pass(near(rect.x_min, rect.x_max), rect)?, None),
                 EvalObject::Envelope(e) => {
-                    let (x, area) = envelope(store, id, &p, e)?;
+                    let (x, area) = envelope(store, id, &s, e)?;
                     (
                         format!("leaves the envelope at x = {x:.4}"),
                         Some((x, area)),
@@ -414,7 +461,13 @@ pub fn evaluate(store: &CurveStore, id: CurveId, recipe: &Recipe) -> Verdict {
                     y_low,
                     y_high,
                 } => (
-                    min_max(near(*x_min, *x_max), (*x_min, *x_max), *y_low, *y_high)?,
+                    min_max(
+                        &s,
+                        s.stretch(*x_min, *x_max),
+                        (*x_min, *x_max),
+                        *y_low,
+                        *y_high,
+                    )?,
                     None,
                 ),
             };
@@ -427,7 +480,7 @@ pub fn evaluate(store: &CurveStore, id: CurveId, recipe: &Recipe) -> Verdict {
         .collect();
     Verdict {
         failures,
-        values: values_of(store, id, &p, &recipe.levels),
+        values: values_of(store, id, &s, &recipe.levels),
     }
 }
 
@@ -632,5 +685,83 @@ mod tests {
         assert_eq!(v.values.peak, Some((1.0, 3.0)));
         assert_eq!(v.values.end, Some((3.0, 0.5)));
         assert_eq!(v.values.crossings, [Some(0.0 + 1.5 / 2.5)]);
+    }
+
+    /// The envelope rule sample by sample, as written in the module doc.
+    fn envelope_per_sample(store: &CurveStore, id: CurveId, e: &Envelope) -> Option<(f64, f64)> {
+        let shift = e.alignment.shift(store, id)?;
+        let y = store.y(id);
+        let mut first = None;
+        let mut area = 0.0;
+        for i in 0..y.len() {
+            let x = store.x_at(id, i);
+            let Some((lo, hi)) = e.at(x - shift) else {
+                continue;
+            };
+            let v = f64::from(y[i]);
+            let excess = if v > hi {
+                v - hi
+            } else if v < lo {
+                lo - v
+            } else {
+                continue;
+            };
+            first.get_or_insert(x);
+            area += excess * sample_step(y.len(), i, |k| store.x_at(id, k));
+        }
+        first.map(|x| (x, area))
+    }
+
+    #[test]
+    fn envelope_without_division_equals_the_per_sample_rule() {
+        use super::super::reference::{Alignment, BinGrid, EnvelopeRule};
+        let mut b = CurveStoreBuilder::new(&[]);
+        // Steps that do and do not divide the bins, starts off the grid, a NaN, one sample.
+        for (k, (x0, dx, n)) in [
+            (0.0, 0.1, 500),
+            (-3.3, 0.07, 701),
+            (0.05, 1.0 / 3.0, 90),
+            (10.0, 0.25, 1),
+            (1.0, 0.013, 1_999),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let y: Vec<f32> = (0..n)
+                .map(|i| {
+                    if i == 37 {
+                        f32::NAN
+                    } else {
+                        ((i as f32 * 0.37 + k as f32).sin() * 3.0) + (i % 7) as f32 * 0.1
+                    }
+                })
+                .collect();
+            b.push_uniform(format!("c{k}"), &[], x0, dx, &y).unwrap();
+        }
+        let store = b.finish().unwrap();
+        for alignment in [Alignment::Absolute, Alignment::Peak] {
+            let lower: Vec<f64> = (0..37).map(|i| -2.0 + (i % 5) as f64 * 0.3).collect();
+            let mut upper: Vec<f64> = (0..37).map(|i| 2.0 - (i % 3) as f64 * 0.4).collect();
+            upper[4] = f64::NAN;
+            let e = Envelope {
+                grid: BinGrid {
+                    x0: -1.7,
+                    dx: 0.77,
+                    bins: 37,
+                },
+                alignment,
+                rule: EnvelopeRule::MinMax { dy: 0.0, dx: 0.0 },
+                lower,
+                upper,
+            };
+            for id in 0..store.len() as CurveId {
+                let s = Samples::of(&store, id);
+                assert_eq!(
+                    envelope(&store, id, &s, &e),
+                    envelope_per_sample(&store, id, &e),
+                    "curve {id}, {alignment:?}"
+                );
+            }
+        }
     }
 }

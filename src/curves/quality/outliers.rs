@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::reference::{Envelope, Reference};
+use super::reference::{Envelope, Reference, sample_step};
 use crate::curves::{CurveId, CurveStore};
 
 /// A distance from normal.
@@ -27,6 +27,7 @@ pub fn scores(
     envelope: &Envelope,
     distance: Distance,
 ) -> Vec<f64> {
+    let grid = reference.grid.lookup();
     ids.par_iter()
         .map(|&id| {
             let Some(shift) = reference.alignment.shift(store, id) else {
@@ -36,7 +37,7 @@ pub fn scores(
             let (mut sum, mut n, mut worst, mut area) = (0.0, 0usize, 0.0f64, 0.0);
             for (i, &v) in y.iter().enumerate() {
                 let x = store.x_at(id, i);
-                let Some(bin) = reference.grid.bin(x - shift) else {
+                let Some(bin) = grid.bin(x - shift) else {
                     continue;
                 };
                 let (v, mean) = (f64::from(v), reference.mean[bin]);
@@ -50,14 +51,7 @@ pub fn scores(
                 let (lo, hi) = (envelope.lower[bin], envelope.upper[bin]);
                 let excess = (v - hi).max(lo - v).max(0.0);
                 if excess > 0.0 {
-                    let step = if i + 1 < y.len() {
-                        store.x_at(id, i + 1) - x
-                    } else if i > 0 {
-                        x - store.x_at(id, i - 1)
-                    } else {
-                        0.0
-                    };
-                    area += excess * step.abs();
+                    area += excess * sample_step(y.len(), i, |k| store.x_at(id, k));
                 }
             }
             if n == 0 {

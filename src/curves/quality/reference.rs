@@ -83,6 +83,19 @@ impl Alignment {
     }
 }
 
+/// The x width sample `i` of `len` stands for in an area: the step to the next sample (the
+/// last: from the one before; a lone sample: none). `x_at` gives a sample's x.
+pub(crate) fn sample_step(len: usize, i: usize, x_at: impl Fn(usize) -> f64) -> f64 {
+    let step = if i + 1 < len {
+        x_at(i + 1) - x_at(i)
+    } else if i > 0 {
+        x_at(i) - x_at(i - 1)
+    } else {
+        0.0
+    };
+    step.abs()
+}
+
 /// The x where curve `id` first reaches `level` (linear between samples).
 pub fn first_crossing(store: &CurveStore, id: CurveId, level: f64) -> Option<f64> {
     let y = store.y(id);
@@ -103,6 +116,29 @@ pub fn first_crossing(store: &CurveStore, id: CurveId, level: f64) -> Option<f64
         }
     }
     None
+}
+
+/// [`BinGrid::bin`] by a multiplication with the reciprocal of the bin width. Where the
+/// product lies within rounding of a bin edge the division decides, so every answer is the
+/// division's: elsewhere both are within a few ulps of the true quotient, on the same side
+/// of every integer.
+#[derive(Clone, Copy, Debug)]
+pub struct BinLookup {
+    grid: BinGrid,
+    per_dx: f64,
+}
+
+impl BinLookup {
+    #[inline]
+    pub fn bin(&self, x: f64) -> Option<usize> {
+        let u = (x - self.grid.x0) * self.per_dx;
+        let b = u.floor();
+        let margin = 1e-9 * u.abs().max(1.0);
+        if u - b < margin || b + 1.0 - u < margin {
+            return self.grid.bin(x);
+        }
+        (b >= 0.0 && (b as usize) < self.grid.bins).then_some(b as usize)
+    }
 }
 
 /// Bins of width `dx` from `x0`.
@@ -146,6 +182,14 @@ impl BinGrid {
     pub fn bin(&self, x: f64) -> Option<usize> {
         let b = ((x - self.x0) / self.dx).floor();
         (b >= 0.0 && (b as usize) < self.bins).then_some(b as usize)
+    }
+
+    /// [`Self::bin`] for many x: the same answers, without a division per call.
+    pub fn lookup(&self) -> BinLookup {
+        BinLookup {
+            grid: *self,
+            per_dx: 1.0 / self.dx,
+        }
     }
 
     /// The centre of bin `i`.
@@ -209,9 +253,10 @@ fn for_each_binned(
     mut f: impl FnMut(usize, f32),
 ) {
     let y = store.y(id);
+    let lookup = grid.lookup();
     let mut visit = |x: f64, v: f32| {
         if !v.is_nan()
-            && let Some(b) = grid.bin(x - shift)
+            && let Some(b) = lookup.bin(x - shift)
         {
             f(b, v);
         }
@@ -513,5 +558,44 @@ mod tests {
         assert_eq!(Alignment::Trigger { level: 50.0 }.shift(&s, 1), None);
         assert_eq!(Alignment::Peak.shift(&s, 0), Some(3.0));
         assert_eq!(Alignment::Final.shift(&s, 1), Some(3.0));
+    }
+
+    #[test]
+    fn the_bin_lookup_answers_as_the_division_does() {
+        for grid in [
+            BinGrid {
+                x0: 0.0,
+                dx: 0.1,
+                bins: 1000,
+            },
+            BinGrid {
+                x0: -3.3,
+                dx: 1.0 / 3.0,
+                bins: 77,
+            },
+            BinGrid {
+                x0: 1.7e9,
+                dx: 0.77,
+                bins: 5000,
+            },
+        ] {
+            let lookup = grid.lookup();
+            for i in -50..(grid.bins as i64 + 50) {
+                // Exactly on, just beside and between the edges.
+                let edge = grid.x0 + i as f64 * grid.dx;
+                for x in [
+                    edge,
+                    edge.next_up(),
+                    edge.next_down(),
+                    edge + grid.dx * 0.37,
+                    grid.x0 + (i as f64 + 0.999_999_999_9) * grid.dx,
+                ] {
+                    assert_eq!(lookup.bin(x), grid.bin(x), "{grid:?} at {x}");
+                }
+            }
+            for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                assert_eq!(lookup.bin(x), grid.bin(x));
+            }
+        }
     }
 }

@@ -19,11 +19,13 @@ pub mod error;
 pub mod import;
 pub mod insert;
 pub mod plan;
+pub mod recipes;
 pub mod reference;
 pub mod rowbinary;
 pub mod schema;
 pub mod seed;
 pub mod tls;
+pub mod verdicts;
 
 pub use capabilities::{Capabilities, ServerVersion, StoragePolicy};
 pub use connection::{Budget, Connection, ConnectionProfile};

@@ -172,7 +172,7 @@ fn mapping_axes(m: &ValidatedMapping, x_name: &str) -> Axes {
 }
 
 /// A Float64 expression of an axis column, in seconds for times.
-fn x_as_f64(sql: &mut BoundSql, column: &ColumnInfo) {
+pub(super) fn x_as_f64(sql: &mut BoundSql, column: &ColumnInfo) {
     match column.kind {
         ColumnKind::DateTime => sql
             .push("toFloat64(toUInt32(")
@@ -251,7 +251,15 @@ fn label_array(sql: &mut BoundSql, labels: &[ColumnInfo]) {
         if i > 0 {
             sql.push(", ");
         }
-        sql.push("toString(").column(&label.name).push(")");
+        // Times as UTC text whatever the server's zone (`yields::parse_time_secs` reads UTC).
+        let zone = match label.kind {
+            ColumnKind::DateTime | ColumnKind::DateTime64 { .. } => ", 'UTC'",
+            _ => "",
+        };
+        sql.push("toString(")
+            .column(&label.name)
+            .push(zone)
+            .push(")");
     }
     sql.push("]");
 }

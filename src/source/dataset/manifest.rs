@@ -155,6 +155,9 @@ pub struct SavedView {
     /// the same limits (absent in datasets saved before).
     #[serde(default)]
     pub reference: Option<Box<TaughtReference>>,
+    /// The recipe's own windows, lines and boxes (the envelope is the reference's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<crate::curves::quality::Recipe>,
 }
 
 /// A reference and the envelope drawn from it.
