@@ -288,33 +288,11 @@ pub fn run_app(scale: f64, clickhouse: Option<&str>) -> Result<Vec<AppRow>, Benc
 /// Run → first frame against a server holding the demo plant, beside the library's fetch
 /// alone and `curl` of the same query.
 fn clickhouse_rows(url: &str, screen: &Screen) -> Result<Vec<AppRow>, BenchError> {
-    use crate::source::clickhouse::{
-        Connection, ConnectionProfile, CurveQuery, CurveSelection, FetchOptions, ddl,
-    };
+    use crate::source::clickhouse::{CurveQuery, CurveSelection, FetchOptions};
 
     let other =
         |e: crate::source::clickhouse::ClickHouseError| std::io::Error::other(e.to_string());
-    let (base, database) = url
-        .rsplit_once('/')
-        .filter(|(base, _)| base.contains("://"))
-        .ok_or_else(|| std::io::Error::other("--clickhouse wants http://host:port/database"))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let connection = runtime
-        .block_on(Connection::open(
-            ConnectionProfile::new(base, database, "default"),
-            None,
-        ))
-        .map_err(other)?;
-    let mapping = ddl::process_curves_mapping(database);
-    let columns = runtime
-        .block_on(connection.list_columns(database, "process_curves"))
-        .map_err(other)?;
-    let validated = mapping
-        .validate(&columns)
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let (runtime, connection, validated) = super::demo_server(url)?;
     let plan = CurveQuery::arrays(&validated, &CurveSelection::default()).map_err(other)?;
 
     // The library's fetch alone (what `lyceum fetch` does).
@@ -384,7 +362,7 @@ fn clickhouse_rows(url: &str, screen: &Screen) -> Result<Vec<AppRow>, BenchError
             note: String::new(),
         },
     ];
-    if let Some(curl_ms) = curl_ms(base, &plan.sql.display()) {
+    if let Some(curl_ms) = curl_ms(&connection.profile().url, &plan.sql.display()) {
         rows.push(AppRow {
             case: "curl of the same RowBinary query".into(),
             value: curl_ms,

@@ -1095,6 +1095,143 @@ pub fn run_quality(scale: f64) -> Result<Vec<QualityRow>, StoreError> {
     Ok(rows)
 }
 
+/// A server holding the demo plant (`http://host:8123/database`, user `default`): a runtime,
+/// the connection and the process curves' mapping there.
+pub(crate) fn demo_server(
+    url: &str,
+) -> Result<
+    (
+        tokio::runtime::Runtime,
+        crate::source::clickhouse::Connection,
+        crate::source::clickhouse::schema::ValidatedMapping,
+    ),
+    BenchError,
+> {
+    use crate::source::clickhouse::{Connection, ConnectionProfile, ddl};
+
+    let other =
+        |e: crate::source::clickhouse::ClickHouseError| std::io::Error::other(e.to_string());
+    let (base, database) = url
+        .rsplit_once('/')
+        .filter(|(base, _)| base.contains("://"))
+        .ok_or_else(|| std::io::Error::other("--clickhouse wants http://host:port/database"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let connection = runtime
+        .block_on(Connection::open(
+            ConnectionProfile::new(base, database, "default"),
+            None,
+        ))
+        .map_err(other)?;
+    let columns = runtime
+        .block_on(connection.list_columns(database, "process_curves"))
+        .map_err(other)?;
+    let validated = ddl::process_curves_mapping(database)
+        .validate(&columns)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok((runtime, connection, validated))
+}
+
+/// A recipe judged over every cycle of a server holding the demo plant: in the server
+/// (counts only) beside streaming every cycle to the client and judging it there.
+pub fn run_history(url: &str) -> Result<Vec<QualityRow>, BenchError> {
+    use crate::curves::CurveId;
+    use crate::curves::quality::{
+        Alignment, BinGrid, DataRect, Envelope, EnvelopeRule, EvalObject, Recipe, evaluate_all,
+        teach,
+    };
+    use crate::source::clickhouse::{CurveQuery, CurveSelection, FetchOptions};
+
+    let other =
+        |e: crate::source::clickhouse::ClickHouseError| std::io::Error::other(e.to_string());
+    let (runtime, connection, validated) = demo_server(url)?;
+    let selection = CurveSelection::default();
+    let plan = CurveQuery::arrays(&validated, &selection).map_err(other)?;
+    // Streamed: every cycle fetched, then judged in the client.
+    let started = Instant::now();
+    let store = runtime
+        .block_on(connection.fetch_curves(&plan, FetchOptions::default()))
+        .map_err(other)?;
+    let fetched = started.elapsed();
+    let ids: Vec<CurveId> = (0..store.len() as CurveId).collect();
+    let Some(grid) = BinGrid::spanning(&store, &ids, Alignment::Absolute, 200) else {
+        return Ok(Vec::new());
+    };
+    let reference = teach(&store, &ids, Alignment::Absolute, grid, &[]);
+    let bin = grid.bins / 2;
+    let x = |share: f64| grid.x0 + share * grid.dx * grid.bins as f64;
+    // Limits around every taught curve over 40–60 % of x, so most cycles pass.
+    let middle = (grid.bins * 2 / 5)..(grid.bins * 3 / 5);
+    let lowest = reference.min[middle.clone()]
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    let highest = reference.max[middle]
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let recipe = Recipe {
+        name: "history".into(),
+        objects: vec![
+            EvalObject::Envelope(Box::new(Envelope::from_reference(
+                &reference,
+                EnvelopeRule::MeanSigma { k: 3.0 },
+            ))),
+            EvalObject::MinMax {
+                x_min: x(0.4),
+                x_max: x(0.6),
+                y_low: Some(lowest),
+                y_high: Some(highest),
+            },
+            EvalObject::NoPass {
+                rect: DataRect {
+                    x_min: x(0.1),
+                    x_max: x(0.2),
+                    y_min: reference.max[bin] + 10.0,
+                    y_max: reference.max[bin] + 20.0,
+                },
+            },
+        ],
+        ..Recipe::default()
+    };
+    let judging = Instant::now();
+    let verdicts = evaluate_all(&store, &ids, &recipe);
+    let streamed = fetched + judging.elapsed();
+    let passed_client = verdicts.iter().filter(|v| v.passed()).count();
+    let in_server = Instant::now();
+    let yields = runtime
+        .block_on(connection.judge_history(
+            &validated,
+            &selection,
+            &recipe,
+            Some("station"),
+            Some("cycle_time"),
+        ))
+        .map_err(other)?;
+    let server = in_server.elapsed();
+    let samples = store.point_count();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    Ok(vec![QualityRow {
+        case: "recipe (envelope, min/max, no-pass) judged in ClickHouse, counts per station × hour"
+            .into(),
+        curves: store.len(),
+        samples,
+        ms: ms(server),
+        plain_read_ms: ms(streamed),
+        note: format!(
+            "baseline: every cycle streamed and judged in the client ({:.0} ms fetch + {:.0} ms \
+             judge); passed {} in the server, {passed_client} in the client",
+            ms(fetched),
+            ms(streamed - fetched),
+            yields.overall.passed
+        ),
+    }])
+}
+
 /// The quality table.
 pub fn quality_table(rows: &[QualityRow]) -> String {
     let mut text = String::from(

@@ -42,7 +42,14 @@ pub(crate) fn bench(args: BenchArgs) -> anyhow::Result<()> {
     out!("({} rayon threads)\n", rayon::current_num_threads());
     let datasets = lyceum::bench::run_dataset(dataset.as_deref(), scale)?;
     out!("{}", lyceum::bench::dataset_table(&datasets));
-    let quality = lyceum::bench::run_quality(scale)?;
+    let mut quality = lyceum::bench::run_quality(scale)?;
+    if let Some(url) = clickhouse.clone() {
+        // Its own runtime, off this one's threads.
+        let history = std::thread::spawn(move || lyceum::bench::run_history(&url))
+            .join()
+            .map_err(|_| anyhow::anyhow!("the history benchmark stopped"))??;
+        quality.extend(history);
+    }
     out!("{}", lyceum::bench::quality_table(&quality).trim_end());
     let rendering = if no_render {
         None

@@ -173,7 +173,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
         Command::Fetch(args) => fetch::fetch(args).await,
         Command::Render(args) => render::render(&args).await,
         Command::Reference(args) => quality::reference(&args),
-        Command::Evaluate(args) => quality::evaluate(&args),
+        Command::Evaluate(args) => quality::evaluate(&args).await,
         Command::Dataset(command) => dataset::dataset_command(command).await,
         Command::Control(command) => control::control_command(command).await,
         #[cfg(feature = "bench")]

@@ -2,18 +2,22 @@
 //! plant's CI, over a saved dataset or the demo plant. `reference` teaches a reference and
 //! its envelope and writes them as CSV or JSON; `evaluate` runs a recipe (a JSON file of
 //! `curves::quality::Recipe`) and writes one verdict per curve as CSV, with the yield overall
-//! and per label value on standard output.
+//! and per label value on standard output — or, with `--url`, judges the template's process
+//! curves in that ClickHouse server (only counts come back; `--into-table` writes one verdict
+//! per cycle into a table there).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
+use lyceum::curves::quality::yields::{YieldCount, by_label};
 use lyceum::curves::quality::{
     Alignment, BinGrid, Envelope, EnvelopeRule, Recipe, evaluate_all, teach,
 };
 use lyceum::curves::{CurveId, CurveStore};
 
+use super::connect::ConnectArgs;
 use super::demo::PlantArgs;
 use super::output::out;
 use super::render::parse_filter;
@@ -112,12 +116,40 @@ pub(crate) struct EvaluateArgs {
     /// The recipe: a JSON file (`name`, `objects`, `levels`).
     #[arg(long)]
     pub(crate) recipe: PathBuf,
-    /// One row per curve: key, verdict, failing objects, process values.
+    /// One row per curve: key, verdict, failing objects, process values (not with `--url`).
     #[arg(long)]
-    pub(crate) out: PathBuf,
+    pub(crate) out: Option<PathBuf>,
     /// Also the yield per value of this label (station, program, …).
     #[arg(long)]
     pub(crate) by: Option<String>,
+    #[command(flatten)]
+    pub(crate) server: InServer,
+}
+
+/// Judging in a ClickHouse server rather than over a dataset or the demo plant.
+#[derive(Args, Debug)]
+pub(crate) struct InServer {
+    /// Judge the template's process curves in this server (http://host:8123): every cycle
+    /// of the range, only the counts sent back.
+    #[arg(long)]
+    pub(crate) url: Option<String>,
+    #[arg(long, default_value = "default", requires = "url")]
+    pub(crate) user: String,
+    /// The database holding `process_curves` (default: lyceum_demo).
+    #[arg(long, requires = "url")]
+    pub(crate) database: Option<String>,
+    /// Read the password from standard input instead of the keychain.
+    #[arg(long, requires = "url")]
+    pub(crate) password_stdin: bool,
+    /// Only cycles from this time on (UTC date-time or epoch seconds).
+    #[arg(long, requires = "url", value_parser = lyceum::source::clickhouse::parse_x_bound)]
+    pub(crate) since: Option<f64>,
+    /// Only cycles up to this time.
+    #[arg(long, requires = "url", value_parser = lyceum::source::clickhouse::parse_x_bound)]
+    pub(crate) until: Option<f64>,
+    /// Also write one verdict per cycle into this table of the database (made if missing).
+    #[arg(long, requires = "url")]
+    pub(crate) into_table: Option<String>,
 }
 
 fn alignment(arg: AlignArg) -> Alignment {
@@ -205,11 +237,18 @@ fn field(text: &str) -> String {
     }
 }
 
-pub(crate) fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
+pub(crate) async fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.recipe)
         .with_context(|| format!("cannot read {}", args.recipe.display()))?;
     let recipe: Recipe = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a recipe", args.recipe.display()))?;
+    if args.server.url.is_some() {
+        return evaluate_in_server(args, &recipe).await;
+    }
+    let out_path = args
+        .out
+        .as_ref()
+        .context("--out is needed (the verdicts CSV) unless --url judges in a server")?;
     let (store, ids) = args.from.load()?;
     if let Some(by) = &args.by
         && !store.label_columns().iter().any(|c| &c.name == by)
@@ -217,7 +256,7 @@ pub(crate) fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
         bail!("no label `{by}` to give the yield by");
     }
     let verdicts = evaluate_all(&store, &ids, &recipe);
-    let mut w = create(&args.out)?;
+    let mut w = create(out_path)?;
     let levels: Vec<String> = recipe.levels.iter().map(|l| format!("x_at_{l}")).collect();
     writeln!(
         w,
@@ -255,21 +294,84 @@ pub(crate) fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
         recipe.name,
         ids.len(),
         percent(passed, ids.len()),
-        args.out.display()
+        out_path.display()
     );
     if let Some(by) = &args.by {
-        let mut groups: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
-        for (&id, v) in ids.iter().zip(&verdicts) {
-            let entry = groups.entry(store.label(by, id).unwrap_or("")).or_default();
-            entry.0 += usize::from(v.passed());
-            entry.1 += 1;
-        }
-        for (value, (passed, total)) in groups {
-            out!(
-                "  {by} {value}: {passed} of {total} ({:.1} %)",
-                percent(passed, total)
-            );
-        }
+        let passed: Vec<bool> = verdicts.iter().map(|v| v.passed()).collect();
+        print_groups(by, &by_label(&store, &ids, &passed, by));
+    }
+    Ok(())
+}
+
+fn print_groups(by: &str, groups: &[(String, YieldCount)]) {
+    for (value, count) in groups {
+        out!(
+            "  {by} {value}: {} of {} ({:.1} %)",
+            count.passed,
+            count.judged,
+            count.percent()
+        );
+    }
+}
+
+/// `evaluate --url`: the recipe judged in the server over the template's process curves.
+async fn evaluate_in_server(args: &EvaluateArgs, recipe: &Recipe) -> anyhow::Result<()> {
+    use lyceum::source::clickhouse::{CurveSelection, ddl};
+
+    let s = &args.server;
+    let connect = ConnectArgs {
+        url: s.url.clone().unwrap_or_default(),
+        user: s.user.clone(),
+        database: s.database.clone(),
+        password_stdin: s.password_stdin,
+        connect_timeout_secs: 10.0,
+        query_timeout_secs: 3600.0,
+        ca_file: None,
+    };
+    let c = connect.connect().await?;
+    let database = connect.database();
+    let validated = ddl::process_curves_mapping(database)
+        .validate(&c.list_columns(database, "process_curves").await?)?;
+    let selection = CurveSelection {
+        equals: args.from.filter.clone(),
+        row_range: (s.since.is_some() || s.until.is_some()).then(|| {
+            (
+                "cycle_time".to_owned(),
+                s.since.unwrap_or(0.0),
+                s.until.unwrap_or(f64::from(u32::MAX)),
+            )
+        }),
+        ..CurveSelection::default()
+    };
+    let by = args.by.as_deref().unwrap_or("station");
+    let started = std::time::Instant::now();
+    let yields = c
+        .judge_history(&validated, &selection, recipe, Some(by), Some("cycle_time"))
+        .await?;
+    let o = yields.overall;
+    out!(
+        "{}: {} of {} passed ({:.2} %), judged in the server in {:.0} ms",
+        recipe.name,
+        o.passed,
+        o.judged,
+        o.percent(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    for (k, fails) in yields.fails_per_object.iter().enumerate() {
+        out!("  object {k}: {fails} fail");
+    }
+    print_groups(by, &yields.by_group);
+    out!("  {} hours with cycles", yields.by_hour.len());
+    if let Some(table) = &s.into_table {
+        c.write_verdicts(
+            &validated,
+            &selection,
+            recipe,
+            (Some(by), Some("cycle_time")),
+            (database, table),
+        )
+        .await?;
+        out!("{} verdicts written to {database}.{table}", o.judged);
     }
     Ok(())
 }

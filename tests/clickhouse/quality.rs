@@ -148,6 +148,7 @@ async fn a_recipe_judged_in_clickhouse_gives_the_clients_yields() {
         .copied()
         .filter(|&id| fetched.label("result", id) == Some("OK"))
         .collect();
+    let mut last = None;
     for alignment in [Alignment::Absolute, Alignment::Peak, Alignment::Final] {
         let grid = BinGrid::spanning(&fetched, &ok, alignment, 120).unwrap();
         let reference = teach(&fetched, &ok, alignment, grid, &[]);
@@ -218,7 +219,63 @@ async fn a_recipe_judged_in_clickhouse_gives_the_clients_yields() {
         let hours = by_hour(&fetched, &ids, &passed, "cycle_time");
         assert!(hours.len() > 3, "{hours:?}");
         assert_eq!(server_side.by_hour, hours);
+        last = Some((recipe, server_side.overall));
     }
+
+    // The CLI judges in the server too, and writes one verdict per cycle into a table there.
+    let (recipe, overall) = last.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let recipe_file = dir.path().join("recipe.json");
+    std::fs::write(&recipe_file, serde_json::to_string(&recipe).unwrap()).unwrap();
+    let filter = format!("program={program}");
+    let said = crate::cli::lyceum_ok(&[
+        "evaluate",
+        "--recipe",
+        recipe_file.to_str().unwrap(),
+        "--url",
+        &server.url(),
+        "--database",
+        "verdicts",
+        "--filter",
+        &filter,
+        "--into-table",
+        "verdicts_out",
+    ]);
+    assert!(
+        said.contains(&format!("{} of {} passed", overall.passed, overall.judged)),
+        "{said}"
+    );
+    let written: Vec<(u64, u64)> = c
+        .fetch_all(
+            c.client()
+                .query("SELECT count(), sum(passed) FROM verdicts.verdicts_out"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(written, [(overall.judged as u64, overall.passed as u64)]);
+
+    // Recipes kept on the server: each save the next version, by this user, all listed.
+    assert!(c.recipe_versions("verdicts").await.unwrap().is_empty());
+    let body = serde_json::to_string(&recipe).unwrap();
+    assert_eq!(
+        c.save_recipe_version("verdicts", "press", "", &body)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        c.save_recipe_version("verdicts", "press", "", "{}")
+            .await
+            .unwrap(),
+        2
+    );
+    let versions = c.recipe_versions("verdicts").await.unwrap();
+    let listed: Vec<(u32, &str)> = versions
+        .iter()
+        .map(|v| (v.version, v.author.as_str()))
+        .collect();
+    assert_eq!(listed, [(2, "default"), (1, "default")]);
+    assert_eq!(versions[1].body, body);
     // Windows count sides along the curve: the client's, said so.
     let window = Recipe {
         objects: vec![EvalObject::Window {

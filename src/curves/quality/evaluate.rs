@@ -345,34 +345,108 @@ fn no_pass(s: &Samples<'_>, range: Range<usize>, rect: &DataRect) -> Option<Stri
     touches.then(|| "passes through the no-pass box".into())
 }
 
+/// An envelope's limits at each sample of a uniform sampling (NaN: no limit there), kept
+/// for the next curves of that sampling (within one `evaluate_all` call only, so a changed
+/// envelope never meets old limits).
+#[derive(Debug)]
+struct SampleLimits {
+    /// `x0`, `dx` and the alignment's shift, as bits.
+    key: (u64, u64, u64),
+    lower: Vec<f64>,
+    upper: Vec<f64>,
+}
+
+/// Samplings whose limits are kept per envelope (stations of a few programs, interleaved).
+const KEPT_SAMPLINGS: usize = 4;
+
+/// Per recipe object, what the curves judged on one thread can share.
+#[derive(Debug, Default)]
+struct Scratch {
+    limits: Vec<Vec<SampleLimits>>,
+}
+
 /// First x outside and area outside, if the curve leaves the envelope.
 fn envelope(
     store: &CurveStore,
     id: CurveId,
     s: &Samples<'_>,
     envelope: &Envelope,
+    kept: &mut Vec<SampleLimits>,
 ) -> Option<(f64, f64)> {
     let shift = envelope.alignment.shift(store, id)?;
     let grid = envelope.grid.lookup();
     let n = s.len();
-    let mut first = None;
-    let mut area = 0.0;
-    for i in 0..n {
+    // The limits of sample i: (lower, upper), NaN where the envelope has none.
+    let limits_at = |i: usize| -> (f64, f64) {
+        match grid.bin(s.at(i).0 - shift) {
+            Some(bin) if !envelope.lower[bin].is_nan() && !envelope.upper[bin].is_nan() => {
+                (envelope.lower[bin], envelope.upper[bin])
+            }
+            _ => (f64::NAN, f64::NAN),
+        }
+    };
+    let outside_at = |i: usize, (lo, hi): (f64, f64)| -> Option<(f64, f64)> {
         let (x, y) = s.at(i);
-        let Some(bin) = grid.bin(x - shift) else {
-            continue;
-        };
-        let (lo, hi) = (envelope.lower[bin], envelope.upper[bin]);
-        // A NaN limit (no limit in that bin) compares false: nothing is outside it.
-        let excess = if y > hi && !lo.is_nan() {
+        // A NaN limit or sample compares false: nothing is outside there.
+        let excess = if y > hi {
             y - hi
-        } else if y < lo && !hi.is_nan() {
+        } else if y < lo {
             lo - y
         } else {
-            continue;
+            return None;
         };
-        first.get_or_insert(x);
-        area += excess * sample_step(n, i, |k| s.at(k).0);
+        Some((x, excess * sample_step(n, i, |k| s.at(k).0)))
+    };
+    let mut first = None;
+    let mut area = 0.0;
+    if let Xs::Uniform { x0, dx } = s.x {
+        let key = (x0.to_bits(), dx.to_bits(), shift.to_bits());
+        let slot = match kept.iter().position(|k| k.key == key) {
+            Some(slot) => slot,
+            None => {
+                if kept.len() == KEPT_SAMPLINGS {
+                    kept.remove(0);
+                }
+                kept.push(SampleLimits {
+                    key,
+                    lower: Vec::new(),
+                    upper: Vec::new(),
+                });
+                kept.len() - 1
+            }
+        };
+        let limits = &mut kept[slot];
+        // A longer curve of the same sampling: its further samples' limits added.
+        for i in limits.lower.len()..n {
+            let (lo, hi) = limits_at(i);
+            limits.lower.push(lo);
+            limits.upper.push(hi);
+        }
+        let (lower, upper) = (&limits.lower[..n], &limits.upper[..n]);
+        // Most curves stay inside: one comparison per sample, no x computed.
+        let any_outside =
+            s.y.iter()
+                .zip(lower.iter().zip(upper))
+                .any(|(&v, (&lo, &hi))| {
+                    let v = f64::from(v);
+                    v > hi || v < lo
+                });
+        if !any_outside {
+            return None;
+        }
+        for i in 0..n {
+            if let Some((x, part)) = outside_at(i, (lower[i], upper[i])) {
+                first.get_or_insert(x);
+                area += part;
+            }
+        }
+    } else {
+        for i in 0..n {
+            if let Some((x, part)) = outside_at(i, limits_at(i)) {
+                first.get_or_insert(x);
+                area += part;
+            }
+        }
     }
     first.map(|x| (x, area))
 }
@@ -413,15 +487,14 @@ pub fn process_values(store: &CurveStore, id: CurveId, levels: &[f64]) -> Proces
 }
 
 fn values_of(store: &CurveStore, id: CurveId, s: &Samples<'_>, levels: &[f64]) -> ProcessValues {
-    // The first highest sample; the last valid one.
-    let mut peak: Option<(usize, f32)> = None;
-    for (i, &v) in s.y.iter().enumerate() {
-        if !v.is_nan() && peak.is_none_or(|(_, best)| v > best) {
-            peak = Some((i, v));
-        }
-    }
+    // The first highest sample (NaN compares false, so it is never the highest); the last
+    // valid one. Two plain passes, which vectorise, rather than one branching pass.
+    let highest =
+        s.y.iter()
+            .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+    let peak = s.y.iter().position(|&v| v == highest);
     ProcessValues {
-        peak: peak.map(|(i, _)| s.at(i)),
+        peak: peak.map(|i| s.at(i)),
         end: s.y.iter().rposition(|v| !v.is_nan()).map(|i| s.at(i)),
         crossings: levels
             .iter()
@@ -432,7 +505,17 @@ fn values_of(store: &CurveStore, id: CurveId, s: &Samples<'_>, levels: &[f64]) -
 
 /// Judge curve `id` by `recipe`.
 pub fn evaluate(store: &CurveStore, id: CurveId, recipe: &Recipe) -> Verdict {
+    evaluate_sharing(store, id, recipe, &mut Scratch::default())
+}
+
+fn evaluate_sharing(
+    store: &CurveStore,
+    id: CurveId,
+    recipe: &Recipe,
+    scratch: &mut Scratch,
+) -> Verdict {
     let s = Samples::of(store, id);
+    scratch.limits.resize_with(recipe.objects.len(), Vec::new);
     let failures = recipe
         .objects
         .iter()
@@ -449,7 +532,7 @@ pub fn evaluate(store: &CurveStore, id: CurveId, recipe: &Recipe) -> Verdict {
                     (no_pass(&s, s.stretch(rect.x_min, rect.x_max), rect)?, None)
                 }
                 EvalObject::Envelope(e) => {
-                    let (x, area) = envelope(store, id, &s, e)?;
+                    let (x, area) = envelope(store, id, &s, e, &mut scratch.limits[object])?;
                     (
                         format!("leaves the envelope at x = {x:.4}"),
                         Some((x, area)),
@@ -487,7 +570,9 @@ pub fn evaluate(store: &CurveStore, id: CurveId, recipe: &Recipe) -> Verdict {
 /// [`evaluate`] over `ids`, in parallel, in their order.
 pub fn evaluate_all(store: &CurveStore, ids: &[CurveId], recipe: &Recipe) -> Vec<Verdict> {
     ids.par_iter()
-        .map(|&id| evaluate(store, id, recipe))
+        .map_init(Scratch::default, |scratch, &id| {
+            evaluate_sharing(store, id, recipe, scratch)
+        })
         .collect()
 }
 
@@ -723,6 +808,9 @@ mod tests {
             (0.05, 1.0 / 3.0, 90),
             (10.0, 0.25, 1),
             (1.0, 0.013, 1_999),
+            // The first sampling again, other values (limits kept), then longer (extended).
+            (0.0, 0.1, 500),
+            (0.0, 0.1, 800),
         ]
         .into_iter()
         .enumerate()
@@ -754,12 +842,21 @@ mod tests {
                 lower,
                 upper,
             };
-            for id in 0..store.len() as CurveId {
+            // Limits kept from curve to curve (the same sampling twice, then others) and
+            // worked out afresh both give the rule's answer.
+            let mut shared = Vec::new();
+            for id in (0..store.len() as CurveId).chain([0, 0, 2]) {
                 let s = Samples::of(&store, id);
+                let expected = envelope_per_sample(&store, id, &e);
                 assert_eq!(
-                    envelope(&store, id, &s, &e),
-                    envelope_per_sample(&store, id, &e),
+                    envelope(&store, id, &s, &e, &mut Vec::new()),
+                    expected,
                     "curve {id}, {alignment:?}"
+                );
+                assert_eq!(
+                    envelope(&store, id, &s, &e, &mut shared),
+                    expected,
+                    "curve {id}, {alignment:?}, limits kept"
                 );
             }
         }

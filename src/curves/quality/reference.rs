@@ -132,12 +132,18 @@ impl BinLookup {
     #[inline]
     pub fn bin(&self, x: f64) -> Option<usize> {
         let u = (x - self.grid.x0) * self.per_dx;
-        let b = u.floor();
-        let margin = 1e-9 * u.abs().max(1.0);
-        if u - b < margin || b + 1.0 - u < margin {
+        // No `floor` (a library call without SSE4.1): a truncating cast is the floor for
+        // u ≥ 0, and u < 0 is before the grid unless rounding put it just below 0.
+        if u.is_nan() || u < 0.0 {
+            return if u > -1e-9 { self.grid.bin(x) } else { None };
+        }
+        let b = u as usize;
+        let fraction = u - b as f64;
+        let margin = 1e-9 * u.max(1.0);
+        if fraction < margin || 1.0 - fraction < margin {
             return self.grid.bin(x);
         }
-        (b >= 0.0 && (b as usize) < self.grid.bins).then_some(b as usize)
+        (b < self.grid.bins).then_some(b)
     }
 }
 

@@ -225,7 +225,7 @@ pub(super) fn range_condition(sql: &mut BoundSql, column: &ColumnInfo, from: f64
 }
 
 /// The series key: the key columns as text, joined with `/`.
-fn key_expression(sql: &mut BoundSql, keys: &[ColumnInfo]) {
+pub(super) fn key_expression(sql: &mut BoundSql, keys: &[ColumnInfo]) {
     if let [single] = keys {
         sql.push("toString(").column(&single.name).push(")");
         return;

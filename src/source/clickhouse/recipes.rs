@@ -49,14 +49,7 @@ impl Connection {
             " (name String, version UInt32, author String, saved_at DateTime, program String, \
              body String) ENGINE = MergeTree() ORDER BY (name, version)",
         );
-        let id = super::connection::new_query_id();
-        self.execute_query(
-            create
-                .to_query(self.client())
-                .with_setting("query_id", id.as_str()),
-            &id,
-        )
-        .await?;
+        self.execute_bound(&create).await?;
         let mut latest = BoundSql::default();
         latest.push("SELECT toUInt32(max(version)) FROM ");
         table(&mut latest, database);
@@ -79,14 +72,7 @@ impl Connection {
             .bind(BindValue::Str(program.to_owned()))
             .push(", ")
             .bind(BindValue::Str(body.to_owned()));
-        let id = super::connection::new_query_id();
-        self.execute_query(
-            insert
-                .to_query(self.client())
-                .with_setting("query_id", id.as_str()),
-            &id,
-        )
-        .await?;
+        self.execute_bound(&insert).await?;
         Ok(version)
     }
 

@@ -21,8 +21,8 @@ use serde::Deserialize;
 use super::connection::Connection;
 use super::error::{ClickHouseError, Result};
 use super::plan::{
-    BindValue, BoundSql, CurveSelection, range_condition, row_range_column, selection_conditions,
-    table, x_as_f64,
+    BindValue, BoundSql, CurveSelection, key_expression, range_condition, row_range_column,
+    selection_conditions, table, x_as_f64,
 };
 use super::schema::{ArrayX, CurveLayout, ValidatedMapping};
 use crate::curves::quality::yields::YieldCount;
@@ -284,11 +284,6 @@ pub fn history_sql(
     group_by: Option<&str>,
     time_column: Option<&str>,
 ) -> Result<BoundSql> {
-    if let Some(reason) = server_refusal(recipe) {
-        return Err(ClickHouseError::InvalidRequest(reason));
-    }
-    let x = XOf::of(m)?;
-    let y = m.y_column.name.clone();
     let mut sql = BoundSql::default();
     sql.push("SELECT grp, hour, toUInt64(count()) AS judged, toUInt64(sum(pass)) AS passed, [");
     for k in 0..recipe.objects.len() {
@@ -296,6 +291,25 @@ pub fn history_sql(
             .push(&format!("toUInt64(sum(f{k}))"));
     }
     sql.push("] AS fails FROM (");
+    per_row(&mut sql, m, selection, recipe, group_by, time_column)?;
+    sql.push(") GROUP BY grp, hour ORDER BY grp, hour");
+    Ok(sql)
+}
+
+/// One row per judged cycle: `key, grp, hour, f0 … fn, pass`.
+fn per_row(
+    sql: &mut BoundSql,
+    m: &ValidatedMapping,
+    selection: &CurveSelection,
+    recipe: &Recipe,
+    group_by: Option<&str>,
+    time_column: Option<&str>,
+) -> Result<()> {
+    if let Some(reason) = server_refusal(recipe) {
+        return Err(ClickHouseError::InvalidRequest(reason));
+    }
+    let x = XOf::of(m)?;
+    let y = m.y_column.name.clone();
     // Envelope limits once per query, not once per use.
     let envelopes: Vec<(usize, &Envelope)> = recipe
         .objects
@@ -315,6 +329,8 @@ pub fn history_sql(
         ));
     }
     sql.push(" SELECT ");
+    key_expression(sql, &m.key_columns);
+    sql.push(" AS key, ");
     match group_by {
         Some(label) => {
             let column = m
@@ -337,7 +353,7 @@ pub fn history_sql(
     match time_column {
         Some(column) => {
             sql.push("toInt64(intDiv(toInt64(floor(");
-            x_as_f64(&mut sql, &row_range_column(m, column));
+            x_as_f64(sql, &row_range_column(m, column));
             sql.push(")), 3600) * 3600)");
         }
         None => {
@@ -345,10 +361,10 @@ pub fn history_sql(
         }
     }
     sql.push(" AS hour, ");
-    x.push_xs(&mut sql, &y);
+    x.push_xs(sql, &y);
     for (k, object) in recipe.objects.iter().enumerate() {
         sql.push(", ");
-        fail_expression(&mut sql, &y, k, object)?;
+        fail_expression(sql, &y, k, object)?;
         sql.push(&format!(" AS f{k}"));
     }
     sql.push(", toUInt8(");
@@ -357,16 +373,20 @@ pub fn history_sql(
             .push(&format!("f{k}"));
     }
     sql.push(" = 0) AS pass FROM ");
-    table(&mut sql, m);
+    table(sql, m);
     sql.push(" WHERE 1");
     if let Some((column, from, to)) = &selection.row_range {
         sql.push(" AND ");
-        range_condition(&mut sql, &row_range_column(m, column), *from, *to);
+        range_condition(sql, &row_range_column(m, column), *from, *to);
     }
-    selection_conditions(&mut sql, m, selection);
-    sql.push(") GROUP BY grp, hour ORDER BY grp, hour");
-    Ok(sql)
+    selection_conditions(sql, m, selection);
+    Ok(())
 }
+
+/// The verdict table's columns (made if missing; an existing table of another shape makes the
+/// insert fail with the server's reason, and is never changed).
+const VERDICT_COLUMNS: &str = "(judged_at DateTime, recipe String, key String, grp String, \
+     hour DateTime, passed UInt8, fails Array(UInt8)) ENGINE = MergeTree() ORDER BY (recipe, key)";
 
 impl Connection {
     /// Judge the selected rows of an array mapping by `recipe` in the server: yield overall,
@@ -380,11 +400,9 @@ impl Connection {
         time_column: Option<&str>,
     ) -> Result<HistoryYield> {
         let sql = history_sql(m, selection, recipe, group_by, time_column)?;
-        // Envelope limits are written into the query: room for 2 × 10,000 bins.
-        let query = sql
-            .to_query(self.client())
-            .with_setting("max_query_size", "4194304");
-        let rows: Vec<GroupRow> = self.fetch_all(query).await?;
+        let rows: Vec<GroupRow> = self
+            .fetch_all(with_room(sql.to_query(self.client())))
+            .await?;
         let mut out = HistoryYield {
             fails_per_object: vec![0; recipe.objects.len()],
             ..HistoryYield::default()
@@ -419,6 +437,57 @@ impl Connection {
         out.by_hour = hours.into_iter().collect();
         Ok(out)
     }
+
+    /// Write one verdict per selected cycle into `database.table` in the server (made if
+    /// missing): when, the recipe's name, the cycle's key, its group and hour, passed, and per
+    /// object whether it failed. Nothing crosses the network but the statement.
+    pub async fn write_verdicts(
+        &self,
+        m: &ValidatedMapping,
+        selection: &CurveSelection,
+        recipe: &Recipe,
+        (group_by, time_column): (Option<&str>, Option<&str>),
+        (database, table_name): (&str, &str),
+    ) -> Result<()> {
+        let target = |sql: &mut BoundSql| {
+            sql.bind(BindValue::Identifier(database.to_owned()))
+                .push(".")
+                .bind(BindValue::Identifier(table_name.to_owned()));
+        };
+        let mut create = BoundSql::default();
+        create.push("CREATE TABLE IF NOT EXISTS ");
+        target(&mut create);
+        create.push(" ").push(VERDICT_COLUMNS);
+        self.execute_bound(&create).await?;
+        let mut insert = BoundSql::default();
+        insert.push("INSERT INTO ");
+        target(&mut insert);
+        insert
+            .push(" SELECT now(), ")
+            .bind(BindValue::Str(recipe.name.clone()))
+            .push(", key, grp, toDateTime(hour), pass, [");
+        for k in 0..recipe.objects.len() {
+            insert
+                .push(if k > 0 { ", " } else { "" })
+                .push(&format!("f{k}"));
+        }
+        insert.push("] FROM (");
+        per_row(&mut insert, m, selection, recipe, group_by, time_column)?;
+        insert.push(")");
+        self.execute_bound(&insert).await
+    }
+
+    /// Run a statement with bound values (room for long envelope literals).
+    pub(super) async fn execute_bound(&self, sql: &BoundSql) -> Result<()> {
+        let id = super::connection::new_query_id();
+        let query = with_room(sql.to_query(self.client())).with_setting("query_id", id.as_str());
+        self.execute_query(query, &id).await
+    }
+}
+
+/// Envelope limits are written into the query: room for 2 × 10,000 bins.
+fn with_room(query: clickhouse::query::Query) -> clickhouse::query::Query {
+    query.with_setting("max_query_size", "4194304")
 }
 
 #[cfg(test)]
