@@ -142,6 +142,21 @@ fn connected_app(
     harness
 }
 
+/// A server holding a demo plant of `config` in database `plant`.
+fn seeded_server(config: PlantConfig) -> support::ClickHouseServer {
+    let server = support::ClickHouseServer::start();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let plant = lyceum::source::demo::Plant::new(config);
+        server
+            .connect("plant")
+            .await
+            .seed_demo_plant("plant", &plant, false, |_| {})
+            .await
+            .unwrap();
+    });
+    server
+}
+
 /// Explore the first tested connection and pick `table` (as the menu lists it).
 fn explore_table(harness: &mut Harness<'static, LyceumApp>, table: &str) {
     harness
@@ -1084,24 +1099,13 @@ fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
 /// the next run completes with a summary of what came over the wire.
 #[test]
 fn a_run_shows_its_progress_and_can_be_cancelled() {
-    use lyceum::source::demo::Plant;
-
-    let server = support::ClickHouseServer::start();
     // 30 sensors over a day at 1 Hz: 2.6 M rows the server groups into pixel columns.
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let plant = Plant::new(PlantConfig {
-            curves: 10,
-            samples: 100,
-            sensors: 30,
-            days: 1.0,
-            ..PlantConfig::default()
-        });
-        server
-            .connect("plant")
-            .await
-            .seed_demo_plant("plant", &plant, false, |_| {})
-            .await
-            .unwrap();
+    let server = seeded_server(PlantConfig {
+        curves: 10,
+        samples: 100,
+        sensors: 30,
+        days: 1.0,
+        ..PlantConfig::default()
     });
     let data = tempfile::tempdir().unwrap();
     let mut harness = connected_app(data.path(), &server, "plant");
@@ -2000,4 +2004,106 @@ fn a_reference_saved_with_a_dataset_judges_it_offline() {
             .next()
             .is_some()
     );
+}
+
+/// The explorer judges the view's recipe over every cycle of the table in the server (all of
+/// them, not the run's), judges again as the envelope changes, streams the cycles through the
+/// client once a window joins the recipe, and keeps recipes on the server by version.
+#[test]
+fn the_explorer_judges_history_in_the_server_and_keeps_recipe_versions() {
+    let server = seeded_server(PlantConfig {
+        curves: 300,
+        samples: 200,
+        sensors: 2,
+        days: 1.0,
+        ..PlantConfig::default()
+    });
+    let data = tempfile::tempdir().unwrap();
+    let mut harness = connected_app(data.path(), &server, "plant");
+    click_leftmost(&mut harness, &server.url());
+    step_until(&mut harness, "process_curves");
+    click_leftmost(&mut harness, "process_curves");
+    step_until(&mut harness, "mapping fits the table");
+    // A run of 100 cycles; history covers all 300.
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::SpinButton, "Curve limit")
+        .set_value_accesskit(100.0);
+    harness.run_steps(2);
+    harness.get_by_label("Run").click();
+    step_until(&mut harness, "100 curves");
+
+    harness.get_by_label("Quality").click_accesskit();
+    harness.run_steps(2);
+    harness.get_by_label("shown OK").click_accesskit();
+    harness.run_steps(2);
+    harness.get_by_label("Teach reference").click_accesskit();
+    step_until(&mut harness, "Reference from ");
+
+    harness
+        .get_by_label("Quality over history (judged in the server)")
+        .click_accesskit();
+    harness.run_steps(2);
+    harness.get_by_label("Judge history").click_accesskit();
+    let (passed, judged) = history_counts(&mut harness, None);
+    assert_eq!(judged, 300, "every cycle of the table");
+    assert!(passed > 0 && passed <= 300, "{passed}");
+
+    // A narrower envelope: judged again at once (Live), fewer pass.
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::SpinButton, "k")
+        .set_value_accesskit(0.5);
+    let (narrower, _) = history_counts(&mut harness, Some(passed));
+    assert!(narrower < passed, "{narrower} of 300 after {passed}");
+
+    // A window: the server cannot judge it, the client does, over the same 300.
+    harness.get_by_label("window").click_accesskit();
+    step_until(&mut harness, "Judged in the client");
+    let (_, streamed) = history_counts(&mut harness, None);
+    assert_eq!(streamed, 300);
+
+    // Kept on the server by version, and loaded back.
+    harness
+        .get_by_label("Save as next version")
+        .click_accesskit();
+    step_until(&mut harness, "Saved recipe version 1.");
+    harness
+        .get_by_label("Save as next version")
+        .click_accesskit();
+    step_until(&mut harness, "Saved recipe version 2.");
+    assert!(harness.query_all_by_label("recipe v1").next().is_some());
+    harness
+        .query_all_by_label("Load")
+        .last()
+        .unwrap()
+        .click_accesskit();
+    step_until(&mut harness, "Loaded recipe version 1.");
+}
+
+/// "… : P of N cycles pass (…)" of the history section, once P differs from `other`.
+fn history_counts(
+    harness: &mut Harness<'static, LyceumApp>,
+    other: Option<usize>,
+) -> (usize, usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        harness.step();
+        let text = harness
+            .query_all_by_label_contains(" cycles pass (")
+            .next()
+            .and_then(|n| egui_kittest::kittest::NodeT::accesskit_node(&n).value());
+        let counts = text.as_deref().and_then(|t| {
+            let (_, tail) = t.rsplit_once(": ")?;
+            let mut words = tail.split(' ');
+            let passed = words.next()?.parse().ok()?;
+            let judged = words.nth(1)?.parse().ok()?;
+            Some((passed, judged))
+        });
+        if let Some((passed, judged)) = counts
+            && other != Some(passed)
+        {
+            return (passed, judged);
+        }
+        assert!(Instant::now() < deadline, "no new history: {text:?}");
+        std::thread::sleep(Duration::from_millis(30));
+    }
 }

@@ -12,12 +12,14 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::curves::CurveStore;
 use crate::curves::quality::Recipe;
+use crate::curves::quality::yields::judge as judge_yields;
+use crate::curves::{CurveId, CurveStore};
 use crate::render::plot::{TimeZoneChoice, format_instant};
 use crate::render::style::StyleRequest;
 use crate::source::clickhouse::ddl::Preset;
 use crate::source::clickhouse::schema::ValidatedMapping;
+use crate::source::clickhouse::verdicts::server_refusal;
 use crate::source::clickhouse::{
     ArrayX, ClickHouseError, ColumnInfo, ColumnKind, Connection, CurveLayout, CurveQuery,
     CurveSelection, FetchOptions, FetchProgress, PixelView, ProductionEvent, RunEstimate,
@@ -28,7 +30,7 @@ use crate::source::dataset::{self, ColumnRoles, SaveOptions, SavedView, Source};
 
 use super::curve_view::CurveView;
 use super::file_dialog::{DialogKind, FileDialog, PathField};
-use super::history::{HistoryJob, HistoryPanel};
+use super::history::{HistoryJob, HistoryOutcome, HistoryPanel, Streamed};
 use super::time_range::{RangeChoice, TimeRange, now_secs};
 use super::widgets::labelled_field_ui;
 
@@ -38,6 +40,8 @@ const RUN_WIDTH_PX: u32 = 1920;
 const EVENT_LIMIT: u64 = 500;
 /// Curves per run unless the user sets another limit.
 const RUN_LIMIT: u64 = 20_000;
+/// Cycles streamed at most to judge a recipe the server cannot (windows, lines).
+const STREAM_LIMIT: u64 = 200_000;
 
 /// A run's inputs, checked, ready for the I/O runtime.
 struct RunRequest {
@@ -839,7 +843,7 @@ impl Explorer {
                 ui,
                 &runtime,
                 &self.connection,
-                &|recipe| self.history_job(recipe),
+                &|recipe, streamed| self.history_job(recipe, streamed),
                 &mut view,
             );
             self.history = history;
@@ -848,9 +852,14 @@ impl Explorer {
         }
     }
 
-    /// Judging `recipe` in the server over the table, filters and time range chosen (no
-    /// curve limit: every cycle).
-    fn history_job(&self, recipe: Recipe) -> Result<HistoryJob, String> {
+    /// Judging `recipe` over the table, filters and time range chosen (no curve limit:
+    /// every cycle): in the server where it can, else streamed through the client (`streamed`
+    /// reused when it holds the same selection).
+    fn history_job(
+        &self,
+        recipe: Recipe,
+        streamed: Option<Streamed>,
+    ) -> Result<HistoryJob, String> {
         let request = self.request()?;
         let c = self.connection.clone();
         let labels = &request.validated.mapping.labels;
@@ -859,20 +868,13 @@ impl Explorer {
             .find(|name| labels.iter().any(|l| l == name))
             .map(str::to_owned)
             .or_else(|| labels.first().cloned());
+        // What the streamed cycles depend on (a range relative to now keeps its key).
+        let key = format!(
+            "{:?} {:?} {:?}",
+            request.validated.mapping, request.selection.equals, request.choice
+        );
         Ok(Box::pin(async move {
             let (mut selection, range) = request.resolve(&c).await.map_err(|e| e.to_string())?;
-            selection.limit = None;
-            let time = request.time_column.as_ref().map(|c| c.name.clone());
-            let yields = c
-                .judge_history(
-                    &request.validated,
-                    &selection,
-                    &recipe,
-                    group_by.as_deref(),
-                    time.as_deref(),
-                )
-                .await
-                .map_err(|e| e.to_string())?;
             let range = match range {
                 Some((from, to)) => format!(
                     "{} – {} UTC",
@@ -881,7 +883,62 @@ impl Explorer {
                 ),
                 None => "All data".to_owned(),
             };
-            Ok((yields, range))
+            selection.limit = None;
+            let time = request.time_column.as_ref().map(|c| c.name.clone());
+            if server_refusal(&recipe).is_none() {
+                let yields = c
+                    .judge_history(
+                        &request.validated,
+                        &selection,
+                        &recipe,
+                        group_by.as_deref(),
+                        time.as_deref(),
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                return Ok(HistoryOutcome {
+                    yields,
+                    range,
+                    streamed: None,
+                });
+            }
+            let streamed = match streamed.filter(|s| s.key == key) {
+                Some(kept) => kept,
+                None => {
+                    // One more than allowed, to tell "too many" from "exactly as many".
+                    selection.limit = Some(STREAM_LIMIT + 1);
+                    let plan = CurveQuery::arrays(&request.validated, &selection)
+                        .map_err(|e| e.to_string())?;
+                    let store = c
+                        .fetch_curves(&plan, FetchOptions::default())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if store.len() as u64 > STREAM_LIMIT {
+                        return Err(format!(
+                            "More than {STREAM_LIMIT} cycles in the range: too many to stream for \
+                             windows and lines. Narrow the range or the filters, or judge with \
+                             envelopes, min/max and no-pass boxes, which run in the server."
+                        ));
+                    }
+                    Streamed {
+                        key,
+                        store: Arc::new(store),
+                    }
+                }
+            };
+            let store = Arc::clone(&streamed.store);
+            // Number crunching off the I/O threads.
+            let yields = tokio::task::spawn_blocking(move || {
+                let ids: Vec<CurveId> = (0..store.len() as CurveId).collect();
+                judge_yields(&store, &ids, &recipe, group_by.as_deref()).1
+            })
+            .await
+            .map_err(|e| format!("judging stopped: {e}"))?;
+            Ok(HistoryOutcome {
+                yields,
+                range,
+                streamed: Some(streamed),
+            })
         }))
     }
 

@@ -1,21 +1,26 @@
 //! The explorer's "Quality over history" section: the shown view's recipe (its windows,
-//! boxes and envelope) judged in ClickHouse over every cycle of the explorer's table, filters
-//! and time range (`Connection::judge_history`: only counts cross the network) — the yield
-//! overall, per object, per station and per hour, judged again as the recipe changes (a drag
-//! in the plot included) while "Live" is on. Below, the recipes kept on the server
+//! boxes and envelope) judged over every cycle of the explorer's table, filters and time
+//! range — in ClickHouse where the server can (`Connection::judge_history`: only counts cross
+//! the network), else (windows, line crossings) streamed once through the client and kept, so
+//! changes are judged again there without fetching — the yield overall, per object, per station
+//! and per hour, judged again as the recipe changes (a drag in the plot included) while "Live"
+//! is on. Below, the recipes kept on the server
 //! (`lyceum_recipes`, versioned with author and time): save the view's recipe and reference as
 //! the next version, or load any version into the view.
 
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use serde::{Deserialize, Serialize};
 
 use super::curve_view::CurveView;
+use crate::curves::CurveStore;
 use crate::curves::quality::Recipe;
+use crate::curves::quality::yields::Yields;
 use crate::render::plot::{TimeZoneChoice, format_instant};
 use crate::source::clickhouse::Connection;
 use crate::source::clickhouse::recipes::RecipeVersion;
-use crate::source::clickhouse::verdicts::{HistoryYield, server_refusal};
+use crate::source::clickhouse::verdicts::server_refusal;
 use crate::source::dataset::TaughtReference;
 
 /// What a saved version holds: the recipe's own objects and the reference its envelope is
@@ -26,13 +31,31 @@ pub struct SavedQuality {
     pub reference: Option<TaughtReference>,
 }
 
-/// The judging of history for one recipe, ready to run on the I/O runtime: the yields and
-/// the range judged, in words.
+/// Cycles streamed to the client for a recipe the server cannot judge, kept for the next
+/// change of the recipe while the table, filters and range stay (`key`).
+#[derive(Clone)]
+pub struct Streamed {
+    pub key: String,
+    pub store: Arc<CurveStore>,
+}
+
+/// A history judged: the yields, the range in words, and the cycles streamed if the client
+/// judged them.
+pub struct HistoryOutcome {
+    pub yields: Yields,
+    pub range: String,
+    pub streamed: Option<Streamed>,
+}
+
+/// The judging of history for one recipe, ready to run on the I/O runtime.
 pub type HistoryJob =
-    std::pin::Pin<Box<dyn Future<Output = Result<(HistoryYield, String), String>> + Send>>;
+    std::pin::Pin<Box<dyn Future<Output = Result<HistoryOutcome, String>> + Send>>;
+
+/// What a finished judging shows: yields, range, milliseconds, and whether the client judged.
+type Shown = (Yields, String, f64, bool);
 
 enum Message {
-    Judged(Box<Result<(HistoryYield, String, f64), String>>),
+    Judged(Box<Result<(HistoryOutcome, f64), String>>),
     Versions(Result<Vec<RecipeVersion>, String>),
     /// A version saved (its note) and the versions listed after it.
     Saved(Result<(String, Vec<RecipeVersion>), String>),
@@ -43,7 +66,9 @@ pub struct HistoryPanel {
     /// The recipe of the last run started (a changed one is judged again while live).
     judged: Option<Recipe>,
     running: bool,
-    result: Option<Result<(HistoryYield, String, f64), String>>,
+    result: Option<Result<Shown, String>>,
+    /// Cycles streamed for the client's judging, reused while they still match.
+    streamed: Option<Streamed>,
     versions: Vec<RecipeVersion>,
     versions_note: Option<Result<String, String>>,
     sender: SyncSender<Message>,
@@ -58,6 +83,7 @@ impl Default for HistoryPanel {
             judged: None,
             running: false,
             result: None,
+            streamed: None,
             versions: Vec::new(),
             versions_note: None,
             sender,
@@ -101,10 +127,19 @@ impl HistoryPanel {
             match message {
                 Message::Judged(result) => {
                     self.running = false;
-                    if let Err(e) = &*result {
-                        tracing::warn!(error = %e, "judging history failed");
-                    }
-                    self.result = Some(*result);
+                    self.result = Some(match *result {
+                        Ok((outcome, elapsed_ms)) => {
+                            let in_client = outcome.streamed.is_some();
+                            if outcome.streamed.is_some() {
+                                self.streamed = outcome.streamed;
+                            }
+                            Ok((outcome.yields, outcome.range, elapsed_ms, in_client))
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "judging history failed");
+                            Err(e)
+                        }
+                    });
                 }
                 Message::Versions(Ok(versions)) => self.versions = versions,
                 Message::Versions(Err(e)) => {
@@ -124,17 +159,11 @@ impl HistoryPanel {
         &mut self,
         runtime: &tokio::runtime::Handle,
         ctx: &egui::Context,
-        job_of: &dyn Fn(Recipe) -> Result<HistoryJob, String>,
+        job_of: &dyn Fn(Recipe, Option<Streamed>) -> Result<HistoryJob, String>,
         recipe: Recipe,
     ) {
         self.judged = Some(recipe.clone());
-        if let Some(reason) = server_refusal(&recipe) {
-            self.result = Some(Err(format!(
-                "Not judged in the server: {reason}. The Quality section judges the shown curves."
-            )));
-            return;
-        }
-        let job = match job_of(recipe) {
+        let job = match job_of(recipe, self.streamed.clone()) {
             Ok(job) => job,
             Err(e) => {
                 self.result = Some(Err(e));
@@ -146,7 +175,7 @@ impl HistoryPanel {
             let started = std::time::Instant::now();
             let judged = job
                 .await
-                .map(|(yields, range)| (yields, range, started.elapsed().as_secs_f64() * 1e3));
+                .map(|outcome| (outcome, started.elapsed().as_secs_f64() * 1e3));
             Message::Judged(Box::new(judged))
         });
     }
@@ -159,7 +188,7 @@ impl HistoryPanel {
         ui: &mut egui::Ui,
         runtime: &tokio::runtime::Handle,
         connection: &Connection,
-        job_of: &dyn Fn(Recipe) -> Result<HistoryJob, String>,
+        job_of: &dyn Fn(Recipe, Option<Streamed>) -> Result<HistoryJob, String>,
         view: &mut CurveView,
     ) {
         self.receive();
@@ -208,7 +237,7 @@ impl HistoryPanel {
             Some(Err(e)) => {
                 ui.colored_label(ui.visuals().error_fg_color, e);
             }
-            Some(Ok((yields, range, elapsed_ms))) => {
+            Some(Ok((yields, range, elapsed_ms, in_client))) => {
                 let o = yields.overall;
                 ui.label(format!(
                     "{range}: {} of {} cycles pass ({:.2} %).",
@@ -216,17 +245,14 @@ impl HistoryPanel {
                     o.judged,
                     o.percent()
                 ))
-                .on_hover_text(format!("judged in the server in {elapsed_ms:.0} ms"));
-                for (object, fails) in recipe.objects.iter().zip(&yields.fails_per_object) {
+                .on_hover_text(format!("judged in {elapsed_ms:.0} ms"));
+                if *in_client {
                     ui.weak(format!(
-                        "{}: {fails} fail",
-                        super::recipe::kind_name(object)
+                        "Judged in the client ({}); the cycles are kept for the next change.",
+                        server_refusal(recipe).unwrap_or_default()
                     ));
                 }
-                super::recipe::yields_grid_ui(ui, "history per group", &yields.by_group);
-                if yields.by_hour.len() > 1 {
-                    super::recipe::yield_per_hour_ui(ui, "history per hour", &yields.by_hour);
-                }
+                super::recipe::yields_details_ui(ui, "history", &recipe.objects, yields);
             }
         }
     }

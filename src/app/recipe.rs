@@ -8,10 +8,8 @@
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 
-use crate::curves::quality::yields::{YieldCount, by_hour, by_label, time_label};
-use crate::curves::quality::{
-    DataRect, Direction, Envelope, EvalObject, Line, Recipe, Side, evaluate_all,
-};
+use crate::curves::quality::yields::{YieldCount, Yields, judge as judge_yields};
+use crate::curves::quality::{DataRect, Direction, Envelope, EvalObject, Line, Recipe, Side};
 use crate::curves::{CurveId, CurveStore};
 use crate::render::plot::{Handle, Shape, TimeZoneChoice, format_instant};
 
@@ -29,10 +27,7 @@ pub struct RecipeOutcome {
     recipe: Recipe,
     ids: Vec<CurveId>,
     passed: Vec<bool>,
-    fails_per_object: Vec<usize>,
-    /// The label grouped by and its values' yields.
-    by_group: Option<(String, Vec<(String, YieldCount)>)>,
-    by_hour: Vec<(i64, YieldCount)>,
+    yields: Yields,
     elapsed_ms: f64,
 }
 
@@ -44,13 +39,6 @@ impl RecipeOutcome {
             .zip(&self.passed)
             .map(|(&id, &ok)| (id, !ok))
             .collect()
-    }
-
-    pub fn yield_count(&self) -> YieldCount {
-        YieldCount {
-            passed: self.passed.iter().filter(|&&ok| ok).count(),
-            judged: self.passed.len(),
-        }
     }
 }
 
@@ -323,7 +311,7 @@ impl RecipeEditor {
             }
             return false;
         };
-        let count = outcome.yield_count();
+        let count = outcome.yields.overall;
         ui.horizontal_wrapped(|ui| {
             ui.label(format!(
                 "Yield: {} of {} pass ({:.1} %).",
@@ -340,47 +328,53 @@ impl RecipeEditor {
                 .on_hover_text("Red: fails the recipe; green: passes. Reset colours undoes it.")
                 .clicked();
         });
-        for (object, fails) in outcome.recipe.objects.iter().zip(&outcome.fails_per_object) {
-            ui.weak(format!("{}: {fails} fail", kind_name(object)));
+        self.group_by_ui(ui, store);
+        if let Some(outcome) = &self.outcome {
+            yields_details_ui(ui, "shown", &outcome.recipe.objects, &outcome.yields);
         }
-        self.groups_ui(ui, store);
         colour_by_verdict
     }
 
-    /// Yield per value of a label and per hour.
-    fn groups_ui(&mut self, ui: &mut egui::Ui, store: &CurveStore) {
-        let Some(outcome) = &self.outcome else {
+    /// Which label the yield is given per.
+    fn group_by_ui(&mut self, ui: &mut egui::Ui, store: &CurveStore) {
+        let Some(label) = self
+            .outcome
+            .as_ref()
+            .and_then(|o| o.yields.group_label.clone())
+        else {
             return;
         };
-        let names: Vec<&str> = store
-            .label_columns()
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect();
-        if let Some((label, groups)) = &outcome.by_group {
-            let mut chosen = label.clone();
-            egui::ComboBox::from_label("yield per")
-                .selected_text(&chosen)
-                .show_ui(ui, |ui| {
-                    for name in &names {
-                        ui.selectable_value(&mut chosen, (*name).to_owned(), *name);
-                    }
-                });
-            if chosen != *label {
-                self.group_by = Some(chosen);
-                // Judged again with the new grouping.
-                self.running = None;
-            }
-            yields_grid_ui(ui, "yield per group", groups);
-        }
-        if outcome.by_hour.len() > 1 {
-            yield_per_hour_ui(ui, "yield per hour", &outcome.by_hour);
+        let mut chosen = label.clone();
+        egui::ComboBox::from_label("yield per")
+            .selected_text(&chosen)
+            .show_ui(ui, |ui| {
+                for column in store.label_columns() {
+                    ui.selectable_value(&mut chosen, column.name.clone(), &column.name);
+                }
+            });
+        if chosen != label {
+            self.group_by = Some(chosen);
+            // Judged again with the new grouping.
+            self.running = None;
         }
     }
 }
 
+/// A recipe's yields in detail: fails per object, per value of the label, per hour.
+pub(super) fn yields_details_ui(ui: &mut egui::Ui, id: &str, objects: &[EvalObject], y: &Yields) {
+    for (object, fails) in objects.iter().zip(&y.fails_per_object) {
+        ui.weak(format!("{}: {fails} fail", kind_name(object)));
+    }
+    if !y.by_group.is_empty() {
+        yields_grid_ui(ui, &format!("{id} per group"), &y.by_group);
+    }
+    if y.by_hour.len() > 1 {
+        yield_per_hour_ui(ui, &format!("{id} per hour"), &y.by_hour);
+    }
+}
+
 /// Yield per value of a label as a striped grid (at most 50 rows).
-pub(super) fn yields_grid_ui(ui: &mut egui::Ui, id: &str, groups: &[(String, YieldCount)]) {
+fn yields_grid_ui(ui: &mut egui::Ui, id: &str, groups: &[(String, YieldCount)]) {
     egui::Grid::new(id).striped(true).show(ui, |ui| {
         for (value, count) in groups.iter().take(50) {
             ui.label(if value.is_empty() { "(none)" } else { value });
@@ -392,7 +386,7 @@ pub(super) fn yields_grid_ui(ui: &mut egui::Ui, id: &str, groups: &[(String, Yie
 }
 
 /// Yield per hour (UTC), in percent, as a small plot.
-pub(super) fn yield_per_hour_ui(ui: &mut egui::Ui, id: &str, hours: &[(i64, YieldCount)]) {
+fn yield_per_hour_ui(ui: &mut egui::Ui, id: &str, hours: &[(i64, YieldCount)]) {
     ui.label("Yield per hour (%, UTC)");
     let points: Vec<[f64; 2]> = hours
         .iter()
@@ -417,32 +411,12 @@ fn judge(
     group_by: Option<String>,
 ) -> RecipeOutcome {
     let started = std::time::Instant::now();
-    let verdicts = evaluate_all(store, &ids, &recipe);
-    let passed: Vec<bool> = verdicts.iter().map(|v| v.passed()).collect();
-    let mut fails_per_object = vec![0; recipe.objects.len()];
-    for failure in verdicts.iter().flat_map(|v| &v.failures) {
-        fails_per_object[failure.object] += 1;
-    }
-    let group_label = group_by.or_else(|| {
-        ["station", "program", "line"]
-            .into_iter()
-            .find(|name| store.label_columns().iter().any(|c| c.name == *name))
-            .or_else(|| store.label_columns().first().map(|c| c.name.as_str()))
-            .map(str::to_owned)
-    });
-    let by_group = group_label.map(|label| {
-        let groups = by_label(store, &ids, &passed, &label);
-        (label, groups)
-    });
-    let by_hour =
-        time_label(store).map_or_else(Vec::new, |label| by_hour(store, &ids, &passed, label));
+    let (passed, yields) = judge_yields(store, &ids, &recipe, group_by.as_deref());
     RecipeOutcome {
         recipe,
         ids,
         passed,
-        fails_per_object,
-        by_group,
-        by_hour,
+        yields,
         elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
     }
 }

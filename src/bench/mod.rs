@@ -1160,26 +1160,31 @@ pub fn run_history(url: &str) -> Result<Vec<QualityRow>, BenchError> {
         return Ok(Vec::new());
     };
     let reference = teach(&store, &ids, Alignment::Absolute, grid, &[]);
-    let bin = grid.bins / 2;
     let x = |share: f64| grid.x0 + share * grid.dx * grid.bins as f64;
-    // Limits around every taught curve over 40–60 % of x, so most cycles pass.
-    let middle = (grid.bins * 2 / 5)..(grid.bins * 3 / 5);
-    let lowest = reference.min[middle.clone()]
+    // Limits around every taught curve over a stretch of x, so most cycles pass.
+    let bins_over = |from: f64, to: f64| {
+        let at = |share: f64| (share * grid.bins as f64) as usize;
+        at(from)..at(to)
+    };
+    let highest_over = |from, to| {
+        reference.max[bins_over(from, to)]
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    let lowest = reference.min[bins_over(0.4, 0.6)]
         .iter()
         .copied()
         .filter(|v| v.is_finite())
         .fold(f64::INFINITY, f64::min);
-    let highest = reference.max[middle]
-        .iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .fold(f64::NEG_INFINITY, f64::max);
+    let highest = highest_over(0.4, 0.6);
     let recipe = Recipe {
         name: "history".into(),
         objects: vec![
             EvalObject::Envelope(Box::new(Envelope::from_reference(
                 &reference,
-                EnvelopeRule::MeanSigma { k: 3.0 },
+                EnvelopeRule::MinMax { dy: 0.5, dx: 0.0 },
             ))),
             EvalObject::MinMax {
                 x_min: x(0.4),
@@ -1187,12 +1192,13 @@ pub fn run_history(url: &str) -> Result<Vec<QualityRow>, BenchError> {
                 y_low: Some(lowest),
                 y_high: Some(highest),
             },
+            // Above every taught curve over 10–20 % of x.
             EvalObject::NoPass {
                 rect: DataRect {
                     x_min: x(0.1),
                     x_max: x(0.2),
-                    y_min: reference.max[bin] + 10.0,
-                    y_max: reference.max[bin] + 20.0,
+                    y_min: highest_over(0.1, 0.2) + 1.0,
+                    y_max: highest_over(0.1, 0.2) + 2.0,
                 },
             },
         ],

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use super::evaluate::{Recipe, evaluate_all};
 use crate::curves::{CurveId, CurveStore};
 
 /// Passed of judged.
@@ -28,6 +29,59 @@ impl YieldCount {
             100.0 * self.passed as f64 / self.judged as f64
         }
     }
+}
+
+/// What a recipe found over many curves, wherever they were judged.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Yields {
+    pub overall: YieldCount,
+    /// Per object of the recipe, in its order: the curves it failed.
+    pub fails_per_object: Vec<u64>,
+    /// The label grouped by, if any.
+    pub group_label: Option<String>,
+    /// Per value of that label, in the values' order.
+    pub by_group: Vec<(String, YieldCount)>,
+    /// Per hour (its start, epoch seconds, UTC), in time order.
+    pub by_hour: Vec<(i64, YieldCount)>,
+}
+
+/// The curves of `ids` judged by `recipe` (in parallel): whether each passed, and the
+/// yields — per value of `group_by` (none: `station`, `program` or `line` if the curves have
+/// it, else their first label) and per hour of their first time label.
+pub fn judge(
+    store: &CurveStore,
+    ids: &[CurveId],
+    recipe: &Recipe,
+    group_by: Option<&str>,
+) -> (Vec<bool>, Yields) {
+    let verdicts = evaluate_all(store, ids, recipe);
+    let passed: Vec<bool> = verdicts.iter().map(|v| v.passed()).collect();
+    let mut fails_per_object = vec![0; recipe.objects.len()];
+    for failure in verdicts.iter().flat_map(|v| &v.failures) {
+        fails_per_object[failure.object] += 1;
+    }
+    let has = |name: &str| store.label_columns().iter().any(|c| c.name == name);
+    let group_label = group_by
+        .filter(|name| has(name))
+        .or_else(|| ["station", "program", "line"].into_iter().find(|n| has(n)))
+        .or_else(|| store.label_columns().first().map(|c| c.name.as_str()))
+        .map(str::to_owned);
+    let by_group = group_label
+        .as_deref()
+        .map_or_else(Vec::new, |label| by_label(store, ids, &passed, label));
+    let by_hour =
+        time_label(store).map_or_else(Vec::new, |label| by_hour(store, ids, &passed, label));
+    let yields = Yields {
+        overall: YieldCount {
+            passed: passed.iter().filter(|&&ok| ok).count(),
+            judged: passed.len(),
+        },
+        fails_per_object,
+        group_label,
+        by_group,
+        by_hour,
+    };
+    (passed, yields)
 }
 
 /// Seconds since the epoch (UTC) of a time label's text.

@@ -25,20 +25,8 @@ use super::plan::{
     selection_conditions, table, x_as_f64,
 };
 use super::schema::{ArrayX, CurveLayout, ValidatedMapping};
-use crate::curves::quality::yields::YieldCount;
+use crate::curves::quality::yields::{YieldCount, Yields};
 use crate::curves::quality::{Alignment, DataRect, Envelope, EvalObject, Recipe};
-
-/// What a recipe found over the selected rows.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct HistoryYield {
-    pub overall: YieldCount,
-    /// Per object of the recipe, in its order.
-    pub fails_per_object: Vec<u64>,
-    /// Per value of the grouping label, in the values' order.
-    pub by_group: Vec<(String, YieldCount)>,
-    /// Per hour (its start, epoch seconds, UTC), in time order.
-    pub by_hour: Vec<(i64, YieldCount)>,
-}
 
 #[derive(Debug, clickhouse::Row, Deserialize)]
 struct GroupRow {
@@ -398,14 +386,15 @@ impl Connection {
         recipe: &Recipe,
         group_by: Option<&str>,
         time_column: Option<&str>,
-    ) -> Result<HistoryYield> {
+    ) -> Result<Yields> {
         let sql = history_sql(m, selection, recipe, group_by, time_column)?;
         let rows: Vec<GroupRow> = self
             .fetch_all(with_room(sql.to_query(self.client())))
             .await?;
-        let mut out = HistoryYield {
+        let mut out = Yields {
             fails_per_object: vec![0; recipe.objects.len()],
-            ..HistoryYield::default()
+            group_label: group_by.map(str::to_owned),
+            ..Yields::default()
         };
         let count = |row: &GroupRow| YieldCount {
             passed: row.passed as usize,
