@@ -836,16 +836,20 @@ impl Explorer {
         if self.shown.is_some() {
             self.save_ui(ui);
         }
+        // History is judged per cycle: tables of one row per curve only.
+        let arrays = matches!(self.mapping().layout, CurveLayout::Arrays { .. });
         if let Some(mut view) = self.shown.take() {
             let mut history = std::mem::take(&mut self.history);
             let runtime = self.runtime.clone();
-            history.ui(
-                ui,
-                &runtime,
-                &self.connection,
-                &|recipe, streamed| self.history_job(recipe, streamed),
-                &mut view,
-            );
+            if arrays {
+                history.ui(
+                    ui,
+                    &runtime,
+                    &self.connection,
+                    &|recipe, streamed| self.history_job(recipe, streamed),
+                    &mut view,
+                );
+            }
             self.history = history;
             view.ui(ui);
             self.shown = Some(view);

@@ -23,6 +23,8 @@ use crate::source::dataset::TaughtReference;
 
 /// Rows of the ranking shown.
 const RANKING_ROWS: usize = 20;
+/// A ranked curve's labels are cut after this many characters (all of them on hover).
+const LABELS_CHARS: usize = 40;
 
 /// Which curves teach the reference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -433,11 +435,7 @@ impl QualityPanel {
                     ));
                 }
                 ui.strong("Farthest from the reference");
-                let failed = self
-                    .recipe
-                    .outcome()
-                    .map(|o| o.failed())
-                    .unwrap_or_default();
+                let outcome = self.recipe.outcome();
                 egui::Grid::new("ranking").striped(true).show(ui, |ui| {
                     for &(id, distance) in judged.ranking.iter().take(RANKING_ROWS) {
                         if ui
@@ -447,9 +445,16 @@ impl QualityPanel {
                         {
                             action = Some(QualityAction::Lift(id));
                         }
+                        let labels = labels_text(store, id);
+                        let short: String = labels.chars().take(LABELS_CHARS).collect();
+                        ui.label(if short.len() < labels.len() {
+                            format!("{short}…")
+                        } else {
+                            short
+                        })
+                        .on_hover_text(labels);
                         ui.label(format!("{distance:.4}"));
-                        let verdict = failed.iter().find(|(f, _)| *f == id).map(|f| f.1);
-                        ui.label(match verdict {
+                        ui.label(match outcome.and_then(|o| o.fails(id)) {
                             Some(true) => "fails",
                             Some(false) => "passes",
                             None => "",
@@ -467,6 +472,16 @@ impl QualityPanel {
         }
         action
     }
+}
+
+/// A curve's label values, the empty ones left out.
+fn labels_text(store: &CurveStore, id: CurveId) -> String {
+    store
+        .label_columns()
+        .iter()
+        .filter_map(|c| store.label(&c.name, id).filter(|v| !v.is_empty()))
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// Whether curve `id` fails by the store's pass/fail label (none: no such label or word).

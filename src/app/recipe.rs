@@ -11,7 +11,7 @@ use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 use crate::curves::quality::yields::{YieldCount, Yields, judge as judge_yields};
 use crate::curves::quality::{DataRect, Direction, Envelope, EvalObject, Line, Recipe, Side};
 use crate::curves::{CurveId, CurveStore};
-use crate::render::plot::{Handle, Shape, TimeZoneChoice, format_instant};
+use crate::render::plot::{Handle, Shape, TimeZoneChoice, format_instant, time_grid};
 
 /// Handles per object (a box's four corners and its centre).
 const HANDLES_PER_OBJECT: usize = 5;
@@ -32,6 +32,12 @@ pub struct RecipeOutcome {
 }
 
 impl RecipeOutcome {
+    /// Whether curve `id` failed, if it was judged.
+    pub fn fails(&self, id: CurveId) -> Option<bool> {
+        let k = self.ids.iter().position(|&judged| judged == id)?;
+        Some(!self.passed[k])
+    }
+
     /// Each judged curve and whether it failed.
     pub fn failed(&self) -> Vec<(CurveId, bool)> {
         self.ids
@@ -305,6 +311,7 @@ impl RecipeEditor {
         if let Some(i) = remove {
             self.objects.remove(i);
         }
+        self.objects.iter_mut().for_each(tidy);
         let Some(outcome) = &self.outcome else {
             if self.job.is_some() {
                 ui.spinner();
@@ -397,7 +404,15 @@ fn yield_per_hour_ui(ui: &mut egui::Ui, id: &str, hours: &[(i64, YieldCount)]) {
         .allow_scroll(false)
         .include_y(0.0)
         .include_y(100.0)
-        .x_axis_formatter(|mark, _| format_instant(mark.value, TimeZoneChoice::Utc, "%m-%d %H:00"))
+        .x_grid_spacer(time_grid)
+        .x_axis_formatter(|mark, _| {
+            let format = if mark.step_size >= 86_400.0 {
+                "%m-%d"
+            } else {
+                "%H:00"
+            };
+            format_instant(mark.value, TimeZoneChoice::Utc, format)
+        })
         .show(ui, |plot_ui| {
             plot_ui.line(egui_plot::Line::new("yield", points));
         });
@@ -550,8 +565,38 @@ fn line_ends(line: &Line) -> [[f64; 2]; 2] {
     }
 }
 
+/// Ranges typed the wrong way round are turned round (a box dragged past itself, from > to):
+/// what is judged is always a possible object.
+fn tidy(object: &mut EvalObject) {
+    let order = |a: &mut f64, b: &mut f64| {
+        if *a > *b {
+            std::mem::swap(a, b);
+        }
+    };
+    match object {
+        EvalObject::Window { rect, .. } | EvalObject::NoPass { rect } => {
+            order(&mut rect.x_min, &mut rect.x_max);
+            order(&mut rect.y_min, &mut rect.y_max);
+        }
+        EvalObject::Line(line) => order(&mut line.from, &mut line.to),
+        EvalObject::MinMax {
+            x_min,
+            x_max,
+            y_low,
+            y_high,
+        } => {
+            order(x_min, x_max);
+            if let (Some(low), Some(high)) = (y_low, y_high) {
+                order(low, high);
+            }
+        }
+        EvalObject::Envelope(_) => {}
+    }
+}
+
 fn side_ui(ui: &mut egui::Ui, label: &str, side: &mut Side) {
-    egui::ComboBox::from_label(label)
+    ui.label(label);
+    egui::ComboBox::from_id_salt(label)
         .selected_text(format!("{side:?}").to_lowercase())
         .width(70.0)
         .show_ui(ui, |ui| {

@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use lyceum::curves::quality::yields::{YieldCount, by_label};
 use lyceum::curves::quality::{
-    Alignment, BinGrid, Envelope, EnvelopeRule, Recipe, evaluate_all, teach,
+    Alignment, BinGrid, Envelope, EnvelopeRule, Recipe, Verdict, evaluate_all, teach,
 };
 use lyceum::curves::{CurveId, CurveStore};
 
@@ -116,7 +116,8 @@ pub(crate) struct EvaluateArgs {
     /// The recipe: a JSON file (`name`, `objects`, `levels`).
     #[arg(long)]
     pub(crate) recipe: PathBuf,
-    /// One row per curve: key, verdict, failing objects, process values (not with `--url`).
+    /// One row per curve: key, verdict, failing objects, process values (none: the yield
+    /// only; not with `--url`).
     #[arg(long)]
     pub(crate) out: Option<PathBuf>,
     /// Also the yield per value of this label (station, program, …).
@@ -242,13 +243,20 @@ pub(crate) async fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read {}", args.recipe.display()))?;
     let recipe: Recipe = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a recipe", args.recipe.display()))?;
+    let problems = recipe.problems();
+    if !problems.is_empty() {
+        bail!(
+            "{} cannot be judged by: {}",
+            args.recipe.display(),
+            problems.join("; ")
+        );
+    }
     if args.server.url.is_some() {
+        if args.out.is_some() {
+            bail!("--out writes verdicts judged here; with --url use --into-table");
+        }
         return evaluate_in_server(args, &recipe).await;
     }
-    let out_path = args
-        .out
-        .as_ref()
-        .context("--out is needed (the verdicts CSV) unless --url judges in a server")?;
     let (store, ids) = args.from.load()?;
     if let Some(by) = &args.by
         && !store.label_columns().iter().any(|c| &c.name == by)
@@ -256,7 +264,36 @@ pub(crate) async fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
         bail!("no label `{by}` to give the yield by");
     }
     let verdicts = evaluate_all(&store, &ids, &recipe);
-    let mut w = create(out_path)?;
+    if let Some(out_path) = &args.out {
+        write_verdicts(out_path, &store, &ids, &recipe, &verdicts)?;
+    }
+    let passed = verdicts.iter().filter(|v| v.passed()).count();
+    let percent = |p: usize, n: usize| 100.0 * p as f64 / n.max(1) as f64;
+    out!(
+        "{}: {passed} of {} passed ({:.1} %){}",
+        recipe.name,
+        ids.len(),
+        percent(passed, ids.len()),
+        args.out
+            .as_ref()
+            .map_or_else(String::new, |p| format!(" → {}", p.display()))
+    );
+    if let Some(by) = &args.by {
+        let passed: Vec<bool> = verdicts.iter().map(|v| v.passed()).collect();
+        print_groups(by, &by_label(&store, &ids, &passed, by));
+    }
+    Ok(())
+}
+
+/// One row per curve: key, verdict, failures, process values.
+fn write_verdicts(
+    path: &Path,
+    store: &CurveStore,
+    ids: &[CurveId],
+    recipe: &Recipe,
+    verdicts: &[Verdict],
+) -> anyhow::Result<()> {
+    let mut w = create(path)?;
     let levels: Vec<String> = recipe.levels.iter().map(|l| format!("x_at_{l}")).collect();
     writeln!(
         w,
@@ -265,7 +302,7 @@ pub(crate) async fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
         levels.join(",")
     )?;
     let number = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
-    for (&id, v) in ids.iter().zip(&verdicts) {
+    for (&id, v) in ids.iter().zip(verdicts) {
         let failures: Vec<String> = v
             .failures
             .iter()
@@ -287,19 +324,6 @@ pub(crate) async fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
         )?;
     }
     w.flush()?;
-    let passed = verdicts.iter().filter(|v| v.passed()).count();
-    let percent = |p: usize, n: usize| 100.0 * p as f64 / n.max(1) as f64;
-    out!(
-        "{}: {passed} of {} passed ({:.1} %) → {}",
-        recipe.name,
-        ids.len(),
-        percent(passed, ids.len()),
-        out_path.display()
-    );
-    if let Some(by) = &args.by {
-        let passed: Vec<bool> = verdicts.iter().map(|v| v.passed()).collect();
-        print_groups(by, &by_label(&store, &ids, &passed, by));
-    }
     Ok(())
 }
 

@@ -532,7 +532,7 @@ const TIME_STEPS_SECS: [f64; 31] = [
 /// Grid marks of a time axis at round UTC times (whole seconds, minutes, hours, days: epoch
 /// seconds are UTC, so multiples of a day fall on midnights), three line weights as egui_plot
 /// draws them; where two steps mark the same time, the larger step wins (it sets the label).
-fn time_grid(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
+pub fn time_grid(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
     let (lo, hi) = input.bounds;
     let first = TIME_STEPS_SECS
         .iter()

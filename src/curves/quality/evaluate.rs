@@ -1,5 +1,6 @@
 //! Evaluation objects and their pass rules, the way press and screwdriving monitors judge a
-//! cycle, over a curve's polyline (samples joined by straight segments; a NaN breaks it):
+//! cycle, over a curve's polyline (samples joined by straight segments; a NaN sample is
+//! missing, and its neighbours are joined across it):
 //!
 //! - [`EvalObject::Window`]: the curve enters the box exactly once, through the named entry
 //!   side, and leaves it exactly once, through the named exit side; starting or ending inside
@@ -172,7 +173,8 @@ impl Verdict {
     }
 }
 
-/// A named list of objects, for a program (none: any).
+/// A named list of objects, for a program (none: any). [`Recipe::problems`] says what makes
+/// one impossible to pass (an inverted range, a number that is not finite).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Recipe {
     pub name: String,
@@ -182,6 +184,59 @@ pub struct Recipe {
     /// Levels whose first crossing x is reported as a process value.
     #[serde(default)]
     pub levels: Vec<f64>,
+}
+
+impl Recipe {
+    /// What makes objects impossible to judge sensibly, each named by its position (1-based):
+    /// an inverted box or range, limits the wrong way round, a number that is not finite.
+    pub fn problems(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut say = |i: usize, what: &str| found.push(format!("object {}: {what}", i + 1));
+        let finite = |values: &[f64]| values.iter().all(|v| v.is_finite());
+        for (i, object) in self.objects.iter().enumerate() {
+            match object {
+                EvalObject::Window { rect, .. } | EvalObject::NoPass { rect } => {
+                    if !finite(&[rect.x_min, rect.x_max, rect.y_min, rect.y_max]) {
+                        say(i, "the box has a number that is not finite");
+                    } else if rect.x_min > rect.x_max || rect.y_min > rect.y_max {
+                        say(i, "the box is inverted (x_min > x_max or y_min > y_max)");
+                    }
+                }
+                EvalObject::Line(line) => {
+                    if !finite(&[line.at, line.from, line.to]) {
+                        say(i, "the line has a number that is not finite");
+                    } else if line.from > line.to {
+                        say(i, "the line's range runs backwards (from > to)");
+                    }
+                }
+                EvalObject::MinMax {
+                    x_min,
+                    x_max,
+                    y_low,
+                    y_high,
+                } => {
+                    let limits: Vec<f64> = y_low.iter().chain(y_high).copied().collect();
+                    if !finite(&[*x_min, *x_max]) || !finite(&limits) {
+                        say(i, "the range has a number that is not finite");
+                    } else if x_min > x_max {
+                        say(i, "the x range is inverted (x_min > x_max)");
+                    } else if let (Some(low), Some(high)) = (y_low, y_high)
+                        && low > high
+                    {
+                        say(i, "the lower limit is above the upper one");
+                    }
+                }
+                EvalObject::Envelope(e) => {
+                    if e.lower.len() != e.grid.bins || e.upper.len() != e.grid.bins {
+                        say(i, "the envelope's limits do not match its bins");
+                    } else if !(e.grid.dx > 0.0 && e.grid.x0.is_finite()) {
+                        say(i, "the envelope's grid is not a grid");
+                    }
+                }
+            }
+        }
+        found
+    }
 }
 
 /// A curve's samples read in place (no copy): x from its sampling, y widened to f64.
@@ -259,12 +314,19 @@ impl<'a> Samples<'a> {
         range.map(|i| self.at(i))
     }
 
-    /// Consecutive sample pairs within `range` not broken by a NaN.
+    /// Consecutive valid samples within `range`, joined across NaN (a dropped sample is
+    /// missing, not a break in the part's path).
     fn segments(&self, range: Range<usize>) -> impl Iterator<Item = ((f64, f64), (f64, f64))> + '_ {
-        let start = range.start;
-        (start + 1..range.end.max(start + 1))
-            .map(|i| (self.at(i - 1), self.at(i)))
-            .filter(|(a, b)| !a.1.is_nan() && !b.1.is_nan())
+        let mut last: Option<(f64, f64)> = None;
+        range.filter_map(move |i| {
+            let p = self.at(i);
+            if p.1.is_nan() {
+                return None;
+            }
+            let segment = last.map(|a| (a, p));
+            last = Some(p);
+            segment
+        })
     }
 
     fn first_valid(&self) -> Option<(f64, f64)> {
@@ -331,8 +393,10 @@ fn line(s: &Samples<'_>, range: Range<usize>, line: &Line) -> Option<String> {
             Some(format!("crosses the line {direction:?}").to_lowercase())
         }
         [(_, along)] if !(line.from..=line.to).contains(along) => Some(format!(
-            "crosses the line at {along:.4}, outside {}–{}",
-            line.from, line.to
+            "crosses the line at {}, outside {}–{}",
+            number(*along),
+            line.from,
+            line.to
         )),
         [_] => None,
         many => Some(format!("crosses the line {} times", many.len())),
@@ -471,14 +535,24 @@ fn min_max(
     if let Some(low) = y_low
         && lo < low
     {
-        return Some(format!("minimum {lo:.4} below {low}"));
+        return Some(format!("minimum {} below {low}", number(lo)));
     }
     if let Some(high) = y_high
         && hi > high
     {
-        return Some(format!("maximum {hi:.4} above {high}"));
+        return Some(format!("maximum {} above {high}", number(hi)));
     }
     None
+}
+
+/// A value as people read it: four decimals, or scientific notation where those would show
+/// nothing (1e-9) or too many digits (1e9).
+fn number(v: f64) -> String {
+    if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e7) {
+        format!("{v:.4e}")
+    } else {
+        format!("{v:.4}")
+    }
 }
 
 /// Peak, end and the first crossing of each level.
@@ -534,7 +608,7 @@ fn evaluate_sharing(
                 EvalObject::Envelope(e) => {
                     let (x, area) = envelope(store, id, &s, e, &mut scratch.limits[object])?;
                     (
-                        format!("leaves the envelope at x = {x:.4}"),
+                        format!("leaves the envelope at x = {}", number(x)),
                         Some((x, area)),
                     )
                 }
@@ -651,6 +725,9 @@ mod tests {
             verdict(&[(3.0, 3.0), (6.0, 3.0)], window(Side::Left, Side::Right)).unwrap(),
             "starts inside the window"
         );
+        // A dropped sample inside the window: the curve is joined across it.
+        let gap = [(0.0, 3.0), (3.0, f32::NAN), (6.0, 3.0)];
+        assert_eq!(verdict(&gap, window(Side::Left, Side::Right)), None);
         let twice = [(0.0, 3.0), (3.0, 3.0), (3.0, 6.0), (3.0, 3.0), (6.0, 3.0)];
         assert_eq!(
             verdict(&twice, window(Side::Left, Side::Right)).unwrap(),
@@ -709,6 +786,8 @@ mod tests {
         assert_eq!(verdict(&[(0.0, 0.0), (6.0, 0.0)], no_pass.clone()), None);
         // Both samples outside, the segment through the box.
         assert!(verdict(&[(0.0, 0.0), (6.0, 6.0)], no_pass.clone()).is_some());
+        // Joined across a dropped sample, the path crosses the box.
+        assert!(verdict(&[(0.0, 0.0), (3.0, f32::NAN), (6.0, 6.0)], no_pass.clone()).is_some());
         assert!(verdict(&[(3.0, 3.0)], no_pass).is_some());
     }
 
@@ -860,5 +939,49 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn impossible_objects_are_named() {
+        let recipe = Recipe {
+            name: "bad".into(),
+            objects: vec![
+                EvalObject::NoPass {
+                    rect: DataRect {
+                        x_min: 2.0,
+                        x_max: 1.0,
+                        y_min: 0.0,
+                        y_max: 1.0,
+                    },
+                },
+                EvalObject::Line(Line {
+                    vertical: true,
+                    at: 1.0,
+                    from: 5.0,
+                    to: 4.0,
+                    direction: Direction::Increasing,
+                }),
+                EvalObject::MinMax {
+                    x_min: 0.0,
+                    x_max: 1.0,
+                    y_low: Some(3.0),
+                    y_high: Some(2.0),
+                },
+                EvalObject::MinMax {
+                    x_min: 0.0,
+                    x_max: f64::NAN,
+                    y_low: None,
+                    y_high: None,
+                },
+                window(Side::Left, Side::Right),
+            ],
+            ..Recipe::default()
+        };
+        let problems = recipe.problems();
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert!(problems[0].starts_with("object 1: the box is inverted"));
+        assert!(problems[1].starts_with("object 2: the line's range runs backwards"));
+        assert!(problems[2].starts_with("object 3: the lower limit is above"));
+        assert!(problems[3].starts_with("object 4: the range has a number"));
     }
 }

@@ -6,8 +6,9 @@
 //! in SQL, and tested equal on the same curves:
 //!
 //! - min/max: the samples with x in the range (NaN left out) lie within the limits; none fails;
-//! - no-pass box: no sample inside, and no segment between two samples through it (the part of
-//!   the segment over the box's x range, linear in x, meets its y range; x must grow);
+//! - no-pass box: no sample inside, and no segment between two valid samples (joined across
+//!   NaN) through it (the part of the segment over the box's x range, linear in x, meets its y
+//!   range; x must grow);
 //! - envelope (absolute, peak or end alignment): every sample in a bin with limits lies within.
 //!
 //! Windows with entry and exit sides and line crossings count sides and crossings along the
@@ -210,13 +211,33 @@ fn no_pass_expression(sql: &mut BoundSql, y: &str, r: &DataRect) {
     ))
     .column(y)
     .push(&format!(
-        ", _xs) OR arrayExists((a, b, xa, xb) -> NOT isNaN(a) AND NOT isNaN(b) AND {lo} <= {hi} \
-         AND greatest({y_lo}, {y_hi}) >= {y_min} AND least({y_lo}, {y_hi}) <= {y_max}, arrayPopBack("
-    ))
-    .column(y)
-    .push("), arrayPopFront(")
-    .column(y)
-    .push("), arrayPopBack(_xs), arrayPopFront(_xs)))");
+        ", _xs) OR arrayExists((a, b, xa, xb) -> {lo} <= {hi} \
+         AND greatest({y_lo}, {y_hi}) >= {y_min} AND least({y_lo}, {y_hi}) <= {y_max}, "
+    ));
+    // The valid samples and their x, joined across NaN as the client joins them.
+    let valid = |sql: &mut BoundSql, of_x: bool| {
+        if of_x {
+            sql.push("arrayFilter((x, v) -> NOT isNaN(v), _xs, ")
+                .column(y)
+                .push(")");
+        } else {
+            sql.push("arrayFilter(v -> NOT isNaN(v), ")
+                .column(y)
+                .push(")");
+        }
+    };
+    for (of_x, end) in [
+        (false, "Back"),
+        (false, "Front"),
+        (true, "Back"),
+        (true, "Front"),
+    ] {
+        sql.push(if of_x || end == "Front" { ", " } else { "" })
+            .push(&format!("arrayPop{end}("));
+        valid(sql, of_x);
+        sql.push(")");
+    }
+    sql.push("))");
 }
 
 /// Envelope `k` of the recipe; its limits are the arrays `lower{k}`, `upper{k}` of the query's
