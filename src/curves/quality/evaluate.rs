@@ -23,7 +23,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::reference::{Envelope, first_crossing, sample_step};
+use super::reference::{Envelope, first_crossing, kept_for, sample_step};
 use crate::curves::{CurveId, CurveStore};
 
 /// A side of a window box.
@@ -412,13 +412,14 @@ fn no_pass(s: &Samples<'_>, range: Range<usize>, rect: &DataRect) -> Option<Stri
 /// An envelope's limits at each sample of a uniform sampling (NaN: no limit there), kept
 /// for the next curves of that sampling (within one `evaluate_all` call only, so a changed
 /// envelope never meets old limits).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct SampleLimits {
-    /// `x0`, `dx` and the alignment's shift, as bits.
-    key: (u64, u64, u64),
     lower: Vec<f64>,
     upper: Vec<f64>,
 }
+
+/// A sampling: `x0`, `dx` and the alignment's shift, as bits.
+type SamplingKey = (u64, u64, u64);
 
 /// Samplings whose limits are kept per envelope (stations of a few programs, interleaved).
 const KEPT_SAMPLINGS: usize = 4;
@@ -426,7 +427,7 @@ const KEPT_SAMPLINGS: usize = 4;
 /// Per recipe object, what the curves judged on one thread can share.
 #[derive(Debug, Default)]
 struct Scratch {
-    limits: Vec<Vec<SampleLimits>>,
+    limits: Vec<Vec<(SamplingKey, SampleLimits)>>,
 }
 
 /// First x outside and area outside, if the curve leaves the envelope.
@@ -435,7 +436,7 @@ fn envelope(
     id: CurveId,
     s: &Samples<'_>,
     envelope: &Envelope,
-    kept: &mut Vec<SampleLimits>,
+    kept: &mut Vec<(SamplingKey, SampleLimits)>,
 ) -> Option<(f64, f64)> {
     let shift = envelope.alignment.shift(store, id)?;
     let grid = envelope.grid.lookup();
@@ -465,21 +466,7 @@ fn envelope(
     let mut area = 0.0;
     if let Xs::Uniform { x0, dx } = s.x {
         let key = (x0.to_bits(), dx.to_bits(), shift.to_bits());
-        let slot = match kept.iter().position(|k| k.key == key) {
-            Some(slot) => slot,
-            None => {
-                if kept.len() == KEPT_SAMPLINGS {
-                    kept.remove(0);
-                }
-                kept.push(SampleLimits {
-                    key,
-                    lower: Vec::new(),
-                    upper: Vec::new(),
-                });
-                kept.len() - 1
-            }
-        };
-        let limits = &mut kept[slot];
+        let limits = kept_for(kept, key, KEPT_SAMPLINGS);
         // A longer curve of the same sampling: its further samples' limits added.
         for i in limits.lower.len()..n {
             let (lo, hi) = limits_at(i);

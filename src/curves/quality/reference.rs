@@ -250,32 +250,70 @@ fn nth(values: &mut [f32], index: usize) -> f64 {
     f64::from(*value)
 }
 
+/// Bins of the samples of a few uniform samplings (`u32::MAX`: outside the grid), kept for
+/// the next curves of those samplings: the curves of a station share one, so each is binned
+/// once (a few kept, as stations of different programs take turns).
+#[derive(Debug, Default)]
+struct BinCache {
+    /// Per sampling: `x0`, `dx` and the alignment's shift as bits, and the bins.
+    kept: Vec<((u64, u64, u64), Vec<u32>)>,
+}
+
+/// Samplings a [`BinCache`] keeps.
+const CACHED_SAMPLINGS: usize = 4;
+
+/// The value kept for `key`, made empty if there is none (the oldest of `most` dropped).
+pub(crate) fn kept_for<K: PartialEq, T: Default>(
+    kept: &mut Vec<(K, T)>,
+    key: K,
+    most: usize,
+) -> &mut T {
+    let slot = match kept.iter().position(|(k, _)| *k == key) {
+        Some(slot) => slot,
+        None => {
+            if kept.len() >= most.max(1) {
+                kept.remove(0);
+            }
+            kept.push((key, T::default()));
+            kept.len() - 1
+        }
+    };
+    &mut kept[slot].1
+}
+
 /// Call `f(bin, y)` for every non-NaN sample of curve `id` whose x − `shift` falls in `grid`.
 fn for_each_binned(
     store: &CurveStore,
     id: CurveId,
     shift: f64,
     grid: &BinGrid,
+    cache: &mut BinCache,
     mut f: impl FnMut(usize, f32),
 ) {
     let y = store.y(id);
     let lookup = grid.lookup();
-    let mut visit = |x: f64, v: f32| {
-        if !v.is_nan()
-            && let Some(b) = lookup.bin(x - shift)
-        {
-            f(b, v);
-        }
-    };
     match store.sampling(id) {
         crate::curves::Sampling::Uniform { x0, dx } => {
-            for (i, &v) in y.iter().enumerate() {
-                visit(x0 + i as f64 * dx, v);
+            let key = (x0.to_bits(), dx.to_bits(), shift.to_bits());
+            let bins = kept_for(&mut cache.kept, key, CACHED_SAMPLINGS);
+            // A longer curve of the same sampling: its further samples' bins added.
+            for i in bins.len()..y.len() {
+                let bin = lookup.bin(x0 + i as f64 * dx - shift);
+                bins.push(bin.and_then(|b| u32::try_from(b).ok()).unwrap_or(u32::MAX));
+            }
+            for (&bin, &v) in bins.iter().zip(y) {
+                if bin != u32::MAX && !v.is_nan() {
+                    f(bin as usize, v);
+                }
             }
         }
         crate::curves::Sampling::Explicit => {
             for (&x, &v) in store.x_explicit(id).unwrap_or_default().iter().zip(y) {
-                visit(x, v);
+                if !v.is_nan()
+                    && let Some(b) = lookup.bin(x - shift)
+                {
+                    f(b, v);
+                }
             }
         }
     }
@@ -303,12 +341,13 @@ pub fn teach(
     let counts = taught
         .par_iter()
         .fold(
-            || vec![0usize; grid.bins],
-            |mut counts, &(id, shift)| {
-                for_each_binned(store, id, shift, &grid, |b, _| counts[b] += 1);
-                counts
+            || (vec![0usize; grid.bins], BinCache::default()),
+            |(mut counts, mut cache), &(id, shift)| {
+                for_each_binned(store, id, shift, &grid, &mut cache, |b, _| counts[b] += 1);
+                (counts, cache)
             },
         )
+        .map(|(counts, _)| counts)
         .reduce(
             || vec![0usize; grid.bins],
             |mut a, b| {
@@ -323,8 +362,9 @@ pub fn teach(
         total += c;
     }
     let mut values = vec![0f32; total];
+    let mut cache = BinCache::default();
     for &(id, shift) in &taught {
-        for_each_binned(store, id, shift, &grid, |b, v| {
+        for_each_binned(store, id, shift, &grid, &mut cache, |b, v| {
             values[fill[b]] = v;
             fill[b] += 1;
         });
@@ -602,6 +642,47 @@ mod tests {
             for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
                 assert_eq!(lookup.bin(x), grid.bin(x));
             }
+        }
+    }
+
+    #[test]
+    fn bins_kept_per_sampling_match_bins_of_stored_x() {
+        // Two samplings taking turns, lengths that vary, more samplings than are kept.
+        let mut uniform = CurveStoreBuilder::new(&[]);
+        let mut explicit = CurveStoreBuilder::new(&[]);
+        for k in 0..40 {
+            let (x0, dx) = [
+                (0.0, 0.1),
+                (0.05, 0.07),
+                (1.0, 0.013),
+                (-2.0, 0.3),
+                (0.0, 0.2),
+            ][k % 5];
+            let n = 50 + (k * 37) % 120;
+            let mut y: Vec<f32> = (0..n).map(|i| ((i + k) as f32 * 0.3).sin()).collect();
+            let mut x: Vec<f64> = (0..n).map(|i| x0 + i as f64 * dx).collect();
+            uniform
+                .push_uniform(format!("c{k}"), &[], x0, dx, &y)
+                .unwrap();
+            // One more sample far off the grid (and never the peak), so the x stay stored
+            // and are binned one by one.
+            x.push(1e9);
+            y.push(-1e9);
+            explicit
+                .push_explicit(format!("c{k}"), &[], &x, &y)
+                .unwrap();
+        }
+        let (uniform, explicit) = (uniform.finish().unwrap(), explicit.finish().unwrap());
+        assert_eq!(explicit.sampling(0), crate::curves::Sampling::Explicit);
+        let ids: Vec<CurveId> = (0..40).collect();
+        for alignment in [Alignment::Absolute, Alignment::Peak] {
+            let grid = BinGrid::spanning(&uniform, &ids, alignment, 23).unwrap();
+            let a = teach(&uniform, &ids, alignment, grid, &[0.1]);
+            let b = teach(&explicit, &ids, alignment, grid, &[0.1]);
+            assert_eq!(a.count, b.count, "{alignment:?}");
+            assert_eq!((&a.min, &a.max), (&b.min, &b.max));
+            assert_eq!((&a.median, &a.mad), (&b.median, &b.mad));
+            assert_eq!(a.quantiles, b.quantiles);
         }
     }
 }
