@@ -61,6 +61,10 @@ impl DataRect {
         {
             return None;
         }
+        // Wholly inside (most segments of a curve through a window): no side crossed.
+        if self.contains(a.0, a.1) && self.contains(b.0, b.1) {
+            return Some((None, None));
+        }
         let (dx, dy) = (b.0 - a.0, b.1 - a.1);
         let (mut t0, mut t1) = (0.0f64, 1.0f64);
         let (mut entry, mut exit) = (None, None);
@@ -141,12 +145,104 @@ pub enum EvalObject {
     },
 }
 
+/// Why an object failed a curve; put in words by `Display` only when shown (judging many
+/// curves allocates nothing for their failures).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Reason {
+    StartsInside,
+    NeverEnters,
+    EntersTimes(usize),
+    EndsInside,
+    LeavesTimes(usize),
+    /// Through this side, not the named one.
+    EntersThrough(Side, Side),
+    LeavesThrough(Side, Side),
+    NeverCrosses,
+    CrossesWrongWay(Direction),
+    CrossesOutside {
+        at: f64,
+        from: f64,
+        to: f64,
+    },
+    CrossesTimes(usize),
+    PassesNoPass,
+    LeavesEnvelope {
+        x: f64,
+    },
+    NoSampleInRange,
+    MinimumBelow {
+        value: f64,
+        limit: f64,
+    },
+    MaximumAbove {
+        value: f64,
+        limit: f64,
+    },
+}
+
+impl Side {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Left => "left",
+            Self::Right => "right",
+            Self::Bottom => "bottom",
+            Self::Top => "top",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Self::StartsInside => write!(f, "starts inside the window"),
+            Self::NeverEnters => write!(f, "never enters the window"),
+            Self::EntersTimes(n) => write!(f, "enters the window {n} times"),
+            Self::EndsInside => write!(f, "ends inside the window"),
+            Self::LeavesTimes(n) => write!(f, "leaves the window {n} times"),
+            Self::EntersThrough(side, named) => write!(
+                f,
+                "enters through the {} side, not the {}",
+                side.name(),
+                named.name()
+            ),
+            Self::LeavesThrough(side, named) => write!(
+                f,
+                "leaves through the {} side, not the {}",
+                side.name(),
+                named.name()
+            ),
+            Self::NeverCrosses => write!(f, "never crosses the line"),
+            Self::CrossesWrongWay(direction) => write!(
+                f,
+                "crosses the line {}",
+                match direction {
+                    Direction::Increasing => "increasing",
+                    Direction::Decreasing => "decreasing",
+                }
+            ),
+            Self::CrossesOutside { at, from, to } => {
+                write!(f, "crosses the line at {}, outside {from}–{to}", number(at))
+            }
+            Self::CrossesTimes(n) => write!(f, "crosses the line {n} times"),
+            Self::PassesNoPass => write!(f, "passes through the no-pass box"),
+            Self::LeavesEnvelope { x } => write!(f, "leaves the envelope at x = {}", number(x)),
+            Self::NoSampleInRange => write!(f, "no sample in the min/max window"),
+            Self::MinimumBelow { value, limit } => {
+                write!(f, "minimum {} below {limit}", number(value))
+            }
+            Self::MaximumAbove { value, limit } => {
+                write!(f, "maximum {} above {limit}", number(value))
+            }
+        }
+    }
+}
+
 /// What an object found wrong with a curve.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Failure {
     /// The object's position in its recipe.
     pub object: usize,
-    pub reason: String,
+    pub reason: Reason,
     /// For an envelope: the first x outside and the area outside.
     pub outside: Option<(f64, f64)>,
 }
@@ -334,6 +430,27 @@ impl<'a> Samples<'a> {
     }
 }
 
+/// Counts what is seen and remembers the first: once, or how many times.
+#[derive(Clone, Copy)]
+struct Tally<T> {
+    first: Option<T>,
+    count: usize,
+}
+
+impl<T: Copy> Tally<T> {
+    fn new() -> Self {
+        Self {
+            first: None,
+            count: 0,
+        }
+    }
+
+    fn add(&mut self, value: T) {
+        self.first.get_or_insert(value);
+        self.count += 1;
+    }
+}
+
 /// The window rule over the samples in `range` (the stretch near the window).
 fn window(
     s: &Samples<'_>,
@@ -341,39 +458,46 @@ fn window(
     rect: &DataRect,
     entry: Side,
     exit: Side,
-) -> Option<String> {
+) -> Option<Reason> {
     if s.first_valid().is_some_and(|(x, y)| rect.contains(x, y)) {
-        return Some("starts inside the window".into());
+        return Some(Reason::StartsInside);
     }
-    // At most two of each are told apart: once, or how many times.
-    let (mut entries, mut exits) = (Vec::new(), Vec::new());
+    let (mut entries, mut exits) = (Tally::new(), Tally::new());
     for (a, b) in s.segments(range.clone()) {
         if let Some((inward, outward)) = rect.clip(a, b) {
-            entries.extend(inward);
-            exits.extend(outward);
+            inward.into_iter().for_each(|side| entries.add(side));
+            outward.into_iter().for_each(|side| exits.add(side));
         }
     }
     let lone_inside = s.len() == 1 && s.points(range).all(|(x, y)| rect.contains(x, y));
-    match (entries.as_slice(), exits.as_slice()) {
-        ([], _) if !lone_inside => Some("never enters the window".into()),
-        ([], _) => Some("starts inside the window".into()),
-        ([_, _, ..], _) => Some(format!("enters the window {} times", entries.len())),
-        (_, []) => Some("ends inside the window".into()),
-        (_, [_, _, ..]) => Some(format!("leaves the window {} times", exits.len())),
-        ([inward], [outward]) if *inward != entry => {
-            Some(format!("enters through the {inward:?} side, not the {entry:?}").to_lowercase())
-        }
-        ([_], [outward]) if *outward != exit => {
-            Some(format!("leaves through the {outward:?} side, not the {exit:?}").to_lowercase())
-        }
+    match (entries, exits) {
+        (Tally { count: 0, .. }, _) if !lone_inside => Some(Reason::NeverEnters),
+        (Tally { count: 0, .. }, _) => Some(Reason::StartsInside),
+        (Tally { count: 2.., .. }, _) => Some(Reason::EntersTimes(entries.count)),
+        (_, Tally { count: 0, .. }) => Some(Reason::EndsInside),
+        (_, Tally { count: 2.., .. }) => Some(Reason::LeavesTimes(exits.count)),
+        (
+            Tally {
+                first: Some(inward),
+                ..
+            },
+            _,
+        ) if inward != entry => Some(Reason::EntersThrough(inward, entry)),
+        (
+            _,
+            Tally {
+                first: Some(outward),
+                ..
+            },
+        ) if outward != exit => Some(Reason::LeavesThrough(outward, exit)),
         _ => None,
     }
 }
 
-fn line(s: &Samples<'_>, range: Range<usize>, line: &Line) -> Option<String> {
+fn line(s: &Samples<'_>, range: Range<usize>, line: &Line) -> Option<Reason> {
     // (coordinate across the line, coordinate along it)
     let split = |p: (f64, f64)| if line.vertical { p } else { (p.1, p.0) };
-    let mut crossings = Vec::new();
+    let mut crossings = Tally::new();
     for (a, b) in s.segments(range) {
         let ((a_across, a_along), (b_across, b_along)) = (split(a), split(b));
         let (da, db) = (a_across - line.at, b_across - line.at);
@@ -385,28 +509,31 @@ fn line(s: &Samples<'_>, range: Range<usize>, line: &Line) -> Option<String> {
             continue;
         };
         let t = da / (da - db);
-        crossings.push((direction, a_along + t * (b_along - a_along)));
+        crossings.add((direction, a_along + t * (b_along - a_along)));
     }
-    match crossings.as_slice() {
-        [] => Some("never crosses the line".into()),
-        [(direction, _)] if *direction != line.direction => {
-            Some(format!("crosses the line {direction:?}").to_lowercase())
-        }
-        [(_, along)] if !(line.from..=line.to).contains(along) => Some(format!(
-            "crosses the line at {}, outside {}–{}",
-            number(*along),
-            line.from,
-            line.to
-        )),
-        [_] => None,
-        many => Some(format!("crosses the line {} times", many.len())),
+    match crossings {
+        Tally { count: 0, .. } => Some(Reason::NeverCrosses),
+        Tally {
+            count: 1,
+            first: Some((direction, _)),
+        } if direction != line.direction => Some(Reason::CrossesWrongWay(direction)),
+        Tally {
+            count: 1,
+            first: Some((_, along)),
+        } if !(line.from..=line.to).contains(&along) => Some(Reason::CrossesOutside {
+            at: along,
+            from: line.from,
+            to: line.to,
+        }),
+        Tally { count: 1, .. } => None,
+        many => Some(Reason::CrossesTimes(many.count)),
     }
 }
 
-fn no_pass(s: &Samples<'_>, range: Range<usize>, rect: &DataRect) -> Option<String> {
+fn no_pass(s: &Samples<'_>, range: Range<usize>, rect: &DataRect) -> Option<Reason> {
     let touches = s.points(range.clone()).any(|(x, y)| rect.contains(x, y))
         || s.segments(range).any(|(a, b)| rect.clip(a, b).is_some());
-    touches.then(|| "passes through the no-pass box".into())
+    touches.then_some(Reason::PassesNoPass)
 }
 
 /// An envelope's limits at each sample of a uniform sampling (NaN: no limit there), kept
@@ -508,7 +635,7 @@ fn min_max(
     x_range: (f64, f64),
     y_low: Option<f64>,
     y_high: Option<f64>,
-) -> Option<String> {
+) -> Option<Reason> {
     let ys = s
         .points(range)
         .filter(|&(x, y)| !y.is_nan() && (x_range.0..=x_range.1).contains(&x))
@@ -517,17 +644,23 @@ fn min_max(
         (lo.min(y), hi.max(y))
     });
     if lo > hi {
-        return Some("no sample in the min/max window".into());
+        return Some(Reason::NoSampleInRange);
     }
     if let Some(low) = y_low
         && lo < low
     {
-        return Some(format!("minimum {} below {low}", number(lo)));
+        return Some(Reason::MinimumBelow {
+            value: lo,
+            limit: low,
+        });
     }
     if let Some(high) = y_high
         && hi > high
     {
-        return Some(format!("maximum {} above {high}", number(hi)));
+        return Some(Reason::MaximumAbove {
+            value: hi,
+            limit: high,
+        });
     }
     None
 }
@@ -594,10 +727,7 @@ fn evaluate_sharing(
                 }
                 EvalObject::Envelope(e) => {
                     let (x, area) = envelope(store, id, &s, e, &mut scratch.limits[object])?;
-                    (
-                        format!("leaves the envelope at x = {}", number(x)),
-                        Some((x, area)),
-                    )
+                    (Reason::LeavesEnvelope { x }, Some((x, area)))
                 }
                 EvalObject::MinMax {
                     x_min,
@@ -668,7 +798,7 @@ mod tests {
         evaluate(&curve(points), 0, &recipe)
             .failures
             .first()
-            .map(|f| f.reason.clone())
+            .map(|f| f.reason.to_string())
     }
 
     fn window(entry: Side, exit: Side) -> EvalObject {
