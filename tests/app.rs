@@ -2077,6 +2077,43 @@ fn the_explorer_judges_history_in_the_server_and_keeps_recipe_versions() {
         .unwrap()
         .click_accesskit();
     step_until(&mut harness, "Loaded recipe version 1.");
+
+    // Server activity: a slow query from elsewhere is listed and stopped from here, and the
+    // query log's costs are read.
+    let url = format!("{}/?query_id=lyceum-ui-slow", server.url());
+    let slow = std::thread::spawn(move || {
+        std::process::Command::new("curl")
+            .args([
+                "-s",
+                &url,
+                "--data-binary",
+                "SELECT count() FROM numbers(100000000000) WHERE number % 7 = 3",
+            ])
+            .output()
+            .unwrap()
+    });
+    harness.get_by_label("Server activity").click_accesskit();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while harness.query_all_by_label("Kill…").next().is_none() {
+        assert!(Instant::now() < deadline, "the slow query is not listed");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    harness
+        .query_all_by_label("Kill…")
+        .next()
+        .unwrap()
+        .click_accesskit();
+    step_until(&mut harness, "Stop it");
+    harness.get_by_label("Stop it").click_accesskit();
+    step_until(&mut harness, "Query lyceum-ui-slow stopped.");
+    let answer = slow.join().unwrap();
+    assert!(
+        String::from_utf8_lossy(&answer.stdout).contains("Code: 394"),
+        "curl saw its query killed: {answer:?}"
+    );
+    harness.get_by_label("Read the query log").click_accesskit();
+    step_until(&mut harness, "query (literals as ?)");
 }
 
 /// "… : P of N cycles pass (…)" of the history section, once P differs from `other`.

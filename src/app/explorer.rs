@@ -28,6 +28,7 @@ use crate::source::clickhouse::{
 use crate::source::dataset::manifest::Threshold;
 use crate::source::dataset::{self, ColumnRoles, SaveOptions, SavedView, Source};
 
+use super::activity::ActivityPanel;
 use super::curve_view::CurveView;
 use super::file_dialog::{DialogKind, FileDialog, PathField};
 use super::history::{HistoryJob, HistoryOutcome, HistoryPanel, Streamed};
@@ -216,6 +217,7 @@ pub struct Explorer {
     save_selected_only: bool,
     saved: Option<String>,
     history: HistoryPanel,
+    activity: ActivityPanel,
     sender: SyncSender<Message>,
     inbox: Receiver<Message>,
 }
@@ -267,6 +269,7 @@ impl Explorer {
             save_selected_only: false,
             saved: None,
             history: HistoryPanel::default(),
+            activity: ActivityPanel::default(),
             sender,
             inbox,
         };
@@ -833,6 +836,8 @@ impl Explorer {
                 }
             });
         }
+        let runtime = self.runtime.clone();
+        self.activity.ui(ui, &runtime, &self.connection);
         if self.shown.is_some() {
             self.save_ui(ui);
         }

@@ -108,18 +108,9 @@ impl HistoryPanel {
         ctx: &egui::Context,
         work: impl Future<Output = Message> + Send + 'static,
     ) {
-        let (sender, ctx) = (self.sender.clone(), ctx.clone());
-        super::spawn_caught(
-            runtime,
-            work,
-            |panic| Message::Versions(Err(format!("the work stopped: {panic}"))),
-            move |message| {
-                if sender.send(message).is_err() {
-                    tracing::debug!("a history job finished after the explorer closed");
-                }
-                ctx.request_repaint();
-            },
-        );
+        super::spawn_answer(runtime, ctx, &self.sender, work, |panic| {
+            Message::Versions(Err(format!("the work stopped: {panic}")))
+        });
     }
 
     fn receive(&mut self) {

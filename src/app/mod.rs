@@ -7,6 +7,7 @@
 //! datasets persist through eframe's storage. Background work reports over channels with a
 //! repaint; [`LyceumApp::ui`] never blocks.
 
+mod activity;
 pub mod clusters;
 pub mod connections;
 pub mod curve_view;
@@ -93,6 +94,28 @@ pub(crate) fn spawn_caught<T, W, P, D>(
             }
         };
         deliver(output);
+    });
+}
+
+/// [`spawn_caught`] answering over `sender` with a repaint of `ctx` (a closed view's answer
+/// is dropped with a debug line).
+pub(crate) fn spawn_answer<T, W, P>(
+    runtime: &tokio::runtime::Handle,
+    ctx: &egui::Context,
+    sender: &std::sync::mpsc::SyncSender<T>,
+    work: W,
+    on_panic: P,
+) where
+    T: Send + 'static,
+    W: Future<Output = T> + Send + 'static,
+    P: FnOnce(String) -> T + Send + 'static,
+{
+    let (sender, ctx) = (sender.clone(), ctx.clone());
+    spawn_caught(runtime, work, on_panic, move |answer| {
+        if sender.send(answer).is_err() {
+            tracing::debug!("a background answer came after its view closed");
+        }
+        ctx.request_repaint();
     });
 }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 
 use super::recipe::RecipeEditor;
+use super::widgets::cut;
 use crate::curves::quality::outliers::scores;
 use crate::curves::quality::{
     Alignment, BinGrid, Distance, Envelope, EnvelopeRule, Recipe, rank, teach,
@@ -446,13 +447,7 @@ impl QualityPanel {
                             action = Some(QualityAction::Lift(id));
                         }
                         let labels = labels_text(store, id);
-                        let short: String = labels.chars().take(LABELS_CHARS).collect();
-                        ui.label(if short.len() < labels.len() {
-                            format!("{short}…")
-                        } else {
-                            short
-                        })
-                        .on_hover_text(labels);
+                        ui.label(cut(&labels, LABELS_CHARS)).on_hover_text(labels);
                         ui.label(format!("{distance:.4}"));
                         ui.label(match outcome.and_then(|o| o.fails(id)) {
                             Some(true) => "fails",

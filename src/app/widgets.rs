@@ -1,5 +1,6 @@
 //! Small widgets every view uses the same way: a labelled path field (the label names the
-//! field for screen readers and tests) and the outcome line of a background job.
+//! field for screen readers and tests), the outcome line of a background job, and text cut
+//! to a length.
 
 /// `label` then a one-line text field it names.
 pub fn labelled_field_ui(
@@ -28,5 +29,16 @@ pub fn outcome_ui(ui: &mut egui::Ui, outcome: Option<&Result<String, String>>) {
             ui.colored_label(ui.visuals().error_fg_color, error);
         }
         None => {}
+    }
+}
+
+/// `text` cut to `chars` characters, with an ellipsis when cut (the whole text belongs in a
+/// hover).
+pub fn cut(text: &str, chars: usize) -> String {
+    let short: String = text.chars().take(chars).collect();
+    if short.len() < text.len() {
+        format!("{short}…")
+    } else {
+        short
     }
 }

@@ -15,6 +15,7 @@ mod ddl;
 mod foreign;
 mod import;
 mod keychain;
+mod monitor;
 mod quality;
 mod roundtrip;
 mod schema;

@@ -109,13 +109,14 @@ fn write_config(dir: &Path, http_port: u16, tcp_port: u16, https_port: Option<u1
   <timezone>UTC</timezone>
   <mark_cache_size>67108864</mark_cache_size>
   <max_concurrent_queries>100</max_concurrent_queries>
+  <query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>500</flush_interval_milliseconds></query_log>
 </yandex>
 "#
     );
     let users = format!(
         r#"<?xml version="1.0"?>
 <yandex>
-  <profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
+  <profiles><default><max_memory_usage>4000000000</max_memory_usage><log_queries>1</log_queries></default></profiles>
   <users>
     <default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default>
     <{PASSWORD_USER}><password_sha256_hex>{}</password_sha256_hex><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></{PASSWORD_USER}>

@@ -18,6 +18,7 @@ pub mod decode;
 pub mod error;
 pub mod import;
 pub mod insert;
+pub mod monitor;
 pub mod plan;
 pub mod recipes;
 pub mod reference;
