@@ -2114,6 +2114,11 @@ fn the_explorer_judges_history_in_the_server_and_keeps_recipe_versions() {
     );
     harness.get_by_label("Read the query log").click_accesskit();
     step_until(&mut harness, "query (literals as ?)");
+
+    // Storage: the tables' sizes, and what this old server cannot say.
+    harness.get_by_label("Storage").click_accesskit();
+    step_until(&mut harness, "does not say which disk holds a part");
+    step_until(&mut harness, "process_curves: 1 partition");
 }
 
 /// "… : P of N cycles pass (…)" of the history section, once P differs from `other`.

@@ -32,6 +32,7 @@ use super::activity::ActivityPanel;
 use super::curve_view::CurveView;
 use super::file_dialog::{DialogKind, FileDialog, PathField};
 use super::history::{HistoryJob, HistoryOutcome, HistoryPanel, Streamed};
+use super::storage::StoragePanel;
 use super::time_range::{RangeChoice, TimeRange, now_secs};
 use super::widgets::labelled_field_ui;
 
@@ -218,6 +219,7 @@ pub struct Explorer {
     saved: Option<String>,
     history: HistoryPanel,
     activity: ActivityPanel,
+    storage: StoragePanel,
     sender: SyncSender<Message>,
     inbox: Receiver<Message>,
 }
@@ -270,6 +272,7 @@ impl Explorer {
             saved: None,
             history: HistoryPanel::default(),
             activity: ActivityPanel::default(),
+            storage: StoragePanel::default(),
             sender,
             inbox,
         };
@@ -838,6 +841,10 @@ impl Explorer {
         }
         let runtime = self.runtime.clone();
         self.activity.ui(ui, &runtime, &self.connection);
+        if !self.database.is_empty() {
+            self.storage
+                .ui(ui, &runtime, &self.connection, &self.database);
+        }
         if self.shown.is_some() {
             self.save_ui(ui);
         }

@@ -21,6 +21,7 @@ pub mod import;
 pub mod quality;
 mod recipe;
 pub mod shell;
+mod storage;
 pub mod time_range;
 pub mod widgets;
 

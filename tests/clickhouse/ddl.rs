@@ -228,8 +228,32 @@ fn modern_schema_probe_and_queries_run_on_clickhouse_26() {
         PROBE_SQL.to_owned(),
         POLICIES_SQL.to_owned(),
         verdicts_sql(&curves).display(),
+        lyceum::source::clickhouse::storage::parts_sql(
+            "factory",
+            &["bytes_on_disk", "disk_name", "min_time", "max_time"].map(str::to_owned),
+        )
+        .display(),
+        "SELECT engine_full FROM system.tables WHERE database = 'factory' AND name = 'sensor_readings'"
+            .to_owned(),
     ]);
     let mut out = run_in_chdb(&statements);
+    // Storage on a modern server: parts name their disk (one of the policy's, `warm` by now:
+    // the rows are more than 7 days old and the TTL moved them), and the engine text carries
+    // the TTL moves and the policy the storage view reads.
+    // TSV escapes quotes.
+    let engine = out.pop().unwrap().replace("\\'", "'");
+    assert!(
+        engine.contains(" TTL ") && engine.contains("storage_policy = 'tiered'"),
+        "{engine}"
+    );
+    let parts = out.pop().unwrap();
+    assert!(
+        parts.lines().any(|l| l.starts_with("process_curves\t")
+            && ["hot", "warm", "cold", "archive"]
+                .iter()
+                .any(|disk| l.contains(&format!("\t{disk}\t")))),
+        "{parts}"
+    );
     // A recipe judged in the server, on the same cycle: every object fails it, as in the client.
     let verdicts = out.pop().unwrap();
     let hour = 1_793_577_601 / 3600 * 3600;

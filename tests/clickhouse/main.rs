@@ -19,3 +19,4 @@ mod monitor;
 mod quality;
 mod roundtrip;
 mod schema;
+mod storage;

@@ -25,6 +25,7 @@ pub mod reference;
 pub mod rowbinary;
 pub mod schema;
 pub mod seed;
+pub mod storage;
 pub mod tls;
 pub mod verdicts;
 
