@@ -1,34 +1,53 @@
 //! The explorer's "Storage" section (folded by default): what each table of the explored
 //! database holds and where — rows, bytes on disk, compression, parts, storage policy and TTL
-//! rules, and per partition its disk, size and time span (`Connection::storage`). A server
-//! without storage policies (18.16) shows the sizes and says which version shows the rest.
+//! rules, and per partition its disk, size and time span (`Connection::storage`). On a server
+//! with storage policies a partition can be moved to another volume of its table's policy by
+//! hand, after a confirmation that shows the statement. A server without them (18.16) shows
+//! the sizes and says which version shows the rest.
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::widgets::cut;
 use crate::render::plot::{TimeZoneChoice, format_instant};
 use crate::source::clickhouse::Connection;
-use crate::source::clickhouse::storage::StorageReport;
+use crate::source::clickhouse::storage::{StorageReport, move_partition_sql};
 
 /// Characters of a TTL clause shown (all of it on hover).
 const TTL_CHARS: usize = 60;
+
+enum Message {
+    Report(Result<StorageReport, String>),
+    Moved(Result<String, String>),
+}
+
+/// A partition the user asked to move: table, partition id and text, and the volume chosen.
+struct Move {
+    table: String,
+    partition_id: String,
+    partition: String,
+    volume: String,
+}
 
 pub struct StoragePanel {
     report: Option<Result<StorageReport, String>>,
     /// The database the report is of.
     of: String,
     busy: bool,
-    sender: SyncSender<Result<StorageReport, String>>,
-    inbox: Receiver<Result<StorageReport, String>>,
+    moving: Option<Move>,
+    moved: Option<Result<String, String>>,
+    sender: SyncSender<Message>,
+    inbox: Receiver<Message>,
 }
 
 impl Default for StoragePanel {
     fn default() -> Self {
-        let (sender, inbox) = sync_channel(2);
+        let (sender, inbox) = sync_channel(4);
         Self {
             report: None,
             of: String::new(),
             busy: false,
+            moving: None,
+            moved: None,
             sender,
             inbox,
         }
@@ -56,12 +75,21 @@ impl StoragePanel {
         connection: &Connection,
         database: &str,
     ) {
-        if let Ok(report) = self.inbox.try_recv() {
-            self.busy = false;
-            if let Err(e) = &report {
-                tracing::warn!(error = %e, "storage not read");
+        while let Ok(message) = self.inbox.try_recv() {
+            match message {
+                Message::Report(report) => {
+                    self.busy = false;
+                    if let Err(e) = &report {
+                        tracing::warn!(error = %e, "storage not read");
+                    }
+                    self.report = Some(report);
+                }
+                Message::Moved(result) => {
+                    self.moved = Some(result);
+                    // Read again: the partition's disk has changed.
+                    self.of.clear();
+                }
             }
-            self.report = Some(report);
         }
         egui::CollapsingHeader::new("Storage")
             .id_salt("storage section")
@@ -76,8 +104,16 @@ impl StoragePanel {
                             runtime,
                             ui.ctx(),
                             &self.sender,
-                            async move { c.storage(&database).await.map_err(|e| e.to_string()) },
-                            |panic| Err(format!("reading the storage stopped: {panic}")),
+                            async move {
+                                Message::Report(
+                                    c.storage(&database).await.map_err(|e| e.to_string()),
+                                )
+                            },
+                            |panic| {
+                                Message::Report(Err(format!(
+                                    "reading the storage stopped: {panic}"
+                                )))
+                            },
                         );
                     }
                     if self.busy {
@@ -89,13 +125,131 @@ impl StoragePanel {
                     Some(Err(e)) => {
                         ui.colored_label(ui.visuals().error_fg_color, e);
                     }
-                    Some(Ok(report)) => report_ui(ui, report, connection),
+                    Some(Ok(_)) => self.report_ui(ui, runtime, connection, database),
                 }
             });
     }
+
+    fn report_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        runtime: &tokio::runtime::Handle,
+        connection: &Connection,
+        database: &str,
+    ) {
+        let Some(Ok(report)) = &self.report else {
+            return;
+        };
+        match &self.moved {
+            Some(Ok(note)) => {
+                ui.label(note);
+            }
+            Some(Err(e)) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            None => {}
+        }
+        if let Some(asked) = report_ui(ui, report, connection) {
+            self.moving = Some(asked);
+        }
+        self.move_ui(ui, runtime, connection, database);
+    }
+
+    /// The partition to move: the volume, the statement, and a yes.
+    fn move_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        runtime: &tokio::runtime::Handle,
+        connection: &Connection,
+        database: &str,
+    ) {
+        let Some(moving) = &mut self.moving else {
+            return;
+        };
+        let volumes = volumes_of(connection, self.report.as_ref(), &moving.table);
+        ui.separator();
+        ui.strong(format!(
+            "Move partition {} of {}",
+            moving.partition, moving.table
+        ));
+        egui::ComboBox::from_label("to volume")
+            .selected_text(&moving.volume)
+            .show_ui(ui, |ui| {
+                for volume in &volumes {
+                    ui.selectable_value(&mut moving.volume, volume.clone(), volume);
+                }
+            });
+        let sql = move_partition_sql(
+            database,
+            &moving.table,
+            &moving.partition_id,
+            &moving.volume,
+        );
+        ui.code(sql.display());
+        let mut close = false;
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(!moving.volume.is_empty(), egui::Button::new("Move it"))
+                .clicked()
+            {
+                let c = connection.clone();
+                let (database, table, id, volume, partition) = (
+                    database.to_owned(),
+                    moving.table.clone(),
+                    moving.partition_id.clone(),
+                    moving.volume.clone(),
+                    moving.partition.clone(),
+                );
+                super::spawn_answer(
+                    runtime,
+                    ui.ctx(),
+                    &self.sender,
+                    async move {
+                        let moved = c
+                            .move_partition(&database, &table, &id, &volume)
+                            .await
+                            .map(|()| {
+                                format!("Partition {partition} of {table} moved to {volume}.")
+                            })
+                            .map_err(|e| e.to_string());
+                        Message::Moved(moved)
+                    },
+                    |panic| Message::Moved(Err(format!("the move stopped: {panic}"))),
+                );
+                close = true;
+            }
+            if ui.button("Cancel").clicked() {
+                close = true;
+            }
+        });
+        if close {
+            self.moving = None;
+        }
+    }
 }
 
-fn report_ui(ui: &mut egui::Ui, report: &StorageReport, connection: &Connection) {
+/// The volumes of `table`'s storage policy, as the server lists them.
+fn volumes_of(
+    connection: &Connection,
+    report: Option<&Result<StorageReport, String>>,
+    table: &str,
+) -> Vec<String> {
+    let policy = report
+        .and_then(|r| r.as_ref().ok())
+        .and_then(|r| r.tables.iter().find(|t| t.table == table))
+        .map_or("default", |t| t.policy.as_deref().unwrap_or("default"));
+    connection
+        .capabilities()
+        .storage_policies
+        .iter()
+        .find(|p| p.name == policy)
+        .map(|p| p.volumes.clone())
+        .unwrap_or_default()
+}
+
+/// The report; a partition the user asks to move (servers that name disks only).
+fn report_ui(ui: &mut egui::Ui, report: &StorageReport, connection: &Connection) -> Option<Move> {
+    let mut asked = None;
     if !report.disks_known {
         ui.weak(format!(
             "This server (ClickHouse {}) does not say which disk holds a part: disks, volumes \
@@ -179,6 +333,17 @@ fn report_ui(ui: &mut egui::Ui, report: &StorageReport, connection: &Connection)
                             } else {
                                 String::new()
                             });
+                            if report.disks_known
+                                && !p.partition_id.is_empty()
+                                && ui.button("Move…").clicked()
+                            {
+                                asked = Some(Move {
+                                    table: t.table.clone(),
+                                    partition_id: p.partition_id.clone(),
+                                    partition: p.partition.clone(),
+                                    volume: String::new(),
+                                });
+                            }
                             ui.end_row();
                         }
                     });
@@ -186,4 +351,5 @@ fn report_ui(ui: &mut egui::Ui, report: &StorageReport, connection: &Connection)
             );
         });
     }
+    asked
 }

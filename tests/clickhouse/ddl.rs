@@ -235,8 +235,29 @@ fn modern_schema_probe_and_queries_run_on_clickhouse_26() {
         .display(),
         "SELECT engine_full FROM system.tables WHERE database = 'factory' AND name = 'sensor_readings'"
             .to_owned(),
+        // A partition moved by hand, then where it is.
+        lyceum::source::clickhouse::storage::move_partition_sql(
+            "factory",
+            "process_curves",
+            "202611",
+            "cold",
+        )
+        .display(),
+        lyceum::source::clickhouse::storage::parts_sql(
+            "factory",
+            &["bytes_on_disk", "disk_name", "partition_id"].map(str::to_owned),
+        )
+        .display(),
     ]);
     let mut out = run_in_chdb(&statements);
+    let moved = out.pop().unwrap();
+    assert!(
+        moved
+            .lines()
+            .any(|l| l.starts_with("process_curves\t202611\t202611\tcold\t")),
+        "{moved}"
+    );
+    out.pop();
     // Storage on a modern server: parts name their disk (one of the policy's, `warm` by now:
     // the rows are more than 7 days old and the TTL moved them), and the engine text carries
     // the TTL moves and the policy the storage view reads.

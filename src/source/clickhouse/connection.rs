@@ -253,6 +253,15 @@ impl Connection {
         });
     }
 
+    /// Run a statement with bound values that returns no rows, with room for long literals
+    /// (a recipe's envelope limits).
+    pub(super) async fn execute_bound(&self, sql: &super::plan::BoundSql) -> Result<()> {
+        let id = new_query_id();
+        let query = super::verdicts::with_room(sql.to_query(self.client()))
+            .with_setting("query_id", id.as_str());
+        self.execute_query(query, &id).await
+    }
+
     /// Run a statement that returns no rows (DDL, `INSERT … SELECT`).
     pub async fn execute(&self, sql: &str) -> Result<()> {
         let (query, id) = self.query(sql);

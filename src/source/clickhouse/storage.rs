@@ -16,6 +16,8 @@ use super::plan::{BindValue, BoundSql};
 #[derive(Clone, Debug, PartialEq)]
 pub struct PartitionStorage {
     pub partition: String,
+    /// The id `ALTER … PARTITION ID` names it by (empty where the server does not say).
+    pub partition_id: String,
     /// The disk its parts are on (none: the server does not say).
     pub disk: Option<String>,
     pub parts: u64,
@@ -54,6 +56,7 @@ pub struct StorageReport {
 struct PartRow {
     table: String,
     partition: String,
+    part_id: String,
     disk: String,
     parts: u64,
     part_rows: u64,
@@ -97,10 +100,15 @@ pub fn parts_sql(database: &str, columns: &[String]) -> BoundSql {
     let mut sql = BoundSql::default();
     sql.push(&format!(
         // Aliases differ from column names: an alias naming its own column loops.
-        "SELECT table, partition, {} AS disk, toUInt64(count()) AS parts, \
+        "SELECT table, partition, {} AS part_id, {} AS disk, toUInt64(count()) AS parts, \
          toUInt64(sum(rows)) AS part_rows, toUInt64(sum({})) AS disk_bytes, \
          toUInt64(sum(data_uncompressed_bytes)) AS uncompressed, min({}) AS first_time, \
          max({}) AS last_time FROM system.parts WHERE active AND database = ",
+        if has("partition_id") {
+            "toString(any(partition_id))"
+        } else {
+            "''"
+        },
         names
             .disk
             .map_or_else(|| "''".to_owned(), |d| format!("toString({d})")),
@@ -127,7 +135,39 @@ fn policy_of(engine_full: &str) -> Option<String> {
     Some(rest[..rest.find('\'')?].to_owned())
 }
 
+/// `ALTER TABLE database.table MOVE PARTITION ID 'id' TO VOLUME 'volume'`.
+pub fn move_partition_sql(
+    database: &str,
+    table: &str,
+    partition_id: &str,
+    volume: &str,
+) -> BoundSql {
+    let mut sql = BoundSql::default();
+    sql.push("ALTER TABLE ")
+        .bind(BindValue::Identifier(database.to_owned()))
+        .push(".")
+        .bind(BindValue::Identifier(table.to_owned()))
+        .push(" MOVE PARTITION ID ")
+        .bind(BindValue::Str(partition_id.to_owned()))
+        .push(" TO VOLUME ")
+        .bind(BindValue::Str(volume.to_owned()));
+    sql
+}
+
 impl Connection {
+    /// Move one partition of a table to a volume of its storage policy (servers with storage
+    /// policies; the server refuses a volume the policy lacks).
+    pub async fn move_partition(
+        &self,
+        database: &str,
+        table: &str,
+        partition_id: &str,
+        volume: &str,
+    ) -> Result<()> {
+        self.execute_bound(&move_partition_sql(database, table, partition_id, volume))
+            .await
+    }
+
     /// What each table of `database` holds and where.
     pub async fn storage(&self, database: &str) -> Result<StorageReport> {
         let columns: Vec<String> = self
@@ -165,6 +205,7 @@ impl Connection {
                         .into_iter()
                         .map(|p| PartitionStorage {
                             partition: p.partition,
+                            partition_id: p.part_id,
                             disk: (!p.disk.is_empty()).then_some(p.disk),
                             parts: p.parts,
                             rows: p.part_rows,
@@ -193,6 +234,10 @@ mod tests {
 
     #[test]
     fn ttl_and_policy_are_read_from_the_engine_text() {
+        assert_eq!(
+            move_partition_sql("db", "t", "202611", "cold").display(),
+            "ALTER TABLE `db`.`t` MOVE PARTITION ID '202611' TO VOLUME 'cold'"
+        );
         let full = "MergeTree() PARTITION BY toYYYYMM(ts) ORDER BY (sensor_id, ts) TTL toDateTime(ts) \
                     + toIntervalDay(7) TO VOLUME 'warm' SETTINGS storage_policy = 'tiered', \
                     index_granularity = 8192";

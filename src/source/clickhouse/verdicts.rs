@@ -486,17 +486,10 @@ impl Connection {
         insert.push(")");
         self.execute_bound(&insert).await
     }
-
-    /// Run a statement with bound values (room for long envelope literals).
-    pub(super) async fn execute_bound(&self, sql: &BoundSql) -> Result<()> {
-        let id = super::connection::new_query_id();
-        let query = with_room(sql.to_query(self.client())).with_setting("query_id", id.as_str());
-        self.execute_query(query, &id).await
-    }
 }
 
 /// Envelope limits are written into the query: room for 2 × 10,000 bins.
-fn with_room(query: clickhouse::query::Query) -> clickhouse::query::Query {
+pub(super) fn with_room(query: clickhouse::query::Query) -> clickhouse::query::Query {
     query.with_setting("max_query_size", "4194304")
 }
 
