@@ -2123,8 +2123,9 @@ fn the_explorer_judges_history_in_the_server_and_keeps_recipe_versions() {
         .get_by_label("process_curves: 1 partition")
         .click_accesskit();
     step_until(&mut harness, "rows from – to (UTC)");
-    // Moving a partition needs storage policies: not offered on 18.16.
+    // Moving a partition and setting TTL moves need storage policies: not offered on 18.16.
     assert!(harness.query_all_by_label("Move…").next().is_none());
+    assert!(harness.query_all_by_label("Tiering…").next().is_none());
 }
 
 /// "… : P of N cycles pass (…)" of the history section, once P differs from `other`.

@@ -2,7 +2,8 @@
 //! database holds and where — rows, bytes on disk, compression, parts, storage policy and TTL
 //! rules, and per partition its disk, size and time span (`Connection::storage`). On a server
 //! with storage policies a partition can be moved to another volume of its table's policy by
-//! hand, after a confirmation that shows the statement. A server without them (18.16) shows
+//! hand, and a table's TTL moves set per volume, each after a confirmation that shows the
+//! statement. A server without them (18.16) shows
 //! the sizes and says which version shows the rest.
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -10,7 +11,9 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use super::widgets::cut;
 use crate::render::plot::{TimeZoneChoice, format_instant};
 use crate::source::clickhouse::Connection;
-use crate::source::clickhouse::storage::{StorageReport, move_partition_sql};
+use crate::source::clickhouse::storage::{
+    StorageReport, move_partition_sql, tier_ttl_sql, ttl_time_column,
+};
 
 /// Characters of a TTL clause shown (all of it on hover).
 const TTL_CHARS: usize = 60;
@@ -28,8 +31,23 @@ struct Move {
     volume: String,
 }
 
+/// A table's TTL moves being set: the time column and, per volume after the first, the days
+/// after which rows move there (0: no move).
+struct Tiering {
+    table: String,
+    time_column: String,
+    days: Vec<(String, u32)>,
+}
+
+/// What the user asked of a table or partition.
+enum Asked {
+    Move(Move),
+    Tier(Tiering),
+}
+
 pub struct StoragePanel {
     report: Option<Result<StorageReport, String>>,
+    tiering: Option<Tiering>,
     /// The database the report is of.
     of: String,
     busy: bool,
@@ -47,6 +65,7 @@ impl Default for StoragePanel {
             of: String::new(),
             busy: false,
             moving: None,
+            tiering: None,
             moved: None,
             sender,
             inbox,
@@ -149,10 +168,94 @@ impl StoragePanel {
             }
             None => {}
         }
-        if let Some(asked) = report_ui(ui, report, connection) {
-            self.moving = Some(asked);
+        match report_ui(ui, report, connection) {
+            Some(Asked::Move(asked)) => self.moving = Some(asked),
+            Some(Asked::Tier(asked)) => self.tiering = Some(asked),
+            None => {}
         }
         self.move_ui(ui, runtime, connection, database);
+        self.tiering_ui(ui, runtime, connection, database);
+    }
+
+    /// A table's TTL moves: the time column, days per volume, the statement, and a yes.
+    fn tiering_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        runtime: &tokio::runtime::Handle,
+        connection: &Connection,
+        database: &str,
+    ) {
+        let Some(tiering) = &mut self.tiering else {
+            return;
+        };
+        ui.separator();
+        ui.strong(format!("TTL moves of {}", tiering.table));
+        ui.horizontal(|ui| {
+            let label = ui.label("Rows' time column");
+            ui.text_edit_singleline(&mut tiering.time_column)
+                .labelled_by(label.id);
+        });
+        for (volume, days) in &mut tiering.days {
+            ui.horizontal(|ui| {
+                let label = ui.label(format!("to {volume} after (days, 0: never)"));
+                ui.add(egui::DragValue::new(days).range(0..=36_500))
+                    .labelled_by(label.id);
+            });
+        }
+        let moves: Vec<(u32, String)> = tiering
+            .days
+            .iter()
+            .filter(|(_, days)| *days > 0)
+            .map(|(volume, days)| (*days, volume.clone()))
+            .collect();
+        let planned = if tiering.time_column.trim().is_empty() {
+            Err("name the column the rows' time is in".to_owned())
+        } else {
+            tier_ttl_sql(database, &tiering.table, tiering.time_column.trim(), &moves)
+        };
+        match &planned {
+            Ok(sql) => {
+                ui.code(sql.display());
+            }
+            Err(e) => {
+                ui.colored_label(ui.visuals().warn_fg_color, e);
+            }
+        }
+        let mut close = false;
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(planned.is_ok(), egui::Button::new("Set these moves"))
+                .clicked()
+            {
+                let c = connection.clone();
+                let (database, table, column) = (
+                    database.to_owned(),
+                    tiering.table.clone(),
+                    tiering.time_column.trim().to_owned(),
+                );
+                super::spawn_answer(
+                    runtime,
+                    ui.ctx(),
+                    &self.sender,
+                    async move {
+                        let set = c
+                            .set_tier_ttl(&database, &table, &column, &moves)
+                            .await
+                            .map(|()| format!("TTL moves of {table} set."))
+                            .map_err(|e| e.to_string());
+                        Message::Moved(set)
+                    },
+                    |panic| Message::Moved(Err(format!("setting the TTL stopped: {panic}"))),
+                );
+                close = true;
+            }
+            if ui.button("Cancel").clicked() {
+                close = true;
+            }
+        });
+        if close {
+            self.tiering = None;
+        }
     }
 
     /// The partition to move: the volume, the statement, and a yes.
@@ -237,7 +340,13 @@ fn volumes_of(
     let policy = report
         .and_then(|r| r.as_ref().ok())
         .and_then(|r| r.tables.iter().find(|t| t.table == table))
-        .map_or("default", |t| t.policy.as_deref().unwrap_or("default"));
+        .and_then(|t| t.policy.as_deref());
+    policy_volumes(connection, policy)
+}
+
+/// The volumes of a storage policy (none named: `default`).
+fn policy_volumes(connection: &Connection, policy: Option<&str>) -> Vec<String> {
+    let policy = policy.unwrap_or("default");
     connection
         .capabilities()
         .storage_policies
@@ -247,8 +356,9 @@ fn volumes_of(
         .unwrap_or_default()
 }
 
-/// The report; a partition the user asks to move (servers that name disks only).
-fn report_ui(ui: &mut egui::Ui, report: &StorageReport, connection: &Connection) -> Option<Move> {
+/// The report; a partition to move or a table's moves to set, if the user asks (servers that
+/// name disks only).
+fn report_ui(ui: &mut egui::Ui, report: &StorageReport, connection: &Connection) -> Option<Asked> {
     let mut asked = None;
     if !report.disks_known {
         ui.weak(format!(
@@ -290,6 +400,24 @@ fn report_ui(ui: &mut egui::Ui, report: &StorageReport, connection: &Connection)
                     Some(ttl) => ui.label(cut(ttl, TTL_CHARS)).on_hover_text(ttl),
                     None => ui.label("none"),
                 };
+                let volumes = policy_volumes(connection, t.policy.as_deref());
+                if report.disks_known && volumes.len() > 1 && ui.button("Tiering…").clicked() {
+                    // The template's 7 / 30 / 365 days as a start.
+                    let days = volumes
+                        .into_iter()
+                        .skip(1)
+                        .zip([7, 30, 365].into_iter().chain(std::iter::repeat(0)))
+                        .collect();
+                    asked = Some(Asked::Tier(Tiering {
+                        table: t.table.clone(),
+                        time_column: t
+                            .ttl
+                            .as_deref()
+                            .and_then(ttl_time_column)
+                            .unwrap_or_default(),
+                        days,
+                    }));
+                }
                 ui.end_row();
             }
         });
@@ -337,12 +465,12 @@ fn report_ui(ui: &mut egui::Ui, report: &StorageReport, connection: &Connection)
                                 && !p.partition_id.is_empty()
                                 && ui.button("Move…").clicked()
                             {
-                                asked = Some(Move {
+                                asked = Some(Asked::Move(Move {
                                     table: t.table.clone(),
                                     partition_id: p.partition_id.clone(),
                                     partition: p.partition.clone(),
                                     volume: String::new(),
-                                });
+                                }));
                             }
                             ui.end_row();
                         }

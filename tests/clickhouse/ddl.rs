@@ -248,8 +248,26 @@ fn modern_schema_probe_and_queries_run_on_clickhouse_26() {
             &["bytes_on_disk", "disk_name", "partition_id"].map(str::to_owned),
         )
         .display(),
+        // New TTL moves per tier, then the engine text that shows them.
+        lyceum::source::clickhouse::storage::tier_ttl_sql(
+            "factory",
+            "sensor_readings",
+            "ts",
+            &[(3, "warm"), (10, "cold"), (100, "archive")].map(|(d, v)| (d, v.to_owned())),
+        )
+        .unwrap()
+        .display(),
+        "SELECT engine_full FROM system.tables WHERE database = 'factory' AND name = 'sensor_readings'"
+            .to_owned(),
     ]);
     let mut out = run_in_chdb(&statements);
+    let retiered = out.pop().unwrap().replace("\\'", "'");
+    assert!(
+        retiered.contains("toIntervalDay(3) TO VOLUME 'warm'")
+            && retiered.contains("toIntervalDay(100) TO VOLUME 'archive'"),
+        "{retiered}"
+    );
+    out.pop();
     let moved = out.pop().unwrap();
     assert!(
         moved

@@ -154,7 +154,57 @@ pub fn move_partition_sql(
     sql
 }
 
+/// `ALTER TABLE database.table MODIFY TTL toDateTime(time) + INTERVAL d DAY TO VOLUME 'v', …`:
+/// rows move to each volume `d` days after their time. The days must grow from volume to
+/// volume (a row cannot go back), and at least one move is needed.
+pub fn tier_ttl_sql(
+    database: &str,
+    table: &str,
+    time_column: &str,
+    moves: &[(u32, String)],
+) -> std::result::Result<BoundSql, String> {
+    if moves.is_empty() {
+        return Err("no move: set the days for at least one volume".into());
+    }
+    if moves.windows(2).any(|w| w[0].0 >= w[1].0) {
+        return Err("each volume's days must be more than the one before".into());
+    }
+    let mut sql = BoundSql::default();
+    sql.push("ALTER TABLE ")
+        .bind(BindValue::Identifier(database.to_owned()))
+        .push(".")
+        .bind(BindValue::Identifier(table.to_owned()))
+        .push(" MODIFY TTL ");
+    for (i, (days, volume)) in moves.iter().enumerate() {
+        sql.push(if i > 0 { ", " } else { "" })
+            .push("toDateTime(")
+            .bind(BindValue::Identifier(time_column.to_owned()))
+            .push(&format!(") + INTERVAL {days} DAY TO VOLUME "))
+            .bind(BindValue::Str(volume.clone()));
+    }
+    Ok(sql)
+}
+
+/// The time column a table's TTL counts from (`toDateTime(ts) + …` → `ts`), if it has one.
+pub fn ttl_time_column(ttl: &str) -> Option<String> {
+    let rest = &ttl[ttl.find("toDateTime(")? + "toDateTime(".len()..];
+    Some(rest[..rest.find(')')?].trim_matches('`').to_owned())
+}
+
 impl Connection {
+    /// Set `table`'s TTL moves (see [`tier_ttl_sql`]).
+    pub async fn set_tier_ttl(
+        &self,
+        database: &str,
+        table: &str,
+        time_column: &str,
+        moves: &[(u32, String)],
+    ) -> Result<()> {
+        let sql = tier_ttl_sql(database, table, time_column, moves)
+            .map_err(super::error::ClickHouseError::InvalidRequest)?;
+        self.execute_bound(&sql).await
+    }
+
     /// Move one partition of a table to a volume of its storage policy (servers with storage
     /// policies; the server refuses a volume the policy lacks).
     pub async fn move_partition(
@@ -234,6 +284,19 @@ mod tests {
 
     #[test]
     fn ttl_and_policy_are_read_from_the_engine_text() {
+        let moves = [(7, "warm".to_owned()), (30, "cold".to_owned())];
+        assert_eq!(
+            tier_ttl_sql("db", "t", "ts", &moves).unwrap().display(),
+            "ALTER TABLE `db`.`t` MODIFY TTL toDateTime(`ts`) + INTERVAL 7 DAY TO VOLUME 'warm', \
+             toDateTime(`ts`) + INTERVAL 30 DAY TO VOLUME 'cold'"
+        );
+        let backwards = [(30, "warm".to_owned()), (7, "cold".to_owned())];
+        assert!(tier_ttl_sql("db", "t", "ts", &backwards).is_err());
+        assert!(tier_ttl_sql("db", "t", "ts", &[]).is_err());
+        assert_eq!(
+            ttl_time_column("TTL toDateTime(ts) + toIntervalDay(7) TO VOLUME 'warm'").as_deref(),
+            Some("ts")
+        );
         assert_eq!(
             move_partition_sql("db", "t", "202611", "cold").display(),
             "ALTER TABLE `db`.`t` MOVE PARTITION ID '202611' TO VOLUME 'cold'"
