@@ -1,5 +1,7 @@
-//! How far each curve is from normal: a distance to a [`Reference`] (or its [`Envelope`]) per
-//! curve, and the curves ranked by it, farthest first.
+//! How far each curve is from normal: a distance to the centre of an [`Envelope`] taught from
+//! a [`Reference`] — the mean for mean ± kσ, the median for median ± k·MAD (so one wild curve
+//! in the taught set does not move "normal"), the middle of min/max — per curve, and the
+//! curves ranked by it, farthest first.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -11,9 +13,9 @@ use crate::curves::{CurveId, CurveStore};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Distance {
-    /// Root mean square of y minus the reference mean, over the samples in its bins.
+    /// Root mean square of y minus the envelope's centre, over the samples in its bins.
     L2,
-    /// The largest |y − mean| over those samples.
+    /// The largest |y − centre| over those samples.
     LInf,
     /// The area outside the envelope (excess × x step).
     AreaOutside,
@@ -40,15 +42,15 @@ pub fn scores(
                 let Some(bin) = grid.bin(x - shift) else {
                     continue;
                 };
-                let (v, mean) = (f64::from(v), reference.mean[bin]);
-                if v.is_nan() || mean.is_nan() {
+                let (lo, hi) = (envelope.lower[bin], envelope.upper[bin]);
+                let (v, centre) = (f64::from(v), (lo + hi) / 2.0);
+                if v.is_nan() || centre.is_nan() {
                     continue;
                 }
-                let d = v - mean;
+                let d = v - centre;
                 sum += d * d;
                 n += 1;
                 worst = worst.max(d.abs());
-                let (lo, hi) = (envelope.lower[bin], envelope.upper[bin]);
                 let excess = (v - hi).max(lo - v).max(0.0);
                 if excess > 0.0 {
                     area += excess * sample_step(y.len(), i, |k| store.x_at(id, k));
@@ -117,5 +119,26 @@ mod tests {
             "good curves stay inside: {area:?}"
         );
         assert_eq!(rank(&[1.0, f64::NAN, 3.0]), [2, 0, 1]);
+    }
+
+    #[test]
+    fn a_wild_curve_in_the_taught_set_does_not_move_normal_under_the_median() {
+        let mut b = CurveStoreBuilder::new(&[]);
+        for i in 0..20 {
+            let y: Vec<f32> = (0..30).map(|s| 100.0 + (s + i) as f32 * 0.01).collect();
+            b.push_uniform(format!("good-{i}"), &[], 0.0, 1.0, &y)
+                .unwrap();
+        }
+        b.push_uniform("off", &[], 0.0, 1.0, &[125.0; 30]).unwrap();
+        b.push_uniform("wild", &[], 0.0, 1.0, &[1e9; 30]).unwrap();
+        let store = b.finish().unwrap();
+        // Taught from everything, the wild curve included.
+        let all: Vec<CurveId> = (0..22).collect();
+        let grid = BinGrid::spanning(&store, &all, Alignment::Absolute, 10).unwrap();
+        let reference = teach(&store, &all, Alignment::Absolute, grid, &[]);
+        let envelope = Envelope::from_reference(&reference, EnvelopeRule::MedianMad { k: 3.0 });
+        let s = scores(&store, &all, &reference, &envelope, Distance::L2);
+        assert_eq!(rank(&s)[..2], [21, 20], "{s:?}");
+        assert!(s[..20].iter().all(|&d| d < 1.0), "{s:?}");
     }
 }
