@@ -2126,6 +2126,22 @@ fn the_explorer_judges_history_in_the_server_and_keeps_recipe_versions() {
     // Moving a partition and setting TTL moves need storage policies: not offered on 18.16.
     assert!(harness.query_all_by_label("Move…").next().is_none());
     assert!(harness.query_all_by_label("Tiering…").next().is_none());
+
+    // The line dashboard of the template's tables: a tile per station, read in the background.
+    harness.get_by_label("Line dashboard").click_accesskit();
+    step_until(&mut harness, "Newest cycle ");
+    assert!(
+        harness
+            .query_all_by_label_contains("last hour: ")
+            .next()
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_all_by_label_contains("read ")
+            .next()
+            .is_some()
+    );
 }
 
 /// "… : P of N cycles pass (…)" of the history section, once P differs from `other`.

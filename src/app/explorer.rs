@@ -30,6 +30,7 @@ use crate::source::dataset::{self, ColumnRoles, SaveOptions, SavedView, Source};
 
 use super::activity::ActivityPanel;
 use super::curve_view::CurveView;
+use super::dashboard::DashboardPanel;
 use super::file_dialog::{DialogKind, FileDialog, PathField};
 use super::history::{HistoryJob, HistoryOutcome, HistoryPanel, Streamed};
 use super::storage::StoragePanel;
@@ -220,6 +221,7 @@ pub struct Explorer {
     history: HistoryPanel,
     activity: ActivityPanel,
     storage: StoragePanel,
+    dashboard: DashboardPanel,
     sender: SyncSender<Message>,
     inbox: Receiver<Message>,
 }
@@ -273,6 +275,7 @@ impl Explorer {
             history: HistoryPanel::default(),
             activity: ActivityPanel::default(),
             storage: StoragePanel::default(),
+            dashboard: DashboardPanel::default(),
             sender,
             inbox,
         };
@@ -842,6 +845,18 @@ impl Explorer {
         let runtime = self.runtime.clone();
         self.activity.ui(ui, &runtime, &self.connection);
         if !self.database.is_empty() {
+            // The dashboard reads the manufacturing template's tables.
+            let template = [
+                "process_curves",
+                "production_events",
+                "process_results_hourly",
+            ]
+            .iter()
+            .all(|name| self.tables.iter().any(|t| t.name == *name));
+            if template {
+                self.dashboard
+                    .ui(ui, &runtime, &self.connection, &self.database);
+            }
             self.storage
                 .ui(ui, &runtime, &self.connection, &self.database);
         }

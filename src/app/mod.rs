@@ -11,6 +11,7 @@ mod activity;
 pub mod clusters;
 pub mod connections;
 pub mod curve_view;
+mod dashboard;
 pub mod datasets;
 pub mod demo;
 pub mod explorer;

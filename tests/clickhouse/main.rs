@@ -11,6 +11,7 @@ mod support;
 mod cli;
 
 mod connection;
+mod dashboard;
 mod ddl;
 mod foreign;
 mod import;

@@ -13,6 +13,7 @@
 
 pub mod capabilities;
 pub mod connection;
+pub mod dashboard;
 pub mod ddl;
 pub mod decode;
 pub mod error;
