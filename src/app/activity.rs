@@ -7,7 +7,7 @@
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
-use super::widgets::cut;
+use super::widgets::{cut, megabytes};
 use crate::source::clickhouse::Connection;
 use crate::source::clickhouse::monitor::{QueryCost, RunningQuery};
 
@@ -57,10 +57,6 @@ impl std::fmt::Debug for ActivityPanel {
             .field("running", &self.running.len())
             .finish_non_exhaustive()
     }
-}
-
-fn megabytes(bytes: f64) -> String {
-    format!("{:.1} MB", bytes / 1e6)
 }
 
 impl ActivityPanel {

@@ -215,6 +215,16 @@ impl CurveView {
         self.quality.full_recipe()
     }
 
+    /// Whether `recipe` is [`Self::quality_recipe`] now (asked every frame: no copy made).
+    pub fn quality_recipe_is(&self, recipe: &crate::curves::quality::Recipe) -> bool {
+        self.quality.recipe_is(recipe)
+    }
+
+    /// Whether the Quality section has anything to judge by.
+    pub fn has_quality_recipe(&self) -> bool {
+        self.quality.has_recipe()
+    }
+
     /// A reference and recipe loaded from the server: judged by at the next frame.
     pub fn load_quality(
         &mut self,

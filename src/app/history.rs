@@ -183,16 +183,18 @@ impl HistoryPanel {
         view: &mut CurveView,
     ) {
         self.receive();
-        let recipe = view.quality_recipe();
         let ctx = ui.ctx().clone();
+        let has_recipe = view.has_quality_recipe();
         // Live: a changed recipe (a limit dragged) is judged again once the last run is in.
         if self.live
             && !self.running
-            && self.judged.is_some()
-            && self.judged.as_ref() != Some(&recipe)
-            && !recipe.objects.is_empty()
+            && has_recipe
+            && self
+                .judged
+                .as_ref()
+                .is_some_and(|judged| !view.quality_recipe_is(judged))
         {
-            self.judge(runtime, &ctx, job_of, recipe.clone());
+            self.judge(runtime, &ctx, job_of, view.quality_recipe());
         }
         egui::CollapsingHeader::new("Quality over history (judged in the server)")
             .id_salt("history section")
@@ -202,13 +204,13 @@ impl HistoryPanel {
                      above — in ClickHouse; only the counts come back.",
                 );
                 ui.horizontal(|ui| {
-                    let ready = !recipe.objects.is_empty() && !self.running;
+                    let ready = has_recipe && !self.running;
                     if ui
                         .add_enabled(ready, egui::Button::new("Judge history"))
                         .on_disabled_hover_text("Teach a reference or add an object in Quality")
                         .clicked()
                     {
-                        self.judge(runtime, &ctx, job_of, recipe.clone());
+                        self.judge(runtime, &ctx, job_of, view.quality_recipe());
                     }
                     ui.checkbox(&mut self.live, "Live")
                         .on_hover_text("Judge again whenever the recipe changes");
@@ -216,13 +218,16 @@ impl HistoryPanel {
                         ui.spinner();
                     }
                 });
-                self.result_ui(ui, &recipe);
+                self.result_ui(ui);
                 ui.separator();
                 self.versions_ui(ui, runtime, connection, view);
             });
     }
 
-    fn result_ui(&self, ui: &mut egui::Ui, recipe: &Recipe) {
+    /// The last result, told by the recipe last sent to be judged.
+    fn result_ui(&self, ui: &mut egui::Ui) {
+        let no_objects = Recipe::default();
+        let recipe = self.judged.as_ref().unwrap_or(&no_objects);
         match &self.result {
             None => {}
             Some(Err(e)) => {

@@ -172,6 +172,16 @@ impl QualityPanel {
         self.recipe.recipe(self.taught().map(|t| &t.envelope))
     }
 
+    /// Whether `recipe` is the one [`Self::full_recipe`] gives now (no copy made).
+    pub fn recipe_is(&self, recipe: &Recipe) -> bool {
+        self.recipe.is(recipe, self.taught().map(|t| &t.envelope))
+    }
+
+    /// Whether there is anything to judge by: an object or a taught envelope.
+    pub fn has_recipe(&self) -> bool {
+        !self.recipe.objects().is_empty() || self.taught().is_some()
+    }
+
     /// The recipe's own objects, to save with a dataset (none: no object).
     pub fn recipe_to_save(&self) -> Option<Recipe> {
         (!self.recipe.objects().is_empty()).then(|| self.recipe.recipe(None))
@@ -320,8 +330,11 @@ impl QualityPanel {
             action = Some(asked);
         }
         // Judged again whenever the recipe or the envelope changed, folded or not.
-        let envelope = self.taught().map(|t| t.envelope.clone());
-        self.recipe.poll(ui.ctx(), store, shown, envelope.as_ref());
+        let envelope = match &self.result {
+            Some(Ok(judged)) => Some(&judged.taught.envelope),
+            _ => None,
+        };
+        self.recipe.poll(ui.ctx(), store, shown, envelope);
         action
     }
 

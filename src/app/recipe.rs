@@ -80,14 +80,33 @@ impl RecipeEditor {
         let mut objects = self.objects.clone();
         objects.extend(envelope.map(|e| EvalObject::Envelope(Box::new(e.clone()))));
         Recipe {
-            name: if self.name.trim().is_empty() {
-                "recipe".to_owned()
-            } else {
-                self.name.clone()
-            },
+            name: self.recipe_name().to_owned(),
             program: None,
             objects,
             levels: Vec::new(),
+        }
+    }
+
+    /// Whether `recipe` is what [`Self::recipe`] builds with `envelope` now (no copy made:
+    /// asked every frame).
+    pub fn is(&self, recipe: &Recipe, envelope: Option<&Envelope>) -> bool {
+        let n = self.objects.len();
+        let envelope_same = match (recipe.objects.get(n), envelope) {
+            (None, None) => true,
+            (Some(EvalObject::Envelope(kept)), Some(e)) => **kept == *e,
+            _ => false,
+        };
+        recipe.objects.len() == n + usize::from(envelope.is_some())
+            && recipe.objects[..n.min(recipe.objects.len())] == self.objects[..]
+            && envelope_same
+            && recipe.name == self.recipe_name()
+    }
+
+    fn recipe_name(&self) -> &str {
+        if self.name.trim().is_empty() {
+            "recipe"
+        } else {
+            &self.name
         }
     }
 
@@ -117,15 +136,19 @@ impl RecipeEditor {
                 }
             }
         }
-        let recipe = self.recipe(envelope);
-        if recipe.objects.is_empty() {
+        if self.objects.is_empty() && envelope.is_none() {
             self.outcome = None;
             self.running = None;
             return;
         }
-        if self.running.as_ref() == Some(&recipe) {
+        if self
+            .running
+            .as_ref()
+            .is_some_and(|running| self.is(running, envelope))
+        {
             return;
         }
+        let recipe = self.recipe(envelope);
         self.running = Some(recipe.clone());
         let (sender, inbox) = sync_channel(1);
         let store = Arc::clone(store);
@@ -695,5 +718,14 @@ mod tests {
         assert!(!editor.owns(2 * HANDLES_PER_OBJECT));
         let (shapes, handles) = editor.marks();
         assert_eq!((shapes.len(), handles.len()), (2, HANDLES_PER_OBJECT + 2));
+
+        // What was judged is told from what is shown without building it again.
+        let judged = editor.recipe(None);
+        assert!(editor.is(&judged, None));
+        editor.drag(4, [2.5, 2.0]);
+        assert!(!editor.is(&judged, None), "a drag changes the recipe");
+        let judged = editor.recipe(None);
+        editor.name = "press".into();
+        assert!(!editor.is(&judged, None), "so does its name");
     }
 }

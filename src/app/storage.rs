@@ -8,7 +8,7 @@
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use super::widgets::cut;
+use super::widgets::{cut, megabytes};
 use crate::render::plot::{TimeZoneChoice, format_instant};
 use crate::source::clickhouse::Connection;
 use crate::source::clickhouse::storage::{
@@ -79,10 +79,6 @@ impl std::fmt::Debug for StoragePanel {
             .field("of", &self.of)
             .finish_non_exhaustive()
     }
-}
-
-fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
 impl StoragePanel {
@@ -385,7 +381,7 @@ fn report_ui(ui: &mut egui::Ui, report: &StorageReport, connection: &Connection)
             for t in &report.tables {
                 ui.label(&t.table).on_hover_text(&t.engine);
                 ui.label(t.rows.to_string());
-                ui.label(megabytes(t.bytes_on_disk));
+                ui.label(megabytes(t.bytes_on_disk as f64));
                 ui.label(if t.bytes_on_disk > 0 {
                     format!(
                         "{:.1}",
@@ -448,7 +444,7 @@ fn report_ui(ui: &mut egui::Ui, report: &StorageReport, connection: &Connection)
                             ui.label(p.disk.as_deref().unwrap_or("—"));
                             ui.label(p.parts.to_string());
                             ui.label(p.rows.to_string());
-                            ui.label(megabytes(p.bytes_on_disk));
+                            ui.label(megabytes(p.bytes_on_disk as f64));
                             ui.label(if p.max_time > 0 {
                                 let at = |secs: i64| {
                                     format_instant(

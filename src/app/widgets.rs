@@ -1,6 +1,6 @@
 //! Small widgets every view uses the same way: a labelled path field (the label names the
-//! field for screen readers and tests), the outcome line of a background job, and text cut
-//! to a length.
+//! field for screen readers and tests), the outcome line of a background job, text cut to a
+//! length, and sizes in megabytes.
 
 /// `label` then a one-line text field it names.
 pub fn labelled_field_ui(
@@ -41,4 +41,9 @@ pub fn cut(text: &str, chars: usize) -> String {
     } else {
         short
     }
+}
+
+/// Bytes as megabytes, one decimal.
+pub fn megabytes(bytes: f64) -> String {
+    format!("{:.1} MB", bytes / 1e6)
 }
