@@ -733,6 +733,26 @@ fn references_and_recipes_run_over_foreign_curves() {
         out.to_str().unwrap(),
     ]);
     assert!(refused.contains("is not a recipe"), "{refused}");
+    // A recipe that reads but cannot be passed: each impossible object named.
+    std::fs::write(
+        &bad,
+        "{\"name\": \"x\", \"objects\": [{\"kind\": \"min_max\", \"x_min\": 5, \
+         \"x_max\": 1, \"y_low\": null, \"y_high\": null}]}",
+    )
+    .unwrap();
+    let refused = lyceum_refused(&[
+        "evaluate",
+        "--dataset",
+        data.to_str().unwrap(),
+        "--recipe",
+        bad.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        refused.contains("object 1: the x range is inverted"),
+        "{refused}"
+    );
     let refused = lyceum_refused(&[
         "reference",
         "--dataset",
