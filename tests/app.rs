@@ -157,6 +157,24 @@ fn seeded_server(config: PlantConfig) -> support::ClickHouseServer {
     server
 }
 
+/// A server seeded with `config`, and the app exploring its `plant` database from the
+/// sources panel once `table` is listed.
+fn exploring_plant(
+    config: PlantConfig,
+    table: &str,
+) -> (
+    support::ClickHouseServer,
+    tempfile::TempDir,
+    Harness<'static, LyceumApp>,
+) {
+    let server = seeded_server(config);
+    let data = tempfile::tempdir().unwrap();
+    let mut harness = connected_app(data.path(), &server, "plant");
+    click_leftmost(&mut harness, &server.url());
+    step_until(&mut harness, table);
+    (server, data, harness)
+}
+
 /// Explore the first tested connection and pick `table` (as the menu lists it).
 fn explore_table(harness: &mut Harness<'static, LyceumApp>, table: &str) {
     harness
@@ -1100,18 +1118,17 @@ fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
 #[test]
 fn a_run_shows_its_progress_and_can_be_cancelled() {
     // 30 sensors over a day at 1 Hz: 2.6 M rows the server groups into pixel columns.
-    let server = seeded_server(PlantConfig {
-        curves: 10,
-        samples: 100,
-        sensors: 30,
-        days: 1.0,
-        ..PlantConfig::default()
-    });
-    let data = tempfile::tempdir().unwrap();
-    let mut harness = connected_app(data.path(), &server, "plant");
     // Explored from the sources panel: the connection, then a table in its tree.
-    click_leftmost(&mut harness, &server.url());
-    step_until(&mut harness, "sensor_readings_1m");
+    let (server, _data, mut harness) = exploring_plant(
+        PlantConfig {
+            curves: 10,
+            samples: 100,
+            sensors: 30,
+            days: 1.0,
+            ..PlantConfig::default()
+        },
+        "sensor_readings_1m",
+    );
     click_leftmost(&mut harness, "sensor_readings");
     step_until(&mut harness, "mapping fits the table");
 
@@ -2011,17 +2028,16 @@ fn a_reference_saved_with_a_dataset_judges_it_offline() {
 /// client once a window joins the recipe, and keeps recipes on the server by version.
 #[test]
 fn the_explorer_judges_history_in_the_server_and_keeps_recipe_versions() {
-    let server = seeded_server(PlantConfig {
-        curves: 300,
-        samples: 200,
-        sensors: 2,
-        days: 1.0,
-        ..PlantConfig::default()
-    });
-    let data = tempfile::tempdir().unwrap();
-    let mut harness = connected_app(data.path(), &server, "plant");
-    click_leftmost(&mut harness, &server.url());
-    step_until(&mut harness, "process_curves");
+    let (server, _data, mut harness) = exploring_plant(
+        PlantConfig {
+            curves: 300,
+            samples: 200,
+            sensors: 2,
+            days: 1.0,
+            ..PlantConfig::default()
+        },
+        "process_curves",
+    );
     click_leftmost(&mut harness, "process_curves");
     step_until(&mut harness, "mapping fits the table");
     // A run of 100 cycles; history covers all 300.
@@ -2171,4 +2187,158 @@ fn history_counts(
         assert!(Instant::now() < deadline, "no new history: {text:?}");
         std::thread::sleep(Duration::from_millis(30));
     }
+}
+
+/// Replace the SQL editor's text and run the statement (Ctrl+Enter).
+fn run_sql(harness: &mut Harness<'static, LyceumApp>, sql: &str) {
+    use egui::accesskit::Role;
+    harness.get_by_role(Role::MultilineTextInput).focus();
+    harness.step();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_role(Role::MultilineTextInput).type_text(sql);
+    harness.step();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    harness.run_steps(2);
+}
+
+/// The SQL view: read-only by default, a slow query cancelled while frames keep coming, a
+/// million rows scrolled to the middle, the builder's query charted, a result exported and
+/// a result's arrays opened as curves in the explorer.
+#[test]
+fn the_sql_view_runs_builds_charts_exports_and_opens_curves() {
+    use egui::accesskit::Role;
+    let (server, data, mut harness) = exploring_plant(
+        PlantConfig {
+            curves: 60,
+            samples: 50,
+            sensors: 1,
+            days: 1.0,
+            ..PlantConfig::default()
+        },
+        "process_curves",
+    );
+    show_tab(&mut harness, "SQL");
+    step_until(&mut harness, "Query builder");
+
+    // Read-only: a change is refused with the reason, before the server sees it.
+    run_sql(
+        &mut harness,
+        "INSERT INTO plant.process_curves (cycle_id) VALUES (1)",
+    );
+    step_until(&mut harness, "the explorer is read-only");
+
+    // A slow query: frames keep coming while it runs, and Cancel stops it on the server.
+    run_sql(
+        &mut harness,
+        "SELECT count() FROM numbers(100000000000) WHERE number % 7 = 3",
+    );
+    step_until(&mut harness, "Cancel");
+    let frames_before = harness.ctx.cumulative_pass_nr();
+    for _ in 0..5 {
+        harness.step();
+    }
+    assert!(harness.ctx.cumulative_pass_nr() >= frames_before + 5);
+    harness.get_by_label("Cancel").click();
+    step_until(&mut harness, "the query was cancelled");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let c = runtime.block_on(server.connect("plant"));
+    while runtime
+        .block_on(c.running_queries())
+        .unwrap()
+        .iter()
+        .any(|q| q.query.contains("numbers(100000000000)"))
+    {
+        assert!(Instant::now() < deadline, "the cancelled query still runs");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // A million rows, scrolled to the middle.
+    run_sql(
+        &mut harness,
+        "SELECT number, toString(number * 7) AS text, number / 4 AS quarter \
+         FROM numbers(1000000)",
+    );
+    step_until(&mut harness, "1000000 rows ×");
+    harness
+        .get_by_role_and_label(Role::SpinButton, "Go to row")
+        .set_value_accesskit(500_000.0);
+    harness.run_steps(3);
+    assert!(
+        harness.query_by_label("3499993").is_some(),
+        "row 500,000 in view"
+    );
+    let url = server.url();
+    snapshot_masked(
+        &mut harness,
+        "sql_million_rows",
+        &["row: received", &url],
+        &[],
+    );
+
+    // The builder: stations and their cycles, charted as bars.
+    harness.get_by_label("Query builder").click_accesskit();
+    harness.run_steps(2);
+    harness.get_by_label("From table").click();
+    harness.run_steps(2);
+    harness
+        .query_all_by_label("process_curves")
+        .max_by(|a, b| a.rect().left().total_cmp(&b.rect().left()))
+        .unwrap()
+        .click();
+    harness.run_steps(2);
+    // `station` is offered as a column and as a group: the second is the group.
+    harness
+        .query_all_by_label("station")
+        .nth(1)
+        .unwrap()
+        .click();
+    harness.run_steps(2);
+    harness.get_by_label("Add aggregate").click();
+    harness.run_steps(2);
+    harness.get_by_label("Add order").click();
+    harness.run_steps(2);
+    assert!(
+        harness
+            .query_by_label_contains("GROUP BY `station`\nORDER BY `station`")
+            .is_some()
+    );
+    let stations: Vec<u64> = runtime
+        .block_on(
+            c.client()
+                .query("SELECT uniqExact(station) FROM plant.process_curves")
+                .fetch_all(),
+        )
+        .unwrap();
+    let stations = stations[0];
+    harness.get_by_label("Run built query").click();
+    step_until(&mut harness, &format!("{stations} rows ×"));
+    harness.get_by_label("Chart").click();
+    harness.run_steps(2);
+    harness.get_by_label("Bar").click();
+    harness.run_steps(2);
+    snapshot_masked(&mut harness, "sql_chart_bar", &["row: received", &url], &[]);
+
+    // Export the result; pyarrow's reading of it is tested with the library.
+    harness.get_by_label("Table").click();
+    harness.run_steps(2);
+    let out = data.path().join("stations.parquet");
+    set_text(&mut harness, "Export result to", &out.display().to_string());
+    harness.get_by_label("Export result").click();
+    step_until(&mut harness, &format!("exported {stations} rows"));
+    assert!(out.exists());
+
+    // A key and an array column open as curves in the explorer.
+    run_sql(
+        &mut harness,
+        "SELECT cycle_id, station, samples FROM process_curves ORDER BY cycle_id LIMIT 20",
+    );
+    step_until(&mut harness, "20 rows ×");
+    harness.get_by_label("As curves").click();
+    harness.run_steps(2);
+    harness.get_by_label("Open in the curve explorer").click();
+    step_until(
+        &mut harness,
+        "20 curves, 1000 points from the SQL view's query",
+    );
 }

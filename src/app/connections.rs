@@ -553,6 +553,23 @@ impl ConnectionsPanel {
         }
     }
 
+    /// The SQL view over the explored connection.
+    pub fn sql_ui(&mut self, ui: &mut egui::Ui) {
+        match &mut self.explorer {
+            Some(explorer) => {
+                if explorer.sql_ui(ui) {
+                    self.explore_requested = true;
+                }
+            }
+            None => {
+                ui.label(
+                    "Explore a ClickHouse server (Connections, then Explore): its data can be \
+                     asked anything here, in SQL or with the query builder.",
+                );
+            }
+        }
+    }
+
     fn receive(&mut self, ctx: &egui::Context) {
         while let Ok(tested) = self.inbox.try_recv() {
             let Some(entry) = self

@@ -33,6 +33,7 @@ use super::curve_view::CurveView;
 use super::dashboard::DashboardPanel;
 use super::file_dialog::{DialogKind, FileDialog, PathField};
 use super::history::{HistoryJob, HistoryOutcome, HistoryPanel, Streamed};
+use super::sql::SqlPanel;
 use super::storage::StoragePanel;
 use super::time_range::{RangeChoice, TimeRange, now_secs};
 use super::widgets::labelled_field_ui;
@@ -222,6 +223,8 @@ pub struct Explorer {
     activity: ActivityPanel,
     storage: StoragePanel,
     dashboard: DashboardPanel,
+    /// The SQL view over this connection, made when first shown.
+    sql_view: Option<SqlPanel>,
     sender: SyncSender<Message>,
     inbox: Receiver<Message>,
 }
@@ -256,7 +259,7 @@ impl Explorer {
             busy: None,
             error: None,
             shown: None,
-            sql: None,
+            sql_view: None,
             filters: Vec::new(),
             running: None,
             summary: None,
@@ -276,6 +279,7 @@ impl Explorer {
             activity: ActivityPanel::default(),
             storage: StoragePanel::default(),
             dashboard: DashboardPanel::default(),
+            sql: None,
             sender,
             inbox,
         };
@@ -368,6 +372,43 @@ impl Explorer {
 
     /// The same server with new credentials (a password edited or rotated, tested again):
     /// what the user mapped, filtered and fetched stays.
+    /// The SQL view over this connection and the explored database. Returns true when the
+    /// user opened a result's curves here (show the explorer).
+    pub fn sql_ui(&mut self, ui: &mut egui::Ui) -> bool {
+        let ctx = ui.ctx().clone();
+        let sql = self.sql_view.get_or_insert_with(|| {
+            SqlPanel::new(&self.database, &self.connection, &self.runtime, &ctx)
+        });
+        sql.set_database(&self.database, &self.connection, &self.runtime, &ctx);
+        sql.ui(ui, &self.connection, &self.runtime);
+        let Some(store) = sql.take_opened() else {
+            return false;
+        };
+        let query = sql.ran().unwrap_or_default().to_owned();
+        self.summary = Some(format!(
+            "{} curves, {} points from the SQL view's query",
+            store.len(),
+            store.point_count()
+        ));
+        self.source = Some(Source::ClickHouse {
+            connection: self.connection.profile().keychain_account(),
+            database: self.database.clone(),
+            table: String::new(),
+            columns: None,
+            keys: Vec::new(),
+            limit: None,
+            x_range: None,
+            width_px: None,
+            query: query.clone(),
+        });
+        match CurveView::new(Arc::new(store), "SQL result", StyleRequest::default(), None) {
+            Ok(view) => self.shown = Some(view),
+            Err(e) => self.error = Some(e),
+        }
+        self.sql = Some(query);
+        true
+    }
+
     pub fn replace_connection(&mut self, connection: Connection) {
         self.connection = connection;
     }

@@ -1,6 +1,7 @@
 //! Export from any plot: the selected (or all shown) curves to CSV or Parquet
 //! ([`crate::source::dataset::export`]), and the picture to PNG at a chosen size with the
-//! library's renderer ([`crate::render::export`]). Files are written on a worker thread; an
+//! library's renderer ([`crate::render::export`]); and the data explorer's result table to
+//! CSV or Parquet ([`crate::source::dataset::export_table`]). Files are written on a worker thread; an
 //! existing file is replaced only after the user confirms. [`ExportPanel`] is the state.
 
 use std::path::PathBuf;
@@ -17,6 +18,8 @@ use crate::render::gpu::BaseMode;
 use crate::render::plot::Decimation;
 use crate::render::style::StyleRequest;
 use crate::source::dataset::export::{ExportFormat, export_curves};
+use crate::source::dataset::export_table;
+use crate::source::table::ResultTable;
 
 /// What to export, taken from the view when the user presses a button.
 #[derive(Debug)]
@@ -36,6 +39,15 @@ pub struct ExportSource {
 enum Pending {
     Curves(ExportSource, PathBuf),
     Picture(ExportSource, PathBuf),
+    Table(Arc<ResultTable>, PathBuf),
+}
+
+impl Pending {
+    fn path(&self) -> &PathBuf {
+        match self {
+            Self::Curves(_, path) | Self::Picture(_, path) | Self::Table(_, path) => path,
+        }
+    }
 }
 
 /// The export controls of one view.
@@ -144,15 +156,19 @@ impl ExportPanel {
                         .map(|()| format!("exported {}", path.display()))
                 });
             }
+            Pending::Table(table, path) => {
+                self.spawn(ctx, move || {
+                    export_table(&table, &path, replace)
+                        .map(|rows| format!("exported {rows} rows to {}", path.display()))
+                        .map_err(|e| e.to_string())
+                });
+            }
         }
     }
 
     /// Start `pending`, or ask first when its file exists.
     fn request(&mut self, ctx: &egui::Context, pending: Pending) {
-        let path = match &pending {
-            Pending::Curves(_, path) | Pending::Picture(_, path) => path,
-        };
-        if path.exists() {
+        if pending.path().exists() {
             self.confirm = Some(pending);
         } else {
             self.start(ctx, pending, false);
@@ -163,23 +179,9 @@ impl ExportPanel {
     pub fn ui(&mut self, ui: &mut egui::Ui, source: impl Fn() -> ExportSource) {
         self.poll();
         let idle = self.running.is_none() && self.confirm.is_none();
-        ui.horizontal_wrapped(|ui| {
-            PathField {
-                label: "Export curves to",
-                hint: "/path/curves.csv or .parquet",
-                width: 220.0,
-                kind: DialogKind::SaveFile(&["csv", "parquet"]),
-            }
-            .ui(ui, &mut self.curves_path, &mut self.curves_dialog);
-            let path = PathBuf::from(self.curves_path.trim());
-            let known = ExportFormat::of_path(&path).is_some();
-            let button = ui
-                .add_enabled(idle && known, egui::Button::new("Export curves"))
-                .on_disabled_hover_text("A file name ending in .csv or .parquet");
-            if button.clicked() {
-                self.request(ui.ctx(), Pending::Curves(source(), path));
-            }
-        });
+        if let Some(path) = self.data_file_ui(ui, idle, "Export curves", "curves") {
+            self.request(ui.ctx(), Pending::Curves(source(), path));
+        }
         ui.horizontal_wrapped(|ui| {
             PathField {
                 label: "Export PNG to",
@@ -207,10 +209,50 @@ impl ExportPanel {
                 ui.colored_label(ui.visuals().warn_fg_color, e.to_string());
             }
         });
+        self.confirm_and_progress_ui(ui);
+    }
+
+    /// A query result's export controls: CSV or Parquet by the file's extension.
+    pub fn table_ui(&mut self, ui: &mut egui::Ui, table: &Arc<ResultTable>) {
+        self.poll();
+        let idle = self.running.is_none() && self.confirm.is_none();
+        if let Some(path) = self.data_file_ui(ui, idle, "Export result", "result") {
+            self.request(ui.ctx(), Pending::Table(Arc::clone(table), path));
+        }
+        self.confirm_and_progress_ui(ui);
+    }
+
+    /// A CSV / Parquet path field and its button `action` ("Export curves"); the path when
+    /// pressed.
+    fn data_file_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        idle: bool,
+        action: &str,
+        example: &str,
+    ) -> Option<PathBuf> {
+        ui.horizontal_wrapped(|ui| {
+            PathField {
+                label: &format!("{action} to"),
+                hint: &format!("/path/{example}.csv or .parquet"),
+                width: 220.0,
+                kind: DialogKind::SaveFile(&["csv", "parquet"]),
+            }
+            .ui(ui, &mut self.curves_path, &mut self.curves_dialog);
+            let path = PathBuf::from(self.curves_path.trim());
+            let known = ExportFormat::of_path(&path).is_some();
+            ui.add_enabled(idle && known, egui::Button::new(action))
+                .on_disabled_hover_text("A file name ending in .csv or .parquet")
+                .clicked()
+                .then_some(path)
+        })
+        .inner
+    }
+
+    /// The question before replacing a file, the running export and its outcome.
+    fn confirm_and_progress_ui(&mut self, ui: &mut egui::Ui) {
         if let Some(pending) = self.confirm.take() {
-            let path = match &pending {
-                Pending::Curves(_, path) | Pending::Picture(_, path) => path.clone(),
-            };
+            let path = pending.path().clone();
             ui.horizontal_wrapped(|ui| {
                 ui.colored_label(
                     ui.visuals().warn_fg_color,

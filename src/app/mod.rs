@@ -21,7 +21,11 @@ mod history;
 pub mod import;
 pub mod quality;
 mod recipe;
+mod result_table;
 pub mod shell;
+mod sql;
+mod sql_builder;
+mod sql_chart;
 mod storage;
 pub mod time_range;
 pub mod widgets;
@@ -402,7 +406,7 @@ impl LyceumApp {
                 .and_then(explorer::Explorer::shown_mut),
             Pane::Datasets => self.datasets.view_mut(),
             Pane::Curves => self.demo.view_mut(),
-            Pane::Connections | Pane::Clusters => None,
+            Pane::Connections | Pane::Sql | Pane::Clusters => None,
         }
     }
 

@@ -19,16 +19,19 @@ pub enum Pane {
     Datasets,
     Connections,
     Explorer,
+    /// SQL and the query builder over the explored server.
+    Sql,
     Clusters,
 }
 
 impl Pane {
     /// Every pane, in the order of the default tabs and of the Ctrl + number shortcuts.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Curves,
         Self::Datasets,
         Self::Connections,
         Self::Explorer,
+        Self::Sql,
         Self::Clusters,
     ];
 
@@ -38,6 +41,7 @@ impl Pane {
             Self::Datasets => "Datasets",
             Self::Connections => "Connections",
             Self::Explorer => "Explorer",
+            Self::Sql => "SQL",
             Self::Clusters => "Clusters",
         }
     }
@@ -101,6 +105,7 @@ impl egui_tiles::Behavior<Pane> for Views<'_> {
                 }
                 Pane::Connections => self.connections.ui(ui),
                 Pane::Explorer => self.connections.explorer_ui(ui),
+                Pane::Sql => self.connections.sql_ui(ui),
                 Pane::Clusters => self.clusters.ui(ui),
             });
         egui_tiles::UiResponse::None
@@ -145,7 +150,14 @@ fn shortcuts() -> Vec<(egui::KeyboardShortcut, Shortcut)> {
             Shortcut::ToggleSources,
         ),
     ];
-    let keys = [Key::Num1, Key::Num2, Key::Num3, Key::Num4, Key::Num5];
+    let keys = [
+        Key::Num1,
+        Key::Num2,
+        Key::Num3,
+        Key::Num4,
+        Key::Num5,
+        Key::Num6,
+    ];
     for (key, pane) in keys.into_iter().zip(Pane::ALL) {
         all.push((
             KeyboardShortcut::new(Modifiers::COMMAND, key),
@@ -166,8 +178,9 @@ pub fn pressed_shortcuts(ctx: &egui::Context) -> Vec<Shortcut> {
     })
 }
 
-/// Mouse gestures in a plot, for the help window.
-const PLOT_GESTURES: [(&str, &str); 10] = [
+/// Mouse gestures in a plot and keys of one view, for the help window.
+const PLOT_GESTURES: [(&str, &str); 11] = [
+    ("Ctrl + Enter in SQL", "run the statement under the cursor"),
     ("Wheel", "zoom at the pointer"),
     ("Shift + wheel", "zoom x only"),
     ("Drag", "pan"),

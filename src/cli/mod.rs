@@ -45,6 +45,9 @@ pub(crate) enum Command {
     Seed(server::SeedArgs),
     /// Import a CSV file (long or wide format) into a table.
     Import(server::ImportArgs),
+    /// Run one SQL statement (read-only unless --allow-changes) and print the result, or
+    /// write it to a CSV / Parquet file.
+    Sql(server::SqlArgs),
     /// Fetch curves into the columnar store and report counts and speed.
     Fetch(fetch::FetchArgs),
     /// Draw curves into a PNG (the demo plant, a dataset or ClickHouse): a whole plot on the
@@ -169,6 +172,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<()> {
         Command::Logout(args) => server::logout(&args),
         Command::Schema(args) => server::schema(args).await,
         Command::Seed(args) => server::seed(args).await,
+        Command::Sql(args) => server::sql(args).await,
         Command::Import(args) => server::import(args).await,
         Command::Fetch(args) => fetch::fetch(args).await,
         Command::Render(args) => render::render(&args).await,

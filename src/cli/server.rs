@@ -1,5 +1,5 @@
 //! The commands that talk to a ClickHouse server directly: `caps`, `login`, `logout`,
-//! `schema`, `seed` and `import`.
+//! `schema`, `seed`, `import` and `sql`.
 
 use std::path::PathBuf;
 
@@ -19,6 +19,24 @@ pub(crate) struct SchemaArgs {
     pub(crate) connect: ConnectArgs,
     #[arg(long)]
     pub(crate) table: Option<String>,
+}
+
+/// `lyceum sql`.
+#[derive(Args, Debug)]
+pub(crate) struct SqlArgs {
+    #[command(flatten)]
+    pub(crate) connect: ConnectArgs,
+    /// The statement (one; a trailing `;` is fine).
+    pub(crate) statement: String,
+    /// Let statements that change data or the server run (INSERT, ALTER, CREATE, DROP …).
+    #[arg(long)]
+    pub(crate) allow_changes: bool,
+    /// Write the result to this .csv or .parquet file instead of printing it.
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    pub(crate) replace: bool,
 }
 
 /// `lyceum seed`.
@@ -195,6 +213,60 @@ pub(crate) async fn import(args: ImportArgs) -> anyhow::Result<()> {
         "{} CSV rows in {secs:.2} s ({:.0} rows/s)",
         report.csv_rows,
         report.csv_rows as f64 / secs
+    );
+    Ok(())
+}
+
+/// Run one statement as the app's SQL view does: the result as tab-separated text on stdout
+/// (names first), or to a CSV / Parquet file; rows, bytes and time on stderr.
+pub(crate) async fn sql(args: SqlArgs) -> anyhow::Result<()> {
+    let connection = args.connect.connect().await?;
+    let (table, summary) = connection
+        .fetch_table(
+            &args.statement,
+            Some(args.connect.database()),
+            args.allow_changes,
+        )
+        .await?;
+    match &args.out {
+        Some(path) => {
+            lyceum::source::dataset::export_table(&table, path, args.replace)?;
+            eprintln!("wrote {} rows to {}", table.rows(), path.display());
+        }
+        None => {
+            let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+            out!("{}", names.join("\t"));
+            for row in 0..table.rows() {
+                // Escaped as ClickHouse writes TSV, so a tab or newline in a value stays one field.
+                let values: Vec<String> = table
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        c.get(row).map_or_else(
+                            || "\\N".to_owned(),
+                            |v| {
+                                v.replace('\\', "\\\\")
+                                    .replace('\t', "\\t")
+                                    .replace('\n', "\\n")
+                            },
+                        )
+                    })
+                    .collect();
+                out!("{}", values.join("\t"));
+            }
+        }
+    }
+    let server = summary.server.map_or_else(String::new, |s| {
+        format!(
+            "; the server read {} rows, {} bytes",
+            s.read_rows, s.read_bytes
+        )
+    });
+    eprintln!(
+        "{} rows, {} bytes received in {:.3} s{server}",
+        summary.rows,
+        summary.received_bytes,
+        summary.elapsed.as_secs_f64()
     );
     Ok(())
 }

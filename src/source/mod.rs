@@ -4,8 +4,10 @@
 //! - [`csv_file`]: streaming CSV reading with header, delimiter and type detection.
 //! - [`dataset`]: offline datasets (Arrow IPC + manifest), and curves from other tools' files.
 //! - [`demo`]: the deterministic synthetic plant (the embedded default, no server needed).
+//! - [`table`]: any query's result as typed columns of text, with per-column statistics.
 
 pub mod clickhouse;
 pub mod csv_file;
 pub mod dataset;
 pub mod demo;
+pub mod table;

@@ -20,4 +20,5 @@ mod monitor;
 mod quality;
 mod roundtrip;
 mod schema;
+mod sql;
 mod storage;

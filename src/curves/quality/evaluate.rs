@@ -667,7 +667,7 @@ fn min_max(
 
 /// A value as people read it: four decimals, or scientific notation where those would show
 /// nothing (1e-9) or too many digits (1e9).
-fn number(v: f64) -> String {
+pub fn number(v: f64) -> String {
     if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e7) {
         format!("{v:.4e}")
     } else {

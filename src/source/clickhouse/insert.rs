@@ -7,15 +7,24 @@ use super::error::{ClickHouseError, Result};
 
 /// `name` as a quoted ClickHouse identifier (backquotes, escaped).
 pub fn quote_identifier(name: &str) -> String {
-    let mut quoted = String::with_capacity(name.len() + 2);
-    quoted.push('`');
-    for c in name.chars() {
-        if matches!(c, '`' | '\\') {
+    quoted(name, '`')
+}
+
+/// `value` as a ClickHouse string literal (single quotes, escaped).
+pub fn quote_literal(value: &str) -> String {
+    quoted(value, '\'')
+}
+
+fn quoted(text: &str, quote: char) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push(quote);
+    for c in text.chars() {
+        if c == quote || c == '\\' {
             quoted.push('\\');
         }
         quoted.push(c);
     }
-    quoted.push('`');
+    quoted.push(quote);
     quoted
 }
 

@@ -10,7 +10,10 @@
 //! - [`rowbinary`] and [`insert`]: batched `RowBinary` inserts with progress.
 //! - [`import`]: CSV files into tables, streaming, idempotent per batch.
 //! - [`seed`]: loading the demo plant into a server.
+//! - [`sql_text`], [`results`], [`builder`]: the data explorer — SQL lexed, split and checked,
+//!   any statement's result streamed into a table, and the query builder's SQL.
 
+pub mod builder;
 pub mod capabilities;
 pub mod connection;
 pub mod dashboard;
@@ -23,9 +26,11 @@ pub mod monitor;
 pub mod plan;
 pub mod recipes;
 pub mod reference;
+pub mod results;
 pub mod rowbinary;
 pub mod schema;
 pub mod seed;
+pub mod sql_text;
 pub mod storage;
 pub mod tls;
 pub mod verdicts;

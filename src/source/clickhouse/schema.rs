@@ -254,6 +254,35 @@ impl Connection {
     }
 }
 
+impl Connection {
+    /// Every table of `database` with its columns (the data explorer's completions and query
+    /// builder), tables by name; materialized views' `.inner` tables left out, as the
+    /// explorer's table list does.
+    pub async fn database_columns(&self, database: &str) -> Result<Vec<(String, Vec<ColumnInfo>)>> {
+        let query = self
+            .client()
+            .query(
+                "SELECT table, name, type FROM system.columns WHERE database = ? \
+                 AND NOT startsWith(table, '.inner') ORDER BY table",
+            )
+            .bind(database);
+        let rows: Vec<(String, String, String)> = self.fetch_all(query).await?;
+        let mut tables: Vec<(String, Vec<ColumnInfo>)> = Vec::new();
+        for (table, name, type_name) in rows {
+            let column = ColumnInfo {
+                kind: ColumnKind::of_type(&type_name),
+                name,
+                type_name,
+            };
+            match tables.last_mut() {
+                Some((last, columns)) if *last == table => columns.push(column),
+                _ => tables.push((table, vec![column])),
+            }
+        }
+        Ok(tables)
+    }
+}
+
 /// How the samples of one curve are laid out in the table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum CurveLayout {

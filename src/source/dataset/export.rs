@@ -69,14 +69,6 @@ pub fn export_curves(
     path: &Path,
     replace: bool,
 ) -> Result<ExportReport, DatasetError> {
-    let format = ExportFormat::of_path(path).ok_or_else(|| DatasetError::UnknownFileType {
-        path: path.to_owned(),
-    })?;
-    if !replace && path.exists() {
-        return Err(DatasetError::FileExists {
-            path: path.to_owned(),
-        });
-    }
     let all: Vec<CurveId>;
     let ids = match ids {
         Some(ids) => ids,
@@ -85,21 +77,44 @@ pub fn export_curves(
             &all
         }
     };
+    let rows = write_into_place(path, replace, |format, partial| match format {
+        ExportFormat::Csv => write_csv(store, ids, partial),
+        ExportFormat::Parquet => write_parquet(store, ids, partial),
+    })?;
+    Ok(ExportReport {
+        path: path.to_owned(),
+        curves: ids.len(),
+        rows,
+    })
+}
+
+/// Write `path` in the format its extension names, through a hidden file beside it renamed
+/// into place when whole (a failed write leaves nothing); an existing file is left alone
+/// unless `replace`. A folder the user named that does not exist yet is made, as saving a
+/// dataset does.
+pub(super) fn write_into_place<T>(
+    path: &Path,
+    replace: bool,
+    write: impl FnOnce(ExportFormat, &Path) -> Result<T, DatasetError>,
+) -> Result<T, DatasetError> {
+    let format = ExportFormat::of_path(path).ok_or_else(|| DatasetError::UnknownFileType {
+        path: path.to_owned(),
+    })?;
+    if !replace && path.exists() {
+        return Err(DatasetError::FileExists {
+            path: path.to_owned(),
+        });
+    }
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // A folder the user named that does not exist yet is made, as saving a dataset does.
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(io_error(parent))?;
     }
     let partial = path.with_file_name(format!(".{file_name}.partial"));
-    let written = match format {
-        ExportFormat::Csv => write_csv(store, ids, &partial),
-        ExportFormat::Parquet => write_parquet(store, ids, &partial),
-    };
-    let rows = match written {
-        Ok(rows) => rows,
+    let written = match write(format, &partial) {
+        Ok(written) => written,
         Err(e) => {
             // Ours to remove: the half-written file this export created.
             let _ = std::fs::remove_file(&partial);
@@ -107,11 +122,7 @@ pub fn export_curves(
         }
     };
     std::fs::rename(&partial, path).map_err(io_error(path))?;
-    Ok(ExportReport {
-        path: path.to_owned(),
-        curves: ids.len(),
-        rows,
-    })
+    Ok(written)
 }
 
 /// `2026-11-02T06:00:00.250Z`.
@@ -122,16 +133,41 @@ fn instant_text(secs: f64) -> String {
     )
 }
 
-fn write_csv(store: &CurveStore, ids: &[CurveId], path: &Path) -> Result<usize, DatasetError> {
+type CsvWriter = ::csv::Writer<std::io::BufWriter<std::fs::File>>;
+
+pub(super) fn csv_writer(path: &Path) -> Result<CsvWriter, DatasetError> {
     let file = std::fs::File::create(path).map_err(io_error(path))?;
-    let mut writer = ::csv::Writer::from_writer(std::io::BufWriter::new(file));
-    let csv_error = |e: ::csv::Error| DatasetError::Decode {
+    Ok(::csv::Writer::from_writer(std::io::BufWriter::new(file)))
+}
+
+pub(super) fn csv_error(path: &Path) -> impl Fn(::csv::Error) -> DatasetError + '_ {
+    move |e| DatasetError::Decode {
         path: path.to_owned(),
         detail: format!("cannot write CSV: {e}"),
-    };
+    }
+}
+
+/// Flush a CSV file to disk.
+pub(super) fn finish_csv(writer: CsvWriter, path: &Path) -> Result<(), DatasetError> {
+    let file = writer.into_inner().map_err(|e| DatasetError::Io {
+        path: path.to_owned(),
+        source: e.into_error(),
+    })?;
+    file.into_inner()
+        .map_err(|e| DatasetError::Io {
+            path: path.to_owned(),
+            source: e.into_error(),
+        })?
+        .sync_all()
+        .map_err(io_error(path))
+}
+
+fn write_csv(store: &CurveStore, ids: &[CurveId], path: &Path) -> Result<usize, DatasetError> {
+    let mut writer = csv_writer(path)?;
+    let csv_error = csv_error(path);
     writer
         .write_record(column_names(store))
-        .map_err(csv_error)?;
+        .map_err(&csv_error)?;
     let time = store.axes().x_is_time;
     let mut rows = 0;
     let mut record: Vec<String> = Vec::new();
@@ -145,21 +181,11 @@ fn write_csv(store: &CurveStore, ids: &[CurveId], path: &Path) -> Result<usize, 
             }
             record.push(if time { instant_text(x) } else { x.to_string() });
             record.push(y.to_string());
-            writer.write_record(&record).map_err(csv_error)?;
+            writer.write_record(&record).map_err(&csv_error)?;
             rows += 1;
         }
     }
-    let file = writer.into_inner().map_err(|e| DatasetError::Io {
-        path: path.to_owned(),
-        source: e.into_error(),
-    })?;
-    file.into_inner()
-        .map_err(|e| DatasetError::Io {
-            path: path.to_owned(),
-            source: e.into_error(),
-        })?
-        .sync_all()
-        .map_err(io_error(path))?;
+    finish_csv(writer, path)?;
     Ok(rows)
 }
 
@@ -209,19 +235,8 @@ fn write_parquet(store: &CurveStore, ids: &[CurveId], path: &Path) -> Result<usi
     fields.push(Field::new("x", x_type, false));
     fields.push(Field::new("value", DataType::Float32, false));
     let schema = Arc::new(Schema::new(fields));
-    let parquet_error = |e: &dyn std::fmt::Display| DatasetError::Decode {
-        path: path.to_owned(),
-        detail: format!("cannot write Parquet: {e}"),
-    };
-    let file = std::fs::File::create(path).map_err(io_error(path))?;
-    let properties = parquet::file::properties::WriterProperties::builder()
-        .set_compression(parquet::basic::Compression::ZSTD(
-            parquet::basic::ZstdLevel::default(),
-        ))
-        .build();
-    let mut writer =
-        parquet::arrow::ArrowWriter::try_new(file, Arc::clone(&schema), Some(properties))
-            .map_err(|e| parquet_error(&e))?;
+    let parquet_error = parquet_error(path);
+    let mut writer = parquet_writer(path, &schema)?;
     let mut rows: Vec<(CurveId, usize)> = Vec::with_capacity(BATCH_ROWS);
     let mut total = 0;
     for &id in ids {
@@ -240,9 +255,37 @@ fn write_parquet(store: &CurveStore, ids: &[CurveId], path: &Path) -> Result<usi
         writer.write(&batch).map_err(|e| parquet_error(&e))?;
         total += rows.len();
     }
-    let file = writer.into_inner().map_err(|e| parquet_error(&e))?;
-    file.sync_all().map_err(io_error(path))?;
+    finish_parquet(writer, path)?;
     Ok(total)
+}
+
+pub(super) fn parquet_error(path: &Path) -> impl Fn(&dyn std::fmt::Display) -> DatasetError + '_ {
+    move |e| DatasetError::Decode {
+        path: path.to_owned(),
+        detail: format!("cannot write Parquet: {e}"),
+    }
+}
+
+type ParquetWriter = parquet::arrow::ArrowWriter<std::fs::File>;
+
+/// A Parquet file of `schema` (zstd) at `path`.
+pub(super) fn parquet_writer(
+    path: &Path,
+    schema: &Arc<Schema>,
+) -> Result<ParquetWriter, DatasetError> {
+    let file = std::fs::File::create(path).map_err(io_error(path))?;
+    let properties = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::ZSTD(
+            parquet::basic::ZstdLevel::default(),
+        ))
+        .build();
+    parquet::arrow::ArrowWriter::try_new(file, Arc::clone(schema), Some(properties))
+        .map_err(|e| parquet_error(path)(&e))
+}
+
+pub(super) fn finish_parquet(writer: ParquetWriter, path: &Path) -> Result<(), DatasetError> {
+    let file = writer.into_inner().map_err(|e| parquet_error(path)(&e))?;
+    file.sync_all().map_err(io_error(path))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod arrow_io;
 pub mod csv;
 pub mod export;
 pub mod manifest;
+pub mod table_export;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -28,6 +29,7 @@ pub use manifest::{
     CURVES_FILE, ColumnRoles, Counts, FORMAT_NAME, FORMAT_VERSION, FileEntry, MANIFEST_FILE,
     Manifest, SavedView, Source, TaughtReference,
 };
+pub use table_export::export_table;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
