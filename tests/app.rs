@@ -2096,18 +2096,7 @@ fn the_explorer_judges_history_in_the_server_and_keeps_recipe_versions() {
 
     // Server activity: a slow query from elsewhere is listed and stopped from here, and the
     // query log's costs are read.
-    let url = format!("{}/?query_id=lyceum-ui-slow", server.url());
-    let slow = std::thread::spawn(move || {
-        std::process::Command::new("curl")
-            .args([
-                "-s",
-                &url,
-                "--data-binary",
-                "SELECT count() FROM numbers(100000000000) WHERE number % 7 = 3",
-            ])
-            .output()
-            .unwrap()
-    });
+    let slow = slow_query_from_curl(&server, "lyceum-ui-slow");
     harness.get_by_label("Server activity").click_accesskit();
     let deadline = Instant::now() + Duration::from_secs(30);
     while harness.query_all_by_label("Kill…").next().is_none() {
@@ -2341,4 +2330,122 @@ fn the_sql_view_runs_builds_charts_exports_and_opens_curves() {
         &mut harness,
         "20 curves, 1000 points from the SQL view's query",
     );
+}
+
+/// The line dashboard: frames keep coming while a read is pending on a loaded server, a tile
+/// click runs that station's last hour in the explorer, a batch its line's span, and the
+/// dashboard's settings go to a JSON file and come back.
+#[test]
+fn the_line_dashboard_reads_in_the_background_and_opens_a_stations_curves() {
+    let (server, data, mut harness) = exploring_plant(
+        PlantConfig {
+            curves: 300,
+            samples: 50,
+            sensors: 1,
+            days: 1.0,
+            ..PlantConfig::default()
+        },
+        "process_curves",
+    );
+    harness.get_by_label("Line dashboard").click_accesskit();
+    step_until(&mut harness, "Newest cycle ");
+
+    // The server busy with a slow query: a read is pending over several frames.
+    let busy = slow_query_from_curl(&server, "lyceum-busy");
+    std::thread::sleep(Duration::from_millis(300));
+    harness.get_by_label("Read now").click();
+    harness.step();
+    let mut frames_while_reading = 0;
+    while harness.query_by_label("reading…").is_some() {
+        frames_while_reading += 1;
+        harness.step();
+        assert!(frames_while_reading < 100_000, "the read never ended");
+    }
+    assert!(
+        frames_while_reading >= 2,
+        "frames while the read was pending: {frames_while_reading}"
+    );
+    // A read still pending when the next is asked for is cancelled, and says so.
+    harness.get_by_label("Read now").click();
+    harness.step();
+    harness.get_by_label("Read now").click();
+    harness.step();
+    step_until(&mut harness, "1 slow read(s) cancelled for the next");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let c = runtime.block_on(server.connect("plant"));
+    runtime.block_on(c.kill_query("lyceum-busy")).unwrap();
+    busy.join().unwrap();
+
+    // A tile: that station's last hour, run in the explorer.
+    let tile = harness
+        .query_all_by_label_contains("Tile L")
+        .next()
+        .map(|n| label_of(&n))
+        .unwrap();
+    let station = tile.trim_start_matches("Tile ").to_owned();
+    harness.get_by_label(&tile).click();
+    step_until(&mut harness, " curves, ");
+    harness.get_by_label("SQL that ran").click_accesskit();
+    harness.run_steps(2);
+    let ran = harness
+        .query_all_by_label_contains("FROM `plant`.`process_curves`")
+        .next()
+        .and_then(|n| egui_kittest::kittest::NodeT::accesskit_node(&n).value())
+        .unwrap();
+    assert!(ran.contains(&format!("'{station}'")), "{ran}");
+
+    // A batch: its line's cycles over its span.
+    let batch = harness
+        .query_all_by_label_contains("Curves of ")
+        .next()
+        .map(|n| label_of(&n))
+        .unwrap();
+    harness.get_by_label(&batch).click();
+    harness.run_steps(3);
+    step_until(&mut harness, " curves, ");
+
+    // The settings to a file and back: an imported dashboard shows only its station.
+    let file = data.path().join("dashboard.json");
+    set_text(&mut harness, "Dashboard file", &file.display().to_string());
+    harness.get_by_label("Export dashboard").click();
+    step_until(&mut harness, "Dashboard written to");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(written["interval_secs"], 30);
+    std::fs::write(
+        &file,
+        format!(r#"{{"interval_secs": 60, "stations": ["{station}"]}}"#),
+    )
+    .unwrap();
+    harness.get_by_label("Import dashboard").click();
+    step_until(&mut harness, "Dashboard read from");
+    assert_eq!(harness.query_all_by_label_contains("Tile L").count(), 1);
+    assert!(harness.query_by_label(&tile).is_some());
+}
+
+/// A query that would run for minutes, sent by curl (another client) under `query_id`; the
+/// thread ends with curl's output once the query is killed.
+fn slow_query_from_curl(
+    server: &support::ClickHouseServer,
+    query_id: &str,
+) -> std::thread::JoinHandle<std::process::Output> {
+    let url = format!("{}/?query_id={query_id}", server.url());
+    std::thread::spawn(move || {
+        std::process::Command::new("curl")
+            .args([
+                "-s",
+                &url,
+                "--data-binary",
+                "SELECT count() FROM numbers(100000000000) WHERE number % 7 = 3",
+            ])
+            .output()
+            .unwrap()
+    })
+}
+
+/// A node's accessible label.
+fn label_of(node: &egui_kittest::Node<'_>) -> String {
+    egui_kittest::kittest::NodeT::accesskit_node(node)
+        .label()
+        .unwrap_or_default()
 }

@@ -30,7 +30,7 @@ use crate::source::dataset::{self, ColumnRoles, SaveOptions, SavedView, Source};
 
 use super::activity::ActivityPanel;
 use super::curve_view::CurveView;
-use super::dashboard::DashboardPanel;
+use super::dashboard::{DashboardPanel, Drill};
 use super::file_dialog::{DialogKind, FileDialog, PathField};
 use super::history::{HistoryJob, HistoryOutcome, HistoryPanel, Streamed};
 use super::sql::SqlPanel;
@@ -183,6 +183,9 @@ pub struct RunStats {
     pub elapsed: std::time::Duration,
 }
 
+/// The template's table of process curves, where the dashboard's clicks lead.
+const PROCESS_CURVES: &str = "process_curves";
+
 /// The explorer of one connection.
 pub struct Explorer {
     connection: Connection,
@@ -225,6 +228,8 @@ pub struct Explorer {
     dashboard: DashboardPanel,
     /// The SQL view over this connection, made when first shown.
     sql_view: Option<SqlPanel>,
+    /// Curves clicked on the dashboard, run once the process curves' columns are known.
+    pending_drill: Option<Drill>,
     sender: SyncSender<Message>,
     inbox: Receiver<Message>,
 }
@@ -260,6 +265,7 @@ impl Explorer {
             error: None,
             shown: None,
             sql_view: None,
+            pending_drill: None,
             filters: Vec::new(),
             running: None,
             summary: None,
@@ -372,6 +378,44 @@ impl Explorer {
 
     /// The same server with new credentials (a password edited or rotated, tested again):
     /// what the user mapped, filtered and fetched stays.
+    /// Open the process curves behind something clicked on the dashboard: the table, the
+    /// label filters and the time range set, then run (once the table's columns are known).
+    fn drill(&mut self, ctx: &egui::Context, drill: Drill) {
+        if self.table != PROCESS_CURVES {
+            self.table = PROCESS_CURVES.to_owned();
+            self.load_columns(ctx);
+        }
+        self.pending_drill = Some(drill);
+        self.continue_drill(ctx);
+    }
+
+    /// Run a pending drill once the process curves' columns are in.
+    fn continue_drill(&mut self, ctx: &egui::Context) {
+        if self.table != PROCESS_CURVES || self.columns.is_empty() || self.running.is_some() {
+            return;
+        }
+        let Some(drill) = self.pending_drill.take() else {
+            return;
+        };
+        for filter in &mut self.filters {
+            filter.chosen = ANY.to_owned();
+        }
+        for (column, value) in drill.equals {
+            match self.filters.iter_mut().find(|f| f.column == column) {
+                Some(filter) => filter.chosen = value,
+                // Its values are still being read: the filter is set now, they join it later.
+                None => self.filters.push(Filter {
+                    column,
+                    values: vec![value.clone()],
+                    chosen: value,
+                }),
+            }
+        }
+        self.time
+            .select_between((drill.from_secs as f64, drill.to_secs as f64));
+        self.run(ctx);
+    }
+
     /// The SQL view over this connection and the explored database. Returns true when the
     /// user opened a result's curves here (show the explorer).
     pub fn sql_ui(&mut self, ui: &mut egui::Ui) -> bool {
@@ -468,6 +512,11 @@ impl Explorer {
 
     /// Take in what background tasks reported; called every frame, shown or not.
     pub fn receive(&mut self, ctx: &egui::Context) {
+        self.receive_messages(ctx);
+        self.continue_drill(ctx);
+    }
+
+    fn receive_messages(&mut self, ctx: &egui::Context) {
         self.show_partial();
         while let Ok(message) = self.inbox.try_recv() {
             self.busy = None;
@@ -540,11 +589,15 @@ impl Explorer {
                 }
                 Message::Saved(Ok(note)) => self.saved = Some(note),
                 Message::Values(column, Ok(values)) => {
-                    self.filters.push(Filter {
-                        column,
-                        values,
-                        chosen: ANY.to_owned(),
-                    });
+                    match self.filters.iter_mut().find(|f| f.column == column) {
+                        // A drill set this filter before its values came.
+                        Some(filter) => filter.values = values,
+                        None => self.filters.push(Filter {
+                            column,
+                            values,
+                            chosen: ANY.to_owned(),
+                        }),
+                    }
                 }
                 Message::Values(column, Err(e)) => {
                     tracing::warn!(%column, error = %e, "filter values not read");
@@ -888,15 +941,18 @@ impl Explorer {
         if !self.database.is_empty() {
             // The dashboard reads the manufacturing template's tables.
             let template = [
-                "process_curves",
+                PROCESS_CURVES,
                 "production_events",
                 "process_results_hourly",
             ]
             .iter()
             .all(|name| self.tables.iter().any(|t| t.name == *name));
-            if template {
-                self.dashboard
-                    .ui(ui, &runtime, &self.connection, &self.database);
+            if template
+                && let Some(drill) =
+                    self.dashboard
+                        .ui(ui, &runtime, &self.connection, &self.database)
+            {
+                self.drill(ui.ctx(), drill);
             }
             self.storage
                 .ui(ui, &runtime, &self.connection, &self.database);

@@ -146,6 +146,12 @@ fn with_date(text: &str, date: jiff::civil::Date) -> String {
 }
 
 impl TimeRange {
+    /// Choose the absolute range from `from` to `to` (epoch seconds, UTC), as if typed.
+    pub fn select_between(&mut self, range: (f64, f64)) {
+        self.preset = Preset::Between;
+        self.set_between(range);
+    }
+
     /// The choice, or why the typed bounds do not make a range.
     pub fn choice(&self) -> Result<RangeChoice, String> {
         match self.preset {

@@ -23,7 +23,18 @@ async fn station_tiles_and_the_heatmap_count_what_the_plant_holds() {
     c.seed_demo_plant("lines", &plant, false, |_| {})
         .await
         .unwrap();
-    let dashboard = c.line_dashboard("lines").await.unwrap();
+    // A read cancelled before it begins answers so, without a half dashboard.
+    let cancelled = tokio_util::sync::CancellationToken::new();
+    cancelled.cancel();
+    let refused = c.line_dashboard("lines", Some(&cancelled)).await;
+    assert!(
+        matches!(
+            refused,
+            Err(lyceum::source::clickhouse::ClickHouseError::Cancelled)
+        ),
+        "{refused:?}"
+    );
+    let dashboard = c.line_dashboard("lines", None).await.unwrap();
 
     // The same counts from the plant itself (times in whole seconds, as 18.16 keeps them).
     let store = plant.process_curves().unwrap();
@@ -76,4 +87,45 @@ async fn station_tiles_and_the_heatmap_count_what_the_plant_holds() {
     assert!(dashboard.tiles.iter().any(|t| t.last_alarm.is_some()));
     let heat: usize = dashboard.heatmap.iter().map(|(_, _, y)| y.judged).sum();
     assert_eq!(heat, last_day);
+
+    // Batches: each line's running batch is its tiles' batch, and each batch's cycles are
+    // those of its line within its span (asked of the server one by one here).
+    assert!(!dashboard.batches.is_empty());
+    for tile in &dashboard.tiles {
+        let running = dashboard
+            .batches
+            .iter()
+            .find(|b| b.running && b.line == tile.line);
+        assert_eq!(
+            running.map(|b| &b.batch),
+            tile.batch.as_ref(),
+            "{}",
+            tile.line
+        );
+    }
+    for b in &dashboard.batches {
+        assert!(b.start_secs < b.end_secs && b.end_secs > now - 24 * 3600);
+        let (n, nok): (u64, u64) = c
+            .client()
+            .query(
+                "SELECT count(), countIf(toString(result) = 'NOK') FROM lines.process_curves \
+                 WHERE toString(line) = ? AND toUInt32(cycle_time) >= ? \
+                 AND toUInt32(cycle_time) < ?",
+            )
+            .bind(b.line.as_str())
+            .bind(b.start_secs)
+            .bind(b.end_secs)
+            .fetch_one()
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                b.cycles.judged as u64,
+                (b.cycles.judged - b.cycles.passed) as u64
+            ),
+            (n, nok),
+            "{b:?}"
+        );
+    }
+    assert!(dashboard.batches.iter().any(|b| b.cycles.judged > 0));
 }
