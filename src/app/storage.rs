@@ -340,6 +340,57 @@ fn volumes_of(
     policy_volumes(connection, policy)
 }
 
+/// Moves shown at most in "What moves next".
+const NEXT_MOVES: usize = 10;
+
+/// What the tables' TTL moves next, soonest first (servers with storage policies).
+fn next_moves_ui(ui: &mut egui::Ui, report: &StorageReport) {
+    if !report.disks_known {
+        return;
+    }
+    let moves = report.next_moves();
+    if moves.is_empty() {
+        ui.weak("What moves next: no TTL move is pending.");
+        return;
+    }
+    ui.strong("What moves next");
+    let now = super::time_range::now_secs() as i64;
+    egui::Grid::new("next moves").striped(true).show(ui, |ui| {
+        for heading in [
+            "table",
+            "partition",
+            "from disk",
+            "to volume",
+            "due (UTC)",
+            "",
+        ] {
+            ui.weak(heading);
+        }
+        ui.end_row();
+        for m in moves.iter().take(NEXT_MOVES) {
+            ui.label(&m.table);
+            ui.label(&m.partition);
+            ui.label(&m.from_disk);
+            ui.label(&m.to_volume);
+            ui.label(format_instant(
+                m.due_secs as f64,
+                TimeZoneChoice::Utc,
+                "%Y-%m-%d %H:%M",
+            ));
+            let left_days = (m.due_secs - now) as f64 / 86_400.0;
+            ui.weak(if left_days <= 0.0 {
+                "due: the server moves it at its next check".to_owned()
+            } else {
+                format!("in {left_days:.1} days")
+            });
+            ui.end_row();
+        }
+    });
+    if moves.len() > NEXT_MOVES {
+        ui.weak(format!("and {} more", moves.len() - NEXT_MOVES));
+    }
+}
+
 /// The volumes of a storage policy (none named: `default`).
 fn policy_volumes(connection: &Connection, policy: Option<&str>) -> Vec<String> {
     let policy = policy.unwrap_or("default");
@@ -417,6 +468,7 @@ fn report_ui(ui: &mut egui::Ui, report: &StorageReport, connection: &Connection)
                 ui.end_row();
             }
         });
+    next_moves_ui(ui, report);
     for t in report.tables.iter().filter(|t| !t.partitions.is_empty()) {
         ui.push_id(("partitions of", t.table.as_str()), |ui| {
             ui.collapsing(

@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 pub mod app;
+pub mod server;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -1095,22 +1096,19 @@ pub fn run_quality(scale: f64) -> Result<Vec<QualityRow>, StoreError> {
     Ok(rows)
 }
 
-/// A server holding the demo plant (`http://host:8123/database`, user `default`): a runtime,
-/// the connection and the process curves' mapping there.
-pub(crate) fn demo_server(
+/// A runtime of its own and a connection to `url` (`http://host:8123/database`, user
+/// `default`).
+pub(crate) fn bench_connection(
     url: &str,
 ) -> Result<
     (
         tokio::runtime::Runtime,
         crate::source::clickhouse::Connection,
-        crate::source::clickhouse::schema::ValidatedMapping,
     ),
     BenchError,
 > {
-    use crate::source::clickhouse::{Connection, ConnectionProfile, ddl};
+    use crate::source::clickhouse::{Connection, ConnectionProfile};
 
-    let other =
-        |e: crate::source::clickhouse::ClickHouseError| std::io::Error::other(e.to_string());
     let (base, database) = url
         .rsplit_once('/')
         .filter(|(base, _)| base.contains("://"))
@@ -1124,11 +1122,30 @@ pub(crate) fn demo_server(
             ConnectionProfile::new(base, database, "default"),
             None,
         ))
-        .map_err(other)?;
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok((runtime, connection))
+}
+
+/// A server holding the demo plant (`http://host:8123/database`, user `default`): a runtime,
+/// the connection and the process curves' mapping there.
+pub(crate) fn demo_server(
+    url: &str,
+) -> Result<
+    (
+        tokio::runtime::Runtime,
+        crate::source::clickhouse::Connection,
+        crate::source::clickhouse::schema::ValidatedMapping,
+    ),
+    BenchError,
+> {
+    use crate::source::clickhouse::ddl;
+
+    let (runtime, connection) = bench_connection(url)?;
+    let database = connection.profile().database.clone();
     let columns = runtime
-        .block_on(connection.list_columns(database, "process_curves"))
-        .map_err(other)?;
-    let validated = ddl::process_curves_mapping(database)
+        .block_on(connection.list_columns(&database, "process_curves"))
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let validated = ddl::process_curves_mapping(&database)
         .validate(&columns)
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok((runtime, connection, validated))

@@ -27,6 +27,9 @@ pub(crate) struct BenchArgs {
     /// Run → first frame beside the library's fetch and curl.
     #[arg(long)]
     pub(crate) clickhouse: Option<String>,
+    /// The server's native port, to time `clickhouse-client` beside the SQL view.
+    #[arg(long, requires = "clickhouse")]
+    pub(crate) clickhouse_tcp_port: Option<u16>,
 }
 
 pub(crate) fn bench(args: BenchArgs) -> anyhow::Result<()> {
@@ -36,6 +39,7 @@ pub(crate) fn bench(args: BenchArgs) -> anyhow::Result<()> {
         no_render,
         dataset,
         clickhouse,
+        clickhouse_tcp_port,
     } = args;
     let rows = lyceum::bench::run_decimation(scale)?;
     out!("{}", lyceum::bench::table(&rows).trim_end());
@@ -63,13 +67,26 @@ pub(crate) fn bench(args: BenchArgs) -> anyhow::Result<()> {
     };
     let app = lyceum::bench::app::run_app(scale, clickhouse.as_deref())?;
     out!("{}", lyceum::bench::app::app_table(&app).trim_end());
+    let server = match clickhouse {
+        Some(url) => {
+            let rows = std::thread::spawn(move || {
+                lyceum::bench::server::run_server(&url, clickhouse_tcp_port)
+            })
+            .join()
+            .map_err(|_| anyhow::anyhow!("the server benchmark stopped"))??;
+            out!("{}", lyceum::bench::server::server_table(&rows).trim_end());
+            rows
+        }
+        None => Vec::new(),
+    };
     if let Some(path) = json {
         let report = serde_json::json!({
             "decimation": rows,
             "datasets": datasets,
             "quality": quality,
             "rendering": rendering,
-            "app": app
+            "app": app,
+            "server": server
         });
         std::fs::write(&path, serde_json::to_string_pretty(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use lyceum::source::clickhouse::dashboard::SHIFT_SECS;
+use lyceum::source::clickhouse::dashboard::{HeatmapSource, SHIFT_SECS, heatmap_sql};
 use lyceum::source::demo::{Plant, PlantConfig};
 
 use crate::support::ClickHouseServer;
@@ -87,6 +87,19 @@ async fn station_tiles_and_the_heatmap_count_what_the_plant_holds() {
     assert!(dashboard.tiles.iter().any(|t| t.last_alarm.is_some()));
     let heat: usize = dashboard.heatmap.iter().map(|(_, _, y)| y.judged).sum();
     assert_eq!(heat, last_day);
+    // The rollup counts what every raw cycle counts (the bench's baseline).
+    let cells = |source| {
+        let sql = heatmap_sql("lines", now, source);
+        let c = c.clone();
+        async move {
+            c.fetch_all::<(String, i64, u64, u64)>(sql.to_query(c.client()))
+                .await
+                .unwrap()
+        }
+    };
+    let rollup = cells(HeatmapSource::Rollup).await;
+    assert!(!rollup.is_empty());
+    assert_eq!(rollup, cells(HeatmapSource::Raw).await);
 
     // Batches: each line's running batch is its tiles' batch, and each batch's cycles are
     // those of its line within its span (asked of the server one by one here).

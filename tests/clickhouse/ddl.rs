@@ -259,9 +259,30 @@ fn modern_schema_probe_and_queries_run_on_clickhouse_26() {
         .display(),
         "SELECT engine_full FROM system.tables WHERE database = 'factory' AND name = 'sensor_readings'"
             .to_owned(),
+        lyceum::source::clickhouse::storage::POLICY_DISKS_SQL.to_owned(),
     ]);
     let mut out = run_in_chdb(&statements);
+    // The policy's volumes in order, each with its disks: what "what moves next" places a
+    // partition's disk in.
+    let policy_disks = out.pop().unwrap();
+    let tiered: Vec<&str> = policy_disks
+        .lines()
+        .filter(|l| l.starts_with("tiered\t"))
+        .collect();
+    assert_eq!(tiered.len(), 4, "{policy_disks}");
+    assert!(tiered[0].starts_with("tiered\thot\t["), "{policy_disks}");
     let retiered = out.pop().unwrap().replace("\\'", "'");
+    // The server's own text of the rules reads back as the moves that were set.
+    let moves = lyceum::source::clickhouse::storage::ttl_moves(&retiered);
+    assert_eq!(
+        moves,
+        [
+            (3 * 86_400, "warm".to_owned()),
+            (10 * 86_400, "cold".to_owned()),
+            (100 * 86_400, "archive".to_owned())
+        ],
+        "{retiered}"
+    );
     assert!(
         retiered.contains("toIntervalDay(3) TO VOLUME 'warm'")
             && retiered.contains("toIntervalDay(100) TO VOLUME 'archive'"),

@@ -59,6 +59,8 @@ pub struct LineDashboard {
     pub heatmap: Vec<(String, i64, YieldCount)>,
     /// The batches of the last day, newest first (at most [`MAX_BATCHES`]).
     pub batches: Vec<BatchSummary>,
+    /// The id the read's queries ran under (the server's query log has their costs).
+    pub query_id: String,
 }
 
 /// Per batch, in order: its cycles, and its NOK cycles.
@@ -146,6 +148,47 @@ fn table(sql: &mut BoundSql, database: &str, name: &str) {
         .bind(BindValue::Identifier(name.to_owned()));
 }
 
+/// Where the heatmap's counts come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeatmapSource {
+    /// The hourly rollup (`process_results_hourly`): a row per station and hour.
+    Rollup,
+    /// Every cycle of the day (`process_curves`): the baseline the rollup saves.
+    Raw,
+}
+
+/// Cycles and NOK per station and hour of the day ending at `now` (epoch seconds).
+pub fn heatmap_sql(database: &str, now: i64, source: HeatmapSource) -> BoundSql {
+    let mut cells = BoundSql::default();
+    let hour = match source {
+        HeatmapSource::Rollup => {
+            cells.push(
+                "SELECT toString(station) AS station, toInt64(toUInt32(hour)) AS at, \
+                 toUInt64(sum(cycles)) AS cycles, toUInt64(sum(nok_cycles)) AS nok FROM ",
+            );
+            table(&mut cells, database, "process_results_hourly");
+            "toUInt32(hour)"
+        }
+        HeatmapSource::Raw => {
+            cells.push(
+                "SELECT toString(station) AS station, \
+                 toInt64(toUInt32(toStartOfHour(toDateTime(cycle_time)))) AS at, \
+                 toUInt64(count()) AS cycles, toUInt64(countIf(toString(result) = 'NOK')) AS nok \
+                 FROM ",
+            );
+            table(&mut cells, database, "process_curves");
+            "toUInt32(toStartOfHour(toDateTime(cycle_time)))"
+        }
+    };
+    cells
+        .push(&format!(" WHERE {hour} > "))
+        .bind(BindValue::I64(now - 24 * 3600))
+        .push(&format!(" AND {hour} <= "))
+        .bind(BindValue::I64(now))
+        .push(" GROUP BY station, at ORDER BY station, at");
+    cells
+}
+
 /// `count` cycles of which `nok` failed, as passed of judged.
 fn yield_of(count: u64, nok: u64) -> YieldCount {
     YieldCount {
@@ -187,7 +230,10 @@ impl Connection {
         table(&mut newest, database, "process_curves");
         let found: Vec<(i64, u64)> = self.fetch_under(&newest, query_id).await?;
         let Some(&(now, cycles)) = found.first().filter(|(_, n)| *n > 0) else {
-            return Ok(LineDashboard::default());
+            return Ok(LineDashboard {
+                query_id: query_id.to_owned(),
+                ..LineDashboard::default()
+            });
         };
         let shift_start = now - SHIFT_SECS;
         let in_shift = |sql: &mut BoundSql, column: &str| {
@@ -250,18 +296,7 @@ impl Connection {
             .push(" GROUP BY station");
         let alarms: Vec<AlarmRow> = self.fetch_under(&alarms, query_id).await?;
 
-        let mut cells = BoundSql::default();
-        cells.push(
-            "SELECT toString(station) AS station, toInt64(toUInt32(hour)) AS at, \
-             toUInt64(sum(cycles)) AS cycles, toUInt64(sum(nok_cycles)) AS nok FROM ",
-        );
-        table(&mut cells, database, "process_results_hourly");
-        cells
-            .push(" WHERE toUInt32(hour) > ")
-            .bind(BindValue::I64(now - 24 * 3600))
-            .push(" AND toUInt32(hour) <= ")
-            .bind(BindValue::I64(now))
-            .push(" GROUP BY station, at ORDER BY station, at");
+        let cells = heatmap_sql(database, now, HeatmapSource::Rollup);
         let cells: Vec<CellRow> = self.fetch_under(&cells, query_id).await?;
 
         let batches = self.read_batches(database, query_id, now).await?;
@@ -298,6 +333,7 @@ impl Connection {
             tiles,
             heatmap,
             batches,
+            query_id: query_id.to_owned(),
         })
     }
 

@@ -2,7 +2,8 @@
 //! and per partition the same with its time span and — on servers that have them (19.15+) —
 //! the disk each part is on; the table's storage policy and TTL rules as the server reports
 //! them. Read from `system.parts` (active parts) and `system.tables`, asking only for the
-//! columns this server's tables have, so 18.16 gets sizes and says what it lacks.
+//! columns this server's tables have, so 18.16 gets sizes and says what it lacks. On servers
+//! with storage policies, what the TTL moves next and when ([`StorageReport::next_moves`]).
 
 use std::collections::BTreeMap;
 
@@ -44,12 +45,136 @@ pub struct TableStorage {
     pub ttl: Option<String>,
 }
 
+/// A storage policy's name and its volumes in order, each with its disks.
+pub type PolicyVolumes = (String, Vec<(String, Vec<String>)>);
+
 /// A database's storage, and what this server cannot tell.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StorageReport {
     pub tables: Vec<TableStorage>,
     /// Whether parts say which disk they are on (storage policies, 19.15+).
     pub disks_known: bool,
+    /// Per storage policy, its volumes in order and each volume's disks (servers with
+    /// policies).
+    pub policies: Vec<PolicyVolumes>,
+}
+
+/// Every policy's volumes in order with their disks (servers with storage policies).
+pub const POLICY_DISKS_SQL: &str = "SELECT policy_name, volume_name, disks FROM \
+                                    system.storage_policies ORDER BY policy_name, volume_priority";
+
+/// A partition due to move by its table's TTL: to which volume, and when.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedMove {
+    pub table: String,
+    pub partition: String,
+    pub from_disk: String,
+    pub to_volume: String,
+    /// When the partition's newest row passes the rule (epoch seconds); a time before now
+    /// means the server moves it at its next check.
+    pub due_secs: i64,
+}
+
+/// Seconds of a TTL interval function (`toIntervalDay` …); months and years as 30 and 365
+/// days.
+fn interval_secs(function: &str) -> Option<i64> {
+    Some(match function {
+        "toIntervalSecond" => 1,
+        "toIntervalMinute" => 60,
+        "toIntervalHour" => 3600,
+        "toIntervalDay" => 86_400,
+        "toIntervalWeek" => 7 * 86_400,
+        "toIntervalMonth" => 30 * 86_400,
+        "toIntervalQuarter" => 91 * 86_400,
+        "toIntervalYear" => 365 * 86_400,
+        _ => return None,
+    })
+}
+
+/// The moves of a TTL clause as the server writes it (`TTL toDateTime(ts) + toIntervalDay(7)
+/// TO VOLUME 'warm', …`): each rule's delay after the row's time and its target volume, in
+/// the clause's order. Rules of another shape (deletes, disks, expressions) are left out.
+pub fn ttl_moves(ttl: &str) -> Vec<(i64, String)> {
+    let mut moves = Vec::new();
+    let mut rest = ttl;
+    while let Some(at) = rest.find(" TO VOLUME '") {
+        let rule = &rest[..at];
+        let after = &rest[at + " TO VOLUME '".len()..];
+        let Some(end) = after.find('\'') else {
+            break;
+        };
+        let volume = after[..end].to_owned();
+        rest = &after[end + 1..];
+        // `… + toIntervalDay(7)`: the last interval call of the rule.
+        let Some(call) = rule.rfind("toInterval") else {
+            continue;
+        };
+        let call = &rule[call..];
+        let (Some(open), Some(close)) = (call.find('('), call.find(')')) else {
+            continue;
+        };
+        let (Some(unit), Ok(count)) = (
+            interval_secs(&call[..open]),
+            call[open + 1..close].trim().parse::<i64>(),
+        ) else {
+            continue;
+        };
+        moves.push((unit * count, volume));
+    }
+    moves
+}
+
+impl StorageReport {
+    /// The volume holding `disk` in `policy` and its place in the policy's order.
+    fn volume_of(&self, policy: &str, disk: &str) -> Option<usize> {
+        let (_, volumes) = self.policies.iter().find(|(name, _)| name == policy)?;
+        volumes
+            .iter()
+            .position(|(volume, disks)| volume == disk || disks.iter().any(|d| d == disk))
+    }
+
+    /// The partitions each table's TTL moves next, soonest first: per partition the first
+    /// rule whose volume lies beyond the partition's present one, due when its newest row's
+    /// time plus the rule's delay has passed (ClickHouse moves a part once all its rows are
+    /// due). Needs disks and a policy, so servers without storage policies have none.
+    pub fn next_moves(&self) -> Vec<PlannedMove> {
+        let mut planned = Vec::new();
+        for table in &self.tables {
+            let (Some(policy), Some(ttl)) = (&table.policy, &table.ttl) else {
+                continue;
+            };
+            let moves = ttl_moves(ttl);
+            for partition in &table.partitions {
+                let Some(disk) = &partition.disk else {
+                    continue;
+                };
+                if partition.max_time == 0 {
+                    continue;
+                }
+                let Some(here) = self.volume_of(policy, disk) else {
+                    continue;
+                };
+                let next = moves.iter().find(|(_, volume)| {
+                    self.policies
+                        .iter()
+                        .find(|(name, _)| name == policy)
+                        .and_then(|(_, volumes)| volumes.iter().position(|(v, _)| v == volume))
+                        .is_some_and(|there| there > here)
+                });
+                if let Some((delay_secs, volume)) = next {
+                    planned.push(PlannedMove {
+                        table: table.table.clone(),
+                        partition: partition.partition.clone(),
+                        from_disk: disk.clone(),
+                        to_volume: volume.clone(),
+                        due_secs: partition.max_time + delay_secs,
+                    });
+                }
+            }
+        }
+        planned.sort_by(|a, b| a.due_secs.cmp(&b.due_secs).then(a.table.cmp(&b.table)));
+        planned
+    }
 }
 
 #[derive(Debug, clickhouse::Row, Deserialize)]
@@ -64,6 +189,13 @@ struct PartRow {
     uncompressed: u64,
     first_time: i64,
     last_time: i64,
+}
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct PolicyVolumeRow {
+    policy_name: String,
+    volume_name: String,
+    disks: Vec<String>,
 }
 
 #[derive(Debug, clickhouse::Row, Deserialize)]
@@ -271,10 +403,34 @@ impl Connection {
                 }
             })
             .collect();
+        let policies = if disks_known {
+            self.policy_disks().await?
+        } else {
+            Vec::new()
+        };
         Ok(StorageReport {
             tables,
             disks_known,
+            policies,
         })
+    }
+
+    /// Every storage policy's volumes in order, with their disks.
+    async fn policy_disks(&self) -> Result<Vec<PolicyVolumes>> {
+        let rows: Vec<PolicyVolumeRow> = self.fetch_all(self.query(POLICY_DISKS_SQL).0).await?;
+        let mut policies: Vec<PolicyVolumes> = Vec::new();
+        for PolicyVolumeRow {
+            policy_name: policy,
+            volume_name: volume,
+            disks,
+        } in rows
+        {
+            match policies.last_mut() {
+                Some((name, volumes)) if *name == policy => volumes.push((volume, disks)),
+                _ => policies.push((policy, vec![(volume, disks)])),
+            }
+        }
+        Ok(policies)
     }
 }
 
@@ -311,6 +467,70 @@ mod tests {
         assert_eq!(policy_of(full).as_deref(), Some("tiered"));
         assert_eq!(ttl_of("MergeTree() ORDER BY x"), None);
         assert_eq!(policy_of("MergeTree() ORDER BY x"), None);
+        assert_eq!(
+            ttl_moves(
+                "TTL toDateTime(ts) + toIntervalDay(3) TO VOLUME 'warm', toDateTime(ts) + \
+                 toIntervalHour(240) TO VOLUME 'cold', ts + toIntervalDay(1) DELETE"
+            ),
+            [
+                (3 * 86_400, "warm".to_owned()),
+                (240 * 3600, "cold".to_owned())
+            ]
+        );
+        // Next moves: a partition on the hot disk goes to warm three days after its newest row;
+        // one already on warm goes to cold; one on the last volume goes nowhere.
+        let partition = |name: &str, disk: &str, max_time: i64| PartitionStorage {
+            partition: name.to_owned(),
+            partition_id: name.to_owned(),
+            disk: Some(disk.to_owned()),
+            parts: 1,
+            rows: 1,
+            bytes_on_disk: 1,
+            min_time: max_time - 10,
+            max_time,
+        };
+        let report = StorageReport {
+            tables: vec![TableStorage {
+                table: "t".to_owned(),
+                engine: "MergeTree".to_owned(),
+                rows: 3,
+                bytes_on_disk: 3,
+                uncompressed_bytes: 3,
+                parts: 3,
+                partitions: vec![
+                    partition("a", "hot_disk", 1_000_000),
+                    partition("b", "warm", 500_000),
+                    partition("c", "cold", 100),
+                ],
+                policy: Some("tiered".to_owned()),
+                ttl: Some(
+                    "TTL toDateTime(ts) + toIntervalDay(3) TO VOLUME 'warm', \
+                     toDateTime(ts) + toIntervalDay(10) TO VOLUME 'cold'"
+                        .to_owned(),
+                ),
+            }],
+            disks_known: true,
+            policies: vec![(
+                "tiered".to_owned(),
+                vec![
+                    ("hot".to_owned(), vec!["hot_disk".to_owned()]),
+                    ("warm".to_owned(), vec!["warm".to_owned()]),
+                    ("cold".to_owned(), vec!["cold".to_owned()]),
+                ],
+            )],
+        };
+        let next: Vec<(String, String, i64)> = report
+            .next_moves()
+            .into_iter()
+            .map(|m| (m.partition, m.to_volume, m.due_secs))
+            .collect();
+        assert_eq!(
+            next,
+            [
+                ("a".to_owned(), "warm".to_owned(), 1_000_000 + 3 * 86_400),
+                ("b".to_owned(), "cold".to_owned(), 500_000 + 10 * 86_400),
+            ]
+        );
         // An old server's parts: `bytes`, no disks, no times.
         let old = parts_sql("db", &["bytes".into(), "rows".into()]).sql;
         assert!(
