@@ -22,6 +22,9 @@ use super::error::{ClickHouseError, Result};
 use super::sql_text;
 use crate::source::table::ResultTable;
 
+/// Rows sent to the view at once (after the first rows, which go as they come).
+const BATCH_ROWS: usize = 16_384;
+
 /// How soon, and then how often, the server is asked what a running query has read.
 const FIRST_LOOK: Duration = Duration::from_millis(150);
 const LOOK_EVERY: Duration = Duration::from_millis(500);
@@ -147,6 +150,9 @@ impl TsvDecoder {
                 })?;
                 if field == b"\\N" {
                     column.push_null();
+                } else if !field.contains(&b'\\') {
+                    // Most values hold no escape: straight in, no copy of their own.
+                    column.push(&String::from_utf8_lossy(field));
                 } else {
                     column.push(&unescape(field)?);
                 }
@@ -247,14 +253,26 @@ impl Connection {
                     .await
                     .map_err(|_| ClickHouseError::Cancelled)
             };
+            // Rows gather into batches of a few thousand (a network chunk holds a few
+            // hundred); the first rows go at once, so they show while the rest arrive.
+            let mut pending: Option<ResultTable> = None;
             while let Some(chunk) = cursor.next().await.map_err(|e| self.map_error(e))? {
                 if let Some(batch) = decoder.push(&chunk)? {
-                    if batch.rows() > 0 {
-                        first_rows_after.get_or_insert_with(|| started.elapsed());
-                    }
-                    if batch.rows() > 0 || !sent_header {
+                    if !sent_header {
                         sent_header = true;
+                        if batch.rows() > 0 {
+                            first_rows_after = Some(started.elapsed());
+                        }
                         send(batch).await?;
+                    } else if batch.rows() > 0 {
+                        first_rows_after.get_or_insert_with(|| started.elapsed());
+                        let gathered = pending.get_or_insert_with(ResultTable::default);
+                        gathered.append(batch);
+                        if gathered.rows() >= BATCH_ROWS
+                            && let Some(full) = pending.take()
+                        {
+                            send(full).await?;
+                        }
                     }
                 }
                 if let Some(progress) = run.progress {
@@ -266,6 +284,9 @@ impl Connection {
                         server,
                     });
                 }
+            }
+            if let Some(rest) = pending.take() {
+                send(rest).await?;
             }
             if let Some(batch) = decoder.finish()?
                 && !sent_header
