@@ -2214,7 +2214,7 @@ fn the_sql_view_runs_builds_charts_exports_and_opens_curves() {
         &mut harness,
         "INSERT INTO plant.process_curves (cycle_id) VALUES (1)",
     );
-    step_until(&mut harness, "the explorer is read-only");
+    step_until(&mut harness, "changes are off (read-only)");
 
     // A slow query: frames keep coming while it runs, and Cancel stops it on the server.
     run_sql(
@@ -2268,7 +2268,9 @@ fn the_sql_view_runs_builds_charts_exports_and_opens_curves() {
     // The builder: stations and their cycles, charted as bars.
     harness.get_by_label("Query builder").click_accesskit();
     harness.run_steps(2);
-    harness.get_by_label("From table").click();
+    harness
+        .get_by_role_and_label(Role::ComboBox, "From table")
+        .click();
     harness.run_steps(2);
     harness
         .query_all_by_label("process_curves")

@@ -230,6 +230,9 @@ pub struct Explorer {
     sql_view: Option<SqlPanel>,
     /// Curves clicked on the dashboard, run once the process curves' columns are known.
     pending_drill: Option<Drill>,
+    /// Bring the top (the run and its plot) into view on the next frame: a dashboard click
+    /// starts a run far above where the user clicked.
+    scroll_to_top: bool,
     sender: SyncSender<Message>,
     inbox: Receiver<Message>,
 }
@@ -266,6 +269,7 @@ impl Explorer {
             shown: None,
             sql_view: None,
             pending_drill: None,
+            scroll_to_top: false,
             filters: Vec::new(),
             running: None,
             summary: None,
@@ -386,6 +390,7 @@ impl Explorer {
             self.load_columns(ctx);
         }
         self.pending_drill = Some(drill);
+        self.scroll_to_top = true;
         self.continue_drill(ctx);
     }
 
@@ -880,6 +885,9 @@ impl Explorer {
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.receive(&ctx);
+        if std::mem::take(&mut self.scroll_to_top) {
+            ui.scroll_to_cursor(Some(egui::Align::TOP));
+        }
         ui.horizontal(|ui| {
             let before = self.database.clone();
             egui::ComboBox::from_label("Database")

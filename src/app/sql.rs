@@ -161,9 +161,6 @@ impl SqlPanel {
             database: database.to_owned(),
             ..QueryBuilder::default()
         };
-        if self.text.is_empty() {
-            self.text = format!("SELECT *\nFROM {database}.\nLIMIT 100");
-        }
         let (c, db) = (connection.clone(), database.to_owned());
         super::spawn_answer(
             runtime,
@@ -198,6 +195,12 @@ impl SqlPanel {
         while let Ok(message) = self.inbox.try_recv() {
             match message {
                 Message::Schema(Ok(schema)) => {
+                    // A first statement that runs: the database's first table.
+                    if self.text.is_empty()
+                        && let Some((table, _)) = schema.first()
+                    {
+                        self.text = format!("SELECT *\nFROM {}.{table}\nLIMIT 100", self.database);
+                    }
                     self.schema = schema;
                     self.schema_error = None;
                 }
@@ -259,7 +262,17 @@ impl SqlPanel {
             .filter(|n| !arrays.contains(n))
             .collect();
         if !keys.contains(&self.curve_key.as_str()) {
-            self.curve_key = keys.first().map(|s| (*s).to_owned()).unwrap_or_default();
+            // A name that says "key" (`cycle_id`, `id`, `key`, `serial`), else the first.
+            let says_key = |name: &&str| {
+                let name = name.to_ascii_lowercase();
+                name == "id" || name.ends_with("_id") || name == "key" || name.contains("serial")
+            };
+            let guess = keys
+                .iter()
+                .copied()
+                .find(says_key)
+                .or_else(|| keys.first().copied());
+            self.curve_key = guess.map(str::to_owned).unwrap_or_default();
         }
     }
 
@@ -436,6 +449,10 @@ impl SqlPanel {
             .hint_text("SELECT … (Ctrl+Enter runs the statement under the cursor)")
             .layouter(&mut layouter)
             .show(ui);
+        if output.response.response.changed() {
+            // What was refused is no longer what is typed.
+            self.refused = None;
+        }
         if let Some(range) = output.cursor_range {
             self.cursor_byte = byte_of_char(&self.text, range.primary.index.0);
         }
@@ -497,7 +514,7 @@ impl SqlPanel {
                     .map(|t| format!(" · first rows after {:.3} s", t.as_secs_f64()))
                     .unwrap_or_default();
                 let server = summary.server.map(server_text).unwrap_or_else(|| {
-                    "server figures: the query ended before the server was asked".to_owned()
+                    "the server's reads: not seen (it answered within 0.15 s)".to_owned()
                 });
                 ui.label(format!(
                     "{} rows · {} received · {:.3} s{first} · {server}",

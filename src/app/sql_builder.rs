@@ -7,6 +7,7 @@ use crate::source::clickhouse::ColumnInfo;
 use crate::source::clickhouse::builder::{
     Aggregate, AggregateFn, BuilderFilter, FilterOp, QueryBuilder,
 };
+use crate::source::table::ValueKind;
 
 /// The builder; returns the SQL to run when the user presses Run.
 pub fn builder_ui(
@@ -14,24 +15,29 @@ pub fn builder_ui(
     builder: &mut QueryBuilder,
     schema: &[(String, Vec<ColumnInfo>)],
 ) -> Option<String> {
-    egui::ComboBox::from_label("From table")
-        .selected_text(builder.table.as_str())
-        .show_ui(ui, |ui| {
-            for (table, _) in schema {
-                if ui
-                    .selectable_label(builder.table == *table, table)
-                    .clicked()
-                    && builder.table != *table
-                {
-                    *builder = QueryBuilder {
-                        database: builder.database.clone(),
-                        table: table.clone(),
-                        limit: Some(1000),
-                        ..QueryBuilder::default()
-                    };
+    ui.horizontal(|ui| {
+        let from = ui.label("From table");
+        egui::ComboBox::from_id_salt(from.id)
+            .selected_text(builder.table.as_str())
+            .show_ui(ui, |ui| {
+                for (table, _) in schema {
+                    if ui
+                        .selectable_label(builder.table == *table, table)
+                        .clicked()
+                        && builder.table != *table
+                    {
+                        *builder = QueryBuilder {
+                            database: builder.database.clone(),
+                            table: table.clone(),
+                            limit: Some(1000),
+                            ..QueryBuilder::default()
+                        };
+                    }
                 }
-            }
-        });
+            })
+            .response
+            .labelled_by(from.id);
+    });
     let columns: &[ColumnInfo] = schema
         .iter()
         .find(|(t, _)| *t == builder.table)
@@ -53,7 +59,7 @@ pub fn builder_ui(
         }
     });
     filters_ui(ui, builder, &names);
-    aggregates_ui(ui, builder, &names);
+    aggregates_ui(ui, builder, columns);
     order_ui(ui, builder, columns);
     ui.horizontal(|ui| {
         let mut limited = builder.limit.is_some();
@@ -153,7 +159,7 @@ fn filters_ui(ui: &mut egui::Ui, builder: &mut QueryBuilder, names: &[String]) {
     }
 }
 
-fn aggregates_ui(ui: &mut egui::Ui, builder: &mut QueryBuilder, names: &[String]) {
+fn aggregates_ui(ui: &mut egui::Ui, builder: &mut QueryBuilder, columns: &[ColumnInfo]) {
     let mut remove = None;
     for (i, aggregate) in builder.aggregates.iter_mut().enumerate() {
         ui.horizontal(|ui| {
@@ -166,9 +172,18 @@ fn aggregates_ui(ui: &mut egui::Ui, builder: &mut QueryBuilder, names: &[String]
                     }
                 });
             let mut column = aggregate.column.clone().unwrap_or_default();
-            let mut with_rows = vec![String::new()];
-            with_rows.extend(names.iter().cloned());
-            pick(ui, ("builder aggregate column", i), &mut column, &with_rows);
+            // Empty: over rows (count). Sums and averages are offered number columns only.
+            let mut offered = vec![String::new()];
+            offered.extend(
+                columns
+                    .iter()
+                    .filter(|c| {
+                        !aggregate.function.needs_number()
+                            || ValueKind::of_type(&c.type_name).is_number()
+                    })
+                    .map(|c| c.name.clone()),
+            );
+            pick(ui, ("builder aggregate column", i), &mut column, &offered);
             aggregate.column = (!column.is_empty()).then_some(column);
             ui.weak(format!("as {}", aggregate.alias()));
             if ui.small_button("Remove").clicked() {

@@ -72,24 +72,35 @@ fn thinned(rows: usize) -> (usize, impl Iterator<Item = usize>) {
     (step, (0..rows).step_by(step))
 }
 
-/// Category index per row (first seen first), and the categories; `None` past the cap.
+/// Category index per row and the categories, sorted (as numbers where they all are);
+/// `None` past the cap.
 fn categories(column: &ResultColumn, rows: usize) -> Option<(Vec<usize>, Vec<String>)> {
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut names = Vec::new();
-    let mut of_row = Vec::with_capacity(rows);
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     for row in 0..rows {
         let name = column.get(row).unwrap_or("NULL");
-        let next = index.len();
-        let i = *index.entry(name).or_insert(next);
-        if i == next {
-            if names.len() == MAX_CATEGORIES {
-                return None;
-            }
-            names.push(name.to_owned());
+        let next = seen.len();
+        seen.entry(name).or_insert(next);
+        if seen.len() > MAX_CATEGORIES {
+            return None;
         }
-        of_row.push(i);
     }
-    Some((of_row, names))
+    let mut names: Vec<&str> = seen.keys().copied().collect();
+    let numeric: Option<Vec<f64>> = names.iter().map(|n| n.parse::<f64>().ok()).collect();
+    match numeric {
+        Some(_) => names.sort_by(|a, b| {
+            let (a, b) = (
+                a.parse::<f64>().unwrap_or(0.0),
+                b.parse::<f64>().unwrap_or(0.0),
+            );
+            a.total_cmp(&b)
+        }),
+        None => names.sort_unstable(),
+    }
+    let place: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let of_row = (0..rows)
+        .map(|row| place[column.get(row).unwrap_or("NULL")])
+        .collect();
+    Some((of_row, names.into_iter().map(str::to_owned).collect()))
 }
 
 /// Colour of a heatmap cell: `t` in 0..=1 from dark blue to yellow.
@@ -152,7 +163,16 @@ pub fn chart_ui(ui: &mut egui::Ui, chart: &mut ChartBuilder, table: &ResultTable
         ChartKind::Line | ChartKind::Scatter => {
             let (step, picked) = thinned(rows);
             let picked: Vec<usize> = picked.collect();
-            let points: Vec<[f64; 2]> = numbers(x, picked.iter().copied())
+            let mut xs = numbers(x, picked.iter().copied());
+            if xs.iter().all(Option::is_none) {
+                // Text along x: the rows in order.
+                ui.weak(format!(
+                    "`{}` holds no numbers or times: x is the row",
+                    x.name
+                ));
+                xs = picked.iter().map(|&row| Some(row as f64)).collect();
+            }
+            let points: Vec<[f64; 2]> = xs
                 .into_iter()
                 .zip(numbers(y, picked.iter().copied()))
                 .filter_map(|(x, y)| Some([x?, y?]))
@@ -164,10 +184,7 @@ pub fn chart_ui(ui: &mut egui::Ui, chart: &mut ChartBuilder, table: &ResultTable
                 ));
             }
             if points.is_empty() {
-                ui.label(format!(
-                    "`{}` and `{}` hold no numbers to draw",
-                    x.name, y.name
-                ));
+                ui.label(format!("`{}` holds no numbers to draw", y.name));
                 return;
             }
             let kind = chart.kind;
@@ -278,13 +295,14 @@ fn heatmap_ui(
         return;
     }
     ui.weak(format!(
-        "{}: {} (dark) to {} (yellow)",
+        "{} (summed per cell): {} (dark) to {} (yellow); hover a cell for its value",
         value.name,
         readable(min),
         readable(max)
     ));
     let span = if max > min { max - min } else { 1.0 };
     let heatmap = egui_plot::Heatmap::new(cells, cols)
+        .show_labels(false)
         .custom_mapping(Box::new(move |v| {
             if v.is_finite() {
                 ramp((v - min) / span)
@@ -321,13 +339,17 @@ fn category_name(names: &[String], at: f64) -> String {
 }
 
 fn pick(ui: &mut egui::Ui, label: &str, value: &mut String, names: &[String]) {
-    egui::ComboBox::from_label(label)
+    // The label before its menu, so it reads as this menu's.
+    let label = ui.label(label);
+    egui::ComboBox::from_id_salt(label.id)
         .selected_text(value.as_str())
         .show_ui(ui, |ui| {
             for name in names {
                 ui.selectable_value(value, name.clone(), name);
             }
-        });
+        })
+        .response
+        .labelled_by(label.id);
 }
 
 #[cfg(test)]
@@ -342,8 +364,16 @@ mod tests {
         }
         c.push_null();
         let (of_row, names) = categories(&c, 4).unwrap_or_default();
-        assert_eq!(of_row, [0, 1, 0, 2]);
-        assert_eq!(names, ["S2", "S1", "NULL"]);
+        assert_eq!(names, ["NULL", "S1", "S2"]);
+        assert_eq!(of_row, [2, 1, 2, 0]);
+        let mut hours = ResultColumn::new("hour", "UInt8");
+        for h in ["21", "3", "13"] {
+            hours.push(h);
+        }
+        assert_eq!(
+            categories(&hours, 3).map(|c| c.1).unwrap_or_default(),
+            ["3", "13", "21"]
+        );
         let mut many = ResultColumn::new("n", "UInt32");
         for i in 0..=MAX_CATEGORIES {
             many.push(&i.to_string());

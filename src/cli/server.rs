@@ -220,19 +220,36 @@ pub(crate) async fn import(args: ImportArgs) -> anyhow::Result<()> {
 /// Run one statement as the app's SQL view does: the result as tab-separated text on stdout
 /// (names first), or to a CSV / Parquet file; rows, bytes and time on stderr.
 pub(crate) async fn sql(args: SqlArgs) -> anyhow::Result<()> {
+    // Refused before the query runs, not after.
+    if let Some(path) = &args.out
+        && path.exists()
+        && !args.replace
+    {
+        anyhow::bail!(
+            "{} already exists: choose another name, or add --replace",
+            path.display()
+        );
+    }
     let connection = args.connect.connect().await?;
+    // Unqualified names resolve in --database when given, else the user's default.
     let (table, summary) = connection
         .fetch_table(
             &args.statement,
-            Some(args.connect.database()),
+            args.connect.database.as_deref(),
             args.allow_changes,
         )
         .await?;
     match &args.out {
         Some(path) => {
             lyceum::source::dataset::export_table(&table, path, args.replace)?;
-            eprintln!("wrote {} rows to {}", table.rows(), path.display());
+            eprintln!(
+                "wrote {} to {}",
+                rows_text(table.rows() as u64),
+                path.display()
+            );
         }
+        // A statement without a result (DDL, INSERT) prints nothing.
+        None if table.columns.is_empty() => {}
         None => {
             let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
             out!("{}", names.join("\t"));
@@ -258,15 +275,21 @@ pub(crate) async fn sql(args: SqlArgs) -> anyhow::Result<()> {
     }
     let server = summary.server.map_or_else(String::new, |s| {
         format!(
-            "; the server read {} rows, {} bytes",
-            s.read_rows, s.read_bytes
+            "; the server read {}, {} bytes",
+            rows_text(s.read_rows),
+            s.read_bytes
         )
     });
     eprintln!(
-        "{} rows, {} bytes received in {:.3} s{server}",
-        summary.rows,
+        "{}, {} bytes received in {:.3} s{server}",
+        rows_text(summary.rows),
         summary.received_bytes,
         summary.elapsed.as_secs_f64()
     );
     Ok(())
+}
+
+/// `1 row`, `2 rows`.
+fn rows_text(rows: u64) -> String {
+    format!("{rows} row{}", if rows == 1 { "" } else { "s" })
 }

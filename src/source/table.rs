@@ -23,6 +23,8 @@ pub enum ValueKind {
     Float,
     /// `Array(T)` of numbers: a curve's samples.
     NumberArray,
+    /// A calendar day (`Date`, `Date32`), written `YYYY-MM-DD`.
+    Date,
     /// Everything else (text, dates, times, UUIDs, other arrays, tuples …): shown as the
     /// server wrote it.
     Text,
@@ -41,6 +43,9 @@ impl ValueKind {
                 Self::Signed | Self::Unsigned | Self::Float => Self::NumberArray,
                 _ => Self::Text,
             };
+        }
+        if inner == "Date" || inner == "Date32" {
+            return Self::Date;
         }
         if inner.starts_with("Int") {
             Self::Signed
@@ -358,6 +363,7 @@ mod tests {
         assert_eq!(ValueKind::of_type("Array(Float32)"), ValueKind::NumberArray);
         assert_eq!(ValueKind::of_type("Array(String)"), ValueKind::Text);
         assert_eq!(ValueKind::of_type("DateTime"), ValueKind::Text);
+        assert_eq!(ValueKind::of_type("Nullable(Date)"), ValueKind::Date);
         assert_eq!(ValueKind::of_type("Decimal(9, 2)"), ValueKind::Float);
     }
 

@@ -238,8 +238,8 @@ async fn exports_read_back_identically_in_pyarrow() {
     make_table(&c).await;
     let (table, _) = c
         .fetch_table(
-            "SELECT cycle, station, torque, toInt32(cycle) - 50 AS signed, at, force \
-             FROM default.cycles ORDER BY cycle",
+            "SELECT cycle, station, torque, toInt32(cycle) - 50 AS signed, at, toDate(at) AS day, \
+             force FROM default.cycles ORDER BY cycle",
             None,
             false,
         )
@@ -259,7 +259,9 @@ import pyarrow.parquet as pq, pyarrow.csv as pc, json
 t = pq.read_table({parquet:?})
 types = {{f.name: str(f.type) for f in t.schema}}
 rows = t.to_pylist()
-c = pc.read_csv({csv:?}, convert_options=pc.ConvertOptions(strings_can_be_null=False, column_types={{"at": "string", "force": "string", "station": "string"}}))
+for r in rows:
+    r["day"] = str(r["day"])
+c = pc.read_csv({csv:?}, convert_options=pc.ConvertOptions(strings_can_be_null=False, column_types={{"at": "string", "day": "string", "force": "string", "station": "string"}}))
 print(json.dumps({{"types": types, "rows": [rows[0], rows[9]], "csv": c.to_pylist()[9], "n": [t.num_rows, c.num_rows]}}))
 "#,
         parquet = parquet.display().to_string(),
@@ -281,14 +283,17 @@ print(json.dumps({{"types": types, "rows": [rows[0], rows[9]], "csv": c.to_pylis
     assert_eq!(read["types"]["signed"], "int64");
     assert_eq!(read["types"]["torque"], "double");
     assert_eq!(read["types"]["station"], "string");
+    assert_eq!(read["types"]["day"], "date32[day]");
+    assert_eq!(read["types"]["force"], "list<item: double>");
     assert_eq!(
         read["rows"][0],
         serde_json::json!({"cycle": 0, "station": "S0", "torque": 0.0, "signed": -50,
-                           "at": table.columns[4].get(0), "force": "[]"})
+                           "at": table.columns[4].get(0), "day": table.columns[5].get(0),
+                           "force": []})
     );
     // Row 9: NULL torque stays null in Parquet and an empty field in CSV.
     assert_eq!(read["rows"][1]["torque"], serde_json::Value::Null);
-    assert_eq!(read["rows"][1]["force"], "[0]");
+    assert_eq!(read["rows"][1]["force"], serde_json::json!([0.0]));
     assert_eq!(read["csv"]["torque"], serde_json::Value::Null);
     assert_eq!(read["csv"]["force"], "[0]");
     assert_eq!(read["csv"]["signed"], -41);

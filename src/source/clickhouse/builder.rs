@@ -108,7 +108,7 @@ impl AggregateFn {
     }
 
     /// Whether the function needs a number column.
-    fn needs_number(self) -> bool {
+    pub fn needs_number(self) -> bool {
         matches!(self, Self::Sum | Self::Avg | Self::Median | Self::P95)
     }
 }
@@ -147,6 +147,8 @@ pub enum BuilderError {
     NotGrouped(String),
     #[error("order by a shown column or aggregate; `{0}` is neither")]
     UnknownOrder(String),
+    #[error("`{0}` is asked for twice: remove one")]
+    DuplicateAggregate(String),
 }
 
 /// The builder's choices.
@@ -222,6 +224,9 @@ impl QueryBuilder {
                     }
                 };
                 let alias = aggregate.alias();
+                if names.contains(&alias) {
+                    return Err(BuilderError::DuplicateAggregate(alias));
+                }
                 shown.push(format!(
                     "{}({argument}) AS {}",
                     aggregate.function.call(),

@@ -263,9 +263,11 @@ impl Connection {
             .client()
             .query(
                 "SELECT table, name, type FROM system.columns WHERE database = ? \
-                 AND NOT startsWith(table, '.inner') ORDER BY table",
+                 AND NOT startsWith(table, '.inner')",
             )
             .bind(database);
+        // The server lists each table's columns in their order; tables sorted by name here
+        // (sorting in SQL would shuffle the columns).
         let rows: Vec<(String, String, String)> = self.fetch_all(query).await?;
         let mut tables: Vec<(String, Vec<ColumnInfo>)> = Vec::new();
         for (table, name, type_name) in rows {
@@ -274,11 +276,12 @@ impl Connection {
                 name,
                 type_name,
             };
-            match tables.last_mut() {
-                Some((last, columns)) if *last == table => columns.push(column),
-                _ => tables.push((table, vec![column])),
+            match tables.iter_mut().find(|(t, _)| *t == table) {
+                Some((_, columns)) => columns.push(column),
+                None => tables.push((table, vec![column])),
             }
         }
+        tables.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(tables)
     }
 }

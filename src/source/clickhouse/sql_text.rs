@@ -122,6 +122,13 @@ const READING: &[&str] = &[
     "SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "EXISTS",
 ];
 
+/// Statements that change data or the server.
+const CHANGING: &[&str] = &[
+    "ALTER", "ATTACH", "BACKUP", "CREATE", "DELETE", "DETACH", "DROP", "EXCHANGE", "GRANT",
+    "INSERT", "KILL", "MOVE", "OPTIMIZE", "RENAME", "REPLACE", "RESTORE", "REVOKE", "SET",
+    "SYSTEM", "TRUNCATE", "UNDROP", "UPDATE", "USE",
+];
+
 pub fn is_keyword(word: &str) -> bool {
     KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word))
 }
@@ -258,37 +265,50 @@ fn first_word(statement: &str) -> Option<String> {
         .map(|t| statement[t.range].to_ascii_uppercase())
 }
 
-/// Why a statement may not run in the data explorer; `None` when it may.
+/// Why a statement may not run in the data explorer; `None` when it may. While read-only,
+/// statements that start with a word that changes data or the server are refused here with
+/// a clear reason; anything else goes to the server, which is told `readonly` and refuses
+/// what writes (a typo gets its syntax error, `CHECK TABLE` runs).
 pub fn refusal(statement: &str, allow_changes: bool) -> Option<String> {
     let Some(first) = first_word(statement) else {
         return Some("there is no statement to run".to_owned());
     };
-    let reads = READING.contains(&first.as_str());
-    if !reads && !allow_changes {
+    if !allow_changes && CHANGING.contains(&first.as_str()) {
         return Some(format!(
-            "`{first}` can change data or the server, and the explorer is read-only: turn on \
-             \"Allow changes\" to run it"
+            "`{first}` changes data or the server, and changes are off (read-only): allow \
+             changes to run it"
         ));
     }
-    let words: Vec<String> = tokens(statement)
+    let significant: Vec<Token> = tokens(statement)
         .into_iter()
-        .filter(|t| t.kind == TokenKind::Keyword)
-        .map(|t| statement[t.range].to_ascii_uppercase())
+        .filter(|t| !matches!(t.kind, TokenKind::Space | TokenKind::Comment))
         .collect();
-    if reads && words.iter().any(|w| w == "FORMAT") {
-        return Some(
-            "remove the FORMAT clause: results come back as a table, and Export writes CSV or \
-             Parquet"
-                .to_owned(),
-        );
-    }
-    if words
-        .windows(2)
-        .any(|w| w[0] == "INTO" && w[1] == "OUTFILE")
-    {
-        return Some(
-            "INTO OUTFILE writes on the server's disk and is not run from here".to_owned(),
-        );
+    let upper = |t: &Token| statement[t.range.clone()].to_ascii_uppercase();
+    for (i, token) in significant.iter().enumerate() {
+        if token.kind != TokenKind::Keyword {
+            continue;
+        }
+        let word = upper(token);
+        let before = i.checked_sub(1).map(|b| upper(&significant[b]));
+        let after = significant.get(i + 1);
+        // `FORMAT JSON` (not a column named format: `AS format`, `t.format`, `format(`).
+        if READING.contains(&first.as_str())
+            && word == "FORMAT"
+            && before.as_deref() != Some("AS")
+            && before.as_deref() != Some(".")
+            && after.is_some_and(|t| t.kind == TokenKind::Name)
+        {
+            return Some(
+                "remove the FORMAT clause: results come back as a table (export writes CSV \
+                 or Parquet)"
+                    .to_owned(),
+            );
+        }
+        if word == "OUTFILE" && before.as_deref() == Some("INTO") {
+            return Some(
+                "INTO OUTFILE writes on the server's disk and is not run from here".to_owned(),
+            );
+        }
     }
     None
 }
@@ -360,6 +380,12 @@ mod tests {
         assert_eq!(refusal("WITH 1 AS a SELECT a", false), None);
         let insert = refusal("INSERT INTO t VALUES (1)", false).unwrap_or_default();
         assert!(insert.contains("read-only"), "{insert}");
+        // Not a known change: the server (told read-only) decides.
+        assert_eq!(refusal("SELEC 1", false), None);
+        assert_eq!(refusal("CHECK TABLE t", false), None);
+        assert_eq!(refusal("SELECT 1 AS format", false), None);
+        assert_eq!(refusal("SELECT t.format FROM t", false), None);
+        assert!(refusal("SELECT 1 format TSV", false).is_some());
         assert_eq!(refusal("INSERT INTO t VALUES (1)", true), None);
         assert!(refusal("ALTER TABLE t DELETE WHERE 1", false).is_some());
         assert!(refusal("SELECT 1 FORMAT JSON", false).is_some());

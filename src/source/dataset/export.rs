@@ -97,7 +97,7 @@ pub(super) fn write_into_place<T>(
     replace: bool,
     write: impl FnOnce(ExportFormat, &Path) -> Result<T, DatasetError>,
 ) -> Result<T, DatasetError> {
-    let format = ExportFormat::of_path(path).ok_or_else(|| DatasetError::UnknownFileType {
+    let format = ExportFormat::of_path(path).ok_or_else(|| DatasetError::UnknownExportType {
         path: path.to_owned(),
     })?;
     if !replace && path.exists() {
@@ -377,7 +377,7 @@ mod tests {
         let odd = dir.path().join("curves.xlsx");
         assert!(matches!(
             export_curves(&original, None, &odd, false),
-            Err(DatasetError::UnknownFileType { .. })
+            Err(DatasetError::UnknownExportType { .. })
         ));
         assert!(!odd.exists());
         // A folder that does not exist yet is made.

@@ -78,6 +78,8 @@ pub enum DatasetError {
     Csv(#[from] crate::source::csv_file::CsvError),
     #[error("{}: unknown file type (csv, arrow, ipc, feather, parquet)", path.display())]
     UnknownFileType { path: PathBuf },
+    #[error("{}: exports are written as .csv or .parquet", path.display())]
+    UnknownExportType { path: PathBuf },
     #[error("{} already exists: choose another name, or replace it", path.display())]
     FileExists { path: PathBuf },
     #[error("{} is left as it is: {reason}; only a Lyceum dataset folder (its manifest and data files, nothing else) is deleted", dir.display())]

@@ -1,12 +1,18 @@
-//! A query's result table out to CSV or Parquet (the data explorer's Export). Numbers keep
-//! their type in Parquet (signed and unsigned integers as 64-bit, floats and decimals as
-//! doubles, NULL as null); everything else is written as the server wrote it, as text. The
-//! file lands whole or not at all (`export::write_into_place`).
+//! A query's result table out to CSV or Parquet (the data explorer's Export). Parquet keeps
+//! types: signed and unsigned integers as 64-bit, floats and decimals as doubles, dates as
+//! dates, arrays of numbers as lists of doubles, NULL as null; everything else (date-times,
+//! whose time zone is the server's, UUIDs, other arrays …) as the server wrote it, as text.
+//! CSV writes NULL as an empty field. The file lands whole or not at all
+//! (`export::write_into_place`).
 
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_array::types::Float64Type;
+use arrow_array::{
+    ArrayRef, Date32Array, Float64Array, Int64Array, ListArray, RecordBatch, StringArray,
+    UInt64Array,
+};
 use arrow_schema::{DataType, Field, Schema};
 
 use super::DatasetError;
@@ -53,7 +59,11 @@ fn arrow_type(column: &ResultColumn) -> DataType {
         ValueKind::Signed => DataType::Int64,
         ValueKind::Unsigned => DataType::UInt64,
         ValueKind::Float => DataType::Float64,
-        ValueKind::NumberArray | ValueKind::Text => DataType::Utf8,
+        ValueKind::Date => DataType::Date32,
+        ValueKind::NumberArray => {
+            DataType::List(Arc::new(Field::new("item", DataType::Float64, true)))
+        }
+        ValueKind::Text => DataType::Utf8,
     }
 }
 
@@ -88,6 +98,25 @@ fn arrow_column(
         DataType::Int64 => Arc::new(Int64Array::from(parsed::<i64>(column, rows, bad)?)),
         DataType::UInt64 => Arc::new(UInt64Array::from(parsed::<u64>(column, rows, bad)?)),
         DataType::Float64 => Arc::new(Float64Array::from(parsed::<f64>(column, rows, bad)?)),
+        DataType::Date32 => {
+            let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+            let days = parsed::<chrono::NaiveDate>(column, rows, bad)?
+                .into_iter()
+                .map(|d| d.map(|d| (d - epoch).num_days() as i32));
+            Arc::new(Date32Array::from_iter(days))
+        }
+        DataType::List(_) => {
+            let lists = rows
+                .map(|row| match column.get(row) {
+                    None => Ok(None),
+                    Some(_) => column
+                        .numbers(row)
+                        .map(|values| Some(values.into_iter().map(Some).collect::<Vec<_>>()))
+                        .ok_or_else(|| bad(row)),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Arc::new(ListArray::from_iter_primitive::<Float64Type, _, _>(lists))
+        }
         _ => Arc::new(StringArray::from(
             rows.map(|row| column.get(row)).collect::<Vec<_>>(),
         )),
