@@ -7,6 +7,7 @@
 //! - [`ddl`]: the default manufacturing schema, generated per capabilities.
 //! - [`plan`]: query planning (server-side M4, array fetch) and fetching into the store.
 //! - [`decode`]: streaming `RowBinary` decoding of planned queries into the store.
+//! - [`read_ahead`]: an answer's chunks read on a task of their own while the last decode.
 //! - [`rowbinary`] and [`insert`]: batched `RowBinary` inserts with progress.
 //! - [`import`]: CSV files into tables, streaming, idempotent per batch.
 //! - [`seed`]: loading the demo plant into a server.
@@ -24,6 +25,7 @@ pub mod import;
 pub mod insert;
 pub mod monitor;
 pub mod plan;
+pub mod read_ahead;
 pub mod recipes;
 pub mod reference;
 pub mod results;

@@ -590,9 +590,11 @@ impl Connection {
             builder.set_axes(plan.axes.clone());
             let mut next_partial = FIRST_PARTIAL_CURVES;
             let mut stream = RowStream::new(plan.shape);
-            let mut cursor = query
-                .fetch_bytes("RowBinary")
-                .map_err(|e| self.map_error(e))?;
+            let mut cursor = super::read_ahead::ReadAhead::start(
+                query
+                    .fetch_bytes("RowBinary")
+                    .map_err(|e| self.map_error(e))?,
+            );
             let decode_error = |e: DecodeError| ClickHouseError::Decode {
                 detail: e.to_string(),
             };

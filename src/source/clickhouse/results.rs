@@ -241,9 +241,11 @@ impl Connection {
         let started = Instant::now();
         let seen = Mutex::new(None::<ServerStats>);
         let stream = async {
-            let mut cursor = query
-                .fetch_bytes("TabSeparatedWithNamesAndTypes")
-                .map_err(|e| self.map_error(e))?;
+            let mut cursor = super::read_ahead::ReadAhead::start(
+                query
+                    .fetch_bytes("TabSeparatedWithNamesAndTypes")
+                    .map_err(|e| self.map_error(e))?,
+            );
             let mut decoder = TsvDecoder::default();
             let mut first_rows_after = None;
             let mut sent_header = false;
