@@ -11,6 +11,7 @@ use super::explorer::{Explorer, SavedSource};
 use super::import::ImportTarget;
 use super::shell::Pane;
 use crate::secrets::{self, Password};
+use crate::source::clickhouse::connection::CompressionChoice;
 use crate::source::clickhouse::{Connection, ConnectionProfile};
 
 /// A test's outcome for the connection at `index`.
@@ -51,6 +52,7 @@ struct Draft {
     /// While editing: the server takes no password, so forget the stored one (an empty
     /// field otherwise keeps it).
     no_password: bool,
+    compression: CompressionChoice,
 }
 
 impl Default for Draft {
@@ -62,6 +64,7 @@ impl Default for Draft {
             password: String::new(),
             ca_file: String::new(),
             no_password: false,
+            compression: CompressionChoice::Auto,
         }
     }
 }
@@ -144,6 +147,7 @@ impl ConnectionsPanel {
         let ca_file = self.draft.ca_file.trim();
         let profile = ConnectionProfile {
             ca_file: (!ca_file.is_empty()).then(|| ca_file.into()),
+            compression: self.draft.compression,
             ..ConnectionProfile::new(
                 self.draft.url.trim(),
                 self.draft.database.trim(),
@@ -266,6 +270,7 @@ impl ConnectionsPanel {
                 database: entry.profile.database.clone(),
                 password: String::new(),
                 no_password: false,
+                compression: entry.profile.compression,
                 ca_file: entry
                     .profile
                     .ca_file
@@ -628,6 +633,21 @@ impl ConnectionsPanel {
                     .labelled_by(label.id);
                     ui.end_row();
                 }
+                let label = ui.label("Compression");
+                egui::ComboBox::from_id_salt("connection compression")
+                    .selected_text(self.draft.compression.name())
+                    .show_ui(ui, |ui| {
+                        for choice in CompressionChoice::ALL {
+                            ui.selectable_value(&mut self.draft.compression, choice, choice.name());
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id)
+                    .on_hover_text(
+                        "LZ4 saves time on slow links and costs CPU on fast ones; auto leaves \
+                         it off for this machine and the LAN",
+                    );
+                ui.end_row();
             });
         ui.horizontal(|ui| {
             if self.editing.is_some() {

@@ -6,6 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::Context;
 use clap::Args;
 use lyceum::secrets::{self, Password};
+use lyceum::source::clickhouse::connection::CompressionChoice;
 use lyceum::source::clickhouse::{Connection, ConnectionProfile};
 
 #[derive(Args, Clone, Debug)]
@@ -29,6 +30,27 @@ pub(crate) struct ConnectArgs {
     /// (a plant's own CA), trusted besides the public roots.
     #[arg(long, env = "LYCEUM_CA_FILE")]
     pub(crate) ca_file: Option<std::path::PathBuf>,
+    /// LZ4 on the wire: auto (off for loopback and LAN addresses), off, or lz4.
+    #[arg(long, value_enum, default_value_t = Compression::Auto)]
+    pub(crate) compression: Compression,
+}
+
+/// `--compression`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Compression {
+    Auto,
+    Off,
+    Lz4,
+}
+
+impl From<Compression> for CompressionChoice {
+    fn from(choice: Compression) -> Self {
+        match choice {
+            Compression::Auto => Self::Auto,
+            Compression::Off => Self::Off,
+            Compression::Lz4 => Self::Lz4,
+        }
+    }
 }
 
 pub(crate) fn read_password_from_stdin() -> anyhow::Result<Password> {
@@ -58,6 +80,7 @@ impl ConnectArgs {
             connect_timeout_secs: self.connect_timeout_secs,
             query_timeout_secs: self.query_timeout_secs,
             ca_file: self.ca_file.clone(),
+            compression: self.compression.into(),
             ..ConnectionProfile::new(&self.url, self.database(), &self.user)
         }
     }

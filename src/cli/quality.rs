@@ -351,6 +351,7 @@ async fn evaluate_in_server(args: &EvaluateArgs, recipe: &Recipe) -> anyhow::Res
         connect_timeout_secs: 10.0,
         query_timeout_secs: 3600.0,
         ca_file: None,
+        compression: super::connect::Compression::Auto,
     };
     let c = connect.connect().await?;
     let database = connect.database();

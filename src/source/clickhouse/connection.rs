@@ -34,6 +34,57 @@ pub struct ConnectionProfile {
     /// (a plant's own CA), trusted besides the public roots.
     #[serde(default)]
     pub ca_file: Option<std::path::PathBuf>,
+    /// Whether answers travel compressed.
+    #[serde(default)]
+    pub compression: CompressionChoice,
+}
+
+/// Whether a connection's answers travel LZ4-compressed. Compressing costs both ends CPU and
+/// pays only where the network is slower than that: off on loopback and LAN, on elsewhere.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompressionChoice {
+    /// Off for loopback and private (LAN) addresses, LZ4 for any other host.
+    #[default]
+    Auto,
+    Off,
+    Lz4,
+}
+
+impl CompressionChoice {
+    pub const ALL: [Self; 3] = [Self::Auto, Self::Off, Self::Lz4];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto (off on LAN)",
+            Self::Off => "off",
+            Self::Lz4 => "LZ4",
+        }
+    }
+
+    /// Whether answers from `host` are compressed.
+    pub fn compresses(self, host: Option<url::Host<&str>>) -> bool {
+        match self {
+            Self::Off => false,
+            Self::Lz4 => true,
+            Self::Auto => !host.is_some_and(is_local_host),
+        }
+    }
+}
+
+/// Loopback, private (RFC 1918, unique-local, link-local) addresses and `localhost` / `.local`
+/// names: a LAN, where compression costs more than it saves.
+fn is_local_host(host: url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(name) => {
+            let name = name.to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost") || name.ends_with(".local")
+        }
+        url::Host::Ipv4(ip) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+        url::Host::Ipv6(ip) => {
+            ip.is_loopback() || ip.is_unique_local() || ip.is_unicast_link_local()
+        }
+    }
 }
 
 impl ConnectionProfile {
@@ -52,6 +103,7 @@ impl ConnectionProfile {
             connect_timeout_secs: 10.0,
             query_timeout_secs: 300.0,
             ca_file: None,
+            compression: CompressionChoice::Auto,
         }
     }
 
@@ -152,7 +204,12 @@ impl Connection {
 
     /// Connect, authenticate and detect the server's capabilities.
     pub async fn open(profile: ConnectionProfile, password: Option<Password>) -> Result<Self> {
-        profile.validate()?;
+        let url = profile.validate()?;
+        let compression = if profile.compression.compresses(url.host()) {
+            clickhouse::Compression::Lz4
+        } else {
+            clickhouse::Compression::None
+        };
         let client = match &profile.ca_file {
             Some(ca_file) => super::tls::client_with_ca(ca_file)?,
             None => clickhouse::Client::default(),
@@ -160,6 +217,7 @@ impl Connection {
         let mut client = client
             .with_url(profile.url.as_str())
             .with_user(profile.user.as_str())
+            .with_compression(compression)
             .with_validation(false);
         if let Some(password) = &password {
             client = client.with_password(password.expose());
@@ -333,5 +391,36 @@ impl Connection {
             .await
             .is_ok_and(|rows| rows == [1]);
         Ok(probe.into_capabilities(query_parameters, policies))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CompressionChoice;
+
+    #[test]
+    fn auto_compression_is_off_on_this_machine_and_the_lan_only() {
+        let compresses = |url: &str| {
+            let url = url::Url::parse(url).unwrap_or_else(|e| panic!("{e}"));
+            CompressionChoice::Auto.compresses(url.host())
+        };
+        for local in [
+            "http://127.0.0.1:8123",
+            "http://localhost:8123",
+            "http://[::1]:8123",
+            "http://10.1.2.3:8123",
+            "http://192.168.0.9:8123",
+            "http://172.20.0.2:8123",
+            "http://plant-db.local:8123",
+            "http://[fd00::5]:8123",
+        ] {
+            assert!(!compresses(local), "{local}");
+        }
+        for remote in ["https://ch.example.com:8443", "http://8.8.8.8:8123"] {
+            assert!(compresses(remote), "{remote}");
+        }
+        let loopback = url::Url::parse("http://127.0.0.1").unwrap_or_else(|e| panic!("{e}"));
+        assert!(CompressionChoice::Lz4.compresses(loopback.host()));
+        assert!(!CompressionChoice::Off.compresses(None));
     }
 }
