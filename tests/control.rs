@@ -925,15 +925,22 @@ async fn a_local_two_shard_cluster_really_runs_clickhouse() {
         local_rows.iter().all(|&n| n > 0),
         "both shards hold rows: {local_rows:?}"
     );
-    // The hourly rollup fed on each shard reads back whole through its Distributed table.
-    let cycles = clickhouse(
-        ports[0],
-        "analyst",
-        &password,
-        "SELECT sum(cycles) FROM press_line.process_results_hourly",
-    )
-    .await
-    .unwrap();
+    // The hourly rollup fed on each shard reads back whole through its Distributed table
+    // (the remote shard's view may still be writing its part: wait for it too).
+    let cycles = loop {
+        let cycles = clickhouse(
+            ports[0],
+            "analyst",
+            &password,
+            "SELECT sum(cycles) FROM press_line.process_results_hourly",
+        )
+        .await
+        .unwrap();
+        if cycles.trim() == "200" || Instant::now() > deadline {
+            break cycles;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     assert_eq!(cycles.trim(), "200");
     // Taken names: a second project of that name, and a database Lyceum did not make.
     let again = NewProject {

@@ -258,7 +258,15 @@ impl TableShape {
     }
 }
 
-/// Read, check and encode the file batch by batch into `tx`.
+/// CSV bytes per batch at most (a batch also ends at the caller's row limit): batches of a few
+/// megabytes keep reading, encoding and inserting overlapped on any file size.
+pub const BATCH_BYTES: u64 = 4 << 20;
+
+/// Batches encoded ahead of the one being sent.
+const ENCODING_AHEAD: usize = 3;
+
+/// Read the file batch by batch (one thread: CSV splitting is sequential), encode each batch
+/// on rayon while the next is read, and send them into `tx` in file order.
 fn produce(
     sniff: &CsvSniff,
     layout: &CsvLayout,
@@ -267,52 +275,94 @@ fn produce(
     datetime64: bool,
     tx: &mpsc::Sender<Result<EncodedBatch, CsvError>>,
 ) {
-    let result = (|| -> Result<(), CsvError> {
+    let file_name = sniff
+        .path
+        .file_name()
+        .map(|n| n.as_encoded_bytes().to_vec())
+        .unwrap_or_default();
+    let file_name = &file_name;
+    let result = rayon::scope(|scope| -> Result<(), CsvError> {
         let mut reader = csv_file::reader(sniff)?;
-        let file_name = sniff
-            .path
-            .file_name()
-            .map(|n| n.as_encoded_bytes().to_vec())
-            .unwrap_or_default();
-        let mut pool: Vec<csv::ByteRecord> = Vec::new();
+        let mut encoding: std::collections::VecDeque<
+            std::sync::mpsc::Receiver<Result<EncodedBatch, CsvError>>,
+        > = std::collections::VecDeque::new();
+        // Send the oldest batch; false when the importer has stopped listening.
+        let send_oldest = |encoding: &mut std::collections::VecDeque<_>| -> Result<bool, CsvError> {
+            let Some(oldest) = encoding.pop_front() else {
+                return Ok(true);
+            };
+            let oldest: std::sync::mpsc::Receiver<Result<EncodedBatch, CsvError>> = oldest;
+            let batch = oldest.recv().map_err(|_| CsvError::BadRow {
+                path: sniff.path.clone(),
+                line: 0,
+                problem: "a batch's encoding stopped".to_owned(),
+            })??;
+            Ok(tx.blocking_send(Ok(batch)).is_ok())
+        };
+        // Batches' records come back once encoded and are filled again: no allocation per
+        // record after the first few batches.
+        let (recycle, recycled) = std::sync::mpsc::channel::<Vec<csv::ByteRecord>>();
         let mut batch_index = 0u64;
         loop {
+            let mut records = recycled.try_recv().unwrap_or_default();
+            let start = reader.position().byte();
             let mut filled = 0;
-            while filled < batch_rows {
-                if filled == pool.len() {
-                    pool.push(csv::ByteRecord::new());
+            let mut full = false;
+            loop {
+                if filled == records.len() {
+                    records.push(csv::ByteRecord::new());
                 }
-                let more = sniff.read_record(&mut reader, &mut pool[filled])?;
-                if !more {
+                if !sniff.read_record(&mut reader, &mut records[filled])? {
                     break;
                 }
                 filled += 1;
+                if filled >= batch_rows || reader.position().byte() - start >= BATCH_BYTES {
+                    full = true;
+                    break;
+                }
             }
             if filled == 0 {
-                return Ok(());
+                break;
             }
-            let batch = encode(
-                sniff,
-                layout,
-                shape,
-                &pool[..filled],
-                datetime64,
-                &file_name,
-                batch_index,
-            )?;
-            let batch = EncodedBatch {
-                bytes_read: reader.position().byte(),
-                ..batch
-            };
-            if tx.blocking_send(Ok(batch)).is_err() {
-                return Ok(());
-            }
+            let bytes_read = reader.position().byte();
+            let (done, encoded) = std::sync::mpsc::sync_channel(1);
+            let (index, recycle) = (batch_index, recycle.clone());
+            scope.spawn(move |_| {
+                let batch = encode(
+                    sniff,
+                    layout,
+                    shape,
+                    &records[..filled],
+                    datetime64,
+                    file_name,
+                    index,
+                )
+                .map(|batch| EncodedBatch {
+                    bytes_read,
+                    ..batch
+                });
+                // The reader gone means the import stopped; nothing to hand over.
+                let _ = done.send(batch);
+                let _ = recycle.send(records);
+            });
+            encoding.push_back(encoded);
             batch_index += 1;
-            if filled < batch_rows {
+            while encoding.len() > ENCODING_AHEAD {
+                if !send_oldest(&mut encoding)? {
+                    return Ok(());
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        while !encoding.is_empty() {
+            if !send_oldest(&mut encoding)? {
                 return Ok(());
             }
         }
-    })();
+        Ok(())
+    });
     if let Err(e) = result
         && let Err(unsent) = tx.blocking_send(Err(e))
     {
