@@ -38,6 +38,12 @@ if ! command -v Xvfb >/dev/null || ! command -v xwd >/dev/null; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb x11-apps >/dev/null
 fi
+# Mesa's EGL and GL drivers: the window test forces wgpu's GL backend too.
+if ! ldconfig -p | grep -q 'libEGL_mesa.so.0'; then
+  echo "== installing Mesa's EGL / GL drivers"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libegl1 libegl-mesa0 libgl1-mesa-dri >/dev/null
+fi
 # wgpu and Mesa want a private runtime dir.
 if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "$XDG_RUNTIME_DIR" ]; then
   export XDG_RUNTIME_DIR="$(mktemp -d /tmp/lyceum-runtime.XXXXXX)"

@@ -111,8 +111,16 @@ fn count_near(screen: &Screen, colour: [u8; 3]) -> usize {
         .count()
 }
 
-#[test]
-fn the_binary_opens_a_window_that_draws_the_demo_plant() {
+/// The binary started on a fresh Xvfb display and home, with `env` set too.
+struct Started {
+    home: tempfile::TempDir,
+    _xvfb: Running,
+    display: String,
+    log: std::path::PathBuf,
+    app: Running,
+}
+
+fn start_app(env: &[(&str, &str)]) -> Started {
     let home = tempfile::tempdir().unwrap();
     let runtime_dir = home.path().join("runtime");
     std::fs::create_dir(&runtime_dir).unwrap();
@@ -121,22 +129,100 @@ fn the_binary_opens_a_window_that_draws_the_demo_plant() {
         std::os::unix::fs::PermissionsExt::from_mode(0o700),
     )
     .unwrap();
-    let (_xvfb, display) = start_xvfb();
+    let (xvfb, display) = start_xvfb();
     let log = home.path().join("lyceum.log");
-    let mut app = Running(
-        Command::new(env!("CARGO_BIN_EXE_lyceum"))
-            .env("DISPLAY", &display)
-            .env_remove("WAYLAND_DISPLAY")
-            // Settings, logs and the embedded control plane go to a fresh home.
-            .env("HOME", home.path())
-            .env("XDG_DATA_HOME", home.path().join("data"))
-            .env("XDG_CONFIG_HOME", home.path().join("config"))
-            .env("XDG_RUNTIME_DIR", &runtime_dir)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap(),
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lyceum"));
+    command
+        .env("DISPLAY", &display)
+        .env_remove("WAYLAND_DISPLAY")
+        // Settings, logs and the embedded control plane go to a fresh home.
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("XDG_RUNTIME_DIR", &runtime_dir)
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    let app = Running(command.spawn().unwrap());
+    Started {
+        home,
+        _xvfb: xvfb,
+        display,
+        log,
+        app,
+    }
+}
+
+/// The app's own log (a daily file in its data folder).
+fn app_log(home: &Path) -> String {
+    let dir = home.join("data/lyceum/logs");
+    std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// On a GL driver (no storage buffers in compute shaders) the app starts, builds no curve
+/// pipelines, and says in the plot and the status bar why curves are not drawn, with no
+/// validation error on the way.
+#[test]
+fn on_a_gl_driver_the_window_opens_and_says_why_curves_are_not_drawn() {
+    let mut started = start_app(&[("WGPU_BACKEND", "gl")]);
+    let began = Instant::now();
+    let log = loop {
+        std::thread::sleep(Duration::from_secs(1));
+        if let Some(status) = started.app.0.try_wait().unwrap() {
+            panic!(
+                "the app exited ({status}): {}{}",
+                std::fs::read_to_string(&started.log).unwrap_or_default(),
+                app_log(started.home.path())
+            );
+        }
+        let log = app_log(started.home.path());
+        if log.contains("the curve renderer cannot run") {
+            break log;
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(120),
+            "no word on the renderer: {log}"
+        );
+    };
+    assert!(log.contains("backend=Gl"), "{log}");
+    // The plot's message, in the theme's warning colour, once the demo plant is drawn.
+    let warning = [255, 143, 0];
+    let screen = loop {
+        let screen = capture(&started.display);
+        if count_near(&screen, warning) > 300 {
+            break screen;
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(120),
+            "no message in the plot"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    save_png(
+        &screen,
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("window_gl.png"),
     );
+    let log = app_log(started.home.path());
+    assert!(!log.contains("uncaptured GPU error"), "{log}");
+    assert!(started.app.0.try_wait().unwrap().is_none(), "still running");
+}
+
+#[test]
+fn the_binary_opens_a_window_that_draws_the_demo_plant() {
+    let Started {
+        home: _home,
+        _xvfb,
+        display,
+        log,
+        mut app,
+    } = start_app(&[]);
     // The plant's OK colour (`render::style::OK_RGBA`) over a large area: curves drawn.
     let ok_blue = [70, 110, 170];
     let started = Instant::now();

@@ -182,11 +182,29 @@ impl LyceumApp {
                 info.name, info.backend, info.device_type
             ));
             app.gpu_errors = Some(GpuErrorSlot::install(&render_state.device));
-            CurveRenderResources::install(
-                &mut render_state.renderer.write(),
-                &render_state.device,
-                render_state.target_format,
-            );
+            let compute_shaders = render_state
+                .adapter
+                .get_downlevel_capabilities()
+                .flags
+                .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS);
+            match crate::render::gpu::pipelines_unsupported(
+                &render_state.device.limits(),
+                compute_shaders,
+            ) {
+                // Building the pipelines would fail validation (GL): say why instead.
+                Some(reason) => {
+                    tracing::warn!(adapter = %info.name, backend = ?info.backend, %reason, "the curve renderer cannot run");
+                    if let Some(adapter) = &mut app.gpu_adapter {
+                        adapter.push_str(" (cannot draw curves)");
+                    }
+                    crate::render::plot::set_curves_unavailable(&creation.egui_ctx, reason);
+                }
+                None => CurveRenderResources::install(
+                    &mut render_state.renderer.write(),
+                    &render_state.device,
+                    render_state.target_format,
+                ),
+            }
         }
         app
     }

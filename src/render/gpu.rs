@@ -301,6 +301,30 @@ impl HeadlessGpu {
     }
 }
 
+/// Storage buffers the pipelines bind in one shader stage at most (the compute pass).
+const STORAGE_BUFFERS_PER_STAGE: u32 = 6;
+
+/// Why a device cannot run [`CurvePipelines`] (its compute pass and storage buffers), if it
+/// cannot: GL drivers and WebGL-class devices have no storage buffers in compute shaders,
+/// and building the pipelines there fails validation. `compute_shaders`: the adapter's
+/// downlevel flag.
+pub fn pipelines_unsupported(limits: &wgpu::Limits, compute_shaders: bool) -> Option<String> {
+    if !compute_shaders {
+        return Some("the graphics driver runs no compute shaders".to_owned());
+    }
+    let per_stage = limits.max_storage_buffers_per_shader_stage;
+    if per_stage < STORAGE_BUFFERS_PER_STAGE {
+        return Some(format!(
+            "the graphics driver allows {per_stage} storage buffers per shader stage; the curve \
+             renderer needs {STORAGE_BUFFERS_PER_STAGE}"
+        ));
+    }
+    if limits.max_compute_workgroups_per_dimension == 0 {
+        return Some("the graphics driver runs no compute workgroups".to_owned());
+    }
+    None
+}
+
 /// The renderer's pipelines for one device and colour target format.
 #[derive(Debug)]
 pub struct CurvePipelines {
@@ -1131,4 +1155,18 @@ pub fn render_curves(
         Ok(target)
     })?;
     gpu.read(&target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pipelines_unsupported;
+
+    #[test]
+    fn gl_class_devices_are_told_apart_before_any_pipeline_is_built() {
+        assert_eq!(pipelines_unsupported(&wgpu::Limits::default(), true), None);
+        // WebGL 2 / GL ES limits: no storage buffers at all.
+        let gl = pipelines_unsupported(&wgpu::Limits::downlevel_webgl2_defaults(), true);
+        assert!(gl.is_some_and(|why| why.contains("0 storage buffers")));
+        assert!(pipelines_unsupported(&wgpu::Limits::default(), false).is_some());
+    }
 }

@@ -204,6 +204,22 @@ impl PlotCurves {
     }
 }
 
+/// Where the reason the curves cannot be drawn lives in egui's memory.
+fn unavailable_id() -> egui::Id {
+    egui::Id::unique("lyceum curves unavailable")
+}
+
+/// Say that this context's GPU cannot draw curves, and why: plots show it in place of the
+/// curves (nothing is sent to a renderer that is not there).
+pub fn set_curves_unavailable(ctx: &egui::Context, reason: String) {
+    ctx.data_mut(|d| d.insert_temp(unavailable_id(), reason));
+}
+
+/// Why curves cannot be drawn in this context, if they cannot.
+pub fn curves_unavailable(ctx: &egui::Context) -> Option<String> {
+    ctx.data(|d| d.get_temp(unavailable_id()))
+}
+
 /// The latest decimation of any plot, for the status bar.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DecimationTiming {
@@ -322,6 +338,22 @@ impl PlotItem for CurvesItem {
         let (x_start, x_end) = (bounds.min()[0], bounds.max()[0]);
         let (y_min, y_max) = (bounds.min()[1], bounds.max()[1]);
         if width_px == 0 || height_px == 0 || x_end <= x_start || y_max <= y_min {
+            return;
+        }
+        if let Some(reason) = curves_unavailable(ui.ctx()) {
+            shapes.push(ui.fonts_mut(|fonts| {
+                egui::Shape::text(
+                    fonts,
+                    frame_rect.center(),
+                    egui::Align2::CENTER_CENTER,
+                    format!(
+                        "Curves are not drawn: {reason}.\nStart Lyceum on a Vulkan, Metal or \
+                         DX12 driver (on Linux, Mesa's Vulkan drivers work without a GPU)."
+                    ),
+                    egui::TextStyle::Body.resolve(ui.style()),
+                    ui.visuals().warn_fg_color,
+                )
+            }));
             return;
         }
         let wanted = DecimationView {
