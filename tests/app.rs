@@ -286,6 +286,29 @@ fn the_app_loads_the_demo_and_switches_views() {
     snapshot(&mut harness, "app_press_fit");
 }
 
+/// The CPU renderer (for drivers that cannot run the GPU's compute pass) draws the demo's
+/// plots with the GPU path's pixels: the same snapshots, lines and density.
+#[test]
+fn the_cpu_renderer_draws_the_app_plots_with_the_gpus_pixels() {
+    let data = tempfile::tempdir().unwrap();
+    let mut harness = app(data.path());
+    lyceum::render::plot::use_cpu_renderer(&harness.ctx, "a test".to_owned());
+    step_until(&mut harness, "screwdriving: ");
+    assert!(
+        harness
+            .query_by_label_contains("curves drawn on the CPU (a test)")
+            .is_some()
+    );
+    snapshot(&mut harness, "app_screwdriving_lines");
+    harness.get_by_label("Density").click();
+    step_until(&mut harness, "screwdriving: ");
+    snapshot(&mut harness, "app_screwdriving_density");
+    harness.get_by_label("Lines").click();
+    harness.get_by_label("press_fit").click();
+    step_until(&mut harness, "press_fit: ");
+    snapshot(&mut harness, "app_press_fit");
+}
+
 /// Two plots on one screen keep their own GPU buffers: each shows only its own curves.
 #[test]
 fn two_plots_on_one_screen_draw_their_own_curves() {

@@ -74,6 +74,18 @@ fn subset(store: &CurveStore, result: &str) -> CurveStore {
     builder.finish().unwrap()
 }
 
+/// The raster the pixel tests draw the demo curves into: width and rows.
+fn demo_view() -> (u32, RowMap) {
+    (
+        480,
+        RowMap {
+            y_min: -0.5,
+            y_max: 13.0,
+            height_px: 270,
+        },
+    )
+}
+
 fn differing_pixels(a: &Image, b: &Image) -> usize {
     assert_eq!((a.width, a.height), (b.width, b.height));
     a.rgba
@@ -88,14 +100,7 @@ fn gpu_pixels_match_the_cpu_reference_and_m4_matches_every_sample() {
     let gpu = gpu();
     let pipelines = CurvePipelines::new(&gpu.device, OFFSCREEN_FORMAT);
     let store = demo_curves(1_000);
-    let (width, rows) = (
-        480,
-        RowMap {
-            y_min: -0.5,
-            y_max: 13.0,
-            height_px: 270,
-        },
-    );
+    let (width, rows) = demo_view();
     // A zoomed view (partial curves) and the full one.
     for map in [
         PixelMap::new(0.0, 720.0, width),
@@ -514,4 +519,47 @@ fn cli_render_errors_are_clear() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("no curve `no-such-curve`"));
+}
+
+/// The CPU port of the base layer gives the GPU's pixels: opaque lines with priorities,
+/// translucent lines stacking, density, a zoomed view and gaps.
+#[test]
+fn the_cpu_base_layer_matches_the_gpus_pixel_for_pixel() {
+    use lyceum::render::cpu_raster::{composite_base, raster_base};
+
+    let gpu = gpu();
+    let pipelines = CurvePipelines::new(&gpu.device, OFFSCREEN_FORMAT);
+    let store = demo_curves(600);
+    let (width, rows) = demo_view();
+    let translucent: Vec<CurveStyle> = (0..store.len())
+        .map(|id| CurveStyle::line([20, 60, 200, 40 + (id % 7) as u8 * 20]))
+        .collect();
+    for map in [
+        PixelMap::new(0.0, 720.0, width),
+        PixelMap::new(400.0, 700.0, width),
+    ] {
+        let decimated = decimate_m4(&store, &map);
+        for (mode, styles) in [
+            (BaseMode::Lines, result_styles(&store)),
+            (BaseMode::Lines, translucent.clone()),
+            (BaseMode::Density, result_styles(&store)),
+        ] {
+            let frame = frame(decimated.clone(), styles.clone(), width, rows, mode);
+            let on_gpu = render_curves(
+                &gpu,
+                &pipelines,
+                &mut PlotGpu::new(&gpu.device),
+                &frame,
+                WHITE,
+            )
+            .unwrap();
+            let on_cpu = Image {
+                width,
+                height: rows.height_px,
+                rgba: composite_base(&raster_base(&frame, false), &styles, mode, WHITE),
+            };
+            let differing = differing_pixels(&on_gpu, &on_cpu);
+            assert_eq!(differing, 0, "{mode:?}, view {map:?}");
+        }
+    }
 }

@@ -191,13 +191,10 @@ impl LyceumApp {
                 &render_state.device.limits(),
                 compute_shaders,
             ) {
-                // Building the pipelines would fail validation (GL): say why instead.
+                // Building the pipelines would fail validation (GL): the CPU draws the curves.
                 Some(reason) => {
-                    tracing::warn!(adapter = %info.name, backend = ?info.backend, %reason, "the curve renderer cannot run");
-                    if let Some(adapter) = &mut app.gpu_adapter {
-                        adapter.push_str(" (cannot draw curves)");
-                    }
-                    crate::render::plot::set_curves_unavailable(&creation.egui_ctx, reason);
+                    tracing::warn!(adapter = %info.name, backend = ?info.backend, %reason, "the GPU curve renderer cannot run: curves are drawn on the CPU");
+                    crate::render::plot::use_cpu_renderer(&creation.egui_ctx, reason);
                 }
                 None => CurveRenderResources::install(
                     &mut render_state.renderer.write(),
@@ -435,7 +432,13 @@ impl LyceumApp {
             fetched: explorer.and_then(explorer::Explorer::last_run),
             decimation: latest_decimation(ctx),
             frame_cpu_secs: self.frame_cpu_secs,
-            gpu_adapter: self.gpu_adapter.clone(),
+            gpu_adapter: match crate::render::plot::cpu_renderer(ctx) {
+                Some(reason) => Some(format!(
+                    "{} · curves drawn on the CPU ({reason})",
+                    self.gpu_adapter.as_deref().unwrap_or("no adapter")
+                )),
+                None => self.gpu_adapter.clone(),
+            },
         }
     }
 }

@@ -483,18 +483,58 @@ pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError>
     let decimated = crate::curves::decimate_m4(&store, &PixelMap::new(0.0, x_end, width));
     let mut plot = PlotGpu::new(&gpu.device);
     let styles_on_gpu = Arc::new(styles.clone());
-    let upload_draw = try_time(5, || {
-        let frame = CurveFrame::exact(
+    let frame_of = || {
+        CurveFrame::exact(
             Arc::new(decimated.clone()),
             Arc::clone(&styles_on_gpu),
             (width, height),
             (-1.0, 30.0),
             BaseMode::Lines,
-        );
+        )
+    };
+    let upload_draw = try_time(5, || {
         Ok(render_curves(
-            &gpu, &pipelines, &mut plot, &frame, [255; 4],
+            &gpu,
+            &pipelines,
+            &mut plot,
+            &frame_of(),
+            [255; 4],
         )?)
     })?;
+    // The same frame on the CPU (the GPU's base layer ported, on rayon), beside the GPU on
+    // this adapter and the single-threaded reference renderer.
+    let frame = frame_of();
+    let cpu_raster = try_time(5, || {
+        let pixels = crate::render::cpu_raster::raster_base(&frame, false);
+        Ok(crate::render::cpu_raster::composite_base(
+            &pixels,
+            &styles,
+            BaseMode::Lines,
+            [255; 4],
+        ))
+    })?;
+    push(
+        "CPU rasteriser (rayon) + composite",
+        cpu_raster,
+        "GPU upload + rasterise + readback on this adapter".to_owned(),
+        upload_draw,
+    );
+    let rows_map = crate::curves::RowMap {
+        y_min: -1.0,
+        y_max: 30.0,
+        height_px: height,
+    };
+    let reference = try_time(1, || {
+        Ok(crate::render::cpu::render_styled(
+            &decimated, &styles, rows_map, width, [255; 4],
+        )?)
+    })?;
+    push(
+        "CPU rasteriser (rayon) + composite, again",
+        cpu_raster,
+        "the single-threaded reference renderer".to_owned(),
+        reference,
+    );
     let (tessellate, triangles) = time(1, || egui_plot_lines_tessellated(&store, (width, height)));
     push(
         "GPU upload + rasterise + readback",

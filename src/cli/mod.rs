@@ -27,6 +27,17 @@ use connect::ConnectArgs;
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
+    /// The window's curve renderer: `gpu` (the compute pipeline, where the driver runs it;
+    /// else the CPU) or `cpu` (the same pixels, drawn on the CPU).
+    #[arg(long, value_enum, default_value_t = WindowRenderer::Gpu)]
+    pub(crate) renderer: WindowRenderer,
+}
+
+/// `--renderer` for the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum WindowRenderer {
+    Gpu,
+    Cpu,
 }
 
 #[derive(Subcommand, Debug)]
@@ -79,7 +90,7 @@ pub(crate) fn main() -> anyhow::Result<()> {
             // The window has no terminal: its log goes to a daily file in the data folder.
             let logs = lyceum::control::embedded::default_data_dir().join("logs");
             let _guard = init_file_log(&logs);
-            open_app()
+            open_app(cli.renderer)
         }
         Some(command) => {
             init_stderr_log();
@@ -139,7 +150,7 @@ pub(crate) fn init_file_log(
 }
 
 /// The desktop window on the embedded demo plant (no server needed).
-pub(crate) fn open_app() -> anyhow::Result<()> {
+pub(crate) fn open_app(renderer: WindowRenderer) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Lyceum")
@@ -149,7 +160,13 @@ pub(crate) fn open_app() -> anyhow::Result<()> {
     eframe::run_native(
         "Lyceum",
         options,
-        Box::new(|creation| {
+        Box::new(move |creation| {
+            if renderer == WindowRenderer::Cpu {
+                lyceum::render::plot::use_cpu_renderer(
+                    &creation.egui_ctx,
+                    "chosen with --renderer cpu".to_owned(),
+                );
+            }
             Ok(Box::new(lyceum::app::LyceumApp::new(
                 creation,
                 PlantConfig::default(),

@@ -12,6 +12,7 @@
 //! renderer is asked for a picture it cannot make.
 
 pub mod cpu;
+pub mod cpu_raster;
 pub mod export;
 pub mod gpu;
 pub mod headless;

@@ -39,6 +39,63 @@ struct DecimationSlot {
     worker_running: bool,
 }
 
+/// What one CPU picture was drawn for: the decimation, the rows, the styles and the mode.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct CpuKey {
+    view: DecimationView,
+    y_min: f32,
+    rows_per_unit: f32,
+    height_px: u32,
+    /// The style table's identity (a restyle makes a new one).
+    styles: usize,
+    mode: BaseMode,
+}
+
+/// The CPU renderer's pictures of one plot: the latest drawn, the one wanted next, and the
+/// texture showing the latest.
+#[derive(Default)]
+struct CpuSlot {
+    ready: Option<(CpuKey, Arc<egui::ColorImage>)>,
+    wanted: Option<(CpuKey, CurveFrame)>,
+    worker_running: bool,
+    texture: Option<(CpuKey, egui::TextureHandle)>,
+}
+
+impl std::fmt::Debug for CpuSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CpuSlot")
+            .field("ready", &self.ready.as_ref().map(|(key, _)| *key))
+            .field("worker_running", &self.worker_running)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Draw the wanted pictures one after another on rayon until none is left.
+fn cpu_worker(slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
+    loop {
+        let next = slot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .wanted
+            .take();
+        let Some((key, frame)) = next else {
+            slot.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .worker_running = false;
+            return;
+        };
+        let pixels = super::cpu_raster::raster_base(&frame, true);
+        // Transparent around the curves: egui blends the picture over the plot.
+        let rgba = super::cpu_raster::composite_base(&pixels, &frame.styles, frame.mode, [0; 4]);
+        let image = egui::ColorImage::from_rgba_premultiplied(
+            [frame.raster_width as usize, frame.raster_height as usize],
+            &rgba,
+        );
+        slot.lock().unwrap_or_else(PoisonError::into_inner).ready = Some((key, Arc::new(image)));
+        ctx.request_repaint();
+    }
+}
+
 /// How decimation runs when the view changes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DecimationMode {
@@ -73,6 +130,7 @@ pub struct PlotCurves {
     /// so server-side bins and the plot's pixel columns coincide.
     pinned_x: Option<(f64, f64)>,
     slot: Arc<Mutex<DecimationSlot>>,
+    cpu: Arc<Mutex<CpuSlot>>,
 }
 
 impl PlotCurves {
@@ -108,6 +166,7 @@ impl PlotCurves {
             bounds,
             pinned_x: None,
             slot: Arc::default(),
+            cpu: Arc::default(),
         })
     }
 
@@ -204,20 +263,20 @@ impl PlotCurves {
     }
 }
 
-/// Where the reason the curves cannot be drawn lives in egui's memory.
-fn unavailable_id() -> egui::Id {
-    egui::Id::unique("lyceum curves unavailable")
+/// Where the reason plots draw on the CPU lives in egui's memory.
+fn cpu_renderer_id() -> egui::Id {
+    egui::Id::unique("lyceum cpu renderer")
 }
 
-/// Say that this context's GPU cannot draw curves, and why: plots show it in place of the
-/// curves (nothing is sent to a renderer that is not there).
-pub fn set_curves_unavailable(ctx: &egui::Context, reason: String) {
-    ctx.data_mut(|d| d.insert_temp(unavailable_id(), reason));
+/// Draw this context's curves on the CPU (`render::cpu_raster`, the GPU's base layer ported)
+/// and say why: a device that cannot run the GPU pipelines, or the user's choice.
+pub fn use_cpu_renderer(ctx: &egui::Context, reason: String) {
+    ctx.data_mut(|d| d.insert_temp(cpu_renderer_id(), reason));
 }
 
-/// Why curves cannot be drawn in this context, if they cannot.
-pub fn curves_unavailable(ctx: &egui::Context) -> Option<String> {
-    ctx.data(|d| d.get_temp(unavailable_id()))
+/// Why this context's curves are drawn on the CPU, if they are.
+pub fn cpu_renderer(ctx: &egui::Context) -> Option<String> {
+    ctx.data(|d| d.get_temp(cpu_renderer_id()))
 }
 
 /// The latest decimation of any plot, for the status bar.
@@ -330,6 +389,86 @@ pub fn size_in_pixels(rect: egui::Rect, pixels_per_point: f32) -> (u32, u32) {
     (span(rect.min.x, rect.max.x), span(rect.min.y, rect.max.y))
 }
 
+impl CurvesItem {
+    /// The curves as a CPU picture: the one for this view when drawn, else the latest one
+    /// stretched to where its view now lies (as the GPU path stretches a stale raster).
+    fn cpu_shapes(
+        &self,
+        ui: &egui::Ui,
+        transform: &PlotTransform,
+        view: DecimationView,
+        frame: CurveFrame,
+        shapes: &mut Vec<egui::Shape>,
+    ) {
+        // Drawn unstretched, for the decimation's own columns.
+        let frame = CurveFrame {
+            x_scale: 1.0,
+            x_offset: 0.0,
+            ..frame
+        };
+        let key = CpuKey {
+            view,
+            y_min: frame.y_min,
+            rows_per_unit: frame.rows_per_unit,
+            height_px: frame.raster_height,
+            styles: Arc::as_ptr(&frame.styles) as usize,
+            mode: frame.mode,
+        };
+        let mut slot = self
+            .curves
+            .cpu
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if slot.ready.as_ref().is_none_or(|(ready, _)| *ready != key)
+            && slot
+                .wanted
+                .as_ref()
+                .is_none_or(|(wanted, _)| *wanted != key)
+        {
+            slot.wanted = Some((key, frame));
+            if !slot.worker_running {
+                slot.worker_running = true;
+                let (target, ctx) = (Arc::clone(&self.curves.cpu), ui.ctx().clone());
+                rayon::spawn(move || cpu_worker(&target, &ctx));
+            }
+        }
+        let Some((ready_key, image)) = slot.ready.clone() else {
+            return;
+        };
+        if slot
+            .texture
+            .as_ref()
+            .is_none_or(|(shown, _)| *shown != ready_key)
+        {
+            let texture = ui.ctx().load_texture(
+                format!("lyceum cpu curves {:?}", self.curves.id),
+                Arc::unwrap_or_clone(image),
+                egui::TextureOptions::NEAREST,
+            );
+            slot.texture = Some((ready_key, texture));
+        }
+        let Some((_, texture)) = &slot.texture else {
+            return;
+        };
+        // The picture's corners in plot space, then on the screen.
+        let top = f64::from(ready_key.y_min)
+            + f64::from(ready_key.height_px) / f64::from(ready_key.rows_per_unit);
+        let rect = egui::Rect::from_min_max(
+            transform.position_from_point(&egui_plot::PlotPoint::new(ready_key.view.x_start, top)),
+            transform.position_from_point(&egui_plot::PlotPoint::new(
+                ready_key.view.x_end,
+                f64::from(ready_key.y_min),
+            )),
+        );
+        shapes.push(egui::Shape::image(
+            texture.id(),
+            rect,
+            egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+            egui::Color32::WHITE,
+        ));
+    }
+}
+
 impl PlotItem for CurvesItem {
     fn shapes(&self, ui: &egui::Ui, transform: &PlotTransform, shapes: &mut Vec<egui::Shape>) {
         let frame_rect = *transform.frame();
@@ -338,22 +477,6 @@ impl PlotItem for CurvesItem {
         let (x_start, x_end) = (bounds.min()[0], bounds.max()[0]);
         let (y_min, y_max) = (bounds.min()[1], bounds.max()[1]);
         if width_px == 0 || height_px == 0 || x_end <= x_start || y_max <= y_min {
-            return;
-        }
-        if let Some(reason) = curves_unavailable(ui.ctx()) {
-            shapes.push(ui.fonts_mut(|fonts| {
-                egui::Shape::text(
-                    fonts,
-                    frame_rect.center(),
-                    egui::Align2::CENTER_CENTER,
-                    format!(
-                        "Curves are not drawn: {reason}.\nStart Lyceum on a Vulkan, Metal or \
-                         DX12 driver (on Linux, Mesa's Vulkan drivers work without a GPU)."
-                    ),
-                    egui::TextStyle::Body.resolve(ui.style()),
-                    ui.visuals().warn_fg_color,
-                )
-            }));
             return;
         }
         let wanted = DecimationView {
@@ -379,6 +502,10 @@ impl PlotItem for CurvesItem {
             x_offset: x_offset as f32,
             mode: self.curves.mode(),
         };
+        if cpu_renderer(ui.ctx()).is_some() {
+            self.cpu_shapes(ui, transform, view, frame, shapes);
+            return;
+        }
         shapes.push(egui::Shape::Callback(
             egui_wgpu::Callback::new_paint_callback(
                 frame_rect,
