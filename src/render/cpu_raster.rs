@@ -156,15 +156,16 @@ pub fn raster_base(frame: &CurveFrame, highlighted_on_top: bool) -> BasePixels {
     let (width, height) = (frame.raster_width, frame.raster_height);
     let decimated: &Decimated = &frame.decimated;
     let styles: &[CurveStyle] = &frame.styles;
-    // One buffer per thread, each drawing every n-th curve: a frame's buffers are large
-    // (8 bytes a pixel), so they are made once per thread rather than per split.
+    // One buffer per thread, each drawing a run of curves (their points lie together): a
+    // frame's buffers are large (8 bytes a pixel), so they are made once per thread rather
+    // than per split.
     let threads = rayon::current_num_threads().max(1);
     let curves = decimated.ranges.len();
     (0..threads)
         .into_par_iter()
-        .map(|first| {
+        .map(|part| {
             let mut out = BasePixels::new(width, height);
-            for curve in (first..curves).step_by(threads) {
+            for curve in part * curves / threads..(part + 1) * curves / threads {
                 let Some(style) = styles.get(curve) else {
                     continue;
                 };
