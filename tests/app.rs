@@ -309,6 +309,35 @@ fn the_cpu_renderer_draws_the_app_plots_with_the_gpus_pixels() {
     snapshot(&mut harness, "app_press_fit");
 }
 
+/// View ▸ Curves drawn on: the CPU chosen in the menu draws the curves, says so in the status
+/// bar, is kept across a restart, and the GPU can be chosen again.
+#[test]
+fn the_curve_renderer_is_chosen_in_the_view_menu_and_kept() {
+    let data = tempfile::tempdir().unwrap();
+    let mut harness = app(data.path());
+    step_until(&mut harness, "screwdriving: ");
+    harness.get_by_label("View").click();
+    harness.run_steps(3);
+    harness.get_by_label("CPU").click();
+    step_until(&mut harness, "curves drawn on the CPU (chosen in View)");
+    let mut storage = MemoryStorage::default();
+    eframe::App::save(harness.state_mut(), &mut storage);
+    drop(harness);
+
+    let mut harness = app_from(data.path(), storage);
+    step_until(&mut harness, "curves drawn on the CPU (chosen in View)");
+    snapshot(&mut harness, "app_screwdriving_lines");
+    harness.get_by_label("View").click();
+    harness.run_steps(2);
+    harness.get_by_label("GPU").click();
+    harness.run_steps(3);
+    assert!(
+        harness
+            .query_by_label_contains("curves drawn on the CPU")
+            .is_none()
+    );
+}
+
 /// Two plots on one screen keep their own GPU buffers: each shows only its own curves.
 #[test]
 fn two_plots_on_one_screen_draw_their_own_curves() {

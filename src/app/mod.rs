@@ -52,6 +52,8 @@ pub struct Persisted {
     /// Tables mapped to curves and saved by name.
     pub sources: Vec<explorer::SavedSource>,
     pub hide_sources: bool,
+    /// Curves drawn on the CPU by the user's choice (View ▸ Curves drawn on).
+    pub cpu_curves: bool,
 }
 
 /// A background job's result once it has arrived: `None` while the job runs, an error made by
@@ -125,6 +127,9 @@ pub(crate) fn spawn_answer<T, W, P>(
     });
 }
 
+/// Why curves are drawn on the CPU when the user chose it.
+const CPU_CHOSEN: &str = "chosen in View";
+
 /// The storage key of [`Persisted`].
 const STORAGE_KEY: &str = "lyceum";
 
@@ -148,6 +153,10 @@ pub struct LyceumApp {
     gpu_error: Option<String>,
     /// "lavapipe (Vulkan, Cpu)".
     gpu_adapter: Option<String>,
+    /// Whether the GPU curve pipelines were built (the driver runs them).
+    gpu_pipelines: bool,
+    /// Curves on the CPU by the user's choice (kept between sessions).
+    cpu_curves: bool,
     frame_cpu_secs: Option<f32>,
 }
 
@@ -196,11 +205,14 @@ impl LyceumApp {
                     tracing::warn!(adapter = %info.name, backend = ?info.backend, %reason, "the GPU curve renderer cannot run: curves are drawn on the CPU");
                     crate::render::plot::use_cpu_renderer(&creation.egui_ctx, reason);
                 }
-                None => CurveRenderResources::install(
-                    &mut render_state.renderer.write(),
-                    &render_state.device,
-                    render_state.target_format,
-                ),
+                None => {
+                    CurveRenderResources::install(
+                        &mut render_state.renderer.write(),
+                        &render_state.device,
+                        render_state.target_format,
+                    );
+                    app.gpu_pipelines = true;
+                }
             }
         }
         app
@@ -218,6 +230,9 @@ impl LyceumApp {
         let mut connections = connections::ConnectionsPanel::default();
         connections.restore(persisted.connections);
         connections.restore_sources(persisted.sources);
+        if persisted.cpu_curves {
+            crate::render::plot::use_cpu_renderer(&ctx, CPU_CHOSEN.to_owned());
+        }
         Self {
             layout: persisted
                 .layout
@@ -234,6 +249,8 @@ impl LyceumApp {
             gpu_errors: None,
             gpu_error: None,
             gpu_adapter: None,
+            gpu_pipelines: false,
+            cpu_curves: persisted.cpu_curves,
             frame_cpu_secs: None,
         }
     }
@@ -247,6 +264,7 @@ impl LyceumApp {
             recent_datasets: self.datasets.recent().to_vec(),
             sources: self.connections.sources().to_vec(),
             hide_sources: !self.show_sources,
+            cpu_curves: self.cpu_curves,
         }
     }
 
@@ -364,12 +382,32 @@ impl LyceumApp {
                 if ui.button("Reset layout").clicked() {
                     self.layout = shell::default_tree();
                 }
+                self.renderer_ui(ui);
             });
             ui.menu_button("Help", |ui| {
                 if ui.button("Keyboard shortcuts").clicked() {
                     self.help_open = true;
                 }
             });
+        });
+    }
+
+    /// View ▸ Curves drawn on: the GPU (where its pipelines run) or the CPU (same pixels).
+    fn renderer_ui(&mut self, ui: &mut egui::Ui) {
+        let on_cpu = crate::render::plot::cpu_renderer(ui.ctx()).is_some();
+        ui.horizontal(|ui| {
+            ui.label("Curves drawn on");
+            let gpu = ui
+                .add_enabled(self.gpu_pipelines, egui::Button::selectable(!on_cpu, "GPU"))
+                .on_disabled_hover_text("This graphics driver cannot run the GPU curve renderer");
+            if gpu.clicked() {
+                self.cpu_curves = false;
+                crate::render::plot::use_gpu_renderer(ui.ctx());
+            }
+            if ui.add(egui::Button::selectable(on_cpu, "CPU")).clicked() && !on_cpu {
+                self.cpu_curves = true;
+                crate::render::plot::use_cpu_renderer(ui.ctx(), CPU_CHOSEN.to_owned());
+            }
         });
     }
 

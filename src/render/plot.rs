@@ -274,6 +274,11 @@ pub fn use_cpu_renderer(ctx: &egui::Context, reason: String) {
     ctx.data_mut(|d| d.insert_temp(cpu_renderer_id(), reason));
 }
 
+/// Draw this context's curves on the GPU again.
+pub fn use_gpu_renderer(ctx: &egui::Context) {
+    ctx.data_mut(|d| d.remove::<String>(cpu_renderer_id()));
+}
+
 /// Why this context's curves are drawn on the CPU, if they are.
 pub fn cpu_renderer(ctx: &egui::Context) -> Option<String> {
     ctx.data(|d| d.get_temp(cpu_renderer_id()))
