@@ -45,7 +45,8 @@ fn editor_id() -> egui::Id {
 enum Message {
     Schema(Result<Vec<(String, Vec<ColumnInfo>)>, String>),
     Finished(Result<SqlSummary, String>),
-    Stats(Vec<ColumnStats>),
+    /// Statistics of the result table at this address (a newer result's are not these).
+    Stats(usize, Vec<ColumnStats>),
     Curves(Result<Box<CurveStore>, String>),
 }
 
@@ -181,7 +182,7 @@ impl SqlPanel {
         self.ran.as_deref()
     }
 
-    fn receive(&mut self) {
+    fn receive(&mut self, ctx: &egui::Context) {
         if let Some(running) = &mut self.running {
             let mut more = false;
             while let Ok(batch) = running.batches.try_recv() {
@@ -219,10 +220,14 @@ impl SqlPanel {
                         tracing::warn!(error = %e, "a statement failed");
                     }
                     self.outcome = Some(outcome);
-                    self.compute_stats();
+                    self.compute_stats(ctx);
                     self.pick_curve_columns();
                 }
-                Message::Stats(stats) => self.stats = Some(stats),
+                Message::Stats(table, stats) => {
+                    if table == Arc::as_ptr(&self.result) as usize {
+                        self.stats = Some(stats);
+                    }
+                }
                 Message::Curves(result) => {
                     self.curves_busy = false;
                     match result {
@@ -237,12 +242,14 @@ impl SqlPanel {
         }
     }
 
-    fn compute_stats(&self) {
-        let (table, sender) = (Arc::clone(&self.result), self.sender.clone());
+    fn compute_stats(&self, ctx: &egui::Context) {
+        let (table, sender, ctx) = (Arc::clone(&self.result), self.sender.clone(), ctx.clone());
         rayon::spawn(move || {
-            if sender.send(Message::Stats(table.stats())).is_err() {
+            let address = Arc::as_ptr(&table) as usize;
+            if sender.send(Message::Stats(address, table.stats())).is_err() {
                 tracing::debug!("statistics came after the view closed");
             }
+            ctx.request_repaint();
         });
     }
 
@@ -336,8 +343,8 @@ impl SqlPanel {
         connection: &Connection,
         runtime: &tokio::runtime::Handle,
     ) {
-        self.receive();
         let ctx = ui.ctx().clone();
+        self.receive(&ctx);
         if self.running.is_some() {
             // Rows stream in while the query runs: look for them often.
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
@@ -413,14 +420,19 @@ impl SqlPanel {
     }
 
     fn history_ui(&mut self, ui: &mut egui::Ui) {
-        let history: Vec<String> = ui.data_mut(|d| {
-            d.get_persisted::<Vec<String>>(history_id())
-                .unwrap_or_default()
+        // The statements are copied only while the menu is open, not every frame.
+        let count = ui.data_mut(|d| {
+            d.get_persisted_mut_or_default::<Vec<String>>(history_id())
+                .len()
         });
         egui::ComboBox::from_id_salt("sql history")
-            .selected_text(format!("History ({})", history.len()))
+            .selected_text(format!("History ({count})"))
             .width(140.0)
             .show_ui(ui, |ui| {
+                let history: Vec<String> = ui.data_mut(|d| {
+                    d.get_persisted::<Vec<String>>(history_id())
+                        .unwrap_or_default()
+                });
                 for statement in &history {
                     let line = statement.split_whitespace().collect::<Vec<_>>().join(" ");
                     if ui

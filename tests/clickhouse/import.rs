@@ -138,6 +138,31 @@ async fn long_and_wide_files_land_completely() {
     let last = last.unwrap();
     assert_eq!(last.bytes_read, last.file_bytes);
     assert_eq!(sum_and_count(&c, "big").await.0, 200_000);
+
+    // With no row limit to speak of, batches end at BATCH_BYTES of CSV: a 10 MB file lands in
+    // three, every row once, in order.
+    let large = dir.path().join("large.csv");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&large).unwrap());
+    writeln!(f, "series,x,value").unwrap();
+    for i in 0..600_000u64 {
+        writeln!(f, "series{},{},{}", i % 10, i / 10, i % 97).unwrap();
+    }
+    drop(f);
+    let size = std::fs::metadata(&large).unwrap().len();
+    let report = c
+        .import_csv(&large, &options("large", 10_000_000), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.rows_inserted, report.batches_inserted),
+        (
+            600_000,
+            size.div_ceil(lyceum::source::clickhouse::import::BATCH_BYTES)
+        ),
+        "{size} bytes"
+    );
+    assert_eq!(report.last_line_landed, 600_001);
+    assert_eq!(sum_and_count(&c, "large").await.0, 600_000);
 }
 
 #[tokio::test(flavor = "multi_thread")]

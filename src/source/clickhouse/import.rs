@@ -10,7 +10,7 @@
 //! its batch is sent, and the error says exactly which batches and rows landed. A table this
 //! run created and nothing landed in is dropped again on failure.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -262,6 +262,9 @@ impl TableShape {
 /// megabytes keep reading, encoding and inserting overlapped on any file size.
 pub const BATCH_BYTES: u64 = 4 << 20;
 
+/// A batch being encoded on rayon: its result comes here.
+type Encoding = std::sync::mpsc::Receiver<Result<EncodedBatch, CsvError>>;
+
 /// Batches encoded ahead of the one being sent.
 const ENCODING_AHEAD: usize = 3;
 
@@ -283,15 +286,12 @@ fn produce(
     let file_name = &file_name;
     let result = rayon::scope(|scope| -> Result<(), CsvError> {
         let mut reader = csv_file::reader(sniff)?;
-        let mut encoding: std::collections::VecDeque<
-            std::sync::mpsc::Receiver<Result<EncodedBatch, CsvError>>,
-        > = std::collections::VecDeque::new();
+        let mut encoding: VecDeque<Encoding> = VecDeque::new();
         // Send the oldest batch; false when the importer has stopped listening.
-        let send_oldest = |encoding: &mut std::collections::VecDeque<_>| -> Result<bool, CsvError> {
+        let send_oldest = |encoding: &mut VecDeque<Encoding>| -> Result<bool, CsvError> {
             let Some(oldest) = encoding.pop_front() else {
                 return Ok(true);
             };
-            let oldest: std::sync::mpsc::Receiver<Result<EncodedBatch, CsvError>> = oldest;
             let batch = oldest.recv().map_err(|_| CsvError::BadRow {
                 path: sniff.path.clone(),
                 line: 0,
