@@ -260,7 +260,12 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
         if let Some(d) = status.decimation {
             ui.separator();
             ui.label(format!(
-                "Decimated {} curves, {} to {} points in {:.1} ms",
+                "{} {} curves, {} to {} points in {:.1} ms",
+                if d.drawn_on_cpu {
+                    "Decimated and drawn"
+                } else {
+                    "Decimated"
+                },
                 d.curves,
                 d.points_in,
                 d.points_out,

@@ -24,6 +24,10 @@ use crate::source::demo::{Plant, PlantConfig};
 
 /// Screen of the headless app, points.
 const SCREEN: egui::Vec2 = egui::vec2(1280.0, 800.0);
+/// Screen of the CPU renderer's pan / zoom case, points.
+const CPU_SCREEN: egui::Vec2 = egui::vec2(1600.0, 900.0);
+/// Pan / zoom steps timed to their settled CPU picture.
+const SETTLE_STEPS: usize = 12;
 /// Pan / zoom frames measured.
 const INTERACTION_FRAMES: usize = 40;
 
@@ -42,19 +46,21 @@ pub struct AppRow {
 struct Screen {
     ctx: egui::Context,
     started: Instant,
+    size: egui::Vec2,
 }
 
 impl Screen {
-    fn new() -> Self {
+    fn new(size: egui::Vec2) -> Self {
         Self {
             ctx: egui::Context::default(),
             started: Instant::now(),
+            size,
         }
     }
 
     fn input(&self, events: Vec<egui::Event>) -> egui::RawInput {
         egui::RawInput {
-            screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, SCREEN)),
+            screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, self.size)),
             time: Some(self.started.elapsed().as_secs_f64()),
             events,
             ..egui::RawInput::default()
@@ -124,39 +130,17 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 /// Pan and zoom over `view` after its first picture: median and p95 UI-thread ms, and an
 /// idle frame's median.
 fn interaction(screen: &Screen, view: &mut CurveView) -> (f64, f64, f64) {
-    let centre = (SCREEN / 2.0).to_pos2();
+    let centre = (screen.size / 2.0).to_pos2();
     let mut idle: Vec<Duration> = (0..10).map(|_| screen.frame(view, Vec::new())).collect();
     idle.sort();
     let mut busy = Vec::with_capacity(INTERACTION_FRAMES);
     screen.frame(view, vec![egui::Event::PointerMoved(centre)]);
     for i in 0..INTERACTION_FRAMES {
         let events = if i % 2 == 0 {
-            vec![egui::Event::MouseWheel {
-                unit: egui::MouseWheelUnit::Point,
-                delta: egui::vec2(0.0, if i % 4 == 0 { 60.0 } else { -50.0 }),
-                phase: egui::TouchPhase::Move,
-                source: egui::MouseWheelSource::Wheel,
-                modifiers: egui::Modifiers::NONE,
-            }]
+            vec![wheel_event(if i % 4 == 0 { 60.0 } else { -50.0 })]
         } else {
-            // A drag step: press, move, release (a pan of 15 points).
-            let to = centre + egui::vec2(15.0, 0.0);
-            vec![
-                egui::Event::PointerButton {
-                    pos: centre,
-                    button: egui::PointerButton::Primary,
-                    pressed: true,
-                    modifiers: egui::Modifiers::NONE,
-                },
-                egui::Event::PointerMoved(to),
-                egui::Event::PointerButton {
-                    pos: to,
-                    button: egui::PointerButton::Primary,
-                    pressed: false,
-                    modifiers: egui::Modifiers::NONE,
-                },
-                egui::Event::PointerMoved(centre),
-            ]
+            // A pan of 15 points.
+            drag_events(centre, 15.0)
         };
         busy.push(screen.frame(view, events));
     }
@@ -166,6 +150,122 @@ fn interaction(screen: &Screen, view: &mut CurveView) -> (f64, f64, f64) {
         percentile(&busy, 0.95),
         percentile(&idle, 0.5),
     )
+}
+
+/// CPU time of every thread of this process so far (Linux `schedstat`, nanoseconds;
+/// `None` elsewhere).
+fn process_cpu_time() -> Option<Duration> {
+    let mut total_ns = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total_ns += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total_ns))
+}
+
+/// Pan and zoom on the CPU renderer at [`CPU_SCREEN`]: per step, from the input to the frame
+/// that shows the picture drawn for the new view, the wall time and the CPU time of all
+/// threads (decimation, rasterising, compositing and the UI thread).
+fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Vec<AppRow>, BenchError> {
+    let points = store.point_count();
+    let curves = store.len();
+    let screen = Screen::new(CPU_SCREEN);
+    crate::render::plot::use_cpu_renderer(&screen.ctx, "bench".into());
+    let mut view = CurveView::new(store, "cpu bench", StyleRequest::default(), None)
+        .map_err(std::io::Error::other)?;
+    let settle = |view: &mut CurveView, events: Vec<egui::Event>| {
+        let (wall, cpu) = (Instant::now(), process_cpu_time());
+        screen.frame(view, events);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !view.curves().cpu_picture_is_current() && Instant::now() < deadline {
+            // As eframe does: a frame only when one was asked for (the worker asks when its
+            // picture is ready), so the UI thread does not take a core from the workers.
+            if screen.ctx.has_requested_repaint() {
+                screen.frame(view, Vec::new());
+            } else {
+                std::thread::sleep(Duration::from_micros(500));
+            }
+        }
+        let cpu = cpu
+            .zip(process_cpu_time())
+            .map(|(a, b)| b.saturating_sub(a));
+        (wall.elapsed(), cpu)
+    };
+    settle(&mut view, Vec::new());
+    let centre = (screen.size / 2.0).to_pos2();
+    screen.frame(&mut view, vec![egui::Event::PointerMoved(centre)]);
+    let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+    for step in 0..SETTLE_STEPS {
+        // Zoom in, pan right, zoom out, pan left: the view keeps moving over all the curves.
+        let events = match step % 4 {
+            0 => vec![wheel_event(60.0)],
+            1 => drag_events(centre, 40.0),
+            2 => vec![wheel_event(-60.0)],
+            _ => drag_events(centre, -40.0),
+        };
+        let (wall, cpu) = settle(&mut view, events);
+        walls.push(wall);
+        cpus.extend(cpu);
+    }
+    walls.sort();
+    cpus.sort();
+    let mut rows = vec![AppRow {
+        case: "pan / zoom → settled picture, CPU renderer (wall)".into(),
+        value: percentile(&walls, 0.5),
+        unit: "ms",
+        baseline: "—".into(),
+        baseline_value: None,
+        note: format!(
+            "{curves} × {} at {:.0} × {:.0}; median of {SETTLE_STEPS} steps, max {:.1} ms",
+            points / curves.max(1),
+            CPU_SCREEN.x,
+            CPU_SCREEN.y,
+            percentile(&walls, 1.0)
+        ),
+    }];
+    if !cpus.is_empty() {
+        rows.push(AppRow {
+            case: "pan / zoom → settled picture, CPU time".into(),
+            value: percentile(&cpus, 0.5),
+            unit: "ms",
+            baseline: "wall time (median)".into(),
+            baseline_value: Some(percentile(&walls, 0.5)),
+            note: "all threads: decimation, raster, composite, UI".into(),
+        });
+    }
+    Ok(rows)
+}
+
+/// A wheel step of `delta_y` points.
+fn wheel_event(delta_y: f32) -> egui::Event {
+    egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, delta_y),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Wheel,
+        modifiers: egui::Modifiers::NONE,
+    }
+}
+
+/// A drag from `at` by `dx` points (press, move, release), the pointer then back at `at`.
+fn drag_events(at: egui::Pos2, dx: f32) -> Vec<egui::Event> {
+    let to = at + egui::vec2(dx, 0.0);
+    vec![
+        egui::Event::PointerButton {
+            pos: at,
+            button: egui::PointerButton::Primary,
+            pressed: true,
+            modifiers: egui::Modifiers::NONE,
+        },
+        egui::Event::PointerMoved(to),
+        egui::Event::PointerButton {
+            pos: to,
+            button: egui::PointerButton::Primary,
+            pressed: false,
+            modifiers: egui::Modifiers::NONE,
+        },
+        egui::Event::PointerMoved(at),
+    ]
 }
 
 fn ms(d: Duration) -> f64 {
@@ -206,14 +306,10 @@ pub fn run_app(scale: f64, clickhouse: Option<&str>) -> Result<Vec<AppRow>, Benc
     let opened_at = Instant::now();
     let opened = dataset::open(&dir)?;
     let open_only = opened_at.elapsed();
-    let screen = Screen::new();
-    let mut view = CurveView::new(
-        Arc::new(opened.store),
-        "bench",
-        StyleRequest::default(),
-        None,
-    )
-    .map_err(std::io::Error::other)?;
+    let screen = Screen::new(SCREEN);
+    let store = Arc::new(opened.store);
+    let mut view = CurveView::new(Arc::clone(&store), "bench", StyleRequest::default(), None)
+        .map_err(std::io::Error::other)?;
     let drawn = screen.until_drawn(&mut view, Duration::from_secs(120));
     let first_frame = opened_at.elapsed();
     let _ = std::fs::remove_dir_all(&dir);
@@ -278,6 +374,7 @@ pub fn run_app(scale: f64, clickhouse: Option<&str>) -> Result<Vec<AppRow>, Benc
         });
     }
     drop(view);
+    rows.extend(cpu_settle_rows(store)?);
 
     if let Some(url) = clickhouse {
         // Its own runtime on its own thread: the caller may be inside one (the CLI is).

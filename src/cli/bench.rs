@@ -30,6 +30,20 @@ pub(crate) struct BenchArgs {
     /// The server's native port, to time `clickhouse-client` beside the SQL view.
     #[arg(long, requires = "clickhouse")]
     pub(crate) clickhouse_tcp_port: Option<u16>,
+    /// Run only these tables (default: all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub(crate) only: Vec<BenchTable>,
+}
+
+/// One of the bench's tables.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BenchTable {
+    Decimation,
+    Datasets,
+    Quality,
+    Rendering,
+    App,
+    Server,
 }
 
 pub(crate) fn bench(args: BenchArgs) -> anyhow::Result<()> {
@@ -40,22 +54,35 @@ pub(crate) fn bench(args: BenchArgs) -> anyhow::Result<()> {
         dataset,
         clickhouse,
         clickhouse_tcp_port,
+        only,
     } = args;
-    let rows = lyceum::bench::run_decimation(scale)?;
-    out!("{}", lyceum::bench::table(&rows).trim_end());
-    out!("({} rayon threads)\n", rayon::current_num_threads());
-    let datasets = lyceum::bench::run_dataset(dataset.as_deref(), scale)?;
-    out!("{}", lyceum::bench::dataset_table(&datasets));
-    let mut quality = lyceum::bench::run_quality(scale)?;
-    if let Some(url) = clickhouse.clone() {
+    let runs = |table: BenchTable| only.is_empty() || only.contains(&table);
+    let mut rows = Vec::new();
+    if runs(BenchTable::Decimation) {
+        rows = lyceum::bench::run_decimation(scale)?;
+        out!("{}", lyceum::bench::table(&rows).trim_end());
+        out!("({} rayon threads)\n", rayon::current_num_threads());
+    }
+    let mut datasets = Vec::new();
+    if runs(BenchTable::Datasets) {
+        datasets = lyceum::bench::run_dataset(dataset.as_deref(), scale)?;
+        out!("{}", lyceum::bench::dataset_table(&datasets));
+    }
+    let mut quality = Vec::new();
+    if runs(BenchTable::Quality) {
+        quality = lyceum::bench::run_quality(scale)?;
+    }
+    if let Some(url) = clickhouse.clone().filter(|_| runs(BenchTable::Quality)) {
         // Its own runtime, off this one's threads.
         let history = std::thread::spawn(move || lyceum::bench::run_history(&url))
             .join()
             .map_err(|_| anyhow::anyhow!("the history benchmark stopped"))??;
         quality.extend(history);
     }
-    out!("{}", lyceum::bench::quality_table(&quality).trim_end());
-    let rendering = if no_render {
+    if runs(BenchTable::Quality) {
+        out!("{}", lyceum::bench::quality_table(&quality).trim_end());
+    }
+    let rendering = if no_render || !runs(BenchTable::Rendering) {
         None
     } else {
         let (adapter, render_rows) = lyceum::bench::run_rendering(scale)?;
@@ -65,9 +92,12 @@ pub(crate) fn bench(args: BenchArgs) -> anyhow::Result<()> {
         );
         Some(serde_json::json!({ "adapter": adapter, "rows": render_rows }))
     };
-    let app = lyceum::bench::app::run_app(scale, clickhouse.as_deref())?;
-    out!("{}", lyceum::bench::app::app_table(&app).trim_end());
-    let server = match clickhouse {
+    let mut app = Vec::new();
+    if runs(BenchTable::App) {
+        app = lyceum::bench::app::run_app(scale, clickhouse.as_deref())?;
+        out!("{}", lyceum::bench::app::app_table(&app).trim_end());
+    }
+    let server = match clickhouse.filter(|_| runs(BenchTable::Server)) {
         Some(url) => {
             let rows = std::thread::spawn(move || {
                 lyceum::bench::server::run_server(&url, clickhouse_tcp_port)

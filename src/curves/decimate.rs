@@ -545,6 +545,49 @@ pub fn decimate_m4_into(store: &CurveStore, map: &PixelMap, out: &mut Decimated)
     out.ranges = ranges;
 }
 
+/// One curve M4-decimated for `map` into `x_px` / `y` (grown as needed, their earlier
+/// contents overwritten), as [`decimate_m4_into`] writes it; returns where in them the
+/// points are. For callers that use each curve's points once, right away (the CPU renderer):
+/// they need a curve-sized buffer, not a frame-sized one.
+pub fn decimate_curve_into(
+    store: &CurveStore,
+    id: super::CurveId,
+    map: &PixelMap,
+    x_px: &mut Vec<f32>,
+    y: &mut Vec<f32>,
+) -> std::ops::Range<usize> {
+    if !map.is_valid() {
+        return 0..0;
+    }
+    let ys = store.y(id);
+    let xs = xs_of(store, id);
+    let (lo, hi) = visible_range(xs, ys.len(), map);
+    // The usual bound first; a curve with more gaps than it allows gets room for every sample.
+    for room in [slot_bound(hi - lo, map.width_px), hi - lo] {
+        if x_px.len() < room {
+            x_px.resize(room, 0.0);
+            y.resize(room, 0.0);
+        }
+        let mut out = Writer {
+            x_px: &mut x_px[..room],
+            y: &mut y[..room],
+            len: 0,
+            leading_gap_allowed: false,
+        };
+        if decimate_curve(xs, ys, store.blocks(id), lo, hi, map, &mut out).is_some() {
+            // No leading or trailing separator, as the frame-wide decimation joins curves.
+            let end = out.len;
+            let start = usize::from(end > 0 && y[0].is_nan());
+            let mut end = end;
+            while end > start && y[end - 1].is_nan() {
+                end -= 1;
+            }
+            return start..end;
+        }
+    }
+    0..0
+}
+
 /// Every sample of every curve, in the same form, without decimation: the reference that
 /// M4 must reproduce pixel for pixel (`--decimation none`).
 pub fn all_points(store: &CurveStore, map: &PixelMap) -> Decimated {
@@ -573,14 +616,15 @@ pub fn all_points(store: &CurveStore, map: &PixelMap) -> Decimated {
     out
 }
 
+/// Random curves for property tests here and in the CPU renderer's.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::curves::{CurveStoreBuilder, Raster, RowMap};
+pub(crate) mod test_curves {
+    use super::CurveStore;
+    use crate::curves::CurveStoreBuilder;
     use proptest::prelude::*;
 
     /// A random-walk curve with occasional NaN gaps, uniform or explicit sampling.
-    fn curve_strategy() -> impl Strategy<Value = (Vec<f32>, Option<Vec<f64>>)> {
+    pub(crate) fn curve_strategy() -> impl Strategy<Value = (Vec<f32>, Option<Vec<f64>>)> {
         (2usize..600, any::<bool>(), 0.0f64..0.08, any::<u64>()).prop_map(
             |(n, explicit, nan_rate, seed)| {
                 let mut state = seed | 1;
@@ -620,7 +664,25 @@ mod tests {
         )
     }
 
-    fn store_of(curves: &[(Vec<f32>, Option<Vec<f64>>)]) -> CurveStore {
+    /// A view `width` columns wide over a share of the longest curve's x extent (from
+    /// `view_start`, `view_len` long; partial views and views past the ends included).
+    pub(crate) fn view_of(
+        store: &CurveStore,
+        view_start: f64,
+        view_len: f64,
+        width: u32,
+    ) -> super::PixelMap {
+        let extent = (0..store.len() as u32)
+            .map(|id| store.x_at(id, store.y(id).len() - 1) - 1.7e9)
+            .fold(1.0, f64::max);
+        super::PixelMap::new(
+            1.7e9 + view_start * extent,
+            1.7e9 + (view_start + view_len) * extent,
+            width,
+        )
+    }
+
+    pub(crate) fn store_of(curves: &[(Vec<f32>, Option<Vec<f64>>)]) -> CurveStore {
         let mut b = CurveStoreBuilder::new(&[]);
         for (i, (ys, xs)) in curves.iter().enumerate() {
             match xs {
@@ -631,43 +693,9 @@ mod tests {
         b.finish().unwrap()
     }
 
-    fn raster(curves: &Decimated, width: u32, rows: RowMap) -> Raster {
-        let mut r = Raster::new(width, rows.height_px);
-        r.draw(curves, rows);
-        r
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
-
-        /// The heart of the curve engine: M4 draws exactly the pixels of every sample.
-        #[test]
-        fn m4_is_pixel_identical_to_drawing_every_sample(
-            curves in proptest::collection::vec(curve_strategy(), 1..6),
-            width in 1u32..300,
-            height in 1u32..200,
-            view_start in -0.2f64..0.9,
-            view_len in 0.01f64..1.5,
-            y_lo in -30.0f32..0.0,
-            y_span in 1.0f32..60.0,
-        ) {
-            let store = store_of(&curves);
-            // The view as a share of the longest curve's x extent, partial views included.
-            let extent = (0..store.len() as u32).map(|id| store.x_at(id, store.y(id).len() - 1) - 1.7e9).fold(1.0, f64::max);
-            let map = PixelMap::new(1.7e9 + view_start * extent, 1.7e9 + (view_start + view_len) * extent, width);
-            let rows = RowMap { y_min: y_lo, y_max: y_lo + y_span, height_px: height };
-            let full = all_points(&store, &map);
-            let m4 = decimate_m4(&store, &map);
-            let samples = |d: &Decimated| d.y.iter().zip(0..).filter(|(v, i)| !v.is_nan() && d.ranges.iter().any(|&(s, l)| (s..s + l).contains(i))).count();
-            prop_assert!(samples(&m4) <= samples(&full));
-            let (a, b) = (raster(&full, width, rows), raster(&m4, width, rows));
-            prop_assert!(a.same_pixels(&b), "{} vs {} lit pixels", a.lit(), b.lit());
-        }
-    }
-
     /// Dense curves that force the M4 path (hundreds of samples per column): NaN runs,
     /// repeated explicit x, ±1e30 spikes, constant stretches.
-    fn dense_curve_strategy() -> impl Strategy<Value = (Vec<f32>, Option<Vec<f64>>)> {
+    pub(crate) fn dense_curve_strategy() -> impl Strategy<Value = (Vec<f32>, Option<Vec<f64>>)> {
         (2_000usize..20_000, any::<bool>(), any::<u64>(), 0u8..4).prop_map(
             |(n, explicit, seed, kind)| {
                 let mut state = seed | 1;
@@ -720,6 +748,46 @@ mod tests {
             },
         )
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_curves::{curve_strategy, dense_curve_strategy, store_of, view_of};
+    use super::*;
+    use crate::curves::{Raster, RowMap};
+    use proptest::prelude::*;
+
+    fn raster(curves: &Decimated, width: u32, rows: RowMap) -> Raster {
+        let mut r = Raster::new(width, rows.height_px);
+        r.draw(curves, rows);
+        r
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// The heart of the curve engine: M4 draws exactly the pixels of every sample.
+        #[test]
+        fn m4_is_pixel_identical_to_drawing_every_sample(
+            curves in proptest::collection::vec(curve_strategy(), 1..6),
+            width in 1u32..300,
+            height in 1u32..200,
+            view_start in -0.2f64..0.9,
+            view_len in 0.01f64..1.5,
+            y_lo in -30.0f32..0.0,
+            y_span in 1.0f32..60.0,
+        ) {
+            let store = store_of(&curves);
+            let map = view_of(&store, view_start, view_len, width);
+            let rows = RowMap { y_min: y_lo, y_max: y_lo + y_span, height_px: height };
+            let full = all_points(&store, &map);
+            let m4 = decimate_m4(&store, &map);
+            let samples = |d: &Decimated| d.y.iter().zip(0..).filter(|(v, i)| !v.is_nan() && d.ranges.iter().any(|&(s, l)| (s..s + l).contains(i))).count();
+            prop_assert!(samples(&m4) <= samples(&full));
+            let (a, b) = (raster(&full, width, rows), raster(&m4, width, rows));
+            prop_assert!(a.same_pixels(&b), "{} vs {} lit pixels", a.lit(), b.lit());
+        }
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
@@ -735,8 +803,7 @@ mod tests {
             view_len in 0.2f64..1.2,
         ) {
             let store = store_of(&curves);
-            let extent = (0..store.len() as u32).map(|id| store.x_at(id, store.y(id).len() - 1) - 1.7e9).fold(1.0, f64::max);
-            let map = PixelMap::new(1.7e9 + view_start * extent, 1.7e9 + (view_start + view_len) * extent, width);
+            let map = view_of(&store, view_start, view_len, width);
             let rows = RowMap { y_min: -300.0, y_max: 300.0, height_px: height };
             let full = all_points(&store, &map);
             let m4 = decimate_m4(&store, &map);

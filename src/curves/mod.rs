@@ -11,7 +11,9 @@ pub mod raster;
 mod store;
 
 pub use bounds::{DataBounds, data_bounds};
-pub use decimate::{Decimated, PixelMap, all_points, decimate_m4, decimate_m4_into};
+pub use decimate::{
+    Decimated, PixelMap, all_points, decimate_curve_into, decimate_m4, decimate_m4_into,
+};
 pub use nearest::{DataBox, curves_through_box, nearest_curve};
 pub use raster::{Raster, RowMap, light_curve};
 pub use store::{

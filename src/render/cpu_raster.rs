@@ -6,12 +6,16 @@
 //! on the split. Highlighted curves are left out, as on the GPU, where they are drawn as wide
 //! lines on top (or, for the app's CPU path, 1-px lines above the rest).
 //!
-//! Main functions: [`raster_base`], [`composite_base`], [`BasePixels`].
+//! The app draws straight from the store ([`Points::Store`]): each curve is M4-decimated into a
+//! curve-sized buffer as it is drawn, so a view change costs one pass and no frame-sized
+//! decimation buffer.
+//!
+//! Main functions: [`raster_base`], [`raster_points`], [`composite_base`], [`BasePixels`].
 
 use rayon::prelude::*;
 
 use super::gpu::{BaseMode, CurveFrame, CurveStyle};
-use crate::curves::Decimated;
+use crate::curves::{CurveId, CurveStore, Decimated, PixelMap, decimate_curve_into};
 
 /// Per pixel (rows bottom to top): curves lighting it and the topmost key
 /// (`priority << 24 | curve + 1`, 0: none).
@@ -19,17 +23,26 @@ use crate::curves::Decimated;
 pub struct BasePixels {
     pub width: u32,
     pub height: u32,
+    /// Whether `hits` were counted: opaque lines need only the keys (as on the GPU), and
+    /// every lit pixel then counts as one curve.
+    pub counted: bool,
     pub hits: Vec<u32>,
     pub keys: Vec<u32>,
 }
 
+/// Whether a frame needs its hits counted: density, or a translucent style (stacked alpha).
+pub fn counts_hits(mode: BaseMode, styles: &[CurveStyle]) -> bool {
+    mode == BaseMode::Density || styles.iter().any(|style| style.rgba >> 24 != 0xff)
+}
+
 impl BasePixels {
-    fn new(width: u32, height: u32) -> Self {
+    fn new(width: u32, height: u32, counted: bool) -> Self {
         let n = width as usize * height as usize;
         Self {
             width,
             height,
-            hits: vec![0; n],
+            counted,
+            hits: if counted { vec![0; n] } else { Vec::new() },
             keys: vec![0; n],
         }
     }
@@ -55,6 +68,18 @@ fn is_gap(y: f32) -> bool {
     (y.to_bits() & 0x7fff_ffff) > 0x7f80_0000
 }
 
+/// `y.floor() as i32` (saturating, NaN to 0) without a call to `floorf`, which is what
+/// `floor` costs on x86-64 without SSE4.1.
+#[inline]
+fn floor_i32(y: f32) -> i32 {
+    let truncated = y as i32;
+    if truncated as f32 > y {
+        truncated.saturating_sub(1)
+    } else {
+        truncated
+    }
+}
+
 /// One curve's rasterisation state (`raster.wgsl`'s uniforms and buffers).
 struct Curve<'a> {
     xs: &'a [f32],
@@ -67,26 +92,44 @@ struct Curve<'a> {
 }
 
 impl Curve<'_> {
+    #[inline]
     fn py(&self, y: f32) -> f32 {
         (y - self.y_min) * self.rows_per_unit
     }
 
+    #[inline]
     fn fill(&self, out: &mut BasePixels, column: i32, y_a: f32, y_b: f32) {
         if column < 0 || column >= self.width {
             return;
         }
         let (lo, hi) = (y_a.min(y_b), y_a.max(y_b));
-        let r0 = (lo.floor() as i32).max(0);
-        let r1 = (hi.floor() as i32).min(self.height - 1);
-        for row in r0..=r1 {
-            let at = (row * self.width + column) as usize;
-            out.hits[at] += 1;
-            out.keys[at] = out.keys[at].max(self.key);
+        let r0 = floor_i32(lo).max(0);
+        let r1 = floor_i32(hi).min(self.height - 1);
+        if r0 > r1 {
+            return;
+        }
+        let width = self.width as usize;
+        let first = r0 as usize * width + column as usize;
+        let rows = (r1 - r0) as usize + 1;
+        if out.counted
+            && let Some(hits) = out.hits.get_mut(first..)
+        {
+            for hit in hits.iter_mut().step_by(width).take(rows) {
+                *hit += 1;
+            }
+        }
+        if let Some(keys) = out.keys.get_mut(first..) {
+            for key in keys.iter_mut().step_by(width).take(rows) {
+                *key = (*key).max(self.key);
+            }
         }
     }
 
     /// `scan_column`: one curve in one column, from `first` (entered at height `entry`).
-    fn scan_column(&self, out: &mut BasePixels, column: i32, entry: f32, first: usize) {
+    /// Returns the last sample it read in the column: the samples between `first` and it
+    /// have their next sample in the same column, so the shader's threads for them do
+    /// nothing and [`Curve::draw`] skips them.
+    fn scan_column(&self, out: &mut BasePixels, column: i32, entry: f32, first: usize) -> usize {
         let (mut lo, mut hi) = (entry, entry);
         let mut j = first;
         let end = self.ys.len();
@@ -98,7 +141,7 @@ impl Curve<'_> {
                 break;
             }
             let x_next = self.xs[j + 1];
-            if x_next.floor() as i32 != column {
+            if floor_i32(x_next) != column {
                 let slope = (self.py(self.ys[j + 1]) - y) / (x_next - self.xs[j]);
                 let exit = y + ((column + 1) as f32 - self.xs[j]) * slope;
                 lo = lo.min(exit);
@@ -108,29 +151,38 @@ impl Curve<'_> {
             j += 1;
         }
         self.fill(out, column, lo, hi);
+        j
     }
 
     /// `rasterize` for every point `i` of the curve.
     fn draw(&self, out: &mut BasePixels) {
         let end = self.ys.len();
-        for i in 0..end {
+        let mut i = 0;
+        while i < end {
             let y = self.ys[i];
             if is_gap(y) {
+                i += 1;
                 continue;
             }
             let xa = self.xs[i];
             let ya = self.py(y);
-            let c0 = xa.floor() as i32;
+            let c0 = floor_i32(xa);
             let starts_run = i == 0 || is_gap(self.ys[i - 1]);
             if starts_run && c0 >= 0 && c0 < self.width {
-                self.scan_column(out, c0, ya, i);
+                let last = self.scan_column(out, c0, ya, i);
+                if last > i {
+                    i = last;
+                    continue;
+                }
             }
             if i + 1 >= end || is_gap(self.ys[i + 1]) {
+                i += 1;
                 continue;
             }
             let xb = self.xs[i + 1];
-            let c1 = xb.floor() as i32;
+            let c1 = floor_i32(xb);
             if c1 == c0 {
+                i += 1;
                 continue;
             }
             let slope = (self.py(self.ys[i + 1]) - ya) / (xb - xa);
@@ -142,29 +194,87 @@ impl Curve<'_> {
                     ya + ((column + 1) as f32 - xa) * slope,
                 );
             }
-            if c1 >= 0 && c1 < self.width {
-                self.scan_column(out, c1, ya + (c1 as f32 - xa) * slope, i + 1);
-            }
+            i = if c1 >= 0 && c1 < self.width {
+                self.scan_column(out, c1, ya + (c1 as f32 - xa) * slope, i + 1)
+            } else {
+                i + 1
+            };
         }
     }
+}
+
+/// Where a frame's points come from.
+#[derive(Clone, Copy, Debug)]
+pub enum Points<'a> {
+    /// A decimation made beforehand (what the GPU draws).
+    Decimated(&'a Decimated),
+    /// The store, each curve M4-decimated for the map as it is drawn, into a curve-sized
+    /// buffer: the same points as [`Points::Decimated`] of [`crate::curves::decimate_m4`],
+    /// without a frame-sized buffer or a pass of its own, and hidden curves never decimated.
+    Store(&'a CurveStore, &'a PixelMap),
+}
+
+/// The raster points are drawn into: its size in pixels and the rows' data mapping.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RasterTarget {
+    pub width: u32,
+    pub height: u32,
+    pub y_min: f32,
+    pub rows_per_unit: f32,
 }
 
 /// The base layer of `frame` (visible, not highlighted curves), curves in parallel. With
 /// `highlighted_on_top`, highlighted curves join it as 1-px lines above every other (the
 /// app's CPU path, which has no wide-line pass yet).
 pub fn raster_base(frame: &CurveFrame, highlighted_on_top: bool) -> BasePixels {
-    let (width, height) = (frame.raster_width, frame.raster_height);
-    let decimated: &Decimated = &frame.decimated;
-    let styles: &[CurveStyle] = &frame.styles;
+    let target = RasterTarget {
+        width: frame.raster_width,
+        height: frame.raster_height,
+        y_min: frame.y_min,
+        rows_per_unit: frame.rows_per_unit,
+    };
+    raster_points(
+        Points::Decimated(&frame.decimated),
+        target,
+        &frame.styles,
+        counts_hits(frame.mode, &frame.styles),
+        highlighted_on_top,
+    )
+    .0
+}
+
+/// What one [`raster_points`] drew.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RasterCounts {
+    pub curves: usize,
+    /// Points after decimation.
+    pub points: usize,
+}
+
+/// [`raster_base`] of `points` into `target`, and how much it drew; `count_hits` as
+/// [`counts_hits`] says for the frame.
+pub fn raster_points(
+    points: Points<'_>,
+    target: RasterTarget,
+    styles: &[CurveStyle],
+    count_hits: bool,
+    highlighted_on_top: bool,
+) -> (BasePixels, RasterCounts) {
+    let RasterTarget { width, height, .. } = target;
+    let curves = match points {
+        Points::Decimated(decimated) => decimated.ranges.len(),
+        Points::Store(store, _) => store.len(),
+    };
     // One buffer per thread, each drawing a run of curves (their points lie together): a
     // frame's buffers are large (8 bytes a pixel), so they are made once per thread rather
     // than per split.
     let threads = rayon::current_num_threads().max(1);
-    let curves = decimated.ranges.len();
     (0..threads)
         .into_par_iter()
         .map(|part| {
-            let mut out = BasePixels::new(width, height);
+            let mut out = BasePixels::new(width, height, count_hits);
+            let mut counts = RasterCounts::default();
+            let (mut x_scratch, mut y_scratch) = (Vec::new(), Vec::new());
             for curve in part * curves / threads..(part + 1) * curves / threads {
                 let Some(style) = styles.get(curve) else {
                     continue;
@@ -178,23 +288,51 @@ pub fn raster_base(frame: &CurveFrame, highlighted_on_top: bool) -> BasePixels {
                 } else {
                     style.priority
                 };
-                let (start, len) = decimated.ranges[curve];
-                let range = start as usize..(start + len) as usize;
+                let (xs, ys): (&[f32], &[f32]) = match points {
+                    Points::Decimated(decimated) => {
+                        let (start, len) = decimated.ranges[curve];
+                        let range = start as usize..(start + len) as usize;
+                        (&decimated.x_px[range.clone()], &decimated.y[range])
+                    }
+                    Points::Store(store, map) => {
+                        let range = decimate_curve_into(
+                            store,
+                            curve as CurveId,
+                            map,
+                            &mut x_scratch,
+                            &mut y_scratch,
+                        );
+                        (&x_scratch[range.clone()], &y_scratch[range])
+                    }
+                };
+                counts.curves += 1;
+                counts.points += xs.len();
                 Curve {
-                    xs: &decimated.x_px[range.clone()],
-                    ys: &decimated.y[range],
-                    y_min: frame.y_min,
-                    rows_per_unit: frame.rows_per_unit,
+                    xs,
+                    ys,
+                    y_min: target.y_min,
+                    rows_per_unit: target.rows_per_unit,
                     width: width as i32,
                     height: height as i32,
                     key: (priority << 24) | (curve as u32 + 1),
                 }
                 .draw(&mut out);
             }
-            out
+            (out, counts)
         })
-        .reduce_with(BasePixels::merge)
-        .unwrap_or_else(|| BasePixels::new(width, height))
+        .reduce_with(|(a, a_counts), (b, b_counts)| {
+            let counts = RasterCounts {
+                curves: a_counts.curves + b_counts.curves,
+                points: a_counts.points + b_counts.points,
+            };
+            (a.merge(b), counts)
+        })
+        .unwrap_or_else(|| {
+            (
+                BasePixels::new(width, height, count_hits),
+                RasterCounts::default(),
+            )
+        })
 }
 
 /// Viridis, five stops, linear in between (`composite.wgsl`).
@@ -240,7 +378,7 @@ pub fn composite_base(
                 if key == 0 {
                     continue;
                 }
-                let hits = pixels.hits[at];
+                let hits = if pixels.counted { pixels.hits[at] } else { 1 };
                 let src: [f32; 4] = match mode {
                     BaseMode::Density => {
                         let t = (1.0 + hits as f32).ln() / top;
@@ -266,4 +404,94 @@ pub fn composite_base(
             }
         });
     rgba
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::curves::decimate::test_curves::{
+        curve_strategy, dense_curve_strategy, store_of, view_of,
+    };
+    use crate::curves::{Raster, RowMap, all_points, decimate_m4};
+    use proptest::prelude::*;
+
+    #[test]
+    fn floor_i32_is_floor_then_a_saturating_cast() {
+        for y in [
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            -1.0,
+            1.0,
+            2.999_999_8,
+            -2.000_000_2,
+            1e9,
+            -1e9,
+            3e9,
+            -3e9,
+            f32::MAX,
+            f32::MIN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MIN_POSITIVE,
+            -f32::MIN_POSITIVE,
+        ] {
+            assert_eq!(floor_i32(y), y.floor() as i32, "{y}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        /// Drawing straight from the store gives the pixels (hit counts and keys) of drawing
+        /// its M4 decimation, and lights exactly the reference rasteriser's pixels for every
+        /// sample: sparse and dense curves, gaps, partial views, opaque and translucent.
+        #[test]
+        fn drawing_from_the_store_matches_the_decimation_and_the_reference(
+            sparse in proptest::collection::vec(curve_strategy(), 0..5),
+            dense in proptest::collection::vec(dense_curve_strategy(), 0..2),
+            width in 1u32..300,
+            height in 1u32..200,
+            view_start in -0.2f64..0.9,
+            view_len in 0.01f64..1.5,
+            y_lo in -40.0f32..0.0,
+            y_span in 1.0f32..80.0,
+            translucent in any::<bool>(),
+        ) {
+            let curves: Vec<_> = sparse.into_iter().chain(dense).collect();
+            prop_assume!(!curves.is_empty());
+            let store = store_of(&curves);
+            let map = view_of(&store, view_start, view_len, width);
+            let rows = RowMap { y_min: y_lo, y_max: y_lo + y_span, height_px: height };
+            let target = RasterTarget {
+                width,
+                height,
+                y_min: y_lo,
+                rows_per_unit: height as f32 / y_span,
+            };
+            let alpha = if translucent { 90 } else { 255 };
+            let styles: Vec<CurveStyle> = (0..store.len())
+                .map(|id| CurveStyle::line([200, 40, 40, alpha]).with_priority(id as u8 % 3))
+                .collect();
+            let counted = counts_hits(BaseMode::Lines, &styles);
+            let (from_store, counts) =
+                raster_points(Points::Store(&store, &map), target, &styles, counted, false);
+            let decimated = decimate_m4(&store, &map);
+            let (from_decimation, _) =
+                raster_points(Points::Decimated(&decimated), target, &styles, counted, false);
+            prop_assert_eq!(counts.points, decimated.point_count());
+            prop_assert!(from_store == from_decimation, "the store's pixels differ from the decimation's");
+
+            let mut reference = Raster::new(width, height);
+            reference.draw(&all_points(&store, &map), rows);
+            let lit = Raster {
+                width,
+                height,
+                counts: from_store.keys.iter().map(|&key| u32::from(key != 0)).collect(),
+            };
+            prop_assert!(lit.same_pixels(&reference), "{} lit, the reference {}", lit.lit(), reference.lit());
+        }
+    }
 }

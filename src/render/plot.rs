@@ -39,7 +39,7 @@ struct DecimationSlot {
     worker_running: bool,
 }
 
-/// What one CPU picture was drawn for: the decimation, the rows, the styles and the mode.
+/// What one CPU picture was drawn for: the view, the rows, the styles and the mode.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct CpuKey {
     view: DecimationView,
@@ -51,47 +51,78 @@ struct CpuKey {
     mode: BaseMode,
 }
 
-/// The CPU renderer's pictures of one plot: the latest drawn, the one wanted next, and the
-/// texture showing the latest.
+/// The CPU renderer's pictures of one plot: the latest drawn (its image until uploaded), the
+/// one wanted next, and the texture showing the latest.
 #[derive(Default)]
 struct CpuSlot {
-    ready: Option<(CpuKey, Arc<egui::ColorImage>)>,
-    wanted: Option<(CpuKey, CurveFrame)>,
+    ready: Option<CpuKey>,
+    image: Option<egui::ColorImage>,
+    wanted: Option<(CpuKey, Arc<Vec<CurveStyle>>)>,
     worker_running: bool,
     texture: Option<(CpuKey, egui::TextureHandle)>,
+    /// The last frame showed the picture of its own view (not a stretched older one).
+    current: bool,
 }
 
 impl std::fmt::Debug for CpuSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CpuSlot")
-            .field("ready", &self.ready.as_ref().map(|(key, _)| *key))
+            .field("ready", &self.ready)
             .field("worker_running", &self.worker_running)
             .finish_non_exhaustive()
     }
 }
 
-/// Draw the wanted pictures one after another on rayon until none is left.
-fn cpu_worker(slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
+/// Draw the wanted pictures one after another on rayon until none is left, straight from the
+/// store (each curve decimated as it is drawn).
+fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
+    use super::cpu_raster::{Points, RasterTarget, composite_base, counts_hits, raster_points};
     loop {
         let next = slot
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .wanted
             .take();
-        let Some((key, frame)) = next else {
+        let Some((key, styles)) = next else {
             slot.lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .worker_running = false;
             return;
         };
-        let pixels = super::cpu_raster::raster_base(&frame, true);
+        let started = std::time::Instant::now();
+        let map = PixelMap::new(key.view.x_start, key.view.x_end, key.view.width_px);
+        let target = RasterTarget {
+            width: key.view.width_px,
+            height: key.height_px,
+            y_min: key.y_min,
+            rows_per_unit: key.rows_per_unit,
+        };
+        let count_hits = counts_hits(key.mode, &styles);
+        let (pixels, counts) = raster_points(
+            Points::Store(store, &map),
+            target,
+            &styles,
+            count_hits,
+            true,
+        );
         // Transparent around the curves: egui blends the picture over the plot.
-        let rgba = super::cpu_raster::composite_base(&pixels, &frame.styles, frame.mode, [0; 4]);
+        let rgba = composite_base(&pixels, &styles, key.mode, [0; 4]);
         let image = egui::ColorImage::from_rgba_premultiplied(
-            [frame.raster_width as usize, frame.raster_height as usize],
+            [target.width as usize, target.height as usize],
             &rgba,
         );
-        slot.lock().unwrap_or_else(PoisonError::into_inner).ready = Some((key, Arc::new(image)));
+        let timing = DecimationTiming {
+            curves: counts.curves,
+            points_in: store.point_count(),
+            points_out: counts.points,
+            elapsed: started.elapsed(),
+            drawn_on_cpu: true,
+        };
+        ctx.data_mut(|d| d.insert_temp(timing_id(), timing));
+        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.ready = Some(key);
+        slot.image = Some(image);
+        drop(slot);
         ctx.request_repaint();
     }
 }
@@ -185,6 +216,15 @@ impl PlotCurves {
 
     pub fn store(&self) -> &Arc<CurveStore> {
         &self.store
+    }
+
+    /// Whether the CPU renderer's last frame showed the picture drawn for that frame's view
+    /// (a settled picture, not the previous one stretched).
+    pub fn cpu_picture_is_current(&self) -> bool {
+        self.cpu
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .current
     }
 
     /// The plot's egui id (its plot memory, its GPU buffers).
@@ -291,6 +331,8 @@ pub struct DecimationTiming {
     pub points_in: usize,
     pub points_out: usize,
     pub elapsed: std::time::Duration,
+    /// Decimated and drawn in one pass by the CPU renderer.
+    pub drawn_on_cpu: bool,
 }
 
 /// Where [`DecimationTiming`] lives in egui's memory.
@@ -325,6 +367,7 @@ fn decimate(
         points_in: store.point_count(),
         points_out: decimated.y.len(),
         elapsed: started.elapsed(),
+        drawn_on_cpu: false,
     };
     ctx.data_mut(|d| d.insert_temp(timing_id(), timing));
     decimated
@@ -401,68 +444,61 @@ impl CurvesItem {
         &self,
         ui: &egui::Ui,
         transform: &PlotTransform,
-        view: DecimationView,
-        frame: CurveFrame,
+        key: CpuKey,
+        styles: Arc<Vec<CurveStyle>>,
         shapes: &mut Vec<egui::Shape>,
     ) {
-        // Drawn unstretched, for the decimation's own columns.
-        let frame = CurveFrame {
-            x_scale: 1.0,
-            x_offset: 0.0,
-            ..frame
-        };
-        let key = CpuKey {
-            view,
-            y_min: frame.y_min,
-            rows_per_unit: frame.rows_per_unit,
-            height_px: frame.raster_height,
-            styles: Arc::as_ptr(&frame.styles) as usize,
-            mode: frame.mode,
-        };
         let mut slot = self
             .curves
             .cpu
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if slot.ready.as_ref().is_none_or(|(ready, _)| *ready != key)
+        if slot.ready != Some(key)
             && slot
                 .wanted
                 .as_ref()
                 .is_none_or(|(wanted, _)| *wanted != key)
         {
-            slot.wanted = Some((key, frame));
+            slot.wanted = Some((key, styles));
             if !slot.worker_running {
                 slot.worker_running = true;
+                let store = Arc::clone(&self.curves.store);
                 let (target, ctx) = (Arc::clone(&self.curves.cpu), ui.ctx().clone());
-                rayon::spawn(move || cpu_worker(&target, &ctx));
+                rayon::spawn(move || cpu_worker(&store, &target, &ctx));
             }
         }
-        let Some((ready_key, image)) = slot.ready.clone() else {
+        slot.current = slot.ready == Some(key);
+        let Some(ready_key) = slot.ready else {
             return;
         };
-        if slot
-            .texture
-            .as_ref()
-            .is_none_or(|(shown, _)| *shown != ready_key)
-        {
-            let texture = ui.ctx().load_texture(
-                format!("lyceum cpu curves {:?}", self.curves.id),
-                Arc::unwrap_or_clone(image),
-                egui::TextureOptions::NEAREST,
-            );
-            slot.texture = Some((ready_key, texture));
+        if let Some(image) = slot.image.take() {
+            match &mut slot.texture {
+                // Same size: the texture is updated in place, not made anew.
+                Some((shown, texture)) if texture.size() == image.size => {
+                    texture.set(image, egui::TextureOptions::NEAREST);
+                    *shown = ready_key;
+                }
+                _ => {
+                    let texture = ui.ctx().load_texture(
+                        format!("lyceum cpu curves {:?}", self.curves.id),
+                        image,
+                        egui::TextureOptions::NEAREST,
+                    );
+                    slot.texture = Some((ready_key, texture));
+                }
+            }
         }
-        let Some((_, texture)) = &slot.texture else {
+        let Some((shown_key, texture)) = &slot.texture else {
             return;
         };
         // The picture's corners in plot space, then on the screen.
-        let top = f64::from(ready_key.y_min)
-            + f64::from(ready_key.height_px) / f64::from(ready_key.rows_per_unit);
+        let top = f64::from(shown_key.y_min)
+            + f64::from(shown_key.height_px) / f64::from(shown_key.rows_per_unit);
         let rect = egui::Rect::from_min_max(
-            transform.position_from_point(&egui_plot::PlotPoint::new(ready_key.view.x_start, top)),
+            transform.position_from_point(&egui_plot::PlotPoint::new(shown_key.view.x_start, top)),
             transform.position_from_point(&egui_plot::PlotPoint::new(
-                ready_key.view.x_end,
-                f64::from(ready_key.y_min),
+                shown_key.view.x_end,
+                f64::from(shown_key.y_min),
             )),
         );
         shapes.push(egui::Shape::image(
@@ -489,6 +525,22 @@ impl PlotItem for CurvesItem {
             x_end,
             width_px,
         };
+        let y_min_f32 = y_min as f32;
+        let rows_per_unit = (f64::from(height_px) / (y_max - y_min)) as f32;
+        if cpu_renderer(ui.ctx()).is_some() {
+            // Decimated as drawn, on the worker: no decimation of its own.
+            let styles = self.curves.styles();
+            let key = CpuKey {
+                view: wanted,
+                y_min: y_min_f32,
+                rows_per_unit,
+                height_px,
+                styles: Arc::as_ptr(&styles) as usize,
+                mode: self.curves.mode(),
+            };
+            self.cpu_shapes(ui, transform, key, styles, shapes);
+            return;
+        }
         let Some((view, decimated)) = self.curves.decimation_for(ui.ctx(), wanted) else {
             return;
         };
@@ -501,16 +553,12 @@ impl PlotItem for CurvesItem {
             styles: self.curves.styles(),
             raster_width: view.width_px,
             raster_height: height_px,
-            y_min: y_min as f32,
-            rows_per_unit: (f64::from(height_px) / (y_max - y_min)) as f32,
+            y_min: y_min_f32,
+            rows_per_unit,
             x_scale: x_scale as f32,
             x_offset: x_offset as f32,
             mode: self.curves.mode(),
         };
-        if cpu_renderer(ui.ctx()).is_some() {
-            self.cpu_shapes(ui, transform, view, frame, shapes);
-            return;
-        }
         shapes.push(egui::Shape::Callback(
             egui_wgpu::Callback::new_paint_callback(
                 frame_rect,
@@ -1232,7 +1280,7 @@ fn wheel_zoom(plot_ui: &mut egui_plot::PlotUi<'_>) {
     if !plot_ui.response().hovered() {
         return;
     }
-    let scroll = plot_ui.ctx().input(|i| i.smooth_scroll_delta);
+    let scroll = wheel_delta_points(plot_ui.ctx());
     if scroll == egui::Vec2::ZERO {
         return;
     }
@@ -1242,6 +1290,38 @@ fn wheel_zoom(plot_ui: &mut egui_plot::PlotUi<'_>) {
         egui::Vec2::splat((scroll.y / WHEEL_POINTS_PER_E).exp())
     };
     plot_ui.zoom_bounds_around_hovered(factor);
+}
+
+/// This frame's wheel movement in points, as egui converts it (lines, pages, the horizontal
+/// modifier) but unsmoothed: a wheel notch is one zoom, drawn once, where egui's smoothed
+/// delta spreads it over a dozen frames, each a new view for the curves to be drawn for.
+fn wheel_delta_points(ctx: &egui::Context) -> egui::Vec2 {
+    let options = ctx.options(|o| o.input_options);
+    ctx.input(|i| {
+        let mut total = egui::Vec2::ZERO;
+        for event in &i.raw.events {
+            if let egui::Event::MouseWheel {
+                unit,
+                delta,
+                modifiers,
+                ..
+            } = event
+            {
+                let delta = match unit {
+                    egui::MouseWheelUnit::Point => *delta,
+                    egui::MouseWheelUnit::Line => options.line_scroll_speed * *delta,
+                    egui::MouseWheelUnit::Page => i.viewport_rect().height() * *delta,
+                };
+                let horizontal = modifiers.matches_any(options.horizontal_scroll_modifier);
+                total += if horizontal {
+                    egui::vec2(delta.x + delta.y, 0.0)
+                } else {
+                    delta
+                };
+            }
+        }
+        total
+    })
 }
 
 /// The visible curve nearest the pointer, with its y there.
