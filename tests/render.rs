@@ -86,6 +86,19 @@ fn demo_view() -> (u32, RowMap) {
     )
 }
 
+/// The demo view whole and zoomed in (partial curves), `width` columns wide.
+fn whole_and_zoomed(width: u32) -> [PixelMap; 2] {
+    [
+        PixelMap::new(0.0, 720.0, width),
+        PixelMap::new(400.0, 700.0, width),
+    ]
+}
+
+/// `frame` drawn by the GPU path over white.
+fn drawn_on_gpu(gpu: &HeadlessGpu, pipelines: &CurvePipelines, frame: &CurveFrame) -> Image {
+    render_curves(gpu, pipelines, &mut PlotGpu::new(&gpu.device), frame, WHITE).unwrap()
+}
+
 fn differing_pixels(a: &Image, b: &Image) -> usize {
     assert_eq!((a.width, a.height), (b.width, b.height));
     a.rgba
@@ -102,10 +115,7 @@ fn gpu_pixels_match_the_cpu_reference_and_m4_matches_every_sample() {
     let store = demo_curves(1_000);
     let (width, rows) = demo_view();
     // A zoomed view (partial curves) and the full one.
-    for map in [
-        PixelMap::new(0.0, 720.0, width),
-        PixelMap::new(400.0, 700.0, width),
-    ] {
+    for map in whole_and_zoomed(width) {
         let m4 = decimate_m4(&store, &map);
         let full = all_points(&store, &map);
         assert!(m4.point_count() < full.point_count());
@@ -534,10 +544,7 @@ fn the_cpu_base_layer_matches_the_gpus_pixel_for_pixel() {
     let translucent: Vec<CurveStyle> = (0..store.len())
         .map(|id| CurveStyle::line([20, 60, 200, 40 + (id % 7) as u8 * 20]))
         .collect();
-    for map in [
-        PixelMap::new(0.0, 720.0, width),
-        PixelMap::new(400.0, 700.0, width),
-    ] {
+    for map in whole_and_zoomed(width) {
         let decimated = decimate_m4(&store, &map);
         for (mode, styles) in [
             (BaseMode::Lines, result_styles(&store)),
@@ -545,21 +552,79 @@ fn the_cpu_base_layer_matches_the_gpus_pixel_for_pixel() {
             (BaseMode::Density, result_styles(&store)),
         ] {
             let frame = frame(decimated.clone(), styles.clone(), width, rows, mode);
-            let on_gpu = render_curves(
-                &gpu,
-                &pipelines,
-                &mut PlotGpu::new(&gpu.device),
-                &frame,
-                WHITE,
-            )
-            .unwrap();
+            let on_gpu = drawn_on_gpu(&gpu, &pipelines, &frame);
             let on_cpu = Image {
                 width,
                 height: rows.height_px,
-                rgba: composite_base(&raster_base(&frame, false), &styles, mode, WHITE),
+                rgba: composite_base(&raster_base(&frame), &styles, mode, WHITE),
             };
             let differing = differing_pixels(&on_gpu, &on_cpu);
             assert_eq!(differing, 0, "{mode:?}, view {map:?}");
         }
+    }
+}
+
+/// Highlighted curves drawn as wide antialiased lines on the CPU (`draw_wide_lines`, the
+/// port of `wide_lines.wgsl`) match the GPU's: the same pixels lit, colours within one step
+/// of 255 (the GPU interpolates each pixel's position across its quad; the CPU takes the
+/// exact centre), over opaque and translucent base layers.
+#[test]
+fn the_cpus_wide_highlighted_lines_match_the_gpus() {
+    use lyceum::render::cpu_raster::{
+        Points, RasterTarget, composite_base, draw_wide_lines, raster_base,
+    };
+
+    let gpu = gpu();
+    let pipelines = CurvePipelines::new(&gpu.device, OFFSCREEN_FORMAT);
+    let store = demo_curves(300);
+    let (width, rows) = demo_view();
+    for map in whole_and_zoomed(width) {
+        let decimated = decimate_m4(&store, &map);
+        let mut styles = result_styles(&store);
+        // Highlighted: opaque and translucent, thin and wide, among the others.
+        styles[3] = CurveStyle::line([255, 160, 0, 255]).highlighted(3.0);
+        styles[17] = CurveStyle::line([0, 200, 255, 160]).highlighted(5.0);
+        styles[150] = CurveStyle::line([255, 0, 255, 255]).highlighted(1.5);
+        let frame = frame(
+            decimated.clone(),
+            styles.clone(),
+            width,
+            rows,
+            BaseMode::Lines,
+        );
+        let on_gpu = drawn_on_gpu(&gpu, &pipelines, &frame);
+        let mut rgba = composite_base(&raster_base(&frame), &styles, BaseMode::Lines, WHITE);
+        let target = RasterTarget {
+            width,
+            height: rows.height_px,
+            y_min: frame.y_min,
+            rows_per_unit: frame.rows_per_unit,
+        };
+        draw_wide_lines(&mut rgba, Points::Decimated(&decimated), target, &styles);
+        let on_cpu = Image {
+            width,
+            height: rows.height_px,
+            rgba,
+        };
+        let largest_step = on_gpu
+            .rgba
+            .iter()
+            .zip(&on_cpu.rgba)
+            .map(|(a, b)| a.abs_diff(*b))
+            .max()
+            .unwrap_or(0);
+        let differing = differing_pixels(&on_gpu, &on_cpu);
+        eprintln!("view {map:?}: {differing} pixels differ, by at most {largest_step}");
+        assert!(
+            largest_step <= 1,
+            "view {map:?}: a channel differs by {largest_step}"
+        );
+        // The lines are there: the opaque highlighted curves' own colours.
+        let highlighted = on_cpu
+            .rgba
+            .chunks(4)
+            .filter(|p| p[..3] == [255, 160, 0] || p[..3] == [255, 0, 255])
+            .count();
+        assert!(highlighted > 20, "{highlighted} highlighted pixels");
     }
 }

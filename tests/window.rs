@@ -210,7 +210,7 @@ fn on_a_gl_driver_the_window_draws_the_curves_on_the_cpu() {
 #[test]
 fn the_binary_opens_a_window_that_draws_the_demo_plant() {
     let Started {
-        home: _home,
+        home,
         _xvfb,
         display,
         log,
@@ -250,6 +250,12 @@ fn the_binary_opens_a_window_that_draws_the_demo_plant() {
     assert!(
         dark > screen.rgb.len() / 4,
         "a dark window, {dark} dark pixels"
+    );
+    // lavapipe is a software adapter: the CPU draws the curves, and the log says so.
+    let app_log = app_log(home.path());
+    assert!(
+        app_log.contains("a software adapter: curves are drawn on the CPU"),
+        "{app_log}"
     );
     // Still running: nothing panicked on the way.
     assert!(app.0.try_wait().unwrap().is_none(), "the app is still open");

@@ -52,8 +52,19 @@ pub struct Persisted {
     /// Tables mapped to curves and saved by name.
     pub sources: Vec<explorer::SavedSource>,
     pub hide_sources: bool,
-    /// Curves drawn on the CPU by the user's choice (View ▸ Curves drawn on).
-    pub cpu_curves: bool,
+    /// Where curves are drawn (View ▸ Curves drawn on).
+    pub curve_renderer: CurveRenderer,
+}
+
+/// Where the window draws its curves (View ▸ Curves drawn on, `--renderer`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CurveRenderer {
+    /// The CPU on a software adapter (lavapipe, llvmpipe, WARP), where it is several times
+    /// faster than the emulated GPU for the same pixels; the GPU elsewhere.
+    #[default]
+    Automatic,
+    Gpu,
+    Cpu,
 }
 
 /// A background job's result once it has arrived: `None` while the job runs, an error made by
@@ -155,8 +166,12 @@ pub struct LyceumApp {
     gpu_adapter: Option<String>,
     /// Whether the GPU curve pipelines were built (the driver runs them).
     gpu_pipelines: bool,
-    /// Curves on the CPU by the user's choice (kept between sessions).
-    cpu_curves: bool,
+    /// Whether the adapter is a software one (the CPU emulating a GPU).
+    software_adapter: bool,
+    /// Where the user wants curves drawn (kept between sessions).
+    curve_renderer: CurveRenderer,
+    /// The window's context: where plots learn which renderer draws them.
+    ctx: egui::Context,
     frame_cpu_secs: Option<f32>,
 }
 
@@ -214,8 +229,43 @@ impl LyceumApp {
                     app.gpu_pipelines = true;
                 }
             }
+            app.software_adapter = info.device_type == wgpu::DeviceType::Cpu;
+            app.apply_curve_renderer();
         }
         app
+    }
+
+    /// Draw curves where `choice` says, from now on and in later sessions.
+    #[must_use]
+    pub fn with_curve_renderer(mut self, choice: CurveRenderer) -> Self {
+        self.curve_renderer = choice;
+        self.apply_curve_renderer();
+        self
+    }
+
+    /// Tell the plots where to draw, from the user's choice and what the adapter can do (a
+    /// driver that cannot run the GPU pipelines keeps the CPU whatever the choice).
+    fn apply_curve_renderer(&self) {
+        let ctx = &self.ctx;
+        if !self.gpu_pipelines {
+            if self.curve_renderer == CurveRenderer::Cpu {
+                crate::render::plot::use_cpu_renderer(ctx, CPU_CHOSEN.to_owned());
+            }
+            return;
+        }
+        match self.curve_renderer {
+            CurveRenderer::Cpu => crate::render::plot::use_cpu_renderer(ctx, CPU_CHOSEN.to_owned()),
+            CurveRenderer::Automatic if self.software_adapter => {
+                tracing::info!("a software adapter: curves are drawn on the CPU");
+                crate::render::plot::use_cpu_renderer(
+                    ctx,
+                    "automatic on a software adapter".to_owned(),
+                );
+            }
+            CurveRenderer::Automatic | CurveRenderer::Gpu => {
+                crate::render::plot::use_gpu_renderer(ctx);
+            }
+        }
     }
 
     /// The app from `persisted` state, before its first frame.
@@ -230,10 +280,7 @@ impl LyceumApp {
         let mut connections = connections::ConnectionsPanel::default();
         connections.restore(persisted.connections);
         connections.restore_sources(persisted.sources);
-        if persisted.cpu_curves {
-            crate::render::plot::use_cpu_renderer(&ctx, CPU_CHOSEN.to_owned());
-        }
-        Self {
+        let app = Self {
             layout: persisted
                 .layout
                 .and_then(shell::checked_tree)
@@ -242,7 +289,7 @@ impl LyceumApp {
             theme_applied: false,
             show_sources: !persisted.hide_sources,
             help_open: false,
-            demo: demo::DemoPanel::generate(ctx, plant),
+            demo: demo::DemoPanel::generate(ctx.clone(), plant),
             clusters: clusters::ClustersPanel::new(data_dir),
             datasets,
             connections,
@@ -250,9 +297,13 @@ impl LyceumApp {
             gpu_error: None,
             gpu_adapter: None,
             gpu_pipelines: false,
-            cpu_curves: persisted.cpu_curves,
+            software_adapter: false,
+            curve_renderer: persisted.curve_renderer,
             frame_cpu_secs: None,
-        }
+            ctx,
+        };
+        app.apply_curve_renderer();
+        app
     }
 
     /// What the next session starts from.
@@ -264,7 +315,7 @@ impl LyceumApp {
             recent_datasets: self.datasets.recent().to_vec(),
             sources: self.connections.sources().to_vec(),
             hide_sources: !self.show_sources,
-            cpu_curves: self.cpu_curves,
+            curve_renderer: self.curve_renderer,
         }
     }
 
@@ -392,21 +443,24 @@ impl LyceumApp {
         });
     }
 
-    /// View ▸ Curves drawn on: the GPU (where its pipelines run) or the CPU (same pixels).
+    /// View ▸ Curves drawn on: automatic (the CPU on a software adapter), the GPU (where its
+    /// pipelines run) or the CPU (the same pixels).
     fn renderer_ui(&mut self, ui: &mut egui::Ui) {
-        let on_cpu = crate::render::plot::cpu_renderer(ui.ctx()).is_some();
         ui.horizontal(|ui| {
             ui.label("Curves drawn on");
-            let gpu = ui
-                .add_enabled(self.gpu_pipelines, egui::Button::selectable(!on_cpu, "GPU"))
-                .on_disabled_hover_text("This graphics driver cannot run the GPU curve renderer");
-            if gpu.clicked() {
-                self.cpu_curves = false;
-                crate::render::plot::use_gpu_renderer(ui.ctx());
-            }
-            if ui.add(egui::Button::selectable(on_cpu, "CPU")).clicked() && !on_cpu {
-                self.cpu_curves = true;
-                crate::render::plot::use_cpu_renderer(ui.ctx(), CPU_CHOSEN.to_owned());
+            let mut choice = self.curve_renderer;
+            ui.selectable_value(&mut choice, CurveRenderer::Automatic, "Automatic")
+                .on_hover_text("The CPU on a software adapter, else the GPU");
+            ui.add_enabled_ui(self.gpu_pipelines, |ui| {
+                ui.selectable_value(&mut choice, CurveRenderer::Gpu, "GPU")
+                    .on_disabled_hover_text(
+                        "This graphics driver cannot run the GPU curve renderer",
+                    );
+            });
+            ui.selectable_value(&mut choice, CurveRenderer::Cpu, "CPU");
+            if choice != self.curve_renderer {
+                self.curve_renderer = choice;
+                self.apply_curve_renderer();
             }
         });
     }

@@ -505,7 +505,7 @@ pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError>
     // this adapter and the single-threaded reference renderer.
     let frame = frame_of();
     let cpu_raster = try_time(5, || {
-        let pixels = crate::render::cpu_raster::raster_base(&frame, false);
+        let pixels = crate::render::cpu_raster::raster_base(&frame);
         Ok(crate::render::cpu_raster::composite_base(
             &pixels,
             &styles,

@@ -27,15 +27,17 @@ use connect::ConnectArgs;
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
-    /// The window's curve renderer: `gpu` (the compute pipeline, where the driver runs it;
-    /// else the CPU) or `cpu` (the same pixels, drawn on the CPU).
-    #[arg(long, value_enum, default_value_t = WindowRenderer::Gpu)]
-    pub(crate) renderer: WindowRenderer,
+    /// The window's curve renderer: `auto` (the CPU on a software adapter, else the GPU),
+    /// `gpu` (the compute pipeline, where the driver runs it; else the CPU) or `cpu` (the
+    /// same pixels, drawn on the CPU). Default: as last chosen in View, else `auto`.
+    #[arg(long, value_enum)]
+    pub(crate) renderer: Option<WindowRenderer>,
 }
 
 /// `--renderer` for the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum WindowRenderer {
+    Auto,
     Gpu,
     Cpu,
 }
@@ -150,7 +152,7 @@ pub(crate) fn init_file_log(
 }
 
 /// The desktop window on the embedded demo plant (no server needed).
-pub(crate) fn open_app(renderer: WindowRenderer) -> anyhow::Result<()> {
+pub(crate) fn open_app(renderer: Option<WindowRenderer>) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Lyceum")
@@ -161,17 +163,18 @@ pub(crate) fn open_app(renderer: WindowRenderer) -> anyhow::Result<()> {
         "Lyceum",
         options,
         Box::new(move |creation| {
-            if renderer == WindowRenderer::Cpu {
-                lyceum::render::plot::use_cpu_renderer(
-                    &creation.egui_ctx,
-                    "chosen with --renderer cpu".to_owned(),
-                );
-            }
-            Ok(Box::new(lyceum::app::LyceumApp::new(
+            let app = lyceum::app::LyceumApp::new(
                 creation,
                 PlantConfig::default(),
                 lyceum::control::embedded::default_data_dir(),
-            )))
+            );
+            use lyceum::app::CurveRenderer;
+            Ok(Box::new(match renderer {
+                None => app,
+                Some(WindowRenderer::Auto) => app.with_curve_renderer(CurveRenderer::Automatic),
+                Some(WindowRenderer::Gpu) => app.with_curve_renderer(CurveRenderer::Gpu),
+                Some(WindowRenderer::Cpu) => app.with_curve_renderer(CurveRenderer::Cpu),
+            }))
         }),
     )
     .map_err(|e| {

@@ -3,8 +3,8 @@
 //! f32 arithmetic, in the same order), so a frame gives the same per-pixel (curves lighting
 //! it, topmost key) buffer and the same colours. Curves are split over rayon threads, each
 //! into a buffer of its own, merged by sum (hits) and max (key): the result does not depend
-//! on the split. Highlighted curves are left out, as on the GPU, where they are drawn as wide
-//! lines on top (or, for the app's CPU path, 1-px lines above the rest).
+//! on the split. Highlighted curves are left out of it and drawn over it as wide antialiased
+//! lines ([`draw_wide_lines`], `wide_lines.wgsl` ported), as on the GPU.
 //!
 //! The app draws straight from the store ([`Points::Store`]): each curve is M4-decimated into a
 //! curve-sized buffer as it is drawn, so a view change costs one pass and no frame-sized
@@ -223,10 +223,9 @@ pub struct RasterTarget {
     pub rows_per_unit: f32,
 }
 
-/// The base layer of `frame` (visible, not highlighted curves), curves in parallel. With
-/// `highlighted_on_top`, highlighted curves join it as 1-px lines above every other (the
-/// app's CPU path, which has no wide-line pass yet).
-pub fn raster_base(frame: &CurveFrame, highlighted_on_top: bool) -> BasePixels {
+/// The base layer of `frame` (visible, not highlighted curves), curves in parallel; the
+/// highlighted ones are drawn over it by [`draw_wide_lines`].
+pub fn raster_base(frame: &CurveFrame) -> BasePixels {
     let target = RasterTarget {
         width: frame.raster_width,
         height: frame.raster_height,
@@ -238,9 +237,32 @@ pub fn raster_base(frame: &CurveFrame, highlighted_on_top: bool) -> BasePixels {
         target,
         &frame.styles,
         counts_hits(frame.mode, &frame.styles),
-        highlighted_on_top,
     )
     .0
+}
+
+/// Curve `curve`'s points (pixel x, data y): a slice of the decimation, or the curve
+/// decimated into `scratch`.
+fn curve_points<'s>(
+    points: Points<'s>,
+    curve: usize,
+    scratch: &'s mut (Vec<f32>, Vec<f32>),
+) -> Option<(&'s [f32], &'s [f32])> {
+    match points {
+        Points::Decimated(decimated) => {
+            let (start, len) = *decimated.ranges.get(curve)?;
+            let range = start as usize..(start + len) as usize;
+            Some((decimated.x_px.get(range.clone())?, decimated.y.get(range)?))
+        }
+        Points::Store(store, map) => {
+            if curve >= store.len() {
+                return None;
+            }
+            let (x_px, y) = scratch;
+            let range = decimate_curve_into(store, curve as CurveId, map, x_px, y);
+            Some((&x_px[range.clone()], &y[range]))
+        }
+    }
 }
 
 /// What one [`raster_points`] drew.
@@ -258,7 +280,6 @@ pub fn raster_points(
     target: RasterTarget,
     styles: &[CurveStyle],
     count_hits: bool,
-    highlighted_on_top: bool,
 ) -> (BasePixels, RasterCounts) {
     let RasterTarget { width, height, .. } = target;
     let curves = match points {
@@ -274,36 +295,17 @@ pub fn raster_points(
         .map(|part| {
             let mut out = BasePixels::new(width, height, count_hits);
             let mut counts = RasterCounts::default();
-            let (mut x_scratch, mut y_scratch) = (Vec::new(), Vec::new());
+            let mut scratch = (Vec::new(), Vec::new());
             for curve in part * curves / threads..(part + 1) * curves / threads {
                 let Some(style) = styles.get(curve) else {
                     continue;
                 };
-                if !style.is_visible() || (style.is_highlighted() && !highlighted_on_top) {
+                if !style.is_visible() || style.is_highlighted() {
                     continue;
                 }
-                // As the GPU: the style's priority; a highlighted curve above all of them.
-                let priority = if style.is_highlighted() {
-                    0xff
-                } else {
-                    style.priority
-                };
-                let (xs, ys): (&[f32], &[f32]) = match points {
-                    Points::Decimated(decimated) => {
-                        let (start, len) = decimated.ranges[curve];
-                        let range = start as usize..(start + len) as usize;
-                        (&decimated.x_px[range.clone()], &decimated.y[range])
-                    }
-                    Points::Store(store, map) => {
-                        let range = decimate_curve_into(
-                            store,
-                            curve as CurveId,
-                            map,
-                            &mut x_scratch,
-                            &mut y_scratch,
-                        );
-                        (&x_scratch[range.clone()], &y_scratch[range])
-                    }
+                let priority = style.priority;
+                let Some((xs, ys)) = curve_points(points, curve, &mut scratch) else {
+                    continue;
                 };
                 counts.curves += 1;
                 counts.points += xs.len();
@@ -355,6 +357,107 @@ fn unorm8(v: f32) -> u8 {
     (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8
 }
 
+/// `src` (premultiplied) over `dst` as the GPU blends into an 8-bit target: the fragment's
+/// output is stored as bytes before the blend (`src + dst · (1 − src_a)`).
+fn blend_over(src: [f32; 4], dst: [f32; 4]) -> [u8; 4] {
+    let src = src.map(|v| f32::from(unorm8(v)) / 255.0);
+    std::array::from_fn(|c| unorm8(src[c] + dst[c] * (1.0 - src[3])))
+}
+
+/// The highlighted curves over `rgba` (premultiplied, rows top to bottom, `target`'s size) as
+/// `wide_lines.wgsl` draws them: per segment, in curve order, the pixels whose centres fall in
+/// the shader's quad get its distance-based coverage, blended as the GPU blends. The GPU
+/// interpolates the pixel position across the quad where this takes the exact centre, so a
+/// pixel at the line's antialiased edge may differ by one step of 255.
+pub fn draw_wide_lines(
+    rgba: &mut [u8],
+    points: Points<'_>,
+    target: RasterTarget,
+    styles: &[CurveStyle],
+) {
+    let RasterTarget { width, height, .. } = target;
+    let mut scratch = (Vec::new(), Vec::new());
+    // `wide_lines.wgsl`'s `to_pixel` for a raster drawn at its own view (no stretch).
+    let to_pixel = |x: f32, y: f32| [x, height as f32 - (y - target.y_min) * target.rows_per_unit];
+    for (curve, style) in styles.iter().enumerate() {
+        if !style.is_visible() || !style.is_highlighted() {
+            continue;
+        }
+        let Some((xs, ys)) = curve_points(points, curve, &mut scratch) else {
+            continue;
+        };
+        let colour = style.rgba.to_le_bytes().map(|c| f32::from(c) / 255.0);
+        let half_width = 0.5 * style.width_px;
+        let reach = half_width + 1.0;
+        for i in 1..ys.len() {
+            if is_gap(ys[i - 1]) || is_gap(ys[i]) {
+                continue;
+            }
+            let a = to_pixel(xs[i - 1], ys[i - 1]);
+            let b = to_pixel(xs[i], ys[i]);
+            let ab = [b[0] - a[0], b[1] - a[1]];
+            let length = (ab[0] * ab[0] + ab[1] * ab[1]).sqrt().max(1e-6);
+            let along = [ab[0] / length, ab[1] / length];
+            let across = [-along[1], along[0]];
+            // The quad: from `start` to `end` along the segment, ± `reach` across it.
+            let start = [a[0] - along[0] * reach, a[1] - along[1] * reach];
+            let end = [b[0] + along[0] * reach, b[1] + along[1] * reach];
+            let scale = along[0] * along[0] + along[1] * along[1];
+            if scale == 0.0 || !scale.is_finite() {
+                continue;
+            }
+            let span = ((end[0] - start[0]) * along[0] + (end[1] - start[1]) * along[1]) / scale;
+            let corners_x = [start[0], end[0]].map(|x| [x - reach, x + reach]);
+            let corners_y = [start[1], end[1]].map(|y| [y - reach, y + reach]);
+            let x_lo = corners_x[0][0].min(corners_x[1][0]).floor().max(0.0);
+            let x_hi = corners_x[0][1]
+                .max(corners_x[1][1])
+                .ceil()
+                .min(width as f32);
+            let y_lo = corners_y[0][0].min(corners_y[1][0]).floor().max(0.0);
+            let y_hi = corners_y[0][1]
+                .max(corners_y[1][1])
+                .ceil()
+                .min(height as f32);
+            if !(x_lo < x_hi && y_lo < y_hi) {
+                continue;
+            }
+            for row in y_lo as u32..y_hi as u32 {
+                for column in x_lo as u32..x_hi as u32 {
+                    let pixel = [column as f32 + 0.5, row as f32 + 0.5];
+                    let rel = [pixel[0] - start[0], pixel[1] - start[1]];
+                    let u = (rel[0] * along[0] + rel[1] * along[1]) / scale;
+                    let v = (rel[0] * across[0] + rel[1] * across[1]) / scale;
+                    if !(0.0..=span).contains(&u) || v.abs() > reach {
+                        continue;
+                    }
+                    // `shade`.
+                    let t = (((pixel[0] - a[0]) * ab[0] + (pixel[1] - a[1]) * ab[1])
+                        / (ab[0] * ab[0] + ab[1] * ab[1]).max(1e-12))
+                    .clamp(0.0, 1.0);
+                    let nearest = [a[0] + ab[0] * t, a[1] + ab[1] * t];
+                    let distance =
+                        ((pixel[0] - nearest[0]).powi(2) + (pixel[1] - nearest[1]).powi(2)).sqrt();
+                    let coverage = (half_width + 0.5 - distance).clamp(0.0, 1.0);
+                    let alpha = colour[3] * coverage;
+                    let src = [
+                        colour[0] * alpha,
+                        colour[1] * alpha,
+                        colour[2] * alpha,
+                        alpha,
+                    ];
+                    let at = (row as usize * width as usize + column as usize) * 4;
+                    let Some(out) = rgba.get_mut(at..at + 4) else {
+                        continue;
+                    };
+                    let dst: [f32; 4] = std::array::from_fn(|c| f32::from(out[c]) / 255.0);
+                    out.copy_from_slice(&blend_over(src, dst));
+                }
+            }
+        }
+    }
+}
+
 /// The base layer in colour over `background` (RGBA8, rows top to bottom), premultiplied
 /// output blended over it as egui and the GPU blend (`src + dst · (1 − src_a)`).
 pub fn composite_base(
@@ -395,12 +498,7 @@ pub fn composite_base(
                         [r * coverage, g * coverage, b * coverage, coverage]
                     }
                 };
-                // The fragment's output is stored as bytes before the blend, as a unorm8
-                // target does.
-                let src = src.map(|v| f32::from(unorm8(v)) / 255.0);
-                let out: [u8; 4] =
-                    std::array::from_fn(|c| unorm8(src[c] + dst[c] * (1.0 - src[3])));
-                line[column * 4..column * 4 + 4].copy_from_slice(&out);
+                line[column * 4..column * 4 + 4].copy_from_slice(&blend_over(src, dst));
             }
         });
     rgba
@@ -477,10 +575,10 @@ mod tests {
                 .collect();
             let counted = counts_hits(BaseMode::Lines, &styles);
             let (from_store, counts) =
-                raster_points(Points::Store(&store, &map), target, &styles, counted, false);
+                raster_points(Points::Store(&store, &map), target, &styles, counted);
             let decimated = decimate_m4(&store, &map);
             let (from_decimation, _) =
-                raster_points(Points::Decimated(&decimated), target, &styles, counted, false);
+                raster_points(Points::Decimated(&decimated), target, &styles, counted);
             prop_assert_eq!(counts.points, decimated.point_count());
             prop_assert!(from_store == from_decimation, "the store's pixels differ from the decimation's");
 

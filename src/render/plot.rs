@@ -76,7 +76,9 @@ impl std::fmt::Debug for CpuSlot {
 /// Draw the wanted pictures one after another on rayon until none is left, straight from the
 /// store (each curve decimated as it is drawn).
 fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
-    use super::cpu_raster::{Points, RasterTarget, composite_base, counts_hits, raster_points};
+    use super::cpu_raster::{
+        Points, RasterTarget, composite_base, counts_hits, draw_wide_lines, raster_points,
+    };
     loop {
         let next = slot
             .lock()
@@ -98,15 +100,11 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
             rows_per_unit: key.rows_per_unit,
         };
         let count_hits = counts_hits(key.mode, &styles);
-        let (pixels, counts) = raster_points(
-            Points::Store(store, &map),
-            target,
-            &styles,
-            count_hits,
-            true,
-        );
+        let points = Points::Store(store, &map);
+        let (pixels, counts) = raster_points(points, target, &styles, count_hits);
         // Transparent around the curves: egui blends the picture over the plot.
-        let rgba = composite_base(&pixels, &styles, key.mode, [0; 4]);
+        let mut rgba = composite_base(&pixels, &styles, key.mode, [0; 4]);
+        draw_wide_lines(&mut rgba, points, target, &styles);
         let image = egui::ColorImage::from_rgba_premultiplied(
             [target.width as usize, target.height as usize],
             &rgba,
