@@ -260,3 +260,34 @@ fn the_binary_opens_a_window_that_draws_the_demo_plant() {
     // Still running: nothing panicked on the way.
     assert!(app.0.try_wait().unwrap().is_none(), "the app is still open");
 }
+
+/// With no graphics driver at all (no Vulkan ICD, GL not tried) the binary says what to
+/// install and how to draw without a window, and exits with an error: no panic.
+#[test]
+fn without_any_graphics_driver_the_app_says_what_to_install() {
+    let mut started = start_app(&[
+        ("WGPU_BACKEND", "vulkan"),
+        ("VK_ICD_FILENAMES", "/nonexistent/icd.json"),
+        ("VK_DRIVER_FILES", "/nonexistent/icd.json"),
+    ]);
+    let began = Instant::now();
+    let status = loop {
+        if let Some(status) = started.app.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(60),
+            "the app kept running without a driver"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let stderr = std::fs::read_to_string(&started.log).unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.contains("no graphics driver can show the Lyceum window")
+            && stderr.contains("mesa-vulkan-drivers")
+            && stderr.contains("lyceum render --out"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

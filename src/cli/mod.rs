@@ -178,9 +178,21 @@ pub(crate) fn open_app(renderer: Option<WindowRenderer>) -> anyhow::Result<()> {
         }),
     )
     .map_err(|e| {
-        anyhow::anyhow!(
-            "cannot open the Lyceum window: {e} (headless? try `lyceum demo` or `lyceum render`)"
-        )
+        let message = match e {
+            // No adapter, or none that can present to the window: say what would.
+            eframe::Error::Wgpu(e) => format!(
+                "no graphics driver can show the Lyceum window ({e}). Install one: on Linux \
+                 Mesa's software Vulkan (`mesa-vulkan-drivers`, lavapipe) or its OpenGL \
+                 (`libegl1 libgl1-mesa-dri`); without a GPU the app then draws its curves on \
+                 the CPU. Without a window, `lyceum render --out curves.png` draws the demo \
+                 plant to a PNG and `lyceum demo` summarises it"
+            ),
+            e => format!(
+                "cannot open the Lyceum window: {e} (headless? try `lyceum demo` or `lyceum render`)"
+            ),
+        };
+        tracing::error!("{message}");
+        anyhow::anyhow!(message)
     })
 }
 

@@ -56,10 +56,10 @@ struct CpuKey {
 #[derive(Default)]
 struct CpuSlot {
     ready: Option<CpuKey>,
-    image: Option<egui::ColorImage>,
+    image: Option<Vec<PictureTile<egui::ColorImage>>>,
     wanted: Option<(CpuKey, Arc<Vec<CurveStyle>>)>,
     worker_running: bool,
-    texture: Option<(CpuKey, egui::TextureHandle)>,
+    texture: Option<(CpuKey, Vec<PictureTile<egui::TextureHandle>>)>,
     /// The last frame showed the picture of its own view (not a stretched older one).
     current: bool,
 }
@@ -71,6 +71,52 @@ impl std::fmt::Debug for CpuSlot {
             .field("worker_running", &self.worker_running)
             .finish_non_exhaustive()
     }
+}
+
+/// A piece of a CPU picture no larger than the GPU's largest texture: where it lies in the
+/// picture (fractions of its width and height) and its pixels.
+#[derive(Debug)]
+struct PictureTile<T> {
+    in_picture: egui::Rect,
+    pixels: T,
+}
+
+/// `rgba` (premultiplied, `width` × `height`, rows top to bottom) cut into tiles at most
+/// `max_side` on a side: a wide plot on a 4K screen outgrows some drivers' 2,048 or 4,096.
+fn picture_tiles(
+    rgba: &[u8],
+    width: usize,
+    height: usize,
+    max_side: usize,
+) -> Vec<PictureTile<egui::ColorImage>> {
+    let max_side = max_side.max(1);
+    let mut tiles = Vec::new();
+    for top in (0..height).step_by(max_side) {
+        for left in (0..width).step_by(max_side) {
+            let (tile_width, tile_height) =
+                (max_side.min(width - left), max_side.min(height - top));
+            let mut bytes = Vec::with_capacity(tile_width * tile_height * 4);
+            for row in top..top + tile_height {
+                let start = (row * width + left) * 4;
+                bytes.extend_from_slice(&rgba[start..start + tile_width * 4]);
+            }
+            let fraction = |at: usize, of: usize| at as f32 / of as f32;
+            tiles.push(PictureTile {
+                in_picture: egui::Rect::from_min_max(
+                    egui::pos2(fraction(left, width), fraction(top, height)),
+                    egui::pos2(
+                        fraction(left + tile_width, width),
+                        fraction(top + tile_height, height),
+                    ),
+                ),
+                pixels: egui::ColorImage::from_rgba_premultiplied(
+                    [tile_width, tile_height],
+                    &bytes,
+                ),
+            });
+        }
+    }
+    tiles
 }
 
 /// Draw the wanted pictures one after another on rayon until none is left, straight from the
@@ -105,9 +151,11 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
         // Transparent around the curves: egui blends the picture over the plot.
         let mut rgba = composite_base(&pixels, &styles, key.mode, [0; 4]);
         draw_wide_lines(&mut rgba, points, target, &styles);
-        let image = egui::ColorImage::from_rgba_premultiplied(
-            [target.width as usize, target.height as usize],
+        let image = picture_tiles(
             &rgba,
+            target.width as usize,
+            target.height as usize,
+            ctx.input(|i| i.max_texture_side),
         );
         let timing = DecimationTiming {
             curves: counts.curves,
@@ -469,24 +517,42 @@ impl CurvesItem {
         let Some(ready_key) = slot.ready else {
             return;
         };
-        if let Some(image) = slot.image.take() {
+        if let Some(tiles) = slot.image.take() {
             match &mut slot.texture {
-                // Same size: the texture is updated in place, not made anew.
-                Some((shown, texture)) if texture.size() == image.size => {
-                    texture.set(image, egui::TextureOptions::NEAREST);
+                // The same tiles: the textures are updated in place, not made anew.
+                Some((shown, textures))
+                    if textures.len() == tiles.len()
+                        && textures
+                            .iter()
+                            .zip(&tiles)
+                            .all(|(texture, tile)| texture.pixels.size() == tile.pixels.size) =>
+                {
+                    for (texture, tile) in textures.iter_mut().zip(tiles) {
+                        texture
+                            .pixels
+                            .set(tile.pixels, egui::TextureOptions::NEAREST);
+                        texture.in_picture = tile.in_picture;
+                    }
                     *shown = ready_key;
                 }
                 _ => {
-                    let texture = ui.ctx().load_texture(
-                        format!("lyceum cpu curves {:?}", self.curves.id),
-                        image,
-                        egui::TextureOptions::NEAREST,
-                    );
-                    slot.texture = Some((ready_key, texture));
+                    let textures = tiles
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, tile)| PictureTile {
+                            in_picture: tile.in_picture,
+                            pixels: ui.ctx().load_texture(
+                                format!("lyceum cpu curves {:?} {i}", self.curves.id),
+                                tile.pixels,
+                                egui::TextureOptions::NEAREST,
+                            ),
+                        })
+                        .collect();
+                    slot.texture = Some((ready_key, textures));
                 }
             }
         }
-        let Some((shown_key, texture)) = &slot.texture else {
+        let Some((shown_key, textures)) = &slot.texture else {
             return;
         };
         // The picture's corners in plot space, then on the screen.
@@ -499,12 +565,17 @@ impl CurvesItem {
                 f64::from(shown_key.y_min),
             )),
         );
-        shapes.push(egui::Shape::image(
-            texture.id(),
-            rect,
-            egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
-            egui::Color32::WHITE,
-        ));
+        for tile in textures {
+            shapes.push(egui::Shape::image(
+                tile.pixels.id(),
+                egui::Rect::from_min_max(
+                    rect.lerp_inside(tile.in_picture.min.to_vec2()),
+                    rect.lerp_inside(tile.in_picture.max.to_vec2()),
+                ),
+                egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+                egui::Color32::WHITE,
+            ));
+        }
     }
 }
 
@@ -1579,5 +1650,35 @@ mod tests {
                 styles: 0
             })
         ));
+    }
+
+    #[test]
+    fn a_picture_larger_than_a_texture_is_cut_into_tiles_that_rebuild_it() {
+        let (width, height) = (5usize, 3usize);
+        let rgba: Vec<u8> = (0..width * height * 4).map(|i| i as u8).collect();
+        let tiles = picture_tiles(&rgba, width, height, 2);
+        assert_eq!(tiles.len(), 3 * 2);
+        let mut rebuilt = vec![0u8; rgba.len()];
+        for tile in &tiles {
+            let [tile_width, tile_height] = tile.pixels.size;
+            assert!(tile_width <= 2 && tile_height <= 2);
+            let left = (tile.in_picture.min.x * width as f32).round() as usize;
+            let top = (tile.in_picture.min.y * height as f32).round() as usize;
+            assert_eq!(
+                (tile.in_picture.max.x * width as f32).round() as usize,
+                left + tile_width
+            );
+            for (k, pixel) in tile.pixels.pixels.iter().enumerate() {
+                let at = ((top + k / tile_width) * width + left + k % tile_width) * 4;
+                rebuilt[at..at + 4].copy_from_slice(&pixel.to_array());
+            }
+        }
+        // As one image would hold them.
+        let expected: Vec<u8> = rgba
+            .chunks(4)
+            .flat_map(|p| egui::Color32::from_rgba_premultiplied(p[0], p[1], p[2], p[3]).to_array())
+            .collect();
+        assert_eq!(rebuilt, expected);
+        assert_eq!(picture_tiles(&rgba, width, height, 4096).len(), 1);
     }
 }
