@@ -7,6 +7,9 @@
 //! - The SQL view: a million-row result, time to the first rows and to all of them, beside
 //!   `clickhouse-client` (with `--clickhouse-tcp-port`) and `curl` of the same query in the
 //!   same format.
+//! - Import: a 1 M-row long CSV the bench writes, through `Connection::import_csv`, beside
+//!   `clickhouse-client … FORMAT CSVWithNames` of the same file (with `--clickhouse-tcp-port`),
+//!   alternating.
 //!
 //! Main types: [`ServerRow`].
 
@@ -130,6 +133,21 @@ async fn logged(c: &Connection, query_id: &str) -> Option<(u64, u64)> {
 
 /// Time to the first rows (names and types, then one row) and to the end of a child's
 /// stdout.
+/// `clickhouse-client` running `query` against the loopback server's native `port`.
+fn clickhouse_client(port: u16, query: &str) -> Command {
+    let mut client = Command::new("clickhouse-client");
+    client
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--query",
+        ])
+        .arg(query);
+    client
+}
+
 fn child_times(mut command: Command) -> Option<(f64, f64)> {
     let started = Instant::now();
     let mut child = command
@@ -236,19 +254,10 @@ pub fn run_server(url: &str, tcp_port: Option<u16>) -> Result<Vec<ServerRow>, Be
         .arg(base);
     let curl_times = child_times(curl);
     let client_times = tcp_port.and_then(|port| {
-        let mut client = Command::new("clickhouse-client");
-        client
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--query",
-            ])
-            .arg(format!(
-                "{MILLION_ROWS_SQL} FORMAT TabSeparatedWithNamesAndTypes"
-            ));
-        child_times(client)
+        child_times(clickhouse_client(
+            port,
+            &format!("{MILLION_ROWS_SQL} FORMAT TabSeparatedWithNamesAndTypes"),
+        ))
     });
     let heap_mb = table.heap_bytes() as f64 / 1e6;
     for (what, reference, times) in [
@@ -284,7 +293,122 @@ pub fn run_server(url: &str, tcp_port: Option<u16>) -> Result<Vec<ServerRow>, Be
             ),
         });
     }
+    rows.extend(import_rows(&runtime, &c, tcp_port)?);
     Ok(rows)
+}
+
+/// Rows of the import case's CSV.
+const IMPORT_ROWS: u64 = 1_000_000;
+/// Runs of each side of the import case, alternating.
+const IMPORT_RUNS: usize = 3;
+
+/// A long CSV of [`IMPORT_ROWS`] rows (1,000 series of 1,000 samples) in `dir`.
+fn import_csv_file(dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
+    use std::io::Write;
+    let path = dir.join("bench-import.csv");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    writeln!(out, "series,x,value")?;
+    for i in 0..IMPORT_ROWS {
+        let (series, x) = (i / 1_000, i % 1_000);
+        writeln!(
+            out,
+            "s{series},{x},{:.6}",
+            (x as f64 * 0.01).sin() * 10.0 + series as f64
+        )?;
+    }
+    out.flush()?;
+    Ok(path)
+}
+
+/// `path` imported by the library and by `clickhouse-client` (when `tcp_port` is known), each
+/// into a fresh table, alternating: the best run of each.
+fn import_rows(
+    runtime: &tokio::runtime::Runtime,
+    c: &Connection,
+    tcp_port: Option<u16>,
+) -> Result<Vec<ServerRow>, BenchError> {
+    let dir = std::env::temp_dir().join(format!("lyceum-bench-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = import_csv_file(&dir)?;
+    let measured = import_runs(runtime, c, tcp_port, &path);
+    // The bench's own folder and file, whatever the runs gave.
+    if let Err(e) = std::fs::remove_dir_all(&dir) {
+        tracing::warn!(dir = %dir.display(), error = %e, "the import bench's CSV stayed");
+    }
+    measured
+}
+
+/// [`import_rows`] on the file at `path`.
+fn import_runs(
+    runtime: &tokio::runtime::Runtime,
+    c: &Connection,
+    tcp_port: Option<u16>,
+    path: &std::path::Path,
+) -> Result<Vec<ServerRow>, BenchError> {
+    use crate::source::clickhouse::import::ImportOptions;
+
+    let file_mb = std::fs::metadata(path)?.len() as f64 / 1e6;
+    let (ours_table, client_table) = ("bench_import_lyceum", "bench_import_client");
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..IMPORT_RUNS {
+        runtime
+            .block_on(c.execute(&format!("DROP TABLE IF EXISTS {DATABASE}.{ours_table}")))
+            .map_err(other)?;
+        let options = ImportOptions {
+            database: DATABASE.into(),
+            table: ours_table.into(),
+            series: None,
+            x: None,
+            value: None,
+            batch_rows: 500_000,
+        };
+        let started = Instant::now();
+        runtime
+            .block_on(c.import_csv(path, &options, |_| {}))
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        ours.push(ms(started.elapsed()));
+        let Some(port) = tcp_port else {
+            continue;
+        };
+        runtime
+            .block_on(c.execute(&format!("DROP TABLE IF EXISTS {DATABASE}.{client_table}")))
+            .map_err(other)?;
+        runtime
+            .block_on(c.execute(&format!(
+                "CREATE TABLE {DATABASE}.{client_table} (series String, x Float64, value Float64) \
+                 ENGINE = MergeTree() ORDER BY (series, x)"
+            )))
+            .map_err(other)?;
+        let mut client = clickhouse_client(
+            port,
+            &format!("INSERT INTO {DATABASE}.{client_table} FORMAT CSVWithNames"),
+        );
+        client.stdin(std::fs::File::open(path)?);
+        if let Some((_, all)) = child_times(client) {
+            theirs.push(all);
+        }
+    }
+    let best = |times: &[f64]| times.iter().copied().fold(f64::INFINITY, f64::min);
+    let (ours_ms, theirs_ms) = (best(&ours), (!theirs.is_empty()).then(|| best(&theirs)));
+    Ok(vec![ServerRow {
+        case: format!(
+            "import: {IMPORT_ROWS} rows of long CSV ({file_mb:.0} MB), best of {IMPORT_RUNS}"
+        ),
+        ms: ours_ms,
+        baseline: if theirs_ms.is_some() {
+            "clickhouse-client … FORMAT CSVWithNames".into()
+        } else {
+            "clickhouse-client (no --clickhouse-tcp-port)".into()
+        },
+        baseline_ms: theirs_ms,
+        rows_read: None,
+        note: theirs_ms.map_or_else(String::new, |theirs| {
+            format!(
+                "{:.2}× the reference client's speed; runs alternate",
+                theirs / ours_ms
+            )
+        }),
+    }])
 }
 
 /// The server table, each row beside its baseline.
