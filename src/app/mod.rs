@@ -230,6 +230,13 @@ impl LyceumApp {
                 }
             }
             app.software_adapter = info.device_type == wgpu::DeviceType::Cpu;
+            if app.software_adapter {
+                // Every frame is drawn by the CPU here (a tenth to a third of a second for this
+                // window on lavapipe): none spent on fading widgets in and out.
+                creation
+                    .egui_ctx
+                    .all_styles_mut(|style| style.animation_time = 0.0);
+            }
             app.apply_curve_renderer();
         }
         app
@@ -535,7 +542,54 @@ impl LyceumApp {
     }
 }
 
+/// Wheel steps egui would spread over a dozen frames (lines, pages, large point steps) handed
+/// to it as point steps small enough to take at once: the same distance, in one frame.
+fn whole_wheel_steps(raw_input: &mut egui::RawInput, line_points: f32) {
+    // egui applies a point step shorter than 8 points in the frame it arrives.
+    const AT_ONCE_POINTS: f32 = 7.5;
+    let page_points = raw_input.screen_rect.map_or(800.0, |rect| rect.height());
+    for event in std::mem::take(&mut raw_input.events) {
+        match event {
+            egui::Event::MouseWheel {
+                unit,
+                delta,
+                phase: egui::TouchPhase::Move,
+                source,
+                modifiers,
+            } => {
+                let points = match unit {
+                    egui::MouseWheelUnit::Point => delta,
+                    egui::MouseWheelUnit::Line => delta * line_points,
+                    egui::MouseWheelUnit::Page => delta * page_points,
+                };
+                let pieces = (points.length() / AT_ONCE_POINTS)
+                    .ceil()
+                    .clamp(1.0, 1_000.0);
+                for _ in 0..pieces as usize {
+                    raw_input.events.push(egui::Event::MouseWheel {
+                        unit: egui::MouseWheelUnit::Point,
+                        delta: points / pieces,
+                        phase: egui::TouchPhase::Move,
+                        source,
+                        modifiers,
+                    });
+                }
+            }
+            other => raw_input.events.push(other),
+        }
+    }
+}
+
 impl eframe::App for LyceumApp {
+    /// On a software adapter, where each frame costs the CPU dearly, wheel steps are taken
+    /// whole rather than smoothed over many frames.
+    fn raw_input_hook(&mut self, ctx: &egui::Context, raw_input: &mut egui::RawInput) {
+        if self.software_adapter {
+            let line_points = ctx.options(|o| o.input_options.line_scroll_speed);
+            whole_wheel_steps(raw_input, line_points);
+        }
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.frame_cpu_secs = frame.info().cpu_usage;
         let ctx = ui.ctx().clone();
@@ -603,6 +657,62 @@ impl eframe::App for LyceumApp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A line step, a page step and a large point step come out as point steps egui takes
+    /// at once, adding up to the same distance; other events pass untouched.
+    #[test]
+    fn wheel_steps_are_handed_to_egui_whole() {
+        let wheel = |unit, delta| egui::Event::MouseWheel {
+            unit,
+            delta,
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Wheel,
+            modifiers: egui::Modifiers::NONE,
+        };
+        for (event, points) in [
+            (
+                wheel(egui::MouseWheelUnit::Line, egui::vec2(0.0, -1.0)),
+                egui::vec2(0.0, -40.0),
+            ),
+            (
+                wheel(egui::MouseWheelUnit::Page, egui::vec2(0.0, 0.5)),
+                egui::vec2(0.0, 300.0),
+            ),
+            (
+                wheel(egui::MouseWheelUnit::Point, egui::vec2(30.0, 3.0)),
+                egui::vec2(30.0, 3.0),
+            ),
+            (
+                wheel(egui::MouseWheelUnit::Point, egui::vec2(0.0, 2.0)),
+                egui::vec2(0.0, 2.0),
+            ),
+        ] {
+            let mut raw_input = egui::RawInput {
+                screen_rect: Some(egui::Rect::from_min_size(
+                    egui::Pos2::ZERO,
+                    egui::vec2(1000.0, 600.0),
+                )),
+                events: vec![egui::Event::PointerGone, event],
+                ..egui::RawInput::default()
+            };
+            whole_wheel_steps(&mut raw_input, 40.0);
+            assert_eq!(raw_input.events[0], egui::Event::PointerGone);
+            let mut total = egui::Vec2::ZERO;
+            for event in &raw_input.events[1..] {
+                let egui::Event::MouseWheel {
+                    unit: egui::MouseWheelUnit::Point,
+                    delta,
+                    ..
+                } = event
+                else {
+                    panic!("not a point step: {event:?}");
+                };
+                assert!(delta.length() < 8.0, "{delta:?}");
+                total += *delta;
+            }
+            assert!((total - points).length() < 1e-3, "{total:?} for {points:?}");
+        }
+    }
 
     #[test]
     fn a_panicking_task_is_delivered_as_a_message() {
