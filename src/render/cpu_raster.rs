@@ -407,23 +407,52 @@ pub fn draw_wide_lines(
                 continue;
             }
             let span = ((end[0] - start[0]) * along[0] + (end[1] - start[1]) * along[1]) / scale;
-            let corners_x = [start[0], end[0]].map(|x| [x - reach, x + reach]);
-            let corners_y = [start[1], end[1]].map(|y| [y - reach, y + reach]);
-            let x_lo = corners_x[0][0].min(corners_x[1][0]).floor().max(0.0);
-            let x_hi = corners_x[0][1]
-                .max(corners_x[1][1])
-                .ceil()
-                .min(width as f32);
-            let y_lo = corners_y[0][0].min(corners_y[1][0]).floor().max(0.0);
-            let y_hi = corners_y[0][1]
-                .max(corners_y[1][1])
-                .ceil()
-                .min(height as f32);
+            let corners = [
+                [start[0] + across[0] * reach, start[1] + across[1] * reach],
+                [end[0] + across[0] * reach, end[1] + across[1] * reach],
+                [end[0] - across[0] * reach, end[1] - across[1] * reach],
+                [start[0] - across[0] * reach, start[1] - across[1] * reach],
+            ];
+            let extent = |axis: usize, limit: u32| {
+                let lo = corners
+                    .iter()
+                    .map(|c| c[axis])
+                    .fold(f32::INFINITY, f32::min);
+                let hi = corners
+                    .iter()
+                    .map(|c| c[axis])
+                    .fold(f32::NEG_INFINITY, f32::max);
+                (lo.floor().max(0.0), hi.ceil().min(limit as f32))
+            };
+            let ((x_lo, x_hi), (y_lo, y_hi)) = (extent(0, width), extent(1, height));
             if !(x_lo < x_hi && y_lo < y_hi) {
                 continue;
             }
             for row in y_lo as u32..y_hi as u32 {
-                for column in x_lo as u32..x_hi as u32 {
+                // Where this row's centre line crosses the quad (a pixel either side to
+                // spare): the exact test below decides, this only bounds the work.
+                let y = row as f32 + 0.5;
+                let (mut left, mut right) = (f32::INFINITY, f32::NEG_INFINITY);
+                for k in 0..4 {
+                    let (p, q) = (corners[k], corners[(k + 1) % 4]);
+                    if y < p[1].min(q[1]) || y > p[1].max(q[1]) {
+                        continue;
+                    }
+                    let crossings = if p[1] == q[1] {
+                        [p[0], q[0]]
+                    } else {
+                        let x = p[0] + (y - p[1]) * (q[0] - p[0]) / (q[1] - p[1]);
+                        [x, x]
+                    };
+                    left = left.min(crossings[0].min(crossings[1]));
+                    right = right.max(crossings[0].max(crossings[1]));
+                }
+                if left > right {
+                    continue;
+                }
+                let first = (left - 1.0).floor().max(x_lo);
+                let last = (right + 1.0).ceil().min(x_hi);
+                for column in first as u32..last.max(first) as u32 {
                     let pixel = [column as f32 + 0.5, row as f32 + 0.5];
                     let rel = [pixel[0] - start[0], pixel[1] - start[1]];
                     let u = (rel[0] * along[0] + rel[1] * along[1]) / scale;
