@@ -140,6 +140,7 @@ pub(crate) fn spawn_answer<T, W, P>(
 
 /// Why curves are drawn on the CPU when the user chose it.
 const CPU_CHOSEN: &str = "chosen in View";
+const CPU_CHOSEN_ON_THE_COMMAND_LINE: &str = "chosen with --renderer cpu";
 
 /// The storage key of [`Persisted`].
 const STORAGE_KEY: &str = "lyceum";
@@ -170,6 +171,8 @@ pub struct LyceumApp {
     software_adapter: bool,
     /// Where the user wants curves drawn (kept between sessions).
     curve_renderer: CurveRenderer,
+    /// Where that choice was made, for the status bar.
+    cpu_chosen_by: &'static str,
     /// The window's context: where plots learn which renderer draws them.
     ctx: egui::Context,
     frame_cpu_secs: Option<f32>,
@@ -242,10 +245,12 @@ impl LyceumApp {
         app
     }
 
-    /// Draw curves where `choice` says, from now on and in later sessions.
+    /// Draw curves where `choice` (the command line's `--renderer`) says, from now on and in
+    /// later sessions.
     #[must_use]
     pub fn with_curve_renderer(mut self, choice: CurveRenderer) -> Self {
         self.curve_renderer = choice;
+        self.cpu_chosen_by = CPU_CHOSEN_ON_THE_COMMAND_LINE;
         self.apply_curve_renderer();
         self
     }
@@ -256,12 +261,14 @@ impl LyceumApp {
         let ctx = &self.ctx;
         if !self.gpu_pipelines {
             if self.curve_renderer == CurveRenderer::Cpu {
-                crate::render::plot::use_cpu_renderer(ctx, CPU_CHOSEN.to_owned());
+                crate::render::plot::use_cpu_renderer(ctx, self.cpu_chosen_by.to_owned());
             }
             return;
         }
         match self.curve_renderer {
-            CurveRenderer::Cpu => crate::render::plot::use_cpu_renderer(ctx, CPU_CHOSEN.to_owned()),
+            CurveRenderer::Cpu => {
+                crate::render::plot::use_cpu_renderer(ctx, self.cpu_chosen_by.to_owned());
+            }
             CurveRenderer::Automatic if self.software_adapter => {
                 tracing::info!("a software adapter: curves are drawn on the CPU");
                 crate::render::plot::use_cpu_renderer(
@@ -306,6 +313,7 @@ impl LyceumApp {
             gpu_pipelines: false,
             software_adapter: false,
             curve_renderer: persisted.curve_renderer,
+            cpu_chosen_by: CPU_CHOSEN,
             frame_cpu_secs: None,
             ctx,
         };
@@ -467,6 +475,7 @@ impl LyceumApp {
             ui.selectable_value(&mut choice, CurveRenderer::Cpu, "CPU");
             if choice != self.curve_renderer {
                 self.curve_renderer = choice;
+                self.cpu_chosen_by = CPU_CHOSEN;
                 self.apply_curve_renderer();
             }
         });
@@ -536,7 +545,10 @@ impl LyceumApp {
                     "{} · curves drawn on the CPU ({reason})",
                     self.gpu_adapter.as_deref().unwrap_or("no adapter")
                 )),
-                None => self.gpu_adapter.clone(),
+                None => self
+                    .gpu_adapter
+                    .as_ref()
+                    .map(|adapter| format!("{adapter} · curves drawn on the GPU")),
             },
         }
     }
