@@ -1314,6 +1314,8 @@ fn a_run_shows_its_progress_and_can_be_cancelled() {
         second.bounds().range_x(),
         "x is linked"
     );
+    // Their frames line up, so one x is one screen column in every plot of the stack.
+    assert_eq!(zoomed.frame().x_range(), second.frame().x_range());
 
     // Sensors picked in the sources panel: the stack holds those two, in the order ticked.
     let sensors: Vec<String> = tokio::runtime::Runtime::new().unwrap().block_on(async {

@@ -1013,6 +1013,9 @@ pub fn curves_plot_ui(
     curves_plot_with_marks_ui(ui, curves, labels, &PlotMarks::default(), None)
 }
 
+/// The y-axis width of stacked plots, points: room for eight-digit tick labels.
+const STACK_Y_AXIS_POINTS: f32 = 64.0;
+
 /// A plot's place in a stack of plots sharing one x axis and one cursor (a sensor stack).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StackSlot {
@@ -1059,6 +1062,9 @@ pub fn curves_plot_with_marks_ui(
     if let Some(slot) = stack {
         plot = plot
             .height(slot.height)
+            // One y-axis width for every plot of the stack, so their frames and shared x
+            // positions line up whatever the width of each one's tick labels.
+            .y_axis_min_width(STACK_Y_AXIS_POINTS)
             .link_axis(slot.group, [true, false])
             .link_cursor(slot.group, [true, false]);
     }
