@@ -1498,15 +1498,16 @@ fn hover_readout_ui(
     let (id, y, at) = nearest_at_pointer(curves, response)?;
     let pointer = response.response.hover_pos()?;
     let store = curves.store();
+    let x = readout_x(store, id, at.x);
     let x_text = if store.axes().x_is_time {
         let zone = curves.time_zone();
         format!(
             "{} {}",
-            format_instant(at.x, zone, "%Y-%m-%d %H:%M:%S%.3f"),
+            format_instant(x, zone, "%Y-%m-%d %H:%M:%S%.3f"),
             zone.name()
         )
     } else {
-        format!("{:.6}", at.x)
+        format!("{x:.6}")
     };
     // At once, not after a tooltip's delay: engineers scrub along the curves.
     let ctx = &response.response.ctx;
@@ -1518,6 +1519,16 @@ fn hover_readout_ui(
             egui::Frame::popup(ui.style()).show(ui, |ui| hover_lines_ui(ui, store, id, &x_text, y));
         });
     Some(id)
+}
+
+/// The x the hover readout names: a one-sample curve's own (its y is that sample's wherever
+/// the pointer is near it), else the pointer's.
+fn readout_x(store: &CurveStore, id: CurveId, pointer_x: f64) -> f64 {
+    if store.y(id).len() == 1 {
+        store.x_at(id, 0)
+    } else {
+        pointer_x
+    }
 }
 
 /// The readout's lines: key, labels, x and y.
@@ -1686,5 +1697,19 @@ mod tests {
             .collect();
         assert_eq!(rebuilt, expected);
         assert_eq!(picture_tiles(&rgba, width, height, 4096).len(), 1);
+    }
+
+    #[test]
+    fn the_readout_names_a_lone_samples_own_x() {
+        let mut builder = CurveStoreBuilder::new(&[]);
+        builder
+            .push_explicit("lone".to_owned(), &[], &[5.0], &[2.0])
+            .unwrap();
+        builder
+            .push_explicit("three".to_owned(), &[], &[1.0, 2.0, 3.0], &[1.0, 1.0, 1.0])
+            .unwrap();
+        let store = builder.finish().unwrap();
+        assert_eq!(readout_x(&store, 0, 4.71), 5.0);
+        assert_eq!(readout_x(&store, 1, 2.5), 2.5);
     }
 }
