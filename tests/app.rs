@@ -298,6 +298,8 @@ fn on_a_software_adapter_the_cpu_draws_the_curves_with_the_gpus_pixels() {
             .query_by_label_contains("curves drawn on the CPU (automatic on a software adapter)")
             .is_some()
     );
+    // Every frame costs the CPU here: none are spent on animation.
+    assert_eq!(harness.ctx.global_style().animation_time, 0.0);
     snapshot(&mut harness, "app_screwdriving_lines");
     harness.get_by_label("Density").click();
     step_until(&mut harness, "screwdriving: ");

@@ -25,6 +25,7 @@ fn lyceum_bench_prints_every_table_at_a_tiny_scale() {
         "tsdownsample",
         "dataset → first frame",
         "pan / zoom frame",
+        "pan / zoom → settled picture, CPU time",
     ] {
         assert!(stdout.contains(heading), "no `{heading}` in:\n{stdout}");
     }
@@ -47,4 +48,19 @@ fn lyceum_bench_prints_every_table_at_a_tiny_scale() {
     for row in app {
         assert!(row["value"].as_f64().is_some_and(|v| v > 0.0), "{row}");
     }
+}
+
+/// `--only` runs the tables it names and no others.
+#[test]
+fn lyceum_bench_only_runs_the_tables_asked_for() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_lyceum"))
+        .args(["bench", "--scale", "0.001", "--only", "app"])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("pan / zoom → settled picture"), "{stdout}");
+    assert!(!stdout.contains("decimation (M4)"), "{stdout}");
+    assert!(!stdout.contains("datasets"), "{stdout}");
 }

@@ -569,11 +569,8 @@ fn whole_wheel_steps(raw_input: &mut egui::RawInput, line_points: f32) {
                 source,
                 modifiers,
             } => {
-                let points = match unit {
-                    egui::MouseWheelUnit::Point => delta,
-                    egui::MouseWheelUnit::Line => delta * line_points,
-                    egui::MouseWheelUnit::Page => delta * page_points,
-                };
+                let points =
+                    crate::render::plot::wheel_points(unit, delta, line_points, page_points);
                 let pieces = (points.length() / AT_ONCE_POINTS)
                     .ceil()
                     .clamp(1.0, 1_000.0);

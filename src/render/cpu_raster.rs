@@ -31,7 +31,7 @@ pub struct BasePixels {
 }
 
 /// Whether a frame needs its hits counted: density, or a translucent style (stacked alpha).
-pub fn counts_hits(mode: BaseMode, styles: &[CurveStyle]) -> bool {
+fn counts_hits(mode: BaseMode, styles: &[CurveStyle]) -> bool {
     mode == BaseMode::Density || styles.iter().any(|style| style.rgba >> 24 != 0xff)
 }
 
@@ -236,7 +236,7 @@ pub fn raster_base(frame: &CurveFrame) -> BasePixels {
         Points::Decimated(&frame.decimated),
         target,
         &frame.styles,
-        counts_hits(frame.mode, &frame.styles),
+        frame.mode,
     )
     .0
 }
@@ -273,15 +273,16 @@ pub struct RasterCounts {
     pub points: usize,
 }
 
-/// [`raster_base`] of `points` into `target`, and how much it drew; `count_hits` as
-/// [`counts_hits`] says for the frame.
+/// [`raster_base`] of `points` into `target` for `mode` (hits are counted only where it
+/// shows them), and how much it drew.
 pub fn raster_points(
     points: Points<'_>,
     target: RasterTarget,
     styles: &[CurveStyle],
-    count_hits: bool,
+    mode: BaseMode,
 ) -> (BasePixels, RasterCounts) {
     let RasterTarget { width, height, .. } = target;
+    let count_hits = counts_hits(mode, styles);
     let curves = match points {
         Points::Decimated(decimated) => decimated.ranges.len(),
         Points::Store(store, _) => store.len(),
@@ -303,7 +304,6 @@ pub fn raster_points(
                 if !style.is_visible() || style.is_highlighted() {
                     continue;
                 }
-                let priority = style.priority;
                 let Some((xs, ys)) = curve_points(points, curve, &mut scratch) else {
                     continue;
                 };
@@ -316,7 +316,7 @@ pub fn raster_points(
                     rows_per_unit: target.rows_per_unit,
                     width: width as i32,
                     height: height as i32,
-                    key: (priority << 24) | (curve as u32 + 1),
+                    key: (style.priority << 24) | (curve as u32 + 1),
                 }
                 .draw(&mut out);
             }
@@ -386,102 +386,122 @@ pub fn draw_wide_lines(
         let Some((xs, ys)) = curve_points(points, curve, &mut scratch) else {
             continue;
         };
-        let colour = style.rgba.to_le_bytes().map(|c| f32::from(c) / 255.0);
-        let half_width = 0.5 * style.width_px;
-        let reach = half_width + 1.0;
+        let line = WideLine {
+            colour: style.rgba.to_le_bytes().map(|c| f32::from(c) / 255.0),
+            half_width: 0.5 * style.width_px,
+        };
         for i in 1..ys.len() {
-            if is_gap(ys[i - 1]) || is_gap(ys[i]) {
-                continue;
+            if !is_gap(ys[i - 1]) && !is_gap(ys[i]) {
+                line.segment(
+                    rgba,
+                    (width, height),
+                    to_pixel(xs[i - 1], ys[i - 1]),
+                    to_pixel(xs[i], ys[i]),
+                );
             }
-            let a = to_pixel(xs[i - 1], ys[i - 1]);
-            let b = to_pixel(xs[i], ys[i]);
-            let ab = [b[0] - a[0], b[1] - a[1]];
-            let length = (ab[0] * ab[0] + ab[1] * ab[1]).sqrt().max(1e-6);
-            let along = [ab[0] / length, ab[1] / length];
-            let across = [-along[1], along[0]];
-            // The quad: from `start` to `end` along the segment, ± `reach` across it.
-            let start = [a[0] - along[0] * reach, a[1] - along[1] * reach];
-            let end = [b[0] + along[0] * reach, b[1] + along[1] * reach];
-            let scale = along[0] * along[0] + along[1] * along[1];
-            if scale == 0.0 || !scale.is_finite() {
-                continue;
-            }
-            let span = ((end[0] - start[0]) * along[0] + (end[1] - start[1]) * along[1]) / scale;
-            let corners = [
-                [start[0] + across[0] * reach, start[1] + across[1] * reach],
-                [end[0] + across[0] * reach, end[1] + across[1] * reach],
-                [end[0] - across[0] * reach, end[1] - across[1] * reach],
-                [start[0] - across[0] * reach, start[1] - across[1] * reach],
-            ];
-            let extent = |axis: usize, limit: u32| {
-                let lo = corners
-                    .iter()
-                    .map(|c| c[axis])
-                    .fold(f32::INFINITY, f32::min);
-                let hi = corners
-                    .iter()
-                    .map(|c| c[axis])
-                    .fold(f32::NEG_INFINITY, f32::max);
-                (lo.floor().max(0.0), hi.ceil().min(limit as f32))
-            };
-            let ((x_lo, x_hi), (y_lo, y_hi)) = (extent(0, width), extent(1, height));
-            if !(x_lo < x_hi && y_lo < y_hi) {
-                continue;
-            }
-            for row in y_lo as u32..y_hi as u32 {
-                // Where this row's centre line crosses the quad (a pixel either side to
-                // spare): the exact test below decides, this only bounds the work.
-                let y = row as f32 + 0.5;
-                let (mut left, mut right) = (f32::INFINITY, f32::NEG_INFINITY);
-                for k in 0..4 {
-                    let (p, q) = (corners[k], corners[(k + 1) % 4]);
-                    if y < p[1].min(q[1]) || y > p[1].max(q[1]) {
-                        continue;
-                    }
-                    let crossings = if p[1] == q[1] {
-                        [p[0], q[0]]
-                    } else {
-                        let x = p[0] + (y - p[1]) * (q[0] - p[0]) / (q[1] - p[1]);
-                        [x, x]
-                    };
-                    left = left.min(crossings[0].min(crossings[1]));
-                    right = right.max(crossings[0].max(crossings[1]));
-                }
-                if left > right {
+        }
+    }
+}
+
+/// One highlighted curve's look: its colour (unit floats, straight alpha) and half its width
+/// in pixels.
+struct WideLine {
+    colour: [f32; 4],
+    half_width: f32,
+}
+
+impl WideLine {
+    /// One segment `a` → `b` (viewport pixels, y down) over `rgba` (`size`): `expand` and
+    /// `shade` of `wide_lines.wgsl`.
+    fn segment(&self, rgba: &mut [u8], (width, height): (u32, u32), a: [f32; 2], b: [f32; 2]) {
+        let WideLine { colour, half_width } = *self;
+        let reach = half_width + 1.0;
+        let ab = [b[0] - a[0], b[1] - a[1]];
+        let length = (ab[0] * ab[0] + ab[1] * ab[1]).sqrt().max(1e-6);
+        let along = [ab[0] / length, ab[1] / length];
+        let across = [-along[1], along[0]];
+        // The quad: from `start` to `end` along the segment, ± `reach` across it.
+        let start = [a[0] - along[0] * reach, a[1] - along[1] * reach];
+        let end = [b[0] + along[0] * reach, b[1] + along[1] * reach];
+        let scale = along[0] * along[0] + along[1] * along[1];
+        if scale == 0.0 || !scale.is_finite() {
+            return;
+        }
+        let span = ((end[0] - start[0]) * along[0] + (end[1] - start[1]) * along[1]) / scale;
+        let corners = [
+            [start[0] + across[0] * reach, start[1] + across[1] * reach],
+            [end[0] + across[0] * reach, end[1] + across[1] * reach],
+            [end[0] - across[0] * reach, end[1] - across[1] * reach],
+            [start[0] - across[0] * reach, start[1] - across[1] * reach],
+        ];
+        let extent = |axis: usize, limit: u32| {
+            let lo = corners
+                .iter()
+                .map(|c| c[axis])
+                .fold(f32::INFINITY, f32::min);
+            let hi = corners
+                .iter()
+                .map(|c| c[axis])
+                .fold(f32::NEG_INFINITY, f32::max);
+            (lo.floor().max(0.0), hi.ceil().min(limit as f32))
+        };
+        let ((x_lo, x_hi), (y_lo, y_hi)) = (extent(0, width), extent(1, height));
+        if !(x_lo < x_hi && y_lo < y_hi) {
+            return;
+        }
+        for row in y_lo as u32..y_hi as u32 {
+            // Where this row's centre line crosses the quad (a pixel either side to spare):
+            // the exact test below decides, this only bounds the work.
+            let y = row as f32 + 0.5;
+            let (mut left, mut right) = (f32::INFINITY, f32::NEG_INFINITY);
+            for k in 0..4 {
+                let (p, q) = (corners[k], corners[(k + 1) % 4]);
+                if y < p[1].min(q[1]) || y > p[1].max(q[1]) {
                     continue;
                 }
-                let first = (left - 1.0).floor().max(x_lo);
-                let last = (right + 1.0).ceil().min(x_hi);
-                for column in first as u32..last.max(first) as u32 {
-                    let pixel = [column as f32 + 0.5, row as f32 + 0.5];
-                    let rel = [pixel[0] - start[0], pixel[1] - start[1]];
-                    let u = (rel[0] * along[0] + rel[1] * along[1]) / scale;
-                    let v = (rel[0] * across[0] + rel[1] * across[1]) / scale;
-                    if !(0.0..=span).contains(&u) || v.abs() > reach {
-                        continue;
-                    }
-                    // `shade`.
-                    let t = (((pixel[0] - a[0]) * ab[0] + (pixel[1] - a[1]) * ab[1])
-                        / (ab[0] * ab[0] + ab[1] * ab[1]).max(1e-12))
-                    .clamp(0.0, 1.0);
-                    let nearest = [a[0] + ab[0] * t, a[1] + ab[1] * t];
-                    let distance =
-                        ((pixel[0] - nearest[0]).powi(2) + (pixel[1] - nearest[1]).powi(2)).sqrt();
-                    let coverage = (half_width + 0.5 - distance).clamp(0.0, 1.0);
-                    let alpha = colour[3] * coverage;
-                    let src = [
-                        colour[0] * alpha,
-                        colour[1] * alpha,
-                        colour[2] * alpha,
-                        alpha,
-                    ];
-                    let at = (row as usize * width as usize + column as usize) * 4;
-                    let Some(out) = rgba.get_mut(at..at + 4) else {
-                        continue;
-                    };
-                    let dst: [f32; 4] = std::array::from_fn(|c| f32::from(out[c]) / 255.0);
-                    out.copy_from_slice(&blend_over(src, dst));
+                let crossings = if p[1] == q[1] {
+                    [p[0], q[0]]
+                } else {
+                    let x = p[0] + (y - p[1]) * (q[0] - p[0]) / (q[1] - p[1]);
+                    [x, x]
+                };
+                left = left.min(crossings[0].min(crossings[1]));
+                right = right.max(crossings[0].max(crossings[1]));
+            }
+            if left > right {
+                continue;
+            }
+            let first = (left - 1.0).floor().max(x_lo);
+            let last = (right + 1.0).ceil().min(x_hi);
+            for column in first as u32..last.max(first) as u32 {
+                let pixel = [column as f32 + 0.5, y];
+                let rel = [pixel[0] - start[0], pixel[1] - start[1]];
+                let u = (rel[0] * along[0] + rel[1] * along[1]) / scale;
+                let v = (rel[0] * across[0] + rel[1] * across[1]) / scale;
+                if !(0.0..=span).contains(&u) || v.abs() > reach {
+                    continue;
                 }
+                // `shade`.
+                let t = (((pixel[0] - a[0]) * ab[0] + (pixel[1] - a[1]) * ab[1])
+                    / (ab[0] * ab[0] + ab[1] * ab[1]).max(1e-12))
+                .clamp(0.0, 1.0);
+                let nearest = [a[0] + ab[0] * t, a[1] + ab[1] * t];
+                let distance =
+                    ((pixel[0] - nearest[0]).powi(2) + (pixel[1] - nearest[1]).powi(2)).sqrt();
+                let coverage = (half_width + 0.5 - distance).clamp(0.0, 1.0);
+                let alpha = colour[3] * coverage;
+                let src = [
+                    colour[0] * alpha,
+                    colour[1] * alpha,
+                    colour[2] * alpha,
+                    alpha,
+                ];
+                let at = (row as usize * width as usize + column as usize) * 4;
+                let Some(out) = rgba.get_mut(at..at + 4) else {
+                    continue;
+                };
+                let dst: [f32; 4] = std::array::from_fn(|c| f32::from(out[c]) / 255.0);
+                out.copy_from_slice(&blend_over(src, dst));
             }
         }
     }
@@ -602,12 +622,11 @@ mod tests {
             let styles: Vec<CurveStyle> = (0..store.len())
                 .map(|id| CurveStyle::line([200, 40, 40, alpha]).with_priority(id as u8 % 3))
                 .collect();
-            let counted = counts_hits(BaseMode::Lines, &styles);
             let (from_store, counts) =
-                raster_points(Points::Store(&store, &map), target, &styles, counted);
+                raster_points(Points::Store(&store, &map), target, &styles, BaseMode::Lines);
             let decimated = decimate_m4(&store, &map);
             let (from_decimation, _) =
-                raster_points(Points::Decimated(&decimated), target, &styles, counted);
+                raster_points(Points::Decimated(&decimated), target, &styles, BaseMode::Lines);
             prop_assert_eq!(counts.points, decimated.point_count());
             prop_assert!(from_store == from_decimation, "the store's pixels differ from the decimation's");
 

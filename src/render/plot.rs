@@ -56,6 +56,9 @@ struct CpuKey {
 #[derive(Default)]
 struct CpuSlot {
     ready: Option<CpuKey>,
+    /// The style table `ready` was drawn with, held so that its address (the key's `styles`)
+    /// cannot be taken by a newer table while the key names it.
+    ready_styles: Option<Arc<Vec<CurveStyle>>>,
     image: Option<Vec<PictureTile<egui::ColorImage>>>,
     wanted: Option<(CpuKey, Arc<Vec<CurveStyle>>)>,
     worker_running: bool,
@@ -95,11 +98,18 @@ fn picture_tiles(
         for left in (0..width).step_by(max_side) {
             let (tile_width, tile_height) =
                 (max_side.min(width - left), max_side.min(height - top));
-            let mut bytes = Vec::with_capacity(tile_width * tile_height * 4);
-            for row in top..top + tile_height {
-                let start = (row * width + left) * 4;
-                bytes.extend_from_slice(&rgba[start..start + tile_width * 4]);
-            }
+            // A tile as wide as the picture is a run of whole rows: no copy of its own.
+            let bytes: std::borrow::Cow<'_, [u8]> = if tile_width == width {
+                rgba[top * width * 4..(top + tile_height) * width * 4].into()
+            } else {
+                (top..top + tile_height)
+                    .flat_map(|row| {
+                        let start = (row * width + left) * 4;
+                        rgba[start..start + tile_width * 4].iter().copied()
+                    })
+                    .collect::<Vec<u8>>()
+                    .into()
+            };
             let fraction = |at: usize, of: usize| at as f32 / of as f32;
             tiles.push(PictureTile {
                 in_picture: egui::Rect::from_min_max(
@@ -122,9 +132,7 @@ fn picture_tiles(
 /// Draw the wanted pictures one after another on rayon until none is left, straight from the
 /// store (each curve decimated as it is drawn).
 fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
-    use super::cpu_raster::{
-        Points, RasterTarget, composite_base, counts_hits, draw_wide_lines, raster_points,
-    };
+    use super::cpu_raster::{Points, RasterTarget, composite_base, draw_wide_lines, raster_points};
     loop {
         let next = slot
             .lock()
@@ -145,9 +153,8 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
             y_min: key.y_min,
             rows_per_unit: key.rows_per_unit,
         };
-        let count_hits = counts_hits(key.mode, &styles);
         let points = Points::Store(store, &map);
-        let (pixels, counts) = raster_points(points, target, &styles, count_hits);
+        let (pixels, counts) = raster_points(points, target, &styles, key.mode);
         // Transparent around the curves: egui blends the picture over the plot.
         let mut rgba = composite_base(&pixels, &styles, key.mode, [0; 4]);
         draw_wide_lines(&mut rgba, points, target, &styles);
@@ -167,6 +174,7 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
         ctx.data_mut(|d| d.insert_temp(timing_id(), timing));
         let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
         slot.ready = Some(key);
+        slot.ready_styles = Some(styles);
         slot.image = Some(image);
         drop(slot);
         ctx.request_repaint();
@@ -1367,6 +1375,21 @@ fn wheel_zoom(plot_ui: &mut egui_plot::PlotUi<'_>) {
     plot_ui.zoom_bounds_around_hovered(factor);
 }
 
+/// A wheel event's movement in points, as egui converts it: a line is `line_points`, a page
+/// `page_points`.
+pub fn wheel_points(
+    unit: egui::MouseWheelUnit,
+    delta: egui::Vec2,
+    line_points: f32,
+    page_points: f32,
+) -> egui::Vec2 {
+    match unit {
+        egui::MouseWheelUnit::Point => delta,
+        egui::MouseWheelUnit::Line => delta * line_points,
+        egui::MouseWheelUnit::Page => delta * page_points,
+    }
+}
+
 /// This frame's wheel movement in points, as egui converts it (lines, pages, the horizontal
 /// modifier) but unsmoothed: a wheel notch is one zoom, drawn once, where egui's smoothed
 /// delta spreads it over a dozen frames, each a new view for the curves to be drawn for.
@@ -1382,11 +1405,12 @@ fn wheel_delta_points(ctx: &egui::Context) -> egui::Vec2 {
                 ..
             } = event
             {
-                let delta = match unit {
-                    egui::MouseWheelUnit::Point => *delta,
-                    egui::MouseWheelUnit::Line => options.line_scroll_speed * *delta,
-                    egui::MouseWheelUnit::Page => i.viewport_rect().height() * *delta,
-                };
+                let delta = wheel_points(
+                    *unit,
+                    *delta,
+                    options.line_scroll_speed,
+                    i.viewport_rect().height(),
+                );
                 let horizontal = modifiers.matches_any(options.horizontal_scroll_modifier);
                 total += if horizontal {
                     egui::vec2(delta.x + delta.y, 0.0)
@@ -1696,7 +1720,15 @@ mod tests {
             .flat_map(|p| egui::Color32::from_rgba_premultiplied(p[0], p[1], p[2], p[3]).to_array())
             .collect();
         assert_eq!(rebuilt, expected);
-        assert_eq!(picture_tiles(&rgba, width, height, 4096).len(), 1);
+        let whole = picture_tiles(&rgba, width, height, 4096);
+        assert_eq!(whole.len(), 1);
+        let whole_bytes: Vec<u8> = whole[0]
+            .pixels
+            .pixels
+            .iter()
+            .flat_map(|p| p.to_array())
+            .collect();
+        assert_eq!(whole_bytes, expected);
     }
 
     #[test]
