@@ -26,6 +26,10 @@ fn lyceum_bench_prints_every_table_at_a_tiny_scale() {
         "dataset → first frame",
         "pan / zoom frame",
         "pan / zoom → settled picture, CPU time",
+        "memory: curve store",
+        "memory: decimated points (GPU path)",
+        "memory: GPU buffers",
+        "memory: CPU renderer drawing a picture",
     ] {
         assert!(stdout.contains(heading), "no `{heading}` in:\n{stdout}");
     }

@@ -305,6 +305,39 @@ fn restyling_changes_the_picture_without_uploading_points_again() {
     );
 }
 
+#[test]
+fn the_gpu_holds_a_frames_points_without_growth_slack() {
+    let gpu = gpu();
+    let pipelines = CurvePipelines::new(&gpu.device, OFFSCREEN_FORMAT);
+    let store = demo_curves(200);
+    let (width, height) = (320, 180);
+    let rows = RowMap {
+        y_min: -0.5,
+        y_max: 13.0,
+        height_px: height,
+    };
+    let decimated = decimate_m4(&store, &PixelMap::new(0.0, 720.0, width));
+    // Uploaded whole: every curve's slots, written or not.
+    let point_bytes = (decimated.x_px.len() + decimated.y.len()) as u64 * 4;
+    let mut plot = PlotGpu::new(&gpu.device);
+    let frame = frame(
+        decimated,
+        vec![CurveStyle::line(OK); store.len()],
+        width,
+        rows,
+        BaseMode::Lines,
+    );
+    render_curves(&gpu, &pipelines, &mut plot, &frame, WHITE).unwrap();
+    // Points, per-pixel hits and keys, and small tables: a first upload is sized exactly
+    // (growth slack of half again would put it near 1.5 × the points).
+    let pixel_bytes = u64::from(width * height) * 8;
+    let held = plot.buffer_bytes();
+    assert!(
+        held >= point_bytes + pixel_bytes && held < (point_bytes + pixel_bytes) * 11 / 10,
+        "{held} bytes held for {point_bytes} bytes of point slots and {pixel_bytes} of pixels"
+    );
+}
+
 fn reference_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference")
 }

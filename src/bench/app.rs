@@ -5,7 +5,8 @@
 //! - dataset → first complete frame (open, styling, the first decimation drawn), beside
 //!   opening alone;
 //! - UI-thread time per pan / zoom frame (wheel and drag events), beside an idle frame;
-//! - resident memory with the curves loaded, beside before loading;
+//! - where the memory goes: the store, the GPU path's decimation and GPU buffers, the CPU
+//!   renderer's buffers while drawing, and the resident total beside before loading;
 //! - with a ClickHouse server holding the demo plant (`--clickhouse URL`): Run → first
 //!   complete frame (streamed fetch, first partial curves drawn, then all), beside the
 //!   library fetch alone and `curl` of the same `RowBinary` query.
@@ -233,6 +234,19 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Vec<AppRow>, BenchError> {
             note: "all threads: decimation, raster, composite, UI".into(),
         });
     }
+    let bytes = view.curves().bytes();
+    rows.push(AppRow {
+        case: "memory: CPU renderer drawing a picture (peak)".into(),
+        value: mb(bytes.cpu_working_peak),
+        unit: "MB",
+        baseline: "the picture and textures kept".into(),
+        baseline_value: Some(mb(bytes.cpu_picture)),
+        note: format!(
+            "{:.0} × {:.0}: per-thread pixel buffers, the composite, the tiles; no decimation \
+             buffer (each curve decimated as it is drawn)",
+            CPU_SCREEN.x, CPU_SCREEN.y
+        ),
+    });
     Ok(rows)
 }
 
@@ -266,6 +280,56 @@ fn drag_events(at: egui::Pos2, dx: f32) -> Vec<egui::Event> {
         },
         egui::Event::PointerMoved(at),
     ]
+}
+
+fn mb(bytes: usize) -> f64 {
+    bytes as f64 / 1e6
+}
+
+/// The GPU buffers one plot of `store` holds at `width_px` (every curve decimated for the
+/// whole x-range, drawn once on this machine's adapter).
+fn gpu_buffers_row(store: &CurveStore, width_px: u32) -> AppRow {
+    use crate::render::gpu::{
+        BaseMode, CurveFrame, CurvePipelines, HeadlessGpu, OFFSCREEN_FORMAT, PlotGpu, render_curves,
+    };
+    let x_end = (0..store.len() as u32)
+        .map(|id| store.x_at(id, store.y(id).len().saturating_sub(1)))
+        .fold(f64::MIN, f64::max);
+    let decimated = Arc::new(crate::curves::decimate_m4(
+        store,
+        &crate::curves::PixelMap::new(0.0, x_end, width_px),
+    ));
+    let measured = HeadlessGpu::new().and_then(|gpu| {
+        let pipelines = CurvePipelines::new(&gpu.device, OFFSCREEN_FORMAT);
+        let mut plot = PlotGpu::new(&gpu.device);
+        let styles = Arc::new(super::result_styles(store));
+        let frame = CurveFrame::exact(
+            Arc::clone(&decimated),
+            styles,
+            (width_px, 800),
+            (-1.0, 30.0),
+            BaseMode::Lines,
+        );
+        render_curves(&gpu, &pipelines, &mut plot, &frame, [255; 4])?;
+        Ok((plot.buffer_bytes(), gpu.describe()))
+    });
+    let (value, note) = match measured {
+        Ok((bytes, adapter)) => (
+            bytes as f64 / 1e6,
+            format!("{adapter}: video memory on a discrete GPU, this process's on a software one"),
+        ),
+        Err(e) => (f64::NAN, format!("not measured: {e}")),
+    };
+    AppRow {
+        case: format!("memory: GPU buffers at {width_px} px"),
+        value,
+        unit: "MB",
+        baseline: "the decimation it uploads".into(),
+        baseline_value: Some(mb(
+            (decimated.x_px.len() + decimated.y.len()) * size_of::<f32>()
+        )),
+        note,
+    }
 }
 
 fn ms(d: Duration) -> f64 {
@@ -359,8 +423,34 @@ pub fn run_app(scale: f64, clickhouse: Option<&str>) -> Result<Vec<AppRow>, Benc
         });
     }
 
-    // Memory.
+    // Memory: where it goes, then the process's total.
+    let store_bytes = store.bytes();
+    let plot_bytes = view.curves().bytes();
+    rows.push(AppRow {
+        case: "memory: curve store".into(),
+        value: mb(store_bytes.total()),
+        unit: "MB",
+        baseline: "raw f32 samples".into(),
+        baseline_value: Some(mb(points * size_of::<f32>())),
+        note: format!(
+            "y {:.0} MB, explicit x {:.0} MB, keys / labels / offsets {:.1} MB",
+            mb(store_bytes.y),
+            mb(store_bytes.x),
+            mb(store_bytes.metadata)
+        ),
+    });
+    rows.push(AppRow {
+        case: "memory: decimated points (GPU path)".into(),
+        value: mb(plot_bytes.decimated),
+        unit: "MB",
+        baseline: "—".into(),
+        baseline_value: None,
+        note: "x_px and y per point, buffers kept for reuse; a view change decimates into a \
+               second one while this one is shown"
+            .into(),
+    });
     if let (Some((rss_before, _)), Some((rss, peak))) = (before, memory_mb()) {
+        let accounted = mb(store_bytes.total() + plot_bytes.decimated);
         rows.push(AppRow {
             case: "resident memory, curves loaded and drawn".into(),
             value: rss,
@@ -368,12 +458,15 @@ pub fn run_app(scale: f64, clickhouse: Option<&str>) -> Result<Vec<AppRow>, Benc
             baseline: "before loading".into(),
             baseline_value: Some(rss_before),
             note: format!(
-                "peak {peak:.0} MB since the app cases began; raw f32 samples {:.0} MB",
-                points as f64 * 4.0 / 1e6
+                "peak {peak:.0} MB since the app cases began; store + decimation {accounted:.0} \
+                 MB; the rest ({:.0} MB), not accounted here: egui, pages the allocator kept, \
+                 code",
+                rss - accounted
             ),
         });
     }
     drop(view);
+    rows.push(gpu_buffers_row(&store, SCREEN.x as u32));
     rows.extend(cpu_settle_rows(store)?);
 
     if let Some(url) = clickhouse {

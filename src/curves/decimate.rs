@@ -73,6 +73,13 @@ impl Decimated {
     pub fn point_count(&self) -> usize {
         self.ranges.iter().map(|&(_, len)| len as usize).sum()
     }
+
+    /// Bytes its buffers hold (their capacity: they are reused, and may hold more than
+    /// the current points).
+    pub fn heap_bytes(&self) -> usize {
+        (self.x_px.capacity() + self.y.capacity()) * size_of::<f32>()
+            + self.ranges.capacity() * size_of::<(u32, u32)>()
+    }
 }
 
 /// x of sample `i` for one curve, without a branch per sample.

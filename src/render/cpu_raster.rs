@@ -271,6 +271,8 @@ pub struct RasterCounts {
     pub curves: usize,
     /// Points after decimation.
     pub points: usize,
+    /// Bytes of the per-thread pixel buffers (all alive at once, before they are merged).
+    pub pixel_bytes: usize,
 }
 
 /// [`raster_base`] of `points` into `target` for `mode` (hits are counted only where it
@@ -295,7 +297,10 @@ pub fn raster_points(
         .into_par_iter()
         .map(|part| {
             let mut out = BasePixels::new(width, height, count_hits);
-            let mut counts = RasterCounts::default();
+            let mut counts = RasterCounts {
+                pixel_bytes: (out.hits.capacity() + out.keys.capacity()) * size_of::<u32>(),
+                ..RasterCounts::default()
+            };
             let mut scratch = (Vec::new(), Vec::new());
             for curve in part * curves / threads..(part + 1) * curves / threads {
                 let Some(style) = styles.get(curve) else {
@@ -326,6 +331,7 @@ pub fn raster_points(
             let counts = RasterCounts {
                 curves: a_counts.curves + b_counts.curves,
                 points: a_counts.points + b_counts.points,
+                pixel_bytes: a_counts.pixel_bytes + b_counts.pixel_bytes,
             };
             (a.merge(b), counts)
         })

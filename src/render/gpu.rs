@@ -603,8 +603,15 @@ impl GrowingBuffer {
         if self.buffer.size() >= size {
             return Ok(false);
         }
-        // Grow by half again so a slowly growing dataset does not reallocate every frame.
-        let grown = (size + size / 2)
+        // Slow growth (a dataset streaming in) gets half again as slack, so it does not
+        // reallocate every frame; a first size or a jump is exact, so 160 MB of points do not
+        // hold 240 MB of buffer (video memory, or the process's own on a software adapter).
+        let slack = if size < 2 * self.buffer.size() {
+            size / 2
+        } else {
+            0
+        };
+        let grown = (size + slack)
             .next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT)
             .min(limit / wgpu::COPY_BUFFER_ALIGNMENT * wgpu::COPY_BUFFER_ALIGNMENT);
         self.buffer = Self::create(device, self.label, self.usage, grown);
@@ -735,6 +742,26 @@ impl PlotGpu {
             rasterised: None,
             rasterised_mode: BaseMode::Lines,
         }
+    }
+
+    /// Bytes of the plot's GPU buffers (points, tables, pixels, parameters): video memory on
+    /// a discrete GPU, the process's own memory on a software adapter.
+    pub fn buffer_bytes(&self) -> u64 {
+        [
+            &self.xs.buffer,
+            &self.ys.buffer,
+            &self.chunks.buffer,
+            &self.styles.buffer,
+            &self.runs.buffer,
+            &self.pixels.buffer,
+            &self.stats,
+            &self.raster_params,
+            &self.composite_params,
+            &self.line_params,
+        ]
+        .iter()
+        .map(|buffer| buffer.size())
+        .sum()
     }
 
     /// How many times points were uploaded (restyling must not upload them).

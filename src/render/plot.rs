@@ -65,6 +65,8 @@ struct CpuSlot {
     texture: Option<(CpuKey, Vec<PictureTile<egui::TextureHandle>>)>,
     /// The last frame showed the picture of its own view (not a stretched older one).
     current: bool,
+    /// The most bytes one picture took while it was drawn (pixel buffers, composite, tiles).
+    working_bytes_peak: usize,
 }
 
 impl std::fmt::Debug for CpuSlot {
@@ -164,6 +166,12 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
             target.height as usize,
             ctx.input(|i| i.max_texture_side),
         );
+        let working_bytes = counts.pixel_bytes
+            + rgba.capacity()
+            + image
+                .iter()
+                .map(|tile| tile.pixels.as_raw().len())
+                .sum::<usize>();
         let timing = DecimationTiming {
             curves: counts.curves,
             points_in: store.point_count(),
@@ -176,6 +184,7 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
         slot.ready = Some(key);
         slot.ready_styles = Some(styles);
         slot.image = Some(image);
+        slot.working_bytes_peak = slot.working_bytes_peak.max(working_bytes);
         drop(slot);
         ctx.request_repaint();
     }
@@ -198,6 +207,21 @@ pub enum Decimation {
     M4,
     /// Every sample in view (the slow reference).
     AllPoints,
+}
+
+/// Where one plot's own memory is (the store, shared by the plots of a view, is counted
+/// apart: [`CurveStore::bytes`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlotBytes {
+    /// The decimated points the GPU path draws (the latest ready; a view change decimates
+    /// into a new buffer while this one is shown).
+    pub decimated: usize,
+    /// The CPU renderer's picture: the image waiting for upload and the textures shown
+    /// (texture memory on a discrete GPU).
+    pub cpu_picture: usize,
+    /// The most the CPU renderer held while drawing one picture: its per-thread pixel
+    /// buffers, the composite and the picture's tiles (freed once uploaded).
+    pub cpu_working_peak: usize,
 }
 
 /// One plot's curves and how they are drawn.
@@ -279,6 +303,32 @@ impl PlotCurves {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .current
+    }
+
+    /// Where this plot's own memory is.
+    pub fn bytes(&self) -> PlotBytes {
+        let decimated = self
+            .slot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .ready
+            .as_ref()
+            .map_or(0, |(_, decimated)| decimated.heap_bytes());
+        let cpu = self.cpu.lock().unwrap_or_else(PoisonError::into_inner);
+        let image = cpu
+            .image
+            .iter()
+            .flatten()
+            .map(|tile| tile.pixels.as_raw().len());
+        let textures = cpu.texture.iter().flat_map(|(_, tiles)| tiles).map(|tile| {
+            let [width, height] = tile.pixels.size();
+            width * height * 4
+        });
+        PlotBytes {
+            decimated,
+            cpu_picture: image.chain(textures).sum(),
+            cpu_working_peak: cpu.working_bytes_peak,
+        }
     }
 
     /// The plot's egui id (its plot memory, its GPU buffers).
