@@ -252,7 +252,7 @@ fn snapshot_masked(
             rects.push(node.rect());
         }
     }
-    if let Some(status) = harness.query_by_label_contains("GPU: ") {
+    if let Some(status) = harness.query_by_label_contains("Curves drawn on the ") {
         rects.push(full_width(status.rect()));
     }
     for rect in rects {
@@ -295,7 +295,7 @@ fn on_a_software_adapter_the_cpu_draws_the_curves_with_the_gpus_pixels() {
     step_until(&mut harness, "screwdriving: ");
     assert!(
         harness
-            .query_by_label_contains("curves drawn on the CPU (automatic on a software adapter)")
+            .query_by_label_contains("Curves drawn on the CPU (automatic on a software adapter)")
             .is_some()
     );
     // Every frame costs the CPU here: none are spent on animation.
@@ -320,10 +320,10 @@ fn the_curve_renderer_is_chosen_in_the_view_menu_and_kept() {
     harness.get_by_label("View").click();
     harness.run_steps(3);
     harness.get_by_label("GPU").click();
-    step_until(&mut harness, "curves drawn on the GPU");
+    step_until(&mut harness, "Curves drawn on the GPU");
     assert!(
         harness
-            .query_by_label_contains("curves drawn on the CPU")
+            .query_by_label_contains("Curves drawn on the CPU")
             .is_none()
     );
     let mut storage = MemoryStorage::default();
@@ -331,12 +331,12 @@ fn the_curve_renderer_is_chosen_in_the_view_menu_and_kept() {
     drop(harness);
 
     let mut harness = app_from(data.path(), storage);
-    step_until(&mut harness, "curves drawn on the GPU");
+    step_until(&mut harness, "Curves drawn on the GPU");
     snapshot(&mut harness, "app_screwdriving_lines");
     harness.get_by_label("View").click();
     harness.run_steps(2);
     harness.get_by_label("CPU").click();
-    step_until(&mut harness, "curves drawn on the CPU (chosen in View)");
+    step_until(&mut harness, "Curves drawn on the CPU (chosen in View)");
     if harness.query_by_label("Automatic").is_none() {
         harness.get_by_label("View").click();
         harness.run_steps(2);
@@ -344,7 +344,7 @@ fn the_curve_renderer_is_chosen_in_the_view_menu_and_kept() {
     harness.get_by_label("Automatic").click();
     step_until(
         &mut harness,
-        "curves drawn on the CPU (automatic on a software adapter)",
+        "Curves drawn on the CPU (automatic on a software adapter)",
     );
 }
 
@@ -491,32 +491,13 @@ fn the_wizard_ends_a_kubernetes_cluster_with_its_manifest() {
 /// and the app keeps working.
 #[test]
 fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
-    use lyceum::source::dataset::{self, LongColumns, SaveOptions, SavedView, Source};
+    use lyceum::source::dataset::{self, LongColumns};
 
     let data = tempfile::tempdir().unwrap();
-    let csv = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/odd-curves/ragged_crlf.csv");
-    let imported = dataset::import_file(&csv, &LongColumns::default()).unwrap();
     let good = data.path().join("ragged");
-    let save = |dir: &std::path::Path| {
-        dataset::save(
-            &imported.store,
-            dir,
-            &SaveOptions {
-                name: "ragged".into(),
-                source: Source::File {
-                    path: csv.display().to_string(),
-                    format: "csv".into(),
-                },
-                view: SavedView::default(),
-                replace: false,
-            },
-        )
-        .unwrap();
-    };
-    save(&good);
+    let ragged = save_ragged_dataset(&good);
     let damaged = data.path().join("damaged");
-    save(&damaged);
+    save_ragged_dataset(&damaged);
     let curves_file = damaged.join(dataset::CURVES_FILE);
     let bytes = std::fs::read(&curves_file).unwrap();
     std::fs::write(&curves_file, &bytes[..bytes.len() / 2]).unwrap();
@@ -589,8 +570,8 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
         .unwrap()
         .store;
     assert_eq!(picked.len(), 1, "{text}");
-    let original = imported.store.find(picked.key(0)).unwrap();
-    assert_eq!(picked.y(0), imported.store.y(original));
+    let original = ragged.find(picked.key(0)).unwrap();
+    assert_eq!(picked.y(0), ragged.y(original));
     // Exporting again to the same file asks first; keeping it changes nothing.
     click_in_view(&mut harness, "Export curves");
     step_until(&mut harness, "exists.");
@@ -649,13 +630,33 @@ fn plot_pos(harness: &Harness<'static, LyceumApp>, name: &str, x: f64, y: f64) -
         .position_from_point(&egui_plot::PlotPoint::new(x, y))
 }
 
-/// The middle of the plot of the source called `name`.
-fn plot_centre(harness: &Harness<'static, LyceumApp>, name: &str) -> egui::Pos2 {
-    egui_plot::PlotMemory::load(&harness.ctx, egui::Id::unique(("plot", name)))
+/// The frame of the plot of the source called `name`, as its last frame placed it.
+fn plot_frame(harness: &Harness<'static, LyceumApp>, name: &str) -> egui::Rect {
+    *egui_plot::PlotMemory::load(&harness.ctx, egui::Id::unique(("plot", name)))
         .expect("the plot was drawn")
         .transform()
         .frame()
-        .center()
+}
+
+/// The middle of the plot of the source called `name`.
+fn plot_centre(harness: &Harness<'static, LyceumApp>, name: &str) -> egui::Pos2 {
+    plot_frame(harness, name).center()
+}
+
+/// Pixels in the colour of selected curves within the plot of the source called `name`.
+fn amber_pixels_in_plot(harness: &mut Harness<'static, LyceumApp>, name: &str) -> usize {
+    let frame = plot_frame(harness, name);
+    let image = harness.render().unwrap();
+    image
+        .enumerate_pixels()
+        .filter(|(x, y, pixel)| {
+            let [r, g, b, _] = pixel.0;
+            frame.contains(egui::pos2(*x as f32, *y as f32))
+                && r > 230
+                && (150..=220).contains(&g)
+                && b < 60
+        })
+        .count()
 }
 
 /// The number in a details line such as "Shown: 120".
@@ -707,6 +708,11 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
     pointer_button(&harness, on_band, false, egui::Modifiers::NONE);
     harness.run_steps(3);
     assert_eq!(count(&harness, "Selected"), 1);
+    // It stands out from thousands of curves of its own colour: amber, across the plot.
+    harness.hover_at(egui::pos2(5.0, 5.0));
+    settle(&mut harness);
+    let amber = amber_pixels_in_plot(&mut harness, "screwdriving");
+    assert!(amber > 300, "{amber} amber pixels in the plot");
 
     // Shift-drag a small box on the rising flank: some of the curves, not all.
     let (from, to) = (
@@ -867,23 +873,9 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
 /// connections (no password) and the recent datasets; F1 lists the shortcuts.
 #[test]
 fn layout_theme_connections_and_recent_datasets_survive_a_restart() {
-    use lyceum::source::dataset::{self, LongColumns, SaveOptions, SavedView, Source};
-
     let data = tempfile::tempdir().unwrap();
-    let csv = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/odd-curves/ragged_crlf.csv");
-    let imported = dataset::import_file(&csv, &LongColumns::default()).unwrap();
     let saved = data.path().join("ragged-for-later");
-    let options = SaveOptions {
-        name: "ragged".into(),
-        source: Source::File {
-            path: csv.display().to_string(),
-            format: "csv".into(),
-        },
-        view: SavedView::default(),
-        replace: false,
-    };
-    dataset::save(&imported.store, &saved, &options).unwrap();
+    save_ragged_dataset(&saved);
 
     let mut harness = app(data.path());
     harness.key_press(egui::Key::F1);
@@ -940,6 +932,63 @@ fn layout_theme_connections_and_recent_datasets_survive_a_restart() {
         .get_by_role_and_label(recent().0, recent().1)
         .click();
     step_until(&mut harness, "ragged: 300 curves");
+}
+
+/// `tests/data/odd-curves/ragged_crlf.csv` saved as the dataset "ragged" in `dir`; its curves.
+fn save_ragged_dataset(dir: &std::path::Path) -> lyceum::curves::CurveStore {
+    use lyceum::source::dataset::{self, LongColumns, SaveOptions, SavedView, Source};
+
+    let csv = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/odd-curves/ragged_crlf.csv");
+    let imported = dataset::import_file(&csv, &LongColumns::default()).unwrap();
+    let options = SaveOptions {
+        name: "ragged".into(),
+        source: Source::File {
+            path: csv.display().to_string(),
+            format: "csv".into(),
+        },
+        view: SavedView::default(),
+        replace: false,
+    };
+    dataset::save(&imported.store, dir, &options).unwrap();
+    imported.store
+}
+
+/// In a short window with a full library (ten recent datasets), the Datasets view's controls
+/// scroll and the plot keeps most of the height (it was squeezed to a sliver).
+#[test]
+fn a_short_window_keeps_the_dataset_plot_tall() {
+    let data = tempfile::tempdir().unwrap();
+    let size = egui::vec2(1100.0, 560.0);
+    let plant = PlantConfig {
+        curves: 20,
+        samples: 50,
+        ..PlantConfig::default()
+    };
+    let data_dir = data.path().to_owned();
+    let mut harness = Harness::builder()
+        .with_size(size)
+        .wgpu()
+        .build_eframe(move |creation| LyceumApp::from_storage(creation, plant, data_dir, None));
+    show_tab(&mut harness, "Datasets");
+    for k in 0..10 {
+        let dir = data.path().join(format!("ragged-{k}"));
+        save_ragged_dataset(&dir);
+        set_text(&mut harness, "Dataset folder", dir.to_str().unwrap());
+        harness.get_by_label("Open dataset").click();
+        step_until(&mut harness, &format!("ragged-{k}"));
+    }
+    step_until(&mut harness, "ragged: 300 curves");
+    let frame = plot_frame(&harness, "ragged").height();
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("short-window.png");
+    if let Ok(image) = harness.render() {
+        let _ = image.save(&shot);
+    }
+    assert!(
+        frame > size.y / 3.0,
+        "the plot is {frame} points tall in a {} point window",
+        size.y
+    );
 }
 
 /// A file dropped on the window, for egui's input.

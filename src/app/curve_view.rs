@@ -27,7 +27,11 @@ use crate::render::style::{
 use crate::source::clickhouse::ProductionEvent;
 
 /// Width of a selected curve's line, physical pixels.
-const SELECTED_WIDTH_PX: f32 = 2.0;
+const SELECTED_WIDTH_PX: f32 = 2.5;
+/// Colour of a selected curve the user has not coloured: in its own colour, one curve among
+/// thousands of the same colour could not be told apart. Amber is in no palette of ours and
+/// reads on dark and light plots.
+const SELECTED_RGBA: [u8; 4] = [255, 190, 0, 255];
 /// Width of the hovered curve's line.
 const HOVERED_WIDTH_PX: f32 = 3.0;
 /// Plots in a stack at most (the selection's first, else the first shown curves).
@@ -151,7 +155,7 @@ impl CurveView {
             colours: HashMap::new(),
             legend_hidden: Vec::new(),
             hovered: None,
-            pick_colour: egui::Color32::from_rgb(250, 160, 0),
+            pick_colour: egui::Color32::from_rgb(20, 170, 120),
             pinned_x,
             export: ExportPanel::default(),
             quality: QualityPanel::default(),
@@ -320,12 +324,15 @@ impl CurveView {
                 if !self.is_shown(id) {
                     return style.hidden();
                 }
-                if let Some(rgba) = self.colours.get(&id) {
-                    style.rgba = u32::from_le_bytes(*rgba);
+                let selected = self.selection.contains(&id);
+                match self.colours.get(&id) {
+                    Some(rgba) => style.rgba = u32::from_le_bytes(*rgba),
+                    None if selected => style.rgba = u32::from_le_bytes(SELECTED_RGBA),
+                    None => {}
                 }
                 if self.hovered == Some(id) {
                     style = style.with_priority(u8::MAX).highlighted(HOVERED_WIDTH_PX);
-                } else if self.selection.contains(&id) {
+                } else if selected {
                     style = style
                         .with_priority(u8::MAX - 1)
                         .highlighted(SELECTED_WIDTH_PX);
@@ -729,6 +736,17 @@ impl CurveView {
                 "Click a curve to select it; shift-click adds or removes, shift-drag selects \
                  every curve through a box, Esc clears.",
             );
+        } else {
+            let [r, g, b, _] = SELECTED_RGBA;
+            ui.horizontal(|ui| {
+                let (swatch, _) =
+                    ui.allocate_exact_size(egui::vec2(18.0, 10.0), egui::Sense::hover());
+                ui.painter().line_segment(
+                    [swatch.left_center(), swatch.right_center()],
+                    egui::Stroke::new(SELECTED_WIDTH_PX, egui::Color32::from_rgb(r, g, b)),
+                );
+                ui.weak("selected curves, drawn on top");
+            });
         }
         let mut changed = false;
         ui.horizontal_wrapped(|ui| {

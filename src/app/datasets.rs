@@ -79,6 +79,10 @@ fn describe_manifest(manifest: &dataset::Manifest) -> String {
 
 /// Recent datasets kept.
 const RECENT_DATASETS: usize = 10;
+/// With a dataset shown, the share of the view's height the controls above it may take
+/// before they scroll, and the least they get.
+const CONTROLS_SHARE: f32 = 0.3;
+const MIN_CONTROLS_HEIGHT: f32 = 90.0;
 
 impl DatasetsPanel {
     /// Preview `path` (a file dropped on the window, say) for opening or saving.
@@ -356,6 +360,36 @@ impl DatasetsPanel {
     /// the library, the error if any, the plot.
     pub fn ui(&mut self, ui: &mut egui::Ui, target: Option<&ImportTarget>) {
         self.poll_opening();
+        // With curves shown, the controls above them (folder, import preview, a library of
+        // ten) scroll within part of the height: the plot keeps most of a short window.
+        let controls_height = if self.shown.is_some() {
+            (ui.available_height() * CONTROLS_SHARE).max(MIN_CONTROLS_HEIGHT)
+        } else {
+            f32::INFINITY
+        };
+        egui::ScrollArea::vertical()
+            .id_salt("dataset controls")
+            .max_height(controls_height)
+            .auto_shrink([false, true])
+            .show(ui, |ui| {
+                self.controls_ui(ui, target);
+            });
+        match &mut self.shown {
+            Some(shown) => {
+                ui.label(&shown.summary);
+                shown.view.ui(ui);
+            }
+            None => {
+                ui.label(
+                    "Open a dataset folder saved by `lyceum dataset save` or `dataset import`: \
+                     its curves are drawn here with no network.",
+                );
+            }
+        }
+    }
+
+    /// Open a folder, import a file, the library.
+    fn controls_ui(&mut self, ui: &mut egui::Ui, target: Option<&ImportTarget>) {
         ui.horizontal(|ui| {
             let (field, chosen) = PathField {
                 label: "Dataset folder",
@@ -394,19 +428,5 @@ impl DatasetsPanel {
             }
         }
         self.library_ui(ui);
-        match &self.shown {
-            Some(_) => {
-                if let Some(shown) = &mut self.shown {
-                    ui.label(&shown.summary);
-                    shown.view.ui(ui);
-                }
-            }
-            None => {
-                ui.label(
-                    "Open a dataset folder saved by `lyceum dataset save` or `dataset import`: \
-                     its curves are drawn here with no network.",
-                );
-            }
-        }
     }
 }

@@ -540,16 +540,11 @@ impl LyceumApp {
             fetched: explorer.and_then(explorer::Explorer::last_run),
             decimation: latest_decimation(ctx),
             frame_cpu_secs: self.frame_cpu_secs,
-            gpu_adapter: match crate::render::plot::cpu_renderer(ctx) {
-                Some(reason) => Some(format!(
-                    "{} · curves drawn on the CPU ({reason})",
-                    self.gpu_adapter.as_deref().unwrap_or("no adapter")
-                )),
-                None => self
-                    .gpu_adapter
-                    .as_ref()
-                    .map(|adapter| format!("{adapter} · curves drawn on the GPU")),
+            renderer: match crate::render::plot::cpu_renderer(ctx) {
+                Some(reason) => format!("Curves drawn on the CPU ({reason})"),
+                None => "Curves drawn on the GPU".to_owned(),
             },
+            adapter: self.gpu_adapter.clone(),
         }
     }
 }

@@ -234,12 +234,16 @@ pub struct StatusLine {
     pub decimation: Option<DecimationTiming>,
     /// CPU time of the last frame's UI code, seconds.
     pub frame_cpu_secs: Option<f32>,
-    pub gpu_adapter: Option<String>,
+    /// Which renderer draws the curves, and why the CPU where it does.
+    pub renderer: String,
+    /// The graphics adapter, as wgpu names it.
+    pub adapter: Option<String>,
 }
 
 pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
     // One line, always: what does not fit is cut short, so the views never jump in height
-    // as timings grow a digit.
+    // as timings grow a digit. The most telling parts come first: the timings are cut, not
+    // which renderer draws.
     ui.horizontal(|ui| {
         ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Truncate);
         ui.label(
@@ -248,45 +252,75 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
                 .clone()
                 .unwrap_or_else(|| "No server: demo plant and datasets".to_owned()),
         );
+        ui.separator();
+        ui.label(&status.renderer).on_hover_text(format!(
+            "Graphics adapter: {}",
+            status.adapter.as_deref().unwrap_or("none")
+        ));
         if let Some(run) = status.fetched {
             ui.separator();
             ui.label(format!(
                 "Fetched {} rows, {:.1} MB in {:.0} ms",
-                run.rows,
+                grouped(run.rows),
                 run.bytes as f64 / 1e6,
                 run.elapsed.as_secs_f64() * 1e3
             ));
         }
         if let Some(d) = status.decimation {
             ui.separator();
+            let (verb, hover) = if d.drawn_on_cpu {
+                (
+                    "Decimated and drawn",
+                    "The CPU renderer decimates each shown curve as it draws it.",
+                )
+            } else {
+                (
+                    "Decimated",
+                    "The GPU path decimates every loaded curve, hidden ones too, so showing \
+                     or hiding curves needs no new pass.",
+                )
+            };
             ui.label(format!(
-                "{} {} curves, {} to {} points in {:.1} ms",
-                if d.drawn_on_cpu {
-                    "Decimated and drawn"
-                } else {
-                    "Decimated"
-                },
-                d.curves,
-                d.points_in,
-                d.points_out,
+                "{verb} {} curves: {} to {} points in {:.1} ms",
+                grouped(d.curves as u64),
+                grouped(d.points_in as u64),
+                grouped(d.points_out as u64),
                 d.elapsed.as_secs_f64() * 1e3
-            ));
+            ))
+            .on_hover_text(hover);
         }
         if let Some(cpu) = status.frame_cpu_secs {
             ui.separator();
             ui.label(format!("Frame {:.1} ms CPU", cpu * 1e3));
         }
-        ui.separator();
-        ui.label(format!(
-            "GPU: {}",
-            status.gpu_adapter.as_deref().unwrap_or("none")
-        ));
     });
+}
+
+/// `n` with its thousands grouped by commas: 19,971,200.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_000), "1,000");
+        assert_eq!(grouped(19_971_200), "19,971,200");
+        assert_eq!(grouped(u64::MAX), "18,446,744,073,709,551,615");
+    }
 
     #[test]
     fn a_stored_layout_is_used_only_when_it_holds_every_view_once() {

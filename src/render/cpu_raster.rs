@@ -265,10 +265,21 @@ fn curve_points<'s>(
     }
 }
 
-/// What one [`raster_points`] drew.
+/// Samples of `curve` before decimation (`drawn` points, where the points were decimated
+/// beforehand).
+fn samples_of(points: Points<'_>, curve: usize, drawn: usize) -> usize {
+    match points {
+        Points::Decimated(_) => drawn,
+        Points::Store(store, _) => store.y(curve as CurveId).len(),
+    }
+}
+
+/// What one [`raster_points`] or [`draw_wide_lines`] drew.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RasterCounts {
     pub curves: usize,
+    /// Samples of the drawn curves, before decimation.
+    pub samples: usize,
     /// Points after decimation.
     pub points: usize,
     /// Bytes of the per-thread pixel buffers (all alive at once, before they are merged).
@@ -313,6 +324,7 @@ pub fn raster_points(
                     continue;
                 };
                 counts.curves += 1;
+                counts.samples += samples_of(points, curve, xs.len());
                 counts.points += xs.len();
                 Curve {
                     xs,
@@ -330,6 +342,7 @@ pub fn raster_points(
         .reduce_with(|(a, a_counts), (b, b_counts)| {
             let counts = RasterCounts {
                 curves: a_counts.curves + b_counts.curves,
+                samples: a_counts.samples + b_counts.samples,
                 points: a_counts.points + b_counts.points,
                 pixel_bytes: a_counts.pixel_bytes + b_counts.pixel_bytes,
             };
@@ -374,13 +387,14 @@ fn blend_over(src: [f32; 4], dst: [f32; 4]) -> [u8; 4] {
 /// `wide_lines.wgsl` draws them: per segment, in curve order, the pixels whose centres fall in
 /// the shader's quad get its distance-based coverage, blended as the GPU blends. The GPU
 /// interpolates the pixel position across the quad where this takes the exact centre, so a
-/// pixel at the line's antialiased edge may differ by one step of 255.
+/// pixel at the line's antialiased edge may differ by one step of 255. Returns what it drew.
 pub fn draw_wide_lines(
     rgba: &mut [u8],
     points: Points<'_>,
     target: RasterTarget,
     styles: &[CurveStyle],
-) {
+) -> RasterCounts {
+    let mut counts = RasterCounts::default();
     let RasterTarget { width, height, .. } = target;
     let mut scratch = (Vec::new(), Vec::new());
     // `wide_lines.wgsl`'s `to_pixel` for a raster drawn at its own view (no stretch).
@@ -392,6 +406,9 @@ pub fn draw_wide_lines(
         let Some((xs, ys)) = curve_points(points, curve, &mut scratch) else {
             continue;
         };
+        counts.curves += 1;
+        counts.samples += samples_of(points, curve, xs.len());
+        counts.points += xs.len();
         let line = WideLine {
             colour: style.rgba.to_le_bytes().map(|c| f32::from(c) / 255.0),
             half_width: 0.5 * style.width_px,
@@ -407,6 +424,7 @@ pub fn draw_wide_lines(
             }
         }
     }
+    counts
 }
 
 /// One highlighted curve's look: its colour (unit floats, straight alpha) and half its width

@@ -159,7 +159,7 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
         let (pixels, counts) = raster_points(points, target, &styles, key.mode);
         // Transparent around the curves: egui blends the picture over the plot.
         let mut rgba = composite_base(&pixels, &styles, key.mode, [0; 4]);
-        draw_wide_lines(&mut rgba, points, target, &styles);
+        let wide = draw_wide_lines(&mut rgba, points, target, &styles);
         let image = picture_tiles(
             &rgba,
             target.width as usize,
@@ -173,9 +173,9 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
                 .map(|tile| tile.pixels.as_raw().len())
                 .sum::<usize>();
         let timing = DecimationTiming {
-            curves: counts.curves,
-            points_in: store.point_count(),
-            points_out: counts.points,
+            curves: counts.curves + wide.curves,
+            points_in: counts.samples + wide.samples,
+            points_out: counts.points + wide.points,
             elapsed: started.elapsed(),
             drawn_on_cpu: true,
         };
@@ -431,7 +431,10 @@ pub fn cpu_renderer(ctx: &egui::Context) -> Option<String> {
 /// The latest decimation of any plot, for the status bar.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DecimationTiming {
+    /// Curves decimated: every loaded one on the GPU path (showing one needs no new pass),
+    /// the drawn ones on the CPU.
     pub curves: usize,
+    /// Their samples.
     pub points_in: usize,
     pub points_out: usize,
     pub elapsed: std::time::Duration,
@@ -469,7 +472,7 @@ fn decimate(
     let timing = DecimationTiming {
         curves: store.len(),
         points_in: store.point_count(),
-        points_out: decimated.y.len(),
+        points_out: decimated.point_count(),
         elapsed: started.elapsed(),
         drawn_on_cpu: false,
     };
