@@ -82,6 +82,19 @@ async fn long_and_wide_files_land_completely() {
         columns,
         ["series", "x", "value", "part_serial", "_lyceum_batch"]
     );
+    // Each batch's id is on its last row alone (a batch lands whole): batches of 1,000 rows
+    // end with curves 9, 19 and 29, each with its own id.
+    let marked: Vec<(String, f64, String)> = c
+        .fetch_all(c.client().query(
+            "SELECT series, x, _lyceum_batch FROM imports.long WHERE _lyceum_batch != '' \
+             ORDER BY series, x",
+        ))
+        .await
+        .unwrap();
+    let ends: Vec<(&str, f64)> = marked.iter().map(|(s, x, _)| (s.as_str(), *x)).collect();
+    assert_eq!(ends, [("c19", 99.0), ("c29", 99.0), ("c9", 99.0)]);
+    let ids: std::collections::HashSet<&str> = marked.iter().map(|(.., id)| id.as_str()).collect();
+    assert_eq!(ids.len(), 3, "{marked:?}");
 
     // Wide, tab-separated, time stamps; an empty cell is a missing sample.
     let wide = dir.path().join("sensors.tsv");

@@ -1,9 +1,11 @@
 //! `lyceum import`: a CSV file into a ClickHouse table, streaming in constant memory.
 //!
 //! The file is read and encoded on a blocking thread in batches; each batch is one `INSERT`
-//! (so it lands whole or not at all) and carries a batch id, `FILE-N-CONTENT`: hashes of the
-//! file name and of the batch's raw bytes around its number, stored in the `_lyceum_batch`
-//! column. Before inserting, the importer loads the ids already in the table and skips those
+//! of one block (so it lands whole or not at all) and carries a batch id, `FILE-N-CONTENT`:
+//! hashes of the file name and of the batch's raw bytes around its number, stored in the
+//! `_lyceum_batch` column of the batch's last row (the others hold an empty string: the id on
+//! every row made the server store and compress 53 bytes a row, half of all it received, and
+//! one row says as much of a batch that lands whole). Before inserting, the importer loads the ids already in the table and skips those
 //! batches, so re-running an interrupted or failed import resumes without duplicating a row;
 //! a batch of the same file and number with other content means the file was edited since,
 //! and the import stops before it would duplicate rows. A bad value stops the import before
@@ -395,7 +397,6 @@ fn encode(
         index: batch_index,
         content: hasher.digest128(),
     };
-    let id = batch_id.to_column();
     let mut w = RowBinaryWriter::with_capacity(records.len() * 64);
     let mut table_rows = 0;
     let mut last_line = 0;
@@ -426,7 +427,7 @@ fn encode(
                 for (i, _) in &shape.labels {
                     w.str(field(record, *i));
                 }
-                w.str(&id);
+                w.str("");
                 table_rows += 1;
             }
             CsvLayout::Wide { x, series } => {
@@ -439,11 +440,19 @@ fn encode(
                     w.str(&sniff.columns[s].name);
                     put_x(&mut w, x);
                     w.f64(y);
-                    w.str(&id);
+                    w.str("");
                     table_rows += 1;
                 }
             }
         }
+    }
+    // The batch column ends every row: the last row's empty string takes the id.
+    if table_rows > 0 && !w.set_last_str(&batch_id.to_column()) {
+        return Err(CsvError::BadRow {
+            path: sniff.path.clone(),
+            line: last_line,
+            problem: "the batch id could not be written on the batch's last row".to_owned(),
+        });
     }
     Ok(EncodedBatch {
         id: batch_id,
@@ -601,8 +610,14 @@ impl Connection {
                         report.table
                     )));
                 }
-                self.insert_rowbinary(&options.database, &options.table, &column_refs, batch.data)
-                    .await?;
+                self.insert_rowbinary_whole(
+                    &options.database,
+                    &options.table,
+                    &column_refs,
+                    batch.data,
+                    batch.table_rows,
+                )
+                .await?;
                 report.batches_inserted += 1;
                 report.rows_inserted += batch.table_rows;
                 prog.rows_inserted += batch.table_rows;
@@ -682,10 +697,11 @@ impl Connection {
         }
         let query = self
             .client()
-            .query("SELECT DISTINCT ? FROM ?.?")
+            .query("SELECT DISTINCT ? FROM ?.? WHERE ? != ''")
             .bind(clickhouse::sql::Identifier(BATCH_COLUMN))
             .bind(clickhouse::sql::Identifier(&options.database))
-            .bind(clickhouse::sql::Identifier(&options.table));
+            .bind(clickhouse::sql::Identifier(&options.table))
+            .bind(clickhouse::sql::Identifier(BATCH_COLUMN));
         let existing: Vec<String> = self.fetch_all(query).await?;
         Ok((sniff, layout, shape, LandedBatches::new(existing), created))
     }

@@ -46,6 +46,9 @@ pub fn check_plain_identifier(what: &str, name: &str) -> Result<()> {
     }
 }
 
+/// ClickHouse's default `max_insert_block_size`.
+const DEFAULT_INSERT_BLOCK_ROWS: u64 = 1_048_576;
+
 impl Connection {
     /// Insert one batch of `RowBinary` rows into `database.table` (`columns` in row order).
     pub async fn insert_rowbinary(
@@ -54,6 +57,33 @@ impl Connection {
         table: &str,
         columns: &[&str],
         rows: bytes::Bytes,
+    ) -> Result<()> {
+        self.insert_rowbinary_with(database, table, columns, rows, None)
+            .await
+    }
+
+    /// [`Connection::insert_rowbinary`] of `row_count` rows as one block, so a `MergeTree`
+    /// table gets them in one part: all of them or none (the server would otherwise cut them
+    /// into blocks of `max_insert_block_size`, and a failure between blocks would leave some).
+    pub async fn insert_rowbinary_whole(
+        &self,
+        database: &str,
+        table: &str,
+        columns: &[&str],
+        rows: bytes::Bytes,
+        row_count: u64,
+    ) -> Result<()> {
+        self.insert_rowbinary_with(database, table, columns, rows, Some(row_count))
+            .await
+    }
+
+    async fn insert_rowbinary_with(
+        &self,
+        database: &str,
+        table: &str,
+        columns: &[&str],
+        rows: bytes::Bytes,
+        whole_block_rows: Option<u64>,
     ) -> Result<()> {
         let column_list = columns
             .iter()
@@ -68,11 +98,18 @@ impl Connection {
         // Through a `Distributed` table, return once the rows are on their shards (not queued
         // for a background send), so what a seed or import reports is what queries see; other
         // tables ignore the setting.
-        let mut insert = self
+        let mut client = self
             .client()
             .clone()
-            .with_setting("insert_distributed_sync", "1")
-            .insert_formatted_with(sql);
+            .with_setting("insert_distributed_sync", "1");
+        if let Some(row_count) = whole_block_rows {
+            // Never below the server's default: a smaller block size would not change a part.
+            client = client.with_setting(
+                "max_insert_block_size",
+                row_count.max(DEFAULT_INSERT_BLOCK_ROWS).to_string(),
+            );
+        }
+        let mut insert = client.insert_formatted_with(sql);
         self.run(Budget::Data, None, None, async {
             insert.send(rows).await.map_err(|e| self.map_error(e))?;
             insert.end().await.map_err(|e| self.map_error(e))

@@ -75,6 +75,18 @@ impl RowBinaryWriter {
     }
 
     /// A timestamp given in epoch milliseconds, as `DateTime64(3)` (ms) or `DateTime` (s).
+    /// Make the last value written, an empty string, `v` instead; false (nothing changed)
+    /// where the last byte written is not an empty string's. For a value known only once the
+    /// rows before it are written: an import marks its batch on the batch's last row.
+    pub fn set_last_str(&mut self, v: &str) -> bool {
+        if self.buf.last() != Some(&0) {
+            return false;
+        }
+        self.buf.pop();
+        self.str(v);
+        true
+    }
+
     pub fn time_ms(&mut self, ms: i64, datetime64: bool) {
         if datetime64 {
             self.i64(ms);
