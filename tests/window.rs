@@ -261,15 +261,47 @@ fn the_binary_opens_a_window_that_draws_the_demo_plant() {
     assert!(app.0.try_wait().unwrap().is_none(), "the app is still open");
 }
 
+/// No Vulkan driver, and GL not tried: no graphics adapter at all.
+const NO_DRIVER: &[(&str, &str)] = &[
+    ("WGPU_BACKEND", "vulkan"),
+    ("VK_ICD_FILENAMES", "/nonexistent/icd.json"),
+    ("VK_DRIVER_FILES", "/nonexistent/icd.json"),
+];
+
+/// `lyceum render` with no graphics driver (its default, `--renderer auto`): the curves alone,
+/// drawn on the CPU, with a note saying why; not an error.
+#[test]
+fn without_any_graphics_driver_render_draws_the_curves_on_the_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("curves.png");
+    let output = Command::new(env!("CARGO_BIN_EXE_lyceum"))
+        .args(["render", "--curves", "40", "--samples", "200"])
+        .args(["--width", "320", "--height", "200", "--out"])
+        .arg(&out)
+        .envs(NO_DRIVER.iter().copied())
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("drawing the curves alone on the CPU"),
+        "{stderr}"
+    );
+    let decoder = png::Decoder::new(BufReader::new(std::fs::File::open(&out).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut rgba = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut rgba).unwrap();
+    assert_eq!((info.width, info.height), (320, 200));
+    let drawn = rgba.chunks(4).filter(|p| p[..3] != [255, 255, 255]).count();
+    assert!(drawn > 1_000, "{drawn} pixels of curves");
+}
+
 /// With no graphics driver at all (no Vulkan ICD, GL not tried) the binary says what to
 /// install and how to draw without a window, and exits with an error: no panic.
 #[test]
 fn without_any_graphics_driver_the_app_says_what_to_install() {
-    let mut started = start_app(&[
-        ("WGPU_BACKEND", "vulkan"),
-        ("VK_ICD_FILENAMES", "/nonexistent/icd.json"),
-        ("VK_DRIVER_FILES", "/nonexistent/icd.json"),
-    ]);
+    let mut started = start_app(NO_DRIVER);
     let began = Instant::now();
     let status = loop {
         if let Some(status) = started.app.0.try_wait().unwrap() {

@@ -30,7 +30,7 @@ pub(crate) struct RenderArgs {
     /// Only curves whose `program` label is this (screwdriving, press_fit).
     #[arg(long)]
     pub(crate) program: Option<String>,
-    #[arg(long, value_enum, default_value_t = Renderer::Gpu)]
+    #[arg(long, value_enum, default_value_t = Renderer::Auto)]
     pub(crate) renderer: Renderer,
     /// `lines` (each pixel in its topmost curve's colour) or `density` (hit counts, log colour map).
     #[arg(long, value_enum, default_value_t = ModeArg::Lines)]
@@ -80,17 +80,30 @@ pub(crate) enum DemoSource {
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub(crate) enum Renderer {
+    /// The whole plot where an adapter can draw it (a software one too), else the curves
+    /// alone on the CPU, with a note saying why.
+    Auto,
     /// wgpu: title, axes and tick labels from egui_plot, curves from the GPU pipeline.
     Gpu,
     /// The CPU reference rasteriser: curves only.
     Cpu,
 }
 
-impl From<Renderer> for lyceum::render::export::RendererKind {
-    fn from(arg: Renderer) -> Self {
-        match arg {
-            Renderer::Gpu => Self::Gpu,
-            Renderer::Cpu => Self::Cpu,
+impl Renderer {
+    fn resolve(self) -> lyceum::render::export::RendererKind {
+        use lyceum::render::export::RendererKind;
+        match self {
+            Self::Gpu => RendererKind::Gpu,
+            Self::Cpu => RendererKind::Cpu,
+            Self::Auto => match lyceum::render::gpu::headless_plot_unsupported() {
+                None => RendererKind::Gpu,
+                Some(reason) => {
+                    eprintln!(
+                        "note: {reason}; drawing the curves alone on the CPU (no axes or title)"
+                    );
+                    RendererKind::Cpu
+                }
+            },
         }
     }
 }
@@ -157,6 +170,7 @@ pub(crate) async fn render(args: &RenderArgs) -> anyhow::Result<()> {
     if args.from.is_some() && args.dataset.is_some() {
         bail!("--dataset and a `clickhouse`/`dataset` source exclude each other: choose one");
     }
+    let renderer = args.renderer.resolve();
     // One request for the picture; the source fills in its name, saved colouring and range.
     let request_for =
         |source_name: String, saved_colour_by: Option<String>, pinned_x: Option<(f64, f64)>| {
@@ -170,7 +184,7 @@ pub(crate) async fn render(args: &RenderArgs) -> anyhow::Result<()> {
                 (None, None) => ColourBy::Auto,
             };
             RenderRequest {
-                renderer: args.renderer.into(),
+                renderer,
                 width_px: args.width,
                 height_px: args.height,
                 pixels_per_point: args.pixels_per_point,

@@ -245,13 +245,7 @@ pub struct HeadlessGpu {
 impl HeadlessGpu {
     /// The first adapter wgpu finds (`WGPU_BACKEND` and friends are honoured).
     pub fn new() -> Result<Self, GpuError> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-            power_preference: wgpu::PowerPreference::HighPerformance,
-            ..Default::default()
-        }))
-        .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        let adapter = first_adapter()?;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("lyceum headless"),
             required_limits: wgpu::Limits {
@@ -303,6 +297,32 @@ impl HeadlessGpu {
 
 /// Storage buffers the pipelines bind in one shader stage at most (the compute pass).
 const STORAGE_BUFFERS_PER_STAGE: u32 = 6;
+
+/// The adapter [`HeadlessGpu::new`] opens.
+fn first_adapter() -> Result<wgpu::Adapter, GpuError> {
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::HighPerformance,
+        ..Default::default()
+    }))
+    .map_err(|e| GpuError::NoAdapter(e.to_string()))
+}
+
+/// Why this machine cannot draw a whole plot headlessly (no adapter, or one that cannot run
+/// [`CurvePipelines`]), if it cannot; asks the adapter only, opens no device.
+pub fn headless_plot_unsupported() -> Option<String> {
+    match first_adapter() {
+        Err(e) => Some(e.to_string()),
+        Ok(adapter) => pipelines_unsupported(
+            &adapter.limits(),
+            adapter
+                .get_downlevel_capabilities()
+                .flags
+                .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS),
+        ),
+    }
+}
 
 /// Why a device cannot run [`CurvePipelines`] (its compute pass and storage buffers), if it
 /// cannot: GL drivers and WebGL-class devices have no storage buffers in compute shaders,
