@@ -698,11 +698,20 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
     // Hover, then click: one curve selected.
     // The band every screwdriving curve starts in: low torque before the thread engages.
     let on_band = plot_pos(&harness, "screwdriving", 300.0, 0.5);
+    settle(&mut harness);
+    lyceum::render::plot::clear_latest_decimation(&harness.ctx);
     harness.hover_at(on_band);
     harness.run_steps(3);
     assert!(
         harness.query_by_label_contains("part_serial: ").is_some(),
         "a readout"
+    );
+    // The hovered curve is drawn over the picture: no new picture of every curve for it.
+    settle(&mut harness);
+    assert_eq!(
+        lyceum::render::plot::latest_decimation(&harness.ctx),
+        None,
+        "hovering drew a new picture"
     );
     pointer_button(&harness, on_band, true, egui::Modifiers::NONE);
     pointer_button(&harness, on_band, false, egui::Modifiers::NONE);

@@ -3,7 +3,8 @@
 //! ([`crate::render::style`], recomputed when the user colours by another label or
 //! highlights NOK) plus the user's own changes on top — the selection (click, shift-click,
 //! shift-drag box), curves hidden or isolated, colours picked, legend categories switched
-//! off — and the hovered curve lifted on top. [`CurveView::plot_ui`] draws the plot and
+//! off (the selection in amber on top) — and the hovered curve, drawn over the picture (no
+//! restyle: hovering draws no new picture). [`CurveView::plot_ui`] draws the plot and
 //! applies what was picked; [`CurveView::toolbar_ui`] and [`CurveView::details_ui`] are the
 //! controls and the details panel (statistics, selection list). Restyling uploads the style
 //! table only: nothing is decimated again.
@@ -32,8 +33,6 @@ const SELECTED_WIDTH_PX: f32 = 2.5;
 /// thousands of the same colour could not be told apart. Amber is in no palette of ours and
 /// reads on dark and light plots.
 const SELECTED_RGBA: [u8; 4] = [255, 190, 0, 255];
-/// Width of the hovered curve's line.
-const HOVERED_WIDTH_PX: f32 = 3.0;
 /// Plots in a stack at most (the selection's first, else the first shown curves).
 const MAX_STACK: usize = 12;
 /// Height of one stacked plot, points.
@@ -330,9 +329,7 @@ impl CurveView {
                     None if selected => style.rgba = u32::from_le_bytes(SELECTED_RGBA),
                     None => {}
                 }
-                if self.hovered == Some(id) {
-                    style = style.with_priority(u8::MAX).highlighted(HOVERED_WIDTH_PX);
-                } else if selected {
+                if selected {
                     style = style
                         .with_priority(u8::MAX - 1)
                         .highlighted(SELECTED_WIDTH_PX);
@@ -351,8 +348,9 @@ impl CurveView {
 
     /// Take in what the user did to the plot this frame.
     fn apply_picks(&mut self, picks: PlotPicks) {
-        let mut changed = picks.hovered != self.hovered;
+        // Hover is drawn over the picture (`PlotMarks::hovered`): no restyle.
         self.hovered = picks.hovered;
+        let mut changed = false;
         match picks.clicked {
             Some((Some(id), true)) => {
                 if !self.selection.remove(&id) {
@@ -405,6 +403,7 @@ impl CurveView {
             return;
         }
         (self.marks.shapes, self.marks.handles) = self.quality.marks();
+        self.marks.hovered = self.hovered;
         let response = curves_plot_with_marks_ui(ui, &self.curves, &self.labels, &self.marks, None);
         let bounds = response.plot.transform.bounds();
         self.quality.view = [
@@ -559,6 +558,11 @@ impl CurveView {
             ));
         });
         let group = self.curves.id().with("stack group");
+        // The hovered curve is one of this view's, not of a stacked plot's store.
+        let marks = PlotMarks {
+            hovered: None,
+            ..self.marks.clone()
+        };
         let mut pointer = None;
         egui::ScrollArea::vertical()
             .id_salt("stack")
@@ -575,7 +579,7 @@ impl CurveView {
                         ui,
                         &plot.curves,
                         &plot.labels,
-                        &self.marks,
+                        &marks,
                         Some(slot),
                     );
                     pointer = pointer.or(response.picks.pointer);
@@ -745,7 +749,7 @@ impl CurveView {
                     [swatch.left_center(), swatch.right_center()],
                     egui::Stroke::new(SELECTED_WIDTH_PX, egui::Color32::from_rgb(r, g, b)),
                 );
-                ui.weak("selected curves, drawn on top");
+                ui.weak("selected curves not coloured by you, drawn on top");
             });
         }
         let mut changed = false;

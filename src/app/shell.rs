@@ -281,10 +281,10 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
                 )
             };
             ui.label(format!(
-                "{verb} {} curves: {} to {} points in {:.1} ms",
-                grouped(d.curves as u64),
+                "{verb} {}: {} to {} in {:.1} ms",
+                counted(d.curves, "curve"),
                 grouped(d.points_in as u64),
-                grouped(d.points_out as u64),
+                counted(d.points_out, "point"),
                 d.elapsed.as_secs_f64() * 1e3
             ))
             .on_hover_text(hover);
@@ -294,6 +294,12 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
             ui.label(format!("Frame {:.1} ms CPU", cpu * 1e3));
         }
     });
+}
+
+/// "1 curve", "2,000 curves".
+fn counted(n: usize, noun: &str) -> String {
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{} {noun}{plural}", grouped(n as u64))
 }
 
 /// `n` with its thousands grouped by commas: 19,971,200.
@@ -320,6 +326,8 @@ mod tests {
         assert_eq!(grouped(1_000), "1,000");
         assert_eq!(grouped(19_971_200), "19,971,200");
         assert_eq!(grouped(u64::MAX), "18,446,744,073,709,551,615");
+        assert_eq!(counted(1, "curve"), "1 curve");
+        assert_eq!(counted(5_000, "curve"), "5,000 curves");
     }
 
     #[test]

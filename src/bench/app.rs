@@ -323,10 +323,10 @@ fn gpu_buffers_row(store: &CurveStore, width_px: u32) -> AppRow {
         Err(e) => (f64::NAN, format!("not measured: {e}")),
     };
     AppRow {
-        case: format!("memory: GPU buffers at {width_px} px"),
+        case: format!("memory: GPU buffers, every curve at {width_px} px"),
         value,
         unit: "MB",
-        baseline: "the decimation it uploads".into(),
+        baseline: "the decimation's slots it uploads".into(),
         baseline_value: Some(mb(
             (decimated.x_px.len() + decimated.y.len()) * size_of::<f32>()
         )),
@@ -447,8 +447,8 @@ pub fn run_app(scale: f64, clickhouse: Option<&str>) -> Result<Vec<AppRow>, Benc
         unit: "MB",
         baseline: "—".into(),
         baseline_value: None,
-        note: "x_px and y per point, buffers kept for reuse; a view change decimates into a \
-               second one while this one is shown"
+        note: "the view on screen: x_px and y per point, buffers kept for reuse; a view change \
+               decimates into a second one while this one is shown"
             .into(),
     });
     if let (Some((rss_before, _)), Some((rss, peak))) = (before, memory_mb()) {
@@ -602,7 +602,9 @@ fn curl_ms(base: &str, sql: &str) -> Option<f64> {
 
 /// The app table, each row beside its baseline.
 pub fn app_table(rows: &[AppRow]) -> String {
-    let mut out = String::from("app (headless, UI thread; GPU work excluded)\n");
+    let mut out = String::from(
+        "app (headless; times: UI thread and decimation, GPU work excluded; memory: GPU buffers too)\n",
+    );
     out.push_str(&format!(
         "{:<46} {:>10}   {:<38} {:>10}   note\n",
         "case", "value", "baseline", "baseline"

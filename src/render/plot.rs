@@ -1004,6 +1004,8 @@ pub struct PlotMarks {
     /// Points the user can drag (a shape's corners and edges); a drag comes back in
     /// [`PlotPicks::handle_drag`] and pans nothing.
     pub handles: Vec<Handle>,
+    /// The curve under the pointer, drawn over the picture ([`hovered_curve_ui`]).
+    pub hovered: Option<CurveId>,
 }
 
 /// An outline drawn over the curves, with its name written at its first point.
@@ -1147,6 +1149,7 @@ pub fn curves_plot_with_marks_ui(
         // Unnamed: the legend lists the colours, not the item.
         plot_ui.add(CurvesItem::new(String::new(), Arc::clone(curves)));
         lone_samples_ui(plot_ui, curves);
+        hovered_curve_ui(plot_ui, curves, marks.hovered);
         for (value, [r, g, b, a]) in legend {
             // A line with no points: a legend entry only (`add`, since `line` drops it).
             plot_ui.add(
@@ -1513,6 +1516,116 @@ fn lone_samples_ui(plot_ui: &mut egui_plot::PlotUi<'_>, curves: &PlotCurves) {
     }
 }
 
+/// Width of the hovered curve's line and of the halo around it, points.
+const HOVERED_WIDTH: f32 = 2.5;
+const HOVERED_HALO_WIDTH: f32 = 5.5;
+
+/// The hovered curve over the picture, in its colour with a halo of the plot's background,
+/// so it stands out among curves of its own colour. An overlay, not a restyle: hovering
+/// then draws no new picture (on the CPU renderer a restyle is a pass over the store). M4
+/// for the plot's pixel columns, so a long series costs its columns, not its samples.
+fn hovered_curve_ui(
+    plot_ui: &mut egui_plot::PlotUi<'_>,
+    curves: &PlotCurves,
+    hovered: Option<CurveId>,
+) {
+    let Some(id) = hovered else {
+        return;
+    };
+    let store = curves.store();
+    let styles = curves.styles();
+    let Some(style) = styles
+        .get(id as usize)
+        .filter(|style| style.is_visible() && (id as usize) < store.len())
+    else {
+        return;
+    };
+    let bounds = plot_ui.plot_bounds();
+    let pixels_per_point = plot_ui.ctx().pixels_per_point();
+    let width_px = (plot_ui.transform().frame().width() * pixels_per_point).max(1.0) as u32;
+    let map = PixelMap::new(bounds.min()[0], bounds.max()[0], width_px);
+    let (mut x_px, mut y) = (Vec::new(), Vec::new());
+    let range = crate::curves::decimate_curve_into(store, id, &map, &mut x_px, &mut y);
+    let x_per_px = (map.x_end - map.x_start) / f64::from(width_px);
+    // Within the view and the data's x-range: egui_plot fits its bounds to every item, and a
+    // point a rounding past the data (x from pixel columns) would move the view, and so
+    // redraw the picture, on every hover.
+    let x_limits = (
+        bounds.min()[0].max(curves.bounds.min()[0]),
+        bounds.max()[0].min(curves.bounds.max()[0]),
+    );
+    let points: Vec<[f64; 2]> = x_px[range.clone()]
+        .iter()
+        .zip(&y[range])
+        .map(|(&px, &y)| [map.x_start + f64::from(px) * x_per_px, f64::from(y)])
+        .collect();
+    let points = clip_to_x(&points, x_limits);
+    let [r, g, b, _] = style.rgba.to_le_bytes();
+    let colour = egui::Color32::from_rgb(r, g, b);
+    let halo = plot_ui.ctx().global_style().visuals.extreme_bg_color;
+    // Runs between gaps (NaN): a line is not drawn across one.
+    for run in points.split(|point| point[1].is_nan()) {
+        if let [point] = run {
+            for (radius, fill) in [(HOVERED_HALO_WIDTH, halo), (HOVERED_WIDTH, colour)] {
+                plot_ui.points(
+                    egui_plot::Points::new(String::new(), vec![*point])
+                        .radius(radius)
+                        .color(fill),
+                );
+            }
+        } else if run.len() > 1 {
+            for (width, stroke) in [(HOVERED_HALO_WIDTH, halo), (HOVERED_WIDTH, colour)] {
+                plot_ui.line(
+                    egui_plot::Line::new(String::new(), run.to_vec())
+                        .width(width)
+                        .color(stroke),
+                );
+            }
+        }
+    }
+}
+
+/// `polyline` cut at `x_lo..=x_hi`: segments crossing an edge end on it (interpolated), those
+/// outside are left out; NaN y (gaps) kept as separators.
+fn clip_to_x(polyline: &[[f64; 2]], (x_lo, x_hi): (f64, f64)) -> Vec<[f64; 2]> {
+    let inside = |p: &[f64; 2]| (x_lo..=x_hi).contains(&p[0]);
+    let at = |a: &[f64; 2], b: &[f64; 2], x: f64| {
+        let t = (x - a[0]) / (b[0] - a[0]);
+        [x, a[1] + (b[1] - a[1]) * t]
+    };
+    let mut out = Vec::with_capacity(polyline.len());
+    for (k, p) in polyline.iter().enumerate() {
+        let previous = k.checked_sub(1).map(|j| &polyline[j]);
+        if p[1].is_nan() {
+            out.push(*p);
+            continue;
+        }
+        let usable = |q: &&[f64; 2]| !q[1].is_nan();
+        if inside(p) {
+            // Entering from outside: start on the edge.
+            if let Some(q) = previous.filter(usable).filter(|q| !inside(q)) {
+                out.push(at(q, p, if q[0] < x_lo { x_lo } else { x_hi }));
+            }
+            out.push(*p);
+        } else if let Some(q) = previous.filter(usable) {
+            if inside(q) {
+                // Leaving: end on the edge, then a gap.
+                out.push(at(q, p, if p[0] < x_lo { x_lo } else { x_hi }));
+                out.push([p[0], f64::NAN]);
+            } else if (q[0] < x_lo) != (p[0] < x_lo) && (q[0] > x_hi) != (p[0] > x_hi) {
+                // One segment across the whole range (zoomed in between two samples).
+                let (first, last) = if q[0] < p[0] {
+                    (x_lo, x_hi)
+                } else {
+                    (x_hi, x_lo)
+                };
+                out.extend([at(q, p, first), at(q, p, last), [p[0], f64::NAN]]);
+            }
+        }
+    }
+    out
+}
+
 /// Markers for single-sample curves drawn at most.
 const LONE_MARKERS: usize = 2_000;
 
@@ -1625,6 +1738,30 @@ fn hover_lines_ui(ui: &mut egui::Ui, store: &CurveStore, id: u32, x_text: &str, 
 mod tests {
     use super::*;
     use crate::curves::CurveStoreBuilder;
+
+    #[test]
+    fn a_hover_line_is_cut_at_the_x_limits() {
+        let line = [[0.0, 0.0], [2.0, 2.0], [4.0, 0.0], [6.0, 2.0]];
+        let cut = clip_to_x(&line, (1.0, 5.0));
+        // Enters at x = 1, keeps the inner points, leaves at x = 5 with a gap after.
+        assert_eq!(&cut[..4], &[[1.0, 1.0], [2.0, 2.0], [4.0, 0.0], [5.0, 1.0]]);
+        assert!(cut[4][1].is_nan() && cut.len() == 5, "{cut:?}");
+        // Zoomed in between two samples: the one segment across the view.
+        let cut = clip_to_x(&[[0.0, 0.0], [10.0, 10.0]], (4.0, 6.0));
+        assert_eq!(&cut[..2], &[[4.0, 4.0], [6.0, 6.0]]);
+        // A gap stays a gap; points outside are left out.
+        let cut = clip_to_x(
+            &[[2.0, 1.0], [3.0, f64::NAN], [4.0, 1.0], [9.0, 1.0]],
+            (1.0, 5.0),
+        );
+        assert_eq!(cut.len(), 5, "{cut:?}");
+        assert!(cut[1][1].is_nan() && cut.iter().all(|p| p[0] <= 9.0));
+        assert!(
+            cut.iter()
+                .filter(|p| !p[1].is_nan())
+                .all(|p| (1.0..=5.0).contains(&p[0]))
+        );
+    }
 
     fn curves(mode: DecimationMode) -> PlotCurves {
         let mut builder = CurveStoreBuilder::new(&[]);
