@@ -665,7 +665,12 @@ fn count(harness: &Harness<'static, LyceumApp>, name: &str) -> usize {
     let pattern = format!("{name}: ");
     let node = harness.get_by_label_contains(&pattern);
     let text = node.accesskit_node().value().unwrap_or_default();
-    text.rsplit(": ").next().unwrap().parse().unwrap()
+    text.rsplit(": ")
+        .next()
+        .unwrap()
+        .replace(',', "")
+        .parse()
+        .unwrap()
 }
 
 fn pointer_button(

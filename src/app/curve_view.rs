@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use super::export::{ExportPanel, ExportSource};
 use super::quality::{QualityAction, QualityPanel};
-use super::widgets::labelled_field_ui;
+use super::widgets::{grouped, labelled_field_ui};
 use crate::curves::quality::across::Spread;
 use crate::curves::{CurveId, CurveStore};
 use crate::render::gpu::{BaseMode, CurveStyle};
@@ -716,25 +716,30 @@ impl CurveView {
     /// Statistics and the selection list with hide, isolate and colour.
     pub fn details_ui(&mut self, ui: &mut egui::Ui) {
         let store = Arc::clone(self.store());
-        let shown = (0..store.len() as CurveId)
+        let (shown, points_shown) = (0..store.len() as CurveId)
             .filter(|&id| self.is_shown(id))
-            .count();
+            .fold((0, 0), |(curves, points), id| {
+                (curves + 1, points + store.y(id).len())
+            });
         ui.heading("Statistics");
         // One label per line ("Shown: 120"): read as one by screen readers and tests.
         let mut counts = vec![
             ("Loaded", store.len()),
             ("Shown", shown),
             ("Hidden by you", self.hidden.len()),
-            ("Points", store.point_count()),
+            ("Points shown", points_shown),
         ];
         if let Some(failed) = self.base.failed {
             counts.push(("NOK", failed));
         }
         for (name, count) in counts {
-            ui.label(format!("{name}: {count}"));
+            ui.label(format!("{name}: {}", grouped(count as u64)));
         }
         ui.separator();
-        ui.heading(format!("Selected: {}", self.selection.len()));
+        ui.heading(format!(
+            "Selected: {}",
+            grouped(self.selection.len() as u64)
+        ));
         if self.selection.is_empty() {
             ui.label(
                 "Click a curve to select it; shift-click adds or removes, shift-drag selects \

@@ -9,6 +9,7 @@ use super::clusters::ClustersPanel;
 use super::connections::ConnectionsPanel;
 use super::datasets::DatasetsPanel;
 use super::demo::DemoPanel;
+use super::widgets::{counted, grouped};
 use crate::render::plot::DecimationTiming;
 
 /// One view of the app, placed in the tile layout.
@@ -296,39 +297,9 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
     });
 }
 
-/// "1 curve", "2,000 curves".
-fn counted(n: usize, noun: &str) -> String {
-    let plural = if n == 1 { "" } else { "s" };
-    format!("{} {noun}{plural}", grouped(n as u64))
-}
-
-/// `n` with its thousands grouped by commas: 19,971,200.
-fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn counts_are_grouped_by_thousands() {
-        assert_eq!(grouped(0), "0");
-        assert_eq!(grouped(999), "999");
-        assert_eq!(grouped(1_000), "1,000");
-        assert_eq!(grouped(19_971_200), "19,971,200");
-        assert_eq!(grouped(u64::MAX), "18,446,744,073,709,551,615");
-        assert_eq!(counted(1, "curve"), "1 curve");
-        assert_eq!(counted(5_000, "curve"), "5,000 curves");
-    }
 
     #[test]
     fn a_stored_layout_is_used_only_when_it_holds_every_view_once() {

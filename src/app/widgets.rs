@@ -1,6 +1,6 @@
 //! Small widgets every view uses the same way: a labelled path field (the label names the
 //! field for screen readers and tests), the outcome line of a background job, text cut to a
-//! length, and sizes in megabytes.
+//! length, sizes in megabytes, and counts with their thousands grouped.
 
 /// `label` then a one-line text field it names.
 pub fn labelled_field_ui(
@@ -46,4 +46,39 @@ pub fn cut(text: &str, chars: usize) -> String {
 /// Bytes as megabytes, one decimal.
 pub fn megabytes(bytes: f64) -> String {
     format!("{:.1} MB", bytes / 1e6)
+}
+
+/// "1 curve", "2,000 curves".
+pub fn counted(n: usize, noun: &str) -> String {
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{} {noun}{plural}", grouped(n as u64))
+}
+
+/// `n` with its thousands grouped by commas: 19,971,200.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+#[cfg(test)]
+mod count_tests {
+    use super::{counted, grouped};
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_000), "1,000");
+        assert_eq!(grouped(19_971_200), "19,971,200");
+        assert_eq!(grouped(u64::MAX), "18,446,744,073,709,551,615");
+        assert_eq!(counted(1, "curve"), "1 curve");
+        assert_eq!(counted(5_000, "curve"), "5,000 curves");
+    }
 }

@@ -278,7 +278,13 @@ pub(crate) async fn render(args: &RenderArgs) -> anyhow::Result<()> {
         let legend: Vec<String> = styling
             .legend
             .iter()
-            .map(|e| format!("{} ({})", e.value, e.curves))
+            .map(|e| {
+                format!(
+                    "{} ({})",
+                    lyceum::render::style::legend_value(&e.value),
+                    e.curves
+                )
+            })
             .collect();
         if legend.is_empty() {
             out!("colour by {label}: too many values for a legend, one colour");

@@ -385,9 +385,14 @@ pub fn plot_labels(source: &str, axes: &Axes, styling: &Styling) -> PlotLabels {
         legend: styling
             .legend
             .iter()
-            .map(|e| (format!("{} ({})", e.value, e.curves), e.rgba))
+            .map(|e| (format!("{} ({})", legend_value(&e.value), e.curves), e.rgba))
             .collect(),
     }
+}
+
+/// A legend entry's label value as shown: an empty one says so, not a nameless "(28)".
+pub fn legend_value(value: &str) -> &str {
+    if value.is_empty() { "(empty)" } else { value }
 }
 
 #[cfg(test)]
@@ -436,6 +441,18 @@ mod tests {
         assert_eq!(labels.title, "ragged: 4 curves");
         assert_eq!(labels.x_axis, "sample_index");
         assert_eq!(labels.y_axis, "value");
+    }
+
+    #[test]
+    fn an_empty_label_value_is_named_in_the_legend() {
+        let s = store("class", &["b", "", "b", ""]);
+        let styling = style_curves(&s, &StyleRequest::default()).unwrap();
+        let legend: Vec<String> = plot_labels("s", &Axes::named("x", "y"), &styling)
+            .legend
+            .into_iter()
+            .map(|(label, _)| label)
+            .collect();
+        assert_eq!(legend, ["(empty) (2)", "b (2)"]);
     }
 
     #[test]
