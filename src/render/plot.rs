@@ -1111,6 +1111,7 @@ pub fn curves_plot_with_marks_ui(
         // The wheel zooms (below); shift + drag selects instead of panning.
         .allow_scroll(false)
         .allow_drag(!shift && !grip.holds());
+    plot = plot.y_axis_formatter(|mark, _| number_tick(mark));
     if time_axis {
         let zone = curves.time_zone();
         plot = plot
@@ -1118,6 +1119,8 @@ pub fn curves_plot_with_marks_ui(
             .x_axis_formatter(move |mark, range| {
                 format_instant(mark.value, zone, time_tick_format(mark, range))
             });
+    } else {
+        plot = plot.x_axis_formatter(|mark, _| number_tick(mark));
     }
     if let Some((x_start, x_end)) = curves.pinned_x {
         plot = plot.default_x_bounds(x_start, x_end);
@@ -1516,6 +1519,24 @@ fn lone_samples_ui(plot_ui: &mut egui_plot::PlotUi<'_>, curves: &PlotCurves) {
     }
 }
 
+/// A number axis' tick label: egui_plot's own where it reads well, scientific where ticks are
+/// a million apart or more, or a hundred-thousandth or less (1e12 as "1e12", not thirteen
+/// digits that widen the axis; 3e-9 not as "0.000000003"), with the digits that tell
+/// neighbouring ticks apart.
+fn number_tick(mark: egui_plot::GridMark) -> String {
+    let (value, step) = (mark.value, mark.step_size.abs());
+    if (1e-5..1e6).contains(&step) || !step.is_finite() {
+        // egui_plot's default formatter.
+        let decimals = -step.log10().round() as usize;
+        return egui::emath::format_with_decimals_in_range(value, decimals..=decimals);
+    }
+    if value == 0.0 {
+        return "0".to_owned();
+    }
+    let digits = (value.abs().log10().floor() - step.log10().floor()).clamp(0.0, 12.0) as usize;
+    format!("{value:.digits$e}")
+}
+
 /// Width of the hovered curve's line and of the halo around it, points.
 const HOVERED_WIDTH: f32 = 2.5;
 const HOVERED_HALO_WIDTH: f32 = 5.5;
@@ -1738,6 +1759,20 @@ fn hover_lines_ui(ui: &mut egui::Ui, store: &CurveStore, id: u32, x_text: &str, 
 mod tests {
     use super::*;
     use crate::curves::CurveStoreBuilder;
+
+    #[test]
+    fn huge_and_tiny_ticks_read_in_scientific_notation() {
+        let tick =
+            |value: f64, step_size: f64| number_tick(egui_plot::GridMark { value, step_size });
+        assert_eq!(tick(3e12, 1e12), "3e12");
+        assert_eq!(tick(1.2e7, 1e6), "1.2e7");
+        assert_eq!(tick(-2e30, 1e30), "-2e30");
+        assert_eq!(tick(3e-9, 1e-9), "3e-9");
+        assert_eq!(tick(0.0, 1e-9), "0");
+        // In between, egui_plot's own labels.
+        assert_eq!(tick(250.0, 50.0), "250");
+        assert_eq!(tick(0.5, 0.1), "0.5");
+    }
 
     #[test]
     fn a_hover_line_is_cut_at_the_x_limits() {
