@@ -294,9 +294,7 @@ fn gpu_buffers_row(store: &CurveStore, width_px: u32) -> AppRow {
     use crate::render::gpu::{
         BaseMode, CurveFrame, CurvePipelines, HeadlessGpu, OFFSCREEN_FORMAT, PlotGpu, render_curves,
     };
-    let x_end = (0..store.len() as u32)
-        .map(|id| store.x_at(id, store.y(id).len().saturating_sub(1)))
-        .fold(f64::MIN, f64::max);
+    let x_end = super::last_x(store);
     let decimated = Arc::new(crate::curves::decimate_m4(
         store,
         &crate::curves::PixelMap::new(0.0, x_end, width_px),

@@ -254,10 +254,15 @@ impl Drop for TempFile {
 /// Rounds of ours-then-theirs for the tsdownsample comparison (alternating, same run).
 const ALTERNATING_ROUNDS: usize = 3;
 
-fn case(name: &str, store: &CurveStore, width_px: u32, runs: usize) -> BenchRow {
-    let x_end = (0..store.len() as u32)
+/// The largest x of any curve's last sample: where a view of every curve ends.
+pub(crate) fn last_x(store: &CurveStore) -> f64 {
+    (0..store.len() as u32)
         .map(|id| store.x_at(id, store.y(id).len().saturating_sub(1)))
-        .fold(f64::MIN, f64::max);
+        .fold(f64::MIN, f64::max)
+}
+
+fn case(name: &str, store: &CurveStore, width_px: u32, runs: usize) -> BenchRow {
+    let x_end = last_x(store);
     let map = PixelMap::new(store.x_at(0, 0), x_end, width_px);
     // As the app does on every pan and zoom: the output buffers are reused.
     let mut out = Decimated::default();
@@ -477,9 +482,7 @@ pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError>
 
     // Upload + rasterise + readback of decimated curves (a fresh Arc each run forces the
     // upload), against egui_plot's tessellation of every sample.
-    let x_end = (0..store.len() as u32)
-        .map(|id| store.x_at(id, store.y(id).len().saturating_sub(1)))
-        .fold(f64::MIN, f64::max);
+    let x_end = last_x(&store);
     let decimated = crate::curves::decimate_m4(&store, &PixelMap::new(0.0, x_end, width));
     let mut plot = PlotGpu::new(&gpu.device);
     let styles_on_gpu = Arc::new(styles.clone());
@@ -672,9 +675,7 @@ pub fn run_dataset(
     };
     let store = dataset.store;
     rows.push(dataset_row("open → curves ready", &store, open, None));
-    let x_end = (0..store.len() as u32)
-        .map(|id| store.x_at(id, store.y(id).len().saturating_sub(1)))
-        .fold(f64::MIN, f64::max);
+    let x_end = last_x(&store);
     let x_start = (0..store.len() as u32)
         .filter(|&id| !store.y(id).is_empty())
         .map(|id| store.x_at(id, 0))

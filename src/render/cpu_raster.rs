@@ -265,15 +265,6 @@ fn curve_points<'s>(
     }
 }
 
-/// Samples of `curve` before decimation (`drawn` points, where the points were decimated
-/// beforehand).
-fn samples_of(points: Points<'_>, curve: usize, drawn: usize) -> usize {
-    match points {
-        Points::Decimated(_) => drawn,
-        Points::Store(store, _) => store.y(curve as CurveId).len(),
-    }
-}
-
 /// What one [`raster_points`] or [`draw_wide_lines`] drew.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RasterCounts {
@@ -284,6 +275,32 @@ pub struct RasterCounts {
     pub points: usize,
     /// Bytes of the per-thread pixel buffers (all alive at once, before they are merged).
     pub pixel_bytes: usize,
+}
+
+impl RasterCounts {
+    /// One more curve drawn, with `drawn` points: its samples are the store's, or where the
+    /// points were decimated beforehand, those points.
+    fn add_curve(&mut self, points: Points<'_>, curve: usize, drawn: usize) {
+        self.curves += 1;
+        self.samples += match points {
+            Points::Decimated(_) => drawn,
+            Points::Store(store, _) => store.y(curve as CurveId).len(),
+        };
+        self.points += drawn;
+    }
+}
+
+impl std::ops::Add for RasterCounts {
+    type Output = Self;
+
+    fn add(self, other: Self) -> Self {
+        Self {
+            curves: self.curves + other.curves,
+            samples: self.samples + other.samples,
+            points: self.points + other.points,
+            pixel_bytes: self.pixel_bytes + other.pixel_bytes,
+        }
+    }
 }
 
 /// [`raster_base`] of `points` into `target` for `mode` (hits are counted only where it
@@ -323,9 +340,7 @@ pub fn raster_points(
                 let Some((xs, ys)) = curve_points(points, curve, &mut scratch) else {
                     continue;
                 };
-                counts.curves += 1;
-                counts.samples += samples_of(points, curve, xs.len());
-                counts.points += xs.len();
+                counts.add_curve(points, curve, xs.len());
                 Curve {
                     xs,
                     ys,
@@ -339,15 +354,7 @@ pub fn raster_points(
             }
             (out, counts)
         })
-        .reduce_with(|(a, a_counts), (b, b_counts)| {
-            let counts = RasterCounts {
-                curves: a_counts.curves + b_counts.curves,
-                samples: a_counts.samples + b_counts.samples,
-                points: a_counts.points + b_counts.points,
-                pixel_bytes: a_counts.pixel_bytes + b_counts.pixel_bytes,
-            };
-            (a.merge(b), counts)
-        })
+        .reduce_with(|(a, a_counts), (b, b_counts)| (a.merge(b), a_counts + b_counts))
         .unwrap_or_else(|| {
             (
                 BasePixels::new(width, height, count_hits),
@@ -408,9 +415,7 @@ pub fn draw_wide_lines(
         let Some((xs, ys)) = curve_points(points, curve, &mut scratch) else {
             continue;
         };
-        counts.curves += 1;
-        counts.samples += samples_of(points, curve, xs.len());
-        counts.points += xs.len();
+        counts.add_curve(points, curve, xs.len());
         let line = WideLine {
             colour: style.rgba.to_le_bytes().map(|c| f32::from(c) / 255.0),
             half_width: 0.5 * style.width_px,

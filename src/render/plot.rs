@@ -159,7 +159,7 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
         let (pixels, counts) = raster_points(points, target, &styles, key.mode);
         // Transparent around the curves: egui blends the picture over the plot.
         let mut rgba = composite_base(&pixels, &styles, key.mode, [0; 4]);
-        let wide = draw_wide_lines(&mut rgba, points, target, &styles);
+        let drawn = counts + draw_wide_lines(&mut rgba, points, target, &styles);
         let image = picture_tiles(
             &rgba,
             target.width as usize,
@@ -173,9 +173,9 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
                 .map(|tile| tile.pixels.as_raw().len())
                 .sum::<usize>();
         let timing = DecimationTiming {
-            curves: counts.curves + wide.curves,
-            points_in: counts.samples + wide.samples,
-            points_out: counts.points + wide.points,
+            curves: drawn.curves,
+            points_in: drawn.samples,
+            points_out: drawn.points,
             elapsed: started.elapsed(),
             drawn_on_cpu: true,
         };
