@@ -234,11 +234,7 @@ impl LyceumApp {
             }
             app.software_adapter = info.device_type == wgpu::DeviceType::Cpu;
             if app.software_adapter {
-                // Every frame is drawn by the CPU here (a tenth to a third of a second for this
-                // window on lavapipe): none spent on fading widgets in and out.
-                creation
-                    .egui_ctx
-                    .all_styles_mut(|style| style.animation_time = 0.0);
+                software_adapter_style(&creation.egui_ctx);
             }
             app.apply_curve_renderer();
         }
@@ -549,9 +545,15 @@ impl LyceumApp {
     }
 }
 
+/// The style on a software adapter, where every frame is drawn by the CPU (a tenth to a third
+/// of a second for this window on lavapipe): none spent on fading widgets in and out.
+pub fn software_adapter_style(ctx: &egui::Context) {
+    ctx.all_styles_mut(|style| style.animation_time = 0.0);
+}
+
 /// Wheel steps egui would spread over a dozen frames (lines, pages, large point steps) handed
 /// to it as point steps small enough to take at once: the same distance, in one frame.
-fn whole_wheel_steps(raw_input: &mut egui::RawInput, line_points: f32) {
+pub fn whole_wheel_steps(raw_input: &mut egui::RawInput, line_points: f32) {
     // egui applies a point step shorter than 8 points in the frame it arrives.
     const AT_ONCE_POINTS: f32 = 7.5;
     let page_points = raw_input.screen_rect.map_or(800.0, |rect| rect.height());

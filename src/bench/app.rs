@@ -50,33 +50,80 @@ struct Screen {
     ctx: egui::Context,
     started: Instant,
     size: egui::Vec2,
+    /// Set up as the app is on a software adapter: wheel steps taken whole, no animations.
+    software: bool,
+    /// When the next frame is due, as eframe schedules it: the soonest repaint asked for, by
+    /// a frame (`repaint_delay`: a tooltip's delay, say) or another thread (a worker done).
+    repaint_at: Arc<std::sync::Mutex<Option<Instant>>>,
 }
 
 impl Screen {
     fn new(size: egui::Vec2) -> Self {
+        let repaint_at = Arc::new(std::sync::Mutex::new(None));
+        let ctx = egui::Context::default();
+        let asked = Arc::clone(&repaint_at);
+        ctx.set_request_repaint_callback(move |info| {
+            repaint_sooner(&asked, Instant::now() + info.delay);
+        });
         Self {
-            ctx: egui::Context::default(),
+            ctx,
             started: Instant::now(),
             size,
+            software: false,
+            repaint_at,
         }
     }
 
+    /// Whether eframe would run a frame now.
+    fn repaint_due(&self) -> bool {
+        let at = *self
+            .repaint_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        at.is_some_and(|at| at <= Instant::now())
+    }
+
+    /// A screen as the app sets itself up on a software adapter, where it draws curves on
+    /// the CPU (`LyceumApp::new`, `raw_input_hook`).
+    fn software(size: egui::Vec2) -> Self {
+        let screen = Self {
+            software: true,
+            ..Self::new(size)
+        };
+        crate::app::software_adapter_style(&screen.ctx);
+        screen
+    }
+
     fn input(&self, events: Vec<egui::Event>) -> egui::RawInput {
-        egui::RawInput {
+        let mut raw = egui::RawInput {
             screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, self.size)),
             time: Some(self.started.elapsed().as_secs_f64()),
             events,
             ..egui::RawInput::default()
+        };
+        if self.software {
+            let line_points = self.ctx.options(|o| o.input_options.line_scroll_speed);
+            crate::app::whole_wheel_steps(&mut raw, line_points);
         }
+        raw
     }
 
     /// One frame of `view` (layout, interaction, decimation requests, tessellation): its
     /// UI-thread time.
     fn frame(&self, view: &mut CurveView, events: Vec<egui::Event>) -> Duration {
         let started = Instant::now();
+        *self
+            .repaint_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         let mut output = self.ctx.run_ui(self.input(events), |ui| {
             egui::CentralPanel::default().show(ui, |ui| view.ui(ui));
         });
+        if let Some(viewport) = output.viewport_output.get(&egui::ViewportId::ROOT)
+            && let Some(at) = Instant::now().checked_add(viewport.repaint_delay)
+        {
+            repaint_sooner(&self.repaint_at, at);
+        }
         // No renderer takes the font atlas here.
         output.textures_delta.clear();
         let _ = self.ctx.tessellate(output.shapes, output.pixels_per_point);
@@ -99,6 +146,14 @@ impl Screen {
         }
         false
     }
+}
+
+/// Ask for a frame at `at` unless one is due sooner.
+fn repaint_sooner(repaint_at: &std::sync::Mutex<Option<Instant>>, at: Instant) {
+    let mut due = repaint_at
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    *due = Some(due.map_or(at, |due| due.min(at)));
 }
 
 /// Resident and peak memory of this process, MB (Linux; `None` elsewhere).
@@ -139,13 +194,15 @@ fn interaction(screen: &Screen, view: &mut CurveView) -> (f64, f64, f64) {
     let mut busy = Vec::with_capacity(INTERACTION_FRAMES);
     screen.frame(view, vec![egui::Event::PointerMoved(centre)]);
     for i in 0..INTERACTION_FRAMES {
-        let events = if i % 2 == 0 {
-            vec![wheel_event(if i % 4 == 0 { 60.0 } else { -50.0 })]
+        if i % 2 == 0 {
+            busy.push(screen.frame(
+                view,
+                vec![wheel_event(if i % 4 == 0 { 60.0 } else { -50.0 })],
+            ));
         } else {
             // A pan of 15 points.
-            drag_events(centre, 15.0)
-        };
-        busy.push(screen.frame(view, events));
+            busy.extend(drag_frames(centre, 15.0).map(|events| screen.frame(view, events)));
+        }
     }
     busy.sort();
     (
@@ -172,18 +229,21 @@ fn process_cpu_time() -> Option<Duration> {
 fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Vec<AppRow>, BenchError> {
     let points = store.point_count();
     let curves = store.len();
-    let screen = Screen::new(CPU_SCREEN);
+    let screen = Screen::software(CPU_SCREEN);
     crate::render::plot::use_cpu_renderer(&screen.ctx, "bench".into());
     let mut view = CurveView::new(store, "cpu bench", StyleRequest::default(), None)
         .map_err(std::io::Error::other)?;
-    let settle = |view: &mut CurveView, events: Vec<egui::Event>| {
+    let settle = |view: &mut CurveView, input: Vec<Vec<egui::Event>>| {
         let (wall, cpu) = (Instant::now(), process_cpu_time());
-        screen.frame(view, events);
+        for events in input {
+            screen.frame(view, events);
+        }
         let deadline = Instant::now() + Duration::from_secs(60);
         while !view.curves().cpu_picture_is_current() && Instant::now() < deadline {
-            // As eframe does: a frame only when one was asked for (the worker asks when its
-            // picture is ready), so the UI thread does not take a core from the workers.
-            if screen.ctx.has_requested_repaint() {
+            // As eframe does: a frame only when one is due (the worker asks when its picture
+            // is ready; a tooltip asks for one after its delay), so the UI thread does not
+            // take a core from the workers.
+            if screen.repaint_due() {
                 screen.frame(view, Vec::new());
             } else {
                 std::thread::sleep(Duration::from_micros(500));
@@ -194,19 +254,19 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Vec<AppRow>, BenchError> {
             .map(|(a, b)| b.saturating_sub(a));
         (wall.elapsed(), cpu)
     };
-    settle(&mut view, Vec::new());
+    settle(&mut view, vec![Vec::new()]);
     let centre = (screen.size / 2.0).to_pos2();
     screen.frame(&mut view, vec![egui::Event::PointerMoved(centre)]);
     let (mut walls, mut cpus) = (Vec::new(), Vec::new());
     for step in 0..SETTLE_STEPS {
         // Zoom in, pan right, zoom out, pan left: the view keeps moving over all the curves.
-        let events = match step % 4 {
-            0 => vec![wheel_event(60.0)],
-            1 => drag_events(centre, 40.0),
-            2 => vec![wheel_event(-60.0)],
-            _ => drag_events(centre, -40.0),
+        let input = match step % 4 {
+            0 => vec![vec![wheel_event(60.0)]],
+            1 => drag_frames(centre, 40.0).into(),
+            2 => vec![vec![wheel_event(-60.0)]],
+            _ => drag_frames(centre, -40.0).into(),
         };
-        let (wall, cpu) = settle(&mut view, events);
+        let (wall, cpu) = settle(&mut view, input);
         walls.push(wall);
         cpus.extend(cpu);
     }
@@ -263,24 +323,20 @@ fn wheel_event(delta_y: f32) -> egui::Event {
     }
 }
 
-/// A drag from `at` by `dx` points (press, move, release), the pointer then back at `at`.
-fn drag_events(at: egui::Pos2, dx: f32) -> Vec<egui::Event> {
+/// A drag from `at` by `dx` points, a frame each as a hand makes it: press, move (the pan),
+/// release with the pointer back at `at`.
+fn drag_frames(at: egui::Pos2, dx: f32) -> [Vec<egui::Event>; 3] {
     let to = at + egui::vec2(dx, 0.0);
-    vec![
-        egui::Event::PointerButton {
-            pos: at,
-            button: egui::PointerButton::Primary,
-            pressed: true,
-            modifiers: egui::Modifiers::NONE,
-        },
-        egui::Event::PointerMoved(to),
-        egui::Event::PointerButton {
-            pos: to,
-            button: egui::PointerButton::Primary,
-            pressed: false,
-            modifiers: egui::Modifiers::NONE,
-        },
-        egui::Event::PointerMoved(at),
+    let button = |pos, pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    };
+    [
+        vec![button(at, true)],
+        vec![egui::Event::PointerMoved(to)],
+        vec![button(to, false), egui::Event::PointerMoved(at)],
     ]
 }
 

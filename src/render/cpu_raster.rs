@@ -125,80 +125,66 @@ impl Curve<'_> {
         }
     }
 
-    /// `scan_column`: one curve in one column, from `first` (entered at height `entry`).
-    /// Returns the last sample it read in the column: the samples between `first` and it
-    /// have their next sample in the same column, so the shader's threads for them do
-    /// nothing and [`Curve::draw`] skips them.
-    fn scan_column(&self, out: &mut BasePixels, column: i32, entry: f32, first: usize) -> usize {
-        let (mut lo, mut hi) = (entry, entry);
-        let mut j = first;
-        let end = self.ys.len();
-        loop {
-            let y = self.py(self.ys[j]);
-            lo = lo.min(y);
-            hi = hi.max(y);
-            if j + 1 >= end || is_gap(self.ys[j + 1]) {
-                break;
-            }
-            let x_next = self.xs[j + 1];
-            if floor_i32(x_next) != column {
-                let slope = (self.py(self.ys[j + 1]) - y) / (x_next - self.xs[j]);
-                let exit = y + ((column + 1) as f32 - self.xs[j]) * slope;
-                lo = lo.min(exit);
-                hi = hi.max(exit);
-                break;
-            }
-            j += 1;
-        }
-        self.fill(out, column, lo, hi);
-        j
-    }
-
-    /// `rasterize` for every point `i` of the curve.
+    /// `rasterize` for every point of the curve, in one pass: the shader's thread for a
+    /// point that is the last of its column draws the segment to the next point (the exit
+    /// from its column, the columns it spans, the entry into the next), and the column's
+    /// lowest and highest height (entry, its points, exit) light its rows; points whose
+    /// next point is in the same column draw nothing of their own. Walking the points once
+    /// with the open column's range gives each column the same heights (the same f32
+    /// operations), each computed once.
     fn draw(&self, out: &mut BasePixels) {
-        let end = self.ys.len();
-        let mut i = 0;
-        while i < end {
-            let y = self.ys[i];
+        let mut open: Option<OpenColumn> = None;
+        for (&x, &y) in self.xs.iter().zip(self.ys) {
             if is_gap(y) {
-                i += 1;
-                continue;
-            }
-            let xa = self.xs[i];
-            let ya = self.py(y);
-            let c0 = floor_i32(xa);
-            let starts_run = i == 0 || is_gap(self.ys[i - 1]);
-            if starts_run && c0 >= 0 && c0 < self.width {
-                let last = self.scan_column(out, c0, ya, i);
-                if last > i {
-                    i = last;
-                    continue;
+                if let Some(column) = open.take() {
+                    self.fill(out, column.column, column.lo, column.hi);
                 }
-            }
-            if i + 1 >= end || is_gap(self.ys[i + 1]) {
-                i += 1;
                 continue;
             }
-            let xb = self.xs[i + 1];
-            let c1 = floor_i32(xb);
-            if c1 == c0 {
-                i += 1;
+            let (height, column) = (self.py(y), floor_i32(x));
+            let Some(last) = open.as_mut() else {
+                open = Some(OpenColumn::new(column, x, height, height));
                 continue;
-            }
-            let slope = (self.py(self.ys[i + 1]) - ya) / (xb - xa);
-            for column in (c0 + 1).max(0)..=(c1 - 1).min(self.width - 1) {
-                self.fill(
-                    out,
-                    column,
-                    ya + (column as f32 - xa) * slope,
-                    ya + ((column + 1) as f32 - xa) * slope,
-                );
-            }
-            i = if c1 >= 0 && c1 < self.width {
-                self.scan_column(out, c1, ya + (c1 as f32 - xa) * slope, i + 1)
-            } else {
-                i + 1
             };
+            if last.column == column {
+                last.lo = last.lo.min(height);
+                last.hi = last.hi.max(height);
+                (last.x, last.height) = (x, height);
+                continue;
+            }
+            let slope = (height - last.height) / (x - last.x);
+            let at = |edge: i32| last.height + (edge as f32 - last.x) * slope;
+            let exit = at(last.column + 1);
+            self.fill(out, last.column, last.lo.min(exit), last.hi.max(exit));
+            for spanned in (last.column + 1).max(0)..=(column - 1).min(self.width - 1) {
+                self.fill(out, spanned, at(spanned), at(spanned + 1));
+            }
+            *last = OpenColumn::new(column, x, height, at(column));
+        }
+        if let Some(column) = open {
+            self.fill(out, column.column, column.lo, column.hi);
+        }
+    }
+}
+
+/// The column [`Curve::draw`] is in: its range of heights so far and its last point.
+struct OpenColumn {
+    column: i32,
+    lo: f32,
+    hi: f32,
+    x: f32,
+    height: f32,
+}
+
+impl OpenColumn {
+    /// Entered at `entry`, with a point (`x`, `height`) in it.
+    fn new(column: i32, x: f32, height: f32, entry: f32) -> Self {
+        Self {
+            column,
+            lo: entry.min(height),
+            hi: entry.max(height),
+            x,
+            height,
         }
     }
 }
@@ -670,6 +656,115 @@ mod tests {
         }
     }
 
+    /// The shader's per-point threads as the renderer drew them before its one-pass walk
+    /// (`scan_column` per column, points with a next point in their column skipped): the
+    /// reference [`Curve::draw`] must match bit for bit.
+    fn draw_by_threads(curve: &Curve<'_>, out: &mut BasePixels) {
+        let end = curve.ys.len();
+        let mut i = 0;
+        while i < end {
+            let y = curve.ys[i];
+            if is_gap(y) {
+                i += 1;
+                continue;
+            }
+            let xa = curve.xs[i];
+            let ya = curve.py(y);
+            let c0 = floor_i32(xa);
+            let starts_run = i == 0 || is_gap(curve.ys[i - 1]);
+            if starts_run && c0 >= 0 && c0 < curve.width {
+                let last = scan_column(curve, out, c0, ya, i);
+                if last > i {
+                    i = last;
+                    continue;
+                }
+            }
+            if i + 1 >= end || is_gap(curve.ys[i + 1]) {
+                i += 1;
+                continue;
+            }
+            let xb = curve.xs[i + 1];
+            let c1 = floor_i32(xb);
+            if c1 == c0 {
+                i += 1;
+                continue;
+            }
+            let slope = (curve.py(curve.ys[i + 1]) - ya) / (xb - xa);
+            for column in (c0 + 1).max(0)..=(c1 - 1).min(curve.width - 1) {
+                curve.fill(
+                    out,
+                    column,
+                    ya + (column as f32 - xa) * slope,
+                    ya + ((column + 1) as f32 - xa) * slope,
+                );
+            }
+            i = if c1 >= 0 && c1 < curve.width {
+                scan_column(curve, out, c1, ya + (c1 as f32 - xa) * slope, i + 1)
+            } else {
+                i + 1
+            };
+        }
+    }
+
+    fn scan_column(
+        curve: &Curve<'_>,
+        out: &mut BasePixels,
+        column: i32,
+        entry: f32,
+        first: usize,
+    ) -> usize {
+        let (mut lo, mut hi) = (entry, entry);
+        let mut j = first;
+        let end = curve.ys.len();
+        loop {
+            let y = curve.py(curve.ys[j]);
+            lo = lo.min(y);
+            hi = hi.max(y);
+            if j + 1 >= end || is_gap(curve.ys[j + 1]) {
+                break;
+            }
+            let x_next = curve.xs[j + 1];
+            if floor_i32(x_next) != column {
+                let slope = (curve.py(curve.ys[j + 1]) - y) / (x_next - curve.xs[j]);
+                let exit = y + ((column + 1) as f32 - curve.xs[j]) * slope;
+                lo = lo.min(exit);
+                hi = hi.max(exit);
+                break;
+            }
+            j += 1;
+        }
+        curve.fill(out, column, lo, hi);
+        j
+    }
+
+    /// Points in pixel x (some left and right of the frame, sometimes going back) and data
+    /// y with gaps, infinities and far values.
+    fn raw_points_strategy() -> impl Strategy<Value = (Vec<f32>, Vec<f32>)> {
+        proptest::collection::vec(
+            (
+                -3.0f32..6.0,
+                any::<bool>(),
+                prop_oneof![
+                    8 => -50.0f32..50.0,
+                    1 => Just(f32::NAN),
+                    1 => prop_oneof![Just(f32::INFINITY), Just(f32::NEG_INFINITY), Just(3e38f32), Just(-1e-30f32)],
+                ],
+            ),
+            1..300,
+        )
+        .prop_map(|steps| {
+            let mut x = -20.0f32;
+            steps
+                .into_iter()
+                .map(|(dx, back, y)| {
+                    // Mostly forward; now and then a step back, as unordered x gives.
+                    x += if back && dx < -2.5 { dx } else { dx.abs() };
+                    (x, y)
+                })
+                .unzip()
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
@@ -719,6 +814,35 @@ mod tests {
                 counts: from_store.keys.iter().map(|&key| u32::from(key != 0)).collect(),
             };
             prop_assert!(lit.same_pixels(&reference), "{} lit, the reference {}", lit.lit(), reference.lit());
+        }
+
+        /// The one-pass walk lights every pixel with the hit count and key of the shader's
+        /// per-point threads, for points in any order, gaps, infinities and far values.
+        #[test]
+        fn one_pass_matches_the_shaders_threads(
+            curves in proptest::collection::vec(raw_points_strategy(), 1..4),
+            width in 1u32..120,
+            height in 1u32..90,
+            y_min in -60.0f32..0.0,
+            rows_per_unit in 0.01f32..30.0,
+        ) {
+            let mut one_pass = BasePixels::new(width, height, true);
+            let mut threads = BasePixels::new(width, height, true);
+            for (k, (xs, ys)) in curves.iter().enumerate() {
+                let curve = Curve {
+                    xs,
+                    ys,
+                    y_min,
+                    rows_per_unit,
+                    width: width as i32,
+                    height: height as i32,
+                    key: k as u32 + 1,
+                };
+                curve.draw(&mut one_pass);
+                draw_by_threads(&curve, &mut threads);
+            }
+            prop_assert!(threads.keys.iter().any(|&key| key != 0) || one_pass.keys.iter().all(|&key| key == 0));
+            prop_assert_eq!(one_pass, threads);
         }
 
         /// Highlighted curves drawn in bands of rows on several threads give the pixels of
