@@ -251,6 +251,35 @@ fn curve_points<'s>(
     }
 }
 
+/// Samples curve `curve` of `points` holds (0 where there is no such curve).
+fn samples_of(points: Points<'_>, curve: usize) -> usize {
+    match points {
+        Points::Decimated(decimated) => decimated
+            .ranges
+            .get(curve)
+            .map_or(0, |&(_, len)| len as usize),
+        Points::Store(store, _) if curve < store.len() => store.y(curve as CurveId).len(),
+        Points::Store(..) => 0,
+    }
+}
+
+/// `curves` (curve, samples) cut into at most `parts` runs of about equal samples.
+fn split_evenly(curves: &[(usize, usize)], parts: usize) -> Vec<&[(usize, usize)]> {
+    let total: usize = curves.iter().map(|&(_, samples)| samples).sum();
+    let mut runs = Vec::with_capacity(parts);
+    let (mut start, mut so_far) = (0, 0);
+    for (i, &(_, samples)) in curves.iter().enumerate() {
+        so_far += samples;
+        // This run ends once it holds its share of the samples.
+        if so_far * parts >= total * (runs.len() + 1) && runs.len() + 1 < parts {
+            runs.push(&curves[start..=i]);
+            start = i + 1;
+        }
+    }
+    runs.push(&curves[start..]);
+    runs
+}
+
 /// What one [`raster_points`] or [`draw_wide_lines`] drew.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RasterCounts {
@@ -303,11 +332,20 @@ pub fn raster_points(
         Points::Decimated(decimated) => decimated.ranges.len(),
         Points::Store(store, _) => store.len(),
     };
-    // One buffer per thread, each drawing a run of curves (their points lie together): a
-    // frame's buffers are large (8 bytes a pixel), so they are made once per thread rather
-    // than per split.
-    let threads = rayon::current_num_threads().max(1);
-    (0..threads)
+    // One buffer per thread, each drawing a run of the drawn curves with as many samples as
+    // the others (hidden curves left out first: a filter that hides a whole range of curves
+    // left a thread idle): a frame's buffers are large (8 bytes a pixel), so they are made
+    // once per thread rather than per split.
+    let drawn: Vec<(usize, usize)> = (0..curves)
+        .filter(|&curve| {
+            styles
+                .get(curve)
+                .is_some_and(|style| style.is_visible() && !style.is_highlighted())
+        })
+        .map(|curve| (curve, samples_of(points, curve)))
+        .collect();
+    let parts = split_evenly(&drawn, rayon::current_num_threads().max(1));
+    parts
         .into_par_iter()
         .map(|part| {
             let mut out = BasePixels::new(width, height, count_hits);
@@ -316,13 +354,7 @@ pub fn raster_points(
                 ..RasterCounts::default()
             };
             let mut scratch = (Vec::new(), Vec::new());
-            for curve in part * curves / threads..(part + 1) * curves / threads {
-                let Some(style) = styles.get(curve) else {
-                    continue;
-                };
-                if !style.is_visible() || style.is_highlighted() {
-                    continue;
-                }
+            for &(curve, _) in part {
                 let Some((xs, ys)) = curve_points(points, curve, &mut scratch) else {
                     continue;
                 };
@@ -334,7 +366,7 @@ pub fn raster_points(
                     rows_per_unit: target.rows_per_unit,
                     width: width as i32,
                     height: height as i32,
-                    key: (style.priority << 24) | (curve as u32 + 1),
+                    key: (styles[curve].priority << 24) | (curve as u32 + 1),
                 }
                 .draw(&mut out);
             }
@@ -628,6 +660,24 @@ mod tests {
     };
     use crate::curves::{Raster, RowMap, all_points, decimate_m4};
     use proptest::prelude::*;
+
+    #[test]
+    fn curves_are_split_into_runs_of_about_equal_samples() {
+        // Half the curves long, half short: the long ones are not all one thread's.
+        let curves: Vec<(usize, usize)> = (0..100)
+            .map(|id| (id, if id < 50 { 1_000 } else { 10 }))
+            .collect();
+        let runs = split_evenly(&curves, 2);
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs.concat(), curves, "every curve once, in order");
+        let samples = |run: &[(usize, usize)]| run.iter().map(|c| c.1).sum::<usize>();
+        let (a, b) = (samples(runs[0]), samples(runs[1]));
+        // Each run is off its share by less than one curve.
+        assert!(a.abs_diff(b) <= 2 * 1_000, "{a} and {b} samples");
+        assert!(a.min(b) > 20_000, "{a} and {b} samples");
+        assert_eq!(split_evenly(&[], 4).concat(), Vec::<(usize, usize)>::new());
+        assert_eq!(split_evenly(&curves[..1], 4).concat(), curves[..1].to_vec());
+    }
 
     #[test]
     fn floor_i32_is_floor_then_a_saturating_cast() {
