@@ -1,8 +1,9 @@
 //! Foreign curve files through a real server and the CLI: `lyceum import` of the odd files,
 //! then `fetch` and `render` of custom long mappings with no range given (the data's own
 //! extent), `--limit`, one-sided and date-time bounds; and the papercuts: CRLF line numbers,
-//! an empty table left by a failed import, an edited file imported again, an unknown
-//! database, a URL without a scheme, progress on a non-terminal, a closed pipe.
+//! an empty table left by a failed import, empty values noted as gaps, an edited file
+//! imported again, an unknown database, a URL without a scheme, progress on a non-terminal,
+//! a closed pipe.
 
 use std::path::Path;
 use std::process::Command;
@@ -171,6 +172,22 @@ fn import_papercuts_line_numbers_empty_tables_and_edited_files() {
     assert!(err.contains("dropped again"), "{err}");
     let schema = ok(&["schema", "--url", &url, "--database", "foreign"]);
     assert!(!schema.contains("crlf"), "{schema}");
+
+    // Empty values land as gaps, and the import says so.
+    let holes = dir.path().join("holes.csv");
+    std::fs::write(&holes, "curve_id,x,value\nc1,0,1\nc1,1,\nc1,2,3\nc2,0,\n").unwrap();
+    let imported = import(&url, &holes, "holes");
+    assert!(
+        imported.contains("2 empty value(s) are stored as NaN"),
+        "{imported}"
+    );
+    let stored = ok(&[
+        "sql",
+        "SELECT countIf(isNaN(value)), count() FROM foreign.holes",
+        "--url",
+        &url,
+    ]);
+    assert!(stored.contains("2\t4"), "{stored}");
 
     // An edited file imported again into the same table is refused, not duplicated.
     let csv = dir.path().join("edited.csv");

@@ -121,6 +121,8 @@ struct EncodedBatch {
     id: BatchId,
     csv_rows: u64,
     table_rows: u64,
+    /// Empty values of a long file's value column, stored as NaN (a gap in the curve).
+    empty_values: u64,
     last_line: u64,
     bytes_read: u64,
     data: bytes::Bytes,
@@ -399,6 +401,7 @@ fn encode(
     };
     let mut w = RowBinaryWriter::with_capacity(records.len() * 64);
     let mut table_rows = 0;
+    let mut empty_values = 0;
     let mut last_line = 0;
     for record in records {
         let line = sniff.line(record.position());
@@ -421,6 +424,7 @@ fn encode(
                     return Err(sniff.bad_value(line, *series, key, "a series id"));
                 }
                 let (x, y) = (x_value(*x)?, y_value(*value)?);
+                empty_values += u64::from(field(record, *value).is_empty());
                 w.str(key);
                 put_x(&mut w, x);
                 w.f64(y);
@@ -458,6 +462,7 @@ fn encode(
         id: batch_id,
         csv_rows: records.len() as u64,
         table_rows,
+        empty_values,
         last_line,
         bytes_read: 0,
         data: w.take(),
@@ -587,8 +592,10 @@ impl Connection {
             ..ImportProgress::default()
         };
         let mut first_line = 1;
+        let mut empty_values = 0;
         while let Some(batch) = rx.recv().await {
             let batch = batch?;
+            empty_values += batch.empty_values;
             if existing.ids.contains(&batch.id.to_column()) {
                 report.batches_already_present += 1;
                 report.rows_already_present += batch.table_rows;
@@ -632,6 +639,11 @@ impl Connection {
         producer.await.map_err(|e| ClickHouseError::Decode {
             detail: format!("the CSV reader stopped: {e}"),
         })?;
+        if empty_values > 0 {
+            report.notes.push(format!(
+                "{empty_values} empty value(s) are stored as NaN: a gap in their curve"
+            ));
+        }
         Ok(())
     }
 
