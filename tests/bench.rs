@@ -30,6 +30,7 @@ fn lyceum_bench_prints_every_table_at_a_tiny_scale() {
         "memory: decimated points (GPU path)",
         "memory: GPU buffers",
         "memory: CPU renderer drawing a picture",
+        "egui frame painted",
     ] {
         assert!(stdout.contains(heading), "no `{heading}` in:\n{stdout}");
     }

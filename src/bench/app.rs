@@ -112,11 +112,20 @@ impl Screen {
     /// UI-thread time.
     fn frame(&self, view: &mut CurveView, events: Vec<egui::Event>) -> Duration {
         let started = Instant::now();
+        let mut output = self.run(view, events);
+        // No renderer takes the font atlas here.
+        output.textures_delta.clear();
+        let _ = self.ctx.tessellate(output.shapes, output.pixels_per_point);
+        started.elapsed()
+    }
+
+    /// One egui pass of `view`, its next frame scheduled as eframe would.
+    fn run(&self, view: &mut CurveView, events: Vec<egui::Event>) -> egui::FullOutput {
         *self
             .repaint_at
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-        let mut output = self.ctx.run_ui(self.input(events), |ui| {
+        let output = self.ctx.run_ui(self.input(events), |ui| {
             egui::CentralPanel::default().show(ui, |ui| view.ui(ui));
         });
         if let Some(viewport) = output.viewport_output.get(&egui::ViewportId::ROOT)
@@ -124,10 +133,7 @@ impl Screen {
         {
             repaint_sooner(&self.repaint_at, at);
         }
-        // No renderer takes the font atlas here.
-        output.textures_delta.clear();
-        let _ = self.ctx.tessellate(output.shapes, output.pixels_per_point);
-        started.elapsed()
+        output
     }
 
     /// Frames until the plot shows a new decimation (the first complete picture), or
@@ -310,6 +316,110 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Vec<AppRow>, BenchError> {
         ),
     });
     Ok(rows)
+}
+
+/// Frames painted by egui_wgpu per settled-picture frame.
+const PAINT_FRAMES: usize = 10;
+
+/// The settled CPU-renderer view's egui frame painted by egui_wgpu on this machine's adapter,
+/// as eframe paints the window: CPU time per frame (all threads: on a software adapter the
+/// fragment shading is ours to pay). Beside it the same frame with egui_wgpu's predictable
+/// texture filtering, the shader path egui-wgpu 0.37 ran on every frame of a software adapter
+/// before our patch (`vendor/egui-wgpu`): its cost is what the patch saves.
+fn egui_paint_row(store: Arc<CurveStore>) -> Result<AppRow, BenchError> {
+    use crate::render::gpu::HeadlessGpu;
+    use crate::render::headless::UiPainter;
+
+    let case = format!(
+        "egui frame painted, {:.0} × {:.0} (CPU time)",
+        CPU_SCREEN.x, CPU_SCREEN.y
+    );
+    let gpu = match HeadlessGpu::new() {
+        Ok(gpu) => gpu,
+        Err(e) => {
+            return Ok(AppRow {
+                case,
+                value: f64::NAN,
+                unit: "ms",
+                baseline: "—".into(),
+                baseline_value: None,
+                note: format!("not measured: {e}"),
+            });
+        }
+    };
+    let size_px = (CPU_SCREEN.x as u32, CPU_SCREEN.y as u32);
+    let options = egui_wgpu::RendererOptions::default();
+    let mut painters = [
+        UiPainter::new(&gpu, size_px, options),
+        UiPainter::new(
+            &gpu,
+            size_px,
+            egui_wgpu::RendererOptions {
+                predictable_texture_filtering: true,
+                ..options
+            },
+        ),
+    ];
+    let screen = Screen::software(CPU_SCREEN);
+    crate::render::plot::use_cpu_renderer(&screen.ctx, "bench".into());
+    let mut view = CurveView::new(store, "paint bench", StyleRequest::default(), None)
+        .map_err(std::io::Error::other)?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut settled = false;
+    let output = loop {
+        let mut output = screen.run(&mut view, Vec::new());
+        // Every frame's textures, in order: the font atlas first, then the CPU pictures.
+        for painter in &mut painters {
+            painter.update_textures(&gpu, &output.textures_delta);
+        }
+        output.textures_delta.clear();
+        // The frame after the picture is ready shows it.
+        if settled || Instant::now() > deadline {
+            break output;
+        }
+        settled = view.curves().cpu_picture_is_current();
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let mut cpu_ms: [Vec<f64>; 2] = Default::default();
+    for _ in 0..PAINT_FRAMES {
+        // Alternating, so that both see the same machine.
+        for (painter, times) in painters.iter_mut().zip(&mut cpu_ms) {
+            let before = process_cpu_time();
+            painter.paint(
+                &gpu,
+                &screen.ctx,
+                output.shapes.clone(),
+                output.pixels_per_point,
+                false,
+            )?;
+            gpu.device
+                .poll(wgpu::PollType::wait_indefinitely())
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            if let Some(spent) = before
+                .zip(process_cpu_time())
+                .map(|(a, b)| b.saturating_sub(a))
+            {
+                times.push(ms(spent));
+            }
+        }
+    }
+    let median = |times: &mut Vec<f64>| {
+        times.sort_by(f64::total_cmp);
+        times.get(times.len() / 2).copied()
+    };
+    let [app, predictable] = &mut cpu_ms;
+    Ok(AppRow {
+        case,
+        value: median(app).unwrap_or(f64::NAN),
+        unit: "ms",
+        baseline: "unpatched egui-wgpu's filtering path".into(),
+        baseline_value: median(predictable),
+        note: format!(
+            "{}: the settled CPU view's frame as eframe paints it, median of {PAINT_FRAMES}; \
+             2–3 such frames per input",
+            gpu.describe()
+        ),
+    })
 }
 
 /// A wheel step of `delta_y` points.
@@ -523,7 +633,8 @@ pub fn run_app(scale: f64, clickhouse: Option<&str>) -> Result<Vec<AppRow>, Benc
     }
     drop(view);
     rows.push(gpu_buffers_row(&store, SCREEN.x as u32));
-    rows.extend(cpu_settle_rows(store)?);
+    rows.extend(cpu_settle_rows(Arc::clone(&store))?);
+    rows.push(egui_paint_row(store)?);
 
     if let Some(url) = clickhouse {
         // Its own runtime on its own thread: the caller may be inside one (the CLI is).

@@ -39,9 +39,9 @@ pub fn render_ui(
     ctx.set_visuals(egui::Visuals::light());
     let input = raw_input((width, height), pixels_per_point);
     let target = super::gpu::catch_gpu_errors(&gpu.device, || {
-        let mut renderer = egui_wgpu::Renderer::new(
-            &gpu.device,
-            OFFSCREEN_FORMAT,
+        let mut painter = UiPainter::new(
+            gpu,
+            (width, height),
             egui_wgpu::RendererOptions {
                 // Reproducible pictures for reference-image tests.
                 dithering: false,
@@ -49,56 +49,114 @@ pub fn render_ui(
                 ..Default::default()
             },
         );
-        CurveRenderResources::install(&mut renderer, &gpu.device, OFFSCREEN_FORMAT);
-
         let mut run = || run_pass(&ctx, &input, &mut add_contents);
         // The first pass lays the plot out (axis widths follow the tick labels); the second
         // draws it.
         let mut first = run();
         let mut output = run();
-        let screen = egui_wgpu::ScreenDescriptor {
-            size_in_pixels: [width, height],
-            pixels_per_point: output.pixels_per_point,
-        };
         for delta in [&mut first.textures_delta, &mut output.textures_delta] {
-            for (id, images) in std::mem::take(&mut delta.set) {
-                for image in &images {
-                    renderer.update_texture(&gpu.device, &gpu.queue, id, image);
-                }
-            }
-            for id in std::mem::take(&mut delta.free) {
-                renderer.free_texture(&id);
+            painter.update_textures(gpu, delta);
+            delta.clear();
+        }
+        painter.paint(gpu, &ctx, output.shapes, output.pixels_per_point, true)?;
+        Ok(painter.target)
+    })?;
+    gpu.read(&target)
+}
+
+/// egui's frames painted by egui_wgpu into an offscreen target, as eframe paints them into
+/// the window: the textures egui sent so far (the font atlas, the CPU renderer's pictures)
+/// kept between frames, and the curve renderer available to plots.
+pub struct UiPainter {
+    renderer: egui_wgpu::Renderer,
+    target: OffscreenTarget,
+}
+
+impl std::fmt::Debug for UiPainter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UiPainter")
+            .field("width", &self.target.width)
+            .field("height", &self.target.height)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UiPainter {
+    pub fn new(
+        gpu: &HeadlessGpu,
+        (width, height): (u32, u32),
+        options: egui_wgpu::RendererOptions,
+    ) -> Self {
+        let mut renderer = egui_wgpu::Renderer::new(&gpu.device, OFFSCREEN_FORMAT, options);
+        CurveRenderResources::install(&mut renderer, &gpu.device, OFFSCREEN_FORMAT);
+        Self {
+            renderer,
+            target: OffscreenTarget::new(&gpu.device, width, height),
+        }
+    }
+
+    /// Apply a frame's texture changes (every frame's, in order, or textures go missing); the
+    /// caller clears the delta once every painter has it.
+    pub fn update_textures(&mut self, gpu: &HeadlessGpu, delta: &egui::TexturesDelta) {
+        for (id, images) in &delta.set {
+            for image in images {
+                self.renderer
+                    .update_texture(&gpu.device, &gpu.queue, *id, image);
             }
         }
-        let paint_jobs = ctx.tessellate(output.shapes, output.pixels_per_point);
+        for id in &delta.free {
+            self.renderer.free_texture(id);
+        }
+    }
 
-        let target = OffscreenTarget::new(&gpu.device, width, height);
+    /// Tessellate and paint `shapes` over the background, and submit; with `copy_out`, the
+    /// picture is also copied for [`HeadlessGpu::read`].
+    pub fn paint(
+        &mut self,
+        gpu: &HeadlessGpu,
+        ctx: &egui::Context,
+        shapes: Vec<egui::epaint::ClippedShape>,
+        pixels_per_point: f32,
+        copy_out: bool,
+    ) -> Result<wgpu::SubmissionIndex, GpuError> {
+        let paint_jobs = ctx.tessellate(shapes, pixels_per_point);
+        let screen = egui_wgpu::ScreenDescriptor {
+            size_in_pixels: [self.target.width, self.target.height],
+            pixels_per_point,
+        };
         let mut encoder = gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("lyceum plot"),
             });
-        let mut command_buffers =
-            renderer.update_buffers(&gpu.device, &gpu.queue, &mut encoder, &paint_jobs, &screen);
+        let mut command_buffers = self.renderer.update_buffers(
+            &gpu.device,
+            &gpu.queue,
+            &mut encoder,
+            &paint_jobs,
+            &screen,
+        );
         {
-            let mut pass = target
+            let mut pass = self
+                .target
                 .begin_pass(&mut encoder, BACKGROUND)
                 .forget_lifetime();
-            renderer.render(&mut pass, &paint_jobs, &screen);
+            self.renderer.render(&mut pass, &paint_jobs, &screen);
         }
-        if let Some(error) = renderer
+        if let Some(error) = self
+            .renderer
             .callback_resources
             .get::<CurveRenderResources>()
             .and_then(|resources| resources.last_error.clone())
         {
             return Err(GpuError::Upload(error));
         }
-        target.copy_out(&mut encoder);
+        if copy_out {
+            self.target.copy_out(&mut encoder);
+        }
         command_buffers.push(encoder.finish());
-        gpu.queue.submit(command_buffers);
-        Ok(target)
-    })?;
-    gpu.read(&target)
+        Ok(gpu.queue.submit(command_buffers))
+    }
 }
 
 /// The input of one headless frame: the picture's size in points at `pixels_per_point`.
