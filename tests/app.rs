@@ -1214,13 +1214,36 @@ fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
     step_until(&mut harness, "ragged_crlf.csv (csv): 300 curves");
     harness.get_by_label("Import into ClickHouse").click();
     step_until(&mut harness, "rows into foreign.ragged_crlf");
-    let rows: u64 = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let c = server.connect("foreign").await;
-        c.fetch_all::<u64>(c.query("SELECT count() FROM foreign.ragged_crlf").0)
-            .await
-            .unwrap()[0]
-    });
-    assert_eq!(rows, 45_696, "every sample of the file");
+    let count = |table: &str| -> u64 {
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let c = server.connect("foreign").await;
+            c.fetch_all::<u64>(c.query(&format!("SELECT count() FROM foreign.{table}")).0)
+                .await
+                .unwrap()[0]
+        })
+    };
+    assert_eq!(count("ragged_crlf"), 45_696, "every sample of the file");
+    // Imported again: the app says nothing was new, and the table holds each row once.
+    harness.get_by_label("Import into ClickHouse").click();
+    step_until(
+        &mut harness,
+        "nothing new: the 45696 rows of this file were already in",
+    );
+    assert_eq!(count("ragged_crlf"), 45_696, "nothing added twice");
+    // A file with empty values: the import's note is shown, not only logged.
+    let holes = data.path().join("holes.csv");
+    std::fs::write(&holes, "curve_id,x,value\nc1,0,1\nc1,1,\nc1,2,3\nc2,0,5\n").unwrap();
+    drop_file(&mut harness, &holes);
+    step_until(&mut harness, "holes.csv (csv): 2 curves");
+    harness.get_by_label("Import into ClickHouse").click();
+    step_until(&mut harness, "rows into foreign.holes");
+    assert!(
+        harness
+            .query_by_label_contains("1 empty value(s) are stored as NaN")
+            .is_some(),
+        "the import's note in the app"
+    );
+    assert_eq!(count("holes"), 4);
     show_tab(&mut harness, "Explorer");
 
     // Saved for the plane: the server goes away, the dataset opens and draws the same curves.

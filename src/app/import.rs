@@ -15,7 +15,7 @@ use super::file_dialog::{DialogKind, FileDialog, PathField};
 use super::widgets::{labelled_field_ui, outcome_ui};
 use crate::curves::CurveStore;
 use crate::source::clickhouse::Connection;
-use crate::source::clickhouse::import::{ImportOptions, ImportProgress, plain_name};
+use crate::source::clickhouse::import::{ImportOptions, ImportProgress, ImportReport, plain_name};
 use crate::source::dataset::{self, Imported, LongColumns, SaveOptions, SavedView, Source};
 
 /// A file read and waiting for the user's choice.
@@ -223,15 +223,7 @@ impl ImportPanel {
                         progress_sender.send_replace(p);
                     })
                     .await
-                    .map(|r| {
-                        format!(
-                            "imported {} rows into {} ({}) in {:.0} ms",
-                            r.rows_inserted,
-                            r.table,
-                            r.layout,
-                            r.elapsed.as_secs_f64() * 1e3
-                        )
-                    })
+                    .map(|report| import_summary(&report))
                     .map_err(|e| e.to_string())
             } else {
                 connection
@@ -370,4 +362,37 @@ impl ImportPanel {
         }
         open
     }
+}
+
+/// What a CSV import did, in the words of the app: rows an earlier run had loaded (skipped,
+/// never added twice) and the import's notes (gaps, whole-second timestamps, other files'
+/// rows in the table) are said, not left to the log.
+fn import_summary(report: &ImportReport) -> String {
+    let mut summary = if report.rows_inserted == 0 && report.rows_already_present > 0 {
+        format!(
+            "nothing new: the {} rows of this file were already in {} (an earlier import); \
+             none were added twice",
+            report.rows_already_present, report.table
+        )
+    } else {
+        let mut done = format!(
+            "imported {} rows into {} ({}) in {:.0} ms",
+            report.rows_inserted,
+            report.table,
+            report.layout,
+            report.elapsed.as_secs_f64() * 1e3
+        );
+        if report.rows_already_present > 0 {
+            done.push_str(&format!(
+                "; {} rows an earlier, interrupted import had loaded were kept, not added again",
+                report.rows_already_present
+            ));
+        }
+        done
+    };
+    for note in &report.notes {
+        summary.push_str("\nNote: ");
+        summary.push_str(note);
+    }
+    summary
 }
