@@ -401,10 +401,23 @@ fn unorm8(v: f32) -> u8 {
     (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8
 }
 
+/// Each byte as a unit float, `f32::from(byte) / 255.0` (a table: the divisions were a
+/// third of drawing wide lines).
+const UNIT_OF_BYTE: [f32; 256] = {
+    let mut unit = [0.0; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        unit[byte] = byte as f32 / 255.0;
+        byte += 1;
+    }
+    unit
+};
+
 /// `src` (premultiplied) over `dst` as the GPU blends into an 8-bit target: the fragment's
 /// output is stored as bytes before the blend (`src + dst · (1 − src_a)`).
+#[inline]
 fn blend_over(src: [f32; 4], dst: [f32; 4]) -> [u8; 4] {
-    let src = src.map(|v| f32::from(unorm8(v)) / 255.0);
+    let src = src.map(|v| UNIT_OF_BYTE[usize::from(unorm8(v))]);
     std::array::from_fn(|c| unorm8(src[c] + dst[c] * (1.0 - src[3])))
 }
 
@@ -513,6 +526,9 @@ impl WideLine {
         b: [f32; 2],
     ) {
         let WideLine { colour, half_width } = *self;
+        // A fully covered pixel of an opaque line is the line's colour whatever was there:
+        // `blend_over` leaves no trace of `dst` when the source alpha is 1.
+        let opaque = (colour[3] == 1.0).then(|| blend_over(colour, [0.0; 4]));
         let reach = half_width + 1.0;
         let ab = [b[0] - a[0], b[1] - a[1]];
         let length = (ab[0] * ab[0] + ab[1] * ab[1]).sqrt().max(1e-6);
@@ -588,6 +604,18 @@ impl WideLine {
                 let distance =
                     ((pixel[0] - nearest[0]).powi(2) + (pixel[1] - nearest[1]).powi(2)).sqrt();
                 let coverage = (half_width + 0.5 - distance).clamp(0.0, 1.0);
+                // Blending nothing leaves every byte as it was (`unorm8` round-trips bytes).
+                if coverage == 0.0 {
+                    continue;
+                }
+                let at = ((row - rows.start) as usize * width as usize + column as usize) * 4;
+                let Some(out) = band.get_mut(at..at + 4) else {
+                    continue;
+                };
+                if let Some(bytes) = opaque.filter(|_| coverage == 1.0) {
+                    out.copy_from_slice(&bytes);
+                    continue;
+                }
                 let alpha = colour[3] * coverage;
                 let src = [
                     colour[0] * alpha,
@@ -595,11 +623,7 @@ impl WideLine {
                     colour[2] * alpha,
                     alpha,
                 ];
-                let at = ((row - rows.start) as usize * width as usize + column as usize) * 4;
-                let Some(out) = band.get_mut(at..at + 4) else {
-                    continue;
-                };
-                let dst: [f32; 4] = std::array::from_fn(|c| f32::from(out[c]) / 255.0);
+                let dst: [f32; 4] = std::array::from_fn(|c| UNIT_OF_BYTE[usize::from(out[c])]);
                 out.copy_from_slice(&blend_over(src, dst));
             }
         }
@@ -677,6 +701,28 @@ mod tests {
         assert!(a.min(b) > 20_000, "{a} and {b} samples");
         assert_eq!(split_evenly(&[], 4).concat(), Vec::<(usize, usize)>::new());
         assert_eq!(split_evenly(&curves[..1], 4).concat(), curves[..1].to_vec());
+    }
+
+    /// What lets `segment` skip pixels a line does not cover and write fully covered ones
+    /// of an opaque line outright: blending nothing keeps a byte, an opaque source replaces it.
+    #[test]
+    fn blending_nothing_keeps_every_byte_and_an_opaque_source_replaces_it() {
+        for byte in 0..=255u8 {
+            let dst = [f32::from(byte) / 255.0; 4];
+            assert_eq!(blend_over([0.0; 4], dst), [byte; 4]);
+            let colour = [0.2, f32::from(byte) / 255.0, 0.9, 1.0];
+            assert_eq!(blend_over(colour, dst), blend_over(colour, [0.0; 4]));
+        }
+    }
+
+    #[test]
+    fn the_byte_table_holds_each_bytes_quotient() {
+        for byte in 0..=255u8 {
+            assert_eq!(
+                UNIT_OF_BYTE[usize::from(byte)].to_bits(),
+                (f32::from(byte) / 255.0).to_bits()
+            );
+        }
     }
 
     #[test]
