@@ -645,16 +645,24 @@ fn plot_centre(harness: &Harness<'static, LyceumApp>, name: &str) -> egui::Pos2 
 
 /// Pixels in the colour of selected curves within the plot of the source called `name`.
 fn amber_pixels_in_plot(harness: &mut Harness<'static, LyceumApp>, name: &str) -> usize {
+    pixels_in_plot(harness, name, |[r, g, b]| {
+        r > 230 && (150..=220).contains(&g) && b < 60
+    })
+}
+
+/// Pixels within the plot of the source called `name` whose colour passes `is_wanted`.
+fn pixels_in_plot(
+    harness: &mut Harness<'static, LyceumApp>,
+    name: &str,
+    is_wanted: impl Fn([u8; 3]) -> bool,
+) -> usize {
     let frame = plot_frame(harness, name);
     let image = harness.render().unwrap();
     image
         .enumerate_pixels()
         .filter(|(x, y, pixel)| {
             let [r, g, b, _] = pixel.0;
-            frame.contains(egui::pos2(*x as f32, *y as f32))
-                && r > 230
-                && (150..=220).contains(&g)
-                && b < 60
+            frame.contains(egui::pos2(*x as f32, *y as f32)) && is_wanted([r, g, b])
         })
         .count()
 }
@@ -727,6 +735,27 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
     settle(&mut harness);
     let amber = amber_pixels_in_plot(&mut harness, "screwdriving");
     assert!(amber > 300, "{amber} amber pixels in the plot");
+    // Coloured, then unselected (Esc): the curve keeps its colour on top of the others.
+    click_in_view(&mut harness, "Colour selection");
+    harness.hover_at(centre);
+    harness.key_press(egui::Key::Escape);
+    harness.hover_at(egui::pos2(5.0, 5.0));
+    settle(&mut harness);
+    assert_eq!(count(&harness, "Selected"), 0);
+    // The default pick, rgb(20, 170, 120).
+    let green = pixels_in_plot(&mut harness, "screwdriving", |[r, g, b]| {
+        r < 60 && (140..=200).contains(&g) && (90..=150).contains(&b)
+    });
+    assert!(
+        green > 300,
+        "{green} pixels of the coloured curve in the plot"
+    );
+    click_in_view(&mut harness, "Reset colours");
+    harness.run_steps(2);
+    pointer_button(&harness, on_band, true, egui::Modifiers::NONE);
+    pointer_button(&harness, on_band, false, egui::Modifiers::NONE);
+    harness.run_steps(3);
+    assert_eq!(count(&harness, "Selected"), 1);
 
     // Shift-drag a small box on the rising flank: some of the curves, not all.
     let (from, to) = (
@@ -1071,6 +1100,14 @@ fn a_dropped_file_is_previewed_opened_and_saved() {
             .query_by_label_contains("ragged_crlf: 300 curves")
             .is_some()
     );
+    // The previous file's preview is gone with it: nothing offers to open, save or import
+    // ragged_crlf.csv while the field names broken.csv.
+    assert!(
+        harness
+            .query_by_label_contains("ragged_crlf.csv (csv)")
+            .is_none()
+    );
+    assert!(harness.query_by_label("Open imported curves").is_none());
 }
 
 fn dataset_curves(dir: &std::path::Path) -> usize {

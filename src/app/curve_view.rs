@@ -33,6 +33,9 @@ const SELECTED_WIDTH_PX: f32 = 2.5;
 /// thousands of the same colour could not be told apart. Amber is in no palette of ours and
 /// reads on dark and light plots.
 const SELECTED_RGBA: [u8; 4] = [255, 190, 0, 255];
+/// Priority of a curve the user has coloured: over every library style (NOK, highlights), so
+/// the colour stays in sight once the curve is no longer selected; under the selection.
+const COLOURED_PRIORITY: u8 = u8::MAX - 2;
 /// Plots in a stack at most (the selection's first, else the first shown curves).
 const MAX_STACK: usize = 12;
 /// Height of one stacked plot, points.
@@ -325,7 +328,10 @@ impl CurveView {
                 }
                 let selected = self.selection.contains(&id);
                 match self.colours.get(&id) {
-                    Some(rgba) => style.rgba = u32::from_le_bytes(*rgba),
+                    Some(rgba) => {
+                        style.rgba = u32::from_le_bytes(*rgba);
+                        style = style.with_priority(COLOURED_PRIORITY);
+                    }
                     None if selected => style.rgba = u32::from_le_bytes(SELECTED_RGBA),
                     None => {}
                 }

@@ -118,6 +118,10 @@ impl ImportPanel {
         self.reading = Some((path, receiver));
         self.error = None;
         self.saved = None;
+        // The last file's preview goes now: its buttons would open, save or import that file
+        // while the field names this one (and, should this one fail, would still offer it).
+        self.preview = None;
+        self.uploaded = None;
     }
 
     fn poll(&mut self) {
