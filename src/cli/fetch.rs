@@ -29,6 +29,7 @@ pub(crate) struct FetchArgs {
     /// `process-curves` or `sensor-readings` of the template, or `custom` with the options below.
     #[arg(long, value_enum, default_value_t = PresetArg::ProcessCurves)]
     pub(crate) preset: PresetArg,
+    /// Table to read (custom).
     #[arg(long)]
     pub(crate) table: Option<String>,
     /// Series key columns (custom), comma-separated.
@@ -95,7 +96,30 @@ pub(crate) async fn fetch_store(
         PresetArg::Custom => None,
     };
     let mapping = match preset {
-        Some(preset) => preset.mapping(db),
+        Some(preset) => {
+            // A template preset reads its own table and columns: mapping options would be
+            // ignored without a word, and the user would read another table than meant.
+            let custom_given = [
+                ("--table", args.table.is_some()),
+                ("--y", args.y.is_some()),
+                ("--x", args.x.is_some()),
+                ("--x-array", args.x_array.is_some()),
+                ("--series-keys", !args.series_keys.is_empty()),
+                ("--labels", !args.labels.is_empty()),
+            ];
+            if let Some((option, _)) = custom_given.iter().find(|(_, given)| *given) {
+                let mapping = preset.mapping(db);
+                bail!(
+                    "{option} describes a table of your own: add `--preset custom` (the preset \
+                     `{}` reads {}.{} with its own columns)",
+                    clap::ValueEnum::to_possible_value(&args.preset)
+                        .map_or_else(String::new, |v| v.get_name().to_owned()),
+                    mapping.database,
+                    mapping.table
+                );
+            }
+            preset.mapping(db)
+        }
         None => {
             let table = args
                 .table

@@ -207,6 +207,20 @@ pub fn sniff(path: &Path) -> Result<CsvSniff, CsvError> {
         .ok_or_else(|| {
             layout_error("no delimiter (, ; tab |) splits the first line into several columns")
         })?;
+    // A quote left open swallows the lines after it into one value: say where, rather than
+    // leave that line out and report the rows as missing.
+    if let Some(open) = rows
+        .iter()
+        .find(|r| r.len() != rows[0].len() && r.iter().any(|v| v.contains('\n')))
+    {
+        return Err(layout_error(&format!(
+            "line {}: a quoted value runs over the next lines (is a quote not closed?), so the \
+             line has {} field(s) where the first has {}",
+            open.position().map_or(0, csv::Position::line),
+            open.len(),
+            rows[0].len()
+        )));
+    }
     let rows: Vec<csv::StringRecord> = rows
         .iter()
         .filter(|r| r.len() == rows[0].len())
@@ -643,6 +657,11 @@ mod tests {
         let problem = |text: &str| sniff(file(text).path()).unwrap_err().to_string();
         assert!(problem("").contains("the file is empty"));
         assert!(problem("curve_id,x,value\n").contains("only a header line"));
+        let unclosed = problem("curve_id,x,value\nc0,0,1\n\"c1,0,1\nc1,1,2\n");
+        assert!(
+            unclosed.contains("line 3: a quoted value runs over"),
+            "{unclosed}"
+        );
         assert!(problem("a,x,A\n1,2,3\n").contains("column `a` twice"));
     }
 

@@ -82,6 +82,23 @@ fn odd_files_in_clickhouse_are_fetched_over_their_own_extent_and_drawn() {
     // More than 4 points per curve on average: binned over the data, not a demo day.
     assert!(all_points > 300 * 4, "{out}");
 
+    // A table of one's own named without `--preset custom` is not silently swapped for the
+    // template's table.
+    let err = refused(&[
+        "fetch",
+        "--url",
+        &url,
+        "--database",
+        "foreign",
+        "--table",
+        "ragged",
+    ]);
+    assert!(
+        err.contains("--table describes a table of your own: add `--preset custom`")
+            && err.contains("foreign.process_curves"),
+        "{err}"
+    );
+
     // --limit applies to long layouts.
     let mut limited = args.clone();
     limited.extend(["--limit", "7"]);
@@ -213,13 +230,31 @@ fn import_papercuts_line_numbers_empty_tables_and_edited_files() {
         ok(&args).contains(": 0 rows inserted"),
         "a repeat inserts nothing"
     );
-    std::fs::write(&csv, rows.replacen("c1,1,1", "c1,1,100", 1)).unwrap();
+    // Edited in its third batch (lines 42–51): the first two are in the table.
+    std::fs::write(&csv, rows.replacen("c0,45,45", "c0,45,100", 1)).unwrap();
     let err = refused(&args);
+    assert!(err.contains("lines 42–51"), "{err}");
     assert!(err.contains("edited since"), "{err}");
+    assert!(err.contains("lines up to 41 are in the table"), "{err}");
     assert!(
         !err.contains("re-run the same import"),
         "re-running cannot help: {err}"
     );
+    // Nothing read or sent: nor can it here.
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    let err = refused(&[
+        "import",
+        empty.to_str().unwrap(),
+        "--url",
+        &url,
+        "--database",
+        "foreign",
+        "--table",
+        "empty",
+    ]);
+    assert!(err.contains("the file is empty"), "{err}");
+    assert!(!err.contains("re-run the same import"), "{err}");
     // A renamed copy cannot be told from new data, but the import says rows are added.
     let copy = dir.path().join("copy.csv");
     std::fs::write(&copy, &rows).unwrap();

@@ -491,7 +491,14 @@ impl Connection {
         let prepared = self.prepare_import(path, options).await;
         let (sniff, layout, shape, existing, created) = match prepared {
             Ok(p) => p,
-            Err(cause) => return Err(fail(cause, &report)),
+            // Nothing was read or sent: there is no rest to load by running it again.
+            Err(cause) => {
+                return Err(ImportError {
+                    cause,
+                    landed: report,
+                    resumable: false,
+                });
+            }
         };
         let result = self
             .import_batches(
@@ -599,6 +606,8 @@ impl Connection {
             if existing.ids.contains(&batch.id.to_column()) {
                 report.batches_already_present += 1;
                 report.rows_already_present += batch.table_rows;
+                // In the table already, so landed (batches come in file order).
+                report.last_line_landed = batch.last_line;
                 prog.rows_already_present += batch.table_rows;
             } else {
                 if existing
