@@ -521,6 +521,12 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
         harness.step();
         std::thread::sleep(Duration::from_millis(50));
     }
+    // Said in the window, not only in the log.
+    assert!(
+        harness
+            .query_by_label_contains("No file dialog here")
+            .is_some()
+    );
     let open = |harness: &mut Harness<'static, LyceumApp>, dir: &std::path::Path| {
         set_text(harness, "Dataset folder", dir.to_str().unwrap());
         harness.get_by_label("Open dataset").click();

@@ -22,11 +22,18 @@ pub enum DialogKind {
     SaveFile(&'static [&'static str]),
 }
 
-/// One dialog on screen, until the user answers.
+/// One dialog on screen, until the user answers; or, where none could be shown, the note
+/// that says so.
 #[derive(Debug)]
 pub struct FileDialog {
     answer: Receiver<Option<PathBuf>>,
+    opened_at: std::time::Instant,
+    unavailable: bool,
 }
+
+/// An answer without a path sooner than this after opening: no person cancelled that fast,
+/// so no dialog was shown (no desktop portal, say).
+const NO_DIALOG_SECS: f32 = 0.5;
 
 impl FileDialog {
     /// Open the dialog; `start` is a path the user typed, used as its folder when it has one.
@@ -63,7 +70,11 @@ impl FileDialog {
         if let Err(error) = spawned {
             tracing::error!(%error, "cannot start a thread for the file dialog");
         }
-        Self { answer }
+        Self {
+            answer,
+            opened_at: std::time::Instant::now(),
+            unavailable: false,
+        }
     }
 
     /// The user's answer once given: `Some(None)` when the dialog was cancelled (or none
@@ -86,17 +97,35 @@ pub fn browse_ui(
     title: &str,
     start: &str,
 ) -> Option<PathBuf> {
+    let showing = open.as_ref().is_some_and(|dialog| !dialog.unavailable);
     let button = ui
-        .add_enabled(open.is_none(), egui::Button::new("Browse…"))
+        .add_enabled(!showing, egui::Button::new("Browse…"))
         .on_hover_text(title)
         .on_disabled_hover_text("the file dialog is open");
     if button.clicked() {
         *open = Some(FileDialog::open(ui.ctx(), kind, title, start));
     }
-    let answer = open.as_ref().and_then(FileDialog::poll)?;
+    let dialog = open.as_mut()?;
+    if dialog.unavailable {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            "No file dialog here: type the path",
+        )
+        .on_hover_text(
+            "The desktop showed no file dialog (on Linux it needs an XDG desktop portal, \
+             such as xdg-desktop-portal-gtk). A path typed in the field works the same.",
+        );
+        return None;
+    }
+    let answer = dialog.poll()?;
+    if answer.is_none() && dialog.opened_at.elapsed().as_secs_f32() < NO_DIALOG_SECS {
+        tracing::warn!("the file dialog answered at once without a path: none could be shown");
+        dialog.unavailable = true;
+        return None;
+    }
     *open = None;
     if answer.is_none() {
-        tracing::info!("file dialog closed without a choice (or no desktop portal to show it)");
+        tracing::info!("file dialog closed without a choice");
     }
     answer
 }
