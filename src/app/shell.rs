@@ -292,7 +292,12 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
         }
         if let Some(cpu) = status.frame_cpu_secs {
             ui.separator();
-            ui.label(format!("Frame {:.1} ms CPU", cpu * 1e3));
+            ui.label(format!("UI {:.1} ms per frame", cpu * 1e3))
+                .on_hover_text(
+                    "The UI thread's time for the last frame: layout and tessellation. Painting \
+                     it is not counted: the GPU's work, or on a software adapter the driver's \
+                     own threads (often more).",
+                );
         }
     });
 }
