@@ -264,6 +264,7 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Vec<AppRow>, BenchError> {
     let centre = (screen.size / 2.0).to_pos2();
     screen.frame(&mut view, vec![egui::Event::PointerMoved(centre)]);
     let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+    let pictures_before = view.curves().cpu_pictures_drawn();
     for step in 0..SETTLE_STEPS {
         // Zoom in, pan right, zoom out, pan left: the view keeps moving over all the curves.
         let input = match step % 4 {
@@ -276,6 +277,8 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Vec<AppRow>, BenchError> {
         walls.push(wall);
         cpus.extend(cpu);
     }
+    let pictures_per_step =
+        (view.curves().cpu_pictures_drawn() - pictures_before) as f64 / SETTLE_STEPS as f64;
     walls.sort();
     cpus.sort();
     let mut rows = vec![AppRow {
@@ -285,7 +288,8 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Vec<AppRow>, BenchError> {
         baseline: "—".into(),
         baseline_value: None,
         note: format!(
-            "{curves} × {} at {:.0} × {:.0}; median of {SETTLE_STEPS} steps, max {:.1} ms",
+            "{curves} × {} at {:.0} × {:.0}; median of {SETTLE_STEPS} steps, max {:.1} ms; \
+             {pictures_per_step:.2} pictures drawn per step",
             points / curves.max(1),
             CPU_SCREEN.x,
             CPU_SCREEN.y,

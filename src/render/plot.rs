@@ -61,12 +61,44 @@ struct CpuSlot {
     ready_styles: Option<Arc<Vec<CurveStyle>>>,
     image: Option<Vec<PictureTile<egui::ColorImage>>>,
     wanted: Option<(CpuKey, Arc<Vec<CurveStyle>>)>,
+    /// The picture a worker is drawing now.
+    in_flight: Option<CpuKey>,
     worker_running: bool,
+    /// Pictures drawn so far (the bench counts them per view change).
+    pictures_drawn: u64,
     texture: Option<(CpuKey, Vec<PictureTile<egui::TextureHandle>>)>,
     /// The last frame showed the picture of its own view (not a stretched older one).
     current: bool,
     /// The most bytes one picture took while it was drawn (pixel buffers, composite, tiles).
     working_bytes_peak: usize,
+}
+
+impl CpuSlot {
+    /// Ask for `key`'s picture, unless it is drawn, being drawn or asked for already (the
+    /// frames egui runs after an input would each ask again while it is drawn, and the same
+    /// picture was drawn twice). True when a worker must be started.
+    fn want(&mut self, key: CpuKey, styles: Arc<Vec<CurveStyle>>) -> bool {
+        if self.ready == Some(key)
+            || self.in_flight == Some(key)
+            || self
+                .wanted
+                .as_ref()
+                .is_some_and(|(wanted, _)| *wanted == key)
+        {
+            return false;
+        }
+        self.wanted = Some((key, styles));
+        !std::mem::replace(&mut self.worker_running, true)
+    }
+
+    /// The next picture to draw, marked in flight; `None` when none is wanted, and the worker
+    /// is then marked stopped under the same lock (so a wish made meanwhile starts a new one).
+    fn take_wanted(&mut self) -> Option<(CpuKey, Arc<Vec<CurveStyle>>)> {
+        let next = self.wanted.take();
+        self.in_flight = next.as_ref().map(|(key, _)| *key);
+        self.worker_running = next.is_some();
+        next
+    }
 }
 
 impl std::fmt::Debug for CpuSlot {
@@ -139,12 +171,8 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
         let next = slot
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .wanted
-            .take();
+            .take_wanted();
         let Some((key, styles)) = next else {
-            slot.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .worker_running = false;
             return;
         };
         let started = std::time::Instant::now();
@@ -182,6 +210,8 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
         ctx.data_mut(|d| d.insert_temp(timing_id(), timing));
         let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
         slot.ready = Some(key);
+        slot.in_flight = None;
+        slot.pictures_drawn += 1;
         slot.ready_styles = Some(styles);
         slot.image = Some(image);
         slot.working_bytes_peak = slot.working_bytes_peak.max(working_bytes);
@@ -303,6 +333,14 @@ impl PlotCurves {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .current
+    }
+
+    /// Pictures the CPU renderer has drawn for this plot so far.
+    pub fn cpu_pictures_drawn(&self) -> u64 {
+        self.cpu
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pictures_drawn
     }
 
     /// Where this plot's own memory is.
@@ -560,19 +598,10 @@ impl CurvesItem {
             .cpu
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if slot.ready != Some(key)
-            && slot
-                .wanted
-                .as_ref()
-                .is_none_or(|(wanted, _)| *wanted != key)
-        {
-            slot.wanted = Some((key, styles));
-            if !slot.worker_running {
-                slot.worker_running = true;
-                let store = Arc::clone(&self.curves.store);
-                let (target, ctx) = (Arc::clone(&self.curves.cpu), ui.ctx().clone());
-                rayon::spawn(move || cpu_worker(&store, &target, &ctx));
-            }
+        if slot.want(key, styles) {
+            let store = Arc::clone(&self.curves.store);
+            let (target, ctx) = (Arc::clone(&self.curves.cpu), ui.ctx().clone());
+            rayon::spawn(move || cpu_worker(&store, &target, &ctx));
         }
         slot.current = slot.ready == Some(key);
         let Some(ready_key) = slot.ready else {
@@ -1822,6 +1851,34 @@ mod tests {
             x_end,
             width_px: 100,
         }
+    }
+
+    #[test]
+    fn a_picture_being_drawn_is_not_asked_for_again() {
+        let key = |x_end: f64| CpuKey {
+            view: view(x_end),
+            y_min: 0.0,
+            rows_per_unit: 1.0,
+            height_px: 50,
+            styles: 1,
+            mode: BaseMode::Lines,
+        };
+        let styles = Arc::new(Vec::new());
+        let mut slot = CpuSlot::default();
+        assert!(slot.want(key(10.0), Arc::clone(&styles)), "a worker starts");
+        assert!(!slot.want(key(10.0), Arc::clone(&styles)), "asked already");
+        let (drawing, _) = slot.take_wanted().unwrap();
+        assert_eq!(drawing, key(10.0));
+        // The frames after the input ask again while it is drawn: nothing is queued.
+        assert!(!slot.want(key(10.0), Arc::clone(&styles)));
+        assert!(slot.wanted.is_none());
+        // Another view is queued behind it, for the running worker.
+        assert!(!slot.want(key(20.0), Arc::clone(&styles)));
+        assert_eq!(slot.take_wanted().map(|(k, _)| k), Some(key(20.0)));
+        // Nothing left: the worker stops, and the next wish starts one again.
+        assert!(slot.take_wanted().is_none());
+        assert!(!slot.worker_running);
+        assert!(slot.want(key(30.0), styles));
     }
 
     #[test]
