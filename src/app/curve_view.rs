@@ -1062,6 +1062,15 @@ impl CurveView {
                     .id_salt("details")
                     .show(ui, |ui| self.details_ui(ui));
             });
-        egui::CentralPanel::default().show(ui, |ui| self.plot_ui(ui));
+        // The overlaid plot lies on its pane's panel fill already: filling its panel with the
+        // same colour again only cost fragments, which a software adapter shades on the CPU
+        // (half a screen of the window's 2.5). A stack keeps it: its scroll area fades into it.
+        let mut frame = egui::Frame::central_panel(ui.style());
+        if !self.stacked {
+            frame = frame.fill(egui::Color32::TRANSPARENT);
+        }
+        egui::CentralPanel::default()
+            .frame(frame)
+            .show(ui, |ui| self.plot_ui(ui));
     }
 }
