@@ -107,8 +107,8 @@ pub(crate) async fn fetch_store(
                 ("--series-keys", !args.series_keys.is_empty()),
                 ("--labels", !args.labels.is_empty()),
             ];
+            let mapping = preset.mapping(db);
             if let Some((option, _)) = custom_given.iter().find(|(_, given)| *given) {
-                let mapping = preset.mapping(db);
                 bail!(
                     "{option} describes a table of your own: add `--preset custom` (the preset \
                      `{}` reads {}.{} with its own columns)",
@@ -118,7 +118,7 @@ pub(crate) async fn fetch_store(
                     mapping.table
                 );
             }
-            preset.mapping(db)
+            mapping
         }
         None => {
             let table = args

@@ -251,7 +251,8 @@ fn curve_points<'s>(
     }
 }
 
-/// Samples curve `curve` of `points` holds (0 where there is no such curve).
+/// Samples curve `curve` of `points` holds: the store's, or where the points were decimated
+/// beforehand, those points (0 where there is no such curve).
 fn samples_of(points: Points<'_>, curve: usize) -> usize {
     match points {
         Points::Decimated(decimated) => decimated
@@ -293,14 +294,10 @@ pub struct RasterCounts {
 }
 
 impl RasterCounts {
-    /// One more curve drawn, with `drawn` points: its samples are the store's, or where the
-    /// points were decimated beforehand, those points.
+    /// One more curve drawn, with `drawn` points.
     fn add_curve(&mut self, points: Points<'_>, curve: usize, drawn: usize) {
         self.curves += 1;
-        self.samples += match points {
-            Points::Decimated(_) => drawn,
-            Points::Store(store, _) => store.y(curve as CurveId).len(),
-        };
+        self.samples += samples_of(points, curve);
         self.points += drawn;
     }
 }
