@@ -59,7 +59,20 @@ impl eframe::Storage for MemoryStorage {
     fn flush(&mut self) {}
 }
 
-/// The app started from `storage`, as eframe starts it after a restart.
+/// eframe's key for egui's memory (what views keep with `insert_persisted`).
+const EGUI_MEMORY_KEY: &str = "egui";
+
+/// What eframe stores when the window closes: the app's state, and egui's memory.
+fn saved_as_eframe_saves(harness: &mut Harness<'static, LyceumApp>) -> MemoryStorage {
+    let mut storage = MemoryStorage::default();
+    eframe::App::save(harness.state_mut(), &mut storage);
+    let memory = harness.ctx.memory(|m| m.clone());
+    eframe::set_value(&mut storage, EGUI_MEMORY_KEY, &memory);
+    storage
+}
+
+/// The app started from `storage`, as eframe starts it after a restart: egui's memory first
+/// (where stored), then the app.
 fn app_from(data_dir: &std::path::Path, storage: MemoryStorage) -> Harness<'static, LyceumApp> {
     let plant = PlantConfig {
         curves: 300,
@@ -71,6 +84,9 @@ fn app_from(data_dir: &std::path::Path, storage: MemoryStorage) -> Harness<'stat
         .with_size(egui::vec2(1200.0, 1000.0))
         .wgpu()
         .build_eframe(move |creation| {
+            if let Some(memory) = eframe::get_value::<egui::Memory>(&storage, EGUI_MEMORY_KEY) {
+                creation.egui_ctx.memory_mut(|m| *m = memory);
+            }
             LyceumApp::from_storage(creation, plant, data_dir, Some(&storage))
         })
 }
@@ -756,6 +772,20 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
         green > 300,
         "{green} pixels of the coloured curve in the plot"
     );
+    // The colour is the user's work: after a restart the same curve has it.
+    let storage = saved_as_eframe_saves(&mut harness);
+    let mut restarted = app_from(data.path(), storage);
+    step_until(&mut restarted, "screwdriving: ");
+    restarted.hover_at(egui::pos2(5.0, 5.0));
+    settle(&mut restarted);
+    let green_after = pixels_in_plot(&mut restarted, "screwdriving", |[r, g, b]| {
+        r < 60 && (140..=200).contains(&g) && (90..=150).contains(&b)
+    });
+    assert!(
+        green_after > 300,
+        "{green_after} pixels of the coloured curve after a restart"
+    );
+    drop(restarted);
     click_in_view(&mut harness, "Reset colours");
     harness.run_steps(2);
     pointer_button(&harness, on_band, true, egui::Modifiers::NONE);
@@ -1003,22 +1033,56 @@ fn save_ragged_dataset(dir: &std::path::Path) -> lyceum::curves::CurveStore {
     imported.store
 }
 
-/// In a short window with a full library (ten recent datasets), the Datasets view's controls
-/// scroll and the plot keeps most of the height (it was squeezed to a sliver).
-#[test]
-fn a_short_window_keeps_the_dataset_plot_tall() {
+/// The app on a small demo plant in a window of `size`, and its data folder.
+fn small_app(size: egui::Vec2) -> (tempfile::TempDir, Harness<'static, LyceumApp>) {
     let data = tempfile::tempdir().unwrap();
-    let size = egui::vec2(1100.0, 560.0);
     let plant = PlantConfig {
         curves: 20,
         samples: 50,
         ..PlantConfig::default()
     };
     let data_dir = data.path().to_owned();
-    let mut harness = Harness::builder()
+    let harness = Harness::builder()
         .with_size(size)
         .wgpu()
         .build_eframe(move |creation| LyceumApp::from_storage(creation, plant, data_dir, None));
+    (data, harness)
+}
+
+/// In a narrow window the status bar keeps to it: the parts that do not fit are left out (a
+/// trial saw the timings run past the window's edge).
+#[test]
+fn a_narrow_windows_status_bar_stays_inside_it() {
+    use egui_kittest::kittest::NodeT;
+    let width = 420.0;
+    let (_data, mut harness) = small_app(egui::vec2(width, 700.0));
+    step_until(&mut harness, "No server");
+    harness.run_steps(5);
+    let server = harness.get_by_label_contains("No server").rect();
+    let mut parts = 0;
+    for node in harness.query_all(egui_kittest::kittest::by().predicate(|node| {
+        node.role() == egui::accesskit::Role::Label
+            && node
+                .bounding_box()
+                .is_some_and(|b| (b.y0 - f64::from(server.top())).abs() < 2.0)
+    })) {
+        parts += 1;
+        assert!(
+            node.rect().right() <= width + 0.5,
+            "{:?} ends at {} in a {width} px window",
+            node.accesskit_node().label(),
+            node.rect().right()
+        );
+    }
+    assert!(parts >= 1, "the status bar's parts were found");
+}
+
+/// In a short window with a full library (ten recent datasets), the Datasets view's controls
+/// scroll and the plot keeps most of the height (it was squeezed to a sliver).
+#[test]
+fn a_short_window_keeps_the_dataset_plot_tall() {
+    let size = egui::vec2(1100.0, 560.0);
+    let (data, mut harness) = small_app(size);
     show_tab(&mut harness, "Datasets");
     for k in 0..10 {
         let dir = data.path().join(format!("ragged-{k}"));
@@ -1287,6 +1351,19 @@ fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
         "the import's note in the app"
     );
     assert_eq!(count("holes"), 4);
+    // The sources tree lists the tables the imports created (it listed the database's
+    // tables before they existed).
+    let started = Instant::now();
+    while harness.query_by_label("ragged_crlf").is_none()
+        || harness.query_by_label("holes").is_none()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the sources tree never listed the imported tables"
+        );
+        harness.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
     show_tab(&mut harness, "Explorer");
 
     // Saved for the plane: the server goes away, the dataset opens and draws the same curves.

@@ -194,6 +194,42 @@ fn labels_that_vary_and_values_beyond_f32_are_reported_not_hidden() {
     assert!(coloured_pixels(&extremes.gpu) > 50);
 }
 
+/// A wide file whose series are sampled at different x: an empty cell is "no sample here", so
+/// each curve runs through its own values (no gap), as `lyceum import` stores it in ClickHouse,
+/// and the import says what it left out, naming a column with no value at all (such a column
+/// made the whole file "cannot tell the layout").
+#[test]
+fn a_wide_files_empty_cells_are_left_out_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("staggered.csv");
+    std::fs::write(&path, "t,fast,slow,dead\n0,1,10,\n1,2,,\n2,3,12,\n3,4,,\n").unwrap();
+    let imported = dataset::import_file(&path, &dataset::LongColumns::default()).unwrap();
+    let store = &imported.store;
+    assert_eq!(store.keys(), ["fast", "slow"]);
+    assert_eq!(
+        store.y(1),
+        [10.0, 12.0],
+        "no NaN where `slow` has no sample"
+    );
+    assert_eq!(store.x_at(1, 1), 2.0);
+    assert!(
+        imported
+            .notes
+            .iter()
+            .any(|n| n.starts_with("6 empty cell(s) of the wide file left out")),
+        "{:?}",
+        imported.notes
+    );
+    assert!(
+        imported
+            .notes
+            .iter()
+            .any(|n| n == "column(s) dead hold no value: no curve"),
+        "{:?}",
+        imported.notes
+    );
+}
+
 #[test]
 fn wide_epoch_and_european_files_keep_names_units_and_exact_values() {
     let dir = tempfile::tempdir().unwrap();

@@ -119,6 +119,9 @@ pub struct CurveView {
     events: Vec<ProductionEvent>,
     /// The view memory last stored, `None` until restored at the first frame.
     memory: Option<ViewMemory>,
+    /// The user's colours changed since they were last stored (kept apart from
+    /// [`ViewMemory`], which is compared every frame, and written only when they change).
+    colours_unsaved: bool,
     /// Not drawn yet: the plot's memory from an earlier view of the same source (zoom,
     /// legend switches) is dropped at the first frame.
     fresh: bool,
@@ -155,6 +158,7 @@ impl CurveView {
             selection: BTreeSet::new(),
             hidden: BTreeSet::new(),
             colours: HashMap::new(),
+            colours_unsaved: false,
             legend_hidden: Vec::new(),
             hovered: None,
             pick_colour: egui::Color32::from_rgb(20, 170, 120),
@@ -431,6 +435,22 @@ impl CurveView {
         egui::Id::unique(("view memory", self.name.as_str()))
     }
 
+    /// Where the user's colours of this source are kept: by curve key, as a source's curves
+    /// are numbered by the order they came in, which may change between fetches.
+    fn colours_id(&self) -> egui::Id {
+        egui::Id::unique(("view colours", self.name.as_str()))
+    }
+
+    /// The user's colours of the curves this store holds, from their keys.
+    fn restore_colours(&mut self, saved: &[(String, [u8; 4])]) {
+        let index = self.store().key_index();
+        let restored: Vec<(CurveId, [u8; 4])> = saved
+            .iter()
+            .filter_map(|(key, rgba)| Some((*index.get(key.as_str())?, *rgba)))
+            .collect();
+        self.colours.extend(restored);
+    }
+
     /// The view as the user has it now.
     fn current_memory(&self) -> ViewMemory {
         ViewMemory {
@@ -450,10 +470,27 @@ impl CurveView {
     /// each change.
     fn remember(&mut self, ctx: &egui::Context) {
         let id = self.memory_id();
-        if self.memory.is_none()
-            && let Some(memory) = ctx.data_mut(|d| d.get_persisted::<ViewMemory>(id))
-        {
-            self.apply_memory(&memory);
+        let colours_id = self.colours_id();
+        if self.memory.is_none() {
+            if let Some(memory) = ctx.data_mut(|d| d.get_persisted::<ViewMemory>(id)) {
+                self.apply_memory(&memory);
+            }
+            if let Some(saved) =
+                ctx.data_mut(|d| d.get_persisted::<Vec<(String, [u8; 4])>>(colours_id))
+                && !saved.is_empty()
+            {
+                self.restore_colours(&saved);
+                self.apply_styles();
+            }
+        }
+        if std::mem::take(&mut self.colours_unsaved) {
+            let store = self.store();
+            let saved: Vec<(String, [u8; 4])> = self
+                .colours
+                .iter()
+                .map(|(&id, &rgba)| (store.key(id).to_owned(), rgba))
+                .collect();
+            ctx.data_mut(|d| d.insert_persisted(colours_id, saved));
         }
         let now = self.current_memory();
         if self.memory.as_ref() != Some(&now) {
@@ -801,6 +838,7 @@ impl CurveView {
                 let rgba = self.pick_colour.to_srgba_unmultiplied();
                 self.colours
                     .extend(self.selection.iter().map(|&id| (id, rgba)));
+                self.colours_unsaved = true;
                 changed = true;
             }
             if ui
@@ -808,6 +846,7 @@ impl CurveView {
                 .clicked()
             {
                 self.colours.clear();
+                self.colours_unsaved = true;
                 changed = true;
             }
         });
@@ -881,6 +920,7 @@ impl CurveView {
                         .into_iter()
                         .map(|(id, outside)| (id, if outside { OUTSIDE } else { INSIDE })),
                 );
+                self.colours_unsaved = true;
                 self.apply_styles();
             }
             None => {}

@@ -207,6 +207,8 @@ pub struct Explorer {
     summary: Option<String>,
     last_run: Option<RunStats>,
     time: TimeRange,
+    /// [`super::tables_generation`] when the tables were last listed.
+    tables_generation: u64,
     /// A saved source being opened: its table is picked and its mapping applied as the
     /// database's tables and the table's columns arrive.
     pending: Option<SavedSource>,
@@ -276,6 +278,7 @@ impl Explorer {
             last_run: None,
             time: TimeRange::default(),
             pending: None,
+            tables_generation: super::tables_generation(ctx),
             source_name: String::new(),
             saved_source: None,
             curve_limit: RUN_LIMIT,
@@ -476,8 +479,17 @@ impl Explorer {
         F: FnOnce(Connection) -> Fut,
         Fut: Future<Output = Message> + Send + 'static,
     {
-        self.busy = Some(what);
         self.error = None;
+        self.spawn_keeping_error(ctx, what, task);
+    }
+
+    /// [`Self::spawn`] for work the user did not ask for here: the error shown stays.
+    fn spawn_keeping_error<F, Fut>(&mut self, ctx: &egui::Context, what: &'static str, task: F)
+    where
+        F: FnOnce(Connection) -> Fut,
+        Fut: Future<Output = Message> + Send + 'static,
+    {
+        self.busy = Some(what);
         let (sender, ctx) = (self.sender.clone(), ctx.clone());
         let work = task(self.connection.clone());
         super::spawn_caught(
@@ -517,6 +529,11 @@ impl Explorer {
 
     /// Take in what background tasks reported; called every frame, shown or not.
     pub fn receive(&mut self, ctx: &egui::Context) {
+        let generation = super::tables_generation(ctx);
+        if generation != self.tables_generation {
+            self.tables_generation = generation;
+            self.list_tables_again(ctx);
+        }
         self.receive_messages(ctx);
         self.continue_drill(ctx);
     }
@@ -641,6 +658,17 @@ impl Explorer {
         self.columns.clear();
         self.table.clear();
         self.spawn(ctx, "listing tables", |c| async move {
+            Message::Tables(c.list_tables(&database).await.map_err(|e| e.to_string()))
+        });
+    }
+
+    /// The open database's tables listed again (a view created one), what is chosen kept.
+    fn list_tables_again(&mut self, ctx: &egui::Context) {
+        if !self.databases.contains(&self.database) {
+            return;
+        }
+        let database = self.database.clone();
+        self.spawn_keeping_error(ctx, "listing tables", |c| async move {
             Message::Tables(c.list_tables(&database).await.map_err(|e| e.to_string()))
         });
     }

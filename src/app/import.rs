@@ -243,8 +243,9 @@ impl ImportPanel {
             work,
             |panic| Err(format!("the import stopped: {panic}")),
             move |outcome| {
-                if let Err(error) = &outcome {
-                    tracing::warn!(%error, "an import into ClickHouse failed");
+                match &outcome {
+                    Ok(_) => super::tables_changed(&ctx),
+                    Err(error) => tracing::warn!(%error, "an import into ClickHouse failed"),
                 }
                 if sender.send(outcome).is_err() {
                     tracing::debug!("an import finished after the view closed");

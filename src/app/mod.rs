@@ -67,6 +67,22 @@ pub enum CurveRenderer {
     Cpu,
 }
 
+/// Where [`tables_changed`] counts in egui's memory.
+fn tables_changed_id() -> egui::Id {
+    egui::Id::unique("lyceum tables changed")
+}
+
+/// A view created or filled a table on a server (an import): every view that lists tables
+/// lists them again (they need not know each other).
+pub(crate) fn tables_changed(ctx: &egui::Context) {
+    ctx.data_mut(|d| *d.get_temp_mut_or_default::<u64>(tables_changed_id()) += 1);
+}
+
+/// How often [`tables_changed`] was called: a view lists tables again when it moves.
+pub(crate) fn tables_generation(ctx: &egui::Context) -> u64 {
+    ctx.data(|d| d.get_temp::<u64>(tables_changed_id()).unwrap_or(0))
+}
+
 /// A background job's result once it has arrived: `None` while the job runs, an error made by
 /// `stopped` when its worker went away without one.
 pub(crate) fn job_result<T>(

@@ -241,6 +241,13 @@ pub struct StatusLine {
     pub adapter: Option<String>,
 }
 
+/// Whether the status bar has room for another part: a truncated label still takes its "…"
+/// and a separator its gap, so on a narrow window the parts that do not fit are left out
+/// rather than run past its edge.
+fn room_for_more(ui: &egui::Ui) -> bool {
+    ui.available_width() > 48.0
+}
+
 pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
     // One line, always: what does not fit is cut short, so the views never jump in height
     // as timings grow a digit. The most telling parts come first: the timings are cut, not
@@ -254,11 +261,16 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
                 .unwrap_or_else(|| "No server: demo plant and datasets".to_owned()),
         );
         ui.separator();
+        if !room_for_more(ui) {
+            return;
+        }
         ui.label(&status.renderer).on_hover_text(format!(
             "Graphics adapter: {}",
             status.adapter.as_deref().unwrap_or("none")
         ));
-        if let Some(run) = status.fetched {
+        if let Some(run) = status.fetched
+            && room_for_more(ui)
+        {
             ui.separator();
             ui.label(format!(
                 "Fetched {} rows, {:.1} MB in {:.0} ms",
@@ -267,7 +279,9 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
                 run.elapsed.as_secs_f64() * 1e3
             ));
         }
-        if let Some(d) = status.decimation {
+        if let Some(d) = status.decimation
+            && room_for_more(ui)
+        {
             ui.separator();
             let (verb, hover) = if d.drawn_on_cpu {
                 (
@@ -290,7 +304,9 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
             ))
             .on_hover_text(hover);
         }
-        if let Some(cpu) = status.frame_cpu_secs {
+        if let Some(cpu) = status.frame_cpu_secs
+            && room_for_more(ui)
+        {
             ui.separator();
             ui.label(format!("UI {:.1} ms per frame", cpu * 1e3))
                 .on_hover_text(

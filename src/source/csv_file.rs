@@ -38,6 +38,15 @@ pub struct CsvSniff {
     pub columns: Vec<CsvColumn>,
 }
 
+/// What an import says of a wide file's empty cells, which it leaves out: each series runs
+/// through the values it has (series sampled at different x share the file's rows, and an
+/// empty cell is "no sample here", not a gap).
+pub fn wide_empty_cells_note(cells: u64) -> String {
+    format!(
+        "{cells} empty cell(s) of the wide file left out: each series runs through the values it has"
+    )
+}
+
 /// How CSV rows map to curve samples.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CsvLayout {
@@ -240,7 +249,11 @@ pub fn sniff(path: &Path) -> Result<CsvSniff, CsvError> {
             counts[classify(value, decimal_comma) as usize] += 1;
         }
         let total: usize = counts.iter().sum();
-        if total == 0 || counts[CsvType::Text as usize] * 2 > total {
+        if total == 0 {
+            // No value to go by: numbers, as a wide file's offline sensor has no value at
+            // all (a text value further down is reported with its line).
+            CsvType::Number
+        } else if counts[CsvType::Text as usize] * 2 > total {
             CsvType::Text
         } else if counts[CsvType::DateTime as usize] > counts[CsvType::Number as usize] {
             CsvType::DateTime

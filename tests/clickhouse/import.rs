@@ -108,6 +108,14 @@ async fn long_and_wide_files_land_completely() {
         .unwrap();
     assert_eq!((report.csv_rows, report.rows_inserted), (3, 5));
     assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.starts_with("1 empty cell(s) of the wide file left out")),
+        "{:?}",
+        report.notes
+    );
+    assert!(
         report.layout.starts_with("wide: 2 series"),
         "{}",
         report.layout

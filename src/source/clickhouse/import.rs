@@ -121,7 +121,8 @@ struct EncodedBatch {
     id: BatchId,
     csv_rows: u64,
     table_rows: u64,
-    /// Empty values of a long file's value column, stored as NaN (a gap in the curve).
+    /// Empty values: of a long file's value column, stored as NaN (a gap in the curve); of a
+    /// wide file's cells, left out.
     empty_values: u64,
     last_line: u64,
     bytes_read: u64,
@@ -438,6 +439,7 @@ fn encode(
                 let x = x_value(*x)?;
                 for &s in series {
                     if field(record, s).is_empty() {
+                        empty_values += 1;
                         continue;
                     }
                     let y = y_value(s)?;
@@ -588,6 +590,7 @@ impl Connection {
             .into_iter()
             .map(str::to_owned)
             .collect::<Vec<_>>();
+        let wide = matches!(layout, CsvLayout::Wide { .. });
         let (tx, mut rx) = mpsc::channel(2);
         let batch_rows = options.batch_rows.max(1);
         let producer = tokio::task::spawn_blocking(move || {
@@ -649,9 +652,11 @@ impl Connection {
             detail: format!("the CSV reader stopped: {e}"),
         })?;
         if empty_values > 0 {
-            report.notes.push(format!(
-                "{empty_values} empty value(s) are stored as NaN: a gap in their curve"
-            ));
+            report.notes.push(if wide {
+                csv_file::wide_empty_cells_note(empty_values)
+            } else {
+                format!("{empty_values} empty value(s) are stored as NaN: a gap in their curve")
+            });
         }
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! CSV straight to curves, no server: the file is sniffed (delimiter, header, types, long or
 //! wide layout) as `lyceum import` does, turned into a long-format Arrow batch (series, x,
 //! value, labels) and grouped into curves by [`super::arrow_io::long_batches_to_store`].
-//! Date-time x becomes epoch seconds; an empty value is a gap (NaN). A bad row stops with
+//! Date-time x becomes epoch seconds; an empty value is a gap (NaN) in a long file, and a
+//! wide file's empty cell is left out (as `lyceum import` does). A bad row stops with
 //! file, line and column.
 
 use std::path::Path;
@@ -41,6 +42,7 @@ pub fn store_from_csv(path: &Path, roles: &LongColumns) -> Result<LongImport, Da
     let x_is_time = sniff.columns[x_index].kind == CsvType::DateTime;
     let (mut series, mut xs, mut values) = (Vec::new(), Vec::new(), Vec::new());
     let mut label_values: Vec<Vec<String>> = vec![Vec::new(); labels.len()];
+    let mut empty_cells = 0;
     let mut reader = csv_file::reader(&sniff)?;
     let mut record = csv::ByteRecord::new();
     while sniff.read_record(&mut reader, &mut record)? {
@@ -64,6 +66,10 @@ pub fn store_from_csv(path: &Path, roles: &LongColumns) -> Result<LongImport, Da
                 series: columns, ..
             } => {
                 for &i in columns {
+                    if field(&record, i).is_empty() {
+                        empty_cells += 1;
+                        continue;
+                    }
                     series.push(sniff.columns[i].name.clone());
                     xs.push(x);
                     values.push(value(i)?);
@@ -120,6 +126,25 @@ pub fn store_from_csv(path: &Path, roles: &LongColumns) -> Result<LongImport, Da
             path: path.to_owned(),
             source,
         })?;
+    if empty_cells > 0 {
+        import
+            .notes
+            .push(csv_file::wide_empty_cells_note(empty_cells));
+        if let CsvLayout::Wide { series, .. } = &layout {
+            let curves = import.store.key_index();
+            let valueless: Vec<String> = series
+                .iter()
+                .map(|&i| name(i))
+                .filter(|column| !curves.contains_key(column.as_str()))
+                .collect();
+            if !valueless.is_empty() {
+                import.notes.push(format!(
+                    "column(s) {} hold no value: no curve",
+                    valueless.join(", ")
+                ));
+            }
+        }
+    }
     if let CsvLayout::Wide { x, series } = &layout
         && series.len() == 1
     {
