@@ -1125,6 +1125,54 @@ fn drop_file(harness: &mut Harness<'static, LyceumApp>, path: &std::path::Path) 
     harness.run_steps(2);
 }
 
+/// A sensor glitch (one value of 1e12 among a thousand) flattens the default view: the
+/// toolbar offers to fit y to most values, and the plot then spans the curves' own range
+/// (double-click brings every value back).
+#[test]
+fn a_far_value_does_not_leave_the_curves_flat() {
+    let data = tempfile::tempdir().unwrap();
+    let mut harness = app(data.path());
+    step_until(&mut harness, "screwdriving: ");
+    assert!(
+        harness.query_by_label("Fit y to most values").is_none(),
+        "the demo has no far values"
+    );
+    let csv = data.path().join("glitch.csv");
+    let mut text = "series,x,value\n".to_owned();
+    for s in 0..3 {
+        for i in 0..400 {
+            let v = if s == 1 && i == 200 {
+                1e12
+            } else {
+                (f64::from(i) * 0.05).sin() + f64::from(s)
+            };
+            text.push_str(&format!("c{s},{i},{v}\n"));
+        }
+    }
+    std::fs::write(&csv, text).unwrap();
+    drop_file(&mut harness, &csv);
+    step_until(&mut harness, "glitch.csv (csv): 3 curves");
+    harness.get_by_label("Open imported curves").click();
+    step_until(&mut harness, "glitch: imported");
+    let y_span = |harness: &Harness<'static, LyceumApp>| {
+        let bounds =
+            *egui_plot::PlotMemory::load(&harness.ctx, egui::Id::unique(("plot", "glitch")))
+                .expect("the plot was drawn")
+                .transform()
+                .bounds();
+        bounds.max()[1] - bounds.min()[1]
+    };
+    assert!(
+        y_span(&harness) > 1e12,
+        "the default view holds every value"
+    );
+    harness.get_by_label("Fit y to most values").click();
+    harness.run_steps(3);
+    // The curves run from -1 to 3: that, with a margin.
+    let span = y_span(&harness);
+    assert!((4.0..5.0).contains(&span), "{span}");
+}
+
 /// Another tool's file dropped on the window: previewed with what the import found, opened
 /// as curves, saved as a dataset that the library then lists; a malformed file says where.
 #[test]

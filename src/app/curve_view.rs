@@ -53,6 +53,15 @@ struct ViewMemory {
     limits: Vec<(String, f64)>,
 }
 
+/// A value for a sentence: up to four decimals, scientific when huge or tiny.
+fn short_number(value: f64) -> String {
+    if value != 0.0 && !(1e-3..1e6).contains(&value.abs()) {
+        format!("{value:.3e}")
+    } else {
+        egui::emath::format_with_decimals_in_range(value, 0..=4)
+    }
+}
+
 /// One curve in a plot of its own, in the stack.
 #[derive(Debug)]
 struct StackPlot {
@@ -749,6 +758,30 @@ impl CurveView {
             if pass_fail_label(self.store()).is_some() {
                 ui.separator();
                 ui.checkbox(&mut request.highlight_failed, "Highlight NOK");
+            }
+            if let Some((low, high)) = self.curves.typical_y()
+                && !self.stacked
+            {
+                ui.separator();
+                let (y_min, y_max) = self.curves.y_extent();
+                let hover = format!(
+                    "A few values lie far from the rest: the curves span {} to {}, and all but \
+                     0.1 % of their values lie in {} to {}, drawn as a flat line at this scale. \
+                     Double-click the plot to see every value again.",
+                    short_number(y_min),
+                    short_number(y_max),
+                    short_number(low),
+                    short_number(high)
+                );
+                if ui
+                    .button("Fit y to most values")
+                    .on_hover_text(hover)
+                    .clicked()
+                {
+                    // A margin as egui_plot gives its default view.
+                    let margin = (high - low) * 0.05;
+                    self.curves.show_y_range(low - margin, high + margin);
+                }
             }
             if let Err(error) = self.set_request(request) {
                 ui.colored_label(ui.visuals().error_fg_color, error);

@@ -10,7 +10,7 @@ pub mod quality;
 pub mod raster;
 mod store;
 
-pub use bounds::{DataBounds, data_bounds};
+pub use bounds::{DataBounds, data_bounds, typical_y_range};
 pub use decimate::{
     Decimated, PixelMap, all_points, decimate_curve_into, decimate_m4, decimate_m4_into,
 };

@@ -265,6 +265,11 @@ pub struct PlotCurves {
     decimation_mode: DecimationMode,
     decimation: Decimation,
     bounds: PlotBounds,
+    /// Where most values lie, when a few far ones flatten the default view
+    /// ([`crate::curves::typical_y_range`]).
+    typical_y: Option<(f64, f64)>,
+    /// A y range the plot is to show from its next frame (the user asked for it).
+    y_request: Mutex<Option<(f64, f64)>>,
     /// An x-range the plot shows exactly (no margin): the range the curves were fetched for,
     /// so server-side bins and the plot's pixel columns coincide.
     pinned_x: Option<(f64, f64)>,
@@ -294,6 +299,11 @@ impl PlotCurves {
             });
         }
         let bounds = data_bounds(&store, &styles);
+        let typical_y = crate::curves::typical_y_range(
+            &store,
+            |id| styles.get(id as usize).is_some_and(CurveStyle::is_visible),
+            (bounds.min()[1], bounds.max()[1]),
+        );
         Ok(Self {
             id,
             store,
@@ -303,6 +313,8 @@ impl PlotCurves {
             decimation_mode,
             decimation,
             bounds,
+            typical_y,
+            y_request: Mutex::new(None),
             pinned_x: None,
             slot: Arc::default(),
             cpu: Arc::default(),
@@ -324,6 +336,26 @@ impl PlotCurves {
 
     pub fn store(&self) -> &Arc<CurveStore> {
         &self.store
+    }
+
+    /// Where most values lie, when a few far ones flatten the default view (the whole
+    /// extent is over 20 times wider).
+    pub fn typical_y(&self) -> Option<(f64, f64)> {
+        self.typical_y
+    }
+
+    /// The y extent of the default view (every finite value).
+    pub fn y_extent(&self) -> (f64, f64) {
+        (self.bounds.min()[1], self.bounds.max()[1])
+    }
+
+    /// Show `y_min..=y_max` from the plot's next frame (double-click goes back to the
+    /// default view).
+    pub fn show_y_range(&self, y_min: f64, y_max: f64) {
+        *self
+            .y_request
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some((y_min, y_max));
     }
 
     /// Whether the CPU renderer's last frame showed the picture drawn for that frame's view
@@ -1176,7 +1208,15 @@ pub fn curves_plot_with_marks_ui(
                 .follow_insertion_order(true),
         );
     }
+    let y_request = curves
+        .y_request
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
     let response = plot.show(ui, |plot_ui| {
+        if let Some((y_min, y_max)) = y_request {
+            plot_ui.set_plot_bounds_y(y_min..=y_max);
+        }
         wheel_zoom(plot_ui);
         // Unnamed: the legend lists the colours, not the item.
         plot_ui.add(CurvesItem::new(String::new(), Arc::clone(curves)));
