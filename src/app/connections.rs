@@ -551,8 +551,8 @@ impl ConnectionsPanel {
             }
             None => {
                 ui.label(
-                    "Add a ClickHouse server under Connections, test it, then press Explore: its \
-                     databases and tables open here.",
+                    "Add a ClickHouse server under Connections (or pick a saved one), test it, \
+                     then press Explore: its databases and tables open here.",
                 );
             }
         }

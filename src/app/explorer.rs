@@ -583,8 +583,9 @@ impl Explorer {
                             elapsed: running.started.elapsed(),
                         };
                         let mut summary = format!(
-                            "{} curves, {} points from {} rows ({:.1} MB) in {:.0} ms",
+                            "{} curve{}, {} points from {} rows ({:.1} MB) in {:.0} ms",
                             store.len(),
+                            if store.len() == 1 { "" } else { "s" },
                             store.point_count(),
                             stats.rows,
                             stats.bytes as f64 / 1e6,

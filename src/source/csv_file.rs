@@ -47,6 +47,11 @@ pub fn wide_empty_cells_note(cells: u64) -> String {
     )
 }
 
+/// What an import says of a wide file's columns that hold no value at all: they make no curve.
+pub fn valueless_columns_note(columns: &[&str]) -> String {
+    format!("column(s) {} hold no value: no curve", columns.join(", "))
+}
+
 /// How CSV rows map to curve samples.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CsvLayout {

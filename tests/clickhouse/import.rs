@@ -115,6 +115,22 @@ async fn long_and_wide_files_land_completely() {
         "{:?}",
         report.notes
     );
+    // A column with no value at all is named: it makes no curve.
+    let dead = dir.path().join("dead.csv");
+    write(&dead, "t,alive,dead\n0,1,\n1,2,\n");
+    let dead_report = c
+        .import_csv(&dead, &options("dead", 1000), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(dead_report.rows_inserted, 2);
+    assert!(
+        dead_report
+            .notes
+            .iter()
+            .any(|n| n == "column(s) dead hold no value: no curve"),
+        "{:?}",
+        dead_report.notes
+    );
     assert!(
         report.layout.starts_with("wide: 2 series"),
         "{}",

@@ -124,6 +124,8 @@ struct EncodedBatch {
     /// Empty values: of a long file's value column, stored as NaN (a gap in the curve); of a
     /// wide file's cells, left out.
     empty_values: u64,
+    /// A wide file's series (in its layout's order) with a value in this batch.
+    valued_series: Vec<bool>,
     last_line: u64,
     bytes_read: u64,
     data: bytes::Bytes,
@@ -403,6 +405,10 @@ fn encode(
     let mut w = RowBinaryWriter::with_capacity(records.len() * 64);
     let mut table_rows = 0;
     let mut empty_values = 0;
+    let mut valued_series = match layout {
+        CsvLayout::Wide { series, .. } => vec![false; series.len()],
+        CsvLayout::Long { .. } => Vec::new(),
+    };
     let mut last_line = 0;
     for record in records {
         let line = sniff.line(record.position());
@@ -437,11 +443,12 @@ fn encode(
             }
             CsvLayout::Wide { x, series } => {
                 let x = x_value(*x)?;
-                for &s in series {
+                for (k, &s) in series.iter().enumerate() {
                     if field(record, s).is_empty() {
                         empty_values += 1;
                         continue;
                     }
+                    valued_series[k] = true;
                     let y = y_value(s)?;
                     w.str(&sniff.columns[s].name);
                     put_x(&mut w, x);
@@ -465,6 +472,7 @@ fn encode(
         csv_rows: records.len() as u64,
         table_rows,
         empty_values,
+        valued_series,
         last_line,
         bytes_read: 0,
         data: w.take(),
@@ -590,7 +598,15 @@ impl Connection {
             .into_iter()
             .map(str::to_owned)
             .collect::<Vec<_>>();
-        let wide = matches!(layout, CsvLayout::Wide { .. });
+        // A wide file's series, to name those without a value (no curve) at the end.
+        let wide_series: Vec<String> = match &layout {
+            CsvLayout::Wide { series, .. } => series
+                .iter()
+                .map(|&s| sniff.columns[s].name.clone())
+                .collect(),
+            CsvLayout::Long { .. } => Vec::new(),
+        };
+        let mut valued_series = vec![false; wide_series.len()];
         let (tx, mut rx) = mpsc::channel(2);
         let batch_rows = options.batch_rows.max(1);
         let producer = tokio::task::spawn_blocking(move || {
@@ -606,6 +622,9 @@ impl Connection {
         while let Some(batch) = rx.recv().await {
             let batch = batch?;
             empty_values += batch.empty_values;
+            for (valued, in_batch) in valued_series.iter_mut().zip(&batch.valued_series) {
+                *valued |= *in_batch;
+            }
             if existing.ids.contains(&batch.id.to_column()) {
                 report.batches_already_present += 1;
                 report.rows_already_present += batch.table_rows;
@@ -651,12 +670,25 @@ impl Connection {
         producer.await.map_err(|e| ClickHouseError::Decode {
             detail: format!("the CSV reader stopped: {e}"),
         })?;
-        if empty_values > 0 {
-            report.notes.push(if wide {
-                csv_file::wide_empty_cells_note(empty_values)
-            } else {
-                format!("{empty_values} empty value(s) are stored as NaN: a gap in their curve")
-            });
+        if empty_values > 0 && wide_series.is_empty() {
+            report.notes.push(format!(
+                "{empty_values} empty value(s) are stored as NaN: a gap in their curve"
+            ));
+        } else if empty_values > 0 {
+            report
+                .notes
+                .push(csv_file::wide_empty_cells_note(empty_values));
+            let valueless: Vec<&str> = wide_series
+                .iter()
+                .zip(&valued_series)
+                .filter(|(_, valued)| !**valued)
+                .map(|(name, _)| name.as_str())
+                .collect();
+            if !valueless.is_empty() {
+                report
+                    .notes
+                    .push(csv_file::valueless_columns_note(&valueless));
+            }
         }
         Ok(())
     }

@@ -132,16 +132,14 @@ pub fn store_from_csv(path: &Path, roles: &LongColumns) -> Result<LongImport, Da
             .push(csv_file::wide_empty_cells_note(empty_cells));
         if let CsvLayout::Wide { series, .. } = &layout {
             let curves = import.store.key_index();
-            let valueless: Vec<String> = series
+            let valueless: Vec<&str> = series
                 .iter()
-                .map(|&i| name(i))
-                .filter(|column| !curves.contains_key(column.as_str()))
+                .map(|&i| sniff.columns[i].name.as_str())
+                .filter(|column| !curves.contains_key(column))
                 .collect();
             if !valueless.is_empty() {
-                import.notes.push(format!(
-                    "column(s) {} hold no value: no curve",
-                    valueless.join(", ")
-                ));
+                let note = csv_file::valueless_columns_note(&valueless);
+                import.notes.push(note);
             }
         }
     }
