@@ -1412,6 +1412,17 @@ fn the_connections_view_tests_a_real_server_and_shows_a_refused_password() {
         harness.step();
         std::thread::sleep(Duration::from_millis(20));
     }
+    // A table another client made appears on "Refresh tables".
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let c = server.connect("foreign").await;
+        c.client()
+            .query("CREATE TABLE foreign.made_elsewhere (x Float64) ENGINE = Memory")
+            .execute()
+            .await
+            .unwrap();
+    });
+    harness.get_by_label("Refresh tables").click();
+    step_until(&mut harness, "made_elsewhere");
     show_tab(&mut harness, "Explorer");
 
     // Saved for the plane: the server goes away, the dataset opens and draws the same curves.
@@ -2714,7 +2725,7 @@ fn the_line_dashboard_reads_in_the_background_and_opens_a_stations_curves() {
         .unwrap();
     let station = tile.trim_start_matches("Tile ").to_owned();
     harness.get_by_label(&tile).click();
-    step_until(&mut harness, " curves, ");
+    step_until(&mut harness, " points from ");
     harness.get_by_label("SQL that ran").click_accesskit();
     harness.run_steps(2);
     let ran = harness
@@ -2732,7 +2743,7 @@ fn the_line_dashboard_reads_in_the_background_and_opens_a_stations_curves() {
         .unwrap();
     harness.get_by_label(&batch).click();
     harness.run_steps(3);
-    step_until(&mut harness, " curves, ");
+    step_until(&mut harness, " points from ");
 
     // The settings to a file and back: an imported dashboard shows only its station.
     let file = data.path().join("dashboard.json");

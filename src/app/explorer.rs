@@ -345,12 +345,20 @@ impl Explorer {
         let mut clicked = false;
         let mut open_database = None;
         let mut open_table = None;
+        let mut refresh = false;
         for database in &self.databases {
             let is_open = *database == self.database;
             let header = egui::CollapsingHeader::new(database.as_str())
                 .id_salt(("source database", database.as_str()))
                 .open(Some(is_open))
                 .show(ui, |ui| {
+                    refresh = ui
+                        .small_button("Refresh tables")
+                        .on_hover_text(
+                            "List this database's tables again: tables made elsewhere (another \
+                             client, a script) since it was opened appear.",
+                        )
+                        .clicked();
                     if self.tables.is_empty() {
                         ui.weak(self.busy.unwrap_or("no tables"));
                     }
@@ -367,6 +375,9 @@ impl Explorer {
             if header.header_response.clicked() && !is_open {
                 open_database = Some(database.clone());
             }
+        }
+        if refresh {
+            self.list_tables_again(&ctx);
         }
         if let Some(database) = open_database {
             self.database = database;
