@@ -23,7 +23,7 @@ use crate::render::plot::{
     TimeZoneChoice, curves_plot_with_marks_ui, format_instant,
 };
 use crate::render::style::{
-    ColourBy, StyleRequest, Styling, pass_fail_label, plot_labels, style_curves,
+    ColourBy, StyleRequest, Styling, legend_colours, pass_fail_label, plot_labels, style_curves,
 };
 use crate::source::clickhouse::ProductionEvent;
 
@@ -313,6 +313,7 @@ impl CurveView {
         self.base = base;
         self.request = request;
         self.apply_styles();
+        self.show_user_colours_in_legend();
         Ok(())
     }
 
@@ -356,6 +357,15 @@ impl CurveView {
                 style
             })
             .collect()
+    }
+
+    /// The legend's entries in the colour their curves are drawn in: the user's, where they
+    /// coloured all of an entry's curves alike (after any change of colours or styling).
+    fn show_user_colours_in_legend(&mut self) {
+        let colours = legend_colours(self.store(), &self.base, &self.colours);
+        for (entry, rgba) in self.labels.legend.iter_mut().zip(colours) {
+            entry.1 = rgba;
+        }
     }
 
     fn apply_styles(&self) {
@@ -490,6 +500,7 @@ impl CurveView {
             {
                 self.restore_colours(&saved);
                 self.apply_styles();
+                self.show_user_colours_in_legend();
             }
         }
         if std::mem::take(&mut self.colours_unsaved) {
@@ -872,6 +883,7 @@ impl CurveView {
                 self.colours
                     .extend(self.selection.iter().map(|&id| (id, rgba)));
                 self.colours_unsaved = true;
+                self.show_user_colours_in_legend();
                 changed = true;
             }
             if ui
@@ -880,6 +892,7 @@ impl CurveView {
             {
                 self.colours.clear();
                 self.colours_unsaved = true;
+                self.show_user_colours_in_legend();
                 changed = true;
             }
         });
@@ -954,6 +967,7 @@ impl CurveView {
                         .map(|(id, outside)| (id, if outside { OUTSIDE } else { INSIDE })),
                 );
                 self.colours_unsaved = true;
+                self.show_user_colours_in_legend();
                 self.apply_styles();
             }
             None => {}

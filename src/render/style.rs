@@ -390,6 +390,53 @@ pub fn plot_labels(source: &str, axes: &Axes, styling: &Styling) -> PlotLabels {
     }
 }
 
+/// The colour each legend entry's shown curves are drawn in: `user`'s colour where the user
+/// coloured every one of them alike, else the entry's own.
+pub fn legend_colours(
+    store: &CurveStore,
+    styling: &Styling,
+    user: &std::collections::HashMap<CurveId, [u8; 4]>,
+) -> Vec<[u8; 4]> {
+    let own = || styling.legend.iter().map(|e| e.rgba).collect();
+    let Some(label) = styling.colour_by.as_deref() else {
+        return own();
+    };
+    if user.is_empty() {
+        return own();
+    }
+    // Per label value: `Some(Some(c))` while every shown curve so far has the user's colour
+    // `c`, `Some(None)` once one does not.
+    let mut drawn: BTreeMap<&str, Option<[u8; 4]>> = BTreeMap::new();
+    for id in 0..store.len() as CurveId {
+        if !styling.styles[id as usize].is_visible() {
+            continue;
+        }
+        let Some(value) = store.label(label, id) else {
+            continue;
+        };
+        let colour = user.get(&id).copied();
+        drawn
+            .entry(value)
+            .and_modify(|seen| {
+                if *seen != colour {
+                    *seen = None;
+                }
+            })
+            .or_insert(colour);
+    }
+    styling
+        .legend
+        .iter()
+        .map(|e| {
+            drawn
+                .get(e.value.as_str())
+                .copied()
+                .flatten()
+                .unwrap_or(e.rgba)
+        })
+        .collect()
+}
+
 /// A legend entry's label value as shown: an empty one says so, not a nameless "(28)".
 pub fn legend_value(value: &str) -> &str {
     if value.is_empty() { "(empty)" } else { value }
@@ -441,6 +488,26 @@ mod tests {
         assert_eq!(labels.title, "ragged: 4 curves");
         assert_eq!(labels.x_axis, "sample_index");
         assert_eq!(labels.y_axis, "value");
+    }
+
+    #[test]
+    fn a_legend_entry_shows_the_users_colour_once_all_its_curves_have_it() {
+        let s = store("class", &["b", "a", "b", "c"]);
+        let styling = style_curves(&s, &StyleRequest::default()).unwrap();
+        let own: Vec<[u8; 4]> = styling.legend.iter().map(|e| e.rgba).collect();
+        let green = [20, 170, 120, 255];
+        let mut user = std::collections::HashMap::new();
+        assert_eq!(legend_colours(&s, &styling, &user), own);
+        // One of b's two curves coloured: b is drawn in two colours, its entry stays.
+        user.insert(0, green);
+        assert_eq!(legend_colours(&s, &styling, &user), own);
+        // Both, and a's one curve: their entries take the colour; c keeps its own.
+        user.insert(2, green);
+        user.insert(1, green);
+        assert_eq!(legend_colours(&s, &styling, &user), [green, green, own[2]]);
+        // Two different colours within b: its own again.
+        user.insert(2, [1, 2, 3, 255]);
+        assert_eq!(legend_colours(&s, &styling, &user), [green, own[1], own[2]]);
     }
 
     #[test]
