@@ -1171,6 +1171,13 @@ fn a_far_value_does_not_leave_the_curves_flat() {
     // The curves run from -1 to 3: that, with a margin.
     let span = y_span(&harness);
     assert!((4.0..5.0).contains(&span), "{span}");
+    // Stacked, the glitch's own plot is the flat one: the toolbar offers the fit there too.
+    harness.get_by_label("Stack").click();
+    harness.run_steps(4);
+    assert!(
+        harness.query_by_label("Fit y to most values").is_some(),
+        "no fit offered for the stacked plots"
+    );
 }
 
 /// Another tool's file dropped on the window: previewed with what the import found, opened

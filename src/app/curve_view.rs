@@ -53,12 +53,41 @@ struct ViewMemory {
     limits: Vec<(String, f64)>,
 }
 
-/// A value for a sentence: up to four decimals, scientific when huge or tiny.
+/// A value for a sentence: four significant digits, scientific when huge or tiny, without
+/// trailing zeros (2.99999 reads "3", 1e12 "1e12").
 fn short_number(value: f64) -> String {
-    if value != 0.0 && !(1e-3..1e6).contains(&value.abs()) {
+    let text = if value != 0.0 && !(1e-3..1e6).contains(&value.abs()) {
         format!("{value:.3e}")
     } else {
-        egui::emath::format_with_decimals_in_range(value, 0..=4)
+        let decimals = 3usize.saturating_sub(value.abs().log10().floor().max(0.0) as usize);
+        format!("{value:.decimals$}")
+    };
+    let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, ""));
+    let mantissa = if mantissa.contains('.') {
+        mantissa.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        mantissa
+    };
+    if exponent.is_empty() {
+        mantissa.to_owned()
+    } else {
+        format!("{mantissa}e{exponent}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_number;
+
+    #[test]
+    fn numbers_in_sentences_read_alike() {
+        assert_eq!(short_number(2.999_999), "3");
+        assert_eq!(short_number(1e12), "1e12");
+        assert_eq!(short_number(1.469e-5), "1.469e-5");
+        assert_eq!(short_number(-0.25), "-0.25");
+        assert_eq!(short_number(123.456_7), "123.5");
+        assert_eq!(short_number(0.0), "0");
+        assert_eq!(short_number(999_999.0), "999999");
     }
 }
 
@@ -770,15 +799,28 @@ impl CurveView {
                 ui.separator();
                 ui.checkbox(&mut request.highlight_failed, "Highlight NOK");
             }
-            if let Some((low, high)) = self.curves.typical_y()
-                && !self.stacked
-            {
+            // The plots shown (the overlay, or each of the stack) that a few far values flatten.
+            let flattened: Vec<&Arc<PlotCurves>> = if self.stacked {
+                self.stack.iter().map(|plot| &plot.curves).collect()
+            } else {
+                vec![&self.curves]
+            };
+            let flattened: Vec<_> = flattened
+                .into_iter()
+                .filter_map(|curves| Some((curves, curves.typical_y()?)))
+                .collect();
+            if let Some(&(first, (low, high))) = flattened.first() {
                 ui.separator();
-                let (y_min, y_max) = self.curves.y_extent();
+                let (y_min, y_max) = first.y_extent();
                 let hover = format!(
-                    "A few values lie far from the rest: the curves span {} to {}, and all but \
-                     0.1 % of their values lie in {} to {}, drawn as a flat line at this scale. \
+                    "A few values lie far from the rest: {} span {} to {}, and all but 0.1 % of \
+                     their values lie in {} to {}, drawn as a flat line at this scale. \
                      Double-click the plot to see every value again.",
+                    if self.stacked {
+                        "a stacked plot's curves"
+                    } else {
+                        "the curves"
+                    },
                     short_number(y_min),
                     short_number(y_max),
                     short_number(low),
@@ -789,9 +831,11 @@ impl CurveView {
                     .on_hover_text(hover)
                     .clicked()
                 {
-                    // A margin as egui_plot gives its default view.
-                    let margin = (high - low) * 0.05;
-                    self.curves.show_y_range(low - margin, high + margin);
+                    for (curves, (low, high)) in &flattened {
+                        // A margin as egui_plot gives its default view.
+                        let margin = (high - low) * 0.05;
+                        curves.show_y_range(low - margin, high + margin);
+                    }
                 }
             }
             if let Err(error) = self.set_request(request) {
