@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use super::export::{ExportPanel, ExportSource};
 use super::quality::{QualityAction, QualityPanel};
-use super::widgets::{grouped, labelled_field_ui};
+use super::widgets::{grouped, labelled_field_ui, short_number};
 use crate::curves::quality::across::Spread;
 use crate::curves::{CurveId, CurveStore};
 use crate::render::gpu::{BaseMode, CurveStyle};
@@ -51,44 +51,6 @@ struct ViewMemory {
     stacked: bool,
     local_time: bool,
     limits: Vec<(String, f64)>,
-}
-
-/// A value for a sentence: four significant digits, scientific when huge or tiny, without
-/// trailing zeros (2.99999 reads "3", 1e12 "1e12").
-fn short_number(value: f64) -> String {
-    let text = if value != 0.0 && !(1e-3..1e6).contains(&value.abs()) {
-        format!("{value:.3e}")
-    } else {
-        let decimals = 3usize.saturating_sub(value.abs().log10().floor().max(0.0) as usize);
-        format!("{value:.decimals$}")
-    };
-    let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, ""));
-    let mantissa = if mantissa.contains('.') {
-        mantissa.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        mantissa
-    };
-    if exponent.is_empty() {
-        mantissa.to_owned()
-    } else {
-        format!("{mantissa}e{exponent}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::short_number;
-
-    #[test]
-    fn numbers_in_sentences_read_alike() {
-        assert_eq!(short_number(2.999_999), "3");
-        assert_eq!(short_number(1e12), "1e12");
-        assert_eq!(short_number(1.469e-5), "1.469e-5");
-        assert_eq!(short_number(-0.25), "-0.25");
-        assert_eq!(short_number(123.456_7), "123.5");
-        assert_eq!(short_number(0.0), "0");
-        assert_eq!(short_number(999_999.0), "999999");
-    }
 }
 
 /// One curve in a plot of its own, in the stack.

@@ -67,9 +67,31 @@ pub fn grouped(n: u64) -> String {
     out
 }
 
+/// A value for a sentence: four significant digits, scientific when huge or tiny, without
+/// trailing zeros (2.99999 reads "3", 1e12 "1e12").
+pub fn short_number(value: f64) -> String {
+    let text = if value != 0.0 && !(1e-3..1e6).contains(&value.abs()) {
+        format!("{value:.3e}")
+    } else {
+        let decimals = 3usize.saturating_sub(value.abs().log10().floor().max(0.0) as usize);
+        format!("{value:.decimals$}")
+    };
+    let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, ""));
+    let mantissa = if mantissa.contains('.') {
+        mantissa.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        mantissa
+    };
+    if exponent.is_empty() {
+        mantissa.to_owned()
+    } else {
+        format!("{mantissa}e{exponent}")
+    }
+}
+
 #[cfg(test)]
 mod count_tests {
-    use super::{counted, grouped};
+    use super::{counted, grouped, short_number};
 
     #[test]
     fn counts_are_grouped_by_thousands() {
@@ -80,5 +102,16 @@ mod count_tests {
         assert_eq!(grouped(u64::MAX), "18,446,744,073,709,551,615");
         assert_eq!(counted(1, "curve"), "1 curve");
         assert_eq!(counted(5_000, "curve"), "5,000 curves");
+    }
+
+    #[test]
+    fn numbers_in_sentences_read_alike() {
+        assert_eq!(short_number(2.999_999), "3");
+        assert_eq!(short_number(1e12), "1e12");
+        assert_eq!(short_number(1.469e-5), "1.469e-5");
+        assert_eq!(short_number(-0.25), "-0.25");
+        assert_eq!(short_number(123.456_7), "123.5");
+        assert_eq!(short_number(0.0), "0");
+        assert_eq!(short_number(999_999.0), "999999");
     }
 }

@@ -404,8 +404,8 @@ pub fn legend_colours(
     if user.is_empty() {
         return own();
     }
-    // Per label value: `Some(Some(c))` while every shown curve so far has the user's colour
-    // `c`, `Some(None)` once one does not.
+    // Per label value: `Some(c)` while every shown curve so far has the user's colour `c`;
+    // `None` once one has another or none.
     let mut drawn: BTreeMap<&str, Option<[u8; 4]>> = BTreeMap::new();
     for id in 0..store.len() as CurveId {
         if !styling.styles[id as usize].is_visible() {
