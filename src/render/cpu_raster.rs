@@ -17,8 +17,10 @@ use rayon::prelude::*;
 use super::gpu::{BaseMode, CurveFrame, CurveStyle};
 use crate::curves::{CurveId, CurveStore, Decimated, PixelMap, decimate_curve_into};
 
-/// Per pixel (rows bottom to top): curves lighting it and the topmost key
-/// (`priority << 24 | curve + 1`, 0: none).
+/// Per pixel: curves lighting it and the topmost key (`priority << 24 | curve + 1`, 0: none),
+/// in bands of [`ROW_CHUNK`] rows (from the bottom), each band column after column: a curve
+/// lights a few rows of each column, which are one contiguous chunk, next to the chunk of the
+/// column beside it (see [`BasePixels::index`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BasePixels {
     pub width: u32,
@@ -26,9 +28,13 @@ pub struct BasePixels {
     /// Whether `hits` were counted: opaque lines need only the keys (as on the GPU), and
     /// every lit pixel then counts as one curve.
     pub counted: bool,
-    pub hits: Vec<u32>,
-    pub keys: Vec<u32>,
+    hits: Vec<u32>,
+    keys: Vec<u32>,
 }
+
+/// Rows a band holds: a fill writes a band's chunk of a column at once, the rows outside the
+/// run masked, so that a run of a few rows costs no loop of unpredictable length.
+const ROW_CHUNK: usize = 8;
 
 /// Whether a frame needs its hits counted: density, or a translucent style (stacked alpha).
 fn counts_hits(mode: BaseMode, styles: &[CurveStyle]) -> bool {
@@ -37,13 +43,34 @@ fn counts_hits(mode: BaseMode, styles: &[CurveStyle]) -> bool {
 
 impl BasePixels {
     fn new(width: u32, height: u32, counted: bool) -> Self {
-        let n = width as usize * height as usize;
+        let n = width as usize * (height as usize).div_ceil(ROW_CHUNK) * ROW_CHUNK;
         Self {
             width,
             height,
             counted,
             hits: if counted { vec![0; n] } else { Vec::new() },
             keys: vec![0; n],
+        }
+    }
+
+    /// Where pixel (`column`, `row`, row 0 at the bottom) is kept.
+    #[inline]
+    pub fn index(&self, column: usize, row: usize) -> usize {
+        let band = row / ROW_CHUNK;
+        (band * self.width as usize + column) * ROW_CHUNK + row % ROW_CHUNK
+    }
+
+    /// The topmost key at (`column`, `row`, row 0 at the bottom), 0 where no curve lights it.
+    pub fn key(&self, column: usize, row: usize) -> u32 {
+        self.keys.get(self.index(column, row)).copied().unwrap_or(0)
+    }
+
+    /// The curves lighting (`column`, `row`): counted, or 1 where a key is.
+    pub fn hits(&self, column: usize, row: usize) -> u32 {
+        if self.counted {
+            self.hits.get(self.index(column, row)).copied().unwrap_or(0)
+        } else {
+            u32::from(self.key(column, row) != 0)
         }
     }
 
@@ -61,23 +88,69 @@ impl BasePixels {
     pub fn max_hits(&self) -> u32 {
         self.hits.iter().copied().max().unwrap_or(0)
     }
+
+    /// Rows `first..=last` of `column` lit by a curve with `key` (`first <= last`, `last`
+    /// below the height): each band's chunk of the column at once, the rows outside the run
+    /// masked.
+    #[inline]
+    fn light(&mut self, column: usize, first: usize, last: usize, key: u32) {
+        let counted = self.counted;
+        let (first_band, last_band) = (first / ROW_CHUNK, last / ROW_CHUNK);
+        for band in first_band..=last_band {
+            let band_row = band * ROW_CHUNK;
+            let lanes = first.saturating_sub(band_row)..=(last - band_row).min(ROW_CHUNK - 1);
+            let mask = &LANE_MASKS[*lanes.start() * ROW_CHUNK + *lanes.end()];
+            let start = (band * self.width as usize + column) * ROW_CHUNK;
+            if let Some(keys) = self.keys.get_mut(start..start + ROW_CHUNK) {
+                for (slot, lit) in keys.iter_mut().zip(mask) {
+                    *slot = (*slot).max(key & lit);
+                }
+            }
+            if counted && let Some(hits) = self.hits.get_mut(start..start + ROW_CHUNK) {
+                for (slot, lit) in hits.iter_mut().zip(mask) {
+                    *slot += lit & 1;
+                }
+            }
+        }
+    }
 }
+
+/// Per (first, last) lane of a band's chunk (`first * ROW_CHUNK + last`): all ones in the
+/// lanes from `first` to `last`, zeros elsewhere.
+const LANE_MASKS: [[u32; ROW_CHUNK]; ROW_CHUNK * ROW_CHUNK] = {
+    let mut masks = [[0; ROW_CHUNK]; ROW_CHUNK * ROW_CHUNK];
+    let mut first = 0;
+    while first < ROW_CHUNK {
+        let mut last = first;
+        while last < ROW_CHUNK {
+            let mut lane = first;
+            while lane <= last {
+                masks[first * ROW_CHUNK + last][lane] = u32::MAX;
+                lane += 1;
+            }
+            last += 1;
+        }
+        first += 1;
+    }
+    masks
+};
 
 /// The GPU's gap test, by bits.
 fn is_gap(y: f32) -> bool {
     (y.to_bits() & 0x7fff_ffff) > 0x7f80_0000
 }
 
-/// `y.floor() as i32` (saturating, NaN to 0) without a call to `floorf`, which is what
-/// `floor` costs on x86-64 without SSE4.1.
+/// `y.floor() as i32` for `y` within ±2^22 (the walk clamps what it floors to the raster and
+/// a margin): float adds and a compare, which vectorise, where a saturating cast is a
+/// scalar conversion and fix-ups per value on x86-64's baseline (SSE2).
 #[inline]
-fn floor_i32(y: f32) -> i32 {
-    let truncated = y as i32;
-    if truncated as f32 > y {
-        truncated.saturating_sub(1)
-    } else {
-        truncated
-    }
+fn floor_small(y: f32) -> i32 {
+    // 1.5 · 2^23: a sum with it has no fraction bits left, so adding it rounds to an integer,
+    // and that integer is then the low bits of the sum.
+    const ROUNDER: f32 = 12_582_912.0;
+    let nearest = (y + ROUNDER) - ROUNDER;
+    let floored = nearest - if nearest > y { 1.0 } else { 0.0 };
+    (floored + ROUNDER).to_bits() as i32 - ROUNDER.to_bits() as i32
 }
 
 /// One curve's rasterisation state (`raster.wgsl`'s uniforms and buffers).
@@ -91,100 +164,241 @@ struct Curve<'a> {
     key: u32,
 }
 
+/// A thread's working memory for [`Curve::draw`], kept from curve to curve.
+#[derive(Default)]
+struct Walk {
+    /// Per point of the run being drawn: its column.
+    columns: Vec<i32>,
+    /// Per segment (point i to i + 1): the heights that close point i's column (where the
+    /// segment leaves it, or point i's own height if the segment stays in it), and the
+    /// range point i + 1 opens its column with (its own height and the segment's entry).
+    exits_lo: Vec<i32>,
+    exits_hi: Vec<i32>,
+    opening_lo: Vec<i32>,
+    opening_hi: Vec<i32>,
+    columns_hit: ColumnRanges,
+}
+
+/// Per column (slot `column + 1`; slots 0 and `width + 1` take every column left and right
+/// of the raster): the lowest and highest height ([`ordered`]) lighting it in the current
+/// visit; and per column of the stretch being lit, its first and last row.
+#[derive(Default)]
+struct ColumnRanges {
+    lo: Vec<i32>,
+    hi: Vec<i32>,
+    rows: StretchRows,
+}
+
+/// Per column of the stretch being lit: its first and last row.
+#[derive(Default)]
+struct StretchRows {
+    first: Vec<i32>,
+    last: Vec<i32>,
+}
+
+/// A float as an integer of the same order (-0 just below +0; not NaN, which the walk
+/// keeps out): the walk's min and max are then integer compares, in general registers.
+#[inline]
+fn ordered(y: f32) -> i32 {
+    let bits = y.to_bits() as i32;
+    bits ^ (((bits >> 31) as u32) >> 1) as i32
+}
+
+/// The float of an [`ordered`] integer.
+#[inline]
+fn from_ordered(bits: i32) -> f32 {
+    f32::from_bits((bits ^ (((bits >> 31) as u32) >> 1) as i32) as u32)
+}
+
+/// `y` as the lowest height it adds to a column (NaN adds none: +∞, which a minimum
+/// skips).
+#[inline]
+fn as_lowest(y: f32) -> i32 {
+    ordered(y.min(f32::INFINITY))
+}
+
+/// `y` as the highest height it adds to a column (NaN adds none: -∞).
+#[inline]
+fn as_highest(y: f32) -> i32 {
+    ordered(y.max(f32::NEG_INFINITY))
+}
+
 impl Curve<'_> {
     #[inline]
     fn py(&self, y: f32) -> f32 {
         (y - self.y_min) * self.rows_per_unit
     }
 
-    #[inline]
-    fn fill(&self, out: &mut BasePixels, column: i32, y_a: f32, y_b: f32) {
-        if column < 0 || column >= self.width {
-            return;
-        }
-        let (lo, hi) = (y_a.min(y_b), y_a.max(y_b));
-        let r0 = floor_i32(lo).max(0);
-        let r1 = floor_i32(hi).min(self.height - 1);
-        if r0 > r1 {
-            return;
-        }
-        let width = self.width as usize;
-        let first = r0 as usize * width + column as usize;
-        let rows = (r1 - r0) as usize + 1;
-        if out.counted
-            && let Some(hits) = out.hits.get_mut(first..)
-        {
-            for hit in hits.iter_mut().step_by(width).take(rows) {
-                *hit += 1;
-            }
-        }
-        if let Some(keys) = out.keys.get_mut(first..) {
-            for key in keys.iter_mut().step_by(width).take(rows) {
-                *key = (*key).max(self.key);
-            }
+    /// `rasterize` for every point of the curve: the shader's thread for a point that is the
+    /// last of its column draws the segment to the next point (the exit from its column, the
+    /// columns it spans, the entry into the next), and the column's lowest and highest
+    /// height (entry, its points, exit) light its rows. Each run between gaps is drawn by
+    /// [`Curve::draw_run`].
+    fn draw(&self, out: &mut BasePixels, walk: &mut Walk) {
+        let mut start = 0;
+        while start < self.ys.len() {
+            let run = self.ys[start..].iter().position(|&y| !is_gap(y));
+            let Some(skipped) = run else { break };
+            let first = start + skipped;
+            let len = self.ys[first..]
+                .iter()
+                .position(|&y| is_gap(y))
+                .unwrap_or(self.ys.len() - first);
+            self.draw_run(out, walk, first..first + len);
+            start = first + len;
         }
     }
 
-    /// `rasterize` for every point of the curve, in one pass: the shader's thread for a
-    /// point that is the last of its column draws the segment to the next point (the exit
-    /// from its column, the columns it spans, the entry into the next), and the column's
-    /// lowest and highest height (entry, its points, exit) light its rows; points whose
-    /// next point is in the same column draw nothing of their own. Walking the points once
-    /// with the open column's range gives each column the same heights (the same f32
-    /// operations), each computed once.
-    fn draw(&self, out: &mut BasePixels) {
-        let mut open: Option<OpenColumn> = None;
-        for (&x, &y) in self.xs.iter().zip(self.ys) {
-            if is_gap(y) {
-                if let Some(column) = open.take() {
-                    self.fill(out, column.column, column.lo, column.hi);
+    /// One run of points without gaps. The per-point arithmetic (columns, heights, where
+    /// each segment crosses a column edge: the shader's f32 operations, its min and max
+    /// skipping NaN) is done first over the whole run, where it vectorises; then
+    /// [`Curve::walk_run`].
+    fn draw_run(&self, out: &mut BasePixels, walk: &mut Walk, run: std::ops::Range<usize>) {
+        let (xs, ys) = (&self.xs[run.clone()], &self.ys[run]);
+        let Some(segments) = xs.len().checked_sub(1) else {
+            return;
+        };
+        let Walk {
+            columns,
+            exits_lo,
+            exits_hi,
+            opening_lo,
+            opening_hi,
+            ..
+        } = walk;
+        columns.clear();
+        // Columns left and right of the raster are one column each side (-1 and `width`):
+        // all the walk does there is keep their heights out of the raster.
+        let right = self.width as f32;
+        columns.extend(xs.iter().map(|&x| floor_small(x.max(-1.0).min(right))));
+        for buffer in [&mut *exits_lo, exits_hi, opening_lo, opening_hi] {
+            buffer.resize(segments, 0);
+        }
+        // Slices of one length, so that the loops vectorise and check no bounds.
+        let (exits_lo, exits_hi) = (&mut exits_lo[..segments], &mut exits_hi[..segments]);
+        let (opening_lo, opening_hi) = (&mut opening_lo[..segments], &mut opening_hi[..segments]);
+        let (x0, x1) = (&xs[..segments], &xs[1..]);
+        let (y0, y1) = (&ys[..segments], &ys[1..]);
+        let (c0, c1) = (&columns[..segments], &columns[1..]);
+        for i in 0..segments {
+            let (h0, h1) = (self.py(y0[i]), self.py(y1[i]));
+            let slope = (h1 - h0) / (x1[i] - x0[i]);
+            let exit = h0 + ((c0[i] + 1) as f32 - x0[i]) * slope;
+            let entry = h0 + (c1[i] as f32 - x0[i]) * slope;
+            // Within one column the segment crosses no edge. A NaN edge height (from an
+            // infinite height or slope) is skipped by the shader's min and max. Either way
+            // the point's own height, in the range already, stands in for it.
+            let same = c0[i] == c1[i];
+            let exit = if same || exit.is_nan() { h0 } else { exit };
+            let entry = if same || entry.is_nan() { h1 } else { entry };
+            (exits_lo[i], exits_hi[i]) = (as_lowest(exit), as_highest(exit));
+            (opening_lo[i], opening_hi[i]) = (as_lowest(entry.min(h1)), as_highest(entry.max(h1)));
+        }
+        self.walk_run(out, walk, xs, ys);
+    }
+
+    /// Gathers each column's lowest and highest height into `walk.columns_hit` without a
+    /// branch for "still in the same column", and lights a stretch of columns once the
+    /// points turn back in x (a column visited twice lights each visit's rows, not the rows
+    /// between) or the run ends. Every column from a stretch's first to its last is written
+    /// before it is lit.
+    fn walk_run(&self, out: &mut BasePixels, walk: &mut Walk, xs: &[f32], ys: &[f32]) {
+        let segments = xs.len() - 1;
+        let Walk {
+            columns,
+            exits_lo,
+            exits_hi,
+            opening_lo,
+            opening_hi,
+            columns_hit,
+        } = walk;
+        let (exits_lo, exits_hi) = (&exits_lo[..segments], &exits_hi[..segments]);
+        let (opening_lo, opening_hi) = (&opening_lo[..segments], &opening_hi[..segments]);
+        let (x0, x1) = (&xs[..segments], &xs[1..]);
+        let (y0, y1) = (&ys[..segments], &ys[1..]);
+        let (c0, c1) = (&columns[..segments], &columns[1..]);
+        let slots = self.width as usize + 2;
+        let ColumnRanges { lo, hi, rows } = columns_hit;
+        lo.resize(slots, 0);
+        hi.resize(slots, 0);
+        // Plain slices: stores through them cannot change a Vec's length, which the loop
+        // would otherwise load again after every store.
+        let (lo, hi) = (&mut lo[..slots], &mut hi[..slots]);
+        let slot = |column: i32| (column + 1) as usize;
+        // The open column's range is kept in registers; its slot is written at every point
+        // (plain stores, no read back), the last write being its range when the points
+        // leave it. The range carries on where the segment stays in the column and starts
+        // afresh where it does not (a select: a branch here was mispredicted at every other
+        // point).
+        let first_height = self.py(ys[0]);
+        let (mut open_lo, mut open_hi) = (as_lowest(first_height), as_highest(first_height));
+        let mut stretch_start = columns[0];
+        for i in 0..segments {
+            let (from, to) = (c0[i], c1[i]);
+            let s = slot(from);
+            (lo[s], hi[s]) = (open_lo.min(exits_lo[i]), open_hi.max(exits_hi[i]));
+            if to < from {
+                self.light_stretch(out, (lo, hi), rows, stretch_start, from);
+                stretch_start = to;
+            } else if to - from > 1 {
+                let (h0, h1) = (self.py(y0[i]), self.py(y1[i]));
+                let slope = (h1 - h0) / (x1[i] - x0[i]);
+                let at = |edge: i32| h0 + (edge as f32 - x0[i]) * slope;
+                let spanned = (from + 1).max(0)..(to - 1).min(self.width - 1) + 1;
+                let mut left = at(spanned.start);
+                for column in spanned {
+                    let right = at(column + 1);
+                    // Both edges NaN (an infinite height's segment): the shader floors NaN
+                    // to row 0, and so lights that row.
+                    let (low, high) = match left.min(right) {
+                        low if low.is_nan() => (0.0, 0.0),
+                        low => (low, left.max(right)),
+                    };
+                    let s = slot(column);
+                    (lo[s], hi[s]) = (ordered(low), ordered(high));
+                    left = right;
                 }
-                continue;
             }
-            let (height, column) = (self.py(y), floor_i32(x));
-            let Some(last) = open.as_mut() else {
-                open = Some(OpenColumn::new(column, x, height, height));
-                continue;
-            };
-            if last.column == column {
-                last.lo = last.lo.min(height);
-                last.hi = last.hi.max(height);
-                (last.x, last.height) = (x, height);
-                continue;
-            }
-            let slope = (height - last.height) / (x - last.x);
-            let at = |edge: i32| last.height + (edge as f32 - last.x) * slope;
-            let exit = at(last.column + 1);
-            self.fill(out, last.column, last.lo.min(exit), last.hi.max(exit));
-            for spanned in (last.column + 1).max(0)..=(column - 1).min(self.width - 1) {
-                self.fill(out, spanned, at(spanned), at(spanned + 1));
-            }
-            *last = OpenColumn::new(column, x, height, at(column));
+            let stays = from == to;
+            open_lo = if stays { open_lo } else { i32::MAX }.min(opening_lo[i]);
+            open_hi = if stays { open_hi } else { i32::MIN }.max(opening_hi[i]);
         }
-        if let Some(column) = open {
-            self.fill(out, column.column, column.lo, column.hi);
-        }
+        let last = columns[segments];
+        let s = slot(last);
+        (lo[s], hi[s]) = (open_lo, open_hi);
+        self.light_stretch(out, (lo, hi), rows, stretch_start, last);
     }
-}
 
-/// The column [`Curve::draw`] is in: its range of heights so far and its last point.
-struct OpenColumn {
-    column: i32,
-    lo: f32,
-    hi: f32,
-    x: f32,
-    height: f32,
-}
-
-impl OpenColumn {
-    /// Entered at `entry`, with a point (`x`, `height`) in it.
-    fn new(column: i32, x: f32, height: f32, entry: f32) -> Self {
-        Self {
-            column,
-            lo: entry.min(height),
-            hi: entry.max(height),
-            x,
-            height,
+    /// Lights the gathered rows of columns `first..=last` (those in the raster): their
+    /// rows first, over the whole stretch where it vectorises.
+    fn light_stretch(
+        &self,
+        out: &mut BasePixels,
+        (lo, hi): (&[i32], &[i32]),
+        rows: &mut StretchRows,
+        first: i32,
+        last: i32,
+    ) {
+        let columns = first.max(0)..last.min(self.width - 1) + 1;
+        let slots = columns.start as usize + 1..columns.end as usize + 1;
+        let (Some(lo), Some(hi)) = (lo.get(slots.clone()), hi.get(slots)) else {
+            return;
+        };
+        let (top, height) = ((self.height - 1) as f32, self.height as f32);
+        rows.first.clear();
+        rows.first.extend(
+            lo.iter()
+                .map(|&lo| floor_small(from_ordered(lo).max(0.0).min(height))),
+        );
+        rows.last.clear();
+        rows.last.extend(
+            hi.iter()
+                .map(|&hi| floor_small(from_ordered(hi).max(-1.0).min(top))),
+        );
+        for ((column, &r0), &r1) in columns.zip(&rows.first).zip(&rows.last) {
+            if r0 <= r1 {
+                out.light(column as usize, r0 as usize, r1 as usize, self.key);
+            }
         }
     }
 }
@@ -351,6 +565,7 @@ pub fn raster_points(
                 ..RasterCounts::default()
             };
             let mut scratch = (Vec::new(), Vec::new());
+            let mut walk = Walk::default();
             for &(curve, _) in part {
                 let Some((xs, ys)) = curve_points(points, curve, &mut scratch) else {
                     continue;
@@ -365,7 +580,7 @@ pub fn raster_points(
                     height: height as i32,
                     key: (styles[curve].priority << 24) | (curve as u32 + 1),
                 }
-                .draw(&mut out);
+                .draw(&mut out, &mut walk);
             }
             (out, counts)
         })
@@ -645,12 +860,11 @@ pub fn composite_base(
         .for_each(|(image_row, line)| {
             let row = height - 1 - image_row;
             for column in 0..width {
-                let at = row * width + column;
-                let key = pixels.keys[at];
+                let key = pixels.key(column, row);
                 if key == 0 {
                     continue;
                 }
-                let hits = if pixels.counted { pixels.hits[at] } else { 1 };
+                let hits = pixels.hits(column, row);
                 let src: [f32; 4] = match mode {
                     BaseMode::Density => {
                         let t = (1.0 + hits as f32).ln() / top;
@@ -723,8 +937,8 @@ mod tests {
     }
 
     #[test]
-    fn floor_i32_is_floor_then_a_saturating_cast() {
-        for y in [
+    fn floor_small_is_floor_within_its_range() {
+        let edges = [
             0.0,
             -0.0,
             0.5,
@@ -732,21 +946,39 @@ mod tests {
             -1.0,
             1.0,
             2.999_999_8,
-            -2.000_000_2,
-            1e9,
-            -1e9,
-            3e9,
-            -3e9,
-            f32::MAX,
-            f32::MIN,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            f32::NAN,
+            -0.999_999_94,
+            0.999_999_94,
             f32::MIN_POSITIVE,
             -f32::MIN_POSITIVE,
-        ] {
-            assert_eq!(floor_i32(y), y.floor() as i32, "{y}");
+            899.5,
+            4_194_303.5,
+            4_194_304.0,
+            -4_194_304.0,
+        ];
+        // And a sweep of ordinary rows and columns with fractions.
+        let sweep = (0..40_000).map(|k| k as f32 * 0.37 - 2_000.0);
+        for y in edges.into_iter().chain(sweep) {
+            assert_eq!(floor_small(y), y.floor() as i32, "{y}");
         }
+    }
+
+    /// `y.floor() as i32` (saturating, NaN to 0), as the shader's threads floor.
+    fn floor_i32(y: f32) -> i32 {
+        y.floor() as i32
+    }
+
+    /// The shader's fill: the rows from height `y_a` to `y_b` of `column` (either order;
+    /// nothing outside the raster).
+    fn fill(curve: &Curve<'_>, out: &mut BasePixels, column: i32, y_a: f32, y_b: f32) {
+        if column < 0 || column >= curve.width {
+            return;
+        }
+        let r0 = floor_i32(y_a.min(y_b)).max(0);
+        let r1 = floor_i32(y_a.max(y_b)).min(curve.height - 1);
+        if r0 > r1 {
+            return;
+        }
+        out.light(column as usize, r0 as usize, r1 as usize, curve.key);
     }
 
     /// The shader's per-point threads as the renderer drew them before its one-pass walk
@@ -784,7 +1016,8 @@ mod tests {
             }
             let slope = (curve.py(curve.ys[i + 1]) - ya) / (xb - xa);
             for column in (c0 + 1).max(0)..=(c1 - 1).min(curve.width - 1) {
-                curve.fill(
+                fill(
+                    curve,
                     out,
                     column,
                     ya + (column as f32 - xa) * slope,
@@ -826,7 +1059,7 @@ mod tests {
             }
             j += 1;
         }
-        curve.fill(out, column, lo, hi);
+        fill(curve, out, column, lo, hi);
         j
     }
 
@@ -904,7 +1137,10 @@ mod tests {
             let lit = Raster {
                 width,
                 height,
-                counts: from_store.keys.iter().map(|&key| u32::from(key != 0)).collect(),
+                counts: (0..height as usize)
+                    .flat_map(|row| (0..width as usize).map(move |column| (column, row)))
+                    .map(|(column, row)| u32::from(from_store.key(column, row) != 0))
+                    .collect(),
             };
             prop_assert!(lit.same_pixels(&reference), "{} lit, the reference {}", lit.lit(), reference.lit());
         }
@@ -931,7 +1167,7 @@ mod tests {
                     height: height as i32,
                     key: k as u32 + 1,
                 };
-                curve.draw(&mut one_pass);
+                curve.draw(&mut one_pass, &mut Walk::default());
                 draw_by_threads(&curve, &mut threads);
             }
             prop_assert_eq!(one_pass, threads);
