@@ -92,14 +92,18 @@ impl BasePixels {
     /// Rows `first..=last` of `column` lit by a curve with `key` (`first <= last`, `last`
     /// below the height): each band's chunk of the column at once, the rows outside the run
     /// masked.
-    #[inline]
+    #[inline(always)]
     fn light(&mut self, column: usize, first: usize, last: usize, key: u32) {
         let counted = self.counted;
-        let (first_band, last_band) = (first / ROW_CHUNK, last / ROW_CHUNK);
-        for band in first_band..=last_band {
-            let band_row = band * ROW_CHUNK;
-            let lanes = first.saturating_sub(band_row)..=(last - band_row).min(ROW_CHUNK - 1);
-            let mask = &LANE_MASKS[*lanes.start() * ROW_CHUNK + *lanes.end()];
+        let (mut band, last_band) = (first / ROW_CHUNK, last / ROW_CHUNK);
+        let mut first_lane = first % ROW_CHUNK;
+        loop {
+            let last_lane = if band == last_band {
+                last % ROW_CHUNK
+            } else {
+                ROW_CHUNK - 1
+            };
+            let mask = &LANE_MASKS[first_lane * ROW_CHUNK + last_lane];
             let start = (band * self.width as usize + column) * ROW_CHUNK;
             if let Some(keys) = self.keys.get_mut(start..start + ROW_CHUNK) {
                 for (slot, lit) in keys.iter_mut().zip(mask) {
@@ -111,6 +115,10 @@ impl BasePixels {
                     *slot += lit & 1;
                 }
             }
+            if band >= last_band {
+                break;
+            }
+            (band, first_lane) = (band + 1, 0);
         }
     }
 }
@@ -234,6 +242,7 @@ impl Curve<'_> {
     /// columns it spans, the entry into the next), and the column's lowest and highest
     /// height (entry, its points, exit) light its rows. Each run between gaps is drawn by
     /// [`Curve::draw_run`].
+    #[inline(always)]
     fn draw(&self, out: &mut BasePixels, walk: &mut Walk) {
         let mut start = 0;
         while start < self.ys.len() {
@@ -253,6 +262,7 @@ impl Curve<'_> {
     /// each segment crosses a column edge: the shader's f32 operations, its min and max
     /// skipping NaN) is done first over the whole run, where it vectorises; then
     /// [`Curve::walk_run`].
+    #[inline(always)]
     fn draw_run(&self, out: &mut BasePixels, walk: &mut Walk, run: std::ops::Range<usize>) {
         let (xs, ys) = (&self.xs[run.clone()], &self.ys[run]);
         let Some(segments) = xs.len().checked_sub(1) else {
@@ -302,6 +312,7 @@ impl Curve<'_> {
     /// points turn back in x (a column visited twice lights each visit's rows, not the rows
     /// between) or the run ends. Every column from a stretch's first to its last is written
     /// before it is lit.
+    #[inline(always)]
     fn walk_run(&self, out: &mut BasePixels, walk: &mut Walk, xs: &[f32], ys: &[f32]) {
         let segments = xs.len() - 1;
         let Walk {
@@ -371,6 +382,7 @@ impl Curve<'_> {
 
     /// Lights the gathered rows of columns `first..=last` (those in the raster): their
     /// rows first, over the whole stretch where it vectorises.
+    #[inline(always)]
     fn light_stretch(
         &self,
         out: &mut BasePixels,
@@ -560,28 +572,7 @@ pub fn raster_points(
         .into_par_iter()
         .map(|part| {
             let mut out = BasePixels::new(width, height, count_hits);
-            let mut counts = RasterCounts {
-                pixel_bytes: (out.hits.capacity() + out.keys.capacity()) * size_of::<u32>(),
-                ..RasterCounts::default()
-            };
-            let mut scratch = (Vec::new(), Vec::new());
-            let mut walk = Walk::default();
-            for &(curve, _) in part {
-                let Some((xs, ys)) = curve_points(points, curve, &mut scratch) else {
-                    continue;
-                };
-                counts.add_curve(points, curve, xs.len());
-                Curve {
-                    xs,
-                    ys,
-                    y_min: target.y_min,
-                    rows_per_unit: target.rows_per_unit,
-                    width: width as i32,
-                    height: height as i32,
-                    key: (styles[curve].priority << 24) | (curve as u32 + 1),
-                }
-                .draw(&mut out, &mut walk);
-            }
+            let counts = draw_part(points, target, styles, part, &mut out);
             (out, counts)
         })
         .reduce_with(|(a, a_counts), (b, b_counts)| (a.merge(b), a_counts + b_counts))
@@ -591,6 +582,43 @@ pub fn raster_points(
                 RasterCounts::default(),
             )
         })
+}
+
+/// `part`'s curves (curve, samples) of `points` drawn into `out`, one thread's share of
+/// [`raster_points`]. Compiled for AVX2 and for SSE4.1 too, the widest the CPU runs chosen at
+/// run time (x86-64's baseline, SSE2, has no unsigned 32-bit max, which every lit chunk
+/// takes); the f32 arithmetic is the same in each (no fused multiply-add).
+#[multiversion::multiversion(targets("x86_64+avx2", "x86_64+sse4.1"))]
+fn draw_part<'a>(
+    points: Points<'a>,
+    target: RasterTarget,
+    styles: &[CurveStyle],
+    part: &[(usize, usize)],
+    out: &mut BasePixels,
+) -> RasterCounts {
+    let mut counts = RasterCounts {
+        pixel_bytes: (out.hits.capacity() + out.keys.capacity()) * size_of::<u32>(),
+        ..RasterCounts::default()
+    };
+    let mut scratch = (Vec::new(), Vec::new());
+    let mut walk = Walk::default();
+    for &(curve, _) in part {
+        let Some((xs, ys)) = curve_points(points, curve, &mut scratch) else {
+            continue;
+        };
+        counts.add_curve(points, curve, xs.len());
+        Curve {
+            xs,
+            ys,
+            y_min: target.y_min,
+            rows_per_unit: target.rows_per_unit,
+            width: target.width as i32,
+            height: target.height as i32,
+            key: (styles[curve].priority << 24) | (curve as u32 + 1),
+        }
+        .draw(out, &mut walk);
+    }
+    counts
 }
 
 /// Viridis, five stops, linear in between (`composite.wgsl`).
