@@ -323,7 +323,16 @@ fn copy_curve(
     out: &mut Writer<'_>,
 ) -> Option<()> {
     let n = hi - lo;
-    let x_out = out.x_px.get_mut(out.len..out.len + n)?;
+    pixel_xs(xs, lo, map, out.x_px.get_mut(out.len..out.len + n)?);
+    out.y
+        .get_mut(out.len..out.len + n)?
+        .copy_from_slice(&ys[lo..hi]);
+    out.len += n;
+    Some(())
+}
+
+/// The pixel x of samples `lo..lo + x_out.len()` into `x_out`.
+fn pixel_xs(xs: Xs<'_>, lo: usize, map: &PixelMap, x_out: &mut [f32]) {
     match xs {
         Xs::Uniform { x0, dx } => {
             for (k, x) in x_out.iter_mut().enumerate() {
@@ -331,16 +340,16 @@ fn copy_curve(
             }
         }
         Xs::Explicit(values) => {
-            for (x, &v) in x_out.iter_mut().zip(&values[lo..hi]) {
+            for (x, &v) in x_out.iter_mut().zip(&values[lo..]) {
                 *x = map.px(v);
             }
         }
     }
-    out.y
-        .get_mut(out.len..out.len + n)?
-        .copy_from_slice(&ys[lo..hi]);
-    out.len += n;
-    Some(())
+}
+
+/// Whether M4 keeps every one of `visible` samples as is (at most about four per column).
+fn keeps_every_sample(visible: usize, map: &PixelMap) -> bool {
+    visible <= 4 * map.width_px as usize
 }
 
 /// M4 of samples `lo..hi` of one curve into `out`, column by column; `None` if `out` is full.
@@ -353,7 +362,7 @@ fn decimate_curve(
     map: &PixelMap,
     out: &mut Writer<'_>,
 ) -> Option<()> {
-    if hi - lo <= 4 * map.width_px as usize {
+    if keeps_every_sample(hi - lo, map) {
         return copy_curve(xs, ys, lo, hi, map, out);
     }
     let mut i = lo;
@@ -582,17 +591,49 @@ pub fn decimate_curve_into(
             leading_gap_allowed: false,
         };
         if decimate_curve(xs, ys, store.blocks(id), lo, hi, map, &mut out).is_some() {
-            // No leading or trailing separator, as the frame-wide decimation joins curves.
             let end = out.len;
-            let start = usize::from(end > 0 && y[0].is_nan());
-            let mut end = end;
-            while end > start && y[end - 1].is_nan() {
-                end -= 1;
-            }
-            return start..end;
+            return without_separators(&y[..end]);
         }
     }
     0..0
+}
+
+/// `points` without a leading separator and trailing ones, as the frame-wide decimation
+/// joins curves.
+fn without_separators(points: &[f32]) -> std::ops::Range<usize> {
+    let start = usize::from(points.first().is_some_and(|y| y.is_nan()));
+    let mut end = points.len();
+    while end > start && points[end - 1].is_nan() {
+        end -= 1;
+    }
+    start..end
+}
+
+/// Curve `id`'s points for `map` (pixel x, data y), those of [`decimate_curve_into`], without
+/// copying y where M4 keeps every sample: then only the pixel x are written (into `x_px`),
+/// and y is the store's own.
+pub fn curve_points_into<'s>(
+    store: &'s CurveStore,
+    id: super::CurveId,
+    map: &PixelMap,
+    x_px: &'s mut Vec<f32>,
+    y: &'s mut Vec<f32>,
+) -> (&'s [f32], &'s [f32]) {
+    if map.is_valid() {
+        let ys = store.y(id);
+        let xs = xs_of(store, id);
+        let (lo, hi) = visible_range(xs, ys.len(), map);
+        if keeps_every_sample(hi - lo, map) {
+            if x_px.len() < hi - lo {
+                x_px.resize(hi - lo, 0.0);
+            }
+            pixel_xs(xs, lo, map, &mut x_px[..hi - lo]);
+            let range = without_separators(&ys[lo..hi]);
+            return (&x_px[range.clone()], &ys[lo..hi][range]);
+        }
+    }
+    let range = decimate_curve_into(store, id, map, x_px, y);
+    (&x_px[range.clone()], &y[range])
 }
 
 /// Every sample of every curve, in the same form, without decimation: the reference that

@@ -15,7 +15,7 @@
 use rayon::prelude::*;
 
 use super::gpu::{BaseMode, CurveFrame, CurveStyle};
-use crate::curves::{CurveId, CurveStore, Decimated, PixelMap, decimate_curve_into};
+use crate::curves::{CurveId, CurveStore, Decimated, PixelMap, curve_points_into};
 
 /// Per pixel: curves lighting it and the topmost key (`priority << 24 | curve + 1`, 0: none),
 /// in bands of [`ROW_CHUNK`] rows (from the bottom), each band column after column: a curve
@@ -148,6 +148,22 @@ fn is_gap(y: f32) -> bool {
     (y.to_bits() & 0x7fff_ffff) > 0x7f80_0000
 }
 
+/// Where the first gap in `ys` is: whole chunks are tested at once (vectorised), and only a
+/// chunk with a gap is searched.
+fn first_gap(ys: &[f32]) -> Option<usize> {
+    const CHUNK: usize = 32;
+    let mut chunks = ys.chunks_exact(CHUNK);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |any, &y| any | is_gap(y)) {
+            return chunk.iter().position(|&y| is_gap(y)).map(|i| offset + i);
+        }
+        offset += CHUNK;
+    }
+    let rest = chunks.remainder().iter().position(|&y| is_gap(y));
+    rest.map(|i| offset + i)
+}
+
 /// `y.floor() as i32` for `y` within ±2^22 (the walk clamps what it floors to the raster and
 /// a margin): float adds and a compare, which vectorise, where a saturating cast is a
 /// scalar conversion and fix-ups per value on x86-64's baseline (SSE2).
@@ -249,10 +265,7 @@ impl Curve<'_> {
             let run = self.ys[start..].iter().position(|&y| !is_gap(y));
             let Some(skipped) = run else { break };
             let first = start + skipped;
-            let len = self.ys[first..]
-                .iter()
-                .position(|&y| is_gap(y))
-                .unwrap_or(self.ys.len() - first);
+            let len = first_gap(&self.ys[first..]).unwrap_or(self.ys.len() - first);
             self.draw_run(out, walk, first..first + len);
             start = first + len;
         }
@@ -348,26 +361,30 @@ impl Curve<'_> {
             let (from, to) = (c0[i], c1[i]);
             let s = slot(from);
             (lo[s], hi[s]) = (open_lo.min(exits_lo[i]), open_hi.max(exits_hi[i]));
-            if to < from {
-                self.light_stretch(out, (lo, hi), rows, stretch_start, from);
-                stretch_start = to;
-            } else if to - from > 1 {
-                let (h0, h1) = (self.py(y0[i]), self.py(y1[i]));
-                let slope = (h1 - h0) / (x1[i] - x0[i]);
-                let at = |edge: i32| h0 + (edge as f32 - x0[i]) * slope;
-                let spanned = (from + 1).max(0)..(to - 1).min(self.width - 1) + 1;
-                let mut left = at(spanned.start);
-                for column in spanned {
-                    let right = at(column + 1);
-                    // Both edges NaN (an infinite height's segment): the shader floors NaN
-                    // to row 0, and so lights that row.
-                    let (low, high) = match left.min(right) {
-                        low if low.is_nan() => (0.0, 0.0),
-                        low => (low, left.max(right)),
-                    };
-                    let s = slot(column);
-                    (lo[s], hi[s]) = (ordered(low), ordered(high));
-                    left = right;
+            // One test for the two rare cases: a step back (which wraps to a large step)
+            // and a step over columns.
+            if (to - from) as u32 > 1 {
+                if to < from {
+                    self.light_stretch(out, (lo, hi), rows, stretch_start, from);
+                    stretch_start = to;
+                } else {
+                    let (h0, h1) = (self.py(y0[i]), self.py(y1[i]));
+                    let slope = (h1 - h0) / (x1[i] - x0[i]);
+                    let at = |edge: i32| h0 + (edge as f32 - x0[i]) * slope;
+                    let spanned = (from + 1).max(0)..(to - 1).min(self.width - 1) + 1;
+                    let mut left = at(spanned.start);
+                    for column in spanned {
+                        let right = at(column + 1);
+                        // Both edges NaN (an infinite height's segment): the shader floors
+                        // NaN to row 0, and so lights that row.
+                        let (low, high) = match left.min(right) {
+                            low if low.is_nan() => (0.0, 0.0),
+                            low => (low, left.max(right)),
+                        };
+                        let s = slot(column);
+                        (lo[s], hi[s]) = (ordered(low), ordered(high));
+                        left = right;
+                    }
                 }
             }
             let stays = from == to;
@@ -454,7 +471,7 @@ pub fn raster_base(frame: &CurveFrame) -> BasePixels {
 }
 
 /// Curve `curve`'s points (pixel x, data y): a slice of the decimation, or the curve
-/// decimated into `scratch`.
+/// decimated into `scratch` (y straight from the store where decimation keeps every sample).
 fn curve_points<'s>(
     points: Points<'s>,
     curve: usize,
@@ -471,8 +488,7 @@ fn curve_points<'s>(
                 return None;
             }
             let (x_px, y) = scratch;
-            let range = decimate_curve_into(store, curve as CurveId, map, x_px, y);
-            Some((&x_px[range.clone()], &y[range]))
+            Some(curve_points_into(store, curve as CurveId, map, x_px, y))
         }
     }
 }
