@@ -239,8 +239,10 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Vec<AppRow>, BenchError> {
     crate::render::plot::use_cpu_renderer(&screen.ctx, "bench".into());
     let mut view = CurveView::new(store, "cpu bench", StyleRequest::default(), None)
         .map_err(std::io::Error::other)?;
+    // Per step: wall time, CPU time, and the egui frames run (each one eframe paints).
     let settle = |view: &mut CurveView, input: Vec<Vec<egui::Event>>| {
         let (wall, cpu) = (Instant::now(), process_cpu_time());
+        let mut frames = input.len();
         for events in input {
             screen.frame(view, events);
         }
@@ -251,6 +253,7 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Vec<AppRow>, BenchError> {
             // take a core from the workers.
             if screen.repaint_due() {
                 screen.frame(view, Vec::new());
+                frames += 1;
             } else {
                 std::thread::sleep(Duration::from_micros(500));
             }
@@ -258,12 +261,12 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Vec<AppRow>, BenchError> {
         let cpu = cpu
             .zip(process_cpu_time())
             .map(|(a, b)| b.saturating_sub(a));
-        (wall.elapsed(), cpu)
+        (wall.elapsed(), cpu, frames)
     };
     settle(&mut view, vec![Vec::new()]);
     let centre = (screen.size / 2.0).to_pos2();
     screen.frame(&mut view, vec![egui::Event::PointerMoved(centre)]);
-    let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+    let (mut walls, mut cpus, mut frames) = (Vec::new(), Vec::new(), Vec::new());
     let pictures_before = view.curves().cpu_pictures_drawn();
     for step in 0..SETTLE_STEPS {
         // Zoom in, pan right, zoom out, pan left: the view keeps moving over all the curves.
@@ -273,14 +276,20 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Vec<AppRow>, BenchError> {
             2 => vec![vec![wheel_event(-60.0)]],
             _ => drag_frames(centre, -40.0).into(),
         };
-        let (wall, cpu) = settle(&mut view, input);
+        let (wall, cpu, step_frames) = settle(&mut view, input);
         walls.push(wall);
         cpus.extend(cpu);
+        frames.push(step_frames);
     }
     let pictures_per_step =
         (view.curves().cpu_pictures_drawn() - pictures_before) as f64 / SETTLE_STEPS as f64;
     walls.sort();
     cpus.sort();
+    frames.sort();
+    let (fewest_frames, most_frames) = (
+        frames.first().copied().unwrap_or(0),
+        frames.last().copied().unwrap_or(0),
+    );
     let mut rows = vec![AppRow {
         case: "pan / zoom → settled picture, CPU renderer (wall)".into(),
         value: percentile(&walls, 0.5),
@@ -303,7 +312,11 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Vec<AppRow>, BenchError> {
             unit: "ms",
             baseline: "wall time (median)".into(),
             baseline_value: Some(percentile(&walls, 0.5)),
-            note: "all threads: decimation, raster, composite, UI".into(),
+            note: format!(
+                "all threads: decimation, raster, composite, UI; {fewest_frames}–{most_frames} \
+                 egui frames per step (a wheel step is one input frame, a drag three), each \
+                 painted by eframe as in the 'egui frame painted' row"
+            ),
         });
     }
     let bytes = view.curves().bytes();
@@ -420,7 +433,7 @@ fn egui_paint_row(store: Arc<CurveStore>) -> Result<AppRow, BenchError> {
         baseline_value: median(predictable),
         note: format!(
             "{}: the settled CPU view's frame as eframe paints it, median of {PAINT_FRAMES}; \
-             2–3 such frames per input",
+             frames per input in the pan / zoom row",
             gpu.describe()
         ),
     })
