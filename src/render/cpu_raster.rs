@@ -653,6 +653,7 @@ fn viridis(t: f32) -> [f32; 3] {
 }
 
 /// A unit float to a byte, rounding to nearest.
+#[inline(always)]
 fn unorm8(v: f32) -> u8 {
     (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8
 }
@@ -671,7 +672,7 @@ const UNIT_OF_BYTE: [f32; 256] = {
 
 /// `src` (premultiplied) over `dst` as the GPU blends into an 8-bit target: the fragment's
 /// output is stored as bytes before the blend (`src + dst · (1 − src_a)`).
-#[inline]
+#[inline(always)]
 fn blend_over(src: [f32; 4], dst: [f32; 4]) -> [u8; 4] {
     let src = src.map(|v| UNIT_OF_BYTE[usize::from(unorm8(v))]);
     std::array::from_fn(|c| unorm8(src[c] + dst[c] * (1.0 - src[3])))
@@ -742,14 +743,29 @@ pub fn draw_wide_lines(
         .for_each(|(band, (pixels, segments))| {
             let first = (band * BAND_ROWS) as u32;
             let rows = first..first + (pixels.len() / row_bytes) as u32;
-            for (line_index, k) in segments {
-                let (line, points) = &lines[line_index as usize];
-                if let (Some(a), Some(b)) = (points[k as usize], points[k as usize + 1]) {
-                    line.segment(pixels, (width, height), rows.clone(), a, b);
-                }
-            }
+            draw_band(pixels, (width, height), rows, &lines, &segments);
         });
     counts
+}
+
+/// The `segments` (line, segment) of `lines` that touch band `pixels` (rows `rows` of a
+/// picture of `size`), in order. Compiled for AVX2 and SSE4.1 too, the widest the CPU runs
+/// chosen at run time (SSE4.1 rounds and converts without calls and fix-ups); the f32
+/// arithmetic is the same in each (no fused multiply-add).
+#[multiversion::multiversion(targets("x86_64+avx2", "x86_64+sse4.1"))]
+fn draw_band(
+    pixels: &mut [u8],
+    size: (u32, u32),
+    rows: std::ops::Range<u32>,
+    lines: &[(WideLine, Vec<Option<[f32; 2]>>)],
+    segments: &[(u32, u32)],
+) {
+    for &(line_index, k) in segments {
+        let (line, points) = &lines[line_index as usize];
+        if let (Some(a), Some(b)) = (points[k as usize], points[k as usize + 1]) {
+            line.segment(pixels, size, rows.clone(), a, b);
+        }
+    }
 }
 
 /// Rows per band of [`draw_wide_lines`]: enough bands to share out a frame's lines, which
@@ -773,6 +789,7 @@ impl WideLine {
 
     /// One segment `a` → `b` (viewport pixels, y down) over rows `rows` of the picture
     /// (`size`), which `band` holds: `expand` and `shade` of `wide_lines.wgsl`.
+    #[inline(always)]
     fn segment(
         &self,
         band: &mut [u8],
