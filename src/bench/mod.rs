@@ -439,9 +439,14 @@ pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError>
     use std::sync::Arc;
 
     use crate::render::cpu::write_png;
+    use crate::render::cpu_raster::{Points, RasterTarget, draw_wide_lines, raster_points};
     use crate::render::gpu::{
-        BaseMode, CurveFrame, CurvePipelines, HeadlessGpu, OFFSCREEN_FORMAT, PlotGpu, render_curves,
+        BaseMode, CurveFrame, CurvePipelines, CurveStyle, HeadlessGpu, OFFSCREEN_FORMAT, PlotGpu,
+        render_curves,
     };
+
+    /// Curves highlighted in the wide-lines row.
+    const HIGHLIGHTED: usize = 1_000;
     use crate::render::headless::{render_plot, render_ui};
     use crate::render::plot::{Decimation, DecimationMode, PlotCurves, PlotLabels};
 
@@ -537,6 +542,41 @@ pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError>
         cpu_raster,
         "the single-threaded reference renderer".to_owned(),
         reference,
+    );
+    // Highlighted curves on the CPU: the first 1,000 as 2-px antialiased lines over a picture,
+    // beside the same curves as 1-px lines.
+    let some = |style: &CurveStyle, id: usize, wide: bool| match (id < HIGHLIGHTED, wide) {
+        (true, true) => style.highlighted(2.0),
+        (true, false) => *style,
+        (false, _) => style.hidden(),
+    };
+    let [wide, thin]: [Vec<CurveStyle>; 2] = [true, false].map(|wide| {
+        styles
+            .iter()
+            .enumerate()
+            .map(|(id, style)| some(style, id, wide))
+            .collect()
+    });
+    let target = RasterTarget {
+        width: frame.raster_width,
+        height: frame.raster_height,
+        y_min: frame.y_min,
+        rows_per_unit: frame.rows_per_unit,
+    };
+    let points = Points::Decimated(&frame.decimated);
+    let wide_lines = try_time(3, || {
+        let mut rgba = vec![255; width as usize * height as usize * 4];
+        draw_wide_lines(&mut rgba, points, target, &wide);
+        Ok(rgba)
+    })?;
+    let thin_lines = try_time(3, || {
+        Ok(raster_points(points, target, &thin, BaseMode::Lines))
+    })?;
+    push(
+        &format!("CPU wide lines: {HIGHLIGHTED} highlighted curves, 2 px"),
+        wide_lines,
+        "the same curves as 1-px lines (CPU rasteriser)".to_owned(),
+        thin_lines,
     );
     let (tessellate, triangles) = time(1, || egui_plot_lines_tessellated(&store, (width, height)));
     push(
