@@ -1179,7 +1179,9 @@ mod tests {
                 width,
                 height,
                 y_min: y_lo,
-                rows_per_unit: height as f32 / y_span,
+                // The reference's scale: `y_lo + y_span - y_lo` is not `y_span` in f32, and
+                // a height at a row's edge floors either way by that last bit.
+                rows_per_unit: height as f32 / (rows.y_max - rows.y_min),
             };
             let alpha = if translucent { 90 } else { 255 };
             let styles: Vec<CurveStyle> = (0..store.len())
