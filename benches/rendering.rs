@@ -1,6 +1,8 @@
 //! Criterion benchmarks of drawing 10,000 demo curves at 1920 × 1080 on the first wgpu adapter
-//! (lavapipe without a GPU): upload + draw + readback of M4-decimated curves, and the baseline
-//! beside it — one egui_plot `Line` per curve with every sample, through egui's tessellation.
+//! (lavapipe without a GPU): upload + draw + readback of M4-decimated curves; the CPU
+//! rasteriser drawing the same curves straight from the store, as the app does without a GPU;
+//! and the baseline beside them — one egui_plot `Line` per curve with every sample, through
+//! egui's tessellation.
 //! `lyceum bench` prints the same cases as a table, with memory → PNG.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -9,6 +11,7 @@ use std::sync::Arc;
 use criterion::{Criterion, Throughput};
 use lyceum::bench::{egui_plot_lines_tessellated, result_styles};
 use lyceum::curves::{PixelMap, decimate_m4};
+use lyceum::render::cpu_raster::{Points, RasterTarget, raster_points};
 use lyceum::render::gpu::{
     BaseMode, CurveFrame, CurvePipelines, HeadlessGpu, OFFSCREEN_FORMAT, PlotGpu, render_curves,
 };
@@ -20,7 +23,8 @@ fn main() {
     let (width, height) = (1920, 1080);
     let gpu = HeadlessGpu::new().unwrap();
     let pipelines = CurvePipelines::new(&gpu.device, OFFSCREEN_FORMAT);
-    let decimated = decimate_m4(&store, &PixelMap::new(0.0, 720.0, width));
+    let map = PixelMap::new(0.0, 720.0, width);
+    let decimated = decimate_m4(&store, &map);
     let styles = Arc::new(result_styles(&store));
 
     let mut group = c.benchmark_group(format!("draw_10k_curves_1920x1080 ({})", gpu.describe()));
@@ -39,6 +43,22 @@ fn main() {
                 BaseMode::Lines,
             );
             render_curves(&gpu, &pipelines, &mut plot, &frame, [255; 4]).unwrap()
+        });
+    });
+    group.bench_function("cpu_raster_from_store", |b| {
+        let target = RasterTarget {
+            width,
+            height,
+            y_min: -1.0,
+            rows_per_unit: height as f32 / 31.0,
+        };
+        b.iter(|| {
+            raster_points(
+                Points::Store(&store, &map),
+                target,
+                &styles,
+                BaseMode::Lines,
+            )
         });
     });
     group.bench_function("baseline_egui_plot_lines_tessellated", |b| {
