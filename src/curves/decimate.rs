@@ -334,11 +334,20 @@ fn copy_curve(
 /// The pixel x of samples `lo..lo + x_out.len()` into `x_out`.
 fn pixel_xs(xs: Xs<'_>, lo: usize, map: &PixelMap, x_out: &mut [f32]) {
     match xs {
-        Xs::Uniform { x0, dx } => {
-            for (k, x) in x_out.iter_mut().enumerate() {
-                *x = map.px(x0 + (lo + k) as f64 * dx);
+        // Indices below 2^31 as i32: the same f64 values, and a conversion x86-64's baseline
+        // does in vector registers (it has none from 64-bit integers).
+        Xs::Uniform { x0, dx } => match i32::try_from(lo + x_out.len()) {
+            Ok(_) => {
+                for (x, index) in x_out.iter_mut().zip(lo as i32..) {
+                    *x = map.px(x0 + f64::from(index) * dx);
+                }
             }
-        }
+            Err(_) => {
+                for (k, x) in x_out.iter_mut().enumerate() {
+                    *x = map.px(x0 + (lo + k) as f64 * dx);
+                }
+            }
+        },
         Xs::Explicit(values) => {
             for (x, &v) in x_out.iter_mut().zip(&values[lo..]) {
                 *x = map.px(v);
