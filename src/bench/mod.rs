@@ -545,7 +545,7 @@ pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError>
     );
     // Highlighted curves on the CPU: the first 1,000 as 2-px antialiased lines over a picture,
     // beside the same curves as 1-px lines.
-    let some = |style: &CurveStyle, id: usize, wide: bool| match (id < HIGHLIGHTED, wide) {
+    let style_of = |style: &CurveStyle, id: usize, wide: bool| match (id < HIGHLIGHTED, wide) {
         (true, true) => style.highlighted(2.0),
         (true, false) => *style,
         (false, _) => style.hidden(),
@@ -554,7 +554,7 @@ pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError>
         styles
             .iter()
             .enumerate()
-            .map(|(id, style)| some(style, id, wide))
+            .map(|(id, style)| style_of(style, id, wide))
             .collect()
     });
     let target = RasterTarget {

@@ -203,6 +203,18 @@ struct Walk {
     columns_hit: ColumnRanges,
 }
 
+/// One run's points (`xs`, `ys`, `columns`) and, per segment, what [`Curve::draw_run`]
+/// worked out: the heights closing each point's column (low, high) and those opening the
+/// next point's (low, high), all of one length, one less than the points.
+#[derive(Clone, Copy)]
+struct Segments<'a> {
+    xs: &'a [f32],
+    ys: &'a [f32],
+    columns: &'a [i32],
+    exits: (&'a [i32], &'a [i32]),
+    openings: (&'a [i32], &'a [i32]),
+}
+
 /// Per column (slot `column + 1`; slots 0 and `width + 1` take every column left and right
 /// of the raster): the lowest and highest height ([`ordered`]) lighting it in the current
 /// visit; and per column of the stretch being lit, its first and last row.
@@ -287,7 +299,7 @@ impl Curve<'_> {
             exits_hi,
             opening_lo,
             opening_hi,
-            ..
+            columns_hit,
         } = walk;
         columns.clear();
         // Columns left and right of the raster are one column each side (-1 and `width`):
@@ -317,26 +329,33 @@ impl Curve<'_> {
             (exits_lo[i], exits_hi[i]) = (as_lowest(exit), as_highest(exit));
             (opening_lo[i], opening_hi[i]) = (as_lowest(entry.min(h1)), as_highest(entry.max(h1)));
         }
-        self.walk_run(out, walk, xs, ys);
+        let run = Segments {
+            xs,
+            ys,
+            columns,
+            exits: (exits_lo, exits_hi),
+            openings: (opening_lo, opening_hi),
+        };
+        self.walk_run(out, &run, columns_hit);
     }
 
-    /// Gathers each column's lowest and highest height into `walk.columns_hit` without a
+    /// Gathers each column's lowest and highest height into `columns_hit` without a
     /// branch for "still in the same column", and lights a stretch of columns once the
     /// points turn back in x (a column visited twice lights each visit's rows, not the rows
     /// between) or the run ends. Every column from a stretch's first to its last is written
     /// before it is lit.
     #[inline(always)]
-    fn walk_run(&self, out: &mut BasePixels, walk: &mut Walk, xs: &[f32], ys: &[f32]) {
-        let segments = xs.len() - 1;
-        let Walk {
+    fn walk_run(&self, out: &mut BasePixels, run: &Segments<'_>, columns_hit: &mut ColumnRanges) {
+        let Segments {
+            xs,
+            ys,
             columns,
-            exits_lo,
-            exits_hi,
-            opening_lo,
-            opening_hi,
-            columns_hit,
-        } = walk;
-        let (exits_lo, exits_hi) = (&exits_lo[..segments], &exits_hi[..segments]);
+            exits: (exits_lo, exits_hi),
+            openings: (opening_lo, opening_hi),
+        } = *run;
+        // Slices of one length, so that the loop checks no bounds.
+        let segments = exits_lo.len();
+        let exits_hi = &exits_hi[..segments];
         let (opening_lo, opening_hi) = (&opening_lo[..segments], &opening_hi[..segments]);
         let (x0, x1) = (&xs[..segments], &xs[1..]);
         let (y0, y1) = (&ys[..segments], &ys[1..]);
