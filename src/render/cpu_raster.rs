@@ -91,10 +91,10 @@ impl BasePixels {
 
     /// Rows `first..=last` of `column` lit by a curve with `key` (`first <= last`, `last`
     /// below the height): each band's chunk of the column at once, the rows outside the run
-    /// masked.
+    /// masked, and the hits counted where `COUNTED` (the caller's `counted`): known where it
+    /// is compiled, so that a loop of lights holds no test and no pointer for uncounted hits.
     #[inline(always)]
-    fn light(&mut self, column: usize, first: usize, last: usize, key: u32) {
-        let counted = self.counted;
+    fn light<const COUNTED: bool>(&mut self, column: usize, first: usize, last: usize, key: u32) {
         let (mut band, last_band) = (first / ROW_CHUNK, last / ROW_CHUNK);
         let mut first_lane = first % ROW_CHUNK;
         loop {
@@ -110,7 +110,7 @@ impl BasePixels {
                     *slot = (*slot).max(key & lit);
                 }
             }
-            if counted && let Some(hits) = self.hits.get_mut(start..start + ROW_CHUNK) {
+            if COUNTED && let Some(hits) = self.hits.get_mut(start..start + ROW_CHUNK) {
                 for (slot, lit) in hits.iter_mut().zip(mask) {
                     *slot += lit & 1;
                 }
@@ -458,9 +458,24 @@ impl Curve<'_> {
             hi.iter()
                 .map(|&hi| floor_small(from_ordered(hi).max(-1.0).min(top))),
         );
+        if out.counted {
+            self.light_columns::<true>(out, columns, rows);
+        } else {
+            self.light_columns::<false>(out, columns, rows);
+        }
+    }
+
+    /// Lights `columns` from their `rows`.
+    #[inline(always)]
+    fn light_columns<const COUNTED: bool>(
+        &self,
+        out: &mut BasePixels,
+        columns: std::ops::Range<i32>,
+        rows: &StretchRows,
+    ) {
         for ((column, &r0), &r1) in columns.zip(&rows.first).zip(&rows.last) {
             if r0 <= r1 {
-                out.light(column as usize, r0 as usize, r1 as usize, self.key);
+                out.light::<COUNTED>(column as usize, r0 as usize, r1 as usize, self.key);
             }
         }
     }
@@ -1073,7 +1088,12 @@ mod tests {
         if r0 > r1 {
             return;
         }
-        out.light(column as usize, r0 as usize, r1 as usize, curve.key);
+        let (column, r0, r1) = (column as usize, r0 as usize, r1 as usize);
+        if out.counted {
+            out.light::<true>(column, r0, r1, curve.key);
+        } else {
+            out.light::<false>(column, r0, r1, curve.key);
+        }
     }
 
     /// The shader's per-point threads as the renderer drew them before its one-pass walk
