@@ -202,6 +202,59 @@ async fn long_and_wide_files_land_completely() {
     assert_eq!(sum_and_count(&c, "large").await.0, 600_000);
 }
 
+/// Imports at once, more than rayon has workers, all land: a file's reading and waiting stay
+/// on the import's own thread, and rayon only encodes. (Each import waiting on a rayon
+/// worker for its encodings hung here once every worker was waiting.)
+#[tokio::test(flavor = "multi_thread")]
+async fn more_imports_at_once_than_rayon_has_workers_all_land() {
+    let server = ClickHouseServer::start();
+    let c = server.connect("imports").await;
+    let dir = tempfile::tempdir().unwrap();
+    let imports = 2 * rayon::current_num_threads() + 2;
+    let mut text = String::from("curve_id,sample,value\n");
+    for curve in 0..20 {
+        for i in 0..50 {
+            text.push_str(&format!("c{curve},{i},{i}\n"));
+        }
+    }
+    let mut running = tokio::task::JoinSet::new();
+    for k in 0..imports {
+        let path = dir.path().join(format!("at_once_{k}.csv"));
+        write(&path, &text);
+        let c = c.clone();
+        // Batches of 50 rows: 20 per file, so each waits on encodings again and again.
+        running.spawn(async move {
+            c.import_csv(&path, &options(&format!("at_once_{k}"), 50), |_| {})
+                .await
+        });
+    }
+    // The hang also stalled this runtime's timers: a thread of its own fails the run instead
+    // of leaving it stuck.
+    let ended = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watched = std::sync::Arc::clone(&ended);
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(180));
+        if !watched.load(std::sync::atomic::Ordering::SeqCst) {
+            // Past the test harness's capture, which the exit would lose.
+            let _ = writeln!(
+                std::io::stderr(),
+                "{imports} imports at once did not end within 3 minutes: hung"
+            );
+            std::process::exit(1);
+        }
+    });
+    let mut landed = Vec::new();
+    while let Some(report) = running.join_next().await {
+        landed.push(report.unwrap().unwrap().rows_inserted);
+    }
+    ended.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(landed, vec![1000; imports]);
+    for k in 0..imports {
+        let (count, sum) = sum_and_count(&c, &format!("at_once_{k}")).await;
+        assert_eq!((count, sum), (1000, 20.0 * (0..50).sum::<i32>() as f64));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_row_stops_with_its_position_and_a_retry_resumes_without_duplicates() {
     let server = ClickHouseServer::start();

@@ -291,7 +291,11 @@ fn produce(
         .map(|n| n.as_encoded_bytes().to_vec())
         .unwrap_or_default();
     let file_name = &file_name;
-    let result = rayon::scope(|scope| -> Result<(), CsvError> {
+    // In place: this thread reads and waits (for encodings, for the sender); only the encoding
+    // runs on rayon. A scope's body moved into the pool would hold a worker for the whole
+    // import, waiting: concurrent imports as many as the workers then waited on encodings
+    // no worker was left to run (a hang), and drawing lost a core while any import ran.
+    let result = rayon::in_place_scope(|scope| -> Result<(), CsvError> {
         let mut reader = csv_file::reader(sniff)?;
         let mut encoding: VecDeque<Encoding> = VecDeque::new();
         // Send the oldest batch; false when the importer has stopped listening.
