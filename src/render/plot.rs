@@ -216,8 +216,16 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
         slot.image = Some(image);
         slot.working_bytes_peak = slot.working_bytes_peak.max(working_bytes);
         drop(slot);
-        ctx.request_repaint();
+        show_result(ctx);
     }
+}
+
+/// Ask for the frame that shows what a worker made: one frame. An immediate
+/// `request_repaint` runs two (egui's second lets layout that lags a frame settle, which a
+/// new picture does not need), and on a software adapter eframe's painting of each frame
+/// costs 30-50 ms of CPU; a delayed request runs one.
+fn show_result(ctx: &egui::Context) {
+    ctx.request_repaint_after(std::time::Duration::from_millis(1));
 }
 
 /// How decimation runs when the view changes.
@@ -575,7 +583,7 @@ fn decimation_worker(
         slot.ready = Some((view, decimated));
         slot.in_flight = None;
         drop(slot);
-        ctx.request_repaint();
+        show_result(ctx);
     }
 }
 
