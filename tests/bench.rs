@@ -31,6 +31,7 @@ fn lyceum_bench_prints_every_table_at_a_tiny_scale() {
         "memory: GPU buffers",
         "memory: CPU renderer drawing a picture",
         "egui frame painted",
+        "pan / zoom step in the window, CPU time (sum)",
     ] {
         assert!(stdout.contains(heading), "no `{heading}` in:\n{stdout}");
     }

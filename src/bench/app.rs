@@ -237,7 +237,7 @@ fn process_cpu_time() -> Option<Duration> {
 /// Pan and zoom on the CPU renderer at [`CPU_SCREEN`]: per step, from the input to the frame
 /// that shows the picture drawn for the new view, the wall time and the CPU time of all
 /// threads (decimation, rasterising, compositing and the UI thread).
-fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Vec<AppRow>, BenchError> {
+fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Settled, BenchError> {
     let points = store.point_count();
     let curves = store.len();
     let screen = Screen::software(CPU_SCREEN);
@@ -301,6 +301,8 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Vec<AppRow>, BenchError> {
         frames.first().copied().unwrap_or(0),
         frames.last().copied().unwrap_or(0),
     );
+    let settled_cpu_ms = (!cpus.is_empty()).then(|| percentile(&cpus, 0.5));
+    let mean_frames = frames.iter().sum::<usize>() as f64 / frames.len().max(1) as f64;
     let mut rows = vec![AppRow {
         case: "pan / zoom → settled picture, CPU renderer (wall)".into(),
         value: percentile(&walls, 0.5),
@@ -345,7 +347,47 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Vec<AppRow>, BenchError> {
             CPU_SCREEN.x, CPU_SCREEN.y
         ),
     });
-    Ok(rows)
+    Ok(Settled {
+        rows,
+        cpu_ms: settled_cpu_ms,
+        frames: mean_frames,
+    })
+}
+
+/// The pan / zoom rows, and what a step in the window adds up from.
+struct Settled {
+    rows: Vec<AppRow>,
+    /// CPU per step to the settled picture (all threads), where the platform tells it.
+    cpu_ms: Option<f64>,
+    /// egui frames per step (mean: wheel steps run fewer than drags), each painted by eframe.
+    frames: f64,
+}
+
+/// A pan / zoom step in the window on this adapter: the settled picture's CPU and eframe's
+/// painting of each frame the step runs (the present to the screen not included).
+fn window_step_row(settled: &Settled, paint_ms: f64) -> AppRow {
+    let (value, note) = match settled.cpu_ms {
+        Some(cpu_ms) if paint_ms.is_finite() => (
+            cpu_ms + settled.frames * paint_ms,
+            format!(
+                "{cpu_ms:.1} ms to the settled picture (median) + {:.1} frames (mean) × \
+                 {paint_ms:.1} ms painted; the present to the screen not included",
+                settled.frames
+            ),
+        ),
+        _ => (
+            f64::NAN,
+            "not measured: no CPU time or no frame painted here".to_owned(),
+        ),
+    };
+    AppRow {
+        case: "pan / zoom step in the window, CPU time (sum)".into(),
+        value,
+        unit: "ms",
+        baseline: "the settled picture alone".into(),
+        baseline_value: settled.cpu_ms,
+        note,
+    }
 }
 
 /// A frame asked for within this long of a shown picture still belongs to its step.
@@ -666,8 +708,12 @@ pub fn run_app(scale: f64, clickhouse: Option<&str>) -> Result<Vec<AppRow>, Benc
     }
     drop(view);
     rows.push(gpu_buffers_row(&store, SCREEN.x as u32));
-    rows.extend(cpu_settle_rows(Arc::clone(&store))?);
-    rows.push(egui_paint_row(store)?);
+    let settled = cpu_settle_rows(Arc::clone(&store))?;
+    let paint = egui_paint_row(store)?;
+    let window_step = window_step_row(&settled, paint.value);
+    rows.extend(settled.rows);
+    rows.push(paint);
+    rows.push(window_step);
 
     if let Some(url) = clickhouse {
         // Its own runtime on its own thread: the caller may be inside one (the CLI is).
