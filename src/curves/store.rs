@@ -166,6 +166,8 @@ pub struct CurveStore {
     /// Block summaries of long curves, curve after curve; `block_offsets[id]..[id + 1]`.
     blocks: Vec<BlockSummary>,
     block_offsets: Vec<usize>,
+    /// Per curve: whether its samples hold a NaN (a gap).
+    gapped: Vec<bool>,
 }
 
 impl CurveStore {
@@ -204,8 +206,15 @@ impl CurveStore {
                 + (self.y_offsets.len() + self.x_offsets.len() + self.block_offsets.len())
                     * size_of::<usize>()
                 + self.sampling.len() * size_of::<Sampling>()
-                + self.blocks.len() * size_of::<BlockSummary>(),
+                + self.blocks.len() * size_of::<BlockSummary>()
+                + self.gapped.len(),
         }
+    }
+
+    /// Whether curve `id`'s samples hold a NaN (a gap); true for a curve it does not have,
+    /// so that a caller skipping the search for gaps on false never skips a gap.
+    pub fn has_gaps(&self, id: CurveId) -> bool {
+        self.gapped.get(id as usize).copied().unwrap_or(true)
     }
 
     /// Number of curves.
@@ -336,6 +345,7 @@ impl CurveStore {
             + self.x_values.capacity() * size_of::<f64>()
             + self.blocks.capacity() * size_of::<BlockSummary>()
             + self.block_offsets.capacity() * size_of::<usize>()
+            + self.gapped.capacity()
             + (self.y_offsets.capacity() + self.x_offsets.capacity()) * size_of::<usize>()
             + self.sampling.capacity() * size_of::<Sampling>()
             + self.keys.capacity() * size_of::<String>()
@@ -480,6 +490,7 @@ impl CurveStoreBuilder {
             axes: s.axes.clone(),
             blocks: s.blocks[..block_end].to_vec(),
             block_offsets: s.block_offsets[..=n].to_vec(),
+            gapped: s.gapped[..n].to_vec(),
         }
     }
 
@@ -566,6 +577,9 @@ impl CurveStoreBuilder {
                 .extend(ys.chunks(BLOCK_SAMPLES).map(BlockSummary::of));
         }
         s.block_offsets.push(s.blocks.len());
+        // A fold rather than `any`: no early exit, so it vectorises.
+        s.gapped
+            .push(ys.iter().fold(false, |gap, y| gap | y.is_nan()));
         s.y_offsets.push(s.y_values.len());
         s.x_offsets.push(s.x_values.len());
         self.open = false;
@@ -608,6 +622,12 @@ mod tests {
         assert_eq!(s.find("b"), Some(1));
         assert_eq!(s.raw_sample_bytes(), 6 * 4 + 3 * 8);
         assert_eq!(s.bytes().x, 3 * 8);
+        // The gap is known per curve (the CPU rasteriser skips its search where there is none);
+        // a curve the store does not have reads as gapped.
+        assert_eq!(
+            (s.has_gaps(0), s.has_gaps(1), s.has_gaps(2)),
+            (false, true, true)
+        );
         Ok(())
     }
 

@@ -181,6 +181,8 @@ fn floor_small(y: f32) -> i32 {
 struct Curve<'a> {
     xs: &'a [f32],
     ys: &'a [f32],
+    /// `ys` is known to hold no gap: one run, not searched for gaps.
+    gap_free: bool,
     y_min: f32,
     rows_per_unit: f32,
     width: i32,
@@ -272,6 +274,10 @@ impl Curve<'_> {
     /// [`Curve::draw_run`].
     #[inline(always)]
     fn draw(&self, out: &mut BasePixels, walk: &mut Walk) {
+        if self.gap_free {
+            self.draw_run(out, walk, 0..self.ys.len());
+            return;
+        }
         let mut start = 0;
         while start < self.ys.len() {
             let run = self.ys[start..].iter().position(|&y| !is_gap(y));
@@ -542,6 +548,15 @@ fn curve_points<'s>(
     }
 }
 
+/// Whether curve `curve` of `points` is known to hold no gap: a store's curve without a NaN
+/// (its decimation then has no separator either).
+fn known_gap_free(points: Points<'_>, curve: usize) -> bool {
+    match points {
+        Points::Decimated(_) => false,
+        Points::Store(store, _) => !store.has_gaps(curve as CurveId),
+    }
+}
+
 /// Samples curve `curve` of `points` holds: the store's, or where the points were decimated
 /// beforehand, those points (0 where there is no such curve).
 fn samples_of(points: Points<'_>, curve: usize) -> usize {
@@ -675,6 +690,7 @@ fn draw_part<'a>(
         Curve {
             xs,
             ys,
+            gap_free: known_gap_free(points, curve),
             y_min: target.y_min,
             rows_per_unit: target.rows_per_unit,
             width: target.width as i32,
@@ -1278,6 +1294,8 @@ mod tests {
                 let curve = Curve {
                     xs,
                     ys,
+                    // Told, as the store tells it: both ways tested.
+                    gap_free: first_gap(ys).is_none(),
                     y_min,
                     rows_per_unit,
                     width: width as i32,
