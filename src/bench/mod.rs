@@ -444,11 +444,11 @@ pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError>
         BaseMode, CurveFrame, CurvePipelines, CurveStyle, HeadlessGpu, OFFSCREEN_FORMAT, PlotGpu,
         render_curves,
     };
+    use crate::render::headless::{render_plot, render_ui};
+    use crate::render::plot::{Decimation, DecimationMode, PlotCurves, PlotLabels};
 
     /// Curves highlighted in the wide-lines row.
     const HIGHLIGHTED: usize = 1_000;
-    use crate::render::headless::{render_plot, render_ui};
-    use crate::render::plot::{Decimation, DecimationMode, PlotCurves, PlotLabels};
 
     let (width, height) = (1920, 1080);
     let store = Arc::new(

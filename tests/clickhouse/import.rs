@@ -229,9 +229,16 @@ async fn more_imports_at_once_than_rayon_has_workers_all_land() {
         });
     }
     // The hang also stalled this runtime's timers: a thread of its own fails the run instead
-    // of leaving it stuck.
-    let ended = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let watched = std::sync::Arc::clone(&ended);
+    // of leaving it stuck. Disarmed when the test ends either way (a failed import panics
+    // here, and is no hang).
+    struct Disarm(std::sync::Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for Disarm {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    let ended = Disarm(std::sync::Arc::default());
+    let watched = std::sync::Arc::clone(&ended.0);
     std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_secs(180));
         if !watched.load(std::sync::atomic::Ordering::SeqCst) {
@@ -247,7 +254,7 @@ async fn more_imports_at_once_than_rayon_has_workers_all_land() {
     while let Some(report) = running.join_next().await {
         landed.push(report.unwrap().unwrap().rows_inserted);
     }
-    ended.store(true, std::sync::atomic::Ordering::SeqCst);
+    drop(ended);
     assert_eq!(landed, vec![1000; imports]);
     for k in 0..imports {
         let (count, sum) = sum_and_count(&c, &format!("at_once_{k}")).await;
