@@ -618,31 +618,105 @@ fn without_separators(points: &[f32]) -> std::ops::Range<usize> {
     start..end
 }
 
-/// Curve `id`'s points for `map` (pixel x, data y), those of [`decimate_curve_into`], without
-/// copying y where M4 keeps every sample: then only the pixel x are written (into `x_px`),
-/// and y is the store's own.
-pub fn curve_points_into<'s>(
-    store: &'s CurveStore,
-    id: super::CurveId,
-    map: &PixelMap,
-    x_px: &'s mut Vec<f32>,
-    y: &'s mut Vec<f32>,
-) -> (&'s [f32], &'s [f32]) {
-    if map.is_valid() {
-        let ys = store.y(id);
-        let xs = xs_of(store, id);
-        let (lo, hi) = visible_range(xs, ys.len(), map);
-        if keeps_every_sample(hi - lo, map) {
-            if x_px.len() < hi - lo {
-                x_px.resize(hi - lo, 0.0);
+/// A thread's buffers for [`CurvePoints::of`], kept from curve to curve, with the pixel x of
+/// the last few uniform samplings it met: curves sampled alike (a plant's cycles mostly are,
+/// one rate per program) share one conversion, which was a tenth of drawing the demo's curves
+/// on the CPU.
+#[derive(Debug, Default)]
+pub struct CurvePoints {
+    x_px: Vec<f32>,
+    y: Vec<f32>,
+    /// Most recently used last, at most [`UNIFORM_SAMPLINGS_KEPT`].
+    uniform: Vec<UniformPixelXs>,
+}
+
+/// Uniform samplings whose pixel x a [`CurvePoints`] keeps: the programs a view mixes.
+const UNIFORM_SAMPLINGS_KEPT: usize = 4;
+
+/// The pixel x of samples `first..first + x_px.len()` of a uniform sampling (`x0`, `dx`, by
+/// bits) for `map`.
+#[derive(Debug)]
+struct UniformPixelXs {
+    x0_bits: u64,
+    dx_bits: u64,
+    first: usize,
+    map: PixelMap,
+    x_px: Vec<f32>,
+}
+
+impl CurvePoints {
+    /// Curve `id`'s points for `map` (pixel x, data y), those of [`decimate_curve_into`],
+    /// without copying y where M4 keeps every sample: then only the pixel x are written (or
+    /// kept from an earlier curve sampled alike), and y is the store's own.
+    pub fn of<'s>(
+        &'s mut self,
+        store: &'s CurveStore,
+        id: super::CurveId,
+        map: &PixelMap,
+    ) -> (&'s [f32], &'s [f32]) {
+        if map.is_valid() {
+            let ys = store.y(id);
+            let xs = xs_of(store, id);
+            let (lo, hi) = visible_range(xs, ys.len(), map);
+            if keeps_every_sample(hi - lo, map) {
+                let x_px = self.pixel_xs(xs, lo..hi, map);
+                let range = without_separators(&ys[lo..hi]);
+                return (&x_px[range.clone()], &ys[lo..hi][range]);
             }
-            pixel_xs(xs, lo, map, &mut x_px[..hi - lo]);
-            let range = without_separators(&ys[lo..hi]);
-            return (&x_px[range.clone()], &ys[lo..hi][range]);
         }
+        let range = decimate_curve_into(store, id, map, &mut self.x_px, &mut self.y);
+        (&self.x_px[range.clone()], &self.y[range])
     }
-    let range = decimate_curve_into(store, id, map, x_px, y);
-    (&x_px[range.clone()], &y[range])
+
+    /// Pixel x of samples `samples` of `xs`: for uniform x, only those not held already.
+    fn pixel_xs(&mut self, xs: Xs<'_>, samples: std::ops::Range<usize>, map: &PixelMap) -> &[f32] {
+        let len = samples.len();
+        let Xs::Uniform { x0, dx } = xs else {
+            if self.x_px.len() < len {
+                self.x_px.resize(len, 0.0);
+            }
+            pixel_xs(xs, samples.start, map, &mut self.x_px[..len]);
+            return &self.x_px[..len];
+        };
+        let (x0_bits, dx_bits) = (x0.to_bits(), dx.to_bits());
+        let found = self.uniform.iter().position(|held| {
+            (held.x0_bits, held.dx_bits, held.first) == (x0_bits, dx_bits, samples.start)
+                && held.map == *map
+        });
+        let mut held = match found {
+            Some(at) => self.uniform.remove(at),
+            None if self.uniform.len() < UNIFORM_SAMPLINGS_KEPT => UniformPixelXs {
+                x0_bits,
+                dx_bits,
+                first: samples.start,
+                map: *map,
+                x_px: Vec::new(),
+            },
+            None => {
+                let mut oldest = self.uniform.remove(0);
+                oldest.x_px.clear();
+                UniformPixelXs {
+                    x0_bits,
+                    dx_bits,
+                    first: samples.start,
+                    map: *map,
+                    x_px: oldest.x_px,
+                }
+            }
+        };
+        let converted = held.x_px.len();
+        if converted < len {
+            held.x_px.resize(len, 0.0);
+            pixel_xs(
+                xs,
+                samples.start + converted,
+                map,
+                &mut held.x_px[converted..],
+            );
+        }
+        self.uniform.push(held);
+        self.uniform.last().map_or(&[], |held| &held.x_px[..len])
+    }
 }
 
 /// Every sample of every curve, in the same form, without decimation: the reference that
@@ -868,6 +942,52 @@ mod tests {
             let (a, b) = (raster(&full, width, rows), raster(&m4, width, rows));
             prop_assert!(a.lit() > 0, "nothing drawn");
             prop_assert!(a.same_pixels(&b), "{} vs {} lit pixels", a.lit(), b.lit());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        /// A thread's [`CurvePoints`] keeps pixel x from curve to curve: whatever it met
+        /// before (more samplings than it keeps, shorter and longer curves, explicit x, M4,
+        /// another view), each curve's points are those a fresh one gives.
+        #[test]
+        fn kept_pixel_xs_give_each_curve_the_points_of_a_fresh_conversion(
+            curves in proptest::collection::vec(
+                (0usize..7, 1usize..400, any::<bool>()), 1..40),
+            order in proptest::collection::vec((0usize..1000, any::<bool>()), 1..80),
+            width in 1u32..300,
+        ) {
+            let mut b = crate::curves::CurveStoreBuilder::new(&[]);
+            for (i, &(sampling, len, gap)) in curves.iter().enumerate() {
+                let ys: Vec<f32> = (0..len)
+                    .map(|k| if gap && k == len / 2 { f32::NAN } else { (k as f32 * 0.37).sin() })
+                    .collect();
+                if sampling == 6 {
+                    let xs: Vec<f64> = (0..len).map(|k| k as f64 * 0.9).collect();
+                    b.push_explicit(i.to_string(), &[], &xs, &ys).unwrap();
+                } else {
+                    // Six samplings, two of them one start apart.
+                    let (x0, dx) = [(0.0, 1.0), (0.0, 0.5), (1.0, 1.0), (-3.5, 2.25), (0.0, 0.1), (7.0, 0.5)][sampling];
+                    b.push_uniform(i.to_string(), &[], x0, dx, &ys).unwrap();
+                }
+            }
+            let store = b.finish().unwrap();
+            // A whole view, where every sample is kept, and a narrow one that starts
+            // inside the curves (M4 for the long ones where the width is small).
+            let maps = [PixelMap::new(-4.0, 420.0, width), PixelMap::new(30.5, 95.0, width)];
+            let mut kept = CurvePoints::default();
+            for (pick, narrow) in order {
+                let id = (pick % curves.len()) as u32;
+                let map = &maps[usize::from(narrow)];
+                let (xs, ys) = kept.of(&store, id, map);
+                let (xs, ys) = (xs.to_vec(), ys.to_vec());
+                let mut fresh = CurvePoints::default();
+                let (want_xs, want_ys) = fresh.of(&store, id, map);
+                prop_assert_eq!(xs.len(), want_xs.len());
+                prop_assert!(xs.iter().zip(want_xs).all(|(a, b)| a.to_bits() == b.to_bits()), "pixel x of curve {}", id);
+                prop_assert!(ys.iter().zip(want_ys).all(|(a, b)| a.to_bits() == b.to_bits()), "y of curve {}", id);
+            }
         }
     }
 

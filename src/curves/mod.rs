@@ -12,7 +12,7 @@ mod store;
 
 pub use bounds::{DataBounds, data_bounds, typical_y_range};
 pub use decimate::{
-    Decimated, PixelMap, all_points, curve_points_into, decimate_curve_into, decimate_m4,
+    CurvePoints, Decimated, PixelMap, all_points, decimate_curve_into, decimate_m4,
     decimate_m4_into,
 };
 pub use nearest::{DataBox, curves_through_box, nearest_curve};

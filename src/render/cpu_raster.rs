@@ -15,7 +15,7 @@
 use rayon::prelude::*;
 
 use super::gpu::{BaseMode, CurveFrame, CurveStyle};
-use crate::curves::{CurveId, CurveStore, Decimated, PixelMap, curve_points_into};
+use crate::curves::{CurveId, CurvePoints, CurveStore, Decimated, PixelMap};
 
 /// Per pixel: curves lighting it and the topmost key (`priority << 24 | curve + 1`, 0: none),
 /// in bands of [`ROW_CHUNK`] rows (from the bottom), each band column after column: a curve
@@ -530,7 +530,7 @@ pub fn raster_base(frame: &CurveFrame) -> BasePixels {
 fn curve_points<'s>(
     points: Points<'s>,
     curve: usize,
-    scratch: &'s mut (Vec<f32>, Vec<f32>),
+    scratch: &'s mut CurvePoints,
 ) -> Option<(&'s [f32], &'s [f32])> {
     match points {
         Points::Decimated(decimated) => {
@@ -542,8 +542,7 @@ fn curve_points<'s>(
             if curve >= store.len() {
                 return None;
             }
-            let (x_px, y) = scratch;
-            Some(curve_points_into(store, curve as CurveId, map, x_px, y))
+            Some(scratch.of(store, curve as CurveId, map))
         }
     }
 }
@@ -680,7 +679,7 @@ fn draw_part<'a>(
         pixel_bytes: (out.hits.capacity() + out.keys.capacity()) * size_of::<u32>(),
         ..RasterCounts::default()
     };
-    let mut scratch = (Vec::new(), Vec::new());
+    let mut scratch = CurvePoints::default();
     let mut walk = Walk::default();
     for &(curve, _) in part {
         let Some((xs, ys)) = curve_points(points, curve, &mut scratch) else {
@@ -756,7 +755,7 @@ pub fn draw_wide_lines(
 ) -> RasterCounts {
     let mut counts = RasterCounts::default();
     let RasterTarget { width, height, .. } = target;
-    let mut scratch = (Vec::new(), Vec::new());
+    let mut scratch = CurvePoints::default();
     // `wide_lines.wgsl`'s `to_pixel` for a raster drawn at its own view (no stretch).
     let to_pixel = |x: f32, y: f32| [x, height as f32 - (y - target.y_min) * target.rows_per_unit];
     // Every highlighted curve in pixels first (`None`: a gap), in curve order.
