@@ -111,11 +111,67 @@ impl std::fmt::Debug for CpuSlot {
 }
 
 /// A piece of a CPU picture no larger than the GPU's largest texture: where it lies in the
-/// picture (fractions of its width and height) and its pixels.
+/// picture (fractions of its width and height), its pixels, and where in it (fractions of the
+/// tile) a curve is.
 #[derive(Debug)]
 struct PictureTile<T> {
     in_picture: egui::Rect,
     pixels: T,
+    lit: Vec<egui::Rect>,
+}
+
+/// Side in pixels of the cells a picture tile is shown by: only cells a curve lights are
+/// painted. A software adapter spends as much on a transparent fragment as on any other, and
+/// most of a plot is empty (the demo's curves light a fifth of its 32-px cells).
+const PICTURE_CELL_PX: usize = 32;
+
+/// Where in `rgba` (premultiplied, `width` pixels a row) the rows `rows` and columns
+/// `columns` (one tile) are lit: per row of [`PICTURE_CELL_PX`] cells, each run of cells
+/// holding a pixel that is not fully transparent, as fractions of the tile.
+fn lit_cells(
+    rgba: &[u8],
+    width: usize,
+    rows: std::ops::Range<usize>,
+    columns: std::ops::Range<usize>,
+) -> Vec<egui::Rect> {
+    let (tile_width, tile_height) = (columns.len(), rows.len());
+    let cells_across = tile_width.div_ceil(PICTURE_CELL_PX);
+    let fraction = |at: usize, of: usize| at as f32 / of as f32;
+    let mut runs = Vec::new();
+    let mut lit = vec![false; cells_across];
+    for cell_top in (0..tile_height).step_by(PICTURE_CELL_PX) {
+        let cell_bottom = (cell_top + PICTURE_CELL_PX).min(tile_height);
+        lit.fill(false);
+        for row in rows.start + cell_top..rows.start + cell_bottom {
+            let line = &rgba[(row * width + columns.start) * 4..(row * width + columns.end) * 4];
+            for (cell, pixels) in lit.iter_mut().zip(line.chunks(PICTURE_CELL_PX * 4)) {
+                *cell = *cell || pixels.chunks_exact(4).any(|pixel| pixel[3] != 0);
+            }
+        }
+        let mut cell = 0;
+        while cell < cells_across {
+            if !lit[cell] {
+                cell += 1;
+                continue;
+            }
+            let first = cell;
+            while cell < cells_across && lit[cell] {
+                cell += 1;
+            }
+            let right = (cell * PICTURE_CELL_PX).min(tile_width);
+            runs.push(egui::Rect::from_min_max(
+                egui::pos2(
+                    fraction(first * PICTURE_CELL_PX, tile_width),
+                    fraction(cell_top, tile_height),
+                ),
+                egui::pos2(
+                    fraction(right, tile_width),
+                    fraction(cell_bottom, tile_height),
+                ),
+            ));
+        }
+    }
+    runs
 }
 
 /// `rgba` (premultiplied, `width` × `height`, rows top to bottom) cut into tiles at most
@@ -145,6 +201,7 @@ fn picture_tiles(
                     .into()
             };
             let fraction = |at: usize, of: usize| at as f32 / of as f32;
+            let lit = lit_cells(rgba, width, top..top + tile_height, left..left + tile_width);
             tiles.push(PictureTile {
                 in_picture: egui::Rect::from_min_max(
                     egui::pos2(fraction(left, width), fraction(top, height)),
@@ -157,6 +214,7 @@ fn picture_tiles(
                     [tile_width, tile_height],
                     &bytes,
                 ),
+                lit,
             });
         }
     }
@@ -662,6 +720,7 @@ impl CurvesItem {
                             .pixels
                             .set(tile.pixels, egui::TextureOptions::NEAREST);
                         texture.in_picture = tile.in_picture;
+                        texture.lit = tile.lit;
                     }
                     *shown = ready_key;
                 }
@@ -676,6 +735,7 @@ impl CurvesItem {
                                 tile.pixels,
                                 egui::TextureOptions::NEAREST,
                             ),
+                            lit: tile.lit,
                         })
                         .collect();
                     slot.texture = Some((ready_key, textures));
@@ -695,16 +755,21 @@ impl CurvesItem {
                 f64::from(shown_key.y_min),
             )),
         );
-        for tile in textures {
-            shapes.push(egui::Shape::image(
-                tile.pixels.id(),
-                egui::Rect::from_min_max(
-                    rect.lerp_inside(tile.in_picture.min.to_vec2()),
-                    rect.lerp_inside(tile.in_picture.max.to_vec2()),
-                ),
-                egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
-                egui::Color32::WHITE,
-            ));
+        // Each tile's lit cells only, one mesh a tile.
+        for tile in textures.iter().filter(|tile| !tile.lit.is_empty()) {
+            let on_screen = egui::Rect::from_min_max(
+                rect.lerp_inside(tile.in_picture.min.to_vec2()),
+                rect.lerp_inside(tile.in_picture.max.to_vec2()),
+            );
+            let mut mesh = egui::Mesh::with_texture(tile.pixels.id());
+            for &cells in &tile.lit {
+                let cells_on_screen = egui::Rect::from_min_max(
+                    on_screen.lerp_inside(cells.min.to_vec2()),
+                    on_screen.lerp_inside(cells.max.to_vec2()),
+                );
+                mesh.add_rect_with_uv(cells_on_screen, cells, egui::Color32::WHITE);
+            }
+            shapes.push(egui::Shape::mesh(mesh));
         }
     }
 }
@@ -2021,6 +2086,62 @@ mod tests {
                 styles: 0
             })
         ));
+    }
+
+    /// A tile is shown by the cells a curve lights: every pixel that is not transparent lies
+    /// in one of its runs, and every cell of a run holds one.
+    #[test]
+    fn a_tile_is_shown_by_exactly_its_lit_cells() {
+        let (width, height) = (150usize, 70usize);
+        let mut rgba = vec![0u8; width * height * 4];
+        let lit_pixels = [
+            (0, 0),
+            (33, 0),
+            (64, 5),
+            (149, 69),
+            (100, 40),
+            (101, 41),
+            (40, 69),
+        ];
+        for &(x, y) in &lit_pixels {
+            rgba[(y * width + x) * 4 + 3] = 1;
+        }
+        // One tile, and tiles smaller than a cell and not a whole number of cells.
+        for max_side in [4096, 45, 20] {
+            let tiles = picture_tiles(&rgba, width, height, max_side);
+            let mut covered = vec![false; width * height];
+            for tile in &tiles {
+                let [tile_width, tile_height] = tile.pixels.size;
+                let left = (tile.in_picture.min.x * width as f32).round() as usize;
+                let top = (tile.in_picture.min.y * height as f32).round() as usize;
+                for run in &tile.lit {
+                    let at = |f: f32, of: usize| (f * of as f32).round() as usize;
+                    let (x0, x1) = (at(run.min.x, tile_width), at(run.max.x, tile_width));
+                    let (y0, y1) = (at(run.min.y, tile_height), at(run.max.y, tile_height));
+                    assert!(x0 < x1 && y0 < y1 && x1 <= tile_width && y1 <= tile_height);
+                    for cell_x in (x0..x1).step_by(PICTURE_CELL_PX) {
+                        let cell_columns = left + cell_x..left + (cell_x + PICTURE_CELL_PX).min(x1);
+                        let holds_one = lit_pixels.iter().any(|&(x, y)| {
+                            cell_columns.contains(&x) && (top + y0..top + y1).contains(&y)
+                        });
+                        assert!(holds_one, "an empty cell shown at {cell_x} in {run:?}");
+                    }
+                    for y in y0..y1 {
+                        for x in x0..x1 {
+                            covered[(top + y) * width + left + x] = true;
+                        }
+                    }
+                }
+            }
+            for &(x, y) in &lit_pixels {
+                assert!(
+                    covered[y * width + x],
+                    "({x}, {y}) not shown, tiles of {max_side}"
+                );
+            }
+        }
+        let empty = picture_tiles(&vec![0u8; width * height * 4], width, height, 4096);
+        assert!(empty.iter().all(|tile| tile.lit.is_empty()));
     }
 
     #[test]
