@@ -2797,3 +2797,42 @@ fn label_of(node: &egui_kittest::Node<'_>) -> String {
         .label()
         .unwrap_or_default()
 }
+
+/// In the window eframe clears to the panel fill and the root panels paint none of their own
+/// (a software adapter shades every fragment on the CPU): over that colour the picture is the
+/// one the panels painted, scroll areas fading into the panel fill as before.
+#[test]
+fn the_window_cleared_to_the_panel_fill_shows_what_the_panels_painted() {
+    let data = tempfile::tempdir().unwrap();
+    let mut harness = app(data.path());
+    step_until(&mut harness, "screwdriving: ");
+    let filled = harness.render().unwrap();
+    let visuals = harness.ctx.global_style().visuals.clone();
+    let clear = eframe::App::clear_color(harness.state(), &visuals);
+    assert_eq!(clear, visuals.panel_fill.to_normalized_gamma_f32());
+    harness.run_steps(2);
+    let cleared = harness.render().unwrap();
+    let fill = visuals.panel_fill.to_array();
+    // The status bar's timings change from frame to frame: the rows above it.
+    let rows = filled.height() - 40;
+    let (mut unfilled, mut differing) = (0, 0);
+    for y in 0..rows {
+        for x in 0..filled.width() {
+            let (before, now) = (filled.get_pixel(x, y).0, cleared.get_pixel(x, y).0);
+            unfilled += usize::from(now[3] == 0);
+            // `now` (premultiplied) over the clear colour, as the window shows it.
+            let alpha = f32::from(now[3]) / 255.0;
+            let shown: [u8; 3] = std::array::from_fn(|c| {
+                (f32::from(now[c]) + f32::from(fill[c]) * (1.0 - alpha)).round() as u8
+            });
+            differing += usize::from((0..3).any(|c| shown[c].abs_diff(before[c]) > 2));
+        }
+    }
+    let pixels = (rows * filled.width()) as usize;
+    assert!(
+        unfilled > pixels / 4,
+        "{unfilled} of {pixels} pixels left to the clear colour"
+    );
+    // Blending rounds in another order over a transparent target: within 2 levels of 255.
+    assert_eq!(differing, 0, "pixels differing from the panels' own fill");
+}

@@ -192,6 +192,9 @@ pub struct LyceumApp {
     /// The window's context: where plots learn which renderer draws them.
     ctx: egui::Context,
     frame_cpu_secs: Option<f32>,
+    /// Whether eframe clears the window to the panel fill ([`eframe::App::clear_color`] was
+    /// asked): then the root panels paint no fill of their own.
+    window_clears_to_panel_fill: std::cell::Cell<bool>,
 }
 
 impl LyceumApp {
@@ -327,6 +330,7 @@ impl LyceumApp {
             curve_renderer: persisted.curve_renderer,
             cpu_chosen_by: CPU_CHOSEN,
             frame_cpu_secs: None,
+            window_clears_to_panel_fill: std::cell::Cell::new(false),
             ctx,
         };
         app.apply_curve_renderer();
@@ -646,29 +650,58 @@ impl eframe::App for LyceumApp {
             shell::show_pane(&mut self.layout, Pane::Explorer);
         }
         self.take_dropped_files(&ctx);
-        egui::Panel::top("menu").show(ui, |ui| self.menu_bar_ui(ui));
+        // The window is cleared to the panel fill where eframe has asked for the clear colour
+        // and writes it as given (a target that is not sRGB): the root panels then need no
+        // fill of their own. egui_kittest never asks, so its snapshots keep the panels' fills.
+        let cleared = self.window_clears_to_panel_fill.get()
+            && frame
+                .wgpu_render_state()
+                .is_some_and(|state| !state.target_format.is_srgb());
+        let side_frame = shell::root_panel_frame(egui::Frame::side_top_panel(ui.style()), cleared);
+        egui::Panel::top("menu").frame(side_frame).show(ui, |ui| {
+            shell::root_panel_contents_ui(ui, cleared, |ui| self.menu_bar_ui(ui));
+        });
         let status = self.status(&ctx);
-        egui::Panel::bottom("status").show(ui, |ui| shell::status_bar_ui(ui, &status));
+        egui::Panel::bottom("status")
+            .frame(side_frame)
+            .show(ui, |ui| {
+                shell::root_panel_contents_ui(ui, cleared, |ui| shell::status_bar_ui(ui, &status));
+            });
         if self.show_sources {
             // A floor on the width: a panel sized by its content would change width with
             // whatever it showed while loading, and move every plot by a fraction of a pixel.
             egui::Panel::left("sources")
+                .frame(side_frame)
                 .resizable(true)
                 .default_size(170.0)
                 .min_size(170.0)
-                .show(ui, |ui| self.sources_ui(ui));
+                .show(ui, |ui| {
+                    shell::root_panel_contents_ui(ui, cleared, |ui| self.sources_ui(ui));
+                });
         }
-        egui::CentralPanel::default().show(ui, |ui| {
-            self.gpu_error_ui(ui);
-            let mut views = shell::Views {
-                demo: &mut self.demo,
-                datasets: &mut self.datasets,
-                connections: &mut self.connections,
-                clusters: &mut self.clusters,
-            };
-            self.layout.ui(&mut views, ui);
-        });
+        let central_frame =
+            shell::root_panel_frame(egui::Frame::central_panel(ui.style()), cleared);
+        egui::CentralPanel::default()
+            .frame(central_frame)
+            .show(ui, |ui| {
+                shell::root_panel_contents_ui(ui, cleared, |ui| {
+                    self.gpu_error_ui(ui);
+                    let mut views = shell::Views {
+                        demo: &mut self.demo,
+                        datasets: &mut self.datasets,
+                        connections: &mut self.connections,
+                        clusters: &mut self.clusters,
+                    };
+                    self.layout.ui(&mut views, ui);
+                });
+            });
         shell::help_ui(&ctx, &mut self.help_open);
+    }
+
+    /// The panel fill: the root panels then paint none of their own over it.
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        self.window_clears_to_panel_fill.set(true);
+        visuals.panel_fill.to_normalized_gamma_f32()
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

@@ -131,7 +131,12 @@ impl Screen {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         let output = self.ctx.run_ui(self.input(events), |ui| {
-            egui::CentralPanel::default().show(ui, |ui| view.ui(ui));
+            // As in the window: cleared to the panel fill, the root panel unfilled.
+            let frame =
+                crate::app::shell::root_panel_frame(egui::Frame::central_panel(ui.style()), true);
+            egui::CentralPanel::default().frame(frame).show(ui, |ui| {
+                crate::app::shell::root_panel_contents_ui(ui, true, |ui| view.ui(ui));
+            });
         });
         if let Some(viewport) = output.viewport_output.get(&egui::ViewportId::ROOT)
             && let Some(at) = Instant::now().checked_add(viewport.repaint_delay)
