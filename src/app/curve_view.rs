@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use super::export::{ExportPanel, ExportSource};
 use super::quality::{QualityAction, QualityPanel};
+use super::shell;
 use super::widgets::{grouped, labelled_field_ui, short_number};
 use crate::curves::quality::across::Spread;
 use crate::curves::{CurveId, CurveStore};
@@ -1146,24 +1147,31 @@ impl CurveView {
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.remember(ui.ctx());
         self.toolbar_ui(ui);
+        // Both panels lie on their pane's panel fill already: filling them with the same
+        // colour again only cost fragments, which a software adapter shades on the CPU (half a
+        // screen of the window's 2.5).
         egui::Panel::right(self.curves.id().with("details"))
+            .frame(shell::panel_frame(
+                egui::Frame::side_top_panel(ui.style()),
+                true,
+            ))
             .resizable(true)
             .default_size(260.0)
             .min_size(260.0)
             .show(ui, |ui| {
-                egui::ScrollArea::vertical()
-                    .id_salt("details")
-                    .show(ui, |ui| self.details_ui(ui));
+                shell::panel_contents_ui(ui, true, |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("details")
+                        .show(ui, |ui| self.details_ui(ui));
+                });
             });
-        // The overlaid plot lies on its pane's panel fill already: filling its panel with the
-        // same colour again only cost fragments, which a software adapter shades on the CPU
-        // (half a screen of the window's 2.5). A stack keeps it: its scroll area fades into it.
-        let mut frame = egui::Frame::central_panel(ui.style());
-        if !self.stacked {
-            frame = frame.fill(egui::Color32::TRANSPARENT);
-        }
         egui::CentralPanel::default()
-            .frame(frame)
-            .show(ui, |ui| self.plot_ui(ui));
+            .frame(shell::panel_frame(
+                egui::Frame::central_panel(ui.style()),
+                true,
+            ))
+            .show(ui, |ui| {
+                shell::panel_contents_ui(ui, true, |ui| self.plot_ui(ui));
+            });
     }
 }

@@ -657,15 +657,15 @@ impl eframe::App for LyceumApp {
             && frame
                 .wgpu_render_state()
                 .is_some_and(|state| !state.target_format.is_srgb());
-        let side_frame = shell::root_panel_frame(egui::Frame::side_top_panel(ui.style()), cleared);
+        let side_frame = shell::panel_frame(egui::Frame::side_top_panel(ui.style()), cleared);
         egui::Panel::top("menu").frame(side_frame).show(ui, |ui| {
-            shell::root_panel_contents_ui(ui, cleared, |ui| self.menu_bar_ui(ui));
+            shell::panel_contents_ui(ui, cleared, |ui| self.menu_bar_ui(ui));
         });
         let status = self.status(&ctx);
         egui::Panel::bottom("status")
             .frame(side_frame)
             .show(ui, |ui| {
-                shell::root_panel_contents_ui(ui, cleared, |ui| shell::status_bar_ui(ui, &status));
+                shell::panel_contents_ui(ui, cleared, |ui| shell::status_bar_ui(ui, &status));
             });
         if self.show_sources {
             // A floor on the width: a panel sized by its content would change width with
@@ -676,15 +676,14 @@ impl eframe::App for LyceumApp {
                 .default_size(170.0)
                 .min_size(170.0)
                 .show(ui, |ui| {
-                    shell::root_panel_contents_ui(ui, cleared, |ui| self.sources_ui(ui));
+                    shell::panel_contents_ui(ui, cleared, |ui| self.sources_ui(ui));
                 });
         }
-        let central_frame =
-            shell::root_panel_frame(egui::Frame::central_panel(ui.style()), cleared);
+        let central_frame = shell::panel_frame(egui::Frame::central_panel(ui.style()), cleared);
         egui::CentralPanel::default()
             .frame(central_frame)
             .show(ui, |ui| {
-                shell::root_panel_contents_ui(ui, cleared, |ui| {
+                shell::panel_contents_ui(ui, cleared, |ui| {
                     self.gpu_error_ui(ui);
                     let mut views = shell::Views {
                         demo: &mut self.demo,

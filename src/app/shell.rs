@@ -1,6 +1,6 @@
 //! The window's frame around the views: the tile layout ([`Pane`], one per view, as tabs the
 //! user can drag apart into splits, through `egui_tiles`), the keyboard shortcuts and their
-//! help window, the status bar's text, and the root panels' frames ([`root_panel_frame`]).
+//! help window, the status bar's text, and the panels' frames ([`panel_frame`]).
 //! What each pane draws is the view's own (`*_ui`); the shell only routes.
 
 use serde::{Deserialize, Serialize};
@@ -248,29 +248,30 @@ fn room_for_more(ui: &egui::Ui) -> bool {
     ui.available_width() > 48.0
 }
 
-/// A root panel's `frame`, without its fill where the window is cleared to the panel fill
-/// already (`window_cleared`): the root panels' fills are the whole window over again, which
-/// a software adapter shades on the CPU (about a third of eframe's paint of a 1,600 × 900
-/// frame on lavapipe). Its contents go in [`root_panel_contents_ui`].
-pub fn root_panel_frame(frame: egui::Frame, window_cleared: bool) -> egui::Frame {
-    if window_cleared {
+/// A panel's `frame`, without its fill where what lies under it is the panel fill already
+/// (`unfilled`): a root panel where the window is cleared to it, a panel inside a pane. The
+/// root panels' fills are the whole window over again, which a software adapter shades on
+/// the CPU (about a third of eframe's paint of a 1,600 × 900 frame on lavapipe). Its contents
+/// go in [`panel_contents_ui`].
+pub fn panel_frame(frame: egui::Frame, unfilled: bool) -> egui::Frame {
+    if unfilled {
         frame.fill(egui::Color32::TRANSPARENT)
     } else {
         frame
     }
 }
 
-/// `add_contents` in a root panel framed by [`root_panel_frame`]: where the panel paints no
-/// fill, its ui stack still says it lies on the panel fill (what scroll areas fade into).
-pub fn root_panel_contents_ui<R>(
+/// `add_contents` in a panel framed by [`panel_frame`]: where the panel paints no fill, its
+/// ui stack still says it lies on the panel fill (what scroll areas fade into).
+pub fn panel_contents_ui<R>(
     ui: &mut egui::Ui,
-    window_cleared: bool,
+    unfilled: bool,
     add_contents: impl FnOnce(&mut egui::Ui) -> R,
 ) -> R {
     // A scope either way: the contents' ids (plot memory, scroll offsets) are then the same
     // whether the window is cleared or not.
     let mut contents = egui::UiBuilder::new();
-    if window_cleared {
+    if unfilled {
         contents = contents.ui_stack_info(
             egui::UiStackInfo::new(egui::UiKind::Frame)
                 .with_frame(egui::Frame::NONE.fill(ui.visuals().panel_fill)),

@@ -133,9 +133,9 @@ impl Screen {
         let output = self.ctx.run_ui(self.input(events), |ui| {
             // As in the window: cleared to the panel fill, the root panel unfilled.
             let frame =
-                crate::app::shell::root_panel_frame(egui::Frame::central_panel(ui.style()), true);
+                crate::app::shell::panel_frame(egui::Frame::central_panel(ui.style()), true);
             egui::CentralPanel::default().frame(frame).show(ui, |ui| {
-                crate::app::shell::root_panel_contents_ui(ui, true, |ui| view.ui(ui));
+                crate::app::shell::panel_contents_ui(ui, true, |ui| view.ui(ui));
             });
         });
         if let Some(viewport) = output.viewport_output.get(&egui::ViewportId::ROOT)

@@ -1002,7 +1002,14 @@ pub fn composite_base(
                             .get(curve)
                             .map_or([0; 4], |s| s.rgba.to_le_bytes())
                             .map(|c| f32::from(c) / 255.0);
-                        let coverage = 1.0 - (1.0 - a).powf(hits as f32);
+                        // `powf(x, 1.0)` is `x` exactly: one curve (every lit pixel of
+                        // opaque lines) gets the same value without the call, which was most
+                        // of compositing the demo's frame.
+                        let uncovered = match hits {
+                            1 => 1.0 - a,
+                            _ => (1.0 - a).powf(hits as f32),
+                        };
+                        let coverage = 1.0 - uncovered;
                         [r * coverage, g * coverage, b * coverage, coverage]
                     }
                 };
