@@ -1902,6 +1902,54 @@ mod tests {
     use super::*;
     use crate::curves::CurveStoreBuilder;
 
+    /// Frames eframe runs for `ask` made between frames (a worker's result arriving): one
+    /// whenever a repaint is asked for within a few ms, as its event loop does, until none is.
+    fn frames_run_for(ask: impl FnOnce(&egui::Context)) -> usize {
+        let ctx = egui::Context::default();
+        let asked = Arc::new(Mutex::new(None));
+        let soonest = Arc::clone(&asked);
+        ctx.set_request_repaint_callback(move |info| {
+            let mut soonest = soonest.lock().unwrap_or_else(PoisonError::into_inner);
+            *soonest =
+                Some(soonest.map_or(info.delay, |at: std::time::Duration| at.min(info.delay)));
+        });
+        let run_due_frames = || {
+            let mut frames = 0;
+            while asked
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+                .is_some_and(|delay| delay <= std::time::Duration::from_millis(5))
+            {
+                let mut output = ctx.run_ui(egui::RawInput::default(), |ui| {
+                    ui.label("plot");
+                });
+                // No renderer takes the font atlas here.
+                output.textures_delta.clear();
+                frames += 1;
+                assert!(frames < 10, "frames never stop");
+            }
+            frames
+        };
+        // egui's own first frames.
+        *asked.lock().unwrap_or_else(PoisonError::into_inner) = Some(std::time::Duration::ZERO);
+        run_due_frames();
+        ask(&ctx);
+        run_due_frames()
+    }
+
+    /// A worker's finished picture or decimation costs one frame, not the two an immediate
+    /// repaint runs: on a software adapter each is 20-40 ms of eframe's painting.
+    #[test]
+    fn a_workers_result_asks_for_one_frame() {
+        assert_eq!(frames_run_for(show_result), 1);
+        assert_eq!(
+            frames_run_for(egui::Context::request_repaint),
+            2,
+            "what it saves"
+        );
+    }
+
     #[test]
     fn huge_and_tiny_ticks_read_in_scientific_notation() {
         let tick =
