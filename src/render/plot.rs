@@ -176,13 +176,32 @@ fn lit_cells(
 
 /// `rgba` (premultiplied, `width` × `height`, rows top to bottom) cut into tiles at most
 /// `max_side` on a side: a wide plot on a 4K screen outgrows some drivers' 2,048 or 4,096.
+/// A picture that fits one tile becomes its image without a copy.
 fn picture_tiles(
-    rgba: &[u8],
+    rgba: Vec<u8>,
     width: usize,
     height: usize,
     max_side: usize,
 ) -> Vec<PictureTile<egui::ColorImage>> {
     let max_side = max_side.max(1);
+    if width <= max_side && height <= max_side {
+        let lit = lit_cells(&rgba, width, 0..height, 0..width);
+        // The bytes are the pixels (`Color32` is four bytes, premultiplied RGBA): the
+        // allocation is kept, not copied (a frame-sized copy and its page faults per picture).
+        let pixels = match bytemuck::allocation::try_cast_vec::<u8, egui::Color32>(rgba) {
+            Ok(pixels) => pixels,
+            Err((_, rgba)) => rgba
+                .chunks_exact(4)
+                .map(|p| egui::Color32::from_rgba_premultiplied(p[0], p[1], p[2], p[3]))
+                .collect(),
+        };
+        return vec![PictureTile {
+            in_picture: egui::Rect::from_min_max(egui::Pos2::ZERO, egui::pos2(1.0, 1.0)),
+            pixels: egui::ColorImage::new([width, height], pixels),
+            lit,
+        }];
+    }
+    let rgba = rgba.as_slice();
     let mut tiles = Vec::new();
     for top in (0..height).step_by(max_side) {
         for left in (0..width).step_by(max_side) {
@@ -246,18 +265,20 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
         // Transparent around the curves: egui blends the picture over the plot.
         let mut rgba = composite_base(&pixels, &styles, key.mode, [0; 4]);
         let drawn = counts + draw_wide_lines(&mut rgba, points, target, &styles);
+        let rgba_bytes = rgba.capacity();
         let image = picture_tiles(
-            &rgba,
+            rgba,
             target.width as usize,
             target.height as usize,
             ctx.input(|i| i.max_texture_side),
         );
+        let image_bytes: usize = image.iter().map(|tile| tile.pixels.as_raw().len()).sum();
+        // One tile is the composite itself; tiles are copied out of it.
         let working_bytes = counts.pixel_bytes
-            + rgba.capacity()
-            + image
-                .iter()
-                .map(|tile| tile.pixels.as_raw().len())
-                .sum::<usize>();
+            + match image.len() {
+                1 => rgba_bytes.max(image_bytes),
+                _ => rgba_bytes + image_bytes,
+            };
         let timing = DecimationTiming {
             curves: drawn.curves,
             points_in: drawn.samples,
@@ -2156,7 +2177,7 @@ mod tests {
         }
         // One tile, and tiles smaller than a cell and not a whole number of cells.
         for max_side in [4096, 45, 20] {
-            let tiles = picture_tiles(&rgba, width, height, max_side);
+            let tiles = picture_tiles(rgba.clone(), width, height, max_side);
             let mut covered = vec![false; width * height];
             for tile in &tiles {
                 let [tile_width, tile_height] = tile.pixels.size;
@@ -2188,7 +2209,7 @@ mod tests {
                 );
             }
         }
-        let empty = picture_tiles(&vec![0u8; width * height * 4], width, height, 4096);
+        let empty = picture_tiles(vec![0u8; width * height * 4], width, height, 4096);
         assert!(empty.iter().all(|tile| tile.lit.is_empty()));
     }
 
@@ -2196,7 +2217,7 @@ mod tests {
     fn a_picture_larger_than_a_texture_is_cut_into_tiles_that_rebuild_it() {
         let (width, height) = (5usize, 3usize);
         let rgba: Vec<u8> = (0..width * height * 4).map(|i| i as u8).collect();
-        let tiles = picture_tiles(&rgba, width, height, 2);
+        let tiles = picture_tiles(rgba.clone(), width, height, 2);
         assert_eq!(tiles.len(), 3 * 2);
         let mut rebuilt = vec![0u8; rgba.len()];
         for tile in &tiles {
@@ -2219,7 +2240,7 @@ mod tests {
             .flat_map(|p| egui::Color32::from_rgba_premultiplied(p[0], p[1], p[2], p[3]).to_array())
             .collect();
         assert_eq!(rebuilt, expected);
-        let whole = picture_tiles(&rgba, width, height, 4096);
+        let whole = picture_tiles(rgba.clone(), width, height, 4096);
         assert_eq!(whole.len(), 1);
         let whole_bytes: Vec<u8> = whole[0]
             .pixels
