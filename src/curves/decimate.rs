@@ -685,22 +685,20 @@ impl CurvePoints {
         });
         let mut held = match found {
             Some(at) => self.uniform.remove(at),
-            None if self.uniform.len() < UNIFORM_SAMPLINGS_KEPT => UniformPixelXs {
-                x0_bits,
-                dx_bits,
-                first: samples.start,
-                map: *map,
-                x_px: Vec::new(),
-            },
             None => {
-                let mut oldest = self.uniform.remove(0);
-                oldest.x_px.clear();
+                // The least recently used one's buffer, once as many are kept as may be.
+                let mut x_px = if self.uniform.len() < UNIFORM_SAMPLINGS_KEPT {
+                    Vec::new()
+                } else {
+                    self.uniform.remove(0).x_px
+                };
+                x_px.clear();
                 UniformPixelXs {
                     x0_bits,
                     dx_bits,
                     first: samples.start,
                     map: *map,
-                    x_px: oldest.x_px,
+                    x_px,
                 }
             }
         };

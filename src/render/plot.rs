@@ -189,15 +189,12 @@ fn picture_tiles(
         // The bytes are the pixels (`Color32` is four bytes, premultiplied RGBA): the
         // allocation is kept, not copied (a frame-sized copy and its page faults per picture).
         let pixels = match bytemuck::allocation::try_cast_vec::<u8, egui::Color32>(rgba) {
-            Ok(pixels) => pixels,
-            Err((_, rgba)) => rgba
-                .chunks_exact(4)
-                .map(|p| egui::Color32::from_rgba_premultiplied(p[0], p[1], p[2], p[3]))
-                .collect(),
+            Ok(pixels) => egui::ColorImage::new([width, height], pixels),
+            Err((_, rgba)) => egui::ColorImage::from_rgba_premultiplied([width, height], &rgba),
         };
         return vec![PictureTile {
             in_picture: egui::Rect::from_min_max(egui::Pos2::ZERO, egui::pos2(1.0, 1.0)),
-            pixels: egui::ColorImage::new([width, height], pixels),
+            pixels,
             lit,
         }];
     }
