@@ -283,6 +283,7 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Settled, BenchError> {
     let centre = (screen.size / 2.0).to_pos2();
     screen.frame(&mut view, vec![egui::Event::PointerMoved(centre)]);
     let (mut walls, mut cpus, mut frames) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut zoom_cpus, mut pan_cpus) = (Vec::new(), Vec::new());
     let pictures_before = view.curves().cpu_pictures_drawn();
     for step in 0..SETTLE_STEPS {
         // Zoom in, pan right, zoom out, pan left: the view keeps moving over all the curves.
@@ -295,6 +296,10 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Settled, BenchError> {
         let (wall, cpu, step_frames) = settle(&mut view, input);
         walls.push(wall);
         cpus.extend(cpu);
+        match step % 2 {
+            0 => zoom_cpus.extend(cpu),
+            _ => pan_cpus.extend(cpu),
+        }
         frames.push(step_frames);
     }
     let pictures_per_step =
@@ -339,6 +344,23 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Settled, BenchError> {
             ),
         });
     }
+    zoom_cpus.sort();
+    pan_cpus.sort();
+    if !zoom_cpus.is_empty() && !pan_cpus.is_empty() {
+        rows.push(AppRow {
+            case: "zoom → settled picture, CPU time".into(),
+            value: percentile(&zoom_cpus, 0.5),
+            unit: "ms",
+            baseline: "pan in x (drag), CPU time".into(),
+            baseline_value: Some(percentile(&pan_cpus, 0.5)),
+            note: format!(
+                "medians of the {} wheel steps and the {} drags of the row above; a drag by \
+                 whole pixels keeps the columns still in view and draws only those it uncovers",
+                zoom_cpus.len(),
+                pan_cpus.len()
+            ),
+        });
+    }
     let bytes = view.curves().bytes();
     rows.push(AppRow {
         case: "memory: CPU renderer drawing a picture (peak)".into(),
@@ -347,8 +369,8 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Settled, BenchError> {
         baseline: "the picture and textures kept".into(),
         baseline_value: Some(mb(bytes.cpu_picture)),
         note: format!(
-            "{:.0} × {:.0}: per-thread pixel buffers, the composite, the tiles; no decimation \
-             buffer (each curve decimated as it is drawn)",
+            "{:.0} × {:.0}: per-thread pixel buffers, the pixels kept for the next pan, the \
+             composite, the tiles; no decimation buffer (each curve decimated as it is drawn)",
             CPU_SCREEN.x, CPU_SCREEN.y
         ),
     });

@@ -18,30 +18,142 @@ use rayon::prelude::*;
 
 use super::store::{BLOCK_SAMPLES, BlockSummary, CurveStore, Sampling};
 
-/// The visible x-range and its width in pixel columns.
+/// The visible x-range and its width in pixel columns, and how data x becomes pixel x.
+///
+/// Pixel x are measured in a frame anchored [`ANCHOR_PX`] pixels left of the view the map was
+/// first made for, then the view's left edge is subtracted ([`PixelMap::px`]): within
+/// some 4,000 columns of the view every such pixel x lies on a grid of 2^-10 px at least, so a
+/// map panned by whole columns ([`PixelMap::panned`]) gives every sample there its pixel x
+/// less exactly those columns, and the pixels a curve lights there move by exactly them: a
+/// pan can keep the picture of the columns still in view ([`PixelMap::follow`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PixelMap {
     pub x_start: f64,
     pub x_end: f64,
     pub width_px: u32,
     px_per_x: f64,
+    /// The data x of the anchored frame's [`ANCHOR_PX`].
+    anchor_x: f64,
+    /// The view's left edge in the anchored frame: [`ANCHOR_PX`] plus the whole columns the
+    /// map was panned by.
+    left_px: f32,
 }
 
+/// Where the anchored frame puts the left edge of the view a map is first made for: a power
+/// of two, so that pixel x near the view share one exponent and one grid.
+pub const ANCHOR_PX: f32 = 16_384.0;
+
+/// How far from whole columns a pan may be and still keep the picture ([`PixelMap::follow`]):
+/// a plot's frame is seldom a whole number of pixels wide while its picture is, so a drag by
+/// whole pixels moves the view by whole columns give or take a few hundredths. The picture
+/// is placed by its own x-range, so it stays where its curves are; a pan further off draws
+/// afresh.
+const PAN_SNAP_COLUMNS: f64 = 0.125;
+
+/// How far a map may be panned from its anchor, in columns, before [`PixelMap::follow`]
+/// starts afresh.
+const PAN_LIMIT_PX: f32 = 4_096.0;
+
 impl PixelMap {
+    /// Anchored pixel x in this range keep their grid: [2^13, 2^15) less a pixel each side
+    /// (the test itself rounds).
+    const EXACT_PX: (f32, f32) = (8_193.0, 32_767.0);
+
     pub fn new(x_start: f64, x_end: f64, width_px: u32) -> Self {
         Self {
             x_start,
             x_end,
             width_px,
             px_per_x: f64::from(width_px) / (x_end - x_start),
+            anchor_x: x_start,
+            left_px: ANCHOR_PX,
         }
     }
 
     /// The pixel x of data x: the one conversion every stage uses, so that decimation, the
-    /// rasteriser and the GPU agree on each sample's column.
+    /// rasteriser and the GPU agree on each sample's column. The f64 subtraction comes first
+    /// (epoch seconds keep their precision); the f32 subtraction of the whole columns is
+    /// exact within [`PixelMap::is_exact_at`].
     #[inline]
     pub fn px(&self, x: f64) -> f32 {
-        ((x - self.x_start) * self.px_per_x) as f32
+        ((x - self.anchor_x) * self.px_per_x + f64::from(ANCHOR_PX)) as f32 - self.left_px
+    }
+
+    /// Whether pixel x `px` of this map keeps its grid under a pan: the samples whose
+    /// lights a kept picture may hold.
+    #[inline]
+    pub fn is_exact_at(&self, px: f32) -> bool {
+        let anchored = px + self.left_px;
+        (Self::EXACT_PX.0..Self::EXACT_PX.1).contains(&anchored)
+    }
+
+    /// This map panned by `columns` whole columns (positive: the view moves to larger x),
+    /// in the same frame: every pixel x within [`PixelMap::is_exact_at`] of both is this
+    /// map's less `columns`, exactly. `None` past the pan limit (the anchor is then too far).
+    pub fn panned(&self, columns: i32) -> Option<Self> {
+        let left_px = self.left_px + columns as f32;
+        if (left_px - ANCHOR_PX).abs() > PAN_LIMIT_PX {
+            return None;
+        }
+        Some(Self {
+            x_start: self.x_at_anchored(left_px),
+            x_end: self.x_at_anchored(left_px + self.width_px as f32),
+            left_px,
+            ..*self
+        })
+    }
+
+    /// Columns `columns` of this map as a map of their own (its column 0 is this map's
+    /// `columns.start`), in the same frame.
+    pub fn window(&self, columns: std::ops::Range<u32>) -> Self {
+        let left_px = self.left_px + columns.start as f32;
+        Self {
+            x_start: self.x_at_anchored(left_px),
+            x_end: self.x_at_anchored(self.left_px + columns.end as f32),
+            width_px: columns.len() as u32,
+            left_px,
+            ..*self
+        }
+    }
+
+    /// The data x at anchored pixel x `px`.
+    fn x_at_anchored(&self, px: f32) -> f64 {
+        self.anchor_x + f64::from(px - ANCHOR_PX) / self.px_per_x
+    }
+
+    /// The whole columns `self` lies right of `earlier` when it is `earlier` panned
+    /// ([`PixelMap::panned`]: the same frame, scale and width).
+    pub fn columns_from(&self, earlier: &Self) -> Option<i32> {
+        let same_frame = self.anchor_x.to_bits() == earlier.anchor_x.to_bits()
+            && self.px_per_x.to_bits() == earlier.px_per_x.to_bits()
+            && self.width_px == earlier.width_px;
+        same_frame.then_some((self.left_px - earlier.left_px) as i32)
+    }
+
+    /// The map for a view `x_start..x_end` over `width_px` that follows this one: where the
+    /// view is this one moved by whole columns (a pan; to [`PAN_SNAP_COLUMNS`]), this map
+    /// panned, so that what is still in view keeps its pixels; otherwise a map of its own.
+    pub fn follow(&self, x_start: f64, x_end: f64, width_px: u32) -> Self {
+        let fresh = Self::new(x_start, x_end, width_px);
+        if width_px != self.width_px || !fresh.is_valid() || !self.is_valid() {
+            return fresh;
+        }
+        let scale_change = (fresh.px_per_x / self.px_per_x - 1.0).abs();
+        let columns = (x_start - self.x_start) * self.px_per_x;
+        let whole = columns.round();
+        if scale_change > 1e-9 || (columns - whole).abs() > PAN_SNAP_COLUMNS || whole.abs() > 1e6 {
+            return fresh;
+        }
+        if whole == 0.0 {
+            return *self;
+        }
+        self.panned(whole as i32).unwrap_or(fresh)
+    }
+
+    /// The data x of the anchored frame's [`ANCHOR_PX`] and the view's left edge there: what
+    /// a server needs to find a sample's column as [`PixelMap::px`] does.
+    pub fn anchored_frame(&self) -> (f64, f32) {
+        (self.anchor_x, self.left_px)
     }
 
     /// Whether the map spans a positive, finite range over at least one column.
@@ -106,24 +218,28 @@ fn xs_of(store: &CurveStore, id: u32) -> Xs<'_> {
     }
 }
 
-/// First index whose x is at or past `x` (x is ascending).
-fn lower_bound(xs: Xs<'_>, n: usize, x: f64) -> usize {
+/// First index whose pixel x is at least `edge` (x ascends, and so do pixel x): the pixel
+/// rule itself decides, so that a map's window ([`PixelMap::window`]) finds at its edges the
+/// samples the whole map finds there.
+fn first_px_at_least(xs: Xs<'_>, n: usize, map: &PixelMap, edge: f32) -> usize {
+    let before = |x: f64| map.px(x) < edge;
     match xs {
-        Xs::Explicit(values) => values[..n].partition_point(|&v| v < x),
+        Xs::Explicit(values) => values[..n].partition_point(|&v| before(v)),
         Xs::Uniform { x0, dx } if dx > 0.0 => {
+            let x = map.x_start + f64::from(edge) / map.px_per_x;
             let guess = ((x - x0) / dx).ceil().clamp(0.0, n as f64) as usize;
             // Correct the float estimate against the exact per-sample rule.
             let mut i = guess;
-            while i > 0 && xs.at(i - 1) >= x {
+            while i > 0 && !before(xs.at(i - 1)) {
                 i -= 1;
             }
-            while i < n && xs.at(i) < x {
+            while i < n && before(xs.at(i)) {
                 i += 1;
             }
             i
         }
         Xs::Uniform { x0, .. } => {
-            if x0 < x {
+            if before(x0) {
                 n
             } else {
                 0
@@ -132,11 +248,26 @@ fn lower_bound(xs: Xs<'_>, n: usize, x: f64) -> usize {
     }
 }
 
-/// Samples of one curve that matter for the view: the visible ones and one on each side.
+/// Samples of one curve that matter for the view: the visible ones (pixel x in
+/// `0..width`) and one on each side.
 fn visible_range(xs: Xs<'_>, n: usize, map: &PixelMap) -> (usize, usize) {
-    let lo = lower_bound(xs, n, map.x_start).saturating_sub(1);
-    let hi = (lower_bound(xs, n, map.x_end) + 1).min(n);
+    let lo = first_px_at_least(xs, n, map, 0.0).saturating_sub(1);
+    let hi = (first_px_at_least(xs, n, map, map.width_px as f32) + 1).min(n);
     (lo, hi.max(lo))
+}
+
+/// Whether curve `id`'s samples beside the view of `map` (the last one left of it and the
+/// first one right of it, where it has them) keep their grid under a pan
+/// ([`PixelMap::is_exact_at`]): the segments from them into the view then light the same
+/// pixels, moved, in a map panned from `map`.
+pub fn keeps_grid_beside_view(store: &CurveStore, id: super::CurveId, map: &PixelMap) -> bool {
+    let xs = xs_of(store, id);
+    let n = store.y(id).len();
+    let (lo, hi) = visible_range(xs, n, map);
+    let exact = |i: usize| map.is_exact_at(map.px(xs.at(i)));
+    let left_ok = lo >= hi || map.px(xs.at(lo)) >= 0.0 || exact(lo);
+    let right_ok = lo >= hi || map.px(xs.at(hi - 1)) < map.width_px as f32 || exact(hi - 1);
+    left_ok && right_ok
 }
 
 /// Output slot bound of one curve: every output point is a distinct input sample, and a
@@ -885,6 +1016,86 @@ mod tests {
     use super::*;
     use crate::curves::{Raster, RowMap};
     use proptest::prelude::*;
+
+    proptest! {
+        /// A map panned by whole columns gives every x near the view its pixel x less those
+        /// columns exactly (epoch seconds, any scale), and finds the same x at its edges.
+        #[test]
+        fn a_panned_map_moves_pixel_x_by_whole_columns_exactly(
+            x_start in 1.0e9f64..2.0e9,
+            x_span in 1.0e-3f64..1.0e6,
+            width in 1u32..4_000,
+            pans in proptest::collection::vec(-2_000i32..2_000, 1..4),
+            samples in proptest::collection::vec(-1.5f64..2.5, 1..50),
+        ) {
+            let first = PixelMap::new(x_start, x_start + x_span, width);
+            let mut map = first;
+            for columns in pans {
+                let Some(panned) = map.panned(columns) else { continue };
+                prop_assert_eq!(panned.columns_from(&map), Some(columns));
+                prop_assert_eq!(panned.columns_from(&first), map.columns_from(&first).map(|c| c + columns));
+                for &at in &samples {
+                    let x = map.x_start + at * x_span;
+                    let (before, after) = (map.px(x), panned.px(x));
+                    if map.is_exact_at(before) && panned.is_exact_at(after) {
+                        prop_assert_eq!(after, before - columns as f32, "x {} panned by {}", x, columns);
+                    }
+                }
+                prop_assert!(panned.px(panned.x_start).abs() < 1e-2);
+                map = panned;
+            }
+        }
+    }
+
+    #[test]
+    fn a_view_moved_by_whole_columns_follows_the_map_and_any_other_starts_afresh() {
+        let map = PixelMap::new(1.7e9, 1.7e9 + 800.0, 1_600);
+        // egui_plot's drag: the bounds moved by 40 points of 0.5 s, in f64.
+        let x_per_px = 800.0 / 1_600.0;
+        let dragged = map.follow(
+            1.7e9 + 40.0 * x_per_px,
+            1.7e9 + 800.0 + 40.0 * x_per_px,
+            1_600,
+        );
+        assert_eq!(dragged.columns_from(&map), Some(40));
+        assert_eq!(
+            dragged.follow(dragged.x_start, dragged.x_end, 1_600),
+            dragged
+        );
+        // egui's bounds a bit off the map's own: the same map, not one rebuilt from them.
+        assert_eq!(map.follow(1.7e9, 1.7e9 + 800.0 + 1e-7, 1_600), map);
+        let back = dragged.follow(1.7e9, 1.7e9 + 800.0, 1_600);
+        assert_eq!(back.columns_from(&map), Some(0));
+        assert_eq!(back.px(1.7e9 + 100.0), map.px(1.7e9 + 100.0));
+        // A frame a fraction of a pixel wider than its picture: a drag by whole pixels is
+        // whole columns give or take a few hundredths.
+        let near = map.follow(
+            1.7e9 + 40.03 * x_per_px,
+            1.7e9 + 800.0 + 40.03 * x_per_px,
+            1_600,
+        );
+        assert_eq!(near.columns_from(&map), Some(40));
+        // A zoom, a resize and a move by part of a column draw a map of their own.
+        for (x_start, x_end, width) in [
+            (1.7e9, 1.7e9 + 700.0, 1_600),
+            (1.7e9, 1.7e9 + 800.0, 1_599),
+            (
+                1.7e9 + 0.3 * x_per_px,
+                1.7e9 + 800.0 + 0.3 * x_per_px,
+                1_600,
+            ),
+        ] {
+            let fresh = map.follow(x_start, x_end, width);
+            assert_eq!(fresh, PixelMap::new(x_start, x_end, width));
+        }
+        // Far from the anchor: afresh.
+        let far = map.follow(
+            1.7e9 + 5_000.0 * x_per_px,
+            1.7e9 + 800.0 + 5_000.0 * x_per_px,
+            1_600,
+        );
+        assert_eq!(far.columns_from(&map), None);
+    }
 
     fn raster(curves: &Decimated, width: u32, rows: RowMap) -> Raster {
         let mut r = Raster::new(width, rows.height_px);

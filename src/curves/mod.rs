@@ -12,8 +12,8 @@ mod store;
 
 pub use bounds::{DataBounds, data_bounds, typical_y_range};
 pub use decimate::{
-    CurvePoints, Decimated, PixelMap, all_points, decimate_curve_into, decimate_m4,
-    decimate_m4_into,
+    ANCHOR_PX, CurvePoints, Decimated, PixelMap, all_points, decimate_curve_into, decimate_m4,
+    decimate_m4_into, keeps_grid_beside_view,
 };
 pub use nearest::{DataBox, curves_through_box, nearest_curve};
 pub use raster::{Raster, RowMap, light_curve};

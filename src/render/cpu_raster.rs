@@ -84,6 +84,42 @@ impl BasePixels {
         self
     }
 
+    /// The picture moved `columns` to the left (its view panned right by them; negative:
+    /// to the right), the columns it uncovers cleared.
+    fn shift_columns(&mut self, columns: i32) {
+        let width = self.width as usize;
+        let moved = columns.unsigned_abs() as usize;
+        for buffer in [&mut self.keys, &mut self.hits] {
+            for band in buffer.chunks_exact_mut(width * ROW_CHUNK) {
+                if moved >= width {
+                    band.fill(0);
+                } else if columns > 0 {
+                    band.copy_within(moved * ROW_CHUNK.., 0);
+                    band[(width - moved) * ROW_CHUNK..].fill(0);
+                } else {
+                    band.copy_within(..(width - moved) * ROW_CHUNK, moved * ROW_CHUNK);
+                    band[..moved * ROW_CHUNK].fill(0);
+                }
+            }
+        }
+    }
+
+    /// `strip` (as high, as counted) written over columns `at..at + strip.width`.
+    fn paste_columns(&mut self, strip: &Self, at: usize) {
+        let (width, strip_width) = (self.width as usize, strip.width as usize);
+        for (buffer, from) in [(&mut self.keys, &strip.keys), (&mut self.hits, &strip.hits)] {
+            let bands = buffer.chunks_exact_mut(width * ROW_CHUNK);
+            for (band, strip_band) in bands.zip(from.chunks_exact(strip_width * ROW_CHUNK)) {
+                band[at * ROW_CHUNK..(at + strip_width) * ROW_CHUNK].copy_from_slice(strip_band);
+            }
+        }
+    }
+
+    /// Bytes its buffers hold.
+    pub fn bytes(&self) -> usize {
+        (self.hits.capacity() + self.keys.capacity()) * size_of::<u32>()
+    }
+
     /// The largest hit count (the density colour map's top).
     pub fn max_hits(&self) -> u32 {
         self.hits.iter().copied().max().unwrap_or(0)
@@ -663,6 +699,66 @@ pub fn raster_points(
         })
 }
 
+/// [`raster_points`] of the store for `to`, from `earlier`, its picture for `from` (the same
+/// target, styles and mode), where `to` is `from` panned ([`PixelMap::panned`]) by fewer
+/// whole columns than the width: the columns still in view are moved and only those that
+/// came into view are drawn (a pan of k columns draws k). Every sample the kept columns
+/// depend on keeps its grid under the pan (the view, and each drawn curve's samples beside
+/// it: [`crate::curves::keeps_grid_beside_view`]), so the picture is the one `to` gives
+/// drawn afresh, pixel for pixel. `None` where that does not hold: draw afresh.
+pub fn raster_panned(
+    earlier: BasePixels,
+    (from, to): (&PixelMap, &PixelMap),
+    store: &CurveStore,
+    target: RasterTarget,
+    styles: &[CurveStyle],
+    mode: BaseMode,
+) -> Option<(BasePixels, RasterCounts)> {
+    let columns = to.columns_from(from)?;
+    let width = target.width;
+    let moved = columns.unsigned_abs();
+    let same_picture = earlier.width == width
+        && earlier.height == target.height
+        && earlier.counted == counts_hits(mode, styles)
+        && to.width_px == width;
+    let in_grid = [from, to]
+        .iter()
+        .all(|map| map.is_exact_at(0.0) && map.is_exact_at(width as f32));
+    if !same_picture || !in_grid || moved == 0 || moved >= width {
+        return None;
+    }
+    let drawn_curves = styles
+        .iter()
+        .enumerate()
+        .filter(|(_, style)| style.is_visible() && !style.is_highlighted())
+        .map(|(curve, _)| curve as CurveId)
+        .filter(|&curve| (curve as usize) < store.len());
+    // Collected in parallel: 10,000 curves' edges are a few binary searches each.
+    let beside_ok = drawn_curves
+        .collect::<Vec<_>>()
+        .par_iter()
+        .all(|&curve| crate::curves::keeps_grid_beside_view(store, curve, to));
+    if !beside_ok {
+        return None;
+    }
+    let uncovered = if columns > 0 {
+        width - moved..width
+    } else {
+        0..moved
+    };
+    let strip_map = to.window(uncovered.clone());
+    let strip_target = RasterTarget {
+        width: moved,
+        ..target
+    };
+    let (strip, counts) =
+        raster_points(Points::Store(store, &strip_map), strip_target, styles, mode);
+    let mut pixels = earlier;
+    pixels.shift_columns(columns);
+    pixels.paste_columns(&strip, uncovered.start as usize);
+    Some((pixels, counts))
+}
+
 /// `part`'s curves (curve, samples) of `points` drawn into `out`, one thread's share of
 /// [`raster_points`]. Compiled for AVX2 and for SSE4.1 too, the widest the CPU runs chosen at
 /// run time (x86-64's baseline, SSE2, has no unsigned 32-bit max, which every lit chunk
@@ -676,7 +772,7 @@ fn draw_part<'a>(
     out: &mut BasePixels,
 ) -> RasterCounts {
     let mut counts = RasterCounts {
-        pixel_bytes: (out.hits.capacity() + out.keys.capacity()) * size_of::<u32>(),
+        pixel_bytes: out.bytes(),
         ..RasterCounts::default()
     };
     let mut scratch = CurvePoints::default();
@@ -1228,6 +1324,58 @@ mod tests {
         })
     }
 
+    /// A pan keeps its picture only where every drawn curve's samples beside the view keep
+    /// their grid: a curve whose neighbouring samples lie 49,000 columns away is drawn
+    /// afresh, and once it is hidden the pan keeps the rest.
+    #[test]
+    fn a_pan_beside_a_far_sample_is_drawn_afresh() {
+        let mut builder = crate::curves::CurveStoreBuilder::new(&[]);
+        builder
+            .push_explicit("far", &[], &[0.0, 100_000.0], &[0.0, 1.0])
+            .unwrap();
+        builder
+            .push_uniform("near", &[], 0.0, 1.0, &vec![0.5; 100_001])
+            .unwrap();
+        let store = builder.finish().unwrap();
+        let from = PixelMap::new(49_000.0, 49_100.0, 100);
+        let to = from.panned(10).unwrap();
+        assert!(!crate::curves::keeps_grid_beside_view(&store, 0, &to));
+        assert!(crate::curves::keeps_grid_beside_view(&store, 1, &to));
+        let whole = PixelMap::new(-10.0, 100_010.0, 1_000);
+        assert!(crate::curves::keeps_grid_beside_view(&store, 0, &whole));
+
+        let target = RasterTarget {
+            width: 100,
+            height: 50,
+            y_min: 0.0,
+            rows_per_unit: 40.0,
+        };
+        let mut styles = vec![CurveStyle::line([200, 40, 40, 255]); 2];
+        let pan = |styles: &[CurveStyle]| {
+            let (earlier, _) = raster_points(
+                Points::Store(&store, &from),
+                target,
+                styles,
+                BaseMode::Lines,
+            );
+            raster_panned(
+                earlier,
+                (&from, &to),
+                &store,
+                target,
+                styles,
+                BaseMode::Lines,
+            )
+        };
+        assert!(pan(&styles).is_none());
+        styles[0] = styles[0].hidden();
+        let (panned, counts) = pan(&styles).expect("only near samples beside the view");
+        assert_eq!(counts.curves, 1);
+        let (afresh, _) =
+            raster_points(Points::Store(&store, &to), target, &styles, BaseMode::Lines);
+        assert!(panned == afresh);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
@@ -1282,6 +1430,56 @@ mod tests {
                     .collect(),
             };
             prop_assert!(lit.same_pixels(&reference), "{} lit, the reference {}", lit.lit(), reference.lit());
+        }
+
+        /// A picture panned (the kept columns moved, the uncovered ones drawn) is the picture
+        /// of the panned map drawn afresh, hit counts and keys: sparse and dense curves, gaps,
+        /// pans both ways, opaque and translucent; and a curve with samples far beside the
+        /// view (off the grid) is either kept exact or refused, never drawn wrong.
+        #[test]
+        fn a_panned_picture_is_the_one_drawn_afresh(
+            sparse in proptest::collection::vec(curve_strategy(), 0..5),
+            dense in proptest::collection::vec(dense_curve_strategy(), 0..2),
+            spanning in any::<bool>(),
+            width in 2u32..300,
+            height in 1u32..120,
+            view_start in -0.2f64..0.9,
+            view_len in 0.001f64..1.5,
+            pan in -1.0f64..1.0,
+            translucent in any::<bool>(),
+        ) {
+            let mut curves: Vec<_> = sparse.into_iter().chain(dense).collect();
+            prop_assume!(!curves.is_empty());
+            if spanning {
+                // Two samples across every curve: at a deep zoom they lie thousands of
+                // columns beside the view.
+                curves.push((vec![-5.0, 5.0], Some(vec![1.7e9 - 10.0, 1.7e9 + 40_000.0])));
+            }
+            let store = store_of(&curves);
+            let from = view_of(&store, view_start, view_len, width);
+            let columns = (pan * f64::from(width)) as i32;
+            let Some(to) = from.panned(columns) else {
+                return Err(TestCaseError::fail("a pan within the width is within the limit"));
+            };
+            let target = RasterTarget { width, height, y_min: -20.0, rows_per_unit: height as f32 / 40.0 };
+            let alpha = if translucent { 90 } else { 255 };
+            let styles: Vec<CurveStyle> = (0..store.len())
+                .map(|id| CurveStyle::line([200, 40, 40, alpha]).with_priority(id as u8 % 3))
+                .collect();
+            let (earlier, _) = raster_points(Points::Store(&store, &from), target, &styles, BaseMode::Lines);
+            let (afresh, _) = raster_points(Points::Store(&store, &to), target, &styles, BaseMode::Lines);
+            let panned = raster_panned(earlier, (&from, &to), &store, target, &styles, BaseMode::Lines);
+            match panned {
+                Some((panned, counts)) => {
+                    prop_assert!(columns != 0 && columns.unsigned_abs() < width);
+                    prop_assert!(panned == afresh, "panned by {columns}: the picture differs from the one drawn afresh");
+                    prop_assert!(counts.curves <= styles.len());
+                }
+                None => prop_assert!(
+                    spanning || columns == 0 || columns.unsigned_abs() >= width,
+                    "a pan by {columns} of {width} columns was refused without a far sample"
+                ),
+            }
         }
 
         /// The one-pass walk lights every pixel with the hit count and key of the shader's

@@ -16,33 +16,26 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use egui_plot::{PlotBounds, PlotGeometry, PlotItem, PlotItemBase, PlotTransform};
 
+use super::cpu_raster::BasePixels;
 use super::gpu::{BaseMode, CurveFrame, CurvePipelines, CurveStyle, GpuError, MAX_CURVES, PlotGpu};
 use crate::curves::{
     CurveId, CurveStore, DataBox, Decimated, PixelMap, all_points, curves_through_box, decimate_m4,
 };
 
-/// The x-range and width one decimation was made for.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct DecimationView {
-    x_start: f64,
-    x_end: f64,
-    width_px: u32,
-}
-
 #[derive(Debug, Default)]
 struct DecimationSlot {
-    ready: Option<(DecimationView, Arc<Decimated>)>,
+    ready: Option<(PixelMap, Arc<Decimated>)>,
     /// The view the UI wants next; a running worker picks it up when it finishes.
-    wanted: Option<DecimationView>,
+    wanted: Option<PixelMap>,
     /// The view a worker is decimating now.
-    in_flight: Option<DecimationView>,
+    in_flight: Option<PixelMap>,
     worker_running: bool,
 }
 
-/// What one CPU picture was drawn for: the view, the rows, the styles and the mode.
+/// What one CPU picture was drawn for: the view's map, the rows, the styles and the mode.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct CpuKey {
-    view: DecimationView,
+    view: PixelMap,
     y_min: f32,
     rows_per_unit: f32,
     height_px: u32,
@@ -71,6 +64,29 @@ struct CpuSlot {
     current: bool,
     /// The most bytes one picture took while it was drawn (pixel buffers, composite, tiles).
     working_bytes_peak: usize,
+    /// The latest picture's pixels before compositing, its key and styles: a pan moves them
+    /// and draws only the columns it uncovers.
+    base: Option<(CpuKey, Arc<Vec<CurveStyle>>, BasePixels)>,
+}
+
+impl CpuKey {
+    /// Whether `self` is `earlier`'s picture over another x-range only (the rows, styles and
+    /// mode alike): a pan may then keep the columns in view of both.
+    fn pans_from(&self, earlier: &Self) -> bool {
+        (
+            self.y_min,
+            self.rows_per_unit,
+            self.height_px,
+            self.styles,
+            self.mode,
+        ) == (
+            earlier.y_min,
+            earlier.rows_per_unit,
+            earlier.height_px,
+            earlier.styles,
+            earlier.mode,
+        )
+    }
 }
 
 impl CpuSlot {
@@ -240,7 +256,9 @@ fn picture_tiles(
 /// Draw the wanted pictures one after another on rayon until none is left, straight from the
 /// store (each curve decimated as it is drawn).
 fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
-    use super::cpu_raster::{Points, RasterTarget, composite_base, draw_wide_lines, raster_points};
+    use super::cpu_raster::{
+        Points, RasterTarget, composite_base, draw_wide_lines, raster_panned, raster_points,
+    };
     loop {
         let next = slot
             .lock()
@@ -250,15 +268,27 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
             return;
         };
         let started = std::time::Instant::now();
-        let map = PixelMap::new(key.view.x_start, key.view.x_end, key.view.width_px);
+        let map = key.view;
         let target = RasterTarget {
-            width: key.view.width_px,
+            width: map.width_px,
             height: key.height_px,
             y_min: key.y_min,
             rows_per_unit: key.rows_per_unit,
         };
         let points = Points::Store(store, &map);
-        let (pixels, counts) = raster_points(points, target, &styles, key.mode);
+        let earlier = slot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .base
+            .take();
+        let panned = earlier.and_then(|(earlier_key, _, pixels)| {
+            let maps = (&earlier_key.view, &map);
+            key.pans_from(&earlier_key)
+                .then(|| raster_panned(pixels, maps, store, target, &styles, key.mode))
+                .flatten()
+        });
+        let (pixels, counts) =
+            panned.unwrap_or_else(|| raster_points(points, target, &styles, key.mode));
         // Transparent around the curves: egui blends the picture over the plot.
         let mut rgba = composite_base(&pixels, &styles, key.mode, [0; 4]);
         let drawn = counts + draw_wide_lines(&mut rgba, points, target, &styles);
@@ -272,6 +302,7 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
         let image_bytes: usize = image.iter().map(|tile| tile.pixels.as_raw().len()).sum();
         // One tile is the composite itself; tiles are copied out of it.
         let working_bytes = counts.pixel_bytes
+            + pixels.bytes()
             + match image.len() {
                 1 => rgba_bytes.max(image_bytes),
                 _ => rgba_bytes + image_bytes,
@@ -288,6 +319,7 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
         slot.ready = Some(key);
         slot.in_flight = None;
         slot.pictures_drawn += 1;
+        slot.base = Some((key, Arc::clone(&styles), pixels));
         slot.ready_styles = Some(styles);
         slot.image = Some(image);
         slot.working_bytes_peak = slot.working_bytes_peak.max(working_bytes);
@@ -359,6 +391,9 @@ pub struct PlotCurves {
     pinned_x: Option<(f64, f64)>,
     slot: Arc<Mutex<DecimationSlot>>,
     cpu: Arc<Mutex<CpuSlot>>,
+    /// The map the plot last drew with: the next view follows it ([`PixelMap::follow`]), so
+    /// that a pan keeps the pixels of what stays in view, on either renderer.
+    last_map: Mutex<Option<PixelMap>>,
 }
 
 impl PlotCurves {
@@ -402,6 +437,7 @@ impl PlotCurves {
             pinned_x: None,
             slot: Arc::default(),
             cpu: Arc::default(),
+            last_map: Mutex::new(None),
         })
     }
 
@@ -529,12 +565,24 @@ impl PlotCurves {
             .unwrap_or_else(PoisonError::into_inner) = zone;
     }
 
+    /// The map for the view `x_start..x_end` over `width_px` columns: the last one panned
+    /// where the view moved by whole columns, else a map of its own.
+    fn map_following(&self, x_start: f64, x_end: f64, width_px: u32) -> PixelMap {
+        let mut last = self.last_map.lock().unwrap_or_else(PoisonError::into_inner);
+        let map = match *last {
+            Some(last) => last.follow(x_start, x_end, width_px),
+            None => PixelMap::new(x_start, x_end, width_px),
+        };
+        *last = Some(map);
+        map
+    }
+
     /// The decimation for `view`, or the latest one while a new one is computed.
     fn decimation_for(
         &self,
         ctx: &egui::Context,
-        view: DecimationView,
-    ) -> Option<(DecimationView, Arc<Decimated>)> {
+        view: PixelMap,
+    ) -> Option<(PixelMap, Arc<Decimated>)> {
         let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
         if slot.ready.as_ref().is_some_and(|(ready, _)| *ready == view) {
             return slot.ready.clone();
@@ -615,13 +663,12 @@ fn decimate(
     ctx: &egui::Context,
     store: &CurveStore,
     decimation: Decimation,
-    view: DecimationView,
+    view: PixelMap,
 ) -> Decimated {
     let started = std::time::Instant::now();
-    let map = PixelMap::new(view.x_start, view.x_end, view.width_px);
     let decimated = match decimation {
-        Decimation::M4 => decimate_m4(store, &map),
-        Decimation::AllPoints => all_points(store, &map),
+        Decimation::M4 => decimate_m4(store, &view),
+        Decimation::AllPoints => all_points(store, &view),
     };
     let timing = DecimationTiming {
         curves: store.len(),
@@ -802,11 +849,7 @@ impl PlotItem for CurvesItem {
         if width_px == 0 || height_px == 0 || x_end <= x_start || y_max <= y_min {
             return;
         }
-        let wanted = DecimationView {
-            x_start,
-            x_end,
-            width_px,
-        };
+        let wanted = self.curves.map_following(x_start, x_end, width_px);
         let y_min_f32 = y_min as f32;
         let rows_per_unit = (f64::from(height_px) / (y_max - y_min)) as f32;
         if cpu_renderer(ui.ctx()).is_some() {
@@ -2024,12 +2067,8 @@ mod tests {
         .unwrap()
     }
 
-    fn view(x_end: f64) -> DecimationView {
-        DecimationView {
-            x_start: 0.0,
-            x_end,
-            width_px: 100,
-        }
+    fn view(x_end: f64) -> PixelMap {
+        PixelMap::new(0.0, x_end, 100)
     }
 
     #[test]
@@ -2058,6 +2097,64 @@ mod tests {
         assert!(slot.take_wanted().is_none());
         assert!(!slot.worker_running);
         assert!(slot.want(key(30.0), styles));
+    }
+
+    /// The CPU worker draws a pan by whole columns by moving the last picture: it draws only
+    /// the uncovered columns' samples, and its pixels are those of the panned view drawn
+    /// afresh; a restyle (another style table) draws afresh.
+    #[test]
+    fn the_worker_pans_the_last_picture_and_draws_only_what_came_into_view() {
+        use super::super::cpu_raster::{Points, RasterTarget, raster_points};
+        let curves = curves(DecimationMode::Inline);
+        let ctx = egui::Context::default();
+        let styles = curves.styles();
+        let key = |view: PixelMap, styles: &Arc<Vec<CurveStyle>>| CpuKey {
+            view,
+            y_min: -1.5,
+            rows_per_unit: 20.0,
+            height_px: 60,
+            styles: Arc::as_ptr(styles) as usize,
+            mode: BaseMode::Lines,
+        };
+        let draw = |key: CpuKey, styles: &Arc<Vec<CurveStyle>>| {
+            let mut slot = curves.cpu.lock().unwrap();
+            slot.want(key, Arc::clone(styles));
+            drop(slot);
+            cpu_worker(&curves.store, &curves.cpu, &ctx);
+            latest_decimation(&ctx).unwrap().points_out
+        };
+        let fresh = PixelMap::new(1_000.0, 3_000.0, 400);
+        let whole_view = draw(key(fresh, &styles), &styles);
+        let panned = fresh.panned(-37).unwrap();
+        let pan = draw(key(panned, &styles), &styles);
+        assert!(
+            pan > 0 && pan * 5 < whole_view,
+            "{pan} points drawn for a pan by 37 of 400 columns, {whole_view} for the whole view"
+        );
+        let target = RasterTarget {
+            width: 400,
+            height: 60,
+            y_min: -1.5,
+            rows_per_unit: 20.0,
+        };
+        let (afresh, _) = raster_points(
+            Points::Store(&curves.store, &panned),
+            target,
+            &styles,
+            BaseMode::Lines,
+        );
+        let slot = curves.cpu.lock().unwrap();
+        let (kept_key, _, kept) = slot.base.as_ref().unwrap();
+        assert_eq!(kept_key.view, panned);
+        assert!(
+            *kept == afresh,
+            "the panned picture differs from the one drawn afresh"
+        );
+        drop(slot);
+        // Another style table: the whole view again.
+        let restyled = Arc::new(styles.as_ref().clone());
+        let again = panned.panned(5).unwrap();
+        assert!(draw(key(again, &restyled), &restyled) > pan * 5);
     }
 
     #[test]

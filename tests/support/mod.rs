@@ -328,8 +328,10 @@ pub fn run_in_chdb(statements: &[String]) -> Vec<String> {
     serde_json::from_slice(&out.stdout).expect("chdb_check.py prints a JSON list")
 }
 
-/// Per pixel column of `[x_start, x_end)` over `width` columns: the first, minimum, maximum
-/// and last sample, as `(column, [(x, y); ..4])`, a reference for server-side M4. NaN skipped.
+/// Per pixel column of `[x_start, x_end)` over `width` columns (the plot's columns: the
+/// floor of `PixelMap::px`, a sample's pixel x on a grid of 2^-9 px or finer): the first,
+/// minimum, maximum and last sample, as `(column, [(x, y); ..4])`, a reference for
+/// server-side M4. NaN skipped.
 pub fn reference_m4(
     xs: &[f64],
     ys: &[f32],
@@ -337,13 +339,13 @@ pub fn reference_m4(
     x_end: f64,
     width: u32,
 ) -> Vec<(i64, Vec<(f64, f32)>)> {
-    let dx = (x_end - x_start) / f64::from(width);
+    let map = lyceum::curves::PixelMap::new(x_start, x_end, width);
     let mut columns: Vec<(i64, Vec<(f64, f32)>)> = Vec::new();
     for (&x, &y) in xs.iter().zip(ys) {
         if !(x >= x_start && x < x_end && y.is_finite()) {
             continue;
         }
-        let px = ((x - x_start) / dx).floor() as i64;
+        let px = map.px(x).floor() as i64;
         match columns.last_mut() {
             Some((p, samples)) if *p == px => samples.push((x, y)),
             _ => columns.push((px, vec![(x, y)])),

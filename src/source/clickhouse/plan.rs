@@ -335,8 +335,11 @@ impl CurveQuery {
                 view.x_start, view.x_end, view.width_px
             )));
         }
-        // Columns by the client's own formula (`PixelMap::px`: an f64 product narrowed to
-        // f32, floored), so each server bin is exactly one of the plot's pixel columns.
+        // Columns by the client's own formula (`PixelMap::px`: an f64 product in the
+        // anchored frame narrowed to f32, less the view's left edge there, floored), so each
+        // server bin is exactly one of the plot's pixel columns.
+        let map = crate::curves::PixelMap::new(view.x_start, view.x_end, view.width_px);
+        let (anchor_x, left_px) = map.anchored_frame();
         let px_per_x = f64::from(view.width_px) / (view.x_end - view.x_start);
         let mut sql = BoundSql::default();
         sql.push(
@@ -351,9 +354,13 @@ impl CurveQuery {
             .column(&m.y_column.name)
             .push(") AS yf, ");
         sql.push("floor(toFloat32((xf - ")
-            .bind(BindValue::F64(view.x_start))
+            .bind(BindValue::F64(anchor_x))
             .push(") * ");
-        sql.bind(BindValue::F64(px_per_x)).push(")) AS px, ");
+        sql.bind(BindValue::F64(px_per_x)).push(" + ");
+        sql.bind(BindValue::F64(f64::from(crate::curves::ANCHOR_PX)))
+            .push(") - ");
+        sql.bind(BindValue::F64(f64::from(left_px)))
+            .push(") AS px, ");
         label_array(&mut sql, &m.label_columns);
         sql.push(" AS l FROM ");
         table(&mut sql, m);
