@@ -327,14 +327,29 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
                      or hiding curves needs no new pass.",
                 )
             };
-            ui.label(format!(
-                "{verb} {}: {} to {} in {:.1} ms",
-                counted(d.curves, "curve"),
-                grouped(d.points_in as u64),
-                counted(d.points_out, "point"),
-                d.elapsed.as_secs_f64() * 1e3
-            ))
-            .on_hover_text(hover);
+            match d.panned_columns {
+                Some(columns) => ui
+                    .label(format!(
+                        "Panned: drew the {} that came into view, {} of {} in {:.1} ms",
+                        counted(columns as usize, "column"),
+                        counted(d.points_out, "point"),
+                        counted(d.curves, "curve"),
+                        d.elapsed.as_secs_f64() * 1e3
+                    ))
+                    .on_hover_text(
+                        "A pan by whole pixels keeps the picture of what stays in view and draws \
+                         only the columns it uncovers: the same pixels as drawing it all.",
+                    ),
+                None => ui
+                    .label(format!(
+                        "{verb} {}: {} to {} in {:.1} ms",
+                        counted(d.curves, "curve"),
+                        grouped(d.points_in as u64),
+                        counted(d.points_out, "point"),
+                        d.elapsed.as_secs_f64() * 1e3
+                    ))
+                    .on_hover_text(hover),
+            };
         }
         if let Some(cpu) = status.frame_cpu_secs
             && room_for_more(ui)

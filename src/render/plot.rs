@@ -282,13 +282,17 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
             .base
             .take();
         let panned = earlier.and_then(|(earlier_key, _, pixels)| {
+            let columns = map.columns_from(&earlier_key.view)?.unsigned_abs();
             let maps = (&earlier_key.view, &map);
-            key.pans_from(&earlier_key)
-                .then(|| raster_panned(pixels, maps, store, target, &styles, key.mode))
-                .flatten()
+            let drawn = key
+                .pans_from(&earlier_key)
+                .then(|| raster_panned(pixels, maps, store, target, &styles, key.mode))??;
+            Some((drawn, columns))
         });
-        let (pixels, counts) =
-            panned.unwrap_or_else(|| raster_points(points, target, &styles, key.mode));
+        let ((pixels, counts), panned_columns) = match panned {
+            Some((drawn, columns)) => (drawn, Some(columns)),
+            None => (raster_points(points, target, &styles, key.mode), None),
+        };
         // Transparent around the curves: egui blends the picture over the plot.
         let mut rgba = composite_base(&pixels, &styles, key.mode, [0; 4]);
         let drawn = counts + draw_wide_lines(&mut rgba, points, target, &styles);
@@ -313,6 +317,7 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
             points_out: drawn.points,
             elapsed: started.elapsed(),
             drawn_on_cpu: true,
+            panned_columns,
         };
         ctx.data_mut(|d| d.insert_temp(timing_id(), timing));
         let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
@@ -642,6 +647,9 @@ pub struct DecimationTiming {
     pub elapsed: std::time::Duration,
     /// Decimated and drawn in one pass by the CPU renderer.
     pub drawn_on_cpu: bool,
+    /// A pan by these whole columns: the CPU renderer kept the rest of the picture and drew
+    /// only them (the counts are theirs).
+    pub panned_columns: Option<u32>,
 }
 
 /// Where [`DecimationTiming`] lives in egui's memory.
@@ -676,6 +684,7 @@ fn decimate(
         points_out: decimated.point_count(),
         elapsed: started.elapsed(),
         drawn_on_cpu: false,
+        panned_columns: None,
     };
     ctx.data_mut(|d| d.insert_temp(timing_id(), timing));
     decimated
@@ -2121,12 +2130,15 @@ mod tests {
             slot.want(key, Arc::clone(styles));
             drop(slot);
             cpu_worker(&curves.store, &curves.cpu, &ctx);
-            latest_decimation(&ctx).unwrap().points_out
+            let timing = latest_decimation(&ctx).unwrap();
+            (timing.points_out, timing.panned_columns)
         };
         let fresh = PixelMap::new(1_000.0, 3_000.0, 400);
-        let whole_view = draw(key(fresh, &styles), &styles);
+        let (whole_view, none) = draw(key(fresh, &styles), &styles);
+        assert_eq!(none, None);
         let panned = fresh.panned(-37).unwrap();
-        let pan = draw(key(panned, &styles), &styles);
+        let (pan, columns) = draw(key(panned, &styles), &styles);
+        assert_eq!(columns, Some(37), "the status bar tells a pan");
         assert!(
             pan > 0 && pan * 5 < whole_view,
             "{pan} points drawn for a pan by 37 of 400 columns, {whole_view} for the whole view"
@@ -2154,7 +2166,7 @@ mod tests {
         // Another style table: the whole view again.
         let restyled = Arc::new(styles.as_ref().clone());
         let again = panned.panned(5).unwrap();
-        assert!(draw(key(again, &restyled), &restyled) > pan * 5);
+        assert_eq!(draw(key(again, &restyled), &restyled).1, None);
     }
 
     #[test]
