@@ -1063,8 +1063,15 @@ impl WideLine {
     }
 }
 
-/// The base layer in colour over `background` (RGBA8, rows top to bottom), premultiplied
-/// output blended over it as egui and the GPU blend (`src + dst · (1 − src_a)`).
+/// The base layer in colour over `background` (`composite.wgsl`; RGBA8, rows top to bottom),
+/// premultiplied output blended over it as egui and the GPU blend (`src + dst · (1 − src_a)`):
+/// each lit pixel's colour from its topmost curve's style and the curves lighting it (lines),
+/// or from that count alone (density).
+///
+/// A pixel's colour depends only on (curve, hits) for lines and on hits for density, so it
+/// is worked out once per curve (one curve lighting it: every lit pixel of opaque lines) or
+/// per count and looked up per pixel; the pixels are read a band's chunk at a time, as they
+/// are kept, and a chunk no curve lights is skipped whole.
 pub fn composite_base(
     pixels: &BasePixels,
     styles: &[CurveStyle],
@@ -1075,45 +1082,86 @@ pub fn composite_base(
     let max_hits = pixels.max_hits().max(1);
     let top = (1.0 + max_hits as f32).ln();
     let dst: [f32; 4] = background.map(|c| f32::from(c) / 255.0);
+    // The shader's colour of a pixel lit by `hits` curves, `key` topmost.
+    let colour = |key: u32, hits: u32| -> [u8; 4] {
+        let src: [f32; 4] = match mode {
+            BaseMode::Density => {
+                let t = (1.0 + hits as f32).ln() / top;
+                let [r, g, b] = viridis(0.1 + 0.9 * t);
+                [r, g, b, 1.0]
+            }
+            BaseMode::Lines => {
+                let curve = ((key & 0x00ff_ffff) - 1) as usize;
+                let [r, g, b, a] = styles
+                    .get(curve)
+                    .map_or([0; 4], |s| s.rgba.to_le_bytes())
+                    .map(|c| f32::from(c) / 255.0);
+                // `powf(x, 1.0)` is `x` exactly.
+                let uncovered = match hits {
+                    1 => 1.0 - a,
+                    _ => (1.0 - a).powf(hits as f32),
+                };
+                let coverage = 1.0 - uncovered;
+                [r * coverage, g * coverage, b * coverage, coverage]
+            }
+        };
+        blend_over(src, dst)
+    };
+    // Per curve, its colour where it alone lights a pixel (lines); per count (density).
+    let by_curve: Vec<[u8; 4]> = match mode {
+        BaseMode::Lines => (0..styles.len() as u32)
+            .map(|curve| colour(curve + 1, 1))
+            .collect(),
+        BaseMode::Density => Vec::new(),
+    };
+    let by_hits: Vec<[u8; 4]> = match mode {
+        BaseMode::Density if max_hits <= DENSITY_TABLE_MAX => {
+            (0..=max_hits).map(|hits| colour(1, hits)).collect()
+        }
+        _ => Vec::new(),
+    };
+    let lookup = |key: u32, hits: u32| -> [u8; 4] {
+        let table = match mode {
+            BaseMode::Lines if hits == 1 => by_curve.get(((key & 0x00ff_ffff) - 1) as usize),
+            BaseMode::Density => by_hits.get(hits as usize),
+            BaseMode::Lines => None,
+        };
+        table.copied().unwrap_or_else(|| colour(key, hits))
+    };
     let mut rgba = background.repeat(width * height);
-    rgba.par_chunks_mut(width * 4)
+    let band_bytes = ROW_CHUNK * width * 4;
+    // Bands from the bottom: image rows run top to bottom, so the bottom band is the last
+    // chunk (and the top one may be short).
+    rgba.par_rchunks_mut(band_bytes)
         .enumerate()
-        .for_each(|(image_row, line)| {
-            let row = height - 1 - image_row;
-            for column in 0..width {
-                let key = pixels.key(column, row);
-                if key == 0 {
+        .for_each(|(band, image_rows)| {
+            let rows = image_rows.len() / (width * 4);
+            let band_start = band * width * ROW_CHUNK;
+            let keys = &pixels.keys[band_start..band_start + width * ROW_CHUNK];
+            let hits = pixels
+                .counted
+                .then(|| &pixels.hits[band_start..band_start + width * ROW_CHUNK]);
+            for (column, chunk) in keys.chunks_exact(ROW_CHUNK).enumerate() {
+                if chunk.iter().fold(0, |any, &key| any | key) == 0 {
                     continue;
                 }
-                let hits = pixels.hits(column, row);
-                let src: [f32; 4] = match mode {
-                    BaseMode::Density => {
-                        let t = (1.0 + hits as f32).ln() / top;
-                        let [r, g, b] = viridis(0.1 + 0.9 * t);
-                        [r, g, b, 1.0]
+                for (lane, &key) in chunk.iter().enumerate().take(rows) {
+                    if key == 0 {
+                        continue;
                     }
-                    BaseMode::Lines => {
-                        let curve = ((key & 0x00ff_ffff) - 1) as usize;
-                        let [r, g, b, a] = styles
-                            .get(curve)
-                            .map_or([0; 4], |s| s.rgba.to_le_bytes())
-                            .map(|c| f32::from(c) / 255.0);
-                        // `powf(x, 1.0)` is `x` exactly: one curve (every lit pixel of
-                        // opaque lines) gets the same value without the call, which was most
-                        // of compositing the demo's frame.
-                        let uncovered = match hits {
-                            1 => 1.0 - a,
-                            _ => (1.0 - a).powf(hits as f32),
-                        };
-                        let coverage = 1.0 - uncovered;
-                        [r * coverage, g * coverage, b * coverage, coverage]
-                    }
-                };
-                line[column * 4..column * 4 + 4].copy_from_slice(&blend_over(src, dst));
+                    let count = hits.map_or(1, |hits| hits[column * ROW_CHUNK + lane]);
+                    // Lane 0 is the band's bottom row: the chunk's last image row.
+                    let at = ((rows - 1 - lane) * width + column) * 4;
+                    image_rows[at..at + 4].copy_from_slice(&lookup(key, count));
+                }
             }
         });
     rgba
 }
+
+/// The largest count the density colours are tabulated for (beyond it, each pixel's is
+/// worked out).
+const DENSITY_TABLE_MAX: u32 = 1 << 16;
 
 #[cfg(test)]
 mod tests {

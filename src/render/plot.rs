@@ -161,7 +161,9 @@ fn lit_cells(
         for row in rows.start + cell_top..rows.start + cell_bottom {
             let line = &rgba[(row * width + columns.start) * 4..(row * width + columns.end) * 4];
             for (cell, pixels) in lit.iter_mut().zip(line.chunks(PICTURE_CELL_PX * 4)) {
-                *cell = *cell || pixels.chunks_exact(4).any(|pixel| pixel[3] != 0);
+                // The alpha bytes or-ed whole (it vectorises; a search stopping at the first
+                // lit pixel did not).
+                *cell = *cell || pixels.chunks_exact(4).fold(0, |any, pixel| any | pixel[3]) != 0;
             }
         }
         let mut cell = 0;
