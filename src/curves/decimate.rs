@@ -256,17 +256,18 @@ fn visible_range(xs: Xs<'_>, n: usize, map: &PixelMap) -> (usize, usize) {
     (lo, hi.max(lo))
 }
 
-/// Whether curve `id`'s samples beside the view of `map` (the last one left of it and the
-/// first one right of it, where it has them) keep their grid under a pan
-/// ([`PixelMap::is_exact_at`]): the segments from them into the view then light the same
-/// pixels, moved, in a map panned from `map`.
+/// Whether curve `id`'s samples beside the view of `map` that a segment joins to the view
+/// (the last one left of it, where a sample follows, and the first one right of it, where
+/// one comes before) keep their grid under a pan ([`PixelMap::is_exact_at`]): those
+/// segments then light the same pixels, moved, in a map panned from `map`.
 pub fn keeps_grid_beside_view(store: &CurveStore, id: super::CurveId, map: &PixelMap) -> bool {
     let xs = xs_of(store, id);
     let n = store.y(id).len();
-    let (lo, hi) = visible_range(xs, n, map);
+    let first_in = first_px_at_least(xs, n, map, 0.0);
+    let first_past = first_px_at_least(xs, n, map, map.width_px as f32);
     let exact = |i: usize| map.is_exact_at(map.px(xs.at(i)));
-    let left_ok = lo >= hi || map.px(xs.at(lo)) >= 0.0 || exact(lo);
-    let right_ok = lo >= hi || map.px(xs.at(hi - 1)) < map.width_px as f32 || exact(hi - 1);
+    let left_ok = first_in == 0 || first_in == n || exact(first_in - 1);
+    let right_ok = first_past == 0 || first_past == n || exact(first_past);
     left_ok && right_ok
 }
 

@@ -1384,11 +1384,20 @@ mod tests {
         builder
             .push_uniform("near", &[], 0.0, 1.0, &vec![0.5; 100_001])
             .unwrap();
+        // Far beside the view, but joined to nothing in it: ended before it, begun after it.
+        builder
+            .push_explicit("ended", &[], &[0.0, 1.0], &[0.0, 1.0])
+            .unwrap();
+        builder
+            .push_explicit("later", &[], &[90_000.0, 90_001.0], &[0.0, 1.0])
+            .unwrap();
         let store = builder.finish().unwrap();
         let from = PixelMap::new(49_000.0, 49_100.0, 100);
         let to = from.panned(10).unwrap();
         assert!(!crate::curves::keeps_grid_beside_view(&store, 0, &to));
-        assert!(crate::curves::keeps_grid_beside_view(&store, 1, &to));
+        for id in 1..4 {
+            assert!(crate::curves::keeps_grid_beside_view(&store, id, &to));
+        }
         let whole = PixelMap::new(-10.0, 100_010.0, 1_000);
         assert!(crate::curves::keeps_grid_beside_view(&store, 0, &whole));
 
@@ -1398,7 +1407,7 @@ mod tests {
             y_min: 0.0,
             rows_per_unit: 40.0,
         };
-        let mut styles = vec![CurveStyle::line([200, 40, 40, 255]); 2];
+        let mut styles = vec![CurveStyle::line([200, 40, 40, 255]); 4];
         let pan = |styles: &[CurveStyle]| {
             let (earlier, _) = raster_points(
                 Points::Store(&store, &from),
@@ -1418,7 +1427,7 @@ mod tests {
         assert!(pan(&styles).is_none());
         styles[0] = styles[0].hidden();
         let (panned, counts) = pan(&styles).expect("only near samples beside the view");
-        assert_eq!(counts.curves, 1);
+        assert_eq!(counts.curves, 3);
         let (afresh, _) =
             raster_points(Points::Store(&store, &to), target, &styles, BaseMode::Lines);
         assert!(panned == afresh);
