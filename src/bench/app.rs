@@ -558,6 +558,43 @@ fn mb(bytes: usize) -> f64 {
 
 /// The GPU buffers one plot of `store` holds at `width_px` (every curve decimated for the
 /// whole x-range, drawn once on this machine's adapter).
+/// What a pan's splice of the GPU path's decimation would cost: the kept points copied (on
+/// rayon, into buffers already written once), beside decimating the view afresh; best of 3,
+/// alternating.
+fn splice_row(store: &CurveStore, width_px: u32) -> AppRow {
+    use rayon::prelude::*;
+    let map = crate::curves::PixelMap::new(0.0, super::last_x(store), width_px);
+    let (mut decimate_best, mut copy_best) = (Duration::MAX, Duration::MAX);
+    let mut decimated = crate::curves::Decimated::default();
+    let (mut x_copy, mut y_copy) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let started = Instant::now();
+        crate::curves::decimate_m4_into(store, &map, &mut decimated);
+        decimate_best = decimate_best.min(started.elapsed());
+        x_copy.resize(decimated.x_px.len(), 1.0);
+        y_copy.resize(decimated.y.len(), 1.0);
+        let started = Instant::now();
+        for (to, from) in [(&mut x_copy, &decimated.x_px), (&mut y_copy, &decimated.y)] {
+            to.par_chunks_mut(1 << 16)
+                .zip(from.par_chunks(1 << 16))
+                .for_each(|(to, from)| to.copy_from_slice(from));
+        }
+        copy_best = copy_best.min(started.elapsed());
+    }
+    AppRow {
+        case: "GPU path: a decimation's points copied (a pan's splice)".into(),
+        value: ms(copy_best),
+        unit: "ms",
+        baseline: "decimating the view afresh".into(),
+        baseline_value: Some(ms(decimate_best)),
+        note: format!(
+            "{} points at {width_px} px, best of 3; a pan that kept the columns still in view \
+             would copy up to this much",
+            decimated.point_count()
+        ),
+    }
+}
+
 fn gpu_buffers_row(store: &CurveStore, width_px: u32) -> AppRow {
     use crate::render::gpu::{
         BaseMode, CurveFrame, CurvePipelines, HeadlessGpu, OFFSCREEN_FORMAT, PlotGpu, render_curves,
@@ -735,6 +772,8 @@ pub fn run_app(scale: f64, clickhouse: Option<&str>) -> Result<Vec<AppRow>, Benc
     }
     drop(view);
     rows.push(gpu_buffers_row(&store, SCREEN.x as u32));
+    // After the memory rows: it holds two more decimations' worth.
+    rows.push(splice_row(&store, CPU_SCREEN.x as u32));
     let settled = cpu_settle_rows(Arc::clone(&store))?;
     let paint = egui_paint_row(store)?;
     let window_step = window_step_row(&settled, paint.value);

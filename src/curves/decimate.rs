@@ -50,6 +50,10 @@ pub const ANCHOR_PX: f32 = 16_384.0;
 /// afresh.
 const PAN_SNAP_COLUMNS: f64 = 0.125;
 
+/// How far a view's scale may differ from a map's, in columns across the view, and still be
+/// a pan of it ([`PixelMap::follow`]).
+const SCALE_DRIFT_COLUMNS: f64 = 1.0 / 64.0;
+
 /// How far a map may be panned from its anchor, in columns, before [`PixelMap::follow`]
 /// starts afresh.
 const PAN_LIMIT_PX: f32 = 4_096.0;
@@ -138,10 +142,17 @@ impl PixelMap {
         if width_px != self.width_px || !fresh.is_valid() || !self.is_valid() {
             return fresh;
         }
-        let scale_change = (fresh.px_per_x / self.px_per_x - 1.0).abs();
+        // The scale compared by the columns it would move the view's far edge: bounds a few
+        // seconds apart in epoch seconds are a few units in the last place apart from any
+        // other f64 sum (10^-7 relative), a ten-thousandth of a column over the view.
+        let scale_drift_columns =
+            (fresh.px_per_x / self.px_per_x - 1.0).abs() * f64::from(width_px);
         let columns = (x_start - self.x_start) * self.px_per_x;
         let whole = columns.round();
-        if scale_change > 1e-9 || (columns - whole).abs() > PAN_SNAP_COLUMNS || whole.abs() > 1e6 {
+        if scale_drift_columns > SCALE_DRIFT_COLUMNS
+            || (columns - whole).abs() > PAN_SNAP_COLUMNS
+            || whole.abs() > 1e6
+        {
             return fresh;
         }
         if whole == 0.0 {
@@ -1089,6 +1100,13 @@ mod tests {
             let fresh = map.follow(x_start, x_end, width);
             assert_eq!(fresh, PixelMap::new(x_start, x_end, width));
         }
+        // Epoch seconds over 1.6 s, the far bound a unit in the last place off (an f64
+        // sum there): still a pan.
+        let epoch = PixelMap::new(1.7e9 + 0.3, 1.7e9 + 1.9, 1_250);
+        let by = 40.0 * 1.6 / 1_250.0;
+        let ulp = 2.0f64.powi(-22);
+        let moved = epoch.follow(epoch.x_start + by, epoch.x_end + by + ulp, 1_250);
+        assert_eq!(moved.columns_from(&epoch), Some(40));
         // Far from the anchor: afresh.
         let far = map.follow(
             1.7e9 + 5_000.0 * x_per_px,

@@ -19,17 +19,38 @@ use egui_plot::{PlotBounds, PlotGeometry, PlotItem, PlotItemBase, PlotTransform}
 use super::cpu_raster::BasePixels;
 use super::gpu::{BaseMode, CurveFrame, CurvePipelines, CurveStyle, GpuError, MAX_CURVES, PlotGpu};
 use crate::curves::{
-    CurveId, CurveStore, DataBox, Decimated, PixelMap, all_points, curves_through_box, decimate_m4,
+    CurveId, CurveStore, DataBox, Decimated, PixelMap, all_points, curves_through_box,
+    decimate_m4_into,
 };
 
 #[derive(Debug, Default)]
 struct DecimationSlot {
     ready: Option<(PixelMap, Arc<Decimated>)>,
+    /// The decimation `ready` replaced: the next one is written into its buffers once the
+    /// GPU has let go of it (a fresh 160 MB for the demo's view page-faulted 10 times as
+    /// long as the decimation itself).
+    retired: Option<Arc<Decimated>>,
     /// The view the UI wants next; a running worker picks it up when it finishes.
     wanted: Option<PixelMap>,
     /// The view a worker is decimating now.
     in_flight: Option<PixelMap>,
     worker_running: bool,
+}
+
+impl DecimationSlot {
+    /// Buffers to decimate into: the retired decimation's where nothing holds it any more.
+    fn buffers(&mut self) -> Decimated {
+        self.retired
+            .take()
+            .and_then(|retired| Arc::try_unwrap(retired).ok())
+            .unwrap_or_default()
+    }
+
+    /// `decimated` for `view` becomes the one shown; the one it replaces is retired.
+    fn show(&mut self, view: PixelMap, decimated: Decimated) {
+        let replaced = self.ready.replace((view, Arc::new(decimated)));
+        self.retired = replaced.map(|(_, decimated)| decimated);
+    }
 }
 
 /// What one CPU picture was drawn for: the view's map, the rows, the styles and the mode.
@@ -596,8 +617,9 @@ impl PlotCurves {
         }
         match self.decimation_mode {
             DecimationMode::Inline => {
-                let decimated = decimate(ctx, &self.store, self.decimation, view);
-                slot.ready = Some((view, Arc::new(decimated)));
+                let mut decimated = slot.buffers();
+                decimate(ctx, &self.store, self.decimation, view, &mut decimated);
+                slot.show(view, decimated);
             }
             DecimationMode::Background => {
                 // Asked every frame until it arrives: do not queue the view being computed.
@@ -669,17 +691,19 @@ pub fn latest_decimation(ctx: &egui::Context) -> Option<DecimationTiming> {
     ctx.data(|d| d.get_temp(timing_id()))
 }
 
+/// `store` decimated for `view` into `decimated` (its buffers reused where M4 decimates).
 fn decimate(
     ctx: &egui::Context,
     store: &CurveStore,
     decimation: Decimation,
     view: PixelMap,
-) -> Decimated {
+    decimated: &mut Decimated,
+) {
     let started = std::time::Instant::now();
-    let decimated = match decimation {
-        Decimation::M4 => decimate_m4(store, &view),
-        Decimation::AllPoints => all_points(store, &view),
-    };
+    match decimation {
+        Decimation::M4 => decimate_m4_into(store, &view, decimated),
+        Decimation::AllPoints => *decimated = all_points(store, &view),
+    }
     let timing = DecimationTiming {
         curves: store.len(),
         points_in: store.point_count(),
@@ -689,7 +713,6 @@ fn decimate(
         panned_columns: None,
     };
     ctx.data_mut(|d| d.insert_temp(timing_id(), timing));
-    decimated
 }
 
 /// Decimate the latest wanted view until none is left. Views wanted while one is computed
@@ -701,20 +724,20 @@ fn decimation_worker(
     ctx: &egui::Context,
 ) {
     loop {
-        let view = {
+        let (view, mut decimated) = {
             let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
             slot.in_flight = slot.wanted.take();
             match slot.in_flight {
-                Some(view) => view,
+                Some(view) => (view, slot.buffers()),
                 None => {
                     slot.worker_running = false;
                     return;
                 }
             }
         };
-        let decimated = Arc::new(decimate(ctx, store, decimation, view));
+        decimate(ctx, store, decimation, view, &mut decimated);
         let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        slot.ready = Some((view, decimated));
+        slot.show(view, decimated);
         slot.in_flight = None;
         drop(slot);
         show_result(ctx);
@@ -2169,6 +2192,35 @@ mod tests {
         let restyled = Arc::new(styles.as_ref().clone());
         let again = panned.panned(5).unwrap();
         assert_eq!(draw(key(again, &restyled), &restyled).1, None);
+    }
+
+    /// A decimation is written into the buffers of the one shown before it once nothing
+    /// holds that any more (the GPU keeps the one it uploaded until the next upload), and
+    /// gives the points of a fresh one; while it is held, fresh buffers are taken.
+    #[test]
+    fn a_decimation_reuses_the_buffers_of_one_no_longer_shown() {
+        let (curves, ctx) = (curves(DecimationMode::Inline), egui::Context::default());
+        let first = curves.decimation_for(&ctx, view(1_000.0)).unwrap().1;
+        let first_buffer = first.x_px.as_ptr();
+        drop(first);
+        let second = curves.decimation_for(&ctx, view(2_000.0)).unwrap().1;
+        let third = curves.decimation_for(&ctx, view(3_000.0)).unwrap().1;
+        assert_eq!(
+            third.x_px.as_ptr(),
+            first_buffer,
+            "the retired buffers are reused"
+        );
+        assert_eq!(
+            *third,
+            crate::curves::decimate_m4(&curves.store, &view(3_000.0))
+        );
+        // The second is still held here (as the GPU holds what it uploaded): not reused.
+        let fourth = curves.decimation_for(&ctx, view(4_000.0)).unwrap().1;
+        assert_ne!(fourth.x_px.as_ptr(), second.x_px.as_ptr());
+        assert_eq!(
+            *fourth,
+            crate::curves::decimate_m4(&curves.store, &view(4_000.0))
+        );
     }
 
     #[test]
