@@ -340,6 +340,15 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
                         "A pan by whole pixels keeps the picture of what stays in view and draws \
                          only the columns it uncovers: the same pixels as drawing it all.",
                     ),
+                // Every sample in view is at most a few per column: M4 keeps them all.
+                None if d.points_out == d.points_in => ui
+                    .label(format!(
+                        "{verb} {}: all {} kept in {:.1} ms",
+                        counted(d.curves, "curve"),
+                        counted(d.points_out, "point"),
+                        d.elapsed.as_secs_f64() * 1e3
+                    ))
+                    .on_hover_text(hover),
                 None => ui
                     .label(format!(
                         "{verb} {}: {} to {} in {:.1} ms",
@@ -368,6 +377,48 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The status bar tells a decimation that kept every point, one that thinned them, and
+    /// a pan, each in its own words.
+    #[test]
+    fn the_status_bar_tells_what_the_last_picture_drew() {
+        use egui_kittest::kittest::Queryable as _;
+        let timing = |points_out, panned_columns| DecimationTiming {
+            curves: 5_000,
+            points_in: 10_000_000,
+            points_out,
+            elapsed: std::time::Duration::from_millis(41),
+            drawn_on_cpu: true,
+            panned_columns,
+        };
+        for (decimation, text) in [
+            (
+                timing(10_000_000, None),
+                "5,000 curves: all 10,000,000 points kept in 41.0 ms",
+            ),
+            (
+                timing(4_950_000, None),
+                "5,000 curves: 10,000,000 to 4,950,000 points",
+            ),
+            (
+                timing(5_000, Some(15)),
+                "Panned: drew the 15 columns that came into view",
+            ),
+        ] {
+            let status = StatusLine {
+                server: None,
+                fetched: None,
+                decimation: Some(decimation),
+                frame_cpu_secs: None,
+                renderer: "CPU".into(),
+                adapter: None,
+            };
+            let harness = egui_kittest::Harness::builder()
+                .with_size(egui::vec2(1_600.0, 30.0))
+                .build_ui(|ui| status_bar_ui(ui, &status));
+            assert!(harness.query_by_label_contains(text).is_some(), "{text}");
+        }
+    }
 
     #[test]
     fn a_stored_layout_is_used_only_when_it_holds_every_view_once() {
