@@ -65,15 +65,6 @@ impl BasePixels {
         self.keys.get(self.index(column, row)).copied().unwrap_or(0)
     }
 
-    /// The curves lighting (`column`, `row`): counted, or 1 where a key is.
-    pub fn hits(&self, column: usize, row: usize) -> u32 {
-        if self.counted {
-            self.hits.get(self.index(column, row)).copied().unwrap_or(0)
-        } else {
-            u32::from(self.key(column, row) != 0)
-        }
-    }
-
     fn merge(mut self, other: Self) -> Self {
         for (a, b) in self.hits.iter_mut().zip(&other.hits) {
             *a += b;
@@ -84,16 +75,14 @@ impl BasePixels {
         self
     }
 
-    /// The picture moved `columns` to the left (its view panned right by them; negative:
-    /// to the right), the columns it uncovers cleared.
+    /// The picture moved `columns` (fewer than its width) to the left (its view panned
+    /// right by them; negative: to the right), the columns it uncovers cleared.
     fn shift_columns(&mut self, columns: i32) {
         let width = self.width as usize;
         let moved = columns.unsigned_abs() as usize;
         for buffer in [&mut self.keys, &mut self.hits] {
             for band in buffer.chunks_exact_mut(width * ROW_CHUNK) {
-                if moved >= width {
-                    band.fill(0);
-                } else if columns > 0 {
+                if columns > 0 {
                     band.copy_within(moved * ROW_CHUNK.., 0);
                     band[(width - moved) * ROW_CHUNK..].fill(0);
                 } else {
@@ -605,6 +594,12 @@ fn samples_of(points: Points<'_>, curve: usize) -> usize {
     }
 }
 
+/// Whether a curve of `style` is drawn in the base layer: shown, and not highlighted (those
+/// are drawn over it as wide lines).
+fn in_base_layer(style: &CurveStyle) -> bool {
+    style.is_visible() && !style.is_highlighted()
+}
+
 /// `curves` (curve, samples) cut into at most `parts` runs of about equal samples.
 fn split_evenly(curves: &[(usize, usize)], parts: usize) -> Vec<&[(usize, usize)]> {
     let total: usize = curves.iter().map(|&(_, samples)| samples).sum();
@@ -675,11 +670,7 @@ pub fn raster_points(
     // left a thread idle): a frame's buffers are large (8 bytes a pixel), so they are made
     // once per thread rather than per split.
     let drawn: Vec<(usize, usize)> = (0..curves)
-        .filter(|&curve| {
-            styles
-                .get(curve)
-                .is_some_and(|style| style.is_visible() && !style.is_highlighted())
-        })
+        .filter(|&curve| styles.get(curve).is_some_and(in_base_layer))
         .map(|curve| (curve, samples_of(points, curve)))
         .collect();
     let parts = split_evenly(&drawn, rayon::current_num_threads().max(1));
@@ -730,7 +721,7 @@ pub fn raster_panned(
     let drawn_curves = styles
         .iter()
         .enumerate()
-        .filter(|(_, style)| style.is_visible() && !style.is_highlighted())
+        .filter(|(_, style)| in_base_layer(style))
         .map(|(curve, _)| curve as CurveId)
         .filter(|&curve| (curve as usize) < store.len());
     // Collected in parallel: 10,000 curves' edges are a few binary searches each.

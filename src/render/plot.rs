@@ -85,9 +85,9 @@ struct CpuSlot {
     current: bool,
     /// The most bytes one picture took while it was drawn (pixel buffers, composite, tiles).
     working_bytes_peak: usize,
-    /// The latest picture's pixels before compositing, its key and styles: a pan moves them
-    /// and draws only the columns it uncovers.
-    base: Option<(CpuKey, Arc<Vec<CurveStyle>>, BasePixels)>,
+    /// `ready`'s pixels before compositing: a pan moves them and draws only the columns it
+    /// uncovers.
+    base: Option<BasePixels>,
 }
 
 impl CpuKey {
@@ -299,12 +299,11 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
             rows_per_unit: key.rows_per_unit,
         };
         let points = Points::Store(store, &map);
-        let earlier = slot
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .base
-            .take();
-        let panned = earlier.and_then(|(earlier_key, _, pixels)| {
+        let earlier = {
+            let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+            slot.ready.zip(slot.base.take())
+        };
+        let panned = earlier.and_then(|(earlier_key, pixels)| {
             let columns = map.columns_from(&earlier_key.view)?.unsigned_abs();
             let maps = (&earlier_key.view, &map);
             let drawn = key
@@ -347,7 +346,7 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
         slot.ready = Some(key);
         slot.in_flight = None;
         slot.pictures_drawn += 1;
-        slot.base = Some((key, Arc::clone(&styles), pixels));
+        slot.base = Some(pixels);
         slot.ready_styles = Some(styles);
         slot.image = Some(image);
         slot.working_bytes_peak = slot.working_bytes_peak.max(working_bytes);
@@ -2181,7 +2180,7 @@ mod tests {
             BaseMode::Lines,
         );
         let slot = curves.cpu.lock().unwrap();
-        let (kept_key, _, kept) = slot.base.as_ref().unwrap();
+        let (kept_key, kept) = (slot.ready.unwrap(), slot.base.as_ref().unwrap());
         assert_eq!(kept_key.view, panned);
         assert!(
             *kept == afresh,
