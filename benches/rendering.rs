@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput};
 use lyceum::bench::{egui_plot_lines_tessellated, result_styles};
-use lyceum::curves::{PixelMap, decimate_m4};
+use lyceum::curves::{PixelMap, RowMap, decimate_m4};
 use lyceum::render::cpu_raster::{Points, RasterTarget, raster_points};
 use lyceum::render::gpu::{
     BaseMode, CurveFrame, CurvePipelines, HeadlessGpu, OFFSCREEN_FORMAT, PlotGpu, render_curves,
@@ -38,8 +38,8 @@ fn main() {
             let frame = CurveFrame::exact(
                 Arc::new(decimated.clone()),
                 Arc::clone(&styles),
-                (width, height),
-                (-1.0, 30.0),
+                width,
+                RowMap::new(-1.0, 30.0, height),
                 BaseMode::Lines,
             );
             render_curves(&gpu, &pipelines, &mut plot, &frame, [255; 4]).unwrap()
@@ -48,9 +48,7 @@ fn main() {
     group.bench_function("cpu_raster_from_store", |b| {
         let target = RasterTarget {
             width,
-            height,
-            y_min: -1.0,
-            rows_per_unit: height as f32 / 31.0,
+            rows: RowMap::with_scale(-1.0, height as f32 / 31.0, height),
         };
         b.iter(|| {
             raster_points(

@@ -8,11 +8,17 @@ struct RasterParams {
     chunk_count: u32,
     // Workgroups per dispatch row: chunk = workgroup_id.y * dispatch_width + workgroup_id.x.
     dispatch_width: u32,
-    y_min: f32,
+    // Heights are anchored (`RowMap::anchored`): data y `anchor_y` is height 16384, and row 0
+    // starts at height `bottom_row`.
+    anchor_y: f32,
     rows_per_unit: f32,
+    bottom_row: f32,
     pixel_count: u32,
     // 0: only the topmost key is kept (opaque lines need no counts; half the atomics).
     count_hits: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 const CHUNK: u32 = 256u;
@@ -29,8 +35,10 @@ const CHUNK: u32 = 256u;
 // [0]: the largest hit count (for the density colour map).
 @group(0) @binding(6) var<storage, read_write> stats: array<atomic<u32>>;
 
+// Anchored height: it does not depend on where the view is, so a pan by whole rows moves
+// every lit pixel by exactly those rows.
 fn py(y: f32) -> f32 {
-    return (y - params.y_min) * params.rows_per_unit;
+    return (y - params.anchor_y) * params.rows_per_unit + 16384.0;
 }
 
 fn fill(column: i32, y_a: f32, y_b: f32, key: u32) {
@@ -39,8 +47,8 @@ fn fill(column: i32, y_a: f32, y_b: f32, key: u32) {
     }
     let lo = min(y_a, y_b);
     let hi = max(y_a, y_b);
-    let r0 = max(i32(floor(lo)), 0);
-    let r1 = min(i32(floor(hi)), i32(params.height) - 1);
+    let r0 = max(i32(floor(lo - params.bottom_row)), 0);
+    let r1 = min(i32(floor(hi - params.bottom_row)), i32(params.height) - 1);
     for (var row = r0; row <= r1; row++) {
         let at = (u32(row) * params.width + u32(column)) * 2u;
         if params.count_hits != 0u {

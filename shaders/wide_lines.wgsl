@@ -9,12 +9,13 @@ struct LineParams {
     // Decimation column → viewport pixel x: x * x_scale + x_offset.
     x_scale: f32,
     x_offset: f32,
-    y_min: f32,
+    // As the raster's (`raster.wgsl`): anchored heights, row 0 at `bottom_row`.
+    anchor_y: f32,
     rows_per_unit: f32,
+    bottom_row: f32,
     run_count: u32,
     _pad0: u32,
     _pad1: u32,
-    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: LineParams;
@@ -35,7 +36,7 @@ struct Varyings {
 
 // Viewport pixel (y down) of a point.
 fn to_pixel(x: f32, y: f32) -> vec2<f32> {
-    let row = (y - params.y_min) * params.rows_per_unit;
+    let row = ((y - params.anchor_y) * params.rows_per_unit + 16384.0) - params.bottom_row;
     return vec2<f32>(x * params.x_scale + params.x_offset, params.viewport_px.w - row);
 }
 

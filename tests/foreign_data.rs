@@ -510,8 +510,8 @@ fn gpu_picture(
     let frame = CurveFrame::exact(
         Arc::new(decimated),
         Arc::new(styles.to_vec()),
-        (width, rows.height_px),
-        (rows.y_min, rows.y_max),
+        width,
+        rows,
         BaseMode::Lines,
     );
     render_curves(
@@ -537,7 +537,7 @@ proptest! {
     ) {
         let pipelines = CurvePipelines::new(&gpu().device, OFFSCREEN_FORMAT);
         let map = PixelMap::new(view_start, view_start + view_len, width);
-        let rows = RowMap { y_min: -110.0, y_max: 110.0, height_px: height };
+        let rows = RowMap::new(-110.0, 110.0, height);
         let styles = styles_for(&store);
         let m4 = decimate_m4(&store, &map);
         let every = all_points(&store, &map);
@@ -560,11 +560,7 @@ fn millions_of_points_and_empty_views_on_the_gpu() {
         .unwrap();
     let store = b.finish().unwrap();
     let styles = styles_for(&store);
-    let rows = RowMap {
-        y_min: -60.0,
-        y_max: 60.0,
-        height_px: 90,
-    };
+    let rows = RowMap::new(-60.0, 60.0, 90);
     // Every sample of a view (no decimation): millions of points in the GPU buffers.
     let map = PixelMap::new(1_000_000.0, 2_000_000.0, 333);
     let every = all_points(&store, &map);
@@ -598,16 +594,12 @@ fn a_gpu_error_outside_any_scope_becomes_an_error_not_a_panic() {
         .unwrap();
     let store = b.finish().unwrap();
     let styles = styles_for(&store);
-    let rows = RowMap {
-        y_min: 0.0,
-        y_max: 3.0,
-        height_px: 20,
-    };
+    let rows = RowMap::new(0.0, 3.0, 20);
     let frame = CurveFrame::exact(
         Arc::new(decimate_m4(&store, &PixelMap::new(0.0, 2.0, 30))),
         Arc::new(styles),
-        (30, 20),
-        (rows.y_min, rows.y_max),
+        30,
+        rows,
         BaseMode::Lines,
     );
     let result = render_curves(

@@ -53,13 +53,7 @@ fn frame(
     rows: RowMap,
     mode: BaseMode,
 ) -> CurveFrame {
-    CurveFrame::exact(
-        Arc::new(decimated),
-        Arc::new(styles),
-        (width, rows.height_px),
-        (rows.y_min, rows.y_max),
-        mode,
-    )
+    CurveFrame::exact(Arc::new(decimated), Arc::new(styles), width, rows, mode)
 }
 
 /// Curves of `store` whose `result` label is `result`, for the CPU reference's layers.
@@ -76,14 +70,7 @@ fn subset(store: &CurveStore, result: &str) -> CurveStore {
 
 /// The raster the pixel tests draw the demo curves into: width and rows.
 fn demo_view() -> (u32, RowMap) {
-    (
-        480,
-        RowMap {
-            y_min: -0.5,
-            y_max: 13.0,
-            height_px: 270,
-        },
-    )
+    (480, RowMap::new(-0.5, 13.0, 270))
 }
 
 /// The demo view whole and zoomed in (partial curves), `width` columns wide.
@@ -211,11 +198,7 @@ fn density_mode_maps_hit_counts_through_the_colour_map() {
     }
     let store = builder.finish().unwrap();
     let map = PixelMap::new(0.0, 100.0, 100);
-    let rows = RowMap {
-        y_min: 0.0,
-        y_max: 4.0,
-        height_px: 40,
-    };
+    let rows = RowMap::new(0.0, 4.0, 40);
     let draw = |styles: Vec<CurveStyle>, mode: BaseMode| {
         let frame = frame(decimate_m4(&store, &map), styles, 100, rows, mode);
         render_curves(
@@ -264,11 +247,7 @@ fn restyling_changes_the_picture_without_uploading_points_again() {
     let pipelines = CurvePipelines::new(&gpu.device, OFFSCREEN_FORMAT);
     let store = demo_curves(200);
     let map = PixelMap::new(0.0, 720.0, 320);
-    let rows = RowMap {
-        y_min: -0.5,
-        y_max: 13.0,
-        height_px: 180,
-    };
+    let rows = RowMap::new(-0.5, 13.0, 180);
     let decimated = Arc::new(decimate_m4(&store, &map));
     let mut plot = PlotGpu::new(&gpu.device);
     let mut draw = |styles: Vec<CurveStyle>| {
@@ -311,11 +290,7 @@ fn the_gpu_holds_a_frames_points_without_growth_slack() {
     let pipelines = CurvePipelines::new(&gpu.device, OFFSCREEN_FORMAT);
     let store = demo_curves(200);
     let (width, height) = (320, 180);
-    let rows = RowMap {
-        y_min: -0.5,
-        y_max: 13.0,
-        height_px: height,
-    };
+    let rows = RowMap::new(-0.5, 13.0, height);
     let decimated = decimate_m4(&store, &PixelMap::new(0.0, 720.0, width));
     // Uploaded whole: every curve's slots, written or not.
     let point_bytes = (decimated.x_px.len() + decimated.y.len()) as u64 * 4;
@@ -629,9 +604,7 @@ fn the_cpus_wide_highlighted_lines_match_the_gpus() {
         let mut rgba = composite_base(&raster_base(&frame), &styles, BaseMode::Lines, WHITE);
         let target = RasterTarget {
             width,
-            height: rows.height_px,
-            y_min: frame.y_min,
-            rows_per_unit: frame.rows_per_unit,
+            rows: frame.rows,
         };
         draw_wide_lines(&mut rgba, Points::Decimated(&decimated), target, &styles);
         let on_cpu = Image {

@@ -280,6 +280,20 @@ pub fn panel_contents_ui<R>(
     ui.scope_builder(contents, add_contents).inner
 }
 
+/// What a pan by (`columns`, `rows`) uncovered: "15 columns", "1 row", "3 columns and 12
+/// rows".
+fn uncovered_text((columns, rows): (u32, u32)) -> String {
+    match (columns, rows) {
+        (columns, 0) => counted(columns as usize, "column"),
+        (0, rows) => counted(rows as usize, "row"),
+        (columns, rows) => format!(
+            "{} and {}",
+            counted(columns as usize, "column"),
+            counted(rows as usize, "row")
+        ),
+    }
+}
+
 pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
     // One line, always: what does not fit is cut short, so the views never jump in height
     // as timings grow a digit. The most telling parts come first: the timings are cut, not
@@ -327,18 +341,19 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
                      or hiding curves needs no new pass.",
                 )
             };
-            match d.panned_columns {
-                Some(columns) => ui
+            match d.panned {
+                Some(moved) => ui
                     .label(format!(
                         "Panned: drew the {} that came into view, {} of {} in {:.1} ms",
-                        counted(columns as usize, "column"),
+                        uncovered_text(moved),
                         counted(d.points_out, "point"),
                         counted(d.curves, "curve"),
                         d.elapsed.as_secs_f64() * 1e3
                     ))
                     .on_hover_text(
                         "A pan by whole pixels keeps the picture of what stays in view and draws \
-                         only the columns it uncovers: the same pixels as drawing it all.",
+                         only the columns and rows it uncovers: the same pixels as drawing it \
+                         all.",
                     ),
                 // Every sample in view is at most a few per column: M4 keeps them all.
                 None if d.points_out == d.points_in => ui
@@ -383,13 +398,13 @@ mod tests {
     #[test]
     fn the_status_bar_tells_what_the_last_picture_drew() {
         use egui_kittest::kittest::Queryable as _;
-        let timing = |points_out, panned_columns| DecimationTiming {
+        let timing = |points_out, panned| DecimationTiming {
             curves: 5_000,
             points_in: 10_000_000,
             points_out,
             elapsed: std::time::Duration::from_millis(41),
             drawn_on_cpu: true,
-            panned_columns,
+            panned,
         };
         for (decimation, text) in [
             (
@@ -401,8 +416,16 @@ mod tests {
                 "5,000 curves: 10,000,000 to 4,950,000 points",
             ),
             (
-                timing(5_000, Some(15)),
+                timing(5_000, Some((15, 0))),
                 "Panned: drew the 15 columns that came into view",
+            ),
+            (
+                timing(5_000, Some((0, 1))),
+                "Panned: drew the 1 row that came into view",
+            ),
+            (
+                timing(5_000, Some((3, 12))),
+                "Panned: drew the 3 columns and 12 rows that came into view",
             ),
         ] {
             let status = StatusLine {

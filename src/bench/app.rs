@@ -19,6 +19,7 @@ use serde::Serialize;
 use super::BenchError;
 use crate::app::curve_view::CurveView;
 use crate::curves::CurveStore;
+use crate::curves::RowMap;
 use crate::render::plot::{clear_latest_decimation, latest_decimation};
 use crate::render::style::StyleRequest;
 use crate::source::demo::{Plant, PlantConfig};
@@ -29,6 +30,8 @@ const SCREEN: egui::Vec2 = egui::vec2(1280.0, 800.0);
 const CPU_SCREEN: egui::Vec2 = egui::vec2(1600.0, 900.0);
 /// Pan / zoom steps timed to their settled CPU picture.
 const SETTLE_STEPS: usize = 12;
+/// The pan / zoom case's drag, points: across and a little down, as a hand drags.
+const DRAG: egui::Vec2 = egui::vec2(40.0, 12.0);
 /// Runs of the library's fetch and of `curl`, alternating.
 const FETCH_RUNS: usize = 3;
 /// Pan / zoom frames measured.
@@ -217,7 +220,9 @@ fn interaction(screen: &Screen, view: &mut CurveView) -> (f64, f64, f64) {
             ));
         } else {
             // A pan of 15 points.
-            busy.extend(drag_frames(centre, 15.0).map(|events| screen.frame(view, events)));
+            busy.extend(
+                drag_frames(centre, egui::vec2(15.0, 0.0)).map(|events| screen.frame(view, events)),
+            );
         }
     }
     busy.sort();
@@ -283,21 +288,22 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Settled, BenchError> {
     let centre = (screen.size / 2.0).to_pos2();
     screen.frame(&mut view, vec![egui::Event::PointerMoved(centre)]);
     let (mut walls, mut cpus, mut frames) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut zoom_cpus, mut pan_cpus) = (Vec::new(), Vec::new());
+    let (mut zoom_in_cpus, mut zoom_out_cpus, mut pan_cpus) = (Vec::new(), Vec::new(), Vec::new());
     let pictures_before = view.curves().cpu_pictures_drawn();
     for step in 0..SETTLE_STEPS {
         // Zoom in, pan right, zoom out, pan left: the view keeps moving over all the curves.
         let input = match step % 4 {
             0 => vec![vec![wheel_event(60.0)]],
-            1 => drag_frames(centre, 40.0).into(),
+            1 => drag_frames(centre, DRAG).into(),
             2 => vec![vec![wheel_event(-60.0)]],
-            _ => drag_frames(centre, -40.0).into(),
+            _ => drag_frames(centre, -DRAG).into(),
         };
         let (wall, cpu, step_frames) = settle(&mut view, input);
         walls.push(wall);
         cpus.extend(cpu);
-        match step % 2 {
-            0 => zoom_cpus.extend(cpu),
+        match step % 4 {
+            0 => zoom_in_cpus.extend(cpu),
+            2 => zoom_out_cpus.extend(cpu),
             _ => pan_cpus.extend(cpu),
         }
         frames.push(step_frames);
@@ -344,20 +350,33 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Settled, BenchError> {
             ),
         });
     }
-    zoom_cpus.sort();
-    pan_cpus.sort();
-    if !zoom_cpus.is_empty() && !pan_cpus.is_empty() {
+    let mut zoom_cpus = [zoom_in_cpus.as_slice(), &zoom_out_cpus].concat();
+    for cpus in [
+        &mut zoom_cpus,
+        &mut zoom_in_cpus,
+        &mut zoom_out_cpus,
+        &mut pan_cpus,
+    ] {
+        cpus.sort();
+    }
+    if !zoom_in_cpus.is_empty() && !zoom_out_cpus.is_empty() && !pan_cpus.is_empty() {
         rows.push(AppRow {
             case: "zoom → settled picture, CPU time".into(),
             value: percentile(&zoom_cpus, 0.5),
             unit: "ms",
-            baseline: "pan in x (drag), CPU time".into(),
+            baseline: "pan (drag across and down)".into(),
             baseline_value: Some(percentile(&pan_cpus, 0.5)),
             note: format!(
-                "medians of the {} wheel steps and the {} drags of the row above; a drag by \
-                 whole pixels keeps the columns still in view and draws only those it uncovers",
+                "medians of the {} wheel steps (in: {:.1} ms, out to the whole view: {:.1} ms) \
+                 and the {} drags ({:.0} × {:.0} points) of the row above; a drag by whole \
+                 pixels keeps the picture still in view and draws only the columns and rows it \
+                 uncovers",
                 zoom_cpus.len(),
-                pan_cpus.len()
+                percentile(&zoom_in_cpus, 0.5),
+                percentile(&zoom_out_cpus, 0.5),
+                pan_cpus.len(),
+                DRAG.x,
+                DRAG.y
             ),
         });
     }
@@ -537,8 +556,8 @@ fn wheel_event(delta_y: f32) -> egui::Event {
 
 /// A drag from `at` by `dx` points, a frame each as a hand makes it: press, move (the pan),
 /// release with the pointer back at `at`.
-fn drag_frames(at: egui::Pos2, dx: f32) -> [Vec<egui::Event>; 3] {
-    let to = at + egui::vec2(dx, 0.0);
+fn drag_frames(at: egui::Pos2, by: egui::Vec2) -> [Vec<egui::Event>; 3] {
+    let to = at + by;
     let button = |pos, pressed| egui::Event::PointerButton {
         pos,
         button: egui::PointerButton::Primary,
@@ -611,8 +630,8 @@ fn gpu_buffers_row(store: &CurveStore, width_px: u32) -> AppRow {
         let frame = CurveFrame::exact(
             Arc::clone(&decimated),
             styles,
-            (width_px, 800),
-            (-1.0, 30.0),
+            width_px,
+            RowMap::new(-1.0, 30.0, 800),
             BaseMode::Lines,
         );
         render_curves(&gpu, &pipelines, &mut plot, &frame, [255; 4])?;

@@ -495,8 +495,8 @@ pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError>
         CurveFrame::exact(
             Arc::new(decimated.clone()),
             Arc::clone(&styles_on_gpu),
-            (width, height),
-            (-1.0, 30.0),
+            width,
+            crate::curves::RowMap::new(-1.0, 30.0, height),
             BaseMode::Lines,
         )
     };
@@ -527,11 +527,7 @@ pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError>
         "GPU upload + rasterise + readback on this adapter".to_owned(),
         upload_draw,
     );
-    let rows_map = crate::curves::RowMap {
-        y_min: -1.0,
-        y_max: 30.0,
-        height_px: height,
-    };
+    let rows_map = crate::curves::RowMap::new(-1.0, 30.0, height);
     let reference = try_time(1, || {
         Ok(crate::render::cpu::render_styled(
             &decimated, &styles, rows_map, width, [255; 4],
@@ -559,9 +555,7 @@ pub fn run_rendering(scale: f64) -> Result<(String, Vec<RenderRow>), BenchError>
     });
     let target = RasterTarget {
         width: frame.raster_width,
-        height: frame.raster_height,
-        y_min: frame.y_min,
-        rows_per_unit: frame.rows_per_unit,
+        rows: frame.rows,
     };
     let points = Points::Decimated(&frame.decimated);
     let wide_lines = try_time(3, || {

@@ -1138,7 +1138,7 @@ mod tests {
         ) {
             let store = store_of(&curves);
             let map = view_of(&store, view_start, view_len, width);
-            let rows = RowMap { y_min: y_lo, y_max: y_lo + y_span, height_px: height };
+            let rows = RowMap::new(y_lo, y_lo + y_span, height);
             let full = all_points(&store, &map);
             let m4 = decimate_m4(&store, &map);
             let samples = |d: &Decimated| d.y.iter().zip(0..).filter(|(v, i)| !v.is_nan() && d.ranges.iter().any(|&(s, l)| (s..s + l).contains(i))).count();
@@ -1163,7 +1163,7 @@ mod tests {
         ) {
             let store = store_of(&curves);
             let map = view_of(&store, view_start, view_len, width);
-            let rows = RowMap { y_min: -300.0, y_max: 300.0, height_px: height };
+            let rows = RowMap::new(-300.0, 300.0, height);
             let full = all_points(&store, &map);
             let m4 = decimate_m4(&store, &map);
             prop_assert!(m4.point_count() * 2 < full.point_count(), "M4 did not shrink: {} of {}", m4.point_count(), full.point_count());
@@ -1282,11 +1282,7 @@ mod tests {
         let store = store_of(&[(ys, None)]);
         let map = PixelMap::new(1.7e9 + 1000.0, 1.7e9 + n as f64 * 1.5 - 1000.0, 1500);
         assert!(plan_parts(&store, &map, &[(0, n)]).len() > 1);
-        let rows = RowMap {
-            y_min: -2.2,
-            y_max: 2.2,
-            height_px: 300,
-        };
+        let rows = RowMap::new(-2.2, 2.2, 300);
         let m4 = decimate_m4(&store, &map);
         let ys: Vec<f32> = m4.points(0).map(|p| p.1).collect();
         assert!(!ys[0].is_nan() && !ys[ys.len() - 1].is_nan());

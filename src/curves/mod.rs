@@ -16,7 +16,7 @@ pub use decimate::{
     decimate_m4_into, keeps_grid_beside_view,
 };
 pub use nearest::{DataBox, curves_through_box, nearest_curve};
-pub use raster::{Raster, RowMap, light_curve};
+pub use raster::{ANCHOR_ROW, Raster, RowMap, light_curve};
 pub use store::{
     Axes, BLOCK_SAMPLES, BlockSummary, CurveId, CurveStore, CurveStoreBuilder,
     INDEXED_CURVE_SAMPLES, LabelColumn, Sampling, StoreBytes, StoreError,

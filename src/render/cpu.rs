@@ -179,11 +179,7 @@ mod tests {
         });
         let store = plant.process_curves().unwrap();
         let map = PixelMap::new(0.0, 720.0, 320);
-        let rows = RowMap {
-            y_min: -1.0,
-            y_max: 30.0,
-            height_px: 180,
-        };
+        let rows = RowMap::new(-1.0, 30.0, 180);
         let image = |curves: &Decimated| {
             render_layers(
                 &[Layer {
@@ -230,11 +226,7 @@ mod tests {
         };
         let err = write_png(&image, Path::new("/nonexistent-dir/x.png")).unwrap_err();
         assert!(err.to_string().contains("/nonexistent-dir/x.png"), "{err}");
-        let rows = RowMap {
-            y_min: 0.0,
-            y_max: 1.0,
-            height_px: 0,
-        };
+        let rows = RowMap::new(0.0, 1.0, 0);
         assert!(matches!(
             render_layers(&[], rows, 10, [0; 4]),
             Err(RenderError::Size(_))

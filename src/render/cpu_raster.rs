@@ -15,7 +15,7 @@
 use rayon::prelude::*;
 
 use super::gpu::{BaseMode, CurveFrame, CurveStyle};
-use crate::curves::{CurveId, CurvePoints, CurveStore, Decimated, PixelMap};
+use crate::curves::{CurveId, CurvePoints, CurveStore, Decimated, PixelMap, RowMap};
 
 /// Per pixel: curves lighting it and the topmost key (`priority << 24 | curve + 1`, 0: none),
 /// in bands of [`ROW_CHUNK`] rows (from the bottom), each band column after column: a curve
@@ -30,7 +30,18 @@ pub struct BasePixels {
     pub counted: bool,
     hits: Vec<u32>,
     keys: Vec<u32>,
+    /// Per curve drawn: the lowest and highest anchored height ([`ordered`]) it has in the
+    /// picture's columns, clipped or not (a curve not drawn: empty, `i32::MAX..i32::MIN`). A
+    /// pan in y draws only the curves that reach the rows it uncovers. It may hold more than
+    /// the picture (after a pan in x, the columns that left the view), never less.
+    extents: Vec<(i32, i32)>,
+    /// A segment without heights (an infinite value's) lit row 0, wherever the view is: a
+    /// pan in y draws afresh.
+    lit_row_zero: bool,
 }
+
+/// A curve's extent before it lights anything.
+const NO_EXTENT: (i32, i32) = (i32::MAX, i32::MIN);
 
 /// Rows a band holds: a fill writes a band's chunk of a column at once, the rows outside the
 /// run masked, so that a run of a few rows costs no loop of unpredictable length.
@@ -50,7 +61,29 @@ impl BasePixels {
             counted,
             hits: if counted { vec![0; n] } else { Vec::new() },
             keys: vec![0; n],
+            extents: Vec::new(),
+            lit_row_zero: false,
         }
+    }
+
+    /// Curve `curve`'s extent widened by `extent`.
+    fn widen_extent(&mut self, curve: usize, (lo, hi): (i32, i32)) {
+        if self.extents.len() <= curve {
+            self.extents.resize(curve + 1, NO_EXTENT);
+        }
+        let kept = &mut self.extents[curve];
+        *kept = (kept.0.min(lo), kept.1.max(hi));
+    }
+
+    /// Whether curve `curve` may light a row of `rows` (anchored heights in the same frame as
+    /// the picture's).
+    fn may_reach(&self, curve: usize, rows: &RowMap) -> bool {
+        let Some(&(lo, hi)) = self.extents.get(curve) else {
+            return false;
+        };
+        lo <= hi
+            && rows.row_floor(from_ordered(hi)) >= 0.0
+            && rows.row_floor(from_ordered(lo)) < rows.height_px as f32
     }
 
     /// Where pixel (`column`, `row`, row 0 at the bottom) is kept.
@@ -72,7 +105,50 @@ impl BasePixels {
         for (a, b) in self.keys.iter_mut().zip(&other.keys) {
             *a = (*a).max(*b);
         }
+        self.widen_extents(&other);
         self
+    }
+
+    /// Every curve's extent widened by `other`'s, and `other`'s row-0 lights kept.
+    fn widen_extents(&mut self, other: &Self) {
+        for (curve, &extent) in other.extents.iter().enumerate() {
+            if extent != NO_EXTENT {
+                self.widen_extent(curve, extent);
+            }
+        }
+        self.lit_row_zero |= other.lit_row_zero;
+    }
+
+    /// The picture moved `columns` to the left and `rows` down (its view panned right and up
+    /// by them; negative: the other way; each fewer than the picture's size), what it
+    /// uncovers cleared.
+    fn shifted(mut self, columns: i32, rows: i32) -> Self {
+        if rows == 0 {
+            self.shift_columns(columns);
+            return self;
+        }
+        let mut out = Self {
+            extents: std::mem::take(&mut self.extents),
+            ..Self::new(self.width, self.height, self.counted)
+        };
+        out.lit_row_zero = self.lit_row_zero;
+        let (width, height) = (self.width as i32, self.height as i32);
+        let kept_columns = (0.max(-columns)..width.min(width - columns)).map(|c| c as usize);
+        let kept_rows = 0.max(-rows)..height.min(height - rows);
+        for column in kept_columns {
+            let from_column = (column as i32 + columns) as usize;
+            for row in kept_rows.clone() {
+                let (to, from) = (
+                    out.index(column, row as usize),
+                    self.index(from_column, (row + rows) as usize),
+                );
+                out.keys[to] = self.keys[from];
+                if self.counted {
+                    out.hits[to] = self.hits[from];
+                }
+            }
+        }
+        out
     }
 
     /// The picture moved `columns` (fewer than its width) to the left (its view panned
@@ -102,6 +178,21 @@ impl BasePixels {
                 band[at * ROW_CHUNK..(at + strip_width) * ROW_CHUNK].copy_from_slice(strip_band);
             }
         }
+        self.widen_extents(strip);
+    }
+
+    /// `strip` (as wide, as counted) written over rows `at..at + strip.height`.
+    fn paste_rows(&mut self, strip: &Self, at: usize) {
+        for column in 0..self.width as usize {
+            for row in 0..strip.height as usize {
+                let (to, from) = (self.index(column, at + row), strip.index(column, row));
+                self.keys[to] = strip.keys[from];
+                if self.counted {
+                    self.hits[to] = strip.hits[from];
+                }
+            }
+        }
+        self.widen_extents(strip);
     }
 
     /// Bytes its buffers hold.
@@ -208,8 +299,7 @@ struct Curve<'a> {
     ys: &'a [f32],
     /// `ys` is known to hold no gap: one run, not searched for gaps.
     gap_free: bool,
-    y_min: f32,
-    rows_per_unit: f32,
+    rows: RowMap,
     width: i32,
     height: i32,
     key: u32,
@@ -252,11 +342,25 @@ struct ColumnRanges {
     rows: StretchRows,
 }
 
-/// Per column of the stretch being lit: its first and last row.
-#[derive(Default)]
+/// Per column of the stretch being lit: its first and last row; and the curve's extent so
+/// far (its lowest and highest height in the raster's columns, [`ordered`]) and whether it
+/// lit row 0 for want of heights ([`BasePixels::extents`]).
 struct StretchRows {
     first: Vec<i32>,
     last: Vec<i32>,
+    extent: (i32, i32),
+    lit_row_zero: bool,
+}
+
+impl Default for StretchRows {
+    fn default() -> Self {
+        Self {
+            first: Vec::new(),
+            last: Vec::new(),
+            extent: NO_EXTENT,
+            lit_row_zero: false,
+        }
+    }
 }
 
 /// A float as an integer of the same order (-0 just below +0; not NaN, which the walk
@@ -287,9 +391,11 @@ fn as_highest(y: f32) -> i32 {
 }
 
 impl Curve<'_> {
+    /// Anchored height ([`RowMap::anchored`]): every edge height is worked out there, and
+    /// the view's bottom is taken off only where a height becomes a row.
     #[inline]
     fn py(&self, y: f32) -> f32 {
-        (y - self.y_min) * self.rows_per_unit
+        self.rows.anchored(y)
     }
 
     /// `rasterize` for every point of the curve: the shader's thread for a point that is the
@@ -444,7 +550,10 @@ impl Curve<'_> {
                     // Both edges NaN (an infinite height's segment): the shader floors NaN
                     // to row 0, and so lights that row.
                     let (low, high) = match left.min(right) {
-                        low if low.is_nan() => (0.0, 0.0),
+                        low if low.is_nan() => {
+                            rows.lit_row_zero = true;
+                            (self.rows.bottom_row(), self.rows.bottom_row())
+                        }
                         low => (low, left.max(right)),
                     };
                     let s = slot(column);
@@ -478,16 +587,21 @@ impl Curve<'_> {
         let (Some(lo), Some(hi)) = (lo.get(slots.clone()), hi.get(slots)) else {
             return;
         };
+        rows.extent = (
+            lo.iter().fold(rows.extent.0, |low, &lo| low.min(lo)),
+            hi.iter().fold(rows.extent.1, |high, &hi| high.max(hi)),
+        );
         let (top, height) = ((self.height - 1) as f32, self.height as f32);
+        let bottom = self.rows.bottom_row();
         rows.first.clear();
         rows.first.extend(
             lo.iter()
-                .map(|&lo| floor_small(from_ordered(lo).max(0.0).min(height))),
+                .map(|&lo| floor_small((from_ordered(lo) - bottom).max(0.0).min(height))),
         );
         rows.last.clear();
         rows.last.extend(
             hi.iter()
-                .map(|&hi| floor_small(from_ordered(hi).max(-1.0).min(top))),
+                .map(|&hi| floor_small((from_ordered(hi) - bottom).max(-1.0).min(top))),
         );
         if out.counted {
             self.light_columns::<true>(out, columns, rows);
@@ -523,13 +637,12 @@ pub enum Points<'a> {
     Store(&'a CurveStore, &'a PixelMap),
 }
 
-/// The raster points are drawn into: its size in pixels and the rows' data mapping.
+/// The raster points are drawn into: its width in pixels and its rows (their count and the
+/// data mapping).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RasterTarget {
     pub width: u32,
-    pub height: u32,
-    pub y_min: f32,
-    pub rows_per_unit: f32,
+    pub rows: RowMap,
 }
 
 /// The base layer of `frame` (visible, not highlighted curves), curves in parallel; the
@@ -537,9 +650,7 @@ pub struct RasterTarget {
 pub fn raster_base(frame: &CurveFrame) -> BasePixels {
     let target = RasterTarget {
         width: frame.raster_width,
-        height: frame.raster_height,
-        y_min: frame.y_min,
-        rows_per_unit: frame.rows_per_unit,
+        rows: frame.rows,
     };
     raster_points(
         Points::Decimated(&frame.decimated),
@@ -659,7 +770,18 @@ pub fn raster_points(
     styles: &[CurveStyle],
     mode: BaseMode,
 ) -> (BasePixels, RasterCounts) {
-    let RasterTarget { width, height, .. } = target;
+    raster_curves(points, target, styles, mode, |_| true)
+}
+
+/// [`raster_points`] of the curves `drawn` picks (the others are known to light nothing).
+fn raster_curves(
+    points: Points<'_>,
+    target: RasterTarget,
+    styles: &[CurveStyle],
+    mode: BaseMode,
+    drawn: impl Fn(usize) -> bool + Sync,
+) -> (BasePixels, RasterCounts) {
+    let (width, height) = (target.width, target.rows.height_px);
     let count_hits = counts_hits(mode, styles);
     let curves = match points {
         Points::Decimated(decimated) => decimated.ranges.len(),
@@ -670,7 +792,7 @@ pub fn raster_points(
     // left a thread idle): a frame's buffers are large (8 bytes a pixel), so they are made
     // once per thread rather than per split.
     let drawn: Vec<(usize, usize)> = (0..curves)
-        .filter(|&curve| styles.get(curve).is_some_and(in_base_layer))
+        .filter(|&curve| styles.get(curve).is_some_and(in_base_layer) && drawn(curve))
         .map(|curve| (curve, samples_of(points, curve)))
         .collect();
     let parts = split_evenly(&drawn, rayon::current_num_threads().max(1));
@@ -690,64 +812,114 @@ pub fn raster_points(
         })
 }
 
-/// [`raster_points`] of the store for `to`, from `earlier`, its picture for `from` (the same
-/// target, styles and mode), where `to` is `from` panned ([`PixelMap::panned`]) by fewer
-/// whole columns than the width: the columns still in view are moved and only those that
-/// came into view are drawn (a pan of k columns draws k). Every sample the kept columns
-/// depend on keeps its grid under the pan (the view, and each drawn curve's samples beside
-/// it: [`crate::curves::keeps_grid_beside_view`]), so the picture is the one `to` gives
-/// drawn afresh, pixel for pixel. `None` where that does not hold: draw afresh.
+/// [`raster_points`] of the store for `to` (its map and target), from `earlier`, its
+/// picture for `from` (the same width, height, styles and mode), where `to` is `from` panned
+/// by fewer whole columns than the width ([`PixelMap::panned`]) and fewer whole rows than the
+/// height ([`RowMap::panned`]): the pixels still in view are moved, and only the columns and
+/// rows that came into view are drawn (the rows by the curves whose extent reaches them).
+///
+/// Every sample the kept columns depend on must keep its grid under the pan in x (the view,
+/// and each drawn curve's samples beside it: [`crate::curves::keeps_grid_beside_view`]);
+/// anchored heights do not depend on the view, so any pan in y keeps them, unless a segment
+/// lit row 0 for want of heights. The picture is then the one `to` gives drawn afresh, pixel
+/// for pixel. `None` where that does not hold: draw afresh.
 pub fn raster_panned(
     earlier: BasePixels,
-    (from, to): (&PixelMap, &PixelMap),
+    from: (&PixelMap, &RowMap),
+    (to, target): (&PixelMap, RasterTarget),
     store: &CurveStore,
-    target: RasterTarget,
     styles: &[CurveStyle],
     mode: BaseMode,
 ) -> Option<(BasePixels, RasterCounts)> {
-    let columns = to.columns_from(from)?;
-    let width = target.width;
-    let moved = columns.unsigned_abs();
+    let columns = to.columns_from(from.0)?;
+    let rows = target.rows.rows_from(from.1)?;
+    let (width, height) = (target.width, target.rows.height_px);
+    let (moved_columns, moved_rows) = (columns.unsigned_abs(), rows.unsigned_abs());
     let same_picture = earlier.width == width
-        && earlier.height == target.height
+        && earlier.height == height
         && earlier.counted == counts_hits(mode, styles)
         && to.width_px == width;
+    if !same_picture
+        || (moved_columns == 0 && moved_rows == 0)
+        || moved_columns >= width
+        || moved_rows >= height
+        || (moved_rows > 0 && earlier.lit_row_zero)
+    {
+        return None;
+    }
+    if moved_columns > 0 && !columns_keep_their_grid((from.0, to), store, width, styles) {
+        return None;
+    }
+    let mut pixels = earlier.shifted(columns, rows);
+    let mut counts = RasterCounts::default();
+    if moved_columns > 0 {
+        let uncovered = if columns > 0 {
+            width - moved_columns..width
+        } else {
+            0..moved_columns
+        };
+        let strip_map = to.window(uncovered.clone());
+        let strip_target = RasterTarget {
+            width: moved_columns,
+            ..target
+        };
+        let (strip, strip_counts) =
+            raster_points(Points::Store(store, &strip_map), strip_target, styles, mode);
+        pixels.paste_columns(&strip, uncovered.start as usize);
+        counts = counts + strip_counts;
+    }
+    if moved_rows > 0 {
+        let uncovered = if rows > 0 {
+            height - moved_rows..height
+        } else {
+            0..moved_rows
+        };
+        let strip_target = RasterTarget {
+            width,
+            rows: target.rows.window(uncovered.clone()),
+        };
+        // A curve that lights none of the picture's rows outside the view lights none of
+        // the strip either: its extent was taken over the same columns.
+        let (strip, strip_counts) = raster_curves(
+            Points::Store(store, to),
+            strip_target,
+            styles,
+            mode,
+            |curve| pixels.may_reach(curve, &strip_target.rows),
+        );
+        // The strip's row 0 is not the picture's, where such a segment belongs.
+        if strip.lit_row_zero {
+            return None;
+        }
+        pixels.paste_rows(&strip, uncovered.start as usize);
+        counts = counts + strip_counts;
+    }
+    Some((pixels, counts))
+}
+
+/// Whether every sample the columns kept by a pan in x from `from` to `to` depend on keeps
+/// its grid: the view's edges, and each drawn curve's samples beside the view.
+fn columns_keep_their_grid(
+    (from, to): (&PixelMap, &PixelMap),
+    store: &CurveStore,
+    width: u32,
+    styles: &[CurveStyle],
+) -> bool {
     let in_grid = [from, to]
         .iter()
         .all(|map| map.is_exact_at(0.0) && map.is_exact_at(width as f32));
-    if !same_picture || !in_grid || moved == 0 || moved >= width {
-        return None;
-    }
-    let drawn_curves = styles
+    let drawn_curves: Vec<CurveId> = styles
         .iter()
         .enumerate()
         .filter(|(_, style)| in_base_layer(style))
         .map(|(curve, _)| curve as CurveId)
-        .filter(|&curve| (curve as usize) < store.len());
-    // Collected in parallel: 10,000 curves' edges are a few binary searches each.
-    let beside_ok = drawn_curves
-        .collect::<Vec<_>>()
-        .par_iter()
-        .all(|&curve| crate::curves::keeps_grid_beside_view(store, curve, to));
-    if !beside_ok {
-        return None;
-    }
-    let uncovered = if columns > 0 {
-        width - moved..width
-    } else {
-        0..moved
-    };
-    let strip_map = to.window(uncovered.clone());
-    let strip_target = RasterTarget {
-        width: moved,
-        ..target
-    };
-    let (strip, counts) =
-        raster_points(Points::Store(store, &strip_map), strip_target, styles, mode);
-    let mut pixels = earlier;
-    pixels.shift_columns(columns);
-    pixels.paste_columns(&strip, uncovered.start as usize);
-    Some((pixels, counts))
+        .filter(|&curve| (curve as usize) < store.len())
+        .collect();
+    // In parallel: 10,000 curves' edges are a few binary searches each.
+    in_grid
+        && drawn_curves
+            .par_iter()
+            .all(|&curve| crate::curves::keeps_grid_beside_view(store, curve, to))
 }
 
 /// `part`'s curves (curve, samples) of `points` drawn into `out`, one thread's share of
@@ -773,17 +945,22 @@ fn draw_part<'a>(
             continue;
         };
         counts.add_curve(points, curve, xs.len());
+        walk.columns_hit.rows.extent = NO_EXTENT;
         Curve {
             xs,
             ys,
             gap_free: known_gap_free(points, curve),
-            y_min: target.y_min,
-            rows_per_unit: target.rows_per_unit,
+            rows: target.rows,
             width: target.width as i32,
-            height: target.height as i32,
+            height: target.rows.height_px as i32,
             key: (styles[curve].priority << 24) | (curve as u32 + 1),
         }
         .draw(out, &mut walk);
+        let rows = &mut walk.columns_hit.rows;
+        if rows.extent != NO_EXTENT {
+            out.widen_extent(curve, rows.extent);
+        }
+        out.lit_row_zero |= std::mem::take(&mut rows.lit_row_zero);
     }
     counts
 }
@@ -841,10 +1018,10 @@ pub fn draw_wide_lines(
     styles: &[CurveStyle],
 ) -> RasterCounts {
     let mut counts = RasterCounts::default();
-    let RasterTarget { width, height, .. } = target;
+    let (width, height) = (target.width, target.rows.height_px);
     let mut scratch = CurvePoints::default();
     // `wide_lines.wgsl`'s `to_pixel` for a raster drawn at its own view (no stretch).
-    let to_pixel = |x: f32, y: f32| [x, height as f32 - (y - target.y_min) * target.rows_per_unit];
+    let to_pixel = |x: f32, y: f32| [x, height as f32 - target.rows.py(y)];
     // Every highlighted curve in pixels first (`None`: a gap), in curve order.
     let mut lines: Vec<(WideLine, Vec<Option<[f32; 2]>>)> = Vec::new();
     for (curve, style) in styles.iter().enumerate() {
@@ -1240,8 +1417,9 @@ mod tests {
         if column < 0 || column >= curve.width {
             return;
         }
-        let r0 = floor_i32(y_a.min(y_b)).max(0);
-        let r1 = floor_i32(y_a.max(y_b)).min(curve.height - 1);
+        let row = |height: f32| floor_i32(height - curve.rows.bottom_row());
+        let r0 = row(y_a.min(y_b)).max(0);
+        let r1 = row(y_a.max(y_b)).min(curve.height - 1);
         if r0 > r1 {
             return;
         }
@@ -1394,9 +1572,7 @@ mod tests {
 
         let target = RasterTarget {
             width: 100,
-            height: 50,
-            y_min: 0.0,
-            rows_per_unit: 40.0,
+            rows: RowMap::with_scale(0.0, 40.0, 50),
         };
         let mut styles = vec![CurveStyle::line([200, 40, 40, 255]); 4];
         let pan = |styles: &[CurveStyle]| {
@@ -1408,9 +1584,9 @@ mod tests {
             );
             raster_panned(
                 earlier,
-                (&from, &to),
+                (&from, &target.rows),
+                (&to, target),
                 &store,
-                target,
                 styles,
                 BaseMode::Lines,
             )
@@ -1446,15 +1622,8 @@ mod tests {
             prop_assume!(!curves.is_empty());
             let store = store_of(&curves);
             let map = view_of(&store, view_start, view_len, width);
-            let rows = RowMap { y_min: y_lo, y_max: y_lo + y_span, height_px: height };
-            let target = RasterTarget {
-                width,
-                height,
-                y_min: y_lo,
-                // The reference's scale: `y_lo + y_span - y_lo` is not `y_span` in f32, and
-                // a height at a row's edge floors either way by that last bit.
-                rows_per_unit: height as f32 / (rows.y_max - rows.y_min),
-            };
+            let rows = RowMap::new(y_lo, y_lo + y_span, height);
+            let target = RasterTarget { width, rows };
             let alpha = if translucent { 90 } else { 255 };
             let styles: Vec<CurveStyle> = (0..store.len())
                 .map(|id| CurveStyle::line([200, 40, 40, alpha]).with_priority(id as u8 % 3))
@@ -1480,20 +1649,25 @@ mod tests {
             prop_assert!(lit.same_pixels(&reference), "{} lit, the reference {}", lit.lit(), reference.lit());
         }
 
-        /// A picture panned (the kept columns moved, the uncovered ones drawn) is the picture
-        /// of the panned map drawn afresh, hit counts and keys: sparse and dense curves, gaps,
-        /// pans both ways, opaque and translucent; and a curve with samples far beside the
-        /// view (off the grid) is either kept exact or refused, never drawn wrong.
+        /// A picture panned in x and y (the kept pixels moved, the uncovered columns and rows
+        /// drawn) is the picture of the panned maps drawn afresh, hit counts and keys:
+        /// sparse and dense curves, gaps, pans both ways on both axes, opaque and
+        /// translucent; and a curve with samples far beside the view (off the grid in x) or
+        /// with infinite values (which light row 0 wherever the view is) is either kept exact
+        /// or refused, never drawn wrong.
         #[test]
         fn a_panned_picture_is_the_one_drawn_afresh(
             sparse in proptest::collection::vec(curve_strategy(), 0..5),
             dense in proptest::collection::vec(dense_curve_strategy(), 0..2),
             spanning in any::<bool>(),
+            infinite in any::<bool>(),
             width in 2u32..300,
-            height in 1u32..120,
+            height in 2u32..120,
             view_start in -0.2f64..0.9,
             view_len in 0.001f64..1.5,
             pan in -1.0f64..1.0,
+            pan_y in -1.0f64..1.0,
+            y_span in 4.0f32..80.0,
             translucent in any::<bool>(),
         ) {
             let mut curves: Vec<_> = sparse.into_iter().chain(dense).collect();
@@ -1503,29 +1677,53 @@ mod tests {
                 // columns beside the view.
                 curves.push((vec![-5.0, 5.0], Some(vec![1.7e9 - 10.0, 1.7e9 + 40_000.0])));
             }
+            if infinite {
+                curves.push((
+                    vec![0.0, f32::INFINITY, f32::NEG_INFINITY, 0.0],
+                    Some(vec![1.7e9 - 1.0, 1.7e9 + 10.0, 1.7e9 + 20.0, 1.7e9 + 30.0]),
+                ));
+            }
             let store = store_of(&curves);
             let from = view_of(&store, view_start, view_len, width);
             let columns = (pan * f64::from(width)) as i32;
-            let Some(to) = from.panned(columns) else {
-                return Err(TestCaseError::fail("a pan within the width is within the limit"));
+            let rows = (pan_y * f64::from(height)) as i32;
+            let from_rows = RowMap::with_scale(-y_span / 2.0, height as f32 / y_span, height);
+            let (Some(to), Some(to_rows)) = (from.panned(columns), from_rows.panned(rows)) else {
+                return Err(TestCaseError::fail("a pan within the size is within the limit"));
             };
-            let target = RasterTarget { width, height, y_min: -20.0, rows_per_unit: height as f32 / 40.0 };
+            let (target, to_target) = (
+                RasterTarget { width, rows: from_rows },
+                RasterTarget { width, rows: to_rows },
+            );
             let alpha = if translucent { 90 } else { 255 };
             let styles: Vec<CurveStyle> = (0..store.len())
                 .map(|id| CurveStyle::line([200, 40, 40, alpha]).with_priority(id as u8 % 3))
                 .collect();
             let (earlier, _) = raster_points(Points::Store(&store, &from), target, &styles, BaseMode::Lines);
-            let (afresh, _) = raster_points(Points::Store(&store, &to), target, &styles, BaseMode::Lines);
-            let panned = raster_panned(earlier, (&from, &to), &store, target, &styles, BaseMode::Lines);
+            let (afresh, _) = raster_points(Points::Store(&store, &to), to_target, &styles, BaseMode::Lines);
+            let panned = raster_panned(
+                earlier,
+                (&from, &from_rows),
+                (&to, to_target),
+                &store,
+                &styles,
+                BaseMode::Lines,
+            );
+            let moved = columns != 0 || rows != 0;
+            let within = columns.unsigned_abs() < width && rows.unsigned_abs() < height;
             match panned {
                 Some((panned, counts)) => {
-                    prop_assert!(columns != 0 && columns.unsigned_abs() < width);
-                    prop_assert!(panned == afresh, "panned by {columns}: the picture differs from the one drawn afresh");
-                    prop_assert!(counts.curves <= styles.len());
+                    prop_assert!(moved && within);
+                    prop_assert!(
+                        panned.keys == afresh.keys && panned.hits == afresh.hits,
+                        "panned by {columns}, {rows}: the picture differs from the one drawn afresh"
+                    );
+                    prop_assert!(counts.curves <= 2 * styles.len());
                 }
                 None => prop_assert!(
-                    spanning || columns == 0 || columns.unsigned_abs() >= width,
-                    "a pan by {columns} of {width} columns was refused without a far sample"
+                    !moved || !within || (spanning && columns != 0) || (infinite && rows != 0),
+                    "a pan by {columns} of {width} columns and {rows} of {height} rows was refused \
+                     without a far sample or an infinite value"
                 ),
             }
         }
@@ -1548,8 +1746,7 @@ mod tests {
                     ys,
                     // Told, as the store tells it: both ways tested.
                     gap_free: first_gap(ys).is_none(),
-                    y_min,
-                    rows_per_unit,
+                    rows: RowMap::with_scale(y_min, rows_per_unit, height),
                     width: width as i32,
                     height: height as i32,
                     key: k as u32 + 1,
@@ -1574,12 +1771,7 @@ mod tests {
             let bounds = crate::curves::data_bounds(&store, |_| true);
             prop_assume!(bounds.is_some());
             let (y_lo, y_hi) = bounds.map_or((0.0, 1.0), |b| (b.y.0 as f32, b.y.1 as f32));
-            let target = RasterTarget {
-                width,
-                height,
-                y_min: y_lo,
-                rows_per_unit: height as f32 / (y_hi - y_lo).max(1e-3),
-            };
+            let target = RasterTarget { width, rows: RowMap::with_scale(y_lo, height as f32 / (y_hi - y_lo).max(1e-3), height) };
             let styles: Vec<CurveStyle> = (0..store.len())
                 .map(|id| CurveStyle::line([200, 40 * id as u8, 40, 120 + 30 * id as u8]).highlighted(1.0 + id as f32))
                 .collect();

@@ -189,11 +189,7 @@ pub fn render_store(
                 Decimation::AllPoints => all_points(&store, &map),
             };
             report.points_drawn = Some(decimated.point_count());
-            let rows = RowMap {
-                y_min: y_min as f32,
-                y_max: y_max as f32,
-                height_px: request.height_px,
-            };
+            let rows = RowMap::new(y_min as f32, y_max as f32, request.height_px);
             let image = render_styled(
                 &decimated,
                 &report.styling.styles,

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::curves::Decimated;
+use crate::curves::{Decimated, RowMap};
 
 /// Prepended to every module: the style struct and the gap test.
 const COMMON_WGSL: &str = include_str!("../../shaders/common.wgsl");
@@ -105,10 +105,8 @@ pub struct CurveFrame {
     pub decimated: Arc<Decimated>,
     pub styles: Arc<Vec<CurveStyle>>,
     pub raster_width: u32,
-    pub raster_height: u32,
-    /// Data y at the bottom of row 0, and rows per data unit.
-    pub y_min: f32,
-    pub rows_per_unit: f32,
+    /// Data y to rows (row 0 at the bottom).
+    pub rows: RowMap,
     /// Viewport pixel x → raster column: `x * x_scale + x_offset` (1 and 0 when the
     /// decimation matches the view; otherwise a stale picture stretched until a new one comes).
     pub x_scale: f32,
@@ -117,22 +115,19 @@ pub struct CurveFrame {
 }
 
 impl CurveFrame {
-    /// A frame whose raster is the decimation's own width: no stretching, `y_min..y_max` over
-    /// `height_px` rows.
+    /// A frame whose raster is the decimation's own width (no stretching), over `rows`.
     pub fn exact(
         decimated: Arc<Decimated>,
         styles: Arc<Vec<CurveStyle>>,
-        (width_px, height_px): (u32, u32),
-        (y_min, y_max): (f32, f32),
+        width_px: u32,
+        rows: RowMap,
         mode: BaseMode,
     ) -> Self {
         Self {
             decimated,
             styles,
             raster_width: width_px,
-            raster_height: height_px,
-            y_min,
-            rows_per_unit: height_px as f32 / (y_max - y_min),
+            rows,
             x_scale: 1.0,
             x_offset: 0.0,
             mode,
@@ -542,10 +537,12 @@ struct RasterParams {
     height: u32,
     chunk_count: u32,
     dispatch_width: u32,
-    y_min: f32,
+    anchor_y: f32,
     rows_per_unit: f32,
+    bottom_row: f32,
     pixel_count: u32,
     count_hits: u32,
+    _pad: [u32; 3],
 }
 
 #[repr(C)]
@@ -566,10 +563,11 @@ struct LineParams {
     viewport_px: [f32; 4],
     x_scale: f32,
     x_offset: f32,
-    y_min: f32,
+    anchor_y: f32,
     rows_per_unit: f32,
+    bottom_row: f32,
     run_count: u32,
-    _pad: [u32; 3],
+    _pad: [u32; 2],
 }
 
 /// A storage buffer that grows (never shrinks) to fit what is written into it.
@@ -874,7 +872,7 @@ impl PlotGpu {
             self.uploaded_styles = Some(Arc::clone(&frame.styles));
             self.rasterised = None;
         }
-        let pixels = u64::from(frame.raster_width) * u64::from(frame.raster_height);
+        let pixels = u64::from(frame.raster_width) * u64::from(frame.rows.height_px);
         stale_bindings |= self.pixels.reserve(device, pixels * 8)?;
         // The buffer limit (≤ 4 GiB) keeps the pixel count within u32.
         let pixel_count = u32::try_from(pixels).map_err(|_| GpuError::TooLarge {
@@ -889,13 +887,15 @@ impl PlotGpu {
 
         let raster = RasterParams {
             width: frame.raster_width,
-            height: frame.raster_height,
+            height: frame.rows.height_px,
             chunk_count: self.chunk_count,
             dispatch_width: DISPATCH_WIDTH,
-            y_min: frame.y_min,
-            rows_per_unit: frame.rows_per_unit,
+            anchor_y: frame.rows.anchor_y(),
+            rows_per_unit: frame.rows.rows_per_unit(),
+            bottom_row: frame.rows.bottom_row(),
             pixel_count,
             count_hits: u32::from(frame.mode == BaseMode::Density || self.translucent_styles),
+            _pad: [0; 3],
         };
         if self.rasterised != Some(raster) || self.rasterised_mode != frame.mode {
             queue.write_buffer(&self.raster_params, 0, bytemuck::bytes_of(&raster));
@@ -907,7 +907,7 @@ impl PlotGpu {
         let composite = CompositeParams {
             origin_px: [viewport_px[0], viewport_px[1]],
             width: frame.raster_width,
-            height: frame.raster_height,
+            height: frame.rows.height_px,
             x_scale: frame.x_scale,
             x_offset: frame.x_offset,
             density: u32::from(frame.mode == BaseMode::Density),
@@ -919,10 +919,11 @@ impl PlotGpu {
             viewport_px,
             x_scale: 1.0 / frame.x_scale,
             x_offset: -frame.x_offset / frame.x_scale,
-            y_min: frame.y_min,
-            rows_per_unit: frame.rows_per_unit,
+            anchor_y: frame.rows.anchor_y(),
+            rows_per_unit: frame.rows.rows_per_unit(),
+            bottom_row: frame.rows.bottom_row(),
             run_count: self.run_count,
-            _pad: [0; 3],
+            _pad: [0; 2],
         };
         queue.write_buffer(&self.line_params, 0, bytemuck::bytes_of(&lines));
         Ok(())
@@ -1171,9 +1172,9 @@ pub fn render_curves(
     frame: &CurveFrame,
     background: [u8; 4],
 ) -> Result<super::cpu::Image, GpuError> {
-    gpu.check_image_size(frame.raster_width, frame.raster_height)?;
+    gpu.check_image_size(frame.raster_width, frame.rows.height_px)?;
     let target = catch_gpu_errors(&gpu.device, || {
-        let target = OffscreenTarget::new(&gpu.device, frame.raster_width, frame.raster_height);
+        let target = OffscreenTarget::new(&gpu.device, frame.raster_width, frame.rows.height_px);
         let mut encoder = gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -1183,7 +1184,7 @@ pub fn render_curves(
             0.0,
             0.0,
             frame.raster_width as f32,
-            frame.raster_height as f32,
+            frame.rows.height_px as f32,
         ];
         plot.prepare(
             &gpu.device,

@@ -19,7 +19,7 @@ use egui_plot::{PlotBounds, PlotGeometry, PlotItem, PlotItemBase, PlotTransform}
 use super::cpu_raster::BasePixels;
 use super::gpu::{BaseMode, CurveFrame, CurvePipelines, CurveStyle, GpuError, MAX_CURVES, PlotGpu};
 use crate::curves::{
-    CurveId, CurveStore, DataBox, Decimated, PixelMap, all_points, curves_through_box,
+    CurveId, CurveStore, DataBox, Decimated, PixelMap, RowMap, all_points, curves_through_box,
     decimate_m4_into,
 };
 
@@ -57,9 +57,7 @@ impl DecimationSlot {
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct CpuKey {
     view: PixelMap,
-    y_min: f32,
-    rows_per_unit: f32,
-    height_px: u32,
+    rows: RowMap,
     /// The style table's identity (a restyle makes a new one).
     styles: usize,
     mode: BaseMode,
@@ -91,22 +89,10 @@ struct CpuSlot {
 }
 
 impl CpuKey {
-    /// Whether `self` is `earlier`'s picture over another x-range only (the rows, styles and
-    /// mode alike): a pan may then keep the columns in view of both.
+    /// Whether `self` is `earlier`'s picture over another view only (the styles and mode
+    /// alike): a pan may then keep the pixels in view of both.
     fn pans_from(&self, earlier: &Self) -> bool {
-        (
-            self.y_min,
-            self.rows_per_unit,
-            self.height_px,
-            self.styles,
-            self.mode,
-        ) == (
-            earlier.y_min,
-            earlier.rows_per_unit,
-            earlier.height_px,
-            earlier.styles,
-            earlier.mode,
-        )
+        (self.styles, self.mode) == (earlier.styles, earlier.mode)
     }
 }
 
@@ -294,9 +280,7 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
         let map = key.view;
         let target = RasterTarget {
             width: map.width_px,
-            height: key.height_px,
-            y_min: key.y_min,
-            rows_per_unit: key.rows_per_unit,
+            rows: key.rows,
         };
         let points = Points::Store(store, &map);
         let earlier = {
@@ -305,14 +289,15 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
         };
         let panned = earlier.and_then(|(earlier_key, pixels)| {
             let columns = map.columns_from(&earlier_key.view)?.unsigned_abs();
-            let maps = (&earlier_key.view, &map);
+            let rows = key.rows.rows_from(&earlier_key.rows)?.unsigned_abs();
+            let from = (&earlier_key.view, &earlier_key.rows);
             let drawn = key
                 .pans_from(&earlier_key)
-                .then(|| raster_panned(pixels, maps, store, target, &styles, key.mode))??;
-            Some((drawn, columns))
+                .then(|| raster_panned(pixels, from, (&map, target), store, &styles, key.mode))??;
+            Some((drawn, (columns, rows)))
         });
-        let ((pixels, counts), panned_columns) = match panned {
-            Some((drawn, columns)) => (drawn, Some(columns)),
+        let ((pixels, counts), panned) = match panned {
+            Some((drawn, moved)) => (drawn, Some(moved)),
             None => (raster_points(points, target, &styles, key.mode), None),
         };
         // Transparent around the curves: egui blends the picture over the plot.
@@ -322,7 +307,7 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
         let image = picture_tiles(
             rgba,
             target.width as usize,
-            target.height as usize,
+            target.rows.height_px as usize,
             ctx.input(|i| i.max_texture_side),
         );
         let image_bytes: usize = image.iter().map(|tile| tile.pixels.as_raw().len()).sum();
@@ -339,7 +324,7 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
             points_out: drawn.points,
             elapsed: started.elapsed(),
             drawn_on_cpu: true,
-            panned_columns,
+            panned,
         };
         ctx.data_mut(|d| d.insert_temp(timing_id(), timing));
         let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
@@ -418,9 +403,10 @@ pub struct PlotCurves {
     pinned_x: Option<(f64, f64)>,
     slot: Arc<Mutex<DecimationSlot>>,
     cpu: Arc<Mutex<CpuSlot>>,
-    /// The map the plot last drew with: the next view follows it ([`PixelMap::follow`]), so
-    /// that a pan keeps the pixels of what stays in view, on either renderer.
-    last_map: Mutex<Option<PixelMap>>,
+    /// The maps the plot last drew with: the next view follows them ([`PixelMap::follow`],
+    /// [`RowMap::follow`]), so that a pan keeps the pixels of what stays in view, on either
+    /// renderer.
+    last_maps: Mutex<Option<(PixelMap, RowMap)>>,
 }
 
 impl PlotCurves {
@@ -464,7 +450,7 @@ impl PlotCurves {
             pinned_x: None,
             slot: Arc::default(),
             cpu: Arc::default(),
-            last_map: Mutex::new(None),
+            last_maps: Mutex::new(None),
         })
     }
 
@@ -594,14 +580,29 @@ impl PlotCurves {
 
     /// The map for the view `x_start..x_end` over `width_px` columns: the last one panned
     /// where the view moved by whole columns, else a map of its own.
-    fn map_following(&self, x_start: f64, x_end: f64, width_px: u32) -> PixelMap {
-        let mut last = self.last_map.lock().unwrap_or_else(PoisonError::into_inner);
-        let map = match *last {
-            Some(last) => last.follow(x_start, x_end, width_px),
-            None => PixelMap::new(x_start, x_end, width_px),
+    fn maps_following(
+        &self,
+        bounds: &PlotBounds,
+        (width_px, height_px): (u32, u32),
+    ) -> (PixelMap, RowMap) {
+        let (x_start, x_end) = (bounds.min()[0], bounds.max()[0]);
+        let (y_min, y_max) = (bounds.min()[1], bounds.max()[1]);
+        let mut last = self
+            .last_maps
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let maps = match *last {
+            Some((map, rows)) => (
+                map.follow(x_start, x_end, width_px),
+                rows.follow(y_min, y_max, height_px),
+            ),
+            None => (
+                PixelMap::new(x_start, x_end, width_px),
+                RowMap::for_view(y_min, y_max, height_px),
+            ),
         };
-        *last = Some(map);
-        map
+        *last = Some(maps);
+        maps
     }
 
     /// The decimation for `view`, or the latest one while a new one is computed.
@@ -670,9 +671,9 @@ pub struct DecimationTiming {
     pub elapsed: std::time::Duration,
     /// Decimated and drawn in one pass by the CPU renderer.
     pub drawn_on_cpu: bool,
-    /// A pan by these whole columns: the CPU renderer kept the rest of the picture and drew
-    /// only them (the counts are theirs).
-    pub panned_columns: Option<u32>,
+    /// A pan by these whole columns and rows: the CPU renderer kept the rest of the picture
+    /// and drew only them (the counts are theirs).
+    pub panned: Option<(u32, u32)>,
 }
 
 /// Where [`DecimationTiming`] lives in egui's memory.
@@ -709,7 +710,7 @@ fn decimate(
         points_out: decimated.point_count(),
         elapsed: started.elapsed(),
         drawn_on_cpu: false,
-        panned_columns: None,
+        panned: None,
     };
     ctx.data_mut(|d| d.insert_temp(timing_id(), timing));
 }
@@ -844,13 +845,14 @@ impl CurvesItem {
             return;
         };
         // The picture's corners in plot space, then on the screen.
-        let top = f64::from(shown_key.y_min)
-            + f64::from(shown_key.height_px) / f64::from(shown_key.rows_per_unit);
         let rect = egui::Rect::from_min_max(
-            transform.position_from_point(&egui_plot::PlotPoint::new(shown_key.view.x_start, top)),
+            transform.position_from_point(&egui_plot::PlotPoint::new(
+                shown_key.view.x_start,
+                shown_key.rows.y_max(),
+            )),
             transform.position_from_point(&egui_plot::PlotPoint::new(
                 shown_key.view.x_end,
-                f64::from(shown_key.y_min),
+                shown_key.rows.y_min(),
             )),
         );
         // Each tile's lit cells only, one mesh a tile.
@@ -882,17 +884,13 @@ impl PlotItem for CurvesItem {
         if width_px == 0 || height_px == 0 || x_end <= x_start || y_max <= y_min {
             return;
         }
-        let wanted = self.curves.map_following(x_start, x_end, width_px);
-        let y_min_f32 = y_min as f32;
-        let rows_per_unit = (f64::from(height_px) / (y_max - y_min)) as f32;
+        let (wanted, rows) = self.curves.maps_following(bounds, (width_px, height_px));
         if cpu_renderer(ui.ctx()).is_some() {
             // Decimated as drawn, on the worker: no decimation of its own.
             let styles = self.curves.styles();
             let key = CpuKey {
                 view: wanted,
-                y_min: y_min_f32,
-                rows_per_unit,
-                height_px,
+                rows,
                 styles: Arc::as_ptr(&styles) as usize,
                 mode: self.curves.mode(),
             };
@@ -910,9 +908,7 @@ impl PlotItem for CurvesItem {
             decimated,
             styles: self.curves.styles(),
             raster_width: view.width_px,
-            raster_height: height_px,
-            y_min: y_min_f32,
-            rows_per_unit,
+            rows,
             x_scale: x_scale as f32,
             x_offset: x_offset as f32,
             mode: self.curves.mode(),
@@ -2108,9 +2104,7 @@ mod tests {
     fn a_picture_being_drawn_is_not_asked_for_again() {
         let key = |x_end: f64| CpuKey {
             view: view(x_end),
-            y_min: 0.0,
-            rows_per_unit: 1.0,
-            height_px: 50,
+            rows: RowMap::with_scale(0.0, 1.0, 50),
             styles: 1,
             mode: BaseMode::Lines,
         };
@@ -2132,20 +2126,19 @@ mod tests {
         assert!(slot.want(key(30.0), styles));
     }
 
-    /// The CPU worker draws a pan by whole columns by moving the last picture: it draws only
-    /// the uncovered columns' samples, and its pixels are those of the panned view drawn
-    /// afresh; a restyle (another style table) draws afresh.
+    /// The CPU worker draws a pan by whole columns and rows by moving the last picture: it
+    /// draws only the uncovered columns' samples (and the curves reaching the uncovered
+    /// rows), and its pixels are those of the panned view drawn afresh; a restyle (another
+    /// style table) draws afresh.
     #[test]
     fn the_worker_pans_the_last_picture_and_draws_only_what_came_into_view() {
         use super::super::cpu_raster::{Points, RasterTarget, raster_points};
         let curves = curves(DecimationMode::Inline);
         let ctx = egui::Context::default();
         let styles = curves.styles();
-        let key = |view: PixelMap, styles: &Arc<Vec<CurveStyle>>| CpuKey {
+        let key = |view: PixelMap, rows: RowMap, styles: &Arc<Vec<CurveStyle>>| CpuKey {
             view,
-            y_min: -1.5,
-            rows_per_unit: 20.0,
-            height_px: 60,
+            rows,
             styles: Arc::as_ptr(styles) as usize,
             mode: BaseMode::Lines,
         };
@@ -2155,42 +2148,46 @@ mod tests {
             drop(slot);
             cpu_worker(&curves.store, &curves.cpu, &ctx);
             let timing = latest_decimation(&ctx).unwrap();
-            (timing.points_out, timing.panned_columns)
+            (timing.points_out, timing.panned)
         };
-        let fresh = PixelMap::new(1_000.0, 3_000.0, 400);
-        let (whole_view, none) = draw(key(fresh, &styles), &styles);
+        let kept_is_afresh = |view: PixelMap, rows: RowMap| {
+            let target = RasterTarget { width: 400, rows };
+            let (afresh, _) = raster_points(
+                Points::Store(&curves.store, &view),
+                target,
+                &styles,
+                BaseMode::Lines,
+            );
+            let slot = curves.cpu.lock().unwrap();
+            let (kept_key, kept) = (slot.ready.unwrap(), slot.base.as_ref().unwrap());
+            assert_eq!((kept_key.view, kept_key.rows), (view, rows));
+            assert!(
+                *kept == afresh,
+                "the panned picture differs from the one drawn afresh"
+            );
+        };
+        let (fresh, rows) = (
+            PixelMap::new(1_000.0, 3_000.0, 400),
+            RowMap::with_scale(-1.5, 20.0, 60),
+        );
+        let (whole_view, none) = draw(key(fresh, rows, &styles), &styles);
         assert_eq!(none, None);
         let panned = fresh.panned(-37).unwrap();
-        let (pan, columns) = draw(key(panned, &styles), &styles);
-        assert_eq!(columns, Some(37), "the status bar tells a pan");
+        let (pan, moved) = draw(key(panned, rows, &styles), &styles);
+        assert_eq!(moved, Some((37, 0)), "the status bar tells a pan");
         assert!(
             pan > 0 && pan * 5 < whole_view,
             "{pan} points drawn for a pan by 37 of 400 columns, {whole_view} for the whole view"
         );
-        let target = RasterTarget {
-            width: 400,
-            height: 60,
-            y_min: -1.5,
-            rows_per_unit: 20.0,
-        };
-        let (afresh, _) = raster_points(
-            Points::Store(&curves.store, &panned),
-            target,
-            &styles,
-            BaseMode::Lines,
-        );
-        let slot = curves.cpu.lock().unwrap();
-        let (kept_key, kept) = (slot.ready.unwrap(), slot.base.as_ref().unwrap());
-        assert_eq!(kept_key.view, panned);
-        assert!(
-            *kept == afresh,
-            "the panned picture differs from the one drawn afresh"
-        );
-        drop(slot);
+        kept_is_afresh(panned, rows);
+        // Across: 5 columns right and 7 rows down.
+        let (across, lower) = (panned.panned(5).unwrap(), rows.panned(-7).unwrap());
+        assert_eq!(draw(key(across, lower, &styles), &styles).1, Some((5, 7)));
+        kept_is_afresh(across, lower);
         // Another style table: the whole view again.
         let restyled = Arc::new(styles.as_ref().clone());
-        let again = panned.panned(5).unwrap();
-        assert_eq!(draw(key(again, &restyled), &restyled).1, None);
+        let again = across.panned(5).unwrap();
+        assert_eq!(draw(key(again, lower, &restyled), &restyled).1, None);
     }
 
     /// A decimation is written into the buffers of the one shown before it once nothing
