@@ -1143,11 +1143,27 @@ impl WideLine {
             return;
         }
         let span = ((end[0] - start[0]) * along[0] + (end[1] - start[1]) * along[1]) / scale;
+        // Only pixels nearer the segment than `half_width + 0.5` are covered at all, and they
+        // lie inside the quad by half a pixel: the work is bounded by the rectangle around
+        // that capsule (a sixteenth of a pixel to spare for rounding), not by the whole quad
+        // the GPU shades (half of whose pixels it covers with nothing), and needs no test
+        // against the quad. A segment shorter than the clamp on `length` has no unit
+        // direction, and a quad of next to nothing: its pixels are tested against it.
+        let degenerate = length <= 1e-6;
+        let bound = if degenerate {
+            reach + 1.0
+        } else {
+            half_width + 0.5 + 1.0 / 16.0
+        };
+        let (from, to) = (
+            [a[0] - along[0] * bound, a[1] - along[1] * bound],
+            [b[0] + along[0] * bound, b[1] + along[1] * bound],
+        );
         let corners = [
-            [start[0] + across[0] * reach, start[1] + across[1] * reach],
-            [end[0] + across[0] * reach, end[1] + across[1] * reach],
-            [end[0] - across[0] * reach, end[1] - across[1] * reach],
-            [start[0] - across[0] * reach, start[1] - across[1] * reach],
+            [from[0] + across[0] * bound, from[1] + across[1] * bound],
+            [to[0] + across[0] * bound, to[1] + across[1] * bound],
+            [to[0] - across[0] * bound, to[1] - across[1] * bound],
+            [from[0] - across[0] * bound, from[1] - across[1] * bound],
         ];
         let extent = |axis: usize, limit: u32| {
             let lo = corners
@@ -1158,7 +1174,11 @@ impl WideLine {
                 .iter()
                 .map(|c| c[axis])
                 .fold(f32::NEG_INFINITY, f32::max);
-            (lo.floor().max(0.0), hi.ceil().min(limit as f32))
+            // The pixels whose centres lie in `lo..=hi`.
+            (
+                (lo - 0.5).ceil().max(0.0),
+                ((hi - 0.5).floor() + 1.0).min(limit as f32),
+            )
         };
         let ((x_lo, x_hi), (y_lo, y_hi)) = (extent(0, width), extent(1, height));
         let (y_lo, y_hi) = (y_lo.max(rows.start as f32), y_hi.min(rows.end as f32));
@@ -1166,8 +1186,8 @@ impl WideLine {
             return;
         }
         for row in y_lo as u32..y_hi as u32 {
-            // Where this row's centre line crosses the quad (a pixel either side to spare):
-            // the exact test below decides, this only bounds the work.
+            // Where this row's centre line crosses the rectangle: the exact test below
+            // decides, this only bounds the work.
             let y = row as f32 + 0.5;
             let (mut left, mut right) = (f32::INFINITY, f32::NEG_INFINITY);
             for k in 0..4 {
@@ -1187,15 +1207,17 @@ impl WideLine {
             if left > right {
                 continue;
             }
-            let first = (left - 1.0).floor().max(x_lo);
-            let last = (right + 1.0).ceil().min(x_hi);
+            let first = (left - 0.5).ceil().max(x_lo);
+            let last = ((right - 0.5).floor() + 1.0).min(x_hi);
             for column in first as u32..last.max(first) as u32 {
                 let pixel = [column as f32 + 0.5, y];
-                let rel = [pixel[0] - start[0], pixel[1] - start[1]];
-                let u = (rel[0] * along[0] + rel[1] * along[1]) / scale;
-                let v = (rel[0] * across[0] + rel[1] * across[1]) / scale;
-                if !(0.0..=span).contains(&u) || v.abs() > reach {
-                    continue;
+                if degenerate {
+                    let rel = [pixel[0] - start[0], pixel[1] - start[1]];
+                    let u = (rel[0] * along[0] + rel[1] * along[1]) / scale;
+                    let v = (rel[0] * across[0] + rel[1] * across[1]) / scale;
+                    if !(0.0..=span).contains(&u) || v.abs() > reach {
+                        continue;
+                    }
                 }
                 // `shade`.
                 let t = (((pixel[0] - a[0]) * ab[0] + (pixel[1] - a[1]) * ab[1])
