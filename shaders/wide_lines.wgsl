@@ -91,9 +91,11 @@ fn expand(@builtin(vertex_index) vertex: u32, @builtin(instance_index) instance:
 
 @fragment
 fn shade(in: Varyings) -> @location(0) vec4<f32> {
+    // Relative to `a`: differences a pan by whole pixels leaves as they are.
     let ab = in.b - in.a;
-    let t = clamp(dot(in.pixel - in.a, ab) / max(dot(ab, ab), 1e-12), 0.0, 1.0);
-    let distance = length(in.pixel - (in.a + ab * t));
+    let p = in.pixel - in.a;
+    let t = clamp(dot(p, ab) / max(dot(ab, ab), 1e-12), 0.0, 1.0);
+    let distance = length(p - ab * t);
     let coverage = clamp(in.half_width + 0.5 - distance, 0.0, 1.0);
     let colour = unpack4x8unorm(in.rgba);
     let alpha = colour.a * coverage;

@@ -252,8 +252,13 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Settled, BenchError> {
     let curves = store.len();
     let screen = Screen::software(CPU_SCREEN);
     crate::render::plot::use_cpu_renderer(&screen.ctx, "bench".into());
-    let mut view = CurveView::new(store, "cpu bench", StyleRequest::default(), None)
-        .map_err(std::io::Error::other)?;
+    let mut view = CurveView::new(
+        Arc::clone(&store),
+        "cpu bench",
+        StyleRequest::default(),
+        None,
+    )
+    .map_err(std::io::Error::other)?;
     // Per step: wall time, CPU time, and the egui frames run (each one eframe paints).
     let settle = |view: &mut CurveView, input: Vec<Vec<egui::Event>>| {
         let (wall, cpu) = (Instant::now(), process_cpu_time());
@@ -291,14 +296,7 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Settled, BenchError> {
     let (mut zoom_in_cpus, mut zoom_out_cpus, mut pan_cpus) = (Vec::new(), Vec::new(), Vec::new());
     let pictures_before = view.curves().cpu_pictures_drawn();
     for step in 0..SETTLE_STEPS {
-        // Zoom in, pan right, zoom out, pan left: the view keeps moving over all the curves.
-        let input = match step % 4 {
-            0 => vec![vec![wheel_event(60.0)]],
-            1 => drag_frames(centre, DRAG).into(),
-            2 => vec![vec![wheel_event(-60.0)]],
-            _ => drag_frames(centre, -DRAG).into(),
-        };
-        let (wall, cpu, step_frames) = settle(&mut view, input);
+        let (wall, cpu, step_frames) = settle(&mut view, settle_input(step, centre));
         walls.push(wall);
         cpus.extend(cpu);
         match step % 4 {
@@ -377,6 +375,49 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Settled, BenchError> {
                 pan_cpus.len(),
                 DRAG.x,
                 DRAG.y
+            ),
+        });
+    }
+    // The same steps with the failed curves highlighted: wide lines over the rest, which
+    // a pan moves with the picture and draws only where it uncovers.
+    let request = StyleRequest {
+        highlight_failed: true,
+        ..StyleRequest::default()
+    };
+    let mut lit_view = CurveView::new(store, "cpu bench highlighted", request, None)
+        .map_err(std::io::Error::other)?;
+    settle(&mut lit_view, vec![Vec::new()]);
+    screen.frame(&mut lit_view, vec![egui::Event::PointerMoved(centre)]);
+    let (mut lit_zoom_cpus, mut lit_pan_cpus) = (Vec::new(), Vec::new());
+    for step in 0..8 {
+        let (_, cpu, _) = settle(&mut lit_view, settle_input(step, centre));
+        match step % 2 {
+            0 => lit_zoom_cpus.extend(cpu),
+            _ => lit_pan_cpus.extend(cpu),
+        }
+    }
+    lit_zoom_cpus.sort();
+    lit_pan_cpus.sort();
+    let lit_curves = lit_view
+        .curves()
+        .styles()
+        .iter()
+        .filter(|style| style.is_visible() && style.is_highlighted())
+        .count();
+    if !lit_zoom_cpus.is_empty() && !lit_pan_cpus.is_empty() {
+        rows.push(AppRow {
+            case: "pan, failed curves highlighted, CPU time".into(),
+            value: percentile(&lit_pan_cpus, 0.5),
+            unit: "ms",
+            baseline: "zoom, the same".into(),
+            baseline_value: Some(percentile(&lit_zoom_cpus, 0.5)),
+            note: format!(
+                "{lit_curves} curves as 2-px wide lines over the rest; medians of {} drags and {} \
+                 wheel steps as above; a pan moves the lines' pixels with the picture and draws \
+                 them only in the columns and rows it uncovers (and a few columns inside each \
+                 side edge)",
+                lit_pan_cpus.len(),
+                lit_zoom_cpus.len()
             ),
         });
     }
@@ -556,6 +597,17 @@ fn wheel_event(delta_y: f32) -> egui::Event {
 
 /// A drag from `at` by `dx` points, a frame each as a hand makes it: press, move (the pan),
 /// release with the pointer back at `at`.
+/// Step `step` of the pan / zoom case, over `centre`: zoom in, pan across, zoom out, pan
+/// back, so that the view keeps moving over all the curves.
+fn settle_input(step: usize, centre: egui::Pos2) -> Vec<Vec<egui::Event>> {
+    match step % 4 {
+        0 => vec![vec![wheel_event(60.0)]],
+        1 => drag_frames(centre, DRAG).into(),
+        2 => vec![vec![wheel_event(-60.0)]],
+        _ => drag_frames(centre, -DRAG).into(),
+    }
+}
+
 fn drag_frames(at: egui::Pos2, by: egui::Vec2) -> [Vec<egui::Event>; 3] {
     let to = at + by;
     let button = |pos, pressed| egui::Event::PointerButton {

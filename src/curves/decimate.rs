@@ -282,6 +282,16 @@ pub fn keeps_grid_beside_view(store: &CurveStore, id: super::CurveId, map: &Pixe
     left_ok && right_ok
 }
 
+/// Whether curve `id`'s points for `map` are every sample in view (M4 keeps them all where
+/// there are at most about four a column) rather than M4's column by column: the 1-px pixels
+/// are the same either way, but a wide line drawn through the points is not, so two views
+/// give a wide line the same points where they have columns in common only if this is the
+/// same in both.
+pub fn keeps_every_sample_in_view(store: &CurveStore, id: super::CurveId, map: &PixelMap) -> bool {
+    let (lo, hi) = visible_range(xs_of(store, id), store.y(id).len(), map);
+    keeps_every_sample(hi - lo, map)
+}
+
 /// Output slot bound of one curve: every output point is a distinct input sample, and a
 /// gap-free curve gives at most four per column plus the two outside ones.
 fn slot_bound(visible: usize, width_px: u32) -> usize {

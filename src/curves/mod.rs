@@ -13,7 +13,7 @@ mod store;
 pub use bounds::{DataBounds, data_bounds, typical_y_range};
 pub use decimate::{
     ANCHOR_PX, CurvePoints, Decimated, PixelMap, all_points, decimate_curve_into, decimate_m4,
-    decimate_m4_into, keeps_grid_beside_view,
+    decimate_m4_into, keeps_every_sample_in_view, keeps_grid_beside_view,
 };
 pub use nearest::{DataBox, curves_through_box, nearest_curve};
 pub use raster::{ANCHOR_ROW, Raster, RowMap, light_curve};

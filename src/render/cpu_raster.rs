@@ -922,6 +922,175 @@ fn columns_keep_their_grid(
             .all(|&curve| crate::curves::keeps_grid_beside_view(store, curve, to))
 }
 
+/// A picture's colours kept for the next pan (where it has highlighted curves, whose wide
+/// lines cost far more than the rest): its composited pixels with those lines over them, and
+/// whether every point of them lay near it ([`WIDE_LINES_NEAR_PX`]).
+#[derive(Debug)]
+pub struct KeptColours {
+    pub rgba: Vec<u8>,
+    lines_near: bool,
+}
+
+/// The colours of `pixels` ([`composite_base`] over transparent, [`draw_wide_lines`] over
+/// that) for `to` and `target`, and what they drew; kept for the next pan.
+pub fn colours(
+    pixels: &BasePixels,
+    (store, to, target): (&CurveStore, &PixelMap, RasterTarget),
+    styles: &[CurveStyle],
+    mode: BaseMode,
+) -> (KeptColours, RasterCounts) {
+    let mut rgba = composite_base(pixels, styles, mode, [0; 4]);
+    let whole = Region::whole(target.width, target.rows.height_px);
+    let (counts, lines_near) =
+        draw_wide_lines_in(&mut rgba, Points::Store(store, to), target, styles, &whole);
+    (KeptColours { rgba, lines_near }, counts)
+}
+
+/// [`colours`] of `pixels`, the base of a picture panned by (`columns`, `rows`) from
+/// `earlier`'s ([`raster_panned`]), from `earlier`'s colours: those still in view moved, and
+/// only the uncovered columns and rows (and a few columns inside each side edge, where the
+/// points a wide line joins change with the view) composited and their highlighted curves
+/// drawn. Each pixel is shaded from differences of exact positions, so it is the one drawn
+/// afresh, byte for byte. `None` where that may not hold: density (its colours follow the
+/// picture's largest count), highlighted points far beside the picture, or a picture too
+/// large for the grid.
+pub fn colours_panned(
+    (earlier, from): (KeptColours, &PixelMap),
+    (columns, rows): (i32, i32),
+    pixels: &BasePixels,
+    (store, to, target): (&CurveStore, &PixelMap, RasterTarget),
+    styles: &[CurveStyle],
+    mode: BaseMode,
+) -> Option<(KeptColours, RasterCounts)> {
+    let (width, height) = (target.width, target.rows.height_px);
+    let (moved_columns, moved_rows) = (columns.unsigned_abs(), rows.unsigned_abs());
+    // Every kept point within the margin before and after the pan keeps its grid.
+    let near = WIDE_LINES_NEAR_PX;
+    let span = |size: u32| (-near - size as f32, 2.0 * size as f32 + near);
+    let (x_span, y_span) = (span(width), span(height));
+    let in_grid = to.is_exact_at(x_span.0)
+        && to.is_exact_at(x_span.1)
+        && target.rows.is_exact_at(y_span.0)
+        && target.rows.is_exact_at(y_span.1);
+    if mode != BaseMode::Lines
+        || !earlier.lines_near
+        || !in_grid
+        || width > 4_096
+        || height > 4_096
+        || moved_columns >= width
+        || moved_rows >= height
+        || earlier.rgba.len() != width as usize * height as usize * 4
+    {
+        return None;
+    }
+    let highlighted: Vec<usize> = styles
+        .iter()
+        .enumerate()
+        .filter(|(_, style)| style.is_visible() && style.is_highlighted())
+        .map(|(curve, _)| curve)
+        .filter(|&curve| curve < store.len())
+        .collect();
+    // Each highlighted curve's points in the columns both views share are the same.
+    let same_points = highlighted.iter().all(|&curve| {
+        let curve = curve as CurveId;
+        crate::curves::keeps_every_sample_in_view(store, curve, from)
+            == crate::curves::keeps_every_sample_in_view(store, curve, to)
+    });
+    if !same_points {
+        return None;
+    }
+    // A wide line's quad reaches this far beside its points.
+    let reach = highlighted
+        .iter()
+        .map(|&curve| 0.5 * styles[curve].width_px + 1.0)
+        .fold(0.0f32, f32::max);
+    let edge = if moved_columns == 0 {
+        0
+    } else {
+        reach.ceil() as u32 + 2
+    };
+    // Columns drawn afresh: the uncovered ones and `edge` beside them, and `edge` inside the
+    // other side; the rest are kept.
+    let (left, right) = if columns > 0 {
+        (edge, moved_columns + edge)
+    } else {
+        (moved_columns + edge, edge)
+    };
+    if left + right >= width {
+        return None;
+    }
+    let kept_columns = left..width - right;
+    let mut rgba = shifted_rgba(&earlier.rgba, (width, height), (columns, rows));
+    let uncovered_rows = if rows > 0 {
+        0..moved_rows
+    } else {
+        height - moved_rows..height
+    };
+    let mut regions = vec![
+        Region {
+            columns: 0..left,
+            rows: 0..height,
+        },
+        Region {
+            columns: width - right..width,
+            rows: 0..height,
+        },
+        Region {
+            columns: kept_columns,
+            rows: uncovered_rows,
+        },
+    ];
+    regions.retain(|region| !region.columns.is_empty() && !region.rows.is_empty());
+    let mut counts = RasterCounts::default();
+    let mut lines_near = true;
+    for region in &regions {
+        for row in region.rows.clone() {
+            let at = row as usize * width as usize;
+            let pixels_of_row =
+                at + region.columns.start as usize..at + region.columns.end as usize;
+            rgba[pixels_of_row.start * 4..pixels_of_row.end * 4].fill(0);
+        }
+        composite_lit(&mut rgba, pixels, styles, mode, [0; 4], region);
+        let (drawn, near) =
+            draw_wide_lines_in(&mut rgba, Points::Store(store, to), target, styles, region);
+        counts = drawn;
+        lines_near &= near;
+    }
+    Some((KeptColours { rgba, lines_near }, counts))
+}
+
+/// `rgba` (rows top to bottom) of a picture `width` × `height` moved `columns` to the left
+/// and `rows` down (its view panned right and up by them), what it uncovers transparent.
+fn shifted_rgba(rgba: &[u8], (width, height): (u32, u32), (columns, rows): (i32, i32)) -> Vec<u8> {
+    let (width, height) = (width as usize, height as usize);
+    let mut out = vec![0; rgba.len()];
+    let (moved_columns, moved_rows) = (
+        columns.unsigned_abs() as usize,
+        rows.unsigned_abs() as usize,
+    );
+    let kept = width - moved_columns;
+    let (from_column, to_column) = if columns > 0 {
+        (moved_columns, 0)
+    } else {
+        (0, moved_columns)
+    };
+    for to_row in 0..height {
+        // Image rows run top to bottom: a view panned up moves the picture down.
+        let Some(from_row) = to_row
+            .checked_sub(moved_rows)
+            .filter(|_| rows > 0)
+            .or_else(|| (rows <= 0).then_some(to_row + moved_rows))
+            .filter(|&row| row < height)
+        else {
+            continue;
+        };
+        let from = (from_row * width + from_column) * 4;
+        let to = (to_row * width + to_column) * 4;
+        out[to..to + kept * 4].copy_from_slice(&rgba[from..from + kept * 4]);
+    }
+    out
+}
+
 /// `part`'s curves (curve, samples) of `points` drawn into `out`, one thread's share of
 /// [`raster_points`]. Compiled for AVX2 and for SSE4.1 too, the widest the CPU runs chosen at
 /// run time (x86-64's baseline, SSE2, has no unsigned 32-bit max, which every lit chunk
@@ -1006,6 +1175,23 @@ fn blend_over(src: [f32; 4], dst: [f32; 4]) -> [u8; 4] {
     std::array::from_fn(|c| unorm8(src[c] + dst[c] * (1.0 - src[3])))
 }
 
+/// Columns and image rows (top to bottom) of a picture.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Region {
+    pub columns: std::ops::Range<u32>,
+    pub rows: std::ops::Range<u32>,
+}
+
+impl Region {
+    /// The whole of a picture `width` × `height`.
+    pub fn whole(width: u32, height: u32) -> Self {
+        Self {
+            columns: 0..width,
+            rows: 0..height,
+        }
+    }
+}
+
 /// The highlighted curves over `rgba` (premultiplied, rows top to bottom, `target`'s size) as
 /// `wide_lines.wgsl` draws them: per segment, in curve order, the pixels whose centres fall in
 /// the shader's quad get its distance-based coverage, blended as the GPU blends. The GPU
@@ -1017,11 +1203,35 @@ pub fn draw_wide_lines(
     target: RasterTarget,
     styles: &[CurveStyle],
 ) -> RasterCounts {
+    let whole = Region::whole(target.width, target.rows.height_px);
+    draw_wide_lines_in(rgba, points, target, styles, &whole).0
+}
+
+/// How far beside a picture, in pixels, every point of its highlighted curves must lie for a
+/// pan to keep their pixels: within it, every point's pixel position and each difference the
+/// shading takes of them are exact before and after any pan within the picture's size, so a
+/// kept pixel is the one drawn afresh ([`colours_panned`]).
+const WIDE_LINES_NEAR_PX: f32 = 2_048.0;
+
+/// [`draw_wide_lines`] over `region` only (the pixels outside it untouched), and whether
+/// every highlighted point lies within [`WIDE_LINES_NEAR_PX`] of the picture.
+fn draw_wide_lines_in(
+    rgba: &mut [u8],
+    points: Points<'_>,
+    target: RasterTarget,
+    styles: &[CurveStyle],
+    region: &Region,
+) -> (RasterCounts, bool) {
     let mut counts = RasterCounts::default();
     let (width, height) = (target.width, target.rows.height_px);
     let mut scratch = CurvePoints::default();
     // `wide_lines.wgsl`'s `to_pixel` for a raster drawn at its own view (no stretch).
     let to_pixel = |x: f32, y: f32| [x, height as f32 - target.rows.py(y)];
+    let near_box = (
+        -WIDE_LINES_NEAR_PX..=width as f32 + WIDE_LINES_NEAR_PX,
+        -WIDE_LINES_NEAR_PX..=height as f32 + WIDE_LINES_NEAR_PX,
+    );
+    let mut near = true;
     // Every highlighted curve in pixels first (`None`: a gap), in curve order.
     let mut lines: Vec<(WideLine, Vec<Option<[f32; 2]>>)> = Vec::new();
     for (curve, style) in styles.iter().enumerate() {
@@ -1036,15 +1246,19 @@ pub fn draw_wide_lines(
             colour: style.rgba.to_le_bytes().map(|c| f32::from(c) / 255.0),
             half_width: 0.5 * style.width_px,
         };
-        let pixels = xs
+        let pixels: Vec<Option<[f32; 2]>> = xs
             .iter()
             .zip(ys)
             .map(|(&x, &y)| (!is_gap(y)).then(|| to_pixel(x, y)))
             .collect();
+        near &= pixels
+            .iter()
+            .flatten()
+            .all(|[x, y]| near_box.0.contains(x) && near_box.1.contains(y));
         lines.push((line, pixels));
     }
-    if lines.is_empty() || width == 0 {
-        return counts;
+    if lines.is_empty() || width == 0 || region.columns.is_empty() || region.rows.is_empty() {
+        return (counts, near);
     }
     // Then bands of rows in parallel, each drawing its segments over its own rows: a pixel
     // gets the same blends in the same order as drawn in one piece, whatever the split (a
@@ -1052,14 +1266,21 @@ pub fn draw_wide_lines(
     // the bands they may touch first, in drawing order, so a band reads only its own.
     let row_bytes = width as usize * 4;
     let bands = (height as usize).div_ceil(BAND_ROWS);
+    let bands_in_region = region.rows.start as usize / BAND_ROWS
+        ..(region.rows.end as usize).div_ceil(BAND_ROWS).min(bands);
     let mut in_band: Vec<Vec<(u32, u32)>> = vec![Vec::new(); bands];
+    let (left, right) = (region.columns.start as f32, region.columns.end as f32);
     for (line_index, (line, points)) in lines.iter().enumerate() {
         for (k, pair) in points.windows(2).enumerate() {
             if let [Some(a), Some(b)] = *pair {
-                let (top, bottom) = line.rows_touched(a, b);
-                let first = (top.max(0.0) as usize / BAND_ROWS).min(bands);
-                let last = (bottom.max(0.0) as usize / BAND_ROWS + 1).min(bands);
-                for segments in &mut in_band[first..last] {
+                let margin = line.margin();
+                if a[0].max(b[0]) + margin < left || a[0].min(b[0]) - margin > right {
+                    continue;
+                }
+                let (top, bottom) = (a[1].min(b[1]) - margin, a[1].max(b[1]) + margin);
+                let first = (top.max(0.0) as usize / BAND_ROWS).max(bands_in_region.start);
+                let last = (bottom.max(0.0) as usize / BAND_ROWS + 1).min(bands_in_region.end);
+                for segments in in_band.get_mut(first..last).into_iter().flatten() {
                     segments.push((line_index as u32, k as u32));
                 }
             }
@@ -1069,29 +1290,45 @@ pub fn draw_wide_lines(
         .zip(in_band)
         .enumerate()
         .for_each(|(band, (pixels, segments))| {
-            let first = (band * BAND_ROWS) as u32;
-            let rows = first..first + (pixels.len() / row_bytes) as u32;
-            draw_band(pixels, (width, height), rows, &lines, &segments);
+            let band_first = (band * BAND_ROWS) as u32;
+            let band_rows = band_first..band_first + (pixels.len() / row_bytes) as u32;
+            let rows = band_rows.start.max(region.rows.start)..band_rows.end.min(region.rows.end);
+            if rows.is_empty() || segments.is_empty() {
+                return;
+            }
+            let clip = Region {
+                columns: region.columns.clone(),
+                rows,
+            };
+            draw_band(
+                pixels,
+                band_first,
+                (width, height),
+                &clip,
+                &lines,
+                &segments,
+            );
         });
-    counts
+    (counts, near)
 }
 
-/// The `segments` (line, segment) of `lines` that touch band `pixels` (rows `rows` of a
-/// picture of `size`), in order. Compiled for AVX2 and SSE4.1 too, the widest the CPU runs
-/// chosen at run time (SSE4.1 rounds and converts without calls and fix-ups); the f32
-/// arithmetic is the same in each (no fused multiply-add).
+/// The `segments` (line, segment) of `lines` that touch band `pixels` (the rows from
+/// `band_first` of a picture of `size`), in order, over `clip` only. Compiled for AVX2 and
+/// SSE4.1 too, the widest the CPU runs chosen at run time (SSE4.1 rounds and converts without
+/// calls and fix-ups); the f32 arithmetic is the same in each (no fused multiply-add).
 #[multiversion::multiversion(targets("x86_64+avx2", "x86_64+sse4.1"))]
 fn draw_band(
     pixels: &mut [u8],
+    band_first: u32,
     size: (u32, u32),
-    rows: std::ops::Range<u32>,
+    clip: &Region,
     lines: &[(WideLine, Vec<Option<[f32; 2]>>)],
     segments: &[(u32, u32)],
 ) {
     for &(line_index, k) in segments {
         let (line, points) = &lines[line_index as usize];
         if let (Some(a), Some(b)) = (points[k as usize], points[k as usize + 1]) {
-            line.segment(pixels, size, rows.clone(), a, b);
+            line.segment(pixels, band_first, size, clip, a, b);
         }
     }
 }
@@ -1108,21 +1345,24 @@ struct WideLine {
 }
 
 impl WideLine {
-    /// Rows (y down, unclamped) the quad of segment `a` → `b` may touch: it lies within
-    /// 2 · reach of the segment's ends.
-    fn rows_touched(&self, a: [f32; 2], b: [f32; 2]) -> (f32, f32) {
-        let margin = 2.0 * (self.half_width + 1.0) + 1.0;
-        (a[1].min(b[1]) - margin, a[1].max(b[1]) + margin)
+    /// How far beside its ends, in either axis, a segment's quad may reach: within
+    /// 2 · reach, a pixel to spare.
+    fn margin(&self) -> f32 {
+        2.0 * (self.half_width + 1.0) + 1.0
     }
 
-    /// One segment `a` → `b` (viewport pixels, y down) over rows `rows` of the picture
-    /// (`size`), which `band` holds: `expand` and `shade` of `wide_lines.wgsl`.
+    /// One segment `a` → `b` (viewport pixels, y down) over `clip` of the picture (`size`),
+    /// whose rows from `band_first` `band` holds: `expand` and `shade` of `wide_lines.wgsl`.
+    /// Each pixel is shaded from its position relative to `a` and from `b - a` (differences
+    /// that a pan by whole pixels leaves as they are), so a kept pixel is the one drawn
+    /// afresh.
     #[inline(always)]
     fn segment(
         &self,
         band: &mut [u8],
+        band_first: u32,
         (width, height): (u32, u32),
-        rows: std::ops::Range<u32>,
+        clip: &Region,
         a: [f32; 2],
         b: [f32; 2],
     ) {
@@ -1135,14 +1375,10 @@ impl WideLine {
         let length = (ab[0] * ab[0] + ab[1] * ab[1]).sqrt().max(1e-6);
         let along = [ab[0] / length, ab[1] / length];
         let across = [-along[1], along[0]];
-        // The quad: from `start` to `end` along the segment, ± `reach` across it.
-        let start = [a[0] - along[0] * reach, a[1] - along[1] * reach];
-        let end = [b[0] + along[0] * reach, b[1] + along[1] * reach];
         let scale = along[0] * along[0] + along[1] * along[1];
         if scale == 0.0 || !scale.is_finite() {
             return;
         }
-        let span = ((end[0] - start[0]) * along[0] + (end[1] - start[1]) * along[1]) / scale;
         // Only pixels nearer the segment than `half_width + 0.5` are covered at all, and they
         // lie inside the quad by half a pixel: the work is bounded by the rectangle around
         // that capsule (a sixteenth of a pixel to spare for rounding), not by the whole quad
@@ -1165,7 +1401,7 @@ impl WideLine {
             [to[0] - across[0] * bound, to[1] - across[1] * bound],
             [from[0] - across[0] * bound, from[1] - across[1] * bound],
         ];
-        let extent = |axis: usize, limit: u32| {
+        let extent = |axis: usize, within: &std::ops::Range<u32>| {
             let lo = corners
                 .iter()
                 .map(|c| c[axis])
@@ -1176,15 +1412,24 @@ impl WideLine {
                 .fold(f32::NEG_INFINITY, f32::max);
             // The pixels whose centres lie in `lo..=hi`.
             (
-                (lo - 0.5).ceil().max(0.0),
-                ((hi - 0.5).floor() + 1.0).min(limit as f32),
+                (lo - 0.5).ceil().max(within.start as f32),
+                ((hi - 0.5).floor() + 1.0).min(within.end as f32),
             )
         };
-        let ((x_lo, x_hi), (y_lo, y_hi)) = (extent(0, width), extent(1, height));
-        let (y_lo, y_hi) = (y_lo.max(rows.start as f32), y_hi.min(rows.end as f32));
+        let columns = clip.columns.start..clip.columns.end.min(width);
+        let ((x_lo, x_hi), (y_lo, y_hi)) = (
+            extent(0, &columns),
+            extent(1, &(clip.rows.start..clip.rows.end.min(height))),
+        );
         if !(x_lo < x_hi && y_lo < y_hi) {
             return;
         }
+        // The quad (from `a`: `start` back along the segment, `span` long, ± `reach` across
+        // it), for the pixels of a degenerate segment.
+        let start = [-along[0] * reach, -along[1] * reach];
+        let end = [ab[0] + along[0] * reach, ab[1] + along[1] * reach];
+        let span = ((end[0] - start[0]) * along[0] + (end[1] - start[1]) * along[1]) / scale;
+        let ab_squared = (ab[0] * ab[0] + ab[1] * ab[1]).max(1e-12);
         for row in y_lo as u32..y_hi as u32 {
             // Where this row's centre line crosses the rectangle: the exact test below
             // decides, this only bounds the work.
@@ -1209,10 +1454,12 @@ impl WideLine {
             }
             let first = (left - 0.5).ceil().max(x_lo);
             let last = ((right - 0.5).floor() + 1.0).min(x_hi);
+            let p_y = y - a[1];
             for column in first as u32..last.max(first) as u32 {
-                let pixel = [column as f32 + 0.5, y];
+                // The pixel centre relative to `a`.
+                let p = [column as f32 + 0.5 - a[0], p_y];
                 if degenerate {
-                    let rel = [pixel[0] - start[0], pixel[1] - start[1]];
+                    let rel = [p[0] - start[0], p[1] - start[1]];
                     let u = (rel[0] * along[0] + rel[1] * along[1]) / scale;
                     let v = (rel[0] * across[0] + rel[1] * across[1]) / scale;
                     if !(0.0..=span).contains(&u) || v.abs() > reach {
@@ -1220,18 +1467,15 @@ impl WideLine {
                     }
                 }
                 // `shade`.
-                let t = (((pixel[0] - a[0]) * ab[0] + (pixel[1] - a[1]) * ab[1])
-                    / (ab[0] * ab[0] + ab[1] * ab[1]).max(1e-12))
-                .clamp(0.0, 1.0);
-                let nearest = [a[0] + ab[0] * t, a[1] + ab[1] * t];
-                let distance =
-                    ((pixel[0] - nearest[0]).powi(2) + (pixel[1] - nearest[1]).powi(2)).sqrt();
+                let t = ((p[0] * ab[0] + p[1] * ab[1]) / ab_squared).clamp(0.0, 1.0);
+                let off = [p[0] - ab[0] * t, p[1] - ab[1] * t];
+                let distance = (off[0] * off[0] + off[1] * off[1]).sqrt();
                 let coverage = (half_width + 0.5 - distance).clamp(0.0, 1.0);
                 // Blending nothing leaves every byte as it was (`unorm8` round-trips bytes).
                 if coverage == 0.0 {
                     continue;
                 }
-                let at = ((row - rows.start) as usize * width as usize + column as usize) * 4;
+                let at = ((row - band_first) as usize * width as usize + column as usize) * 4;
                 let Some(out) = band.get_mut(at..at + 4) else {
                     continue;
                 };
@@ -1268,6 +1512,22 @@ pub fn composite_base(
     mode: BaseMode,
     background: [u8; 4],
 ) -> Vec<u8> {
+    let mut rgba = background.repeat(pixels.width as usize * pixels.height as usize);
+    let whole = Region::whole(pixels.width, pixels.height);
+    composite_lit(&mut rgba, pixels, styles, mode, background, &whole);
+    rgba
+}
+
+/// [`composite_base`]'s colour of each lit pixel of `region` written into `rgba` (the others
+/// left as they are: the background already).
+fn composite_lit(
+    rgba: &mut [u8],
+    pixels: &BasePixels,
+    styles: &[CurveStyle],
+    mode: BaseMode,
+    background: [u8; 4],
+    region: &Region,
+) {
     let (width, height) = (pixels.width as usize, pixels.height as usize);
     let max_hits = pixels.max_hits().max(1);
     let top = (1.0 + max_hits as f32).ln();
@@ -1318,35 +1578,45 @@ pub fn composite_base(
         };
         table.copied().unwrap_or_else(|| colour(key, hits))
     };
-    let mut rgba = background.repeat(width * height);
     let band_bytes = ROW_CHUNK * width * 4;
+    let (columns, image_rows) = (
+        region.columns.start as usize..(region.columns.end as usize).min(width),
+        region.rows.start as usize..(region.rows.end as usize).min(height),
+    );
     // Bands from the bottom: image rows run top to bottom, so the bottom band is the last
     // chunk (and the top one may be short).
-    rgba.par_rchunks_mut(band_bytes)
+    rgba[..width * height * 4]
+        .par_rchunks_mut(band_bytes)
         .enumerate()
-        .for_each(|(band, image_rows)| {
-            let rows = image_rows.len() / (width * 4);
+        .for_each(|(band, band_rgba)| {
+            let rows = band_rgba.len() / (width * 4);
+            // Image rows of this band: the bottom band's are the last.
+            let first_row = height - band * ROW_CHUNK - rows;
+            if first_row + rows <= image_rows.start || first_row >= image_rows.end {
+                return;
+            }
             let band_start = band * width * ROW_CHUNK;
             let keys = &pixels.keys[band_start..band_start + width * ROW_CHUNK];
             let hits = pixels
                 .counted
                 .then(|| &pixels.hits[band_start..band_start + width * ROW_CHUNK]);
-            for (column, chunk) in keys.chunks_exact(ROW_CHUNK).enumerate() {
+            let chunks = keys.chunks_exact(ROW_CHUNK).enumerate();
+            for (column, chunk) in chunks.skip(columns.start).take(columns.len()) {
                 if chunk.iter().fold(0, |any, &key| any | key) == 0 {
                     continue;
                 }
                 for (lane, &key) in chunk.iter().enumerate().take(rows) {
-                    if key == 0 {
+                    // Lane 0 is the band's bottom row: the chunk's last image row.
+                    let row = rows - 1 - lane;
+                    if key == 0 || !image_rows.contains(&(first_row + row)) {
                         continue;
                     }
                     let count = hits.map_or(1, |hits| hits[column * ROW_CHUNK + lane]);
-                    // Lane 0 is the band's bottom row: the chunk's last image row.
-                    let at = ((rows - 1 - lane) * width + column) * 4;
-                    image_rows[at..at + 4].copy_from_slice(&lookup(key, count));
+                    let at = (row * width + column) * 4;
+                    band_rgba[at..at + 4].copy_from_slice(&lookup(key, count));
                 }
             }
         });
-    rgba
 }
 
 /// The largest count the density colours are tabulated for (beyond it, each pixel's is
@@ -1691,6 +1961,7 @@ mod tests {
             pan_y in -1.0f64..1.0,
             y_span in 4.0f32..80.0,
             translucent in any::<bool>(),
+            highlighted in any::<u8>(),
         ) {
             let mut curves: Vec<_> = sparse.into_iter().chain(dense).collect();
             prop_assume!(!curves.is_empty());
@@ -1718,10 +1989,19 @@ mod tests {
                 RasterTarget { width, rows: to_rows },
             );
             let alpha = if translucent { 90 } else { 255 };
+            // Some curves highlighted (wide lines, 1 to 3 px), by the bits of `highlighted`.
             let styles: Vec<CurveStyle> = (0..store.len())
-                .map(|id| CurveStyle::line([200, 40, 40, alpha]).with_priority(id as u8 % 3))
+                .map(|id| {
+                    let style = CurveStyle::line([200, 40, 40, alpha]).with_priority(id as u8 % 3);
+                    match highlighted >> (id % 8) & 1 {
+                        1 => style.highlighted(1.0 + (id % 3) as f32),
+                        _ => style,
+                    }
+                })
                 .collect();
             let (earlier, _) = raster_points(Points::Store(&store, &from), target, &styles, BaseMode::Lines);
+            let (earlier_colours, _) =
+                colours(&earlier, (&store, &from, target), &styles, BaseMode::Lines);
             let (afresh, _) = raster_points(Points::Store(&store, &to), to_target, &styles, BaseMode::Lines);
             let panned = raster_panned(
                 earlier,
@@ -1741,6 +2021,32 @@ mod tests {
                         "panned by {columns}, {rows}: the picture differs from the one drawn afresh"
                     );
                     prop_assert!(counts.curves <= 2 * styles.len());
+                    // The colours, wide lines over them, moved with the pixels.
+                    let (fresh_colours, _) =
+                        colours(&afresh, (&store, &to, to_target), &styles, BaseMode::Lines);
+                    let near = earlier_colours.lines_near;
+                    let reach = styles
+                        .iter()
+                        .filter(|style| style.is_highlighted())
+                        .map(|style| 0.5 * style.width_px + 1.0)
+                        .fold(0.0f32, f32::max);
+                    let edges = if columns == 0 { 0 } else { 2 * (reach.ceil() as u32 + 2) };
+                    let view = (&store, &to, to_target);
+                    let flips = (0..store.len() as u32).any(|curve| {
+                        styles[curve as usize].is_highlighted()
+                            && crate::curves::keeps_every_sample_in_view(&store, curve, &from)
+                                != crate::curves::keeps_every_sample_in_view(&store, curve, &to)
+                    });
+                    match colours_panned((earlier_colours, &from), (columns, rows), &panned, view, &styles, BaseMode::Lines) {
+                        Some((moved, _)) => prop_assert!(
+                            moved.rgba == fresh_colours.rgba,
+                            "panned by {columns}, {rows}: the colours differ from those drawn afresh"
+                        ),
+                        None => prop_assert!(
+                            !near || flips || columns.unsigned_abs() + edges >= width,
+                            "colours panned by {columns}, {rows} were redrawn with every point near"
+                        ),
+                    }
                 }
                 None => prop_assert!(
                     !moved || !within || (spanning && columns != 0) || (infinite && rows != 0),

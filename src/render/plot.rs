@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use egui_plot::{PlotBounds, PlotGeometry, PlotItem, PlotItemBase, PlotTransform};
 
-use super::cpu_raster::BasePixels;
+use super::cpu_raster::{BasePixels, KeptColours};
 use super::gpu::{BaseMode, CurveFrame, CurvePipelines, CurveStyle, GpuError, MAX_CURVES, PlotGpu};
 use crate::curves::{
     CurveId, CurveStore, DataBox, Decimated, PixelMap, RowMap, all_points, curves_through_box,
@@ -83,9 +83,12 @@ struct CpuSlot {
     current: bool,
     /// The most bytes one picture took while it was drawn (pixel buffers, composite, tiles).
     working_bytes_peak: usize,
-    /// `ready`'s pixels before compositing: a pan moves them and draws only the columns it
-    /// uncovers.
+    /// `ready`'s pixels before compositing: a pan moves them and draws only the columns and
+    /// rows it uncovers.
     base: Option<BasePixels>,
+    /// `ready`'s colours, where it has highlighted curves: a pan moves them and draws the
+    /// wide lines only where it uncovers.
+    colours: Option<KeptColours>,
 }
 
 impl CpuKey {
@@ -266,7 +269,7 @@ fn picture_tiles(
 /// store (each curve decimated as it is drawn).
 fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
     use super::cpu_raster::{
-        Points, RasterTarget, composite_base, draw_wide_lines, raster_panned, raster_points,
+        Points, RasterTarget, colours, colours_panned, raster_panned, raster_points,
     };
     loop {
         let next = slot
@@ -283,26 +286,44 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
             rows: key.rows,
         };
         let points = Points::Store(store, &map);
-        let earlier = {
+        let (earlier, kept_colours) = {
             let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-            slot.ready.zip(slot.base.take())
+            (slot.ready.zip(slot.base.take()), slot.colours.take())
         };
+        let earlier_view = earlier.as_ref().map(|(earlier_key, _)| earlier_key.view);
         let panned = earlier.and_then(|(earlier_key, pixels)| {
-            let columns = map.columns_from(&earlier_key.view)?.unsigned_abs();
-            let rows = key.rows.rows_from(&earlier_key.rows)?.unsigned_abs();
+            let columns = map.columns_from(&earlier_key.view)?;
+            let rows = key.rows.rows_from(&earlier_key.rows)?;
             let from = (&earlier_key.view, &earlier_key.rows);
             let drawn = key
                 .pans_from(&earlier_key)
                 .then(|| raster_panned(pixels, from, (&map, target), store, &styles, key.mode))??;
             Some((drawn, (columns, rows)))
         });
-        let ((pixels, counts), panned) = match panned {
+        let ((pixels, counts), moved) = match panned {
             Some((drawn, moved)) => (drawn, Some(moved)),
             None => (raster_points(points, target, &styles, key.mode), None),
         };
-        // Transparent around the curves: egui blends the picture over the plot.
-        let mut rgba = composite_base(&pixels, &styles, key.mode, [0; 4]);
-        let drawn = counts + draw_wide_lines(&mut rgba, points, target, &styles);
+        // Transparent around the curves: egui blends the picture over the plot. The wide
+        // lines of highlighted curves are moved with the rest where the view was panned.
+        let view = (store, &map, target);
+        let (coloured, line_counts) = moved
+            .zip(kept_colours.zip(earlier_view))
+            .and_then(|(moved, (kept, from))| {
+                colours_panned((kept, &from), moved, &pixels, view, &styles, key.mode)
+            })
+            .unwrap_or_else(|| colours(&pixels, view, &styles, key.mode));
+        let drawn = counts + line_counts;
+        let has_lines = styles
+            .iter()
+            .any(|style| style.is_visible() && style.is_highlighted());
+        // Kept for the next pan only where it saves drawing wide lines.
+        let (rgba, kept_colours) = if has_lines {
+            (coloured.rgba.clone(), Some(coloured))
+        } else {
+            (coloured.rgba, None)
+        };
+        let kept_bytes = kept_colours.as_ref().map_or(0, |kept| kept.rgba.capacity());
         let rgba_bytes = rgba.capacity();
         let image = picture_tiles(
             rgba,
@@ -314,6 +335,7 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
         // One tile is the composite itself; tiles are copied out of it.
         let working_bytes = counts.pixel_bytes
             + pixels.bytes()
+            + kept_bytes
             + match image.len() {
                 1 => rgba_bytes.max(image_bytes),
                 _ => rgba_bytes + image_bytes,
@@ -324,7 +346,7 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
             points_out: drawn.points,
             elapsed: started.elapsed(),
             drawn_on_cpu: true,
-            panned,
+            panned: moved.map(|(columns, rows)| (columns.unsigned_abs(), rows.unsigned_abs())),
         };
         ctx.data_mut(|d| d.insert_temp(timing_id(), timing));
         let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
@@ -332,6 +354,7 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
         slot.in_flight = None;
         slot.pictures_drawn += 1;
         slot.base = Some(pixels);
+        slot.colours = kept_colours;
         slot.ready_styles = Some(styles);
         slot.image = Some(image);
         slot.working_bytes_peak = slot.working_bytes_peak.max(working_bytes);
@@ -2132,7 +2155,7 @@ mod tests {
     /// style table) draws afresh.
     #[test]
     fn the_worker_pans_the_last_picture_and_draws_only_what_came_into_view() {
-        use super::super::cpu_raster::{Points, RasterTarget, raster_points};
+        use super::super::cpu_raster::{Points, RasterTarget, colours, raster_points};
         let curves = curves(DecimationMode::Inline);
         let ctx = egui::Context::default();
         let styles = curves.styles();
@@ -2185,9 +2208,38 @@ mod tests {
         assert_eq!(draw(key(across, lower, &styles), &styles).1, Some((5, 7)));
         kept_is_afresh(across, lower);
         // Another style table: the whole view again.
-        let restyled = Arc::new(styles.as_ref().clone());
+        let mut highlighted = styles.as_ref().clone();
+        highlighted[0] = highlighted[0].highlighted(2.0);
+        let restyled = Arc::new(highlighted);
         let again = across.panned(5).unwrap();
         assert_eq!(draw(key(again, lower, &restyled), &restyled).1, None);
+        // With a curve highlighted, its wide line is moved with the picture: the colours
+        // shown are those drawn afresh.
+        let (last, lowest) = (again.panned(-6).unwrap(), lower.panned(4).unwrap());
+        assert_eq!(
+            draw(key(last, lowest, &restyled), &restyled).1,
+            Some((6, 4))
+        );
+        let target = RasterTarget {
+            width: 400,
+            rows: lowest,
+        };
+        let (base, _) = raster_points(
+            Points::Store(&curves.store, &last),
+            target,
+            &restyled,
+            BaseMode::Lines,
+        );
+        let view = (curves.store.as_ref(), &last, target);
+        let (afresh, drawn) = colours(&base, view, &restyled, BaseMode::Lines);
+        assert_eq!(drawn.curves, 1, "one wide line");
+        let slot = curves.cpu.lock().unwrap();
+        let shown = &slot.image.as_ref().unwrap()[0].pixels;
+        assert!(
+            bytemuck::cast_slice::<_, u8>(&shown.pixels) == afresh.rgba.as_slice(),
+            "the panned colours differ from those drawn afresh"
+        );
+        assert!(slot.colours.is_some(), "kept for the next pan");
     }
 
     /// A decimation is written into the buffers of the one shown before it once nothing
