@@ -878,8 +878,8 @@ pub fn raster_panned(
             width,
             rows: target.rows.window(uncovered.clone()),
         };
-        // A curve that lights none of the picture's rows outside the view lights none of
-        // the strip either: its extent was taken over the same columns.
+        // A curve whose extent does not reach the strip lights none of it: the extent was
+        // taken over the same columns.
         let (strip, strip_counts) = raster_curves(
             Points::Store(store, to),
             strip_target,
@@ -892,7 +892,13 @@ pub fn raster_panned(
             return None;
         }
         pixels.paste_rows(&strip, uncovered.start as usize);
-        counts = counts + strip_counts;
+        // The column strip visits every drawn curve, the row strip some of them: the curves
+        // drawn are the larger count, not the sum.
+        let curves = counts.curves.max(strip_counts.curves);
+        counts = RasterCounts {
+            curves,
+            ..counts + strip_counts
+        };
     }
     Some((pixels, counts))
 }

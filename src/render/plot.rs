@@ -2191,7 +2191,7 @@ mod tests {
         };
         let (fresh, rows) = (
             PixelMap::new(1_000.0, 3_000.0, 400),
-            RowMap::with_scale(-1.5, 20.0, 60),
+            RowMap::with_scale(-0.5, 60.0, 60),
         );
         let (whole_view, none) = draw(key(fresh, rows, &styles), &styles);
         assert_eq!(none, None);
@@ -2206,6 +2206,13 @@ mod tests {
         // Across: 5 columns right and 7 rows down.
         let (across, lower) = (panned.panned(5).unwrap(), rows.panned(-7).unwrap());
         assert_eq!(draw(key(across, lower, &styles), &styles).1, Some((5, 7)));
+        // Each curve counted once, though both strips may draw it.
+        let told = latest_decimation(&ctx).unwrap().curves;
+        assert!(
+            told <= curves.store.len(),
+            "{told} curves told, {} loaded",
+            curves.store.len()
+        );
         kept_is_afresh(across, lower);
         // Another style table: the whole view again.
         let mut highlighted = styles.as_ref().clone();
