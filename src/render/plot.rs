@@ -430,6 +430,22 @@ pub struct PlotCurves {
     /// [`RowMap::follow`]), so that a pan keeps the pixels of what stays in view, on either
     /// renderer.
     last_maps: Mutex<Option<(PixelMap, RowMap)>>,
+    /// Where a pan left the view a fraction of a pixel off the maps it followed (a plot's
+    /// frame is seldom a whole number of pixels, so a drag by whole pixels moves the view by
+    /// a few thousandths of a column more or less): the x- and y-range to put the view on the
+    /// maps' pixels at the next frame, so that the fractions do not add up over a long drag
+    /// until the maps must start afresh (a whole picture drawn).
+    snap_request: Mutex<Option<SnapRequest>>,
+}
+
+/// How far off a followed map, in pixels, a view is snapped onto it: less is rounding.
+const SNAP_FRACTION: f64 = 1e-3;
+
+/// The ranges to move a plot's view to ([`PlotCurves::maps_following`]): either or both.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct SnapRequest {
+    x: Option<(f64, f64)>,
+    y: Option<(f64, f64)>,
 }
 
 impl PlotCurves {
@@ -474,6 +490,7 @@ impl PlotCurves {
             slot: Arc::default(),
             cpu: Arc::default(),
             last_maps: Mutex::new(None),
+            snap_request: Mutex::new(None),
         })
     }
 
@@ -601,8 +618,10 @@ impl PlotCurves {
             .unwrap_or_else(PoisonError::into_inner) = zone;
     }
 
-    /// The map for the view `x_start..x_end` over `width_px` columns: the last one panned
-    /// where the view moved by whole columns, else a map of its own.
+    /// The maps for the view `bounds` over `width_px` × `height_px`: the last ones panned
+    /// where the view moved by whole columns and rows, else maps of their own; a view left a
+    /// fraction of a pixel off the maps it followed is snapped onto them at the next frame.
+    /// Both renderers draw with them, so both draw the same maps.
     fn maps_following(
         &self,
         bounds: &PlotBounds,
@@ -624,7 +643,31 @@ impl PlotCurves {
                 RowMap::for_view(y_min, y_max, height_px),
             ),
         };
+        let (map, rows) = maps;
+        let followed = last.map(|(last_map, last_rows)| {
+            (
+                map.columns_from(&last_map).is_some(),
+                rows.rows_from(&last_rows).is_some(),
+            )
+        });
         *last = Some(maps);
+        drop(last);
+        if let Some((followed_x, followed_y)) = followed {
+            let off_columns = (map.x_start - x_start) * f64::from(width_px) / (x_end - x_start);
+            let off_rows = (rows.y_min() - y_min) * f64::from(rows.rows_per_unit());
+            let snap = SnapRequest {
+                x: (followed_x && off_columns.abs() > SNAP_FRACTION)
+                    .then_some((map.x_start, map.x_end)),
+                y: (followed_y && off_rows.abs() > SNAP_FRACTION)
+                    .then_some((rows.y_min(), rows.y_max())),
+            };
+            if snap != SnapRequest::default() {
+                *self
+                    .snap_request
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(snap);
+            }
+        }
         maps
     }
 
@@ -1399,8 +1442,18 @@ pub fn curves_plot_with_marks_ui(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take();
+    let snap = curves
+        .snap_request
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+        .unwrap_or_default();
     let response = plot.show(ui, |plot_ui| {
-        if let Some((y_min, y_max)) = y_request {
+        // Applied by egui_plot before this frame's drag.
+        if let Some((x_start, x_end)) = snap.x {
+            plot_ui.set_plot_bounds_x(x_start..=x_end);
+        }
+        if let Some((y_min, y_max)) = y_request.or(snap.y) {
             plot_ui.set_plot_bounds_y(y_min..=y_max);
         }
         wheel_zoom(plot_ui);
@@ -2247,6 +2300,64 @@ mod tests {
             "the panned colours differ from those drawn afresh"
         );
         assert!(slot.colours.is_some(), "kept for the next pan");
+    }
+
+    /// A long drag one way keeps panning the maps it started with: each frame's view, which
+    /// a plot frame not a whole number of pixels wide or high leaves a fraction of a pixel
+    /// off them, is put back on them, so the fractions never add up to a fresh map (a whole
+    /// picture drawn).
+    #[test]
+    fn a_long_drag_keeps_panning_the_maps_it_started_with() {
+        let curves = Arc::new(curves(DecimationMode::Inline));
+        let ctx = egui::Context::default();
+        let frame = |events: Vec<egui::Event>| {
+            let input = egui::RawInput {
+                screen_rect: Some(egui::Rect::from_min_size(
+                    egui::Pos2::ZERO,
+                    egui::vec2(803.3, 517.7),
+                )),
+                events,
+                ..egui::RawInput::default()
+            };
+            let mut output = ctx.run_ui(input, |ui| {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    curves_plot_ui(ui, &curves, &PlotLabels::default());
+                });
+            });
+            output.textures_delta.clear();
+            *curves.last_maps.lock().unwrap()
+        };
+        let button = |pos, pressed| egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        };
+        let mut at = egui::pos2(300.0, 260.0);
+        for _ in 0..3 {
+            frame(vec![egui::Event::PointerMoved(at)]);
+        }
+        frame(vec![button(at, true)]);
+        // Past egui's drag threshold: from here on the view pans.
+        at += egui::vec2(12.0, 7.0);
+        let (first_map, first_rows) = frame(vec![egui::Event::PointerMoved(at)]).unwrap();
+        let (mut columns, mut rows) = (0, 0);
+        for _ in 0..60 {
+            at += egui::vec2(-7.0, -3.0);
+            let (map, row_map) = frame(vec![egui::Event::PointerMoved(at)]).unwrap();
+            let moved = map
+                .columns_from(&first_map)
+                .zip(row_map.rows_from(&first_rows));
+            let Some(moved) = moved else {
+                panic!("the maps started afresh after panning {columns} columns and {rows} rows");
+            };
+            (columns, rows) = moved;
+        }
+        frame(vec![button(at, false)]);
+        assert!(
+            columns.abs() > 400 && rows.abs() > 150,
+            "{columns} columns and {rows} rows panned"
+        );
     }
 
     /// A decimation is written into the buffers of the one shown before it once nothing
