@@ -61,7 +61,7 @@ const PAN_LIMIT_PX: f32 = 4_096.0;
 impl PixelMap {
     /// Anchored pixel x in this range keep their grid: [2^13, 2^15) less a pixel each side
     /// (the test itself rounds).
-    const EXACT_PX: (f32, f32) = (8_193.0, 32_767.0);
+    pub(crate) const EXACT_PX: (f32, f32) = (8_193.0, 32_767.0);
 
     pub fn new(x_start: f64, x_end: f64, width_px: u32) -> Self {
         Self {

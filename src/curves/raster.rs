@@ -93,7 +93,8 @@ impl RowMap {
     /// anchored heights keep their grid ([2^13, 2^15), as [`super::PixelMap::is_exact_at`]):
     /// such a height less the view's bottom is exact, before and after a pan.
     pub fn is_exact_at(&self, py: f32) -> bool {
-        (8_193.0..32_767.0).contains(&(py + self.bottom_row))
+        let (low, high) = super::PixelMap::EXACT_PX;
+        (low..high).contains(&(py + self.bottom_row))
     }
 
     /// The view's bottom edge in the anchored frame.

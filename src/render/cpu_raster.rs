@@ -947,8 +947,13 @@ pub fn colours(
 ) -> (KeptColours, RasterCounts) {
     let mut rgba = composite_base(pixels, styles, mode, [0; 4]);
     let whole = Region::whole(target.width, target.rows.height_px);
-    let (counts, lines_near) =
-        draw_wide_lines_in(&mut rgba, Points::Store(store, to), target, styles, &whole);
+    let (counts, lines_near) = draw_wide_lines_in(
+        &mut rgba,
+        Points::Store(store, to),
+        target,
+        styles,
+        &[whole],
+    );
     (KeptColours { rgba, lines_near }, counts)
 }
 
@@ -1047,8 +1052,6 @@ pub fn colours_panned(
         },
     ];
     regions.retain(|region| !region.columns.is_empty() && !region.rows.is_empty());
-    let mut counts = RasterCounts::default();
-    let mut lines_near = true;
     for region in &regions {
         for row in region.rows.clone() {
             let at = row as usize * width as usize;
@@ -1057,11 +1060,14 @@ pub fn colours_panned(
             rgba[pixels_of_row.start * 4..pixels_of_row.end * 4].fill(0);
         }
         composite_lit(&mut rgba, pixels, styles, mode, [0; 4], region);
-        let (drawn, near) =
-            draw_wide_lines_in(&mut rgba, Points::Store(store, to), target, styles, region);
-        counts = drawn;
-        lines_near &= near;
     }
+    let (counts, lines_near) = draw_wide_lines_in(
+        &mut rgba,
+        Points::Store(store, to),
+        target,
+        styles,
+        &regions,
+    );
     Some((KeptColours { rgba, lines_near }, counts))
 }
 
@@ -1210,7 +1216,7 @@ pub fn draw_wide_lines(
     styles: &[CurveStyle],
 ) -> RasterCounts {
     let whole = Region::whole(target.width, target.rows.height_px);
-    draw_wide_lines_in(rgba, points, target, styles, &whole).0
+    draw_wide_lines_in(rgba, points, target, styles, &[whole]).0
 }
 
 /// How far beside a picture, in pixels, every point of its highlighted curves must lie for a
@@ -1219,14 +1225,15 @@ pub fn draw_wide_lines(
 /// kept pixel is the one drawn afresh ([`colours_panned`]).
 const WIDE_LINES_NEAR_PX: f32 = 2_048.0;
 
-/// [`draw_wide_lines`] over `region` only (the pixels outside it untouched), and whether
-/// every highlighted point lies within [`WIDE_LINES_NEAR_PX`] of the picture.
+/// [`draw_wide_lines`] over `regions` only (disjoint; the pixels outside them untouched), the
+/// points turned into pixels once for all of them, and whether every highlighted point lies
+/// within [`WIDE_LINES_NEAR_PX`] of the picture.
 fn draw_wide_lines_in(
     rgba: &mut [u8],
     points: Points<'_>,
     target: RasterTarget,
     styles: &[CurveStyle],
-    region: &Region,
+    regions: &[Region],
 ) -> (RasterCounts, bool) {
     let mut counts = RasterCounts::default();
     let (width, height) = (target.width, target.rows.height_px);
@@ -1263,8 +1270,24 @@ fn draw_wide_lines_in(
             .all(|[x, y]| near_box.0.contains(x) && near_box.1.contains(y));
         lines.push((line, pixels));
     }
-    if lines.is_empty() || width == 0 || region.columns.is_empty() || region.rows.is_empty() {
+    if lines.is_empty() || width == 0 {
         return (counts, near);
+    }
+    for region in regions {
+        draw_lines_over(rgba, &lines, (width, height), region);
+    }
+    (counts, near)
+}
+
+/// `lines` (in pixels, `None`: a gap) over `region` of `rgba`, a picture of `size`.
+fn draw_lines_over(
+    rgba: &mut [u8],
+    lines: &[(WideLine, Vec<Option<[f32; 2]>>)],
+    (width, height): (u32, u32),
+    region: &Region,
+) {
+    if region.columns.is_empty() || region.rows.is_empty() {
+        return;
     }
     // Then bands of rows in parallel, each drawing its segments over its own rows: a pixel
     // gets the same blends in the same order as drawn in one piece, whatever the split (a
@@ -1306,16 +1329,8 @@ fn draw_wide_lines_in(
                 columns: region.columns.clone(),
                 rows,
             };
-            draw_band(
-                pixels,
-                band_first,
-                (width, height),
-                &clip,
-                &lines,
-                &segments,
-            );
+            draw_band(pixels, band_first, (width, height), &clip, lines, &segments);
         });
-    (counts, near)
 }
 
 /// The `segments` (line, segment) of `lines` that touch band `pixels` (the rows from
