@@ -1161,30 +1161,43 @@ fn viridis(t: f32) -> [f32; 3] {
     std::array::from_fn(|c| STOPS[i][c] + (STOPS[i + 1][c] - STOPS[i][c]) * f)
 }
 
-/// A unit float to a byte, rounding to nearest.
+/// A unit float to a byte, rounding to nearest (NaN: 0): `(v.clamp(0.0, 1.0) * 255.0 + 0.5)
+/// as u8`, in float adds and compares that vectorise (a saturating cast is a scalar
+/// conversion and fix-ups per value).
 #[inline(always)]
+#[expect(
+    clippy::manual_clamp,
+    reason = "clamp keeps NaN, which this rounds to 0"
+)]
 fn unorm8(v: f32) -> u8 {
-    (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8
+    // `max` takes the number of the two where one is NaN; the sum lies in 0.5..=255.5.
+    floor_small(v.max(0.0).min(1.0) * 255.0 + 0.5) as u8
 }
 
-/// Each byte as a unit float, `f32::from(byte) / 255.0` (a table: the divisions were a
-/// third of drawing wide lines).
-const UNIT_OF_BYTE: [f32; 256] = {
-    let mut unit = [0.0; 256];
-    let mut byte = 0;
-    while byte < 256 {
-        unit[byte] = byte as f32 / 255.0;
-        byte += 1;
-    }
-    unit
-};
+/// A byte as a unit float (`f32::from(byte) / 255.0`), as the GPU reads an 8-bit target.
+#[inline(always)]
+fn unit_of_byte(byte: u8) -> f32 {
+    f32::from(byte) / 255.0
+}
+
+/// `v` stored in an 8-bit target and read back.
+#[inline(always)]
+fn through_byte(v: f32) -> f32 {
+    unit_of_byte(unorm8(v))
+}
+
+/// One channel of `src` over `dst` given the source's alpha, both already through a byte.
+#[inline(always)]
+fn over(src: f32, dst: f32, src_alpha: f32) -> u8 {
+    unorm8(src + dst * (1.0 - src_alpha))
+}
 
 /// `src` (premultiplied) over `dst` as the GPU blends into an 8-bit target: the fragment's
 /// output is stored as bytes before the blend (`src + dst · (1 − src_a)`).
 #[inline(always)]
 fn blend_over(src: [f32; 4], dst: [f32; 4]) -> [u8; 4] {
-    let src = src.map(|v| UNIT_OF_BYTE[usize::from(unorm8(v))]);
-    std::array::from_fn(|c| unorm8(src[c] + dst[c] * (1.0 - src[3])))
+    let src = src.map(through_byte);
+    std::array::from_fn(|c| over(src[c], dst[c], src[3]))
 }
 
 /// Columns and image rows (top to bottom) of a picture.
@@ -1235,40 +1248,51 @@ fn draw_wide_lines_in(
     styles: &[CurveStyle],
     regions: &[Region],
 ) -> (RasterCounts, bool) {
-    let mut counts = RasterCounts::default();
     let (width, height) = (target.width, target.rows.height_px);
-    let mut scratch = CurvePoints::default();
     // `wide_lines.wgsl`'s `to_pixel` for a raster drawn at its own view (no stretch).
     let to_pixel = |x: f32, y: f32| [x, height as f32 - target.rows.py(y)];
     let near_box = (
         -WIDE_LINES_NEAR_PX..=width as f32 + WIDE_LINES_NEAR_PX,
         -WIDE_LINES_NEAR_PX..=height as f32 + WIDE_LINES_NEAR_PX,
     );
-    let mut near = true;
-    // Every highlighted curve in pixels first (`None`: a gap), in curve order.
-    let mut lines: Vec<(WideLine, Vec<Option<[f32; 2]>>)> = Vec::new();
-    for (curve, style) in styles.iter().enumerate() {
-        if !style.is_visible() || !style.is_highlighted() {
-            continue;
-        }
-        let Some((xs, ys)) = curve_points(points, curve, &mut scratch) else {
-            continue;
-        };
-        counts.add_curve(points, curve, xs.len());
-        let line = WideLine {
-            colour: style.rgba.to_le_bytes().map(|c| f32::from(c) / 255.0),
-            half_width: 0.5 * style.width_px,
-        };
-        let pixels: Vec<Option<[f32; 2]>> = xs
-            .iter()
-            .zip(ys)
-            .map(|(&x, &y)| (!is_gap(y)).then(|| to_pixel(x, y)))
-            .collect();
-        near &= pixels
-            .iter()
-            .flatten()
-            .all(|[x, y]| near_box.0.contains(x) && near_box.1.contains(y));
-        lines.push((line, pixels));
+    // Every highlighted curve in pixels first (`None`: a gap), in curve order, in parallel
+    // (on one thread this was a fifth of drawing them), with what it adds to the counts and
+    // whether it lies near the picture.
+    let highlighted: Vec<usize> = (styles.iter().enumerate())
+        .filter(|(_, style)| style.is_visible() && style.is_highlighted())
+        .map(|(curve, _)| curve)
+        .collect();
+    type Line = (WideLine, Vec<Option<[f32; 2]>>);
+    let drawn: Vec<(Line, RasterCounts, bool)> = highlighted
+        .par_iter()
+        .map_init(CurvePoints::default, |scratch, &curve| {
+            let (xs, ys) = curve_points(points, curve, scratch)?;
+            let mut counts = RasterCounts::default();
+            counts.add_curve(points, curve, xs.len());
+            let style = &styles[curve];
+            let line = WideLine {
+                colour: style.rgba.to_le_bytes().map(|c| f32::from(c) / 255.0),
+                half_width: 0.5 * style.width_px,
+            };
+            let pixels: Vec<Option<[f32; 2]>> = xs
+                .iter()
+                .zip(ys)
+                .map(|(&x, &y)| (!is_gap(y)).then(|| to_pixel(x, y)))
+                .collect();
+            let near = pixels
+                .iter()
+                .flatten()
+                .all(|[x, y]| near_box.0.contains(x) && near_box.1.contains(y));
+            Some(((line, pixels), counts, near))
+        })
+        .flatten()
+        .collect();
+    let (mut counts, mut near) = (RasterCounts::default(), true);
+    let mut lines: Vec<Line> = Vec::with_capacity(drawn.len());
+    for (line, curve_counts, curve_near) in drawn {
+        counts = counts + curve_counts;
+        near &= curve_near;
+        lines.push(line);
     }
     if lines.is_empty() || width == 0 {
         return (counts, near);
@@ -1289,58 +1313,117 @@ fn draw_lines_over(
     if region.columns.is_empty() || region.rows.is_empty() {
         return;
     }
-    // Then bands of rows in parallel, each drawing its segments over its own rows: a pixel
-    // gets the same blends in the same order as drawn in one piece, whatever the split (a
-    // few thousand highlighted curves took seconds on one thread). Segments are sorted into
-    // the bands they may touch first, in drawing order, so a band reads only its own.
+    // Then tiles in parallel, each drawing its segments over its own pixels: a pixel gets
+    // the same blends in the same order as drawn in one piece, whatever the split (a few
+    // thousand highlighted curves took seconds on one thread). Segments are sorted into the
+    // tiles they may touch first, in drawing order, so a tile reads only its own. Tiles are
+    // bands of rows split into blocks of columns: lines often crowd into a few rows (a
+    // quarter of the demo's segments lie in one band).
     let row_bytes = width as usize * 4;
     let bands = (height as usize).div_ceil(BAND_ROWS);
-    let bands_in_region = region.rows.start as usize / BAND_ROWS
-        ..(region.rows.end as usize).div_ceil(BAND_ROWS).min(bands);
-    let mut in_band: Vec<Vec<(u32, u32)>> = vec![Vec::new(); bands];
-    let (left, right) = (region.columns.start as f32, region.columns.end as f32);
+    let blocks = (width as usize).div_ceil(TILE_COLUMNS);
+    let mut in_tile: Vec<Vec<(u32, u32)>> = vec![Vec::new(); bands * blocks];
+    // The tiles (of `size` pixels) holding pixels `lo - margin..=hi + margin` of `within`.
+    let tiles = |(lo, hi): (f32, f32), margin: f32, size: usize, within: &std::ops::Range<u32>| {
+        let (lo, hi) = (
+            (lo - margin).max(within.start as f32),
+            (hi + margin).min(within.end as f32),
+        );
+        if lo >= hi {
+            return 0..0;
+        }
+        lo as usize / size..(hi as usize / size + 1).min((within.end as usize).div_ceil(size))
+    };
     for (line_index, (line, points)) in lines.iter().enumerate() {
+        let margin = line.margin();
         for (k, pair) in points.windows(2).enumerate() {
             if let [Some(a), Some(b)] = *pair {
-                let margin = line.margin();
-                if a[0].max(b[0]) + margin < left || a[0].min(b[0]) - margin > right {
+                let extent = |axis: usize| (a[axis].min(b[axis]), a[axis].max(b[axis]));
+                let columns = tiles(extent(0), margin, TILE_COLUMNS, &region.columns);
+                if columns.is_empty() {
                     continue;
                 }
-                let (top, bottom) = (a[1].min(b[1]) - margin, a[1].max(b[1]) + margin);
-                let first = (top.max(0.0) as usize / BAND_ROWS).max(bands_in_region.start);
-                let last = (bottom.max(0.0) as usize / BAND_ROWS + 1).min(bands_in_region.end);
-                for segments in in_band.get_mut(first..last).into_iter().flatten() {
-                    segments.push((line_index as u32, k as u32));
+                for band in tiles(extent(1), margin, BAND_ROWS, &region.rows) {
+                    let band_tiles = in_tile.get_mut(band * blocks..(band + 1) * blocks);
+                    let Some(in_band) = band_tiles.and_then(|tiles| tiles.get_mut(columns.clone()))
+                    else {
+                        continue;
+                    };
+                    for segments in in_band {
+                        segments.push((line_index as u32, k as u32));
+                    }
                 }
             }
         }
     }
-    rgba.par_chunks_mut(BAND_ROWS * row_bytes)
-        .zip(in_band)
-        .enumerate()
-        .for_each(|(band, (pixels, segments))| {
-            let band_first = (band * BAND_ROWS) as u32;
-            let band_rows = band_first..band_first + (pixels.len() / row_bytes) as u32;
-            let rows = band_rows.start.max(region.rows.start)..band_rows.end.min(region.rows.end);
-            if rows.is_empty() || segments.is_empty() {
-                return;
-            }
+    // Each tile drawn into a copy of its pixels, copied back once all are drawn.
+    let tile_of = |index: usize| {
+        let (band, block) = (index / blocks, index % blocks);
+        let columns = block * TILE_COLUMNS..((block + 1) * TILE_COLUMNS).min(width as usize);
+        let rows = band * BAND_ROWS..((band + 1) * BAND_ROWS).min(height as usize);
+        (columns, rows)
+    };
+    let drawn: Vec<(usize, Vec<u8>)> = (in_tile.par_iter().enumerate())
+        .filter(|(_, segments)| !segments.is_empty())
+        .map(|(index, segments)| {
+            let (columns, rows) = tile_of(index);
+            let mut tile_pixels: Vec<u8> = (rgba.chunks(row_bytes))
+                .skip(rows.start)
+                .take(rows.len())
+                .flat_map(|row| &row[columns.start * 4..columns.end * 4])
+                .copied()
+                .collect();
             let clip = Region {
-                columns: region.columns.clone(),
-                rows,
+                columns: (columns.start as u32).max(region.columns.start)
+                    ..(columns.end as u32).min(region.columns.end),
+                rows: (rows.start as u32).max(region.rows.start)
+                    ..(rows.end as u32).min(region.rows.end),
             };
-            draw_band(pixels, band_first, (width, height), &clip, lines, &segments);
-        });
+            let tile = Tile {
+                pixels: &mut tile_pixels,
+                first_column: columns.start as u32,
+                first_row: rows.start as u32,
+                width: columns.len() as u32,
+            };
+            draw_tile(tile, (width, height), &clip, lines, segments);
+            (index, tile_pixels)
+        })
+        .collect();
+    for (index, tile_pixels) in drawn {
+        let (columns, rows) = tile_of(index);
+        let tile_rows = tile_pixels.chunks(columns.len() * 4);
+        for (row, tile_row) in rgba.chunks_mut(row_bytes).skip(rows.start).zip(tile_rows) {
+            row[columns.start * 4..columns.end * 4].copy_from_slice(tile_row);
+        }
+    }
 }
 
-/// The `segments` (line, segment) of `lines` that touch band `pixels` (the rows from
-/// `band_first` of a picture of `size`), in order, over `clip` only. Compiled for AVX2 and
-/// SSE4.1 too, the widest the CPU runs chosen at run time (SSE4.1 rounds and converts without
-/// calls and fix-ups); the f32 arithmetic is the same in each (no fused multiply-add).
+/// Part of a picture a thread draws wide lines into: its pixels (RGBA8, rows top to bottom,
+/// `width` columns each) and where they lie in the picture.
+struct Tile<'a> {
+    pixels: &'a mut [u8],
+    first_column: u32,
+    first_row: u32,
+    width: u32,
+}
+
+impl Tile<'_> {
+    /// Where pixel (`column`, `row`) of the picture (within the tile) starts in `pixels`.
+    #[inline(always)]
+    fn byte_at(&self, column: u32, row: u32) -> usize {
+        ((row - self.first_row) as usize * self.width as usize
+            + (column - self.first_column) as usize)
+            * 4
+    }
+}
+
+/// The `segments` (line, segment) of `lines` that touch `tile` (of a picture of `size`), in
+/// order, over `clip` only. Compiled for AVX2 and SSE4.1 too, the widest the CPU runs chosen
+/// at run time (SSE4.1 rounds and converts without calls and fix-ups); the f32 arithmetic is
+/// the same in each (no fused multiply-add).
 #[multiversion::multiversion(targets("x86_64+avx2", "x86_64+sse4.1"))]
-fn draw_band(
-    pixels: &mut [u8],
-    band_first: u32,
+fn draw_tile<'a>(
+    mut tile: Tile<'a>,
     size: (u32, u32),
     clip: &Region,
     lines: &[(WideLine, Vec<Option<[f32; 2]>>)],
@@ -1349,12 +1432,15 @@ fn draw_band(
     for &(line_index, k) in segments {
         let (line, points) = &lines[line_index as usize];
         if let (Some(a), Some(b)) = (points[k as usize], points[k as usize + 1]) {
-            line.segment(pixels, band_first, size, clip, a, b);
+            line.segment(&mut tile, size, clip, (a, b));
         }
     }
 }
 
-/// Rows per band of [`draw_wide_lines`]: enough bands to share out a frame's lines, which
+/// Columns per tile of [`draw_wide_lines`].
+const TILE_COLUMNS: usize = 256;
+
+/// Rows per tile of [`draw_wide_lines`]: enough bands to share out a frame's lines, which
 /// often crowd into a few rows.
 const BAND_ROWS: usize = 16;
 
@@ -1380,17 +1466,12 @@ impl WideLine {
     #[inline(always)]
     fn segment(
         &self,
-        band: &mut [u8],
-        band_first: u32,
+        tile: &mut Tile<'_>,
         (width, height): (u32, u32),
         clip: &Region,
-        a: [f32; 2],
-        b: [f32; 2],
+        (a, b): ([f32; 2], [f32; 2]),
     ) {
         let WideLine { colour, half_width } = *self;
-        // A fully covered pixel of an opaque line is the line's colour whatever was there:
-        // `blend_over` leaves no trace of `dst` when the source alpha is 1.
-        let opaque = (colour[3] == 1.0).then(|| blend_over(colour, [0.0; 4]));
         let reach = half_width + 1.0;
         let ab = [b[0] - a[0], b[1] - a[1]];
         let length = (ab[0] * ab[0] + ab[1] * ab[1]).sqrt().max(1e-6);
@@ -1451,31 +1532,50 @@ impl WideLine {
         let end = [ab[0] + along[0] * reach, ab[1] + along[1] * reach];
         let span = ((end[0] - start[0]) * along[0] + (end[1] - start[1]) * along[1]) / scale;
         let ab_squared = (ab[0] * ab[0] + ab[1] * ab[1]).max(1e-12);
-        for row in y_lo as u32..y_hi as u32 {
-            // Where this row's centre line crosses the rectangle: the exact test below
-            // decides, this only bounds the work.
-            let y = row as f32 + 0.5;
-            let (mut left, mut right) = (f32::INFINITY, f32::NEG_INFINITY);
-            for k in 0..4 {
-                let (p, q) = (corners[k], corners[(k + 1) % 4]);
-                if y < p[1].min(q[1]) || y > p[1].max(q[1]) {
-                    continue;
+        // The pixels it may cover are gathered a lane's worth at a time and shaded together.
+        let shading = Shading {
+            colour,
+            half_width,
+            ab,
+            ab_squared,
+        };
+        let mut batch = LaneBatch::default();
+        // Per row, the rectangle's columns: where the row's centre line lies within both its
+        // slabs, across the segment (`|across · p| ≤ bound`) and along it
+        // (`-bound ≤ along · p ≤ length + bound`), `p` relative to `a`. A slab parallel to the
+        // rows bounds only the rows, as the extent above does already. The exact test below
+        // decides; this only bounds the work.
+        let slab = |normal: [f32; 2], low: f32, high: f32| {
+            let per_x = 1.0 / normal[0];
+            move |p_y: f32| {
+                if normal[0] == 0.0 || degenerate {
+                    return (f32::NEG_INFINITY, f32::INFINITY);
                 }
-                let crossings = if p[1] == q[1] {
-                    [p[0], q[0]]
-                } else {
-                    let x = p[0] + (y - p[1]) * (q[0] - p[0]) / (q[1] - p[1]);
-                    [x, x]
-                };
-                left = left.min(crossings[0].min(crossings[1]));
-                right = right.max(crossings[0].max(crossings[1]));
+                let (one, other) = (
+                    (low - normal[1] * p_y) * per_x,
+                    (high - normal[1] * p_y) * per_x,
+                );
+                (one.min(other), one.max(other))
             }
-            if left > right {
+        };
+        let (across_slab, along_slab) = (
+            slab(across, -bound, bound),
+            slab(along, -bound, length + bound),
+        );
+        for row in y_lo as u32..y_hi as u32 {
+            let y = row as f32 + 0.5;
+            let p_y = y - a[1];
+            let ((lo_1, hi_1), (lo_2, hi_2)) = (across_slab(p_y), along_slab(p_y));
+            let (left, right) = (a[0] + lo_1.max(lo_2), a[0] + hi_1.min(hi_2));
+            // NaN (no row crossing found): nothing to draw in this row.
+            if left
+                .partial_cmp(&right)
+                .is_none_or(std::cmp::Ordering::is_gt)
+            {
                 continue;
             }
             let first = (left - 0.5).ceil().max(x_lo);
             let last = ((right - 0.5).floor() + 1.0).min(x_hi);
-            let p_y = y - a[1];
             for column in first as u32..last.max(first) as u32 {
                 // The pixel centre relative to `a`.
                 let p = [column as f32 + 0.5 - a[0], p_y];
@@ -1487,35 +1587,101 @@ impl WideLine {
                         continue;
                     }
                 }
-                // `shade`.
-                let t = ((p[0] * ab[0] + p[1] * ab[1]) / ab_squared).clamp(0.0, 1.0);
-                let off = [p[0] - ab[0] * t, p[1] - ab[1] * t];
-                let distance = (off[0] * off[0] + off[1] * off[1]).sqrt();
-                let coverage = (half_width + 0.5 - distance).clamp(0.0, 1.0);
-                // Blending nothing leaves every byte as it was (`unorm8` round-trips bytes).
-                if coverage == 0.0 {
-                    continue;
+                batch.at[batch.len] = tile.byte_at(column, row);
+                (batch.x[batch.len], batch.y[batch.len]) = (p[0], p[1]);
+                batch.len += 1;
+                if batch.len == LANES {
+                    shading.shade(tile.pixels, &batch);
+                    batch.len = 0;
                 }
-                let at = ((row - band_first) as usize * width as usize + column as usize) * 4;
-                let Some(out) = band.get_mut(at..at + 4) else {
-                    continue;
+            }
+        }
+        shading.shade(tile.pixels, &batch);
+    }
+}
+
+/// What [`WideLine::segment`] shades each pixel with: the line's colour and half width, and
+/// the segment (`b - a` and its squared length).
+struct Shading {
+    colour: [f32; 4],
+    half_width: f32,
+    ab: [f32; 2],
+    ab_squared: f32,
+}
+
+impl Shading {
+    /// `shade` and the blend over the `batch`'s pixels of `band`.
+    #[inline(always)]
+    fn shade(&self, pixels: &mut [u8], batch: &LaneBatch) {
+        let Shading {
+            colour,
+            half_width,
+            ab,
+            ab_squared,
+        } = *self;
+        let LaneBatch {
+            at,
+            x: p_x,
+            y: p_y,
+            len: live,
+        } = batch;
+        let live = *live;
+        // What each pixel holds, its four bytes as one word (a padding lane: nothing,
+        // never written): a lane's channels are then taken apart in vectors.
+        let mut held = [0u32; LANES];
+        for (lane, &at) in at.iter().enumerate().take(live) {
+            if let Some(&[r, g, b, a]) = pixels.get(at..at + 4) {
+                held[lane] = u32::from_le_bytes([r, g, b, a]);
+            }
+        }
+        // `shade` and the blend, lane by lane with no branch, so that it vectorises.
+        let mut blended = [0u32; LANES];
+        let mut covered = [false; LANES];
+        for lane in 0..LANES {
+            let p = [p_x[lane], p_y[lane]];
+            let t = ((p[0] * ab[0] + p[1] * ab[1]) / ab_squared).clamp(0.0, 1.0);
+            let off = [p[0] - ab[0] * t, p[1] - ab[1] * t];
+            let distance = (off[0] * off[0] + off[1] * off[1]).sqrt();
+            let coverage = (half_width + 0.5 - distance).clamp(0.0, 1.0);
+            // Blending nothing leaves every byte as it was (`unorm8` round-trips bytes):
+            // such pixels are skipped.
+            covered[lane] = coverage != 0.0;
+            let alpha = colour[3] * coverage;
+            let src_alpha = through_byte(alpha);
+            let dst = |channel: u32| unit_of_byte((held[lane] >> (8 * channel)) as u8);
+            let channel = |channel: u32| {
+                let src = match channel {
+                    3 => src_alpha,
+                    _ => through_byte(colour[channel as usize] * alpha),
                 };
-                if let Some(bytes) = opaque.filter(|_| coverage == 1.0) {
-                    out.copy_from_slice(&bytes);
-                    continue;
-                }
-                let alpha = colour[3] * coverage;
-                let src = [
-                    colour[0] * alpha,
-                    colour[1] * alpha,
-                    colour[2] * alpha,
-                    alpha,
-                ];
-                let dst: [f32; 4] = std::array::from_fn(|c| UNIT_OF_BYTE[usize::from(out[c])]);
-                out.copy_from_slice(&blend_over(src, dst));
+                u32::from(over(src, dst(channel), src_alpha)) << (8 * channel)
+            };
+            blended[lane] = channel(0) | channel(1) | channel(2) | channel(3);
+        }
+        for (lane, &at) in at.iter().enumerate().take(live) {
+            if !covered[lane] {
+                continue;
+            }
+            if let Some(out) = pixels.get_mut(at..at + 4) {
+                out.copy_from_slice(&blended[lane].to_le_bytes());
             }
         }
     }
+}
+
+/// Pixels shaded at once by [`Shading::shade`]: the widest vectors the wide lines are
+/// compiled for (AVX2) hold eight f32.
+const LANES: usize = 8;
+
+/// Up to [`LANES`] pixels a segment may cover: their byte offsets in the band and their
+/// centres relative to the segment's start (`len` of them; the rest are shaded, never
+/// written).
+#[derive(Default)]
+struct LaneBatch {
+    at: [usize; LANES],
+    x: [f32; LANES],
+    y: [f32; LANES],
+    len: usize,
 }
 
 /// The base layer in colour over `background` (`composite.wgsl`; RGBA8, rows top to bottom),
@@ -1671,8 +1837,8 @@ mod tests {
         assert_eq!(split_evenly(&curves[..1], 4).concat(), curves[..1].to_vec());
     }
 
-    /// What lets `segment` skip pixels a line does not cover and write fully covered ones
-    /// of an opaque line outright: blending nothing keeps a byte, an opaque source replaces it.
+    /// What lets `Shading::shade` skip pixels a line does not cover: blending nothing keeps
+    /// a byte; and an opaque source replaces it, whatever was there.
     #[test]
     fn blending_nothing_keeps_every_byte_and_an_opaque_source_replaces_it() {
         for byte in 0..=255u8 {
@@ -1683,13 +1849,20 @@ mod tests {
         }
     }
 
+    /// `unorm8` is the saturating cast it replaces, for every unit float, NaN and the
+    /// infinities, and around each byte's rounding edge.
     #[test]
-    fn the_byte_table_holds_each_bytes_quotient() {
-        for byte in 0..=255u8 {
-            assert_eq!(
-                UNIT_OF_BYTE[usize::from(byte)].to_bits(),
-                (f32::from(byte) / 255.0).to_bits()
-            );
+    fn unorm8_rounds_as_the_saturating_cast() {
+        let cast = |v: f32| (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
+        let edges = (0..=256).flat_map(|k| {
+            let edge = (k as f32 - 0.5) / 255.0;
+            [edge.next_down(), edge, edge.next_up()]
+        });
+        let specials = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, 2.0, -1.0];
+        // Every float in 0..=1 is a bit pattern up to 1.0's; a stride covers them evenly.
+        let units = (0..=1.0f32.to_bits()).step_by(97).map(f32::from_bits);
+        for v in units.chain(edges).chain(specials) {
+            assert_eq!(unorm8(v), cast(v), "{v:e}");
         }
     }
 
