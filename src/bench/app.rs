@@ -421,6 +421,43 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Settled, BenchError> {
             ),
         });
     }
+    // Drags deep in the curves: zoomed in two wheel steps, the rows a drag uncovers
+    // cut through them (at the whole view they hold none), so the curves reaching them are
+    // walked, in the parts of them that may reach them.
+    for _ in 0..2 {
+        settle(&mut view, vec![vec![wheel_event(60.0)]]);
+    }
+    let mut deep_pan_cpus = Vec::new();
+    for step in 0..6 {
+        let by = if step % 2 == 0 { DRAG } else { -DRAG };
+        let (_, cpu, _) = settle(&mut view, drag_frames(centre, by).into());
+        deep_pan_cpus.extend(cpu);
+    }
+    deep_pan_cpus.sort();
+    if !deep_pan_cpus.is_empty() {
+        let timing = latest_decimation(&screen.ctx);
+        rows.push(AppRow {
+            case: "pan deep in the curves, CPU time".into(),
+            value: percentile(&deep_pan_cpus, 0.5),
+            unit: "ms",
+            baseline: "pan / zoom, median".into(),
+            baseline_value: settled_cpu_ms,
+            note: format!(
+                "zoomed in two wheel steps; median of {} drags ({} × {} points) whose \
+                 uncovered rows cut through the curves; the last drew {} points of {} curves \
+                 ({})",
+                deep_pan_cpus.len(),
+                DRAG.x,
+                DRAG.y,
+                timing.map_or(0, |t| t.points_out),
+                timing.map_or(0, |t| t.curves),
+                match timing.and_then(|t| t.panned) {
+                    Some((columns, rows)) => format!("panned: {columns} columns, {rows} rows"),
+                    None => "drawn afresh".into(),
+                },
+            ),
+        });
+    }
     let bytes = view.curves().bytes();
     rows.push(AppRow {
         case: "memory: CPU renderer drawing a picture (peak)".into(),

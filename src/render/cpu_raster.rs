@@ -770,16 +770,19 @@ pub fn raster_points(
     styles: &[CurveStyle],
     mode: BaseMode,
 ) -> (BasePixels, RasterCounts) {
-    raster_curves(points, target, styles, mode, |_| true)
+    raster_curves(points, target, styles, mode, |_| true, false)
 }
 
-/// [`raster_points`] of the curves `drawn` picks (the others are known to light nothing).
+/// [`raster_points`] of the curves `drawn` picks (the others are known to light nothing);
+/// where `only_reaching`, only the parts of each curve that may reach the target's rows
+/// are walked (a strip of rows: [`slices_reaching`]).
 fn raster_curves(
     points: Points<'_>,
     target: RasterTarget,
     styles: &[CurveStyle],
     mode: BaseMode,
     drawn: impl Fn(usize) -> bool + Sync,
+    only_reaching: bool,
 ) -> (BasePixels, RasterCounts) {
     let (width, height) = (target.width, target.rows.height_px);
     let count_hits = counts_hits(mode, styles);
@@ -800,7 +803,7 @@ fn raster_curves(
         .into_par_iter()
         .map(|part| {
             let mut out = BasePixels::new(width, height, count_hits);
-            let counts = draw_part(points, target, styles, part, &mut out);
+            let counts = draw_part(points, target, styles, (part, only_reaching), &mut out);
             (out, counts)
         })
         .reduce_with(|(a, a_counts), (b, b_counts)| (a.merge(b), a_counts + b_counts))
@@ -886,6 +889,7 @@ pub fn raster_panned(
             styles,
             mode,
             |curve| pixels.may_reach(curve, &strip_target.rows),
+            true,
         );
         // The strip's row 0 is not the picture's, where such a segment belongs.
         if strip.lit_row_zero {
@@ -1112,7 +1116,7 @@ fn draw_part<'a>(
     points: Points<'a>,
     target: RasterTarget,
     styles: &[CurveStyle],
-    part: &[(usize, usize)],
+    (part, only_reaching): (&[(usize, usize)], bool),
     out: &mut BasePixels,
 ) -> RasterCounts {
     let mut counts = RasterCounts {
@@ -1121,13 +1125,13 @@ fn draw_part<'a>(
     };
     let mut scratch = CurvePoints::default();
     let mut walk = Walk::default();
+    let mut slices = Slices::default();
     for &(curve, _) in part {
         let Some((xs, ys)) = curve_points(points, curve, &mut scratch) else {
             continue;
         };
-        counts.add_curve(points, curve, xs.len());
         walk.columns_hit.rows.extent = NO_EXTENT;
-        Curve {
+        let whole = Curve {
             xs,
             ys,
             gap_free: known_gap_free(points, curve),
@@ -1135,8 +1139,22 @@ fn draw_part<'a>(
             width: target.width as i32,
             height: target.rows.height_px as i32,
             key: (styles[curve].priority << 24) | (curve as u32 + 1),
+        };
+        if only_reaching && slices_reaching(&whole, &mut slices) {
+            let parts = &slices.parts;
+            counts.add_curve(points, curve, parts.iter().map(|part| part.len()).sum());
+            for slice in parts {
+                let part = Curve {
+                    xs: &xs[slice.clone()],
+                    ys: &ys[slice.clone()],
+                    ..whole
+                };
+                part.draw(out, &mut walk);
+            }
+        } else {
+            counts.add_curve(points, curve, xs.len());
+            whole.draw(out, &mut walk);
         }
-        .draw(out, &mut walk);
         let rows = &mut walk.columns_hit.rows;
         if rows.extent != NO_EXTENT {
             out.widen_extent(curve, rows.extent);
@@ -1144,6 +1162,78 @@ fn draw_part<'a>(
         out.lit_row_zero |= std::mem::take(&mut rows.lit_row_zero);
     }
     counts
+}
+
+/// The parts of `curve` (points, as ranges) whose walk lights every pixel of its raster's
+/// rows the whole curve's walk lights, and no other; `false` where its points are not in
+/// order of x (then the whole curve is walked).
+///
+/// A column's rows span the lowest to the highest height of the segments in it; with points
+/// in order of x those segments join up, so a row lit in a column lies within some segment
+/// of that column's own heights. A segment whose heights (a row to spare for rounding) miss
+/// the rows lights none of them; so each run of segments that may reach them is walked, from
+/// the point before the first column it touches to the point after the last, so that every
+/// segment of those columns is walked with them. A part's end columns hold no such segment
+/// (they would be in it), so their partial walk lights none of the rows; parts that would
+/// share a column are one, so no pixel is counted twice. A segment with a height that is not
+/// finite may light row 0 wherever it lies, and is walked.
+fn slices_reaching(curve: &Curve<'_>, slices: &mut Slices) -> bool {
+    let Slices { parts, reaching } = slices;
+    parts.clear();
+    let (xs, ys) = (curve.xs, curve.ys);
+    // A lone point has no segment, yet lights its pixel: walked whole.
+    let Some(last) = xs.len().checked_sub(1).filter(|&last| last > 0) else {
+        return false;
+    };
+    // Passes over the whole curve without an early exit, so that they vectorise.
+    let (x0, x1) = (&xs[..last], &xs[1..]);
+    if !x0
+        .iter()
+        .zip(x1)
+        .fold(true, |sorted, (a, b)| sorted & (a <= b))
+    {
+        return false;
+    }
+    let lowest = curve.rows.bottom_row() - 1.0;
+    let highest = curve.rows.bottom_row() + curve.height as f32 + 1.0;
+    let (y0, y1) = (&ys[..last], &ys[1..]);
+    reaching.clear();
+    reaching.extend(y0.iter().zip(y1).map(|(&y0, &y1)| {
+        let (h0, h1) = (curve.py(y0), curve.py(y1));
+        !(h0.is_finite() && h1.is_finite()) || (h0.max(h1) >= lowest && h0.min(h1) <= highest)
+    }));
+    // The walk's column of a pixel x.
+    let right = curve.width as f32;
+    let column = |x: f32| floor_small(x.max(-1.0).min(right));
+    let mut k = 0;
+    while let Some(skipped) = reaching[k..].iter().position(|&reaches| reaches) {
+        let first = k + skipped;
+        k = reaching[first..]
+            .iter()
+            .position(|&reaches| !reaches)
+            .map_or(last, |run| first + run);
+        // Segments `first..k`: points `first..=k`, columns from `first`'s to `k`'s.
+        let (first_column, last_column) = (column(xs[first]), column(xs[k]));
+        let start = xs
+            .partition_point(|&x| column(x) < first_column)
+            .saturating_sub(1);
+        let end = xs.partition_point(|&x| column(x) <= last_column).min(last);
+        match parts.last_mut() {
+            Some(earlier) if column(xs[start]) <= column(xs[earlier.end - 1]) => {
+                earlier.end = end + 1;
+            }
+            _ => parts.push(start..end + 1),
+        }
+    }
+    true
+}
+
+/// A thread's working memory for [`slices_reaching`]: the parts of a curve to walk, and
+/// whether each segment may reach the rows.
+#[derive(Default)]
+struct Slices {
+    parts: Vec<std::ops::Range<usize>>,
+    reaching: Vec<bool>,
 }
 
 /// Viridis, five stops, linear in between (`composite.wgsl`).
@@ -1866,6 +1956,53 @@ mod tests {
         }
     }
 
+    /// A curve of one sample has no segment, yet lights its pixel: a pan in y that uncovers
+    /// its row draws it there, as a picture drawn afresh does.
+    #[test]
+    fn a_pan_in_y_draws_a_lone_sample_in_the_rows_it_uncovers() {
+        let store = store_of(&[(vec![0.0, 1.0, 0.5, 2.0], None), (vec![5.0], None)]);
+        let map = view_of(&store, -0.5, 2.0, 20);
+        let from_rows = RowMap::with_scale(-1.0, 10.0, 40);
+        let Some(to_rows) = from_rows.panned(25) else {
+            panic!("25 rows of 40 is a pan within the limit");
+        };
+        let styles = vec![CurveStyle::line([200, 40, 40, 255]); store.len()];
+        let target = |rows| RasterTarget { width: 20, rows };
+        let (earlier, _) = raster_points(
+            Points::Store(&store, &map),
+            target(from_rows),
+            &styles,
+            BaseMode::Lines,
+        );
+        let (afresh, _) = raster_points(
+            Points::Store(&store, &map),
+            target(to_rows),
+            &styles,
+            BaseMode::Lines,
+        );
+        let lone_key = 2;
+        assert!(
+            !earlier.keys.contains(&lone_key),
+            "the sample lies above the first view"
+        );
+        assert!(
+            afresh.keys.contains(&lone_key),
+            "the sample lies in the panned view"
+        );
+        let panned = raster_panned(
+            earlier,
+            (&map, &from_rows),
+            (&map, target(to_rows)),
+            &store,
+            &styles,
+            BaseMode::Lines,
+        );
+        let Some((panned, _)) = panned else {
+            panic!("a pan in y with every value finite keeps the picture");
+        };
+        assert!(panned.keys == afresh.keys, "the panned picture differs");
+    }
+
     #[test]
     fn floor_small_is_floor_within_its_range() {
         let edges = [
@@ -2147,6 +2284,7 @@ mod tests {
             dense in proptest::collection::vec(dense_curve_strategy(), 0..2),
             spanning in any::<bool>(),
             infinite in any::<bool>(),
+            lone in proptest::option::of(-3.0f32..3.0),
             width in 2u32..300,
             height in 2u32..120,
             view_start in -0.2f64..0.9,
@@ -2169,6 +2307,10 @@ mod tests {
                     vec![0.0, f32::INFINITY, f32::NEG_INFINITY, 0.0],
                     Some(vec![1.7e9 - 1.0, 1.7e9 + 10.0, 1.7e9 + 20.0, 1.7e9 + 30.0]),
                 ));
+            }
+            if let Some(y) = lone {
+                // One sample: no segment, yet a lit pixel.
+                curves.push((vec![y], None));
             }
             let store = store_of(&curves);
             let from = view_of(&store, view_start, view_len, width);
