@@ -553,6 +553,17 @@ fn the_datasets_view_opens_a_dataset_offline_and_names_a_damaged_file() {
         harness.query_by_label_contains("class_10 (27)").is_some(),
         "a legend by class"
     );
+    // The status bar tells the plot in front (drawn on the CPU, lavapipe here): the
+    // dataset's drawing here, the demo's (150 curves shown) on its tab, and back here the
+    // dataset's again, though the demo's is the later and this picture is not drawn again.
+    let (dataset_told, demo_told) = ("drawn 300 curves: ", "drawn 150 curves: ");
+    step_until(&mut harness, dataset_told);
+    show_tab(&mut harness, "Curves");
+    step_until(&mut harness, demo_told);
+    assert!(harness.query_by_label_contains(dataset_told).is_none());
+    show_tab(&mut harness, "Datasets");
+    step_until(&mut harness, dataset_told);
+    assert!(harness.query_by_label_contains(demo_told).is_none());
 
     // Hovering the dense middle of the plot reads out the nearest curve.
     harness.hover_at(plot_centre(&harness, "ragged"));

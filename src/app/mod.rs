@@ -35,7 +35,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::render::gpu::GpuErrorSlot;
-use crate::render::plot::{CurveRenderResources, latest_decimation};
+use crate::render::plot::{CurveRenderResources, plot_decimation};
 use crate::source::clickhouse::ConnectionProfile;
 use crate::source::demo::PlantConfig;
 use curve_view::CurveView;
@@ -549,12 +549,14 @@ impl LyceumApp {
         }
     }
 
-    fn status(&self, ctx: &egui::Context) -> StatusLine {
+    fn status(&mut self, ctx: &egui::Context) -> StatusLine {
+        // The tab in front's plot: another tab's drawing may be later.
+        let shown_plot = self.active_view_mut().map(|view| view.curves().id());
         let explorer = self.connections.explorer();
         StatusLine {
             server: explorer.map(explorer::Explorer::server),
             fetched: explorer.and_then(explorer::Explorer::last_run),
-            decimation: latest_decimation(ctx),
+            decimation: shown_plot.and_then(|plot| plot_decimation(ctx, plot)),
             frame_cpu_secs: self.frame_cpu_secs,
             renderer: match crate::render::plot::cpu_renderer(ctx) {
                 Some(reason) => format!("Curves drawn on the CPU ({reason})"),

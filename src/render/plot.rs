@@ -267,7 +267,7 @@ fn picture_tiles(
 
 /// Draw the wanted pictures one after another on rayon until none is left, straight from the
 /// store (each curve decimated as it is drawn).
-fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
+fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, (ctx, plot): (&egui::Context, egui::Id)) {
     use super::cpu_raster::{
         Points, RasterTarget, colours, colours_panned, raster_panned, raster_points,
     };
@@ -348,7 +348,7 @@ fn cpu_worker(store: &CurveStore, slot: &Mutex<CpuSlot>, ctx: &egui::Context) {
             drawn_on_cpu: true,
             panned: moved.map(|(columns, rows)| (columns.unsigned_abs(), rows.unsigned_abs())),
         };
-        ctx.data_mut(|d| d.insert_temp(timing_id(), timing));
+        record_timing(ctx, plot, timing);
         let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
         slot.ready = Some(key);
         slot.in_flight = None;
@@ -684,7 +684,13 @@ impl PlotCurves {
         match self.decimation_mode {
             DecimationMode::Inline => {
                 let mut decimated = slot.buffers();
-                decimate(ctx, &self.store, self.decimation, view, &mut decimated);
+                decimate(
+                    (ctx, self.id),
+                    &self.store,
+                    self.decimation,
+                    view,
+                    &mut decimated,
+                );
                 slot.show(view, decimated);
             }
             DecimationMode::Background => {
@@ -695,8 +701,10 @@ impl PlotCurves {
                 if !slot.worker_running {
                     slot.worker_running = true;
                     let (store, decimation) = (Arc::clone(&self.store), self.decimation);
-                    let (target, ctx) = (Arc::clone(&self.slot), ctx.clone());
-                    rayon::spawn(move || decimation_worker(&store, decimation, &target, &ctx));
+                    let (target, ctx, plot) = (Arc::clone(&self.slot), ctx.clone(), self.id);
+                    rayon::spawn(move || {
+                        decimation_worker(&store, decimation, &target, (&ctx, plot));
+                    });
                 }
             }
         }
@@ -757,9 +765,23 @@ pub fn latest_decimation(ctx: &egui::Context) -> Option<DecimationTiming> {
     ctx.data(|d| d.get_temp(timing_id()))
 }
 
+/// The latest decimation plot `plot` made in this `ctx` (the status bar tells the one of the
+/// plot in front: another tab's may be later).
+pub fn plot_decimation(ctx: &egui::Context, plot: egui::Id) -> Option<DecimationTiming> {
+    ctx.data(|d| d.get_temp(timing_id().with(plot)))
+}
+
+/// `timing` kept as the latest of `plot` and of any plot.
+fn record_timing(ctx: &egui::Context, plot: egui::Id, timing: DecimationTiming) {
+    ctx.data_mut(|d| {
+        d.insert_temp(timing_id(), timing);
+        d.insert_temp(timing_id().with(plot), timing);
+    });
+}
+
 /// `store` decimated for `view` into `decimated` (its buffers reused where M4 decimates).
 fn decimate(
-    ctx: &egui::Context,
+    (ctx, plot): (&egui::Context, egui::Id),
     store: &CurveStore,
     decimation: Decimation,
     view: PixelMap,
@@ -778,7 +800,7 @@ fn decimate(
         drawn_on_cpu: false,
         panned: None,
     };
-    ctx.data_mut(|d| d.insert_temp(timing_id(), timing));
+    record_timing(ctx, plot, timing);
 }
 
 /// Decimate the latest wanted view until none is left. Views wanted while one is computed
@@ -787,7 +809,7 @@ fn decimation_worker(
     store: &CurveStore,
     decimation: Decimation,
     slot: &Mutex<DecimationSlot>,
-    ctx: &egui::Context,
+    (ctx, plot): (&egui::Context, egui::Id),
 ) {
     loop {
         let (view, mut decimated) = {
@@ -801,7 +823,7 @@ fn decimation_worker(
                 }
             }
         };
-        decimate(ctx, store, decimation, view, &mut decimated);
+        decimate((ctx, plot), store, decimation, view, &mut decimated);
         let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
         slot.show(view, decimated);
         slot.in_flight = None;
@@ -864,7 +886,8 @@ impl CurvesItem {
         if slot.want(key, styles) {
             let store = Arc::clone(&self.curves.store);
             let (target, ctx) = (Arc::clone(&self.curves.cpu), ui.ctx().clone());
-            rayon::spawn(move || cpu_worker(&store, &target, &ctx));
+            let plot = self.curves.id;
+            rayon::spawn(move || cpu_worker(&store, &target, (&ctx, plot)));
         }
         slot.current = slot.ready == Some(key);
         let Some(ready_key) = slot.ready else {
@@ -2155,6 +2178,10 @@ mod tests {
     }
 
     fn curves(mode: DecimationMode) -> PlotCurves {
+        curves_of_plot(mode, "test")
+    }
+
+    fn curves_of_plot(mode: DecimationMode, plot: &str) -> PlotCurves {
         let mut builder = CurveStoreBuilder::new(&[]);
         for key in ["a", "b"] {
             let ys: Vec<f32> = (0..10_000).map(|i| (i as f32 * 0.01).sin()).collect();
@@ -2162,14 +2189,25 @@ mod tests {
         }
         let store = Arc::new(builder.finish().unwrap());
         let styles = vec![CurveStyle::line([0, 0, 0, 255]); 2];
-        PlotCurves::new(
-            egui::Id::unique("test"),
-            store,
-            styles,
-            mode,
-            Decimation::M4,
-        )
-        .unwrap()
+        PlotCurves::new(egui::Id::unique(plot), store, styles, mode, Decimation::M4).unwrap()
+    }
+
+    /// The status bar tells the plot in front: each plot's latest drawing is kept apart, so
+    /// another tab's, drawn later, does not stand in for it.
+    #[test]
+    fn each_plot_keeps_its_own_latest_decimation() {
+        let ctx = egui::Context::default();
+        let shown = curves_of_plot(DecimationMode::Inline, "shown");
+        let other = curves_of_plot(DecimationMode::Inline, "other");
+        shown.decimation_for(&ctx, view(1_000.0));
+        other.decimation_for(&ctx, view(10_000.0));
+        let points_of = |plot: &PlotCurves| plot_decimation(&ctx, plot.id()).map(|t| t.points_out);
+        let drawn =
+            |x_end| Some(crate::curves::decimate_m4(&shown.store, &view(x_end)).point_count());
+        assert_eq!(points_of(&shown), drawn(1_000.0));
+        assert_eq!(points_of(&other), drawn(10_000.0));
+        assert_ne!(drawn(1_000.0), drawn(10_000.0));
+        assert_eq!(latest_decimation(&ctx), plot_decimation(&ctx, other.id()));
     }
 
     fn view(x_end: f64) -> PixelMap {
@@ -2222,7 +2260,7 @@ mod tests {
             let mut slot = curves.cpu.lock().unwrap();
             slot.want(key, Arc::clone(styles));
             drop(slot);
-            cpu_worker(&curves.store, &curves.cpu, &ctx);
+            cpu_worker(&curves.store, &curves.cpu, (&ctx, curves.id));
             let timing = latest_decimation(&ctx).unwrap();
             (timing.points_out, timing.panned)
         };
