@@ -1530,8 +1530,8 @@ fn draw_tile<'a>(
 /// Columns per tile of [`draw_wide_lines`].
 const TILE_COLUMNS: usize = 256;
 
-/// Rows per tile of [`draw_wide_lines`]: enough bands to share out a frame's lines, which
-/// often crowd into a few rows.
+/// Rows per tile of [`draw_wide_lines`]: with [`TILE_COLUMNS`], enough tiles to share out a
+/// frame's lines, which often crowd into a few rows.
 const BAND_ROWS: usize = 16;
 
 /// One highlighted curve's look: its colour (unit floats, straight alpha) and half its width
@@ -1686,7 +1686,9 @@ impl WideLine {
                 }
             }
         }
-        shading.shade(tile.pixels, &batch);
+        if batch.len > 0 {
+            shading.shade(tile.pixels, &batch);
+        }
     }
 }
 
@@ -1700,7 +1702,7 @@ struct Shading {
 }
 
 impl Shading {
-    /// `shade` and the blend over the `batch`'s pixels of `band`.
+    /// `shade` and the blend over the `batch`'s pixels of the tile's `pixels`.
     #[inline(always)]
     fn shade(&self, pixels: &mut [u8], batch: &LaneBatch) {
         let Shading {

@@ -733,7 +733,7 @@ pub fn cpu_renderer(ctx: &egui::Context) -> Option<String> {
     ctx.data(|d| d.get_temp(cpu_renderer_id()))
 }
 
-/// The latest decimation of any plot, for the status bar.
+/// A plot's latest decimation (or drawing, on the CPU), for the status bar.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DecimationTiming {
     /// Curves decimated: every loaded one on the GPU path (showing one needs no new pass),
