@@ -1282,6 +1282,15 @@ fn over(src: f32, dst: f32, src_alpha: f32) -> u8 {
     unorm8(src + dst * (1.0 - src_alpha))
 }
 
+/// [`over`] on the bytes themselves (`src`, `dst`, `src_alpha` in 0..=255): `src + dst ·
+/// (255 − src_alpha) / 255`, rounded. The fractions that sum can take are whole 255ths, never
+/// a half and far from one beside the float arithmetic's error, so it is `over` exactly
+/// (tested on every triple of bytes), without a division per channel and pixel.
+#[inline(always)]
+fn over_bytes(src: u32, dst: u32, src_alpha: u32) -> u32 {
+    (src + (dst * (255 - src_alpha) + 127) / 255).min(255)
+}
+
 /// `src` (premultiplied) over `dst` as the GPU blends into an 8-bit target: the fragment's
 /// output is stored as bytes before the blend (`src + dst · (1 − src_a)`).
 #[inline(always)]
@@ -1457,12 +1466,13 @@ fn draw_lines_over(
         .filter(|(_, segments)| !segments.is_empty())
         .map(|(index, segments)| {
             let (columns, rows) = tile_of(index);
-            let mut tile_pixels: Vec<u8> = (rgba.chunks(row_bytes))
-                .skip(rows.start)
-                .take(rows.len())
-                .flat_map(|row| &row[columns.start * 4..columns.end * 4])
-                .copied()
-                .collect();
+            let stride = columns.len() + QUAD - 1;
+            let mut tile_pixels = vec![0; rows.len() * stride * 4];
+            let tile_rows = tile_pixels.chunks_mut(stride * 4);
+            for (tile_row, row) in tile_rows.zip(rgba.chunks(row_bytes).skip(rows.start)) {
+                tile_row[..columns.len() * 4]
+                    .copy_from_slice(&row[columns.start * 4..columns.end * 4]);
+            }
             let clip = Region {
                 columns: (columns.start as u32).max(region.columns.start)
                     ..(columns.end as u32).min(region.columns.end),
@@ -1473,7 +1483,7 @@ fn draw_lines_over(
                 pixels: &mut tile_pixels,
                 first_column: columns.start as u32,
                 first_row: rows.start as u32,
-                width: columns.len() as u32,
+                stride: stride as u32,
             };
             draw_tile(tile, (width, height), &clip, lines, segments);
             (index, tile_pixels)
@@ -1481,9 +1491,9 @@ fn draw_lines_over(
         .collect();
     for (index, tile_pixels) in drawn {
         let (columns, rows) = tile_of(index);
-        let tile_rows = tile_pixels.chunks(columns.len() * 4);
+        let tile_rows = tile_pixels.chunks((columns.len() + QUAD - 1) * 4);
         for (row, tile_row) in rgba.chunks_mut(row_bytes).skip(rows.start).zip(tile_rows) {
-            row[columns.start * 4..columns.end * 4].copy_from_slice(tile_row);
+            row[columns.start * 4..columns.end * 4].copy_from_slice(&tile_row[..columns.len() * 4]);
         }
     }
 }
@@ -1494,14 +1504,16 @@ struct Tile<'a> {
     pixels: &'a mut [u8],
     first_column: u32,
     first_row: u32,
-    width: u32,
+    /// Pixels from one row's start to the next's: the tile's width and [`QUAD`] − 1 more,
+    /// which a quad at the row's end reads and writes back as they were.
+    stride: u32,
 }
 
 impl Tile<'_> {
     /// Where pixel (`column`, `row`) of the picture (within the tile) starts in `pixels`.
     #[inline(always)]
     fn byte_at(&self, column: u32, row: u32) -> usize {
-        ((row - self.first_row) as usize * self.width as usize
+        ((row - self.first_row) as usize * self.stride as usize
             + (column - self.first_column) as usize)
             * 4
     }
@@ -1622,14 +1634,23 @@ impl WideLine {
         let end = [ab[0] + along[0] * reach, ab[1] + along[1] * reach];
         let span = ((end[0] - start[0]) * along[0] + (end[1] - start[1]) * along[1]) / scale;
         let ab_squared = (ab[0] * ab[0] + ab[1] * ab[1]).max(1e-12);
-        // The pixels it may cover are gathered a lane's worth at a time and shaded together.
+        // The pixels it may cover are gathered a row's quads at a time and shaded together.
         let shading = Shading {
             colour,
             half_width,
+            a_x: a[0],
             ab,
             ab_squared,
+            degenerate: degenerate.then_some(SegmentQuad {
+                start,
+                along,
+                across,
+                scale,
+                span,
+                reach,
+            }),
         };
-        let mut batch = LaneBatch::default();
+        let mut batch = QuadBatch::default();
         // Per row, the rectangle's columns: where the row's centre line lies within both its
         // slabs, across the segment (`|across · p| ≤ bound`) and along it
         // (`-bound ≤ along · p ≤ length + bound`), `p` relative to `a`. A slab parallel to the
@@ -1664,23 +1685,17 @@ impl WideLine {
             {
                 continue;
             }
-            let first = (left - 0.5).ceil().max(x_lo);
-            let last = ((right - 0.5).floor() + 1.0).min(x_hi);
-            for column in first as u32..last.max(first) as u32 {
-                // The pixel centre relative to `a`.
-                let p = [column as f32 + 0.5 - a[0], p_y];
-                if degenerate {
-                    let rel = [p[0] - start[0], p[1] - start[1]];
-                    let u = (rel[0] * along[0] + rel[1] * along[1]) / scale;
-                    let v = (rel[0] * across[0] + rel[1] * across[1]) / scale;
-                    if !(0.0..=span).contains(&u) || v.abs() > reach {
-                        continue;
-                    }
-                }
-                batch.at[batch.len] = tile.byte_at(column, row);
-                (batch.x[batch.len], batch.y[batch.len]) = (p[0], p[1]);
+            let first = (left - 0.5).ceil().max(x_lo) as u32;
+            let last = ((right - 0.5).floor() + 1.0).min(x_hi) as u32;
+            // The row's columns `first..last`, [`QUAD`] at a time.
+            for column in (first..last).step_by(QUAD) {
+                let quad = batch.len;
+                batch.at[quad] = tile.byte_at(column, row);
+                batch.column[quad] = column as f32;
+                batch.p_y[quad] = p_y;
+                batch.count[quad] = (last - column).min(QUAD as u32);
                 batch.len += 1;
-                if batch.len == LANES {
+                if batch.len == QUADS {
                     shading.shade(tile.pixels, &batch);
                     batch.len = 0;
                 }
@@ -1692,70 +1707,119 @@ impl WideLine {
     }
 }
 
-/// What [`WideLine::segment`] shades each pixel with: the line's colour and half width, and
-/// the segment (`b - a` and its squared length).
+/// What [`WideLine::segment`] shades each pixel with: the line's colour and half width, the
+/// segment (its start's x, `b - a` and its squared length), and for a degenerate segment
+/// the quad its pixels must lie in.
 struct Shading {
     colour: [f32; 4],
     half_width: f32,
+    a_x: f32,
     ab: [f32; 2],
     ab_squared: f32,
+    degenerate: Option<SegmentQuad>,
+}
+
+/// The quad `wide_lines.wgsl` expands a segment into, relative to its start: `span` long
+/// from `start` along the segment, ± `reach` across it (`scale`: the direction's squared
+/// length).
+struct SegmentQuad {
+    start: [f32; 2],
+    along: [f32; 2],
+    across: [f32; 2],
+    scale: f32,
+    span: f32,
+    reach: f32,
+}
+
+impl SegmentQuad {
+    /// Whether the quad holds `p` (relative to the segment's start).
+    #[inline(always)]
+    fn holds(&self, p: [f32; 2]) -> bool {
+        let SegmentQuad {
+            start,
+            along,
+            across,
+            scale,
+            span,
+            reach,
+        } = *self;
+        let rel = [p[0] - start[0], p[1] - start[1]];
+        let u = (rel[0] * along[0] + rel[1] * along[1]) / scale;
+        let v = (rel[0] * across[0] + rel[1] * across[1]) / scale;
+        (0.0..=span).contains(&u) && v.abs() <= reach
+    }
 }
 
 impl Shading {
     /// `shade` and the blend over the `batch`'s pixels of the tile's `pixels`.
     #[inline(always)]
-    fn shade(&self, pixels: &mut [u8], batch: &LaneBatch) {
+    fn shade(&self, pixels: &mut [u8], batch: &QuadBatch) {
         let Shading {
             colour,
             half_width,
+            a_x,
             ab,
             ab_squared,
+            ref degenerate,
         } = *self;
-        let LaneBatch {
-            at,
-            x: p_x,
-            y: p_y,
-            len: live,
-        } = batch;
-        let live = *live;
-        // What each pixel holds, its four bytes as one word (a padding lane: nothing,
+        // What each quad's pixels hold, four bytes as one word (a padding quad: nothing,
         // never written): a lane's channels are then taken apart in vectors.
         let mut held = [0u32; LANES];
-        for (lane, &at) in at.iter().enumerate().take(live) {
-            if let Some(&[r, g, b, a]) = pixels.get(at..at + 4) {
-                held[lane] = u32::from_le_bytes([r, g, b, a]);
+        for (quad, &at) in batch.at.iter().enumerate().take(batch.len) {
+            if let Some(bytes) = pixels.get(at..at + QUAD * 4) {
+                for (word, pixel) in held[quad * QUAD..][..QUAD]
+                    .iter_mut()
+                    .zip(bytes.chunks_exact(4))
+                {
+                    *word = u32::from_le_bytes([pixel[0], pixel[1], pixel[2], pixel[3]]);
+                }
             }
         }
-        // `shade` and the blend, lane by lane with no branch, so that it vectorises.
+        // Each lane's pixel centre relative to `a`: the column as a float is exact, so this
+        // is `column as f32 + 0.5 - a_x` of the pixel itself.
+        let lane_p = |lane: usize| {
+            let (quad, offset) = (lane / QUAD, lane % QUAD);
+            [
+                batch.column[quad] + offset as f32 + 0.5 - a_x,
+                batch.p_y[quad],
+            ]
+        };
+        // Lanes past a quad's columns keep their pixel; so do a degenerate segment's
+        // pixels outside its quad.
+        let mut drawn: [bool; LANES] =
+            std::array::from_fn(|lane| (lane % QUAD) < batch.count[lane / QUAD] as usize);
+        if let Some(quad) = degenerate {
+            for (lane, drawn) in drawn.iter_mut().enumerate() {
+                *drawn &= quad.holds(lane_p(lane));
+            }
+        }
+        // `shade` and the blend, lane by lane with no branch, so that it vectorises. A pixel
+        // the line does not cover blends nothing over itself, which keeps every byte.
         let mut blended = [0u32; LANES];
-        let mut covered = [false; LANES];
-        for lane in 0..LANES {
-            let p = [p_x[lane], p_y[lane]];
+        for (lane, out) in blended.iter_mut().enumerate() {
+            let p = lane_p(lane);
             let t = ((p[0] * ab[0] + p[1] * ab[1]) / ab_squared).clamp(0.0, 1.0);
             let off = [p[0] - ab[0] * t, p[1] - ab[1] * t];
             let distance = (off[0] * off[0] + off[1] * off[1]).sqrt();
             let coverage = (half_width + 0.5 - distance).clamp(0.0, 1.0);
-            // Blending nothing leaves every byte as it was (`unorm8` round-trips bytes):
-            // such pixels are skipped.
-            covered[lane] = coverage != 0.0;
             let alpha = colour[3] * coverage;
-            let src_alpha = through_byte(alpha);
-            let dst = |channel: u32| unit_of_byte((held[lane] >> (8 * channel)) as u8);
+            let src_alpha = u32::from(unorm8(alpha));
             let channel = |channel: u32| {
                 let src = match channel {
                     3 => src_alpha,
-                    _ => through_byte(colour[channel as usize] * alpha),
+                    _ => u32::from(unorm8(colour[channel as usize] * alpha)),
                 };
-                u32::from(over(src, dst(channel), src_alpha)) << (8 * channel)
+                let dst = (held[lane] >> (8 * channel)) & 0xff;
+                over_bytes(src, dst, src_alpha) << (8 * channel)
             };
-            blended[lane] = channel(0) | channel(1) | channel(2) | channel(3);
+            let word = channel(0) | channel(1) | channel(2) | channel(3);
+            *out = if drawn[lane] { word } else { held[lane] };
         }
-        for (lane, &at) in at.iter().enumerate().take(live) {
-            if !covered[lane] {
-                continue;
-            }
-            if let Some(out) = pixels.get_mut(at..at + 4) {
-                out.copy_from_slice(&blended[lane].to_le_bytes());
+        for (quad, &at) in batch.at.iter().enumerate().take(batch.len) {
+            if let Some(bytes) = pixels.get_mut(at..at + QUAD * 4) {
+                for (pixel, word) in bytes.chunks_exact_mut(4).zip(&blended[quad * QUAD..]) {
+                    pixel.copy_from_slice(&word.to_le_bytes());
+                }
             }
         }
     }
@@ -1765,14 +1829,23 @@ impl Shading {
 /// compiled for (AVX2) hold eight f32.
 const LANES: usize = 8;
 
-/// Up to [`LANES`] pixels a segment may cover: their byte offsets in the band and their
-/// centres relative to the segment's start (`len` of them; the rest are shaded, never
-/// written).
+/// Pixels of one row [`Shading::shade`] reads and writes as one: a segment's rows are
+/// mostly two to four pixels wide.
+const QUAD: usize = 4;
+
+/// Quads shaded at once.
+const QUADS: usize = LANES / QUAD;
+
+/// Up to [`QUADS`] runs of a row's pixels a segment may cover (`len` of them), each of up to
+/// [`QUAD`] pixels: the byte offset of its first in the tile, that pixel's column (as a
+/// float) and its row's centre relative to the segment's start, and how many of its
+/// [`QUAD`] pixels are the segment's.
 #[derive(Default)]
-struct LaneBatch {
-    at: [usize; LANES],
-    x: [f32; LANES],
-    y: [f32; LANES],
+struct QuadBatch {
+    at: [usize; QUADS],
+    column: [f32; QUADS],
+    p_y: [f32; QUADS],
+    count: [u32; QUADS],
     len: usize,
 }
 
@@ -1929,8 +2002,8 @@ mod tests {
         assert_eq!(split_evenly(&curves[..1], 4).concat(), curves[..1].to_vec());
     }
 
-    /// What lets `Shading::shade` skip pixels a line does not cover: blending nothing keeps
-    /// a byte; and an opaque source replaces it, whatever was there.
+    /// What lets `Shading::shade` write back the pixels of a run a line does not cover:
+    /// blending nothing keeps a byte; and an opaque source replaces it, whatever was there.
     #[test]
     fn blending_nothing_keeps_every_byte_and_an_opaque_source_replaces_it() {
         for byte in 0..=255u8 {
@@ -1938,6 +2011,29 @@ mod tests {
             assert_eq!(blend_over([0.0; 4], dst), [byte; 4]);
             let colour = [0.2, f32::from(byte) / 255.0, 0.9, 1.0];
             assert_eq!(blend_over(colour, dst), blend_over(colour, [0.0; 4]));
+        }
+    }
+
+    /// The wide lines' blend on bytes is the float one, for every source, destination and
+    /// source alpha.
+    #[test]
+    fn blending_bytes_is_blending_their_floats() {
+        for src_alpha in 0..=255u8 {
+            for src in 0..=255u8 {
+                for dst in 0..=255u8 {
+                    let floats = over(
+                        unit_of_byte(src),
+                        unit_of_byte(dst),
+                        unit_of_byte(src_alpha),
+                    );
+                    let bytes = over_bytes(src.into(), dst.into(), src_alpha.into());
+                    assert_eq!(
+                        u32::from(floats),
+                        bytes,
+                        "{src} over {dst}, alpha {src_alpha}"
+                    );
+                }
+            }
         }
     }
 
