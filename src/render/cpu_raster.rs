@@ -1735,18 +1735,11 @@ impl SegmentQuad {
     /// Whether the quad holds `p` (relative to the segment's start).
     #[inline(always)]
     fn holds(&self, p: [f32; 2]) -> bool {
-        let SegmentQuad {
-            start,
-            along,
-            across,
-            scale,
-            span,
-            reach,
-        } = *self;
-        let rel = [p[0] - start[0], p[1] - start[1]];
-        let u = (rel[0] * along[0] + rel[1] * along[1]) / scale;
-        let v = (rel[0] * across[0] + rel[1] * across[1]) / scale;
-        (0.0..=span).contains(&u) && v.abs() <= reach
+        let (along, across) = (self.along, self.across);
+        let rel = [p[0] - self.start[0], p[1] - self.start[1]];
+        let u = (rel[0] * along[0] + rel[1] * along[1]) / self.scale;
+        let v = (rel[0] * across[0] + rel[1] * across[1]) / self.scale;
+        (0.0..=self.span).contains(&u) && v.abs() <= self.reach
     }
 }
 
