@@ -1701,9 +1701,7 @@ impl WideLine {
             slab(across, -bound, bound),
             slab(along, -bound, length + bound),
         );
-        for row in y_lo as u32..y_hi as u32 {
-            let y = row as f32 + 0.5;
-            let p_y = y - a[1];
+        let row_columns = |p_y: f32| {
             let ((lo_1, hi_1), (lo_2, hi_2)) = (across_slab(p_y), along_slab(p_y));
             let (left, right) = (a[0] + lo_1.max(lo_2), a[0] + hi_1.min(hi_2));
             // NaN (no row crossing found): nothing to draw in this row.
@@ -1711,10 +1709,23 @@ impl WideLine {
                 .partial_cmp(&right)
                 .is_none_or(std::cmp::Ordering::is_gt)
             {
-                continue;
+                return None;
             }
             let first = (left - 0.5).ceil().max(x_lo) as u32;
-            let last = ((right - 0.5).floor() + 1.0).min(x_hi) as u32;
+            Some((first, ((right - 0.5).floor() + 1.0).min(x_hi) as u32))
+        };
+        // Where the rectangle is no wider than a quad (most segments of a dense view: steep
+        // and short), each row is one quad whatever its slabs say: all its columns.
+        let narrow = x_hi - x_lo <= QUAD as f32;
+        for row in y_lo as u32..y_hi as u32 {
+            let y = row as f32 + 0.5;
+            let p_y = y - a[1];
+            let Some((first, last)) = (match narrow {
+                true => Some((x_lo as u32, x_hi as u32)),
+                false => row_columns(p_y),
+            }) else {
+                continue;
+            };
             // The row's columns `first..last`, [`QUAD`] at a time.
             for column in (first..last).step_by(QUAD) {
                 let quad = batch.len;
