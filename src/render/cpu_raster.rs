@@ -1657,10 +1657,20 @@ impl WideLine {
             return;
         }
         // The quad (from `a`: `start` back along the segment, `span` long, ± `reach` across
-        // it), for the pixels of a degenerate segment.
-        let start = [-along[0] * reach, -along[1] * reach];
-        let end = [ab[0] + along[0] * reach, ab[1] + along[1] * reach];
-        let span = ((end[0] - start[0]) * along[0] + (end[1] - start[1]) * along[1]) / scale;
+        // it), for the pixels of a degenerate segment (worked out for those only).
+        let quad = || {
+            let start = [-along[0] * reach, -along[1] * reach];
+            let end = [ab[0] + along[0] * reach, ab[1] + along[1] * reach];
+            let span = ((end[0] - start[0]) * along[0] + (end[1] - start[1]) * along[1]) / scale;
+            SegmentQuad {
+                start,
+                along,
+                across,
+                scale,
+                span,
+                reach,
+            }
+        };
         let ab_squared = (ab[0] * ab[0] + ab[1] * ab[1]).max(1e-12);
         // The pixels it may cover are gathered a row's quads at a time and shaded together.
         let shading = Shading {
@@ -1669,74 +1679,65 @@ impl WideLine {
             a_x: a[0],
             ab,
             ab_squared,
-            degenerate: degenerate.then_some(SegmentQuad {
-                start,
-                along,
-                across,
-                scale,
-                span,
-                reach,
-            }),
+            degenerate: degenerate.then(quad),
         };
         let mut batch = QuadBatch::default();
-        // Per row, the rectangle's columns: where the row's centre line lies within both its
-        // slabs, across the segment (`|across · p| ≤ bound`) and along it
-        // (`-bound ≤ along · p ≤ length + bound`), `p` relative to `a`. A slab parallel to the
-        // rows bounds only the rows, as the extent above does already. The exact test below
-        // decides; this only bounds the work.
-        let slab = |normal: [f32; 2], low: f32, high: f32| {
-            let per_x = 1.0 / normal[0];
-            move |p_y: f32| {
-                if normal[0] == 0.0 || degenerate {
-                    return (f32::NEG_INFINITY, f32::INFINITY);
-                }
-                let (one, other) = (
-                    (low - normal[1] * p_y) * per_x,
-                    (high - normal[1] * p_y) * per_x,
-                );
-                (one.min(other), one.max(other))
-            }
-        };
-        let (across_slab, along_slab) = (
-            slab(across, -bound, bound),
-            slab(along, -bound, length + bound),
-        );
-        let row_columns = |p_y: f32| {
-            let ((lo_1, hi_1), (lo_2, hi_2)) = (across_slab(p_y), along_slab(p_y));
-            let (left, right) = (a[0] + lo_1.max(lo_2), a[0] + hi_1.min(hi_2));
-            // NaN (no row crossing found): nothing to draw in this row.
-            if left
-                .partial_cmp(&right)
-                .is_none_or(std::cmp::Ordering::is_gt)
-            {
-                return None;
-            }
-            let first = (left - 0.5).ceil().max(x_lo) as u32;
-            Some((first, ((right - 0.5).floor() + 1.0).min(x_hi) as u32))
-        };
+        let rows = y_lo as u32..y_hi as u32;
+        // The row's centre relative to `a`.
+        let p_y_of = |row: u32| row as f32 + 0.5 - a[1];
         // Where the rectangle is no wider than a quad (most segments of a dense view: steep
-        // and short), each row is one quad whatever its slabs say: all its columns.
-        let narrow = x_hi - x_lo <= QUAD as f32;
-        for row in y_lo as u32..y_hi as u32 {
-            let y = row as f32 + 0.5;
-            let p_y = y - a[1];
-            let Some((first, last)) = (match narrow {
-                true => Some((x_lo as u32, x_hi as u32)),
-                false => row_columns(p_y),
-            }) else {
-                continue;
-            };
-            // The row's columns `first..last`, [`QUAD`] at a time.
-            for column in (first..last).step_by(QUAD) {
-                let quad = batch.len;
-                batch.at[quad] = tile.byte_at(column, row);
-                batch.column[quad] = column as f32;
-                batch.p_y[quad] = p_y;
-                batch.count[quad] = (last - column).min(QUAD as u32);
-                batch.len += 1;
-                if batch.len == QUADS {
+        // and short), each row is one quad of all its columns: no narrower bound to find.
+        if x_hi - x_lo <= QUAD as f32 {
+            let (first, count) = (x_lo as u32, (x_hi - x_lo) as u32);
+            for row in rows {
+                if batch.push(tile.byte_at(first, row), first, p_y_of(row), count) {
                     shading.shade(tile.pixels, &batch);
                     batch.len = 0;
+                }
+            }
+        } else {
+            // Per row, the rectangle's columns: where the row's centre line lies within both
+            // its slabs, across the segment (`|across · p| ≤ bound`) and along it
+            // (`-bound ≤ along · p ≤ length + bound`), `p` relative to `a`. A slab parallel
+            // to the rows bounds only the rows, as the extent above does already. The exact
+            // test below decides; this only bounds the work.
+            let slab = |normal: [f32; 2], low: f32, high: f32| {
+                let per_x = 1.0 / normal[0];
+                move |p_y: f32| {
+                    if normal[0] == 0.0 || degenerate {
+                        return (f32::NEG_INFINITY, f32::INFINITY);
+                    }
+                    let (one, other) = (
+                        (low - normal[1] * p_y) * per_x,
+                        (high - normal[1] * p_y) * per_x,
+                    );
+                    (one.min(other), one.max(other))
+                }
+            };
+            let (across_slab, along_slab) = (
+                slab(across, -bound, bound),
+                slab(along, -bound, length + bound),
+            );
+            for row in rows {
+                let p_y = p_y_of(row);
+                let ((lo_1, hi_1), (lo_2, hi_2)) = (across_slab(p_y), along_slab(p_y));
+                let (left, right) = (a[0] + lo_1.max(lo_2), a[0] + hi_1.min(hi_2));
+                // NaN (no row crossing found): nothing to draw in this row.
+                if left
+                    .partial_cmp(&right)
+                    .is_none_or(std::cmp::Ordering::is_gt)
+                {
+                    continue;
+                }
+                let first = (left - 0.5).ceil().max(x_lo) as u32;
+                let last = ((right - 0.5).floor() + 1.0).min(x_hi) as u32;
+                // The row's columns `first..last`, [`QUAD`] at a time.
+                for column in (first..last).step_by(QUAD) {
+                    let count = (last - column).min(QUAD as u32);
+                    if batch.push(tile.byte_at(column, row), column, p_y, count) {
+                        shading.shade(tile.pixels, &batch);
+                        batch.len = 0;
+                    }
                 }
             }
         }
@@ -1879,6 +1880,21 @@ struct QuadBatch {
     p_y: [f32; QUADS],
     count: [u32; QUADS],
     len: usize,
+}
+
+impl QuadBatch {
+    /// One more quad: `count` pixels from `column` (its first at byte `at`) of the row at
+    /// `p_y`. Whether the batch is full (to be shaded and emptied).
+    #[inline(always)]
+    fn push(&mut self, at: usize, column: u32, p_y: f32, count: u32) -> bool {
+        let quad = self.len;
+        self.at[quad] = at;
+        self.column[quad] = column as f32;
+        self.p_y[quad] = p_y;
+        self.count[quad] = count;
+        self.len += 1;
+        self.len == QUADS
+    }
 }
 
 /// The base layer in colour over `background` (`composite.wgsl`; RGBA8, rows top to bottom),
