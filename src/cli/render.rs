@@ -35,7 +35,7 @@ pub(crate) struct RenderArgs {
     /// `lines` (each pixel in its topmost curve's colour) or `density` (hit counts, log colour map).
     #[arg(long, value_enum, default_value_t = ModeArg::Lines)]
     pub(crate) mode: ModeArg,
-    /// Curve keys drawn on top as wide lines, comma-separated (GPU renderer).
+    /// Curve keys drawn on top as wide lines, comma-separated (either renderer).
     #[arg(long, value_delimiter = ',')]
     pub(crate) highlight: Vec<String>,
     /// Colour by this label column, with a legend (`none`: one colour). Default: the

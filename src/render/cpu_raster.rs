@@ -1357,10 +1357,12 @@ fn draw_wide_lines_in(
     // Every highlighted curve in pixels first (`None`: a gap), in curve order, in parallel
     // (on one thread this was a fifth of drawing them), with what it adds to the counts and
     // whether it lies near the picture.
-    let highlighted: Vec<usize> = (styles.iter().enumerate())
+    // In drawing order: by priority, then curve (a selected curve over the others' lines).
+    let mut highlighted: Vec<usize> = (styles.iter().enumerate())
         .filter(|(_, style)| style.is_visible() && style.is_highlighted())
         .map(|(curve, _)| curve)
         .collect();
+    highlighted.sort_by_key(|&curve| styles[curve].priority);
     type Line = (WideLine, Vec<Option<[f32; 2]>>);
     let drawn: Vec<(Line, RasterCounts, bool)> = highlighted
         .par_iter()
@@ -2048,6 +2050,33 @@ mod tests {
         assert!(a.min(b) > 20_000, "{a} and {b} samples");
         assert_eq!(split_evenly(&[], 4).concat(), Vec::<(usize, usize)>::new());
         assert_eq!(split_evenly(&curves[..1], 4).concat(), curves[..1].to_vec());
+    }
+
+    /// Where highlighted curves cross, the one of higher priority (a selected curve) is on
+    /// top, whatever the curves' order: wide lines are drawn by priority, then curve.
+    #[test]
+    fn a_wide_line_of_higher_priority_is_drawn_over_the_others() {
+        let (selected, failed) = ([20, 200, 40, 255], [220, 30, 30, 255]);
+        let decimated = Decimated {
+            x_px: vec![0.0, 10.0, 0.0, 10.0],
+            y: vec![0.0, 10.0, 10.0, 0.0],
+            ranges: vec![(0, 2), (2, 2)],
+        };
+        let styles = [
+            CurveStyle::line(selected).with_priority(2).highlighted(3.0),
+            CurveStyle::line(failed).with_priority(1).highlighted(3.0),
+        ];
+        let target = RasterTarget {
+            width: 10,
+            rows: RowMap::new(0.0, 10.0, 10),
+        };
+        let mut rgba = vec![0u8; 10 * 10 * 4];
+        draw_wide_lines(&mut rgba, Points::Decimated(&decimated), target, &styles);
+        // The pixels around the crossing, at (5, 5) in pixels: each fully covered by both.
+        for (column, row) in [(4, 4), (5, 4), (4, 5), (5, 5)] {
+            let at = (row * 10 + column) * 4;
+            assert_eq!(rgba[at..at + 4], selected, "pixel ({column}, {row})");
+        }
     }
 
     /// What lets `Shading::shade` write back the pixels of a run a line does not cover:

@@ -692,7 +692,9 @@ fn uniform_buffer(device: &wgpu::Device, label: &str, size: usize) -> wgpu::Buff
 }
 
 /// Per chunk of up to [`CHUNK_POINTS`] points of one curve: (curve, first point, curve start,
-/// curve end); and per highlighted visible curve: (curve, first point, segments, first instance).
+/// curve end); and per highlighted visible curve: (curve, first point, segments, first instance),
+/// in drawing order: by priority, then curve, so a curve of higher priority (a selected one)
+/// is drawn over the others' wide lines, as over their 1-px lines.
 fn chunk_and_run_tables(
     decimated: &Decimated,
     styles: &[CurveStyle],
@@ -700,8 +702,7 @@ fn chunk_and_run_tables(
     let mut chunks = Vec::with_capacity(
         decimated.point_count() / CHUNK_POINTS as usize + decimated.ranges.len(),
     );
-    let mut runs = Vec::new();
-    let mut instances = 0u32;
+    let mut highlighted = Vec::new();
     for (curve, (&(start, len), style)) in decimated.ranges.iter().zip(styles).enumerate() {
         let curve = curve as u32;
         let end = start + len;
@@ -711,10 +712,19 @@ fn chunk_and_run_tables(
             first += CHUNK_POINTS;
         }
         if style.is_visible() && style.is_highlighted() && len >= 2 {
-            runs.push([curve, start, len - 1, instances]);
-            instances += len - 1;
+            highlighted.push((style.priority, curve, start, len));
         }
     }
+    // Stable: curve order within a priority.
+    highlighted.sort_by_key(|&(priority, ..)| priority);
+    let mut instances = 0u32;
+    let runs = (highlighted.into_iter())
+        .map(|(_, curve, start, len)| {
+            let run = [curve, start, len - 1, instances];
+            instances += len - 1;
+            run
+        })
+        .collect();
     (chunks, runs)
 }
 
@@ -1207,7 +1217,33 @@ pub fn render_curves(
 
 #[cfg(test)]
 mod tests {
-    use super::pipelines_unsupported;
+    use super::{CurveStyle, chunk_and_run_tables, pipelines_unsupported};
+    use crate::curves::Decimated;
+
+    /// Highlighted curves are drawn (instanced) by priority, then curve: a selected curve's
+    /// wide line over the failed curves' ones.
+    #[test]
+    fn wide_lines_are_drawn_by_priority_then_curve() {
+        let decimated = Decimated {
+            x_px: vec![0.0, 1.0, 2.0, 0.0, 1.0, 0.0, 1.0, 2.0, 3.0],
+            y: vec![0.0; 9],
+            ranges: vec![(0, 3), (3, 2), (5, 4)],
+        };
+        let styles = [
+            CurveStyle::line([1, 2, 3, 255])
+                .with_priority(2)
+                .highlighted(3.0),
+            CurveStyle::line([4, 5, 6, 255])
+                .with_priority(1)
+                .highlighted(2.0),
+            CurveStyle::line([4, 5, 6, 255])
+                .with_priority(1)
+                .highlighted(2.0),
+        ];
+        let (_, runs) = chunk_and_run_tables(&decimated, &styles);
+        // (curve, first point, segments, first instance)
+        assert_eq!(runs, vec![[1, 3, 1, 0], [2, 5, 3, 1], [0, 0, 2, 4]]);
+    }
 
     #[test]
     fn gl_class_devices_are_told_apart_before_any_pipeline_is_built() {
