@@ -1354,10 +1354,10 @@ fn draw_wide_lines_in(
         -WIDE_LINES_NEAR_PX..=width as f32 + WIDE_LINES_NEAR_PX,
         -WIDE_LINES_NEAR_PX..=height as f32 + WIDE_LINES_NEAR_PX,
     );
-    // Every highlighted curve in pixels first (`None`: a gap), in curve order, in parallel
-    // (on one thread this was a fifth of drawing them), with what it adds to the counts and
-    // whether it lies near the picture.
-    // In drawing order: by priority, then curve (a selected curve over the others' lines).
+    // Every highlighted curve in pixels first (`None`: a gap), in drawing order (by
+    // priority, then curve: a selected curve over the others' lines), in parallel (on one
+    // thread this was a fifth of drawing them), with what it adds to the counts and whether
+    // it lies near the picture.
     let mut highlighted: Vec<usize> = (styles.iter().enumerate())
         .filter(|(_, style)| style.is_visible() && style.is_highlighted())
         .map(|(curve, _)| curve)
@@ -1481,7 +1481,7 @@ fn draw_lines_over(
         .filter(|&index| shares.iter().any(|in_tile| !in_tile[index].is_empty()))
         .map(|index| {
             let (columns, rows) = tile_of(index);
-            let stride = columns.len() + QUAD - 1;
+            let stride = tile_stride(&columns);
             let mut tile_pixels = vec![0; rows.len() * stride * 4];
             let tile_rows = tile_pixels.chunks_mut(stride * 4);
             for (tile_row, row) in tile_rows.zip(rgba.chunks(row_bytes).skip(rows.start)) {
@@ -1507,11 +1507,16 @@ fn draw_lines_over(
         .collect();
     for (index, tile_pixels) in drawn {
         let (columns, rows) = tile_of(index);
-        let tile_rows = tile_pixels.chunks((columns.len() + QUAD - 1) * 4);
+        let tile_rows = tile_pixels.chunks(tile_stride(&columns) * 4);
         for (row, tile_row) in rgba.chunks_mut(row_bytes).skip(rows.start).zip(tile_rows) {
             row[columns.start * 4..columns.end * 4].copy_from_slice(&tile_row[..columns.len() * 4]);
         }
     }
+}
+
+/// Pixels from one row's start to the next in a tile copy of `columns`: [`Tile::stride`].
+fn tile_stride(columns: &std::ops::Range<usize>) -> usize {
+    columns.len() + QUAD - 1
 }
 
 /// Part of a picture a thread draws wide lines into: its pixels (RGBA8, rows top to bottom,
@@ -1591,7 +1596,7 @@ impl WideLine {
     }
 
     /// One segment `a` → `b` (viewport pixels, y down) over `clip` of the picture (`size`),
-    /// whose rows from `band_first` `band` holds: `expand` and `shade` of `wide_lines.wgsl`.
+    /// into `tile`, which holds `clip`: `expand` and `shade` of `wide_lines.wgsl`.
     /// Each pixel is shaded from its position relative to `a` and from `b - a` (differences
     /// that a pan by whole pixels leaves as they are), so a kept pixel is the one drawn
     /// afresh.
@@ -1701,8 +1706,9 @@ impl WideLine {
             // Per row, the rectangle's columns: where the row's centre line lies within both
             // its slabs, across the segment (`|across · p| ≤ bound`) and along it
             // (`-bound ≤ along · p ≤ length + bound`), `p` relative to `a`. A slab parallel
-            // to the rows bounds only the rows, as the extent above does already. The exact
-            // test below decides; this only bounds the work.
+            // to the rows bounds only the rows, as the extent above does already. The
+            // shading decides (a pixel it does not cover keeps its bytes); this only bounds
+            // the work.
             let slab = |normal: [f32; 2], low: f32, high: f32| {
                 let per_x = 1.0 / normal[0];
                 move |p_y: f32| {
