@@ -1565,7 +1565,7 @@ const TILE_COLUMNS: usize = 256;
 
 /// Rows per tile of [`draw_wide_lines`]: with [`TILE_COLUMNS`], enough tiles to share out a
 /// frame's lines, which often crowd into a few rows.
-const BAND_ROWS: usize = 16;
+const BAND_ROWS: usize = 32;
 
 /// One highlighted curve's look: its colour (unit floats, straight alpha) and half its width
 /// in pixels.
@@ -1595,6 +1595,47 @@ impl WideLine {
         self.half_width + 0.5 + 1.0 / 16.0
     }
 
+    /// How segment `a` → `b` (viewport pixels, y down) shades a pixel (`shade` of
+    /// `wide_lines.wgsl`), with its unit direction and length (clamped below at 1e-6); `None`
+    /// where it has no finite direction.
+    #[inline(always)]
+    fn shading(&self, (a, b): ([f32; 2], [f32; 2])) -> Option<(Shading, [f32; 2], f32)> {
+        let WideLine { colour, half_width } = *self;
+        let reach = half_width + 1.0;
+        let ab = [b[0] - a[0], b[1] - a[1]];
+        let length = (ab[0] * ab[0] + ab[1] * ab[1]).sqrt().max(1e-6);
+        let along = [ab[0] / length, ab[1] / length];
+        let scale = along[0] * along[0] + along[1] * along[1];
+        if scale == 0.0 || !scale.is_finite() {
+            return None;
+        }
+        // The quad (from `a`: `start` back along the segment, `span` long, ± `reach` across
+        // it), which the pixels of a segment shorter than the clamp on `length` (no unit
+        // direction: a quad of next to nothing) must lie in (worked out for those only).
+        let quad = || {
+            let start = [-along[0] * reach, -along[1] * reach];
+            let end = [ab[0] + along[0] * reach, ab[1] + along[1] * reach];
+            let span = ((end[0] - start[0]) * along[0] + (end[1] - start[1]) * along[1]) / scale;
+            SegmentQuad {
+                start,
+                along,
+                across: [-along[1], along[0]],
+                scale,
+                span,
+                reach,
+            }
+        };
+        let shading = Shading {
+            colour,
+            half_width,
+            a_x: a[0],
+            ab,
+            ab_squared: (ab[0] * ab[0] + ab[1] * ab[1]).max(1e-12),
+            degenerate: (length <= 1e-6).then(quad),
+        };
+        Some((shading, along, length))
+    }
+
     /// One segment `a` → `b` (viewport pixels, y down) over `clip` of the picture (`size`),
     /// into `tile`, which holds `clip`: `expand` and `shade` of `wide_lines.wgsl`.
     /// Each pixel is shaded from its position relative to `a` and from `b - a` (differences
@@ -1608,51 +1649,55 @@ impl WideLine {
         clip: &Region,
         (a, b): ([f32; 2], [f32; 2]),
     ) {
-        let WideLine { colour, half_width } = *self;
-        let reach = half_width + 1.0;
-        let ab = [b[0] - a[0], b[1] - a[1]];
-        let length = (ab[0] * ab[0] + ab[1] * ab[1]).sqrt().max(1e-6);
-        let along = [ab[0] / length, ab[1] / length];
-        let across = [-along[1], along[0]];
-        let scale = along[0] * along[0] + along[1] * along[1];
-        if scale == 0.0 || !scale.is_finite() {
+        let Some((shading, along, length)) = self.shading((a, b)) else {
             return;
-        }
-        // Only pixels nearer the segment than `half_width + 0.5` are covered at all, and they
-        // lie inside the quad by half a pixel: the work is bounded by the rectangle around
-        // that capsule (a sixteenth of a pixel to spare for rounding), not by the whole quad
-        // the GPU shades (half of whose pixels it covers with nothing), and needs no test
-        // against the quad. A segment shorter than the clamp on `length` has no unit
-        // direction, and a quad of next to nothing: its pixels are tested against it.
-        let degenerate = length <= 1e-6;
-        let bound = if degenerate {
-            reach + 1.0
-        } else {
-            self.covered_bound()
         };
-        let (from, to) = (
-            [a[0] - along[0] * bound, a[1] - along[1] * bound],
-            [b[0] + along[0] * bound, b[1] + along[1] * bound],
-        );
-        let corners = [
-            [from[0] + across[0] * bound, from[1] + across[1] * bound],
-            [to[0] + across[0] * bound, to[1] + across[1] * bound],
-            [to[0] - across[0] * bound, to[1] - across[1] * bound],
-            [from[0] - across[0] * bound, from[1] - across[1] * bound],
-        ];
-        let extent = |axis: usize, within: &std::ops::Range<u32>| {
-            let lo = corners
-                .iter()
-                .map(|c| c[axis])
-                .fold(f32::INFINITY, f32::min);
-            let hi = corners
-                .iter()
-                .map(|c| c[axis])
-                .fold(f32::NEG_INFINITY, f32::max);
-            // The pixels whose centres lie in `lo..=hi`.
+        let across = [-along[1], along[0]];
+        // Only pixels nearer the segment than `half_width + 0.5` are covered at all: the work
+        // is bounded by the box around that capsule (its ends' box, `bound` wider each way: a
+        // sixteenth of a pixel to spare for rounding), not by the whole quad the GPU shades
+        // (half of whose pixels it covers with nothing), and needs no test against the quad.
+        // A degenerate segment's box is its quad's, whose pixels are tested against it.
+        let degenerate = shading.degenerate.is_some();
+        let (bound, box_lo, box_hi) = if let Some(quad) = &shading.degenerate {
+            let bound = quad.reach + 1.0;
+            let (from, to) = (
+                [a[0] - along[0] * bound, a[1] - along[1] * bound],
+                [b[0] + along[0] * bound, b[1] + along[1] * bound],
+            );
+            let corners = [
+                [from[0] + across[0] * bound, from[1] + across[1] * bound],
+                [to[0] + across[0] * bound, to[1] + across[1] * bound],
+                [to[0] - across[0] * bound, to[1] - across[1] * bound],
+                [from[0] - across[0] * bound, from[1] - across[1] * bound],
+            ];
+            let fold = |axis: usize, pick: fn(f32, f32) -> f32, start: f32| {
+                corners.iter().map(|c| c[axis]).fold(start, pick)
+            };
             (
-                (lo - 0.5).ceil().max(within.start as f32),
-                ((hi - 0.5).floor() + 1.0).min(within.end as f32),
+                bound,
+                [
+                    fold(0, f32::min, f32::INFINITY),
+                    fold(1, f32::min, f32::INFINITY),
+                ],
+                [
+                    fold(0, f32::max, f32::NEG_INFINITY),
+                    fold(1, f32::max, f32::NEG_INFINITY),
+                ],
+            )
+        } else {
+            let bound = self.covered_bound();
+            (
+                bound,
+                [a[0].min(b[0]) - bound, a[1].min(b[1]) - bound],
+                [a[0].max(b[0]) + bound, a[1].max(b[1]) + bound],
+            )
+        };
+        // The pixels whose centres lie in the box, within `within`.
+        let extent = |axis: usize, within: &std::ops::Range<u32>| {
+            (
+                (box_lo[axis] - 0.5).ceil().max(within.start as f32),
+                ((box_hi[axis] - 0.5).floor() + 1.0).min(within.end as f32),
             )
         };
         let columns = clip.columns.start..clip.columns.end.min(width);
@@ -1663,37 +1708,13 @@ impl WideLine {
         if !(x_lo < x_hi && y_lo < y_hi) {
             return;
         }
-        // The quad (from `a`: `start` back along the segment, `span` long, ± `reach` across
-        // it), for the pixels of a degenerate segment (worked out for those only).
-        let quad = || {
-            let start = [-along[0] * reach, -along[1] * reach];
-            let end = [ab[0] + along[0] * reach, ab[1] + along[1] * reach];
-            let span = ((end[0] - start[0]) * along[0] + (end[1] - start[1]) * along[1]) / scale;
-            SegmentQuad {
-                start,
-                along,
-                across,
-                scale,
-                span,
-                reach,
-            }
-        };
-        let ab_squared = (ab[0] * ab[0] + ab[1] * ab[1]).max(1e-12);
         // The pixels it may cover are gathered a row's quads at a time and shaded together.
-        let shading = Shading {
-            colour,
-            half_width,
-            a_x: a[0],
-            ab,
-            ab_squared,
-            degenerate: degenerate.then(quad),
-        };
         let mut batch = QuadBatch::default();
         let rows = y_lo as u32..y_hi as u32;
         // The row's centre relative to `a`.
         let p_y_of = |row: u32| row as f32 + 0.5 - a[1];
-        // Where the rectangle is no wider than a quad (most segments of a dense view: steep
-        // and short), each row is one quad of all its columns: no narrower bound to find.
+        // Where the box is no wider than a quad (most segments of a dense view: steep and
+        // short), each row is one quad of all its columns: no narrower bound to find.
         if x_hi - x_lo <= QUAD as f32 {
             let (first, count) = (x_lo as u32, (x_hi - x_lo) as u32);
             for row in rows {
@@ -1703,8 +1724,8 @@ impl WideLine {
                 }
             }
         } else {
-            // Per row, the rectangle's columns: where the row's centre line lies within both
-            // its slabs, across the segment (`|across · p| ≤ bound`) and along it
+            // Per row, the columns of the rectangle around the capsule: where the row's centre
+            // line lies within both its slabs, across the segment (`|across · p| ≤ bound`) and along it
             // (`-bound ≤ along · p ≤ length + bound`), `p` relative to `a`. A slab parallel
             // to the rows bounds only the rows, as the extent above does already. The
             // shading decides (a pixel it does not cover keeps its bytes); this only bounds
@@ -2683,6 +2704,60 @@ mod tests {
                 .copied()
                 .collect();
             prop_assert!(tiled == in_one_piece, "the tiles' pixels differ from one piece's");
+        }
+
+        /// A segment drawn over its box of pixels gives the pixels of its shading applied to
+        /// every pixel of the picture: the box holds every pixel it covers (a pixel it does
+        /// not cover keeps its bytes). Segments long and short, steep and flat, of no length,
+        /// degenerate, a hundredth of a pixel long, reaching beyond the picture; widths 1 to
+        /// 6 px.
+        #[test]
+        fn a_segment_drawn_over_its_box_is_its_shading_of_every_pixel(
+            a in (-12.0f32..52.0, -12.0f32..42.0),
+            step in (-30.0f32..30.0, -30.0f32..30.0, 0u8..5),
+            width_px in 1.0f32..6.0,
+            alpha in 0u8..=255,
+        ) {
+            let (width, height) = (40u32, 30u32);
+            let a = [a.0, a.1];
+            // Kind 1: shorter than the clamp on the length (degenerate) or about as long.
+            let b = match step.2 {
+                0 => a,
+                1 => [a[0] + step.0 * 3e-8, a[1] + step.1 * 3e-8],
+                2 => [a[0] + step.0 / 3000.0, a[1] + step.1 / 3000.0],
+                3 => [a[0] + step.0 / 30.0, a[1] + step.1],
+                _ => [a[0] + step.0, a[1] + step.1],
+            };
+            let line = WideLine {
+                colour: [0.8, 0.3, 0.1, f32::from(alpha) / 255.0],
+                half_width: 0.5 * width_px,
+            };
+            let whole = Region::whole(width, height);
+            let stride = width as usize + QUAD - 1;
+            let background: Vec<u8> =
+                (0..height as usize * stride * 4).map(|i| (i * 7 % 251) as u8).collect();
+            let mut boxed = background.clone();
+            let tile = |pixels| Tile { pixels, first_column: 0, first_row: 0, stride: stride as u32 };
+            line.segment(&mut tile(&mut boxed), (width, height), &whole, (a, b));
+            let mut everywhere = background;
+            if let Some((shading, ..)) = line.shading((a, b)) {
+                let tile = tile(&mut everywhere);
+                let mut batch = QuadBatch::default();
+                for row in 0..height {
+                    for column in (0..width).step_by(QUAD) {
+                        let count = (width - column).min(QUAD as u32);
+                        let p_y = row as f32 + 0.5 - a[1];
+                        if batch.push(tile.byte_at(column, row), column, p_y, count) {
+                            shading.shade(tile.pixels, &batch);
+                            batch.len = 0;
+                        }
+                    }
+                }
+                if batch.len > 0 {
+                    shading.shade(tile.pixels, &batch);
+                }
+            }
+            prop_assert!(boxed == everywhere, "the box left out a pixel the segment covers");
         }
 
         /// Highlighted curves drawn in bands of rows on several threads give the pixels of
