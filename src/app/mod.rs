@@ -610,11 +610,13 @@ pub fn whole_wheel_steps(raw_input: &mut egui::RawInput, line_points: f32) {
 
 impl eframe::App for LyceumApp {
     /// On a software adapter, where each frame costs the CPU dearly, wheel steps are taken
-    /// whole rather than smoothed over many frames.
+    /// whole rather than smoothed over many frames, and those over a plot by the plot alone
+    /// (egui would run two more frames after them).
     fn raw_input_hook(&mut self, ctx: &egui::Context, raw_input: &mut egui::RawInput) {
         if self.software_adapter {
             let line_points = ctx.options(|o| o.input_options.line_scroll_speed);
             whole_wheel_steps(raw_input, line_points);
+            crate::render::plot::take_plot_wheel(ctx, raw_input);
         }
     }
 

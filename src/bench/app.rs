@@ -112,6 +112,7 @@ impl Screen {
         if self.software {
             let line_points = self.ctx.options(|o| o.input_options.line_scroll_speed);
             crate::app::whole_wheel_steps(&mut raw, line_points);
+            crate::render::plot::take_plot_wheel(&self.ctx, &mut raw);
         }
         raw
     }
@@ -342,8 +343,9 @@ fn cpu_settle_rows(store: Arc<CurveStore>) -> Result<Settled, BenchError> {
             note: format!(
                 "all threads: decimation, raster, composite, UI; {fewest_frames}–{most_frames} \
                  egui frames per step until none is due within {} ms (a wheel step is one \
-                 input frame, a drag three; egui runs two for an immediate repaint), each \
-                 painted by eframe as in the 'egui frame painted' row",
+                 input frame, taken from egui so that it runs no more; a drag three, after \
+                 which egui runs two), each painted by eframe as in the 'egui frame \
+                 painted' row",
                 SETTLED_HORIZON.as_millis()
             ),
         });

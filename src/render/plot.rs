@@ -1502,6 +1502,14 @@ pub fn curves_plot_with_marks_ui(
         .filter(|(_, (name, _))| hidden.contains(&egui_plot::ItemId::new(name)))
         .map(|(index, _)| index)
         .collect();
+    // Where the next frame's wheel steps may be taken for this plot (`take_plot_wheel`).
+    let plot_at = (response.response.layer_id, response.response.rect);
+    ui.ctx().data_mut(|data| {
+        (data
+            .get_temp_mut_or_default::<WheelTargets>(wheel_targets_id())
+            .0)
+            .push(plot_at);
+    });
     let hovered = hover_readout_ui(curves, &response);
     let clicked = response
         .response
@@ -1780,37 +1788,105 @@ pub fn wheel_points(
     }
 }
 
-/// This frame's wheel movement in points, as egui converts it (lines, pages, the horizontal
-/// modifier) but unsmoothed: a wheel notch is one zoom, drawn once, where egui's smoothed
-/// delta spreads it over a dozen frames, each a new view for the curves to be drawn for.
+/// A wheel event's movement in points, as egui converts it (lines, pages of `page_points`,
+/// the horizontal modifier) but unsmoothed; `None` for any other event.
+fn wheel_event_points(
+    event: &egui::Event,
+    options: &egui::InputOptions,
+    page_points: f32,
+) -> Option<egui::Vec2> {
+    let egui::Event::MouseWheel {
+        unit,
+        delta,
+        modifiers,
+        ..
+    } = event
+    else {
+        return None;
+    };
+    let delta = wheel_points(*unit, *delta, options.line_scroll_speed, page_points);
+    Some(
+        if modifiers.matches_any(options.horizontal_scroll_modifier) {
+            egui::vec2(delta.x + delta.y, 0.0)
+        } else {
+            delta
+        },
+    )
+}
+
+/// This frame's wheel movement in points, as egui converts it but unsmoothed: a wheel notch
+/// is one zoom, drawn once, where egui's smoothed delta spreads it over a dozen frames, each
+/// a new view for the curves to be drawn for. With it, what [`take_plot_wheel`] took out of
+/// this frame's input (taken: a plot calls this only while hovered).
 fn wheel_delta_points(ctx: &egui::Context) -> egui::Vec2 {
     let options = ctx.options(|o| o.input_options);
+    let taken = ctx
+        .data_mut(|data| data.remove_temp::<TakenWheel>(taken_wheel_id()))
+        .unwrap_or_default();
     ctx.input(|i| {
-        let mut total = egui::Vec2::ZERO;
-        for event in &i.raw.events {
-            if let egui::Event::MouseWheel {
-                unit,
-                delta,
-                modifiers,
-                ..
-            } = event
-            {
-                let delta = wheel_points(
-                    *unit,
-                    *delta,
-                    options.line_scroll_speed,
-                    i.viewport_rect().height(),
-                );
-                let horizontal = modifiers.matches_any(options.horizontal_scroll_modifier);
-                total += if horizontal {
-                    egui::vec2(delta.x + delta.y, 0.0)
-                } else {
-                    delta
-                };
-            }
-        }
-        total
+        (i.raw.events.iter())
+            .filter_map(|event| wheel_event_points(event, &options, i.viewport_rect().height()))
+            .fold(taken.0, |total, points| total + points)
     })
+}
+
+/// Where the last frame's curve plots lay: each one's layer and rectangle.
+#[derive(Clone, Debug, Default)]
+struct WheelTargets(Vec<(egui::LayerId, egui::Rect)>);
+
+/// Wheel movement in points taken out of a frame's input over a curve plot.
+#[derive(Clone, Copy, Debug, Default)]
+struct TakenWheel(egui::Vec2);
+
+fn wheel_targets_id() -> egui::Id {
+    egui::Id::unique("lyceum plot wheel targets")
+}
+
+fn taken_wheel_id() -> egui::Id {
+    egui::Id::unique("lyceum plot wheel taken")
+}
+
+/// Takes the wheel steps (without Ctrl or Cmd, egui_plot's own zoom) over a curve plot out
+/// of `raw_input` before egui sees them, for the plot to zoom by ([`wheel_delta_points`]).
+/// For the app on a software adapter: egui asks for two more frames after any input event
+/// (`Context::request_repaint` runs two), each 20–30 ms of CPU there, though a wheel step's
+/// new picture asks for the one frame that shows it; a step over a popup, or elsewhere, is
+/// left to egui.
+pub fn take_plot_wheel(ctx: &egui::Context, raw_input: &mut egui::RawInput) {
+    let targets = ctx
+        .data_mut(|data| data.remove_temp::<WheelTargets>(wheel_targets_id()))
+        .unwrap_or_default();
+    let pointer = (raw_input.events.iter().rev())
+        .find_map(|event| match event {
+            egui::Event::PointerMoved(pos) => Some(Some(*pos)),
+            egui::Event::PointerGone => Some(None),
+            _ => None,
+        })
+        .unwrap_or_else(|| ctx.input(|i| i.pointer.latest_pos()));
+    let over_plot = pointer.is_some_and(|pos| {
+        ctx.layer_id_at(pos).is_some_and(|layer| {
+            (targets.0.iter()).any(|(plot_layer, rect)| *plot_layer == layer && rect.contains(pos))
+        })
+    });
+    let mut taken = egui::Vec2::ZERO;
+    if over_plot {
+        let options = ctx.options(|o| o.input_options);
+        let page_points = raw_input
+            .screen_rect
+            .map_or_else(|| ctx.viewport_rect().height(), |rect| rect.height());
+        raw_input.events.retain(|event| {
+            let egui::Event::MouseWheel { modifiers, .. } = event else {
+                return true;
+            };
+            if modifiers.command || modifiers.ctrl {
+                return true;
+            }
+            taken += wheel_event_points(event, &options, page_points).unwrap_or_default();
+            false
+        });
+    }
+    // Set every frame, so that a step no plot took is not taken in a later frame.
+    ctx.data_mut(|data| data.insert_temp(taken_wheel_id(), TakenWheel(taken)));
 }
 
 /// The visible curve nearest the pointer, with its y there.
@@ -2396,6 +2472,73 @@ mod tests {
             columns.abs() > 400 && rows.abs() > 150,
             "{columns} columns and {rows} rows panned"
         );
+    }
+
+    /// On a software adapter a wheel step over a plot is taken out of egui's input (egui
+    /// runs two more frames after any input event) and the plot zooms by it all the same;
+    /// a step over anything else, or with Ctrl (egui_plot's own zoom), is left to egui.
+    #[test]
+    fn a_wheel_step_over_a_plot_is_taken_from_egui_and_zooms_it() {
+        let curves = Arc::new(curves(DecimationMode::Inline));
+        let ctx = egui::Context::default();
+        // One frame of `events` after the app's input hook: the events egui was given, the
+        // delay egui asked the next frame for, and the plot's width in x.
+        let frame = |events: Vec<egui::Event>| {
+            let mut input = egui::RawInput {
+                screen_rect: Some(egui::Rect::from_min_size(
+                    egui::Pos2::ZERO,
+                    egui::vec2(800.0, 520.0),
+                )),
+                events,
+                ..egui::RawInput::default()
+            };
+            take_plot_wheel(&ctx, &mut input);
+            let given = input.events.clone();
+            let mut output = ctx.run_ui(input, |ui| {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    curves_plot_ui(ui, &curves, &PlotLabels::default());
+                });
+            });
+            output.textures_delta.clear();
+            let delay = output.viewport_output[&egui::ViewportId::ROOT].repaint_delay;
+            let width =
+                egui_plot::PlotMemory::load(&ctx, curves.id).map(|memory| memory.bounds().width());
+            (given, delay, width)
+        };
+        let wheel = |modifiers| egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, 60.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Wheel,
+            modifiers,
+        };
+        let is_wheel = |event: &egui::Event| matches!(event, egui::Event::MouseWheel { .. });
+        for _ in 0..3 {
+            frame(vec![egui::Event::PointerMoved(egui::pos2(400.0, 280.0))]);
+        }
+        let (.., Some(before)) = frame(Vec::new()) else {
+            panic!("no plot memory");
+        };
+        let (given, delay, after) = frame(vec![wheel(egui::Modifiers::NONE)]);
+        assert!(!given.iter().any(is_wheel), "the step was left to egui");
+        assert!(
+            delay > std::time::Duration::ZERO,
+            "egui asked for a frame now"
+        );
+        let after = after.unwrap_or(before);
+        assert!(
+            after < before * 0.9,
+            "the plot did not zoom: {before} -> {after}"
+        );
+        let (given, ..) = frame(vec![wheel(egui::Modifiers::CTRL)]);
+        assert!(
+            given.iter().any(is_wheel),
+            "Ctrl + wheel taken from egui_plot"
+        );
+        // Over the window's edge, outside the plot.
+        frame(vec![egui::Event::PointerMoved(egui::pos2(2.0, 2.0))]);
+        let (given, ..) = frame(vec![wheel(egui::Modifiers::NONE)]);
+        assert!(given.iter().any(is_wheel), "a step outside the plot taken");
     }
 
     /// A decimation is written into the buffers of the one shown before it once nothing
