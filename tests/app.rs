@@ -1601,6 +1601,19 @@ fn a_run_shows_its_progress_and_can_be_cancelled() {
     );
     // Their frames line up, so one x is one screen column in every plot of the stack.
     assert_eq!(zoomed.frame().x_range(), second.frame().x_range());
+    // Out again: the wheel over a plot zooms it and leaves the stack where it was (it
+    // scrolled down too, and the next step zoomed another plot).
+    harness.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, -150.0),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Wheel,
+        modifiers: egui::Modifiers::NONE,
+    });
+    harness.run_steps(8);
+    let out = stacked(&harness, 0);
+    assert!(width(&out) > width(&zoomed) * 1.1, "the wheel zoomed out");
+    assert_eq!(out.frame(), zoomed.frame(), "the stack scrolled");
 
     // Sensors picked in the sources panel: the stack holds those two, in the order ticked.
     let sensors: Vec<String> = tokio::runtime::Runtime::new().unwrap().block_on(async {

@@ -1756,11 +1756,16 @@ fn marks_ui(plot_ui: &mut egui_plot::PlotUi<'_>, marks: &PlotMarks) {
 }
 
 /// The wheel zooms at the pointer: both axes, or x alone where the scroll is sideways
-/// (shift + wheel, a trackpad's swipe).
+/// (shift + wheel, a trackpad's swipe); a scroll area around the plot does not scroll by it.
 fn wheel_zoom(plot_ui: &mut egui_plot::PlotUi<'_>) {
     if !plot_ui.response().hovered() {
         return;
     }
+    // The wheel over a plot is the plot's: a stack of plots in a scroll area scrolled by it
+    // too (as egui spreads the step over the next frames), so the next step zoomed another.
+    plot_ui
+        .ctx()
+        .input_mut(|input| input.smooth_scroll_delta = egui::Vec2::ZERO);
     let scroll = wheel_delta_points(plot_ui.ctx());
     if scroll == egui::Vec2::ZERO {
         return;
