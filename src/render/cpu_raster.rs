@@ -1657,42 +1657,13 @@ impl WideLine {
         // is bounded by the box around that capsule (its ends' box, `bound` wider each way: a
         // sixteenth of a pixel to spare for rounding), not by the whole quad the GPU shades
         // (half of whose pixels it covers with nothing), and needs no test against the quad.
-        // A degenerate segment's box is its quad's, whose pixels are tested against it.
+        // A degenerate segment's pixels are tested against its quad as well, within the box.
         let degenerate = shading.degenerate.is_some();
-        let (bound, box_lo, box_hi) = if let Some(quad) = &shading.degenerate {
-            let bound = quad.reach + 1.0;
-            let (from, to) = (
-                [a[0] - along[0] * bound, a[1] - along[1] * bound],
-                [b[0] + along[0] * bound, b[1] + along[1] * bound],
-            );
-            let corners = [
-                [from[0] + across[0] * bound, from[1] + across[1] * bound],
-                [to[0] + across[0] * bound, to[1] + across[1] * bound],
-                [to[0] - across[0] * bound, to[1] - across[1] * bound],
-                [from[0] - across[0] * bound, from[1] - across[1] * bound],
-            ];
-            let fold = |axis: usize, pick: fn(f32, f32) -> f32, start: f32| {
-                corners.iter().map(|c| c[axis]).fold(start, pick)
-            };
-            (
-                bound,
-                [
-                    fold(0, f32::min, f32::INFINITY),
-                    fold(1, f32::min, f32::INFINITY),
-                ],
-                [
-                    fold(0, f32::max, f32::NEG_INFINITY),
-                    fold(1, f32::max, f32::NEG_INFINITY),
-                ],
-            )
-        } else {
-            let bound = self.covered_bound();
-            (
-                bound,
-                [a[0].min(b[0]) - bound, a[1].min(b[1]) - bound],
-                [a[0].max(b[0]) + bound, a[1].max(b[1]) + bound],
-            )
-        };
+        let bound = self.covered_bound();
+        let (box_lo, box_hi) = (
+            [a[0].min(b[0]) - bound, a[1].min(b[1]) - bound],
+            [a[0].max(b[0]) + bound, a[1].max(b[1]) + bound],
+        );
         // The pixels whose centres lie in the box, within `within`.
         let extent = |axis: usize, within: &std::ops::Range<u32>| {
             (

@@ -1502,13 +1502,21 @@ pub fn curves_plot_with_marks_ui(
         .filter(|(_, (name, _))| hidden.contains(&egui_plot::ItemId::new(name)))
         .map(|(index, _)| index)
         .collect();
-    // Where the next frame's wheel steps may be taken for this plot (`take_plot_wheel`).
-    let plot_at = (response.response.layer_id, response.response.rect);
+    // Where the next frame's wheel steps may be taken for this plot (`take_plot_wheel`):
+    // this pass's plots only, so the list never grows where nothing takes it.
+    let (pass, plot_at) = (
+        ui.ctx().cumulative_pass_nr(),
+        (response.response.layer_id, response.response.rect),
+    );
     ui.ctx().data_mut(|data| {
-        (data
-            .get_temp_mut_or_default::<WheelTargets>(wheel_targets_id())
-            .0)
-            .push(plot_at);
+        let targets = data.get_temp_mut_or_default::<WheelTargets>(wheel_targets_id());
+        if targets.pass != pass {
+            *targets = WheelTargets {
+                pass,
+                plots: Vec::new(),
+            };
+        }
+        targets.plots.push(plot_at);
     });
     let hovered = hover_readout_ui(curves, &response);
     let clicked = response
@@ -1835,9 +1843,12 @@ fn wheel_delta_points(ctx: &egui::Context) -> egui::Vec2 {
     })
 }
 
-/// Where the last frame's curve plots lay: each one's layer and rectangle.
+/// Where one pass's curve plots lay: each one's layer and rectangle.
 #[derive(Clone, Debug, Default)]
-struct WheelTargets(Vec<(egui::LayerId, egui::Rect)>);
+struct WheelTargets {
+    pass: u64,
+    plots: Vec<(egui::LayerId, egui::Rect)>,
+}
 
 /// Wheel movement in points taken out of a frame's input over a curve plot.
 #[derive(Clone, Copy, Debug, Default)]
@@ -1858,8 +1869,11 @@ fn taken_wheel_id() -> egui::Id {
 /// new picture asks for the one frame that shows it; a step over a popup, or elsewhere, is
 /// left to egui.
 pub fn take_plot_wheel(ctx: &egui::Context, raw_input: &mut egui::RawInput) {
+    // The plots of the pass just run (a pass that showed none left an older list).
+    let last_pass = ctx.cumulative_pass_nr().checked_sub(1);
     let targets = ctx
-        .data_mut(|data| data.remove_temp::<WheelTargets>(wheel_targets_id()))
+        .data(|data| data.get_temp::<WheelTargets>(wheel_targets_id()))
+        .filter(|targets| Some(targets.pass) == last_pass)
         .unwrap_or_default();
     let pointer = (raw_input.events.iter().rev())
         .find_map(|event| match event {
@@ -1870,7 +1884,8 @@ pub fn take_plot_wheel(ctx: &egui::Context, raw_input: &mut egui::RawInput) {
         .unwrap_or_else(|| ctx.input(|i| i.pointer.latest_pos()));
     let over_plot = pointer.is_some_and(|pos| {
         ctx.layer_id_at(pos).is_some_and(|layer| {
-            (targets.0.iter()).any(|(plot_layer, rect)| *plot_layer == layer && rect.contains(pos))
+            (targets.plots.iter())
+                .any(|(plot_layer, rect)| *plot_layer == layer && rect.contains(pos))
         })
     });
     let mut taken = egui::Vec2::ZERO;
@@ -2544,6 +2559,17 @@ mod tests {
         frame(vec![egui::Event::PointerMoved(egui::pos2(2.0, 2.0))]);
         let (given, ..) = frame(vec![wheel(egui::Modifiers::NONE)]);
         assert!(given.iter().any(is_wheel), "a step outside the plot taken");
+        // Where no hook takes the list (a GPU adapter), it holds one pass's plot all the same.
+        for _ in 0..5 {
+            let mut output = ctx.run_ui(egui::RawInput::default(), |ui| {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    curves_plot_ui(ui, &curves, &PlotLabels::default());
+                });
+            });
+            output.textures_delta.clear();
+        }
+        let targets = ctx.data(|data| data.get_temp::<WheelTargets>(wheel_targets_id()));
+        assert_eq!(targets.map(|targets| targets.plots.len()), Some(1));
     }
 
     /// A decimation is written into the buffers of the one shown before it once nothing
