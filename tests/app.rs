@@ -714,6 +714,17 @@ fn count(harness: &Harness<'static, LyceumApp>, name: &str) -> usize {
         .unwrap()
 }
 
+/// A wheel step of `points` (up: zoom in) at the pointer.
+fn wheel(harness: &Harness<'static, LyceumApp>, points: f32) {
+    harness.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, points),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Wheel,
+        modifiers: egui::Modifiers::NONE,
+    });
+}
+
 fn pointer_button(
     harness: &Harness<'static, LyceumApp>,
     pos: egui::Pos2,
@@ -937,18 +948,40 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
         "the limit remembered"
     );
 
-    // The wheel over the plot zooms: the picture changes.
     click_in_view(&mut harness, "Clear selection");
     step_until(&mut harness, "Selected: 0");
+    let home = plot_bounds(&harness, "screwdriving");
+
+    // A double-click on a curve puts the view back and picks nothing (its first click
+    // selected the curve). The band zoomed into stays under the pointer.
+    let on_band = plot_pos(&harness, "screwdriving", 300.0, 0.5);
+    harness.hover_at(on_band);
+    wheel(&harness, 120.0);
+    harness.run_steps(3);
+    assert_ne!(plot_bounds(&harness, "screwdriving"), home);
+    assert!(
+        harness.query_by_label_contains("part_serial: ").is_some(),
+        "a curve under the pointer"
+    );
+    // The harness's frames are a quarter of a second apart: egui's 0.3 s between the clicks
+    // would never pass.
+    harness
+        .ctx
+        .options_mut(|options| options.input_options.max_double_click_delay = 1.0);
+    for _ in 0..2 {
+        pointer_button(&harness, on_band, true, egui::Modifiers::NONE);
+        pointer_button(&harness, on_band, false, egui::Modifiers::NONE);
+        harness.run_steps(1);
+    }
+    harness.run_steps(2);
+    assert_eq!(plot_bounds(&harness, "screwdriving"), home);
+    assert_eq!(count(&harness, "Selected"), 0);
+
+    // The wheel over the plot zooms: the picture changes.
+    settle(&mut harness);
     let before = harness.render().unwrap();
     harness.hover_at(centre);
-    harness.event(egui::Event::MouseWheel {
-        unit: egui::MouseWheelUnit::Point,
-        delta: egui::vec2(0.0, 120.0),
-        phase: egui::TouchPhase::Move,
-        source: egui::MouseWheelSource::Wheel,
-        modifiers: egui::Modifiers::NONE,
-    });
+    wheel(&harness, 120.0);
     step_until(&mut harness, "Selected: 0");
     let after = harness.render().unwrap();
     let changed = before
@@ -957,6 +990,15 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
         .filter(|(a, b)| a != b)
         .count();
     assert!(changed > 5_000, "{changed} pixels changed");
+}
+
+/// The data bounds the plot of the source called `name` showed in its last frame.
+fn plot_bounds(harness: &Harness<'static, LyceumApp>, name: &str) -> [f64; 4] {
+    let bounds = *egui_plot::PlotMemory::load(&harness.ctx, egui::Id::unique(("plot", name)))
+        .expect("the plot was drawn")
+        .transform()
+        .bounds();
+    [bounds.min(), bounds.max()].concat().try_into().unwrap()
 }
 
 /// Closing and reopening the app keeps the layout (the view in front), the theme, the
@@ -1583,13 +1625,7 @@ fn a_run_shows_its_progress_and_can_be_cancelled() {
     };
     let first = stacked(&harness, 0);
     harness.hover_at(first.frame().center());
-    harness.event(egui::Event::MouseWheel {
-        unit: egui::MouseWheelUnit::Point,
-        delta: egui::vec2(0.0, 150.0),
-        phase: egui::TouchPhase::Move,
-        source: egui::MouseWheelSource::Wheel,
-        modifiers: egui::Modifiers::NONE,
-    });
+    wheel(&harness, 150.0);
     harness.run_steps(8);
     let (zoomed, second) = (stacked(&harness, 0), stacked(&harness, 1));
     let width = |t: &egui_plot::PlotTransform| t.bounds().width();
@@ -1603,13 +1639,7 @@ fn a_run_shows_its_progress_and_can_be_cancelled() {
     assert_eq!(zoomed.frame().x_range(), second.frame().x_range());
     // Out again: the wheel over a plot zooms it and leaves the stack where it was (it
     // scrolled down too, and the next step zoomed another plot).
-    harness.event(egui::Event::MouseWheel {
-        unit: egui::MouseWheelUnit::Point,
-        delta: egui::vec2(0.0, -150.0),
-        phase: egui::TouchPhase::Move,
-        source: egui::MouseWheelSource::Wheel,
-        modifiers: egui::Modifiers::NONE,
-    });
+    wheel(&harness, -150.0);
     harness.run_steps(8);
     let out = stacked(&harness, 0);
     assert!(width(&out) > width(&zoomed) * 1.1, "the wheel zoomed out");

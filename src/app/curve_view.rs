@@ -89,6 +89,9 @@ pub struct CurveView {
     base: Styling,
     labels: PlotLabels,
     selection: BTreeSet<CurveId>,
+    /// The selection before the last click in the plot: a double-click (a view reset) puts
+    /// it back, so that its first click picks nothing.
+    selection_before_click: BTreeSet<CurveId>,
     hidden: BTreeSet<CurveId>,
     colours: HashMap<CurveId, [u8; 4]>,
     /// Legend categories switched off (values of `base.colour_by`).
@@ -157,6 +160,7 @@ impl CurveView {
             base,
             labels,
             selection: BTreeSet::new(),
+            selection_before_click: BTreeSet::new(),
             hidden: BTreeSet::new(),
             colours: HashMap::new(),
             colours_unsaved: false,
@@ -372,7 +376,14 @@ impl CurveView {
         // Hover is drawn over the picture (`PlotMarks::hovered`): no restyle.
         self.hovered = picks.hovered;
         let mut changed = false;
-        match picks.clicked {
+        if picks.double_clicked {
+            // Both clicks reset the view; the first one's pick is undone.
+            changed = self.selection != self.selection_before_click;
+            self.selection = std::mem::take(&mut self.selection_before_click);
+        } else if picks.clicked.is_some() {
+            self.selection_before_click = self.selection.clone();
+        }
+        match picks.clicked.filter(|_| !picks.double_clicked) {
             Some((Some(id), true)) => {
                 if !self.selection.remove(&id) {
                     self.selection.insert(id);

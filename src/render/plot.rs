@@ -1300,6 +1300,8 @@ pub struct PlotPicks {
     pub pointer: Option<[f64; 2]>,
     /// A handle being dragged ([`PlotMarks::handles`]): its id and the pointer in data units.
     pub handle_drag: Option<(usize, [f64; 2])>,
+    /// A double-click, which resets the view: its clicks are not picks.
+    pub double_clicked: bool,
 }
 
 /// Lines drawn over the curves: limits (horizontal, named) and cursors (a vertical line
@@ -1530,6 +1532,7 @@ pub fn curves_plot_with_marks_ui(
         .map(|pos| response.transform.value_from_position(pos))
         .map(|at| [at.x, at.y]);
     let handle_drag = grip.after(ui, &response, &marks.handles);
+    let double_clicked = response.response.double_clicked();
     CurvesPlotResponse {
         plot: response,
         picks: PlotPicks {
@@ -1539,6 +1542,7 @@ pub fn curves_plot_with_marks_ui(
             legend_hidden,
             pointer,
             handle_drag,
+            double_clicked,
         },
     }
 }
