@@ -714,6 +714,23 @@ fn count(harness: &Harness<'static, LyceumApp>, name: &str) -> usize {
         .unwrap()
 }
 
+/// A double-click at `pos`, and the frames after it.
+fn double_click(harness: &mut Harness<'static, LyceumApp>, pos: egui::Pos2) {
+    // The harness's frames are a quarter of a second apart: egui's 0.3 s between the clicks
+    // would never pass.
+    harness
+        .ctx
+        .options_mut(|options| options.input_options.max_double_click_delay = 1.0);
+    // More than that after any earlier click, which would make it a triple-click.
+    harness.run_steps(5);
+    for _ in 0..2 {
+        pointer_button(harness, pos, true, egui::Modifiers::NONE);
+        pointer_button(harness, pos, false, egui::Modifiers::NONE);
+        harness.run_steps(1);
+    }
+    harness.run_steps(2);
+}
+
 /// A wheel step of `points` (up: zoom in) at the pointer.
 fn wheel(harness: &Harness<'static, LyceumApp>, points: f32) {
     harness.event(egui::Event::MouseWheel {
@@ -770,10 +787,13 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
         None,
         "hovering drew a new picture"
     );
+    let frame = plot_frame(&harness, "screwdriving");
     pointer_button(&harness, on_band, true, egui::Modifiers::NONE);
     pointer_button(&harness, on_band, false, egui::Modifiers::NONE);
     harness.run_steps(3);
     assert_eq!(count(&harness, "Selected"), 1);
+    // The details panel beside the plot keeps its width: the plot stays under the pointer.
+    assert_eq!(plot_frame(&harness, "screwdriving"), frame);
     // It stands out from thousands of curves of its own colour: amber, across the plot.
     harness.hover_at(egui::pos2(5.0, 5.0));
     settle(&mut harness);
@@ -845,9 +865,21 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
     click_in_view(&mut harness, "Isolate");
     harness.run_steps(2);
     assert_eq!(count(&harness, "Shown"), selected);
+    // The axes stay still; a double-click fits the default view to the curves shown, and
+    // with every curve shown again, to all of them.
+    let all_curves = plot_bounds(&harness, "screwdriving");
+    double_click(&mut harness, centre);
+    let isolated = plot_bounds(&harness, "screwdriving");
+    assert!(
+        isolated != all_curves && isolated[3] <= all_curves[3],
+        "{isolated:?} within {all_curves:?}"
+    );
     click_in_view(&mut harness, "Show all");
     harness.run_steps(2);
     assert_eq!(count(&harness, "Shown"), total);
+    assert_eq!(plot_bounds(&harness, "screwdriving"), isolated);
+    double_click(&mut harness, centre);
+    assert_eq!(plot_bounds(&harness, "screwdriving"), all_curves);
 
     // The legend's NOK entry switched off hides the NOK curves.
     let nok = count(&harness, "NOK");
@@ -963,17 +995,7 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
         harness.query_by_label_contains("part_serial: ").is_some(),
         "a curve under the pointer"
     );
-    // The harness's frames are a quarter of a second apart: egui's 0.3 s between the clicks
-    // would never pass.
-    harness
-        .ctx
-        .options_mut(|options| options.input_options.max_double_click_delay = 1.0);
-    for _ in 0..2 {
-        pointer_button(&harness, on_band, true, egui::Modifiers::NONE);
-        pointer_button(&harness, on_band, false, egui::Modifiers::NONE);
-        harness.run_steps(1);
-    }
-    harness.run_steps(2);
+    double_click(&mut harness, on_band);
     assert_eq!(plot_bounds(&harness, "screwdriving"), home);
     assert_eq!(count(&harness, "Selected"), 0);
 

@@ -298,7 +298,8 @@ fn without_any_graphics_driver_render_draws_the_curves_on_the_cpu() {
 }
 
 /// With no graphics driver at all (no Vulkan ICD, GL not tried) the binary says what to
-/// install and how to draw without a window, and exits with an error: no panic.
+/// install, that `WGPU_BACKEND` kept it from trying GL, and how to draw without a window, and
+/// exits with an error: no panic.
 #[test]
 fn without_any_graphics_driver_the_app_says_what_to_install() {
     let mut started = start_app(NO_DRIVER);
@@ -317,6 +318,7 @@ fn without_any_graphics_driver_the_app_says_what_to_install() {
     assert!(!status.success(), "{stderr}");
     assert!(
         stderr.contains("no graphics driver can show the Lyceum window")
+            && stderr.contains("WGPU_BACKEND=vulkan allows that backend only")
             && stderr.contains("mesa-vulkan-drivers")
             && stderr.contains("lyceum render --out"),
         "{stderr}"

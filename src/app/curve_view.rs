@@ -859,7 +859,15 @@ impl CurveView {
                     [swatch.left_center(), swatch.right_center()],
                     egui::Stroke::new(SELECTED_WIDTH_PX, egui::Color32::from_rgb(r, g, b)),
                 );
-                ui.weak("selected curves not coloured by you, drawn on top");
+                // Wrapped: a line wider than the panel widened it, and the plot beside it
+                // moved under the pointer as the selection came and went.
+                ui.add(
+                    egui::Label::new(
+                        egui::RichText::new("selected curves not coloured by you, drawn on top")
+                            .weak(),
+                    )
+                    .wrap(),
+                );
             });
         }
         let mut changed = false;

@@ -183,6 +183,8 @@ pub struct LyceumApp {
     gpu_adapter: Option<String>,
     /// Whether the GPU curve pipelines were built (the driver runs them).
     gpu_pipelines: bool,
+    /// Why the driver cannot run them, in full (the status bar's hover text).
+    gpu_unsupported: Option<String>,
     /// Whether the adapter is a software one (the CPU emulating a GPU).
     software_adapter: bool,
     /// Where the user wants curves drawn (kept between sessions).
@@ -240,7 +242,12 @@ impl LyceumApp {
                 // Building the pipelines would fail validation (GL): the CPU draws the curves.
                 Some(reason) => {
                     tracing::warn!(adapter = %info.name, backend = ?info.backend, %reason, "the GPU curve renderer cannot run: curves are drawn on the CPU");
-                    crate::render::plot::use_cpu_renderer(&creation.egui_ctx, reason);
+                    // The status bar's line stays short; the whole reason is on hover.
+                    crate::render::plot::use_cpu_renderer(
+                        &creation.egui_ctx,
+                        "the driver cannot run the GPU path".to_owned(),
+                    );
+                    app.gpu_unsupported = Some(reason);
                 }
                 None => {
                     CurveRenderResources::install(
@@ -326,6 +333,7 @@ impl LyceumApp {
             gpu_error: None,
             gpu_adapter: None,
             gpu_pipelines: false,
+            gpu_unsupported: None,
             software_adapter: false,
             curve_renderer: persisted.curve_renderer,
             cpu_chosen_by: CPU_CHOSEN,
@@ -563,6 +571,7 @@ impl LyceumApp {
                 None => "Curves drawn on the GPU".to_owned(),
             },
             adapter: self.gpu_adapter.clone(),
+            renderer_note: self.gpu_unsupported.clone(),
         }
     }
 }

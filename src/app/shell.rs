@@ -239,6 +239,8 @@ pub struct StatusLine {
     pub renderer: String,
     /// The graphics adapter, as wgpu names it.
     pub adapter: Option<String>,
+    /// More on the renderer than its line holds (why the driver cannot run the GPU path).
+    pub renderer_note: Option<String>,
 }
 
 /// Whether the status bar has room for another part: a truncated label still takes its "…"
@@ -310,10 +312,15 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &StatusLine) {
         if !room_for_more(ui) {
             return;
         }
-        ui.label(&status.renderer).on_hover_text(format!(
+        let adapter = format!(
             "Graphics adapter: {}",
             status.adapter.as_deref().unwrap_or("none")
-        ));
+        );
+        ui.label(&status.renderer)
+            .on_hover_text(match &status.renderer_note {
+                Some(note) => format!("{adapter}\nOn the CPU: {note}"),
+                None => adapter,
+            });
         if let Some(run) = status.fetched
             && room_for_more(ui)
         {
@@ -435,12 +442,59 @@ mod tests {
                 frame_cpu_secs: None,
                 renderer: "CPU".into(),
                 adapter: None,
+                renderer_note: None,
             };
             let harness = egui_kittest::Harness::builder()
                 .with_size(egui::vec2(1_600.0, 30.0))
                 .build_ui(|ui| status_bar_ui(ui, &status));
             assert!(harness.query_by_label_contains(text).is_some(), "{text}");
         }
+    }
+
+    /// On a driver that cannot run the GPU path the renderer's part stays short, so every
+    /// part still fits a 1,280-point window; the driver's reason is on hover.
+    #[test]
+    fn the_renderer_part_leaves_room_and_tells_the_driver_s_limit_on_hover() {
+        use egui_kittest::kittest::Queryable as _;
+        let status = StatusLine {
+            server: None,
+            fetched: None,
+            decimation: Some(DecimationTiming {
+                curves: 10_000,
+                points_in: 20_000_000,
+                points_out: 20_000_000,
+                elapsed: std::time::Duration::from_millis(90),
+                drawn_on_cpu: true,
+                panned: None,
+            }),
+            frame_cpu_secs: Some(0.002),
+            renderer: "Curves drawn on the CPU (the driver cannot run the GPU path)".into(),
+            adapter: Some("llvmpipe (Gl, Cpu)".into()),
+            renderer_note: Some(
+                "the graphics driver allows 0 storage buffers per shader stage; the curve \
+                 renderer needs 6"
+                    .into(),
+            ),
+        };
+        let mut harness = egui_kittest::Harness::builder()
+            .with_size(egui::vec2(1_280.0, 30.0))
+            .build_ui(|ui| status_bar_ui(ui, &status));
+        assert!(
+            harness
+                .query_by_label_contains("UI 2.0 ms per frame")
+                .is_some(),
+            "the UI time, the last part, left out"
+        );
+        harness
+            .get_by_label_contains("Curves drawn on the CPU")
+            .hover();
+        // Past egui's tooltip delay.
+        harness.run_steps(8);
+        assert!(
+            harness
+                .query_by_label_contains("On the CPU: the graphics driver allows 0 storage")
+                .is_some()
+        );
     }
 
     #[test]

@@ -179,14 +179,26 @@ pub(crate) fn open_app(renderer: Option<WindowRenderer>) -> anyhow::Result<()> {
     )
     .map_err(|e| {
         let message = match e {
-            // No adapter, or none that can present to the window: say what would.
-            eframe::Error::Wgpu(e) => format!(
-                "no graphics driver can show the Lyceum window ({e}). Install one: on Linux \
-                 Mesa's software Vulkan (`mesa-vulkan-drivers`, lavapipe) or its OpenGL \
-                 (`libegl1 libgl1-mesa-dri`); without a GPU the app then draws its curves on \
-                 the CPU. Without a window, `lyceum render --out curves.png` draws the demo \
-                 plant to a PNG and `lyceum demo` summarises it"
-            ),
+            // No adapter, or none that can present to the window: say what would. A
+            // backend forced by `WGPU_BACKEND` is the likelier cause where it is set.
+            eframe::Error::Wgpu(e) => {
+                let install = std::env::var("WGPU_BACKEND").map_or_else(
+                    |_| "Install one".to_owned(),
+                    |backend| {
+                        format!(
+                            "WGPU_BACKEND={backend} allows that backend only: unset it to let \
+                             Lyceum try every driver, or install one"
+                        )
+                    },
+                );
+                format!(
+                    "no graphics driver can show the Lyceum window. {install}: on Linux Mesa's \
+                     software Vulkan (`mesa-vulkan-drivers`, lavapipe) or its OpenGL (`libegl1 \
+                     libgl1-mesa-dri`); without a GPU the app then draws its curves on the CPU. \
+                     Without a window, `lyceum render --out curves.png` draws the demo plant to \
+                     a PNG and `lyceum demo` summarises it. (wgpu: {e})"
+                )
+            }
             e => format!(
                 "cannot open the Lyceum window: {e} (headless? try `lyceum demo` or `lyceum render`)"
             ),

@@ -415,10 +415,10 @@ pub struct PlotCurves {
     time_zone: Mutex<TimeZoneChoice>,
     decimation_mode: DecimationMode,
     decimation: Decimation,
-    bounds: PlotBounds,
-    /// Where most values lie, when a few far ones flatten the default view
-    /// ([`crate::curves::typical_y_range`]).
-    typical_y: Option<(f64, f64)>,
+    /// The default view, fitted to the curves shown when it was last asked for.
+    default_view: Mutex<DefaultView>,
+    /// Which curves were shown then: asked for again with the same ones, it stands.
+    default_view_shown: Mutex<Vec<bool>>,
     /// A y range the plot is to show from its next frame (the user asked for it).
     y_request: Mutex<Option<(f64, f64)>>,
     /// An x-range the plot shows exactly (no margin): the range the curves were fetched for,
@@ -438,6 +438,32 @@ pub struct PlotCurves {
     snap_request: Mutex<Option<SnapRequest>>,
 }
 
+/// A plot's default view (egui_plot's auto bounds, which a double-click goes back to).
+#[derive(Clone, Copy, Debug)]
+struct DefaultView {
+    /// The extent of the curves shown (x: the pinned range, where there is one).
+    bounds: PlotBounds,
+    /// Where most values lie, when a few far ones flatten the default view
+    /// ([`crate::curves::typical_y_range`]).
+    typical_y: Option<(f64, f64)>,
+}
+
+impl DefaultView {
+    /// The view that fits the curves `styles` shows, within `pinned_x` where given.
+    fn fitting(store: &CurveStore, styles: &[CurveStyle], pinned_x: Option<(f64, f64)>) -> Self {
+        let mut bounds = data_bounds(store, styles);
+        if let Some((x_start, x_end)) = pinned_x {
+            bounds = PlotBounds::from_min_max([x_start, bounds.min()[1]], [x_end, bounds.max()[1]]);
+        }
+        let typical_y = crate::curves::typical_y_range(
+            store,
+            |id| styles.get(id as usize).is_some_and(CurveStyle::is_visible),
+            (bounds.min()[1], bounds.max()[1]),
+        );
+        Self { bounds, typical_y }
+    }
+}
+
 /// How far off a followed map, in pixels, a view is snapped onto it: less is rounding.
 const SNAP_FRACTION: f64 = 1e-3;
 
@@ -450,7 +476,8 @@ struct SnapRequest {
 
 impl PlotCurves {
     /// `styles` has one entry per curve of `store`; the plot's default bounds fit the curves
-    /// visible in them (hiding a curve later keeps the axes still).
+    /// visible in them (hiding a curve later keeps the axes still, until the default view is
+    /// asked for again: [`Self::refit_to_shown`]).
     pub fn new(
         id: egui::Id,
         store: Arc<CurveStore>,
@@ -469,12 +496,8 @@ impl PlotCurves {
                 styles: styles.len(),
             });
         }
-        let bounds = data_bounds(&store, &styles);
-        let typical_y = crate::curves::typical_y_range(
-            &store,
-            |id| styles.get(id as usize).is_some_and(CurveStyle::is_visible),
-            (bounds.min()[1], bounds.max()[1]),
-        );
+        let default_view = Mutex::new(DefaultView::fitting(&store, &styles, None));
+        let default_view_shown = Mutex::new(styles.iter().map(CurveStyle::is_visible).collect());
         Ok(Self {
             id,
             store,
@@ -483,8 +506,8 @@ impl PlotCurves {
             time_zone: Mutex::new(TimeZoneChoice::Utc),
             decimation_mode,
             decimation,
-            bounds,
-            typical_y,
+            default_view,
+            default_view_shown,
             y_request: Mutex::new(None),
             pinned_x: None,
             slot: Arc::default(),
@@ -499,12 +522,47 @@ impl PlotCurves {
     pub fn with_pinned_x(mut self, (x_start, x_end): (f64, f64)) -> Self {
         if x_start < x_end {
             self.pinned_x = Some((x_start, x_end));
-            self.bounds = PlotBounds::from_min_max(
-                [x_start, self.bounds.min()[1]],
-                [x_end, self.bounds.max()[1]],
-            );
+            self.fit_default_view(&self.styles());
         }
         self
+    }
+
+    /// Fit the default view to the curves shown now. Hiding curves keeps the axes still;
+    /// the default view (a double-click) then fits what is left.
+    /// A pass over every shown sample, so only where other curves are shown than at the
+    /// last fit.
+    pub fn refit_to_shown(&self) {
+        let styles = self.styles();
+        let shown: Vec<bool> = styles.iter().map(CurveStyle::is_visible).collect();
+        let mut fitted_shown = self
+            .default_view_shown
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *fitted_shown != shown {
+            self.fit_default_view(&styles);
+            *fitted_shown = shown;
+        }
+    }
+
+    /// The default view fitted to the curves `styles` shows.
+    fn fit_default_view(&self, styles: &[CurveStyle]) {
+        let fitted = DefaultView::fitting(&self.store, styles, self.pinned_x);
+        *self
+            .default_view
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = fitted;
+    }
+
+    fn default_view(&self) -> DefaultView {
+        *self
+            .default_view
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The default view's extent.
+    fn bounds(&self) -> PlotBounds {
+        self.default_view().bounds
     }
 
     pub fn store(&self) -> &Arc<CurveStore> {
@@ -514,12 +572,13 @@ impl PlotCurves {
     /// Where most values lie, when a few far ones flatten the default view (the whole
     /// extent is over 20 times wider).
     pub fn typical_y(&self) -> Option<(f64, f64)> {
-        self.typical_y
+        self.default_view().typical_y
     }
 
     /// The y extent of the default view (every finite value).
     pub fn y_extent(&self) -> (f64, f64) {
-        (self.bounds.min()[1], self.bounds.max()[1])
+        let bounds = self.bounds();
+        (bounds.min()[1], bounds.max()[1])
     }
 
     /// Show `y_min..=y_max` from the plot's next frame (double-click goes back to the
@@ -1036,7 +1095,7 @@ impl PlotItem for CurvesItem {
     }
 
     fn bounds(&self) -> PlotBounds {
-        self.curves.bounds
+        self.curves.bounds()
     }
 
     fn base(&self) -> &PlotItemBase {
@@ -1375,7 +1434,7 @@ fn x_axis_label(curves: &PlotCurves, labels: &PlotLabels) -> String {
     }
     // Ticks show the time of day; the label says which day the view starts on.
     let zone = curves.time_zone();
-    let day = format_instant(curves.bounds.min()[0], zone, ", from %Y-%m-%d");
+    let day = format_instant(curves.bounds().min()[0], zone, ", from %Y-%m-%d");
     format!("{} ({}{day})", labels.x_axis, zone.name())
 }
 
@@ -1473,6 +1532,20 @@ pub fn curves_plot_with_marks_ui(
         .unwrap_or_else(PoisonError::into_inner)
         .take()
         .unwrap_or_default();
+    // A double-click on the plot goes back to its default view (egui_plot does, from this
+    // frame's bounds): fitted to the curves shown now, before the plot reads it.
+    let frame = egui_plot::PlotMemory::load(ui.ctx(), curves.id).map(|m| *m.transform().frame());
+    let double_clicked_on_plot = ui.input(|input| {
+        input
+            .pointer
+            .button_double_clicked(egui::PointerButton::Primary)
+            && frame
+                .zip(input.pointer.interact_pos())
+                .is_some_and(|(frame, at)| frame.contains(at))
+    });
+    if double_clicked_on_plot {
+        curves.refit_to_shown();
+    }
     let response = plot.show(ui, |plot_ui| {
         // Applied by egui_plot before this frame's drag.
         if let Some((x_start, x_end)) = snap.x {
@@ -2003,8 +2076,8 @@ fn hovered_curve_ui(
     // point a rounding past the data (x from pixel columns) would move the view, and so
     // redraw the picture, on every hover.
     let x_limits = (
-        bounds.min()[0].max(curves.bounds.min()[0]),
-        bounds.max()[0].min(curves.bounds.max()[0]),
+        bounds.min()[0].max(curves.bounds().min()[0]),
+        bounds.max()[0].min(curves.bounds().max()[0]),
     );
     let points: Vec<[f64; 2]> = x_px[range.clone()]
         .iter()
@@ -2290,6 +2363,45 @@ mod tests {
         let store = Arc::new(builder.finish().unwrap());
         let styles = vec![CurveStyle::line([0, 0, 0, 255]); 2];
         PlotCurves::new(egui::Id::unique(plot), store, styles, mode, Decimation::M4).unwrap()
+    }
+
+    /// Hiding a curve keeps the axes still; the default view asked for again (a
+    /// double-click) fits the curves still shown, and showing every curve and asking again
+    /// gives the first one back.
+    #[test]
+    fn the_default_view_asked_for_again_fits_the_curves_shown() {
+        let mut builder = CurveStoreBuilder::new(&[]);
+        builder
+            .push_uniform("small", &[], 0.0, 1.0, &[-1.0, 2.0, 1.0])
+            .unwrap();
+        builder
+            .push_uniform("huge", &[], 10.0, 1.0, &[0.0, 5e9, 3.0])
+            .unwrap();
+        let store = Arc::new(builder.finish().unwrap());
+        let shown = vec![CurveStyle::line([0, 0, 0, 255]); 2];
+        let curves = PlotCurves::new(
+            egui::Id::unique("refit"),
+            store,
+            shown.clone(),
+            DecimationMode::Inline,
+            Decimation::M4,
+        )
+        .unwrap();
+        let extent = |curves: &PlotCurves| {
+            let bounds = curves.bounds();
+            [bounds.min(), bounds.max()]
+        };
+        let first = extent(&curves);
+        assert_eq!(first, [[0.0, -1.0], [12.0, 5e9]]);
+        curves
+            .set_styles(vec![shown[0], shown[1].hidden()])
+            .unwrap();
+        assert_eq!(extent(&curves), first, "hiding moved the axes");
+        curves.refit_to_shown();
+        assert_eq!(extent(&curves), [[0.0, -1.0], [2.0, 2.0]]);
+        curves.set_styles(shown).unwrap();
+        curves.refit_to_shown();
+        assert_eq!(extent(&curves), first);
     }
 
     /// The status bar tells the plot in front: each plot's latest drawing is kept apart, so
