@@ -1283,6 +1283,17 @@ fn a_dropped_file_is_previewed_opened_and_saved() {
     harness.get_by_label("Save as dataset").click();
     step_until(&mut harness, "saved 300 curves to");
     assert_eq!(dataset_curves(&saved), 300);
+    // The view shown is no longer called unsaved.
+    assert!(
+        harness
+            .query_by_label_contains("imported, not saved")
+            .is_none()
+    );
+    assert!(
+        harness
+            .query_by_label_contains("ragged_crlf: imported, saved 300 curves to")
+            .is_some()
+    );
 
     // Broken CSV: the error names the line, and what was shown stays.
     let broken = data.path().join("broken.csv");

@@ -259,6 +259,11 @@ impl CurveView {
         &self.curves
     }
 
+    /// The name the view was opened with (a file's, a dataset's, a source's).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     pub fn store(&self) -> &Arc<CurveStore> {
         self.curves.store()
     }

@@ -427,6 +427,12 @@ impl DatasetsPanel {
                 Err(e) => self.error = Some(e),
             }
         }
+        if let Some((store, saved)) = self.import.take_saved()
+            && let Some(shown) = &mut self.shown
+            && Arc::ptr_eq(shown.view.store(), &store)
+        {
+            shown.summary = format!("{}: imported, {saved}", shown.view.name());
+        }
         self.library_ui(ui);
     }
 }

@@ -70,6 +70,9 @@ const IMPORT_EXTENSIONS: &[&str] = &[
     "csv", "tsv", "txt", "arrow", "ipc", "feather", "parquet", "pq",
 ];
 
+/// What a save as a dataset said: "saved 300 curves to …", or why it failed.
+type SaveOutcome = Result<String, String>;
+
 /// The import controls of the Datasets view.
 #[derive(Debug, Default)]
 pub struct ImportPanel {
@@ -80,8 +83,11 @@ pub struct ImportPanel {
     error: Option<String>,
     save_dir: String,
     save_dialog: Option<FileDialog>,
-    saving: Option<Receiver<Result<String, String>>>,
+    /// A save as a dataset running: the curves being saved, and its outcome to come.
+    saving: Option<(Arc<CurveStore>, Receiver<SaveOutcome>)>,
     saved: Option<Result<String, String>>,
+    /// Curves saved since the caller last asked ([`Self::take_saved`]), and where.
+    just_saved: Option<(Arc<CurveStore>, String)>,
     table: String,
     /// An import into ClickHouse running: its progress and outcome.
     uploading: Option<Upload>,
@@ -158,9 +164,12 @@ impl ImportPanel {
             self.uploaded = Some(outcome);
             self.uploading = None;
         }
-        if let Some(receiver) = &self.saving
+        if let Some((store, receiver)) = &self.saving
             && let Some(outcome) = super::job_result(receiver, || "the save stopped".to_owned())
         {
+            if let Ok(saved) = &outcome {
+                self.just_saved = Some((Arc::clone(store), saved.clone()));
+            }
             self.saved = Some(outcome);
             self.saving = None;
         }
@@ -177,6 +186,7 @@ impl ImportPanel {
         };
         let (sender, receiver) = sync_channel(1);
         let ctx = ctx.clone();
+        let saving = Arc::clone(&store);
         std::thread::spawn(move || {
             let options = SaveOptions {
                 name,
@@ -192,7 +202,7 @@ impl ImportPanel {
             }
             ctx.request_repaint();
         });
-        self.saving = Some(receiver);
+        self.saving = Some((saving, receiver));
         self.saved = None;
     }
 
@@ -294,6 +304,12 @@ impl ImportPanel {
     }
 
     /// The controls and the preview; returns the curves to show when the user opens them.
+    /// Curves saved as a dataset since the last call, and what the save said ("saved 300
+    /// curves to …"): the view showing them is no longer unsaved.
+    pub fn take_saved(&mut self) -> Option<(Arc<CurveStore>, String)> {
+        self.just_saved.take()
+    }
+
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,

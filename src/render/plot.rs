@@ -1554,7 +1554,7 @@ pub fn curves_plot_with_marks_ui(
         if let Some((y_min, y_max)) = y_request.or(snap.y) {
             plot_ui.set_plot_bounds_y(y_min..=y_max);
         }
-        wheel_zoom(plot_ui);
+        wheel_zoom(plot_ui, curves.bounds());
         // Unnamed: the legend lists the colours, not the item.
         plot_ui.add(CurvesItem::new(String::new(), Arc::clone(curves)));
         lone_samples_ui(plot_ui, curves);
@@ -1841,8 +1841,9 @@ fn marks_ui(plot_ui: &mut egui_plot::PlotUi<'_>, marks: &PlotMarks) {
 }
 
 /// The wheel zooms at the pointer: both axes, or x alone where the scroll is sideways
-/// (shift + wheel, a trackpad's swipe); a scroll area around the plot does not scroll by it.
-fn wheel_zoom(plot_ui: &mut egui_plot::PlotUi<'_>) {
+/// (shift + wheel, a trackpad's swipe), within [`limited_zoom`]'s spans (`home`: the
+/// default view); a scroll area around the plot does not scroll by it.
+fn wheel_zoom(plot_ui: &mut egui_plot::PlotUi<'_>, home: PlotBounds) {
     if !plot_ui.response().hovered() {
         return;
     }
@@ -1860,7 +1861,39 @@ fn wheel_zoom(plot_ui: &mut egui_plot::PlotUi<'_>) {
     } else {
         egui::Vec2::splat((scroll.y / WHEEL_POINTS_PER_E).exp())
     };
+    let bounds = plot_ui.plot_bounds();
+    let factor = egui::vec2(
+        limited_zoom(factor.x, (bounds.min()[0], bounds.max()[0]), home.width()),
+        limited_zoom(factor.y, (bounds.min()[1], bounds.max()[1]), home.height()),
+    );
     plot_ui.zoom_bounds_around_hovered(factor);
+}
+
+/// How far out a plot zooms, in default views: far enough to see the curves as a speck.
+const WIDEST_IN_VIEWS: f64 = 1_000.0;
+
+/// How far in a plot zooms: its span at least this share of its values' size, where the
+/// tick labels (12 digits) still tell their marks apart.
+const NARROWEST_RELATIVE: f64 = 1e-9;
+
+/// egui_plot's zoom `factor` (above 1 zooms in) on an axis showing `lo..hi`, cut short where
+/// the span would leave `NARROWEST_RELATIVE` of the values or `WIDEST_IN_VIEWS` times
+/// `home_span` (deep in, every tick read the same number; far out, the curves were lost). A
+/// span beyond them already is not moved further.
+fn limited_zoom(factor: f32, (lo, hi): (f64, f64), home_span: f64) -> f32 {
+    let span = hi - lo;
+    if !(span > 0.0 && span.is_finite() && factor > 0.0 && factor.is_finite()) {
+        return factor;
+    }
+    let narrowest = (lo.abs().max(hi.abs()) * NARROWEST_RELATIVE).max(f64::MIN_POSITIVE);
+    let widest = (home_span * WIDEST_IN_VIEWS).max(narrowest);
+    let wanted = span / f64::from(factor);
+    let allowed = narrowest.min(span)..=widest.max(span);
+    if allowed.contains(&wanted) {
+        factor
+    } else {
+        (span / wanted.clamp(*allowed.start(), *allowed.end())) as f32
+    }
 }
 
 /// A wheel event's movement in points, as egui converts it: a line is `line_points`, a page
@@ -2363,6 +2396,37 @@ mod tests {
         let store = Arc::new(builder.finish().unwrap());
         let styles = vec![CurveStyle::line([0, 0, 0, 255]); 2];
         PlotCurves::new(egui::Id::unique(plot), store, styles, mode, Decimation::M4).unwrap()
+    }
+
+    /// The wheel zooms freely between the limits, stops at them, and a span already beyond
+    /// one is not moved further (nor back).
+    #[test]
+    fn wheel_zooms_stop_where_ticks_repeat_and_where_the_curves_are_lost() {
+        let e = std::f32::consts::E;
+        // Within the limits: the factor as asked.
+        assert_eq!(limited_zoom(e, (0.0, 100.0), 100.0), e);
+        assert_eq!(limited_zoom(1.0 / e, (0.0, 100.0), 100.0), 1.0 / e);
+        // In, to a span of 1e-9 of the values' size.
+        let near = (1.0e6, 1.0e6 + 2.0e-3);
+        let factor = limited_zoom(1e9, near, 100.0);
+        let span = (near.1 - near.0) / f64::from(factor);
+        assert!(
+            (span / (near.1 * NARROWEST_RELATIVE) - 1.0).abs() < 1e-3,
+            "{span}"
+        );
+        // Out, to a thousand default views.
+        let factor = limited_zoom(1e-9, (0.0, 100.0), 100.0);
+        assert!(
+            (100.0 / f64::from(factor) / 1e5 - 1.0).abs() < 1e-3,
+            "{factor}"
+        );
+        // Beyond a limit already: no further, and not pulled back either.
+        assert_eq!(limited_zoom(e, (1.0e6, 1.0e6 + 1e-5), 100.0), 1.0);
+        assert_eq!(limited_zoom(1.0 / e, (1.0e6, 1.0e6 + 1e-5), 100.0), 1.0 / e);
+        assert_eq!(limited_zoom(1.0 / e, (-1e6, 1e6), 100.0), 1.0);
+        // Values about zero, and a view with no width, zoom as asked.
+        assert_eq!(limited_zoom(e, (-1e-6, 1e-6), 2e-6), e);
+        assert_eq!(limited_zoom(e, (5.0, 5.0), 0.0), e);
     }
 
     /// Hiding a curve keeps the axes still; the default view asked for again (a
