@@ -865,6 +865,9 @@ fn curves_are_picked_hidden_isolated_and_coloured_in_the_plot() {
     click_in_view(&mut harness, "Isolate");
     harness.run_steps(2);
     assert_eq!(count(&harness, "Shown"), selected);
+    // The other program's curves were never shown: not hidden by the user.
+    assert!(count(&harness, "Loaded") > total);
+    assert_eq!(count(&harness, "Hidden by you"), total - selected);
     // The axes stay still; a double-click fits the default view to the curves shown, and
     // with every curve shown again, to all of them.
     let all_curves = plot_bounds(&harness, "screwdriving");

@@ -883,9 +883,13 @@ impl CurveView {
                 changed = true;
             }
             if ui.add_enabled(any, egui::Button::new("Isolate")).clicked() {
-                self.hidden = (0..store.len() as CurveId)
-                    .filter(|id| !self.selection.contains(id))
+                // The selected curves shown, every other shown one hidden: curves another
+                // program's or the legend's switches leave out are not the user's to count.
+                let others: Vec<CurveId> = (0..store.len() as CurveId)
+                    .filter(|&id| self.is_shown(id) && !self.selection.contains(&id))
                     .collect();
+                self.hidden.extend(others);
+                self.hidden.retain(|id| !self.selection.contains(id));
                 changed = true;
             }
             if ui

@@ -2289,7 +2289,19 @@ fn hover_lines_ui(ui: &mut egui::Ui, store: &CurveStore, id: u32, x_text: &str, 
         }
     }
     ui.label(format!("{} = {x_text}", store.axes().x_title()));
-    ui.label(format!("{} = {y:.6}", store.axes().y_title()));
+    ui.label(format!("{} = {}", store.axes().y_title(), readout_value(y)));
+}
+
+/// A value as the store holds it (f32): its shortest exact digits, in scientific notation
+/// where plain digits would run long or start with zeros (six fixed decimals read 1.673e9 as
+/// "1672999936.000000" and 1e-7 as "0.000000").
+fn readout_value(y: f64) -> String {
+    let stored = y as f32;
+    if stored != 0.0 && stored.is_finite() && !(1e-4..1e7).contains(&stored.abs()) {
+        format!("{stored:e}")
+    } else {
+        format!("{stored}")
+    }
 }
 
 #[cfg(test)]
@@ -2396,6 +2408,22 @@ mod tests {
         let store = Arc::new(builder.finish().unwrap());
         let styles = vec![CurveStyle::line([0, 0, 0, 255]); 2];
         PlotCurves::new(egui::Id::unique(plot), store, styles, mode, Decimation::M4).unwrap()
+    }
+
+    #[test]
+    fn readout_values_show_the_stored_digits() {
+        for (y, text) in [
+            (1.673e9, "1.673e9"),
+            (1e-7, "1e-7"),
+            (-2.5e-6, "-2.5e-6"),
+            (3.349_562_6, "3.3495626"),
+            (0.5, "0.5"),
+            (0.0, "0"),
+            (1_234_567.0, "1234567"),
+            (f64::NAN, "NaN"),
+        ] {
+            assert_eq!(readout_value(y), text);
+        }
     }
 
     /// The wheel zooms freely between the limits, stops at them, and a span already beyond
