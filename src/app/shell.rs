@@ -187,7 +187,7 @@ const PLOT_GESTURES: [(&str, &str); 11] = [
     ("Drag", "pan"),
     ("Right-drag", "zoom into a box"),
     ("Drag on an axis", "zoom that axis"),
-    ("Double-click", "reset the view"),
+    ("Double-click", "reset the view to the curves shown"),
     ("Click", "select the curve under the pointer"),
     (
         "Shift + click / Shift + drag",
