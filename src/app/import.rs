@@ -85,7 +85,7 @@ pub struct ImportPanel {
     save_dialog: Option<FileDialog>,
     /// A save as a dataset running: the curves being saved, and its outcome to come.
     saving: Option<(Arc<CurveStore>, Receiver<SaveOutcome>)>,
-    saved: Option<Result<String, String>>,
+    saved: Option<SaveOutcome>,
     /// Curves saved since the caller last asked ([`Self::take_saved`]), and where.
     just_saved: Option<(Arc<CurveStore>, String)>,
     table: String,
@@ -303,13 +303,13 @@ impl ImportPanel {
         outcome_ui(ui, self.uploaded.as_ref());
     }
 
-    /// The controls and the preview; returns the curves to show when the user opens them.
     /// Curves saved as a dataset since the last call, and what the save said ("saved 300
     /// curves to …"): the view showing them is no longer unsaved.
     pub fn take_saved(&mut self) -> Option<(Arc<CurveStore>, String)> {
         self.just_saved.take()
     }
 
+    /// The controls and the preview; returns the curves to show when the user opens them.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,

@@ -1534,16 +1534,18 @@ pub fn curves_plot_with_marks_ui(
         .unwrap_or_default();
     // A double-click on the plot goes back to its default view (egui_plot does, from this
     // frame's bounds): fitted to the curves shown now, before the plot reads it.
-    let frame = egui_plot::PlotMemory::load(ui.ctx(), curves.id).map(|m| *m.transform().frame());
-    let double_clicked_on_plot = ui.input(|input| {
+    // The plot's memory is read only then, not every frame.
+    let double_clicked_at = ui.input(|input| {
         input
             .pointer
             .button_double_clicked(egui::PointerButton::Primary)
-            && frame
-                .zip(input.pointer.interact_pos())
-                .is_some_and(|(frame, at)| frame.contains(at))
+            .then(|| input.pointer.interact_pos())
+            .flatten()
     });
-    if double_clicked_on_plot {
+    if let Some(at) = double_clicked_at
+        && egui_plot::PlotMemory::load(ui.ctx(), curves.id)
+            .is_some_and(|memory| memory.transform().frame().contains(at))
+    {
         curves.refit_to_shown();
     }
     let response = plot.show(ui, |plot_ui| {
